@@ -1,0 +1,5 @@
+//! Where sequences come from: synthetic Gaussian data, `.npy` folders, bundled MiniLM
+//! sentences and BERT-family model folders.
+
+pub mod bert;
+pub mod bundle;

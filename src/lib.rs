@@ -1,0 +1,5 @@
+//! tripartite: a lab for the neuron–astrocyte transformer of Kozachkov, Kastanenka & Krotov
+//! (PNAS 2023). Data flows one way: `data` (sequences) → `model` (mathematics) → `sim`
+//! (worker thread) → `ui` (egui views); `io` reads and writes experiment files and exports.
+
+pub mod data;
