@@ -3,3 +3,4 @@
 //! (worker thread) → `ui` (egui views); `io` reads and writes experiment files and exports.
 
 pub mod data;
+pub mod model;

@@ -3,3 +3,8 @@
 
 pub mod bert;
 pub mod bundle;
+pub mod npy;
+pub mod sequence;
+pub mod synthetic;
+
+pub use sequence::{Sequence, ShapeError, TextOrigin};

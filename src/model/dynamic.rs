@@ -1,0 +1,523 @@
+//! Dynamic mode (spec "Dynamic mode"): the network in continuous time, by forward Euler.
+//!
+//!     τ_n du/dt = −u + s                τ_n dh/dt = −h + φ(u)
+//!     y = v_τ (write slot τ)            τ_n dy/dt = −y + ψ(c) H h (read slot)
+//!     dH/dt = π η y hᵀ − λ H            dg/dt = π η h − λ g
+//!     τ_p dp_ij/dt = −p_ij + γ_ij g_j h_j
+//!     τ_c dc/dt = −c + (1/d) Σ_ij p_ij
+//!     de_τ/dt = π_τ η h − λ e_τ         (instrumentation: H = Σ_τ v_τ e_τᵀ)
+//!
+//! Factored state, exact in real arithmetic and O(N·m') per step instead of O(d·m'):
+//! - z = W u obeys the same linear Euler recurrence as u, so W s is formed once per slot;
+//! - p_ij = γ_ij p̃_j with τ_p dp̃_j/dt = −p̃_j + g_j h_j (γ is constant and p starts at 0),
+//!   so (1/d) Σ_ij p_ij = Σ_j (Σ_i γ_ij / d) p̃_j;
+//! - H = Σ_τ v_τ e_τᵀ while the output is clamped during writing, so H h = Σ_τ v_τ (e_τ·h).
+
+use super::algebraic::NetworkOutput;
+use super::fastmath;
+use super::network::{ModelError, Network};
+use super::params::{FeatureMap, Params};
+use super::schedule::{Phase, Slot, SlotSchedule};
+use super::softmax::in_mask;
+use crate::data::sequence::Sequence;
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
+
+/// Hidden neurons per parallel task; fixed so that sums never depend on the thread count.
+const CHUNK: usize = 4096;
+/// Below this many hidden neurons a step runs on the calling thread only.
+const PARALLEL_FROM: usize = 4 * CHUNK;
+
+/// Parameters that may change while a simulation runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiveParams {
+    /// τ_n (ms).
+    pub tau_neuron: f64,
+    /// τ_p (ms).
+    pub tau_process: f64,
+    /// τ_c (ms).
+    pub tau_calcium: f64,
+    /// η (per ms).
+    pub eta: f64,
+    /// λ (per ms).
+    pub decay: f64,
+    /// c_min.
+    pub c_min: f64,
+}
+
+impl LiveParams {
+    pub fn of(params: &Params) -> Self {
+        LiveParams {
+            tau_neuron: params.tau_neuron,
+            tau_process: params.tau_process,
+            tau_calcium: params.tau_calcium,
+            eta: params.eta,
+            decay: params.decay,
+            c_min: params.c_min,
+        }
+    }
+
+    pub fn apply_to(&self, params: &mut Params) {
+        params.tau_neuron = self.tau_neuron;
+        params.tau_process = self.tau_process;
+        params.tau_calcium = self.tau_calcium;
+        params.eta = self.eta;
+        params.decay = self.decay;
+        params.c_min = self.c_min;
+    }
+}
+
+/// The full dynamic state of one head's network.
+pub struct DynamicSim {
+    network: Network,
+    schedule: SlotSchedule,
+    scaled_queries: Array2<f64>,
+    scaled_keys: Array2<f64>,
+    values: Array2<f64>,
+    step: u64,
+    /// u (D), input rates.
+    input_rates: Vec<f64>,
+    /// z = W u (m'), signed copies for paired maps.
+    drive: Vec<f64>,
+    /// W s for the current slot's stimulus s (m').
+    drive_target: Vec<f64>,
+    /// Slot whose stimulus `drive_target` holds.
+    target_slot: Option<usize>,
+    /// h (m').
+    hidden_rates: Vec<f64>,
+    /// y (d).
+    output_rates: Vec<f64>,
+    /// g (m').
+    presynaptic: Vec<f64>,
+    /// p̃ (m'): p_ij = γ_ij p̃_j.
+    process_drive: Vec<f64>,
+    /// c.
+    calcium: f64,
+    /// e_τ (N × m').
+    eligibility: Vec<Vec<f64>>,
+    /// φ(u) scratch (m').
+    features: Vec<f64>,
+    output: NetworkOutput,
+}
+
+/// Per-chunk sums a step needs from the start-of-step state.
+struct ChunkSums {
+    calcium_drive: f64,
+    key_match: Vec<f64>,
+}
+
+impl DynamicSim {
+    /// Builds the simulation with every state variable at 0.
+    pub fn new(network: Network, sequence: &Sequence) -> Result<Self, ModelError> {
+        let sizes = network.sizes;
+        let schedule = SlotSchedule::new(&network.params, sizes.tokens);
+        Ok(DynamicSim {
+            schedule,
+            scaled_queries: sequence.scaled_queries(),
+            scaled_keys: sequence.scaled_keys(),
+            values: sequence.values.clone(),
+            step: 0,
+            input_rates: vec![0.0; sizes.inputs],
+            drive: vec![0.0; sizes.hidden],
+            drive_target: vec![0.0; sizes.hidden],
+            target_slot: None,
+            hidden_rates: vec![0.0; sizes.hidden],
+            output_rates: vec![0.0; sizes.outputs],
+            presynaptic: vec![0.0; sizes.hidden],
+            process_drive: vec![0.0; sizes.hidden],
+            calcium: 0.0,
+            eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
+            features: vec![0.0; sizes.hidden],
+            output: NetworkOutput::empty(sizes.tokens, sizes.outputs),
+            network,
+        })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    pub fn params(&self) -> &Params {
+        &self.network.params
+    }
+    pub fn schedule(&self) -> &SlotSchedule {
+        &self.schedule
+    }
+    /// Steps taken so far.
+    pub fn step_index(&self) -> u64 {
+        self.step
+    }
+    /// Simulated time (ms).
+    pub fn time_ms(&self) -> f64 {
+        self.step as f64 * self.network.params.dt
+    }
+    pub fn is_finished(&self) -> bool {
+        self.step >= self.schedule.total_steps()
+    }
+    /// The slot the next step belongs to (None when finished).
+    pub fn current_slot(&self) -> Option<Slot> {
+        self.schedule
+            .slot_index_at(self.step)
+            .map(|i| self.schedule.slots[i])
+    }
+    /// u (D).
+    pub fn input_rates(&self) -> &[f64] {
+        &self.input_rates
+    }
+    /// h (m').
+    pub fn hidden_rates(&self) -> &[f64] {
+        &self.hidden_rates
+    }
+    /// y (d).
+    pub fn output_rates(&self) -> &[f64] {
+        &self.output_rates
+    }
+    /// g (m').
+    pub fn presynaptic_weights(&self) -> &[f64] {
+        &self.presynaptic
+    }
+    /// c, in the network's own units.
+    pub fn calcium(&self) -> f64 {
+        self.calcium
+    }
+    /// c / (η T_write): calcium in softmax-normaliser units.
+    pub fn calcium_normalised(&self) -> f64 {
+        self.calcium / self.write_scale()
+    }
+    /// η · T_write, the factor by which H, g and c exceed their algebraic values.
+    pub fn write_scale(&self) -> f64 {
+        self.network.params.eta * self.network.params.t_write
+    }
+    /// e_τ (m').
+    pub fn eligibility(&self, token: usize) -> &[f64] {
+        &self.eligibility[token]
+    }
+    /// p_ij, the process at the synapse from hidden neuron j to output neuron i.
+    pub fn process(&self, output: usize, hidden: usize) -> f64 {
+        self.network.process_gain(output, hidden) * self.process_drive[hidden]
+    }
+    /// p̃_j = Σ_i p_ij / Σ_i γ_ij (equal to every p_ij when heterogeneity = 0).
+    pub fn process_drive(&self) -> &[f64] {
+        &self.process_drive
+    }
+    /// H_ij = Σ_τ v_τi e_τj.
+    pub fn synapse_weight(&self, output: usize, hidden: usize) -> f64 {
+        (0..self.network.sizes.tokens)
+            .map(|tau| self.values[[tau, output]] * self.eligibility[tau][hidden])
+            .sum()
+    }
+    /// Results of the read slots completed so far.
+    pub fn output(&self) -> &NetworkOutput {
+        &self.output
+    }
+    /// ψ(c) = 1 / max(c, c_min).
+    pub fn modulation(&self) -> f64 {
+        1.0 / self.calcium.max(self.network.params.c_min)
+    }
+
+    /// Row `t` of A_dyn from the present state: M[t,τ] (e_τ·h) ψ(c).
+    pub fn attention_row_now(&self, query: usize) -> Array1<f64> {
+        let n = self.network.sizes.tokens;
+        let psi = self.modulation();
+        Array1::from_shape_fn(n, |tau| {
+            if in_mask(self.network.params.schedule, query, tau) {
+                dot(&self.eligibility[tau], &self.hidden_rates) * psi
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// Applies parameters that do not change the network's structure.
+    pub fn set_live(&mut self, live: LiveParams) -> Result<(), ModelError> {
+        let mut params = self.network.params.clone();
+        live.apply_to(&mut params);
+        params.validate()?;
+        self.network.params = params;
+        Ok(())
+    }
+
+    /// Advances one Euler step of dt. Returns the slot that the step belonged to, or None when
+    /// the run had already finished.
+    pub fn step(&mut self) -> Option<Slot> {
+        let slot_index = self.schedule.slot_index_at(self.step)?;
+        let slot = self.schedule.slots[slot_index];
+        if self.target_slot != Some(slot_index) {
+            self.load_stimulus(slot_index);
+        }
+        self.euler_step(&slot);
+        self.step += 1;
+        if slot.phase == Phase::Read && self.step == slot.end_step() {
+            self.record_read(slot.token);
+        }
+        Some(slot)
+    }
+
+    /// Steps to the end of the current slot.
+    pub fn step_slot(&mut self) {
+        if let Some(slot) = self.current_slot() {
+            while self.step < slot.end_step() {
+                self.step();
+            }
+        }
+    }
+
+    /// Steps to the end of the schedule.
+    pub fn run_to_end(&mut self) {
+        while self.step().is_some() {}
+    }
+
+    fn stimulus(&self, slot: &Slot) -> ndarray::ArrayView1<'_, f64> {
+        match slot.phase {
+            Phase::Write => self.scaled_keys.row(slot.token),
+            Phase::Read => self.scaled_queries.row(slot.token),
+        }
+    }
+
+    /// Forms W s for the slot's stimulus s (the target of z = W u).
+    fn load_stimulus(&mut self, slot_index: usize) {
+        let slot = self.schedule.slots[slot_index];
+        let s = self.stimulus(&slot).to_owned();
+        let m = self.network.params.m;
+        let w = &self.network.projection;
+        let map = self.network.params.feature_map;
+        let target = &mut self.drive_target;
+        match map {
+            FeatureMap::Elu1 => target.copy_from_slice(s.as_slice().expect("contiguous")),
+            _ => {
+                target[..m]
+                    .par_chunks_mut(CHUNK)
+                    .enumerate()
+                    .for_each(|(c, out)| {
+                        for (r, value) in out.iter_mut().enumerate() {
+                            *value = w.row(c * CHUNK + r).dot(&s);
+                        }
+                    });
+                if map == FeatureMap::Hyperbolic {
+                    let (first, second) = target.split_at_mut(m);
+                    for (neg, pos) in second.iter_mut().zip(first.iter()) {
+                        *neg = -*pos;
+                    }
+                } else if map == FeatureMap::Trig {
+                    let (first, second) = target.split_at_mut(m);
+                    second.copy_from_slice(first);
+                }
+            }
+        }
+        self.target_slot = Some(slot_index);
+    }
+
+    /// φ(u) from z and ‖u‖², into `self.features`.
+    fn compute_features(&mut self) {
+        let params = &self.network.params;
+        let m = params.m;
+        let sq: f64 = self.input_rates.iter().map(|x| x * x).sum();
+        let drive = &self.drive;
+        let out = &mut self.features;
+        match params.feature_map {
+            FeatureMap::Positive | FeatureMap::Hyperbolic => {
+                let count = if params.feature_map == FeatureMap::Positive { m } else { 2 * m };
+                let offset = -sq / 2.0 - 0.5 * (count as f64).ln();
+                let work = |(o, z): (&mut [f64], &[f64])| {
+                    for (f, z) in o.iter_mut().zip(z) {
+                        *f = fastmath::exp(z + offset);
+                    }
+                };
+                if out.len() >= PARALLEL_FROM {
+                    out.par_chunks_mut(CHUNK).zip(drive.par_chunks(CHUNK)).for_each(work);
+                } else {
+                    work((out.as_mut_slice(), drive.as_slice()));
+                }
+            }
+            FeatureMap::Trig => {
+                let scale = (sq / 2.0).exp() / (m as f64).sqrt();
+                for j in 0..m {
+                    out[j] = scale * drive[j].cos();
+                    out[m + j] = scale * drive[m + j].sin();
+                }
+            }
+            FeatureMap::Elu1 => {
+                for (f, z) in out.iter_mut().zip(drive) {
+                    *f = super::features::elu1(*z);
+                }
+            }
+        }
+    }
+
+    fn euler_step(&mut self, slot: &Slot) {
+        let params = self.network.params.clone();
+        let dt = params.dt;
+        let n = self.network.sizes.tokens;
+        let write = slot.phase == Phase::Write;
+        let read_query = (!write).then_some(slot.token);
+
+        if write {
+            self.output_rates
+                .copy_from_slice(self.values.row(slot.token).as_slice().expect("row"));
+        }
+        self.compute_features();
+
+        // Sums over hidden neurons, all from the start-of-step state.
+        let masked: Vec<usize> = match read_query {
+            Some(t) => (0..n).filter(|&tau| in_mask(params.schedule, t, tau)).collect(),
+            None => Vec::new(),
+        };
+        let sums = self.chunk_sums(&masked);
+        let psi = 1.0 / self.calcium.max(params.c_min);
+
+        // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
+        if !write {
+            let a_n = dt / params.tau_neuron;
+            for (i, y) in self.output_rates.iter_mut().enumerate() {
+                let hh: f64 = masked
+                    .iter()
+                    .zip(&sums.key_match)
+                    .map(|(&tau, m)| self.values[[tau, i]] * m)
+                    .sum();
+                *y += a_n * (-*y + psi * hh);
+            }
+        }
+        // Calcium integrates the processes: τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
+        self.calcium += dt / params.tau_calcium * (-self.calcium + sums.calcium_drive);
+
+        // Input neurons and their projection z = W u follow the same linear recurrence.
+        let a_n = dt / params.tau_neuron;
+        let s = self.stimulus(slot).to_owned();
+        for (u, s) in self.input_rates.iter_mut().zip(s.iter()) {
+            *u += a_n * (s - *u);
+        }
+
+        let gate = if write { params.eta } else { 0.0 };
+        let decay = params.decay;
+        let a_p = dt / params.tau_process;
+        let written = write.then_some(slot.token);
+        let (active, others): (Vec<&mut Vec<f64>>, Vec<&mut Vec<f64>>) = {
+            let mut active = Vec::new();
+            let mut others = Vec::new();
+            for (tau, e) in self.eligibility.iter_mut().enumerate() {
+                if Some(tau) == written {
+                    active.push(e);
+                } else {
+                    others.push(e);
+                }
+            }
+            (active, others)
+        };
+
+        // e_τ of the slot being written: de/dt = η h − λ e (old h).
+        if let Some(e) = active.into_iter().next() {
+            let eta = params.eta;
+            for (e, h) in e.iter_mut().zip(&self.hidden_rates) {
+                *e += dt * (eta * h - decay * *e);
+            }
+        }
+        if decay > 0.0 {
+            let factor = 1.0 - dt * decay;
+            for e in others {
+                for value in e.iter_mut() {
+                    *value *= factor;
+                }
+            }
+        }
+        let h = &mut self.hidden_rates;
+        let z = &mut self.drive;
+        let g = &mut self.presynaptic;
+        let p = &mut self.process_drive;
+        let features = &self.features;
+        let target = &self.drive_target;
+        let kernel = |(((h, z), (g, p)), (f, t)): (((&mut [f64], &mut [f64]), (&mut [f64], &mut [f64])), (&[f64], &[f64]))| {
+            for j in 0..h.len() {
+                let (hj, gj, pj) = (h[j], g[j], p[j]);
+                h[j] = hj + a_n * (f[j] - hj);
+                z[j] += a_n * (t[j] - z[j]);
+                g[j] = gj + dt * (gate * hj - decay * gj);
+                p[j] = pj + a_p * (gj * hj - pj);
+            }
+        };
+        if h.len() >= PARALLEL_FROM {
+            h.par_chunks_mut(CHUNK)
+                .zip(z.par_chunks_mut(CHUNK))
+                .zip(g.par_chunks_mut(CHUNK).zip(p.par_chunks_mut(CHUNK)))
+                .zip(features.par_chunks(CHUNK).zip(target.par_chunks(CHUNK)))
+                .for_each(kernel);
+        } else {
+            kernel(((
+                (h.as_mut_slice(), z.as_mut_slice()),
+                (g.as_mut_slice(), p.as_mut_slice())),
+                (features.as_slice(), target.as_slice()),
+            ));
+        }
+    }
+
+    /// Σ_j (Σ_i γ_ij/d) p̃_j and, for each masked key τ, e_τ·h, from the current state.
+    fn chunk_sums(&self, masked: &[usize]) -> ChunkSums {
+        let hidden = self.hidden_rates.len();
+        let gains = &self.network.mean_gain;
+        let uniform = self.network.process_gains.is_none();
+        let chunk = |range: std::ops::Range<usize>| -> ChunkSums {
+            let p = &self.process_drive[range.clone()];
+            let calcium_drive = if uniform {
+                p.iter().sum()
+            } else {
+                dot(&gains[range.clone()], p)
+            };
+            let h = &self.hidden_rates[range.clone()];
+            let key_match = masked
+                .iter()
+                .map(|&tau| dot(&self.eligibility[tau][range.clone()], h))
+                .collect();
+            ChunkSums {
+                calcium_drive,
+                key_match,
+            }
+        };
+        let ranges: Vec<_> = (0..hidden)
+            .step_by(CHUNK)
+            .map(|start| start..(start + CHUNK).min(hidden))
+            .collect();
+        let parts: Vec<ChunkSums> = if hidden >= PARALLEL_FROM {
+            ranges.into_par_iter().map(chunk).collect()
+        } else {
+            ranges.into_iter().map(chunk).collect()
+        };
+        let mut total = ChunkSums {
+            calcium_drive: 0.0,
+            key_match: vec![0.0; masked.len()],
+        };
+        for part in parts {
+            total.calcium_drive += part.calcium_drive;
+            for (acc, v) in total.key_match.iter_mut().zip(&part.key_match) {
+                *acc += v;
+            }
+        }
+        total
+    }
+
+    /// Stores y_t, c_t and row t of A_dyn at the last step of read slot t.
+    fn record_read(&mut self, query: usize) {
+        let row = self.attention_row_now(query);
+        self.output.attention.row_mut(query).assign(&row);
+        self.output.calcium[query] = self.calcium_normalised();
+        self.output
+            .outputs
+            .row_mut(query)
+            .assign(&Array1::from(self.output_rates.clone()));
+        self.output.rows_done[query] = true;
+    }
+}
+
+/// Dot product in fixed order, with four accumulators so that it vectorises.
+#[inline]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let chunks = a.len() / 4;
+    for c in 0..chunks {
+        for l in 0..4 {
+            acc[l] += a[4 * c + l] * b[4 * c + l];
+        }
+    }
+    let mut tail = 0.0;
+    for j in 4 * chunks..a.len() {
+        tail += a[j] * b[j];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}

@@ -1,0 +1,81 @@
+//! A branch-free exponential that the compiler can vectorise.
+//!
+//! The dynamic mode evaluates m' exponentials every Euler step, which dominates its cost with
+//! libm's scalar `exp`. This version reduces x = k·ln2 + r with |r| ≤ ln2/2 (Cody–Waite),
+//! evaluates exp(r) by a degree-13 Taylor polynomial (truncation < 1e-17 relative) and scales
+//! by 2^k through the exponent bits. Relative error against `f64::exp` stays below 1e-15 on
+//! [−708, 709]; below −708 it returns 0 (the subnormal range is flushed), above 709.78 +∞.
+
+const LOG2_E: f64 = std::f64::consts::LOG2_E;
+const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
+const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// 1.5·2^52: adding it rounds to an integer held in the low mantissa bits.
+const SHIFTER: f64 = 6_755_399_441_055_744.0;
+
+/// e^x, vectorisable. See the module comment for its accuracy.
+#[inline(always)]
+pub fn exp(x: f64) -> f64 {
+    let clamped = x.clamp(-708.0, 709.0);
+    let shifted = clamped.mul_add_free(LOG2_E, SHIFTER);
+    let k = shifted - SHIFTER;
+    let r = (clamped - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0;
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    let k_int = (shifted.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
+    let scale = f64::from_bits(((k_int + 1023) << 52) as u64);
+    let value = p * scale;
+    let value = if x < -708.0 { 0.0 } else { value };
+    if x > 709.78 { f64::INFINITY } else { value }
+}
+
+/// Plain multiply-add (no fused rounding, so results do not depend on the CPU's FMA).
+trait MulAddFree {
+    fn mul_add_free(self, a: f64, b: f64) -> f64;
+}
+
+impl MulAddFree for f64 {
+    #[inline(always)]
+    fn mul_add_free(self, a: f64, b: f64) -> f64 {
+        self * a + b
+    }
+}
+
+/// Replaces every element x of `values` by e^x.
+pub fn exp_in_place(values: &mut [f64]) {
+    for value in values.iter_mut() {
+        *value = exp(*value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_libm_to_1e15_relative() {
+        let mut worst: f64 = 0.0;
+        let mut x = -707.9;
+        while x < 709.0 {
+            let rel = (exp(x) - x.exp()).abs() / x.exp();
+            worst = worst.max(rel);
+            x += 0.0137;
+        }
+        assert!(worst < 1e-15, "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-800.0), 0.0);
+        assert_eq!(exp(800.0), f64::INFINITY);
+        assert!(exp(f64::NAN).is_nan());
+    }
+}

@@ -1,0 +1,343 @@
+//! Random features (spec "Random features"): the projection W and the feature maps φ.
+//!
+//! φ(x) is held as `exp(offset) · mantissa` so that long sums of exponentials never overflow:
+//! offsets are per input row and cancel in every ratio the network forms (attention rows), and
+//! are added back in the log domain where an absolute value is needed (calcium c_t vs Z_t).
+
+use super::fastmath;
+use super::params::{FeatureMap, Projection};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Rows of W drawn from one random stream; fixed, so W never depends on the thread count.
+pub const PROJECTION_BLOCK_ROWS: usize = 512;
+
+/// Random streams of one seed, kept apart so that each quantity is reproducible on its own.
+#[derive(Clone, Copy, Debug)]
+pub enum Stream {
+    Projection = 1,
+    ProcessGains = 2,
+    Synthetic = 3,
+}
+
+/// A ChaCha8 generator for `seed`, stream `stream` and sub-stream `block`.
+pub fn rng_for(seed: u64, stream: Stream, block: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(((stream as u64) << 40) | block);
+    rng
+}
+
+/// Draws the projection W (m × D) for `seed`.
+///
+/// `iid`: every entry N(0,1). `orthogonal`: each block of D rows is the Q of a QR
+/// decomposition of a Gaussian D×D block (so its rows are mutually orthonormal), each row then
+/// rescaled to the norm of an independent N(0, I_D) vector (Performer's ORF).
+pub fn draw_projection(m: usize, dim: usize, projection: Projection, seed: u64) -> Array2<f64> {
+    use rayon::prelude::*;
+    let mut w = Array2::<f64>::zeros((m, dim));
+    let block_rows = match projection {
+        Projection::Iid => PROJECTION_BLOCK_ROWS,
+        Projection::Orthogonal => dim.max(1),
+    };
+    w.axis_chunks_iter_mut(Axis(0), block_rows)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(block, mut rows)| {
+            let mut rng = rng_for(seed, Stream::Projection, block as u64);
+            match projection {
+                Projection::Iid => {
+                    for value in rows.iter_mut() {
+                        *value = StandardNormal.sample(&mut rng);
+                    }
+                }
+                Projection::Orthogonal => {
+                    let gaussian = Array2::from_shape_fn((dim, dim), |_| {
+                        StandardNormal.sample(&mut rng)
+                    });
+                    let q = orthonormal_rows(&gaussian);
+                    for (r, mut row) in rows.axis_iter_mut(Axis(0)).enumerate() {
+                        let norm: f64 = (0..dim)
+                            .map(|_| {
+                                let z: f64 = StandardNormal.sample(&mut rng);
+                                z * z
+                            })
+                            .sum::<f64>()
+                            .sqrt();
+                        row.assign(&(&q.row(r) * norm));
+                    }
+                }
+            }
+        });
+    w
+}
+
+/// Rows of the Q factor of `block` (square), by modified Gram–Schmidt with one
+/// re-orthogonalisation pass (numerically orthonormal to ~1e-15 for the sizes used here).
+fn orthonormal_rows(block: &Array2<f64>) -> Array2<f64> {
+    let n = block.nrows();
+    let mut q = block.clone();
+    for i in 0..n {
+        for _pass in 0..2 {
+            for j in 0..i {
+                let proj = q.row(i).dot(&q.row(j));
+                let qj = q.row(j).to_owned();
+                q.row_mut(i).scaled_add(-proj, &qj);
+            }
+        }
+        let norm = q.row(i).dot(&q.row(i)).sqrt();
+        if norm > 0.0 {
+            q.row_mut(i).mapv_inplace(|x| x / norm);
+        }
+    }
+    q
+}
+
+/// φ(x) for one input, exactly (no offset), m' values. Used by tests, the GUI and the dynamic
+/// mode's checks; the hot paths use [`feature_block`].
+pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64> {
+    let m = w.nrows();
+    let sq = x.dot(&x);
+    match map {
+        FeatureMap::Positive => {
+            let norm = -0.5 * (m as f64).ln();
+            w.dot(&x).iter().map(|z| (z - sq / 2.0 + norm).exp()).collect()
+        }
+        FeatureMap::Hyperbolic => {
+            let norm = -0.5 * ((2 * m) as f64).ln();
+            let z = w.dot(&x);
+            z.iter()
+                .map(|z| (z - sq / 2.0 + norm).exp())
+                .chain(z.iter().map(|z| (-z - sq / 2.0 + norm).exp()))
+                .collect()
+        }
+        FeatureMap::Trig => {
+            let scale = (sq / 2.0).exp() / (m as f64).sqrt();
+            let z = w.dot(&x);
+            z.iter()
+                .map(|z| scale * z.cos())
+                .chain(z.iter().map(|z| scale * z.sin()))
+                .collect()
+        }
+        FeatureMap::Elu1 => x.iter().map(|&v| elu1(v)).collect(),
+    }
+}
+
+/// elu(x) + 1: x + 1 for x > 0, e^x otherwise.
+#[inline]
+pub fn elu1(x: f64) -> f64 {
+    if x > 0.0 { x + 1.0 } else { x.exp() }
+}
+
+/// Which hidden neurons a block of projection rows produces.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockLayout {
+    /// First projection row (or input dimension for `elu1`).
+    pub start: usize,
+    /// Number of projection rows in the block.
+    pub rows: usize,
+    /// Total projection rows m (hidden index offset of the second half for paired maps).
+    pub total_rows: usize,
+    pub map: FeatureMap,
+}
+
+impl BlockLayout {
+    /// Hidden-neuron indices of the block's columns, in column order.
+    pub fn hidden_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        let first = self.start..self.start + self.rows;
+        let second = match self.map {
+            FeatureMap::Hyperbolic | FeatureMap::Trig => {
+                self.total_rows + self.start..self.total_rows + self.start + self.rows
+            }
+            _ => 0..0,
+        };
+        first.chain(second)
+    }
+}
+
+/// Features of a block of hidden neurons for many inputs at once, as
+/// φ(x_t)_block = exp(offset_t) · mantissa[t, ..].
+///
+/// `inputs` is N × D (already scaled by D^(−1/4)); `w_block` the block's projection rows.
+/// For `positive`/`hyperbolic` the offset is the row's largest log-feature in the block, so the
+/// mantissa lies in (0, 1]. For `trig` it is ‖x‖²/2 − ½ ln m and the mantissa is cos/sin.
+pub fn feature_block(
+    map: FeatureMap,
+    inputs: ArrayView2<f64>,
+    w_block: ArrayView2<f64>,
+    total_rows: usize,
+) -> (Array2<f64>, Vec<f64>) {
+    let n = inputs.nrows();
+    let sq: Vec<f64> = inputs.rows().into_iter().map(|x| x.dot(&x)).collect();
+    match map {
+        FeatureMap::Elu1 => {
+            let mantissa = inputs.mapv(elu1);
+            (mantissa, vec![0.0; n])
+        }
+        FeatureMap::Positive | FeatureMap::Hyperbolic => {
+            let z = inputs.dot(&w_block.t());
+            let rows = z.ncols();
+            let paired = map == FeatureMap::Hyperbolic;
+            let width = if paired { 2 * rows } else { rows };
+            let log_norm = -0.5 * ((if paired { 2 } else { 1 } * total_rows) as f64).ln();
+            let mut mantissa = Array2::<f64>::zeros((n, width));
+            let mut offsets = Vec::with_capacity(n);
+            for t in 0..n {
+                let zt = z.row(t);
+                let mut top = f64::NEG_INFINITY;
+                for &v in zt.iter() {
+                    top = top.max(if paired { v.abs() } else { v });
+                }
+                let mut out = mantissa.row_mut(t);
+                let out = out.as_slice_mut().expect("row-major");
+                for (j, &v) in zt.iter().enumerate() {
+                    out[j] = v - top;
+                    if paired {
+                        out[rows + j] = -v - top;
+                    }
+                }
+                fastmath::exp_in_place(out);
+                offsets.push(top - sq[t] / 2.0 + log_norm);
+            }
+            (mantissa, offsets)
+        }
+        FeatureMap::Trig => {
+            let z = inputs.dot(&w_block.t());
+            let rows = z.ncols();
+            let mut mantissa = Array2::<f64>::zeros((n, 2 * rows));
+            let log_norm = -0.5 * (total_rows as f64).ln();
+            let mut offsets = Vec::with_capacity(n);
+            for t in 0..n {
+                for j in 0..rows {
+                    let (sin, cos) = z[[t, j]].sin_cos();
+                    mantissa[[t, j]] = cos;
+                    mantissa[[t, rows + j]] = sin;
+                }
+                offsets.push(sq[t] / 2.0 + log_norm);
+            }
+            (mantissa, offsets)
+        }
+    }
+}
+
+/// Splits m projection rows into fixed blocks (independent of the thread count).
+pub fn blocks(map: FeatureMap, m: usize, dim: usize, block_rows: usize) -> Vec<BlockLayout> {
+    if map == FeatureMap::Elu1 {
+        return vec![BlockLayout {
+            start: 0,
+            rows: dim,
+            total_rows: dim,
+            map,
+        }];
+    }
+    (0..m)
+        .step_by(block_rows)
+        .map(|start| BlockLayout {
+            start,
+            rows: block_rows.min(m - start),
+            total_rows: m,
+            map,
+        })
+        .collect()
+}
+
+/// The projection rows of a block (empty for `elu1`, which has no W).
+pub fn block_rows_of<'a>(w: &'a Array2<f64>, layout: &BlockLayout) -> ArrayView2<'a, f64> {
+    if layout.map == FeatureMap::Elu1 {
+        w.slice(s![0..0, ..])
+    } else {
+        w.slice(s![layout.start..layout.start + layout.rows, ..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array1;
+
+    fn random_vector(dim: usize, seed: u64, scale: f64) -> Array1<f64> {
+        let mut rng = rng_for(seed, Stream::Synthetic, 99);
+        Array1::from_shape_fn(dim, |_| { let z: f64 = StandardNormal.sample(&mut rng); scale * z })
+    }
+
+    #[test]
+    fn orthogonal_blocks_have_orthogonal_rows() {
+        let w = draw_projection(20, 8, Projection::Orthogonal, 3);
+        for block in 0..2 {
+            for i in 0..8 {
+                for j in 0..i {
+                    let a = w.row(block * 8 + i);
+                    let b = w.row(block * 8 + j);
+                    let cos = a.dot(&b) / (a.dot(&a) * b.dot(&b)).sqrt();
+                    assert!(cos.abs() < 1e-12, "rows {i},{j} cos {cos}");
+                }
+            }
+        }
+        assert!(w.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn projection_is_reproducible() {
+        let a = draw_projection(1500, 16, Projection::Iid, 7);
+        let b = draw_projection(1500, 16, Projection::Iid, 7);
+        assert_eq!(a, b);
+        let c = draw_projection(1500, 16, Projection::Iid, 8);
+        assert_ne!(a, c);
+    }
+
+    /// E[φ(x)·φ(y)] = exp(x·y): the mean over many seeds lies within 4 standard errors.
+    #[test]
+    fn softmax_kernel_estimators_are_unbiased() {
+        let dim = 6;
+        let x = random_vector(dim, 1, 0.45);
+        let y = random_vector(dim, 2, 0.45);
+        let target = x.dot(&y).exp();
+        for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Trig] {
+            let seeds = 2000;
+            let samples: Vec<f64> = (0..seeds)
+                .map(|seed| {
+                    let w = draw_projection(16, dim, Projection::Iid, seed);
+                    let fx = features(map, &w, x.view());
+                    let fy = features(map, &w, y.view());
+                    fx.iter().zip(&fy).map(|(a, b)| a * b).sum()
+                })
+                .collect();
+            let mean = samples.iter().sum::<f64>() / seeds as f64;
+            let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64;
+            let stderr = (var / seeds as f64).sqrt();
+            assert!(
+                (mean - target).abs() < 4.0 * stderr,
+                "{map}: mean {mean} vs exp(x·y) {target}, stderr {stderr}"
+            );
+            // Not vacuous: the spread is real but small next to the target.
+            assert!(stderr > 0.0 && stderr < 0.05 * target, "{map}: stderr {stderr}");
+        }
+    }
+
+    #[test]
+    fn feature_blocks_reassemble_the_exact_features() {
+        let dim = 5;
+        let w = draw_projection(10, dim, Projection::Iid, 4);
+        let inputs = Array2::from_shape_fn((3, dim), |(t, i)| ((t * 7 + i * 3) % 5) as f64 * 0.3 - 0.5);
+        for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Trig, FeatureMap::Elu1] {
+            let m_hidden = map.hidden_count(10, dim);
+            let mut assembled = Array2::<f64>::zeros((3, m_hidden));
+            for layout in blocks(map, 10, dim, 4) {
+                let (mantissa, offsets) =
+                    feature_block(map, inputs.view(), block_rows_of(&w, &layout), 10);
+                for (col, hidden) in layout.hidden_indices().enumerate() {
+                    for t in 0..3 {
+                        assembled[[t, hidden]] = offsets[t].exp() * mantissa[[t, col]];
+                    }
+                }
+            }
+            for t in 0..3 {
+                let exact = features(map, &w, inputs.row(t));
+                for (a, b) in assembled.row(t).iter().zip(&exact) {
+                    assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-3), "{map}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}

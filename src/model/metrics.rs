@@ -1,0 +1,137 @@
+//! Metrics (spec "Metrics"): how far the network's attention is from the transformer's.
+
+use super::algebraic::NetworkOutput;
+use super::softmax::SoftmaxReference;
+use serde::{Deserialize, Serialize};
+
+/// The five metrics of one head and run, over the read slots completed so far.
+/// A metric that is undefined (no completed row, or zero variance) is NaN.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Mean over t of ½ Σ_τ |A_net − A_soft| (total variation, 0..1).
+    pub attn_tv: f64,
+    /// max |A_net − A_soft|.
+    pub attn_max_abs: f64,
+    /// ‖Y_net − Y_soft‖_F / ‖Y_soft‖_F.
+    pub output_rel_err: f64,
+    /// Pearson correlation over t of c_t (normaliser units) with Z_t.
+    pub calcium_corr: f64,
+    /// Mean over t of |c_t − Z_t| / Z_t.
+    pub calcium_rel_err: f64,
+}
+
+impl Metrics {
+    pub const NAMES: [&'static str; 5] = [
+        "attn_tv",
+        "attn_max_abs",
+        "output_rel_err",
+        "calcium_corr",
+        "calcium_rel_err",
+    ];
+
+    /// The metrics in [`Metrics::NAMES`] order.
+    pub fn values(&self) -> [f64; 5] {
+        [
+            self.attn_tv,
+            self.attn_max_abs,
+            self.output_rel_err,
+            self.calcium_corr,
+            self.calcium_rel_err,
+        ]
+    }
+
+    /// Compares the completed rows of `network` with `reference`.
+    pub fn compute(reference: &SoftmaxReference, network: &NetworkOutput) -> Metrics {
+        let rows: Vec<usize> = (0..network.rows_done.len())
+            .filter(|&t| network.rows_done[t])
+            .collect();
+        if rows.is_empty() {
+            return Metrics {
+                attn_tv: f64::NAN,
+                attn_max_abs: f64::NAN,
+                output_rel_err: f64::NAN,
+                calcium_corr: f64::NAN,
+                calcium_rel_err: f64::NAN,
+            };
+        }
+        let count = rows.len() as f64;
+        let mut tv = 0.0;
+        let mut max_abs: f64 = 0.0;
+        let (mut err_sq, mut ref_sq) = (0.0, 0.0);
+        let mut rel = 0.0;
+        let z = reference.normaliser();
+        for &t in &rows {
+            let diff = &network.attention.row(t) - &reference.attention.row(t);
+            tv += 0.5 * diff.mapv(f64::abs).sum();
+            max_abs = diff.iter().fold(max_abs, |m, d| m.max(d.abs()));
+            let y_diff = &network.outputs.row(t) - &reference.outputs.row(t);
+            err_sq += y_diff.dot(&y_diff);
+            ref_sq += reference.outputs.row(t).dot(&reference.outputs.row(t));
+            rel += ((network.calcium[t] - z[t]) / z[t]).abs();
+        }
+        let calcium: Vec<f64> = rows.iter().map(|&t| network.calcium[t]).collect();
+        let normaliser: Vec<f64> = rows.iter().map(|&t| z[t]).collect();
+        Metrics {
+            attn_tv: tv / count,
+            attn_max_abs: max_abs,
+            output_rel_err: (err_sq / ref_sq).sqrt(),
+            calcium_corr: pearson(&calcium, &normaliser),
+            calcium_rel_err: rel / count,
+        }
+    }
+}
+
+/// Pearson correlation; NaN with fewer than two points or zero variance.
+pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mean_a = a[..n].iter().sum::<f64>() / n as f64;
+    let mean_b = b[..n].iter().sum::<f64>() / n as f64;
+    let (mut cov, mut var_a, mut var_b) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (da, db) = (a[i] - mean_a, b[i] - mean_b);
+        cov += da * db;
+        var_a += da * da;
+        var_b += db * db;
+    }
+    if var_a <= 0.0 || var_b <= 0.0 {
+        return f64::NAN;
+    }
+    cov / (var_a * var_b).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn identical_outputs_score_zero_and_differences_are_measured() {
+        let reference = SoftmaxReference {
+            attention: array![[0.5, 0.5], [0.25, 0.75]],
+            log_normaliser: vec![2f64.ln(), 4f64.ln()],
+            outputs: array![[1.0, 0.0], [0.0, 1.0]],
+        };
+        let mut net = NetworkOutput {
+            attention: reference.attention.clone(),
+            calcium: vec![2.0, 4.0],
+            outputs: reference.outputs.clone(),
+            rows_done: vec![true, true],
+        };
+        let m = Metrics::compute(&reference, &net);
+        assert_eq!(m.attn_tv, 0.0);
+        assert_eq!(m.output_rel_err, 0.0);
+        assert!((m.calcium_corr - 1.0).abs() < 1e-12);
+        net.attention[[0, 0]] = 0.7;
+        net.attention[[0, 1]] = 0.3;
+        net.calcium[1] = 5.0;
+        let m = Metrics::compute(&reference, &net);
+        assert!((m.attn_tv - 0.1).abs() < 1e-12, "{}", m.attn_tv);
+        assert!((m.attn_max_abs - 0.2).abs() < 1e-12);
+        assert!((m.calcium_rel_err - 0.125).abs() < 1e-12);
+        net.rows_done = vec![false, false];
+        assert!(Metrics::compute(&reference, &net).attn_tv.is_nan());
+    }
+}

@@ -1,0 +1,22 @@
+//! The mathematics of ../shared/spec/model.md: pure, deterministic, no UI, threads or files
+//! (rayon splits sums over fixed blocks, so results never depend on the thread count).
+
+pub mod algebraic;
+pub mod dynamic;
+pub mod fastmath;
+pub mod features;
+pub mod metrics;
+pub mod network;
+pub mod params;
+pub mod schedule;
+pub mod simulation;
+pub mod softmax;
+
+pub use algebraic::NetworkOutput;
+pub use dynamic::{DynamicSim, LiveParams};
+pub use metrics::Metrics;
+pub use network::{ModelError, Network, Sizes};
+pub use params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
+pub use schedule::{Phase, Slot, SlotSchedule};
+pub use simulation::Simulation;
+pub use softmax::SoftmaxReference;

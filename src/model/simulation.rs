@@ -1,0 +1,171 @@
+//! One head's simulation in either mode, behind one interface for the CLI and the worker.
+
+use super::algebraic::{NetworkOutput, run_algebraic};
+use super::dynamic::{DynamicSim, LiveParams};
+use super::metrics::Metrics;
+use super::network::{ModelError, Network};
+use super::params::{Mode, Params};
+use super::schedule::Slot;
+use super::softmax::{SoftmaxReference, softmax_reference};
+use crate::data::sequence::Sequence;
+use std::sync::Arc;
+
+enum Engine {
+    Dynamic(Box<DynamicSim>),
+    /// The whole answer is computed at construction; steps reveal one read row each.
+    Algebraic {
+        network: Box<Network>,
+        full: NetworkOutput,
+        shown: NetworkOutput,
+        rows: usize,
+    },
+}
+
+/// A simulation of one head on one sequence, with its softmax reference.
+pub struct Simulation {
+    sequence: Arc<Sequence>,
+    reference: SoftmaxReference,
+    engine: Engine,
+}
+
+impl Simulation {
+    /// Validates `params` against `sequence` and builds the simulation at time 0.
+    pub fn new(params: &Params, sequence: Arc<Sequence>) -> Result<Self, ModelError> {
+        let network = Network::new(params, &sequence)?;
+        let reference = softmax_reference(&sequence, params.schedule);
+        let engine = match params.mode {
+            Mode::Dynamic => Engine::Dynamic(Box::new(DynamicSim::new(network, &sequence)?)),
+            Mode::Algebraic => {
+                let full = run_algebraic(&network, &sequence);
+                let shown = NetworkOutput::empty(network.sizes.tokens, network.sizes.outputs);
+                Engine::Algebraic {
+                    network: Box::new(network),
+                    full,
+                    shown,
+                    rows: 0,
+                }
+            }
+        };
+        Ok(Simulation {
+            sequence,
+            reference,
+            engine,
+        })
+    }
+
+    pub fn sequence(&self) -> &Arc<Sequence> {
+        &self.sequence
+    }
+    pub fn reference(&self) -> &SoftmaxReference {
+        &self.reference
+    }
+    pub fn network(&self) -> &Network {
+        match &self.engine {
+            Engine::Dynamic(sim) => sim.network(),
+            Engine::Algebraic { network, .. } => network,
+        }
+    }
+    pub fn params(&self) -> &Params {
+        &self.network().params
+    }
+    /// The dynamic state, when running in dynamic mode.
+    pub fn dynamic(&self) -> Option<&DynamicSim> {
+        match &self.engine {
+            Engine::Dynamic(sim) => Some(sim),
+            Engine::Algebraic { .. } => None,
+        }
+    }
+    /// The network's results for the read slots completed so far.
+    pub fn output(&self) -> &NetworkOutput {
+        match &self.engine {
+            Engine::Dynamic(sim) => sim.output(),
+            Engine::Algebraic { shown, .. } => shown,
+        }
+    }
+    /// Metrics over the completed read slots.
+    pub fn metrics(&self) -> Metrics {
+        Metrics::compute(&self.reference, self.output())
+    }
+    /// Steps taken (algebraic mode: rows read).
+    pub fn step_index(&self) -> u64 {
+        match &self.engine {
+            Engine::Dynamic(sim) => sim.step_index(),
+            Engine::Algebraic { rows, .. } => *rows as u64,
+        }
+    }
+    /// Steps in the whole run.
+    pub fn total_steps(&self) -> u64 {
+        match &self.engine {
+            Engine::Dynamic(sim) => sim.schedule().total_steps(),
+            Engine::Algebraic { network, .. } => network.sizes.tokens as u64,
+        }
+    }
+    /// Simulated time (ms); 0 in algebraic mode, which has no time.
+    pub fn time_ms(&self) -> f64 {
+        self.dynamic().map_or(0.0, DynamicSim::time_ms)
+    }
+    /// Length of the whole run (ms); 0 in algebraic mode.
+    pub fn total_ms(&self) -> f64 {
+        self.dynamic().map_or(0.0, |sim| sim.schedule().total_ms())
+    }
+    pub fn is_finished(&self) -> bool {
+        self.step_index() >= self.total_steps()
+    }
+    /// The slot the next step belongs to (dynamic mode only).
+    pub fn current_slot(&self) -> Option<Slot> {
+        self.dynamic().and_then(DynamicSim::current_slot)
+    }
+
+    /// One Euler step (algebraic mode: one read row). False when already finished.
+    pub fn step(&mut self) -> bool {
+        match &mut self.engine {
+            Engine::Dynamic(sim) => sim.step().is_some(),
+            Engine::Algebraic {
+                full, shown, rows, ..
+            } => {
+                if *rows >= full.rows_done.len() {
+                    return false;
+                }
+                let t = *rows;
+                shown.attention.row_mut(t).assign(&full.attention.row(t));
+                shown.outputs.row_mut(t).assign(&full.outputs.row(t));
+                shown.calcium[t] = full.calcium[t];
+                shown.rows_done[t] = true;
+                *rows += 1;
+                true
+            }
+        }
+    }
+
+    /// Steps to the end of the current slot (algebraic mode: one row).
+    pub fn step_slot(&mut self) {
+        match &mut self.engine {
+            Engine::Dynamic(sim) => sim.step_slot(),
+            Engine::Algebraic { .. } => {
+                self.step();
+            }
+        }
+    }
+
+    /// Runs to the end of the schedule.
+    pub fn run_to_end(&mut self) {
+        match &mut self.engine {
+            Engine::Dynamic(sim) => sim.run_to_end(),
+            Engine::Algebraic { .. } => while self.step() {},
+        }
+    }
+
+    /// Applies time constants, η, λ and c_min to the running simulation.
+    pub fn set_live(&mut self, live: LiveParams) -> Result<(), ModelError> {
+        match &mut self.engine {
+            Engine::Dynamic(sim) => sim.set_live(live),
+            Engine::Algebraic { network, .. } => {
+                let mut params = network.params.clone();
+                live.apply_to(&mut params);
+                params.validate()?;
+                network.params = params;
+                Ok(())
+            }
+        }
+    }
+}
