@@ -521,3 +521,174 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic::synthetic;
+    use crate::model::algebraic::run_algebraic;
+    use crate::model::features::features;
+    use crate::model::params::{Mode, Schedule};
+
+    fn sim(params: &Params, seq: &Sequence) -> DynamicSim {
+        DynamicSim::new(Network::new(params, seq).unwrap(), seq).unwrap()
+    }
+
+    /// The spec's equations integrated naively, with full H (d × m') and p (d × m').
+    #[test]
+    fn factored_state_matches_the_unfactored_equations() {
+        let seq = synthetic(3, 4, 2, 1.0);
+        for schedule in [Schedule::Bidirectional, Schedule::Causal] {
+            let params = Params {
+                m: 6,
+                heterogeneity: 0.3,
+                decay: 0.01,
+                schedule,
+                t_write: 10.0,
+                t_read: 20.0,
+                ..Params::default()
+            };
+            let mut fast = sim(&params, &seq);
+            let net = fast.network().clone();
+            let (hidden, d) = (net.sizes.hidden, net.sizes.outputs);
+            let (q, k) = (seq.scaled_queries(), seq.scaled_keys());
+            let mut u = Array1::<f64>::zeros(4);
+            let mut h = Array1::<f64>::zeros(hidden);
+            let mut y = Array1::<f64>::zeros(d);
+            let mut big_h = Array2::<f64>::zeros((d, hidden));
+            let mut g = Array1::<f64>::zeros(hidden);
+            let mut p = Array2::<f64>::zeros((d, hidden));
+            let mut c = 0.0f64;
+            let gains = net.process_gains.clone().unwrap();
+            let dt = params.dt;
+            for slot in fast.schedule().slots.clone() {
+                for _ in 0..slot.steps {
+                    let write = slot.phase == Phase::Write;
+                    let s = if write { k.row(slot.token) } else { q.row(slot.token) };
+                    if write {
+                        y.assign(&seq.values.row(slot.token));
+                    }
+                    let phi = Array1::from(features(params.feature_map, &net.projection, u.view()));
+                    let gate = if write { 1.0 } else { 0.0 };
+                    let psi = 1.0 / c.max(params.c_min);
+                    let du = (&s - &u) / params.tau_neuron;
+                    let dh = (&phi - &h) / params.tau_neuron;
+                    let dy = if write { Array1::zeros(d) } else { (big_h.dot(&h) * psi - &y) / params.tau_neuron };
+                    let hebb = y.view().insert_axis(ndarray::Axis(1)).dot(&h.view().insert_axis(ndarray::Axis(0)));
+                    let d_big_h = hebb * (gate * params.eta) - &big_h * params.decay;
+                    let dg = &h * (gate * params.eta) - &g * params.decay;
+                    let drive = &gains * &(&g * &h).insert_axis(ndarray::Axis(0));
+                    let dp = (drive - &p) / params.tau_process;
+                    let dc = (p.sum() / d as f64 - c) / params.tau_calcium;
+                    u += &(du * dt);
+                    h += &(dh * dt);
+                    y += &(dy * dt);
+                    big_h += &(d_big_h * dt);
+                    g += &(dg * dt);
+                    p += &(dp * dt);
+                    c += dc * dt;
+                    fast.step();
+                }
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-12);
+                assert!(close(fast.calcium(), c), "{schedule}: c {} vs {c}", fast.calcium());
+                for i in 0..d {
+                    assert!(close(fast.output_rates()[i], y[i]));
+                    for j in 0..hidden {
+                        assert!(close(fast.process(i, j), p[[i, j]]), "p[{i},{j}]");
+                        assert!(close(fast.synapse_weight(i, j), big_h[[i, j]]), "H[{i},{j}]");
+                    }
+                }
+                for j in 0..hidden {
+                    assert!(close(fast.hidden_rates()[j], h[j]));
+                    assert!(close(fast.presynaptic_weights()[j], g[j]));
+                }
+            }
+            assert!(fast.is_finished());
+        }
+    }
+
+    /// Spec "The limit": with τ_n ≪ T_write, τ_p, τ_c ≪ T_read and λ = 0 the dynamic mode
+    /// reaches the algebraic answer.
+    #[test]
+    fn converges_to_the_algebraic_mode_under_time_scale_separation() {
+        let seq = synthetic(4, 8, 3, 0.5);
+        for schedule in [Schedule::Bidirectional, Schedule::Causal] {
+            let params = Params {
+                m: 64,
+                schedule,
+                tau_neuron: 0.25,
+                tau_process: 1.0,
+                tau_calcium: 1.0,
+                t_write: 50.0,
+                t_read: 50.0,
+                dt: 0.05,
+                eta: 0.02,
+                ..Params::default()
+            };
+            let mut dynamic = sim(&params, &seq);
+            dynamic.run_to_end();
+            let algebraic = run_algebraic(
+                &Network::new(&Params { mode: Mode::Algebraic, ..params.clone() }, &seq).unwrap(),
+                &seq,
+            );
+            let got = dynamic.output();
+            let tv = (0..4)
+                .map(|t| 0.5 * (&got.attention.row(t) - &algebraic.attention.row(t)).mapv(f64::abs).sum())
+                .sum::<f64>()
+                / 4.0;
+            assert!(tv <= 0.02, "{schedule}: TV between modes {tv}");
+            for t in 0..4 {
+                let rel = (got.calcium[t] - algebraic.calcium[t]).abs() / algebraic.calcium[t];
+                assert!(rel < 0.05, "{schedule}: c_{t} {} vs {}", got.calcium[t], algebraic.calcium[t]);
+            }
+            // Not vacuous: with a slow astrocyte the gap opens.
+            let slow = Params { tau_calcium: 400.0, ..params.clone() };
+            let mut slow_sim = sim(&slow, &seq);
+            slow_sim.run_to_end();
+            let gap = (slow_sim.output().calcium[0] - algebraic.calcium[0]).abs() / algebraic.calcium[0];
+            assert!(gap > 0.05, "slow calcium should lag, gap {gap}");
+        }
+    }
+
+    #[test]
+    fn identical_results_whatever_the_thread_count() {
+        let seq = synthetic(2, 4, 9, 1.0);
+        let params = Params {
+            m: 40_000,
+            t_write: 5.0,
+            t_read: 10.0,
+            heterogeneity: 0.2,
+            ..Params::default()
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut s = sim(&params, &seq);
+                s.run_to_end();
+                (s.output().clone(), s.hidden_rates().to_vec(), s.calcium())
+            })
+        };
+        let one = run(1);
+        let two = run(2);
+        let three = run(3);
+        assert_eq!(one.0, two.0);
+        assert_eq!(one.1, three.1);
+        assert_eq!(one.2.to_bits(), two.2.to_bits());
+        assert!(one.2 > 0.0);
+    }
+
+    #[test]
+    fn a_step_advances_time_by_dt_and_reads_fill_rows() {
+        let seq = synthetic(2, 4, 9, 1.0);
+        let mut s = sim(&Params::default(), &seq);
+        s.step();
+        assert_eq!(s.time_ms(), 0.5);
+        s.step_slot();
+        assert_eq!(s.time_ms(), 50.0);
+        assert_eq!(s.output().rows_completed(), 0);
+        s.run_to_end();
+        assert_eq!(s.output().rows_completed(), 2);
+        assert!(s.step().is_none());
+        assert_eq!(s.time_ms(), 2.0 * 50.0 + 2.0 * 400.0);
+    }
+}
