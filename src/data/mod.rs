@@ -8,3 +8,7 @@ pub mod sequence;
 pub mod synthetic;
 
 pub use sequence::{Sequence, ShapeError, TextOrigin};
+pub mod real;
+pub mod source;
+
+pub use source::{SequenceError, SourceSpec, load_sequence};

@@ -1,0 +1,262 @@
+//! Experiment files (TOML): the one file format for a whole setup.
+//!
+//! ```toml
+//! format_version = 1
+//! description = "optional text shown in the app"
+//! [params]
+//! m = 256
+//! [sequence]
+//! source = "synthetic:16x32"   # or "npy:PATH", "bundled:NAME", "model:PATH"
+//! text = "only for model: sources"
+//! ```
+//! Relative paths resolve against the file's folder. Unknown keys are errors.
+
+use crate::data::source::{SequenceError, SourceSpec, load_sequence};
+use crate::data::sequence::Sequence;
+use crate::model::params::{ParamError, Params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The newest format this build reads and the one it writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole setup: parameters plus where the sequence comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Experiment {
+    pub params: Params,
+    pub source: SourceSpec,
+    /// Text to encode, for `model:` sources.
+    pub text: Option<String>,
+    /// A paragraph describing the experiment (presets show it).
+    pub description: Option<String>,
+}
+
+impl Default for Experiment {
+    fn default() -> Self {
+        Experiment {
+            params: Params::default(),
+            source: default_source(),
+            text: None,
+            description: None,
+        }
+    }
+}
+
+/// The app's and CLI's default sequence.
+pub fn default_source() -> SourceSpec {
+    SourceSpec::Synthetic {
+        tokens: 12,
+        dim: 32,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSequence {
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileExperiment {
+    format_version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(default)]
+    params: Params,
+    sequence: Option<FileSequence>,
+}
+
+/// Why an experiment file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    #[error("cannot read '{path}': {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("'{path}' is a folder, not an experiment file")]
+    IsFolder { path: PathBuf },
+    #[error("'{path}' is not valid TOML for an experiment: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("'{path}' has no format_version; add `format_version = {FORMAT_VERSION}` at the top")]
+    MissingVersion { path: PathBuf },
+    #[error(
+        "'{path}' has format_version = {found}, newer than this build reads ({FORMAT_VERSION}); update tripartite"
+    )]
+    NewerVersion { path: PathBuf, found: u32 },
+    #[error("'{path}' has format_version = 0, which never existed; use {FORMAT_VERSION}")]
+    BadVersion { path: PathBuf },
+    #[error("'{path}': {source}")]
+    Param {
+        path: PathBuf,
+        #[source]
+        source: ParamError,
+    },
+    #[error("'{path}': {source}")]
+    Sequence {
+        path: PathBuf,
+        #[source]
+        source: SequenceError,
+    },
+    #[error("'{path}' has no [sequence] table with a `source` key")]
+    MissingSequence { path: PathBuf },
+    #[error("cannot write '{path}': {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+impl Experiment {
+    /// Reads and validates an experiment file.
+    pub fn load(path: &Path) -> Result<Self, ExperimentError> {
+        if path.is_dir() {
+            return Err(ExperimentError::IsFolder {
+                path: path.to_path_buf(),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|e| ExperimentError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| ExperimentError::Parse {
+            path: path.to_path_buf(),
+            reason: "the file is not UTF-8 text".into(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut experiment = Self::parse(&text, path)?;
+        experiment.source = experiment.source.resolved_against(base);
+        Ok(experiment)
+    }
+
+    /// Parses TOML text; `path` only names the file in errors. Paths stay as written.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ExperimentError> {
+        let file: FileExperiment = toml::from_str(text).map_err(|e| ExperimentError::Parse {
+            path: path.to_path_buf(),
+            reason: one_line(&e.to_string()),
+        })?;
+        match file.format_version {
+            None => {
+                return Err(ExperimentError::MissingVersion {
+                    path: path.to_path_buf(),
+                });
+            }
+            Some(0) => {
+                return Err(ExperimentError::BadVersion {
+                    path: path.to_path_buf(),
+                });
+            }
+            Some(v) if v > FORMAT_VERSION => {
+                return Err(ExperimentError::NewerVersion {
+                    path: path.to_path_buf(),
+                    found: v,
+                });
+            }
+            Some(_) => {}
+        }
+        file.params.validate().map_err(|source| ExperimentError::Param {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let sequence = file.sequence.ok_or_else(|| ExperimentError::MissingSequence {
+            path: path.to_path_buf(),
+        })?;
+        let source: SourceSpec = sequence.source.parse().map_err(|source| ExperimentError::Sequence {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Experiment {
+            params: file.params,
+            source,
+            text: sequence.text,
+            description: file.description,
+        })
+    }
+
+    /// The experiment as TOML, every parameter written out.
+    pub fn to_toml(&self) -> String {
+        let file = FileExperiment {
+            format_version: Some(FORMAT_VERSION),
+            description: self.description.clone(),
+            params: self.params.clone(),
+            sequence: Some(FileSequence {
+                source: self.source.to_string(),
+                text: self.text.clone(),
+            }),
+        };
+        toml::to_string_pretty(&file).expect("experiments always serialise")
+    }
+
+    /// Writes the experiment atomically (temporary file in the same folder, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), ExperimentError> {
+        super::atomic_write(path, self.to_toml().as_bytes()).map_err(|e| ExperimentError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Loads the sequence this experiment names.
+    pub fn load_sequence(&self) -> Result<Sequence, SequenceError> {
+        load_sequence(&self.source, self.text.as_deref(), &self.params)
+    }
+}
+
+/// The first line of a multi-line parser message, plus the line/column it points at.
+fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    match lines.as_slice() {
+        [] => String::new(),
+        [only] => (*only).to_string(),
+        [first, .., last] => format!("{first} ({last})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Experiment, ExperimentError> {
+        Experiment::parse(text, Path::new("x.toml"))
+    }
+
+    #[test]
+    fn round_trips_every_parameter() {
+        let mut e = Experiment::default();
+        e.params.m = 1000;
+        e.params.tau_calcium = 250.0;
+        e.params.feature_map = crate::model::params::FeatureMap::Hyperbolic;
+        e.description = Some("demo".into());
+        let back = parse(&e.to_toml()).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn bad_files_get_one_clear_message() {
+        let cases = [
+            ("format_version = 1\n[params]\nm = 0\n[sequence]\nsource='synthetic:2x2'", "invalid m = 0"),
+            ("format_version = 1\n[params]\ntau = 1\n[sequence]\nsource='synthetic:2x2'", "unknown field `tau`"),
+            ("format_version = 1\n[params]\nm = 'many'\n[sequence]\nsource='synthetic:2x2'", "invalid type"),
+            ("[params]\n[sequence]\nsource='synthetic:2x2'", "no format_version"),
+            ("format_version = 7\n[sequence]\nsource='synthetic:2x2'", "newer than this build"),
+            ("format_version = 1\n[params]\neta = nan\n[sequence]\nsource='synthetic:2x2'", "invalid eta"),
+            ("format_version = 1\n[params]\ntau_calcium = inf\n[sequence]\nsource='synthetic:2x2'", "tau_calcium"),
+            ("format_version = 1\n[sequence]\nsource='wav:x'", "unknown sequence source"),
+            ("format_version = 1\n", "no [sequence]"),
+            ("format_version = = 1", "not valid TOML"),
+            ("format_version = 1\nextra = 2\n[sequence]\nsource='synthetic:2x2'", "unknown field `extra`"),
+        ];
+        for (text, expect) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(expect), "{text:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("e.toml");
+        std::fs::write(&file, "format_version = 1\n[sequence]\nsource = 'npy:data'\n").unwrap();
+        let e = Experiment::load(&file).unwrap();
+        assert_eq!(e.source, SourceSpec::Npy(dir.path().join("data")));
+        let err = Experiment::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("is a folder"), "{err}");
+    }
+}
