@@ -1,0 +1,216 @@
+//! The command line: parse arguments, then hand off to the library.
+
+use crate::data::source::SourceSpec;
+use crate::io::experiment::Experiment;
+use crate::io::export::{report_json, run_experiment, write_run_outputs};
+use crate::model::metrics::Metrics;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tripartite",
+    version,
+    about = "A lab for the neuron–astrocyte transformer (Kozachkov, Kastanenka & Krotov, PNAS 2023). With no command, opens the app."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run headless to the end of the schedule and print the metrics.
+    Run(RunArgs),
+    /// Run a parameter sweep and write one CSV row per value and seed.
+    Sweep(SweepArgs),
+    /// Open the desktop app.
+    Gui(GuiArgs),
+}
+
+/// Where the experiment comes from: a file, then `--sequence`/`--text`/`--set` on top.
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Experiment file (TOML) to start from.
+    #[arg(long, value_name = "FILE")]
+    pub experiment: Option<PathBuf>,
+    /// Sequence source: synthetic:NxD, npy:DIR, bundled:NAME or model:DIR.
+    #[arg(long, value_name = "SPEC")]
+    pub sequence: Option<String>,
+    /// Text to encode, for model:DIR sequences.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Set a parameter, e.g. --set m=1024 --set mode=algebraic (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write metrics.json, the .npy arrays and trace.csv into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the metrics.json object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the experiment as run (every parameter) to this TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub save_experiment: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Parameter to vary.
+    #[arg(long, value_name = "NAME")]
+    pub param: String,
+    /// Comma-separated values.
+    #[arg(long, value_name = "V1,V2,...", value_delimiter = ',', required = true)]
+    pub values: Vec<String>,
+    /// Seeds per value: seed, seed+1, … seed+K−1.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub seeds: u64,
+    /// CSV file to write (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct GuiArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Run the real window for N frames with the simulation at full speed, then exit.
+    #[arg(long, value_name = "N")]
+    pub frames: Option<u64>,
+    /// With --frames: write frame timings (JSON) here.
+    #[arg(long, value_name = "FILE.json")]
+    pub frame_report: Option<PathBuf>,
+    /// Save screenshots of the real app into this folder, then exit.
+    #[arg(long, value_name = "DIR")]
+    pub screenshot: Option<PathBuf>,
+}
+
+/// Builds the experiment the input arguments describe.
+pub fn build_experiment(input: &InputArgs) -> Result<Experiment> {
+    let mut experiment = match &input.experiment {
+        Some(path) => Experiment::load(path)?,
+        None => Experiment::default(),
+    };
+    if let Some(spec) = &input.sequence {
+        experiment.source = spec.parse::<SourceSpec>()?;
+    }
+    if let Some(text) = &input.text {
+        experiment.text = Some(text.clone());
+    }
+    for assignment in &input.set {
+        let (key, value) = assignment
+            .split_once('=')
+            .with_context(|| format!("--set '{assignment}' must look like KEY=VALUE"))?;
+        experiment.params.set(key, value)?;
+    }
+    experiment.params.validate()?;
+    Ok(experiment)
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => crate::ui::run_gui(crate::ui::GuiOptions {
+            experiment: Experiment::default(),
+            ..Default::default()
+        }),
+        Some(Command::Gui(args)) => {
+            if args.frame_report.is_some() && args.frames.is_none() {
+                bail!("--frame-report needs --frames N");
+            }
+            crate::ui::run_gui(crate::ui::GuiOptions {
+                experiment: build_experiment(&args.input)?,
+                frames: args.frames,
+                frame_report: args.frame_report,
+                screenshot_dir: args.screenshot,
+            })
+        }
+        Some(Command::Run(args)) => run_command(args),
+        Some(Command::Sweep(args)) => sweep_command(args),
+    }
+}
+
+fn run_command(args: RunArgs) -> Result<()> {
+    let experiment = build_experiment(&args.input)?;
+    if let Some(path) = &args.save_experiment {
+        experiment.save(path)?;
+    }
+    let result = run_experiment(&experiment)?;
+    if let Some(dir) = &args.out {
+        write_run_outputs(dir, &result)?;
+    }
+    if args.json {
+        println!("{}", report_json(&result.report));
+    } else {
+        let r = &result.report;
+        println!(
+            "{} · {} tokens · {} · m = {} · {} tripartite synapses",
+            r.sequence.source,
+            r.sequence.tokens.len(),
+            r.params.mode,
+            r.params.m,
+            r.synapses
+        );
+        for (name, value) in Metrics::NAMES.iter().zip(r.metrics.values()) {
+            println!("{name:>16} = {value:.6}");
+        }
+        println!(
+            "{:>16} = {} steps, {:.1} ms simulated, {:.3} s wall, {:.0} steps/s",
+            "run", r.steps, r.sim_time_ms, r.wall_s, r.steps_per_s
+        );
+    }
+    Ok(())
+}
+
+fn sweep_command(args: SweepArgs) -> Result<()> {
+    let base = build_experiment(&args.input)?;
+    if args.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    // Check every value before running any.
+    for value in &args.values {
+        let mut params = base.params.clone();
+        params.set(&args.param, value)?;
+        params.validate()?;
+    }
+    let mut csv = String::from("param,value,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err\n");
+    for value in &args.values {
+        for offset in 0..args.seeds {
+            let mut experiment = base.clone();
+            experiment.params.set(&args.param, value)?;
+            experiment.params.seed = base.params.seed.wrapping_add(offset);
+            if args.param == "seed" {
+                experiment.params.set("seed", value)?;
+                experiment.params.seed = experiment.params.seed.wrapping_add(offset);
+            }
+            let result = run_experiment(&experiment)?;
+            let m = result.report.metrics;
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{},{}\n",
+                args.param,
+                value.trim(),
+                experiment.params.seed,
+                m.attn_tv,
+                m.attn_max_abs,
+                m.output_rel_err,
+                m.calcium_corr,
+                m.calcium_rel_err
+            ));
+        }
+    }
+    match &args.out {
+        Some(path) => crate::io::atomic_write(path, csv.as_bytes())
+            .with_context(|| format!("cannot write '{}'", path.display()))?,
+        None => print!("{csv}"),
+    }
+    Ok(())
+}
