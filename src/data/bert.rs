@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
+use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use tokenizers::Tokenizer;
 
@@ -362,8 +363,27 @@ struct Linear {
 }
 
 impl Linear {
+    /// Below this many multiply-adds a product is not worth splitting across threads.
+    const PARALLEL_MIN_WORK: usize = 1 << 20;
+
     fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let mut y = x.dot(&self.w.t());
+        let (n, out) = (x.nrows(), self.w.nrows());
+        let threads = rayon::current_num_threads();
+        let mut y = if threads > 1 && n * out * self.w.ncols() >= Self::PARALLEL_MIN_WORK {
+            // Split the output features into one contiguous block per thread.
+            let mut y = Array2::<f32>::zeros((n, out));
+            let chunk = out.div_ceil(threads);
+            let blocks: Vec<_> = y
+                .axis_chunks_iter_mut(Axis(1), chunk)
+                .zip(self.w.axis_chunks_iter(Axis(0), chunk))
+                .collect();
+            blocks.into_par_iter().for_each(|(mut yb, wb)| {
+                ndarray::linalg::general_mat_mul(1.0, &x, &wb.t(), 0.0, &mut yb);
+            });
+            y
+        } else {
+            x.dot(&self.w.t())
+        };
         y += &self.b;
         y
     }
