@@ -211,7 +211,7 @@ impl Bundle {
                 .tensor(&q_name)
                 .map_err(|_| BundleError::MissingTensor(q_name.clone()))?;
             let shape = q_view.shape();
-            if shape.len() != 4 || shape[2] != n || shape.iter().any(|&d| d == 0) {
+            if shape.len() != 4 || shape[2] != n || shape.contains(&0) {
                 return Err(BundleError::WrongShape {
                     name: q_name,
                     found: shape.to_vec(),
@@ -399,6 +399,9 @@ fn word_span(tokens: &[String], first_piece: &str) -> Option<std::ops::Range<usi
     Some(start..start + len)
 }
 
+/// Scores one head's N × N attention matrix.
+type ScoreFn<'a> = Box<dyn Fn(ArrayView2<f32>) -> f32 + 'a>;
+
 /// Scores every head of `enc` by `showcase` and returns the best one.
 pub fn choose_default_head(
     name: &str,
@@ -421,7 +424,7 @@ pub fn choose_default_head(
             values.iter().sum::<f32>() / values.len() as f32
         }
     };
-    let score: Box<dyn Fn(ArrayView2<f32>) -> f32> = match showcase {
+    let score: ScoreFn<'_> = match showcase {
         Showcase::LongRange => {
             let real = real.clone();
             Box::new(move |a| {
