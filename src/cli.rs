@@ -116,18 +116,24 @@ pub fn build_experiment(input: &InputArgs) -> Result<Experiment> {
     Ok(experiment)
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+/// What `tripartite gui` (or no command) asks of the app.
+#[derive(Debug, Default)]
+pub struct GuiRequest {
+    pub experiment: Experiment,
+    pub frames: Option<u64>,
+    pub frame_report: Option<PathBuf>,
+    pub screenshot_dir: Option<PathBuf>,
+}
+
+/// Runs the parsed command line; `open_gui` opens the app (the binary passes the real one).
+pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<()> {
     match cli.command {
-        None => crate::ui::run_gui(crate::ui::GuiOptions {
-            experiment: Experiment::default(),
-            ..Default::default()
-        }),
+        None => open_gui(GuiRequest::default()),
         Some(Command::Gui(args)) => {
             if args.frame_report.is_some() && args.frames.is_none() {
                 bail!("--frame-report needs --frames N");
             }
-            crate::ui::run_gui(crate::ui::GuiOptions {
+            open_gui(GuiRequest {
                 experiment: build_experiment(&args.input)?,
                 frames: args.frames,
                 frame_report: args.frame_report,

@@ -95,8 +95,6 @@ pub struct DynamicSim {
     calcium: f64,
     /// e_τ (N × m').
     eligibility: Vec<Vec<f64>>,
-    /// φ(u) scratch (m').
-    features: Vec<f64>,
     output: NetworkOutput,
 }
 
@@ -127,7 +125,6 @@ impl DynamicSim {
             process_drive: vec![0.0; sizes.hidden],
             calcium: 0.0,
             eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
-            features: vec![0.0; sizes.hidden],
             output: NetworkOutput::empty(sizes.tokens, sizes.outputs),
             network,
         })
@@ -306,190 +303,133 @@ impl DynamicSim {
         self.target_slot = Some(slot_index);
     }
 
-    /// φ(u) from z and ‖u‖², into `self.features`.
-    fn compute_features(&mut self) {
+    /// How φ is evaluated from z = W u this step (‖u‖² is fixed within a step).
+    fn feature_kernel(&self) -> FeatureKernel {
         let params = &self.network.params;
         let m = params.m;
         let sq: f64 = self.input_rates.iter().map(|x| x * x).sum();
-        let drive = &self.drive;
-        let out = &mut self.features;
         match params.feature_map {
-            FeatureMap::Positive | FeatureMap::Hyperbolic => {
-                let count = if params.feature_map == FeatureMap::Positive { m } else { 2 * m };
-                let offset = -sq / 2.0 - 0.5 * (count as f64).ln();
-                let work = |(o, z): (&mut [f64], &[f64])| {
-                    for (f, z) in o.iter_mut().zip(z) {
-                        *f = fastmath::exp(z + offset);
-                    }
-                };
-                if out.len() >= PARALLEL_FROM {
-                    out.par_chunks_mut(CHUNK).zip(drive.par_chunks(CHUNK)).for_each(work);
-                } else {
-                    work((out.as_mut_slice(), drive.as_slice()));
-                }
-            }
-            FeatureMap::Trig => {
-                let scale = (sq / 2.0).exp() / (m as f64).sqrt();
-                for j in 0..m {
-                    out[j] = scale * drive[j].cos();
-                    out[m + j] = scale * drive[m + j].sin();
-                }
-            }
-            FeatureMap::Elu1 => {
-                for (f, z) in out.iter_mut().zip(drive) {
-                    *f = super::features::elu1(*z);
-                }
-            }
+            FeatureMap::Positive => FeatureKernel::Exp {
+                offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
+            },
+            FeatureMap::Hyperbolic => FeatureKernel::Exp {
+                offset: -sq / 2.0 - 0.5 * ((2 * m) as f64).ln(),
+            },
+            FeatureMap::Trig => FeatureKernel::Trig {
+                scale: (sq / 2.0).exp() / (m as f64).sqrt(),
+                m,
+            },
+            FeatureMap::Elu1 => FeatureKernel::Elu1,
         }
     }
 
     fn euler_step(&mut self, slot: &Slot) {
-        let params = self.network.params.clone();
+        let params = &self.network.params;
         let dt = params.dt;
         let n = self.network.sizes.tokens;
         let write = slot.phase == Phase::Write;
-        let read_query = (!write).then_some(slot.token);
-
         if write {
             self.output_rates
                 .copy_from_slice(self.values.row(slot.token).as_slice().expect("row"));
         }
-        self.compute_features();
-
-        // Sums over hidden neurons, all from the start-of-step state.
-        let masked: Vec<usize> = match read_query {
-            Some(t) => (0..n).filter(|&tau| in_mask(params.schedule, t, tau)).collect(),
-            None => Vec::new(),
+        let masked: Vec<usize> = if write {
+            Vec::new()
+        } else {
+            (0..n)
+                .filter(|&tau| in_mask(params.schedule, slot.token, tau))
+                .collect()
         };
-        let sums = self.chunk_sums(&masked);
+        let rates = Rates {
+            a_n: dt / params.tau_neuron,
+            a_p: dt / params.tau_process,
+            dt,
+            gate: if write { params.eta } else { 0.0 },
+            eta: params.eta,
+            decay: params.decay,
+        };
+        let kernel = self.feature_kernel();
         let psi = 1.0 / self.calcium.max(params.c_min);
+        let uniform = self.network.process_gains.is_none();
+        let tau_calcium = params.tau_calcium;
+        let written = write.then_some(slot.token);
+
+        // One fused pass over fixed chunks of hidden neurons: sums from the start-of-step
+        // state, then every per-neuron update. Chunks are combined in order.
+        let hidden = self.hidden_rates.len();
+        let mut eligibility: Vec<std::slice::ChunksMut<'_, f64>> = self
+            .eligibility
+            .iter_mut()
+            .map(|e| e.chunks_mut(CHUNK))
+            .collect();
+        let mut chunks: Vec<HiddenChunk<'_>> = Vec::with_capacity(hidden.div_ceil(CHUNK));
+        for (index, ((((h, z), (g, p)), target), gains)) in self
+            .hidden_rates
+            .chunks_mut(CHUNK)
+            .zip(self.drive.chunks_mut(CHUNK))
+            .zip(
+                self.presynaptic
+                    .chunks_mut(CHUNK)
+                    .zip(self.process_drive.chunks_mut(CHUNK)),
+            )
+            .zip(self.drive_target.chunks(CHUNK))
+            .zip(self.network.mean_gain.chunks(CHUNK))
+            .enumerate()
+        {
+            let e: Vec<&mut [f64]> = eligibility
+                .iter_mut()
+                .map(|it| it.next().expect("same length"))
+                .collect();
+            chunks.push(HiddenChunk {
+                start: index * CHUNK,
+                h,
+                z,
+                g,
+                p,
+                target,
+                gains,
+                e,
+            });
+        }
+        let work = |chunk: &mut HiddenChunk<'_>| {
+            chunk.advance(&kernel, &rates, &masked, written, uniform)
+        };
+        let parts: Vec<ChunkSums> = if hidden >= PARALLEL_FROM {
+            chunks.par_iter_mut().map(work).collect()
+        } else {
+            chunks.iter_mut().map(work).collect()
+        };
+        let mut sums = ChunkSums {
+            calcium_drive: 0.0,
+            key_match: vec![0.0; masked.len()],
+        };
+        for part in parts {
+            sums.calcium_drive += part.calcium_drive;
+            for (acc, v) in sums.key_match.iter_mut().zip(&part.key_match) {
+                *acc += v;
+            }
+        }
 
         // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
         if !write {
-            let a_n = dt / params.tau_neuron;
             for (i, y) in self.output_rates.iter_mut().enumerate() {
                 let hh: f64 = masked
                     .iter()
                     .zip(&sums.key_match)
                     .map(|(&tau, m)| self.values[[tau, i]] * m)
                     .sum();
-                *y += a_n * (-*y + psi * hh);
+                *y += rates.a_n * (-*y + psi * hh);
             }
         }
-        // Calcium integrates the processes: τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
-        self.calcium += dt / params.tau_calcium * (-self.calcium + sums.calcium_drive);
-
-        // Input neurons and their projection z = W u follow the same linear recurrence.
-        let a_n = dt / params.tau_neuron;
-        let s = self.stimulus(slot).to_owned();
-        for (u, s) in self.input_rates.iter_mut().zip(s.iter()) {
-            *u += a_n * (s - *u);
-        }
-
-        let gate = if write { params.eta } else { 0.0 };
-        let decay = params.decay;
-        let a_p = dt / params.tau_process;
-        let written = write.then_some(slot.token);
-        let (active, others): (Vec<&mut Vec<f64>>, Vec<&mut Vec<f64>>) = {
-            let mut active = Vec::new();
-            let mut others = Vec::new();
-            for (tau, e) in self.eligibility.iter_mut().enumerate() {
-                if Some(tau) == written {
-                    active.push(e);
-                } else {
-                    others.push(e);
-                }
-            }
-            (active, others)
+        // τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
+        self.calcium += dt / tau_calcium * (-self.calcium + sums.calcium_drive);
+        // τ_n du/dt = −u + s.
+        let stimulus = match slot.phase {
+            Phase::Write => self.scaled_keys.row(slot.token),
+            Phase::Read => self.scaled_queries.row(slot.token),
         };
-
-        // e_τ of the slot being written: de/dt = η h − λ e (old h).
-        if let Some(e) = active.into_iter().next() {
-            let eta = params.eta;
-            for (e, h) in e.iter_mut().zip(&self.hidden_rates) {
-                *e += dt * (eta * h - decay * *e);
-            }
+        for (u, s) in self.input_rates.iter_mut().zip(stimulus.iter()) {
+            *u += rates.a_n * (s - *u);
         }
-        if decay > 0.0 {
-            let factor = 1.0 - dt * decay;
-            for e in others {
-                for value in e.iter_mut() {
-                    *value *= factor;
-                }
-            }
-        }
-        let h = &mut self.hidden_rates;
-        let z = &mut self.drive;
-        let g = &mut self.presynaptic;
-        let p = &mut self.process_drive;
-        let features = &self.features;
-        let target = &self.drive_target;
-        let kernel = |(((h, z), (g, p)), (f, t)): (((&mut [f64], &mut [f64]), (&mut [f64], &mut [f64])), (&[f64], &[f64]))| {
-            for j in 0..h.len() {
-                let (hj, gj, pj) = (h[j], g[j], p[j]);
-                h[j] = hj + a_n * (f[j] - hj);
-                z[j] += a_n * (t[j] - z[j]);
-                g[j] = gj + dt * (gate * hj - decay * gj);
-                p[j] = pj + a_p * (gj * hj - pj);
-            }
-        };
-        if h.len() >= PARALLEL_FROM {
-            h.par_chunks_mut(CHUNK)
-                .zip(z.par_chunks_mut(CHUNK))
-                .zip(g.par_chunks_mut(CHUNK).zip(p.par_chunks_mut(CHUNK)))
-                .zip(features.par_chunks(CHUNK).zip(target.par_chunks(CHUNK)))
-                .for_each(kernel);
-        } else {
-            kernel(((
-                (h.as_mut_slice(), z.as_mut_slice()),
-                (g.as_mut_slice(), p.as_mut_slice())),
-                (features.as_slice(), target.as_slice()),
-            ));
-        }
-    }
-
-    /// Σ_j (Σ_i γ_ij/d) p̃_j and, for each masked key τ, e_τ·h, from the current state.
-    fn chunk_sums(&self, masked: &[usize]) -> ChunkSums {
-        let hidden = self.hidden_rates.len();
-        let gains = &self.network.mean_gain;
-        let uniform = self.network.process_gains.is_none();
-        let chunk = |range: std::ops::Range<usize>| -> ChunkSums {
-            let p = &self.process_drive[range.clone()];
-            let calcium_drive = if uniform {
-                p.iter().sum()
-            } else {
-                dot(&gains[range.clone()], p)
-            };
-            let h = &self.hidden_rates[range.clone()];
-            let key_match = masked
-                .iter()
-                .map(|&tau| dot(&self.eligibility[tau][range.clone()], h))
-                .collect();
-            ChunkSums {
-                calcium_drive,
-                key_match,
-            }
-        };
-        let ranges: Vec<_> = (0..hidden)
-            .step_by(CHUNK)
-            .map(|start| start..(start + CHUNK).min(hidden))
-            .collect();
-        let parts: Vec<ChunkSums> = if hidden >= PARALLEL_FROM {
-            ranges.into_par_iter().map(chunk).collect()
-        } else {
-            ranges.into_iter().map(chunk).collect()
-        };
-        let mut total = ChunkSums {
-            calcium_drive: 0.0,
-            key_match: vec![0.0; masked.len()],
-        };
-        for part in parts {
-            total.calcium_drive += part.calcium_drive;
-            for (acc, v) in total.key_match.iter_mut().zip(&part.key_match) {
-                *acc += v;
-            }
-        }
-        total
     }
 
     /// Stores y_t, c_t and row t of A_dyn at the last step of read slot t.
@@ -505,21 +445,174 @@ impl DynamicSim {
     }
 }
 
-/// Dot product in fixed order, with four accumulators so that it vectorises.
-#[inline]
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let chunks = a.len() / 4;
-    for c in 0..chunks {
-        for l in 0..4 {
-            acc[l] += a[4 * c + l] * b[4 * c + l];
+/// Step factors shared by every hidden neuron.
+struct Rates {
+    /// dt/τ_n.
+    a_n: f64,
+    /// dt/τ_p.
+    a_p: f64,
+    /// dt (ms).
+    dt: f64,
+    /// π η: η in write slots, 0 in read slots (per ms).
+    gate: f64,
+    /// η (per ms).
+    eta: f64,
+    /// λ (per ms).
+    decay: f64,
+}
+
+/// φ_j(u) as a function of z_j = (W u)_j.
+enum FeatureKernel {
+    /// exp(z + offset): positive and hyperbolic (z holds ± w·u).
+    Exp { offset: f64 },
+    /// scale · cos z (j < m) or scale · sin z (j ≥ m).
+    Trig { scale: f64, m: usize },
+    /// elu(z) + 1 (z = u).
+    Elu1,
+}
+
+/// Mutable views of one chunk of hidden neurons.
+struct HiddenChunk<'a> {
+    start: usize,
+    h: &'a mut [f64],
+    z: &'a mut [f64],
+    g: &'a mut [f64],
+    p: &'a mut [f64],
+    target: &'a [f64],
+    gains: &'a [f64],
+    e: Vec<&'a mut [f64]>,
+}
+
+impl HiddenChunk<'_> {
+    /// Sums from the old state, then one Euler step of h, z, g, p̃ and e.
+    fn advance(
+        &mut self,
+        kernel: &FeatureKernel,
+        rates: &Rates,
+        masked: &[usize],
+        written: Option<usize>,
+        uniform: bool,
+    ) -> ChunkSums {
+        let calcium_drive = if uniform {
+            sum(self.p)
+        } else {
+            dot(self.gains, self.p)
+        };
+        let key_match = masked.iter().map(|&tau| dot(self.e[tau], self.h)).collect();
+        // e_τ uses the old h, so it goes before h moves.
+        for (tau, e) in self.e.iter_mut().enumerate() {
+            if Some(tau) == written {
+                for (e, h) in e.iter_mut().zip(self.h.iter()) {
+                    *e += rates.dt * (rates.eta * h - rates.decay * *e);
+                }
+            } else if rates.decay > 0.0 {
+                let factor = 1.0 - rates.dt * rates.decay;
+                for e in e.iter_mut() {
+                    *e *= factor;
+                }
+            }
+        }
+        match *kernel {
+            FeatureKernel::Exp { offset } => {
+                self.update(rates, |_, z| fastmath::exp(z + offset));
+            }
+            FeatureKernel::Trig { scale, m } => {
+                let start = self.start;
+                self.update(rates, |j, z| {
+                    if start + j < m {
+                        scale * z.cos()
+                    } else {
+                        scale * z.sin()
+                    }
+                });
+            }
+            FeatureKernel::Elu1 => self.update(rates, |_, z| super::features::elu1(z)),
+        }
+        ChunkSums {
+            calcium_drive,
+            key_match,
         }
     }
-    let mut tail = 0.0;
-    for j in 4 * chunks..a.len() {
-        tail += a[j] * b[j];
+
+    /// τ_n dh/dt = −h + φ(u), z follows u, dg/dt = π η h − λ g, τ_p dp̃/dt = −p̃ + g h.
+    #[inline(always)]
+    fn update(&mut self, rates: &Rates, phi: impl Fn(usize, f64) -> f64) {
+        let Rates {
+            a_n,
+            a_p,
+            dt,
+            gate,
+            decay,
+            ..
+        } = *rates;
+        let len = self.h.len();
+        let (h, z, g, p, target) = (
+            &mut self.h[..len],
+            &mut self.z[..len],
+            &mut self.g[..len],
+            &mut self.p[..len],
+            &self.target[..len],
+        );
+        for j in 0..len {
+            let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
+            h[j] = hj + a_n * (phi(j, zj) - hj);
+            z[j] = zj + a_n * (target[j] - zj);
+            g[j] = gj + dt * (gate * hj - decay * gj);
+            p[j] = pj + a_p * (gj * hj - pj);
+        }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// Independent accumulators in [`dot`] and [`sum`]: enough to hide add latency and to fill
+/// four 4-wide vector registers. Fixed, so the summation order never varies.
+const LANES: usize = 16;
+
+/// Dot product in a fixed order that vectorises.
+#[inline]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut acc = [0.0f64; LANES];
+    let mut a_chunks = a.chunks_exact(LANES);
+    let mut b_chunks = b.chunks_exact(LANES);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f64 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    reduce_lanes(acc) + tail
+}
+
+/// Sum in a fixed order that vectorises.
+#[inline]
+pub fn sum(a: &[f64]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let mut chunks = a.chunks_exact(LANES);
+    for x in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += x[l];
+        }
+    }
+    reduce_lanes(acc) + chunks.remainder().iter().sum::<f64>()
+}
+
+#[inline]
+fn reduce_lanes(acc: [f64; LANES]) -> f64 {
+    let mut width = LANES;
+    let mut acc = acc;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
+    }
+    acc[0]
 }
 
 #[cfg(test)]
