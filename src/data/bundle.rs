@@ -189,7 +189,7 @@ impl Bundle {
         let count: usize = get("num_sentences")?
             .parse()
             .map_err(|e| bad("num_sentences", format!("not a count ({e})")))?;
-        let mut sentences = Vec::with_capacity(count);
+        let mut sentences = Vec::new(); // `count` is untrusted: no pre-allocation
         for i in 0..count {
             let key = |field: &str| format!("s{i}.{field}");
             let tokens_key = key("tokens");
