@@ -6,3 +6,4 @@ pub mod data;
 pub mod model;
 pub mod io;
 pub mod cli;
+pub mod sim;

@@ -1,0 +1,147 @@
+//! What the UI may ask of the worker.
+
+use crate::data::sequence::Sequence;
+use crate::io::experiment::Experiment;
+use crate::model::params::Params;
+use std::sync::Arc;
+
+/// How fast the worker advances simulated time while running.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Speed {
+    /// As fast as possible: many steps between publications.
+    Max,
+    /// Simulated milliseconds per wall-clock second.
+    MsPerSecond(f64),
+}
+
+impl Default for Speed {
+    fn default() -> Self {
+        Speed::MsPerSecond(1000.0)
+    }
+}
+
+/// Which hidden (and, when there are many, input and output) neurons the snapshot carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SubsetMode {
+    /// The neurons with the largest |rate| right now.
+    #[default]
+    MostActive,
+    /// Evenly spaced indices, fixed for the whole run.
+    FixedSample,
+}
+
+impl SubsetMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            SubsetMode::MostActive => "most active",
+            SubsetMode::FixedSample => "fixed sample",
+        }
+    }
+}
+
+/// One item whose value is traced over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Probe {
+    /// Input neuron rate u_k.
+    Input(usize),
+    /// Hidden neuron rate h_j.
+    Hidden(usize),
+    /// Output neuron rate y_i.
+    Output(usize),
+    /// Astrocyte process p_ij at the tripartite synapse hidden j → output i.
+    Process { output: usize, hidden: usize },
+    /// Synaptic weight H_ij.
+    Synapse { output: usize, hidden: usize },
+}
+
+impl Probe {
+    /// A short name with the spec's symbol, e.g. "p[3,17]".
+    pub fn label(&self) -> String {
+        match self {
+            Probe::Input(k) => format!("u[{k}] input rate"),
+            Probe::Hidden(j) => format!("h[{j}] hidden rate"),
+            Probe::Output(i) => format!("y[{i}] output rate"),
+            Probe::Process { output, hidden } => format!("p[{output},{hidden}] process"),
+            Probe::Synapse { output, hidden } => format!("H[{output},{hidden}] weight"),
+        }
+    }
+
+    /// The hidden neuron this probe involves, if any.
+    pub fn hidden(&self) -> Option<usize> {
+        match *self {
+            Probe::Hidden(j) => Some(j),
+            Probe::Process { hidden, .. } | Probe::Synapse { hidden, .. } => Some(hidden),
+            _ => None,
+        }
+    }
+
+    /// The output neuron this probe involves, if any.
+    pub fn output(&self) -> Option<usize> {
+        match *self {
+            Probe::Output(i) => Some(i),
+            Probe::Process { output, .. } | Probe::Synapse { output, .. } => Some(output),
+            _ => None,
+        }
+    }
+}
+
+/// How many neurons per layer the snapshot carries, and how they are chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubsetRequest {
+    pub mode: SubsetMode,
+    pub max_inputs: usize,
+    pub max_hidden: usize,
+    pub max_outputs: usize,
+}
+
+impl Default for SubsetRequest {
+    fn default() -> Self {
+        SubsetRequest {
+            mode: SubsetMode::MostActive,
+            max_inputs: 16,
+            max_hidden: 24,
+            max_outputs: 8,
+        }
+    }
+}
+
+/// A request from the UI to the worker.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Run until paused or finished.
+    Run,
+    Pause,
+    /// Advance one Euler step of dt (algebraic mode: one read row), then pause.
+    StepDt,
+    /// Advance to the end of the current slot, then pause.
+    StepSlot,
+    /// Run at full speed to the end of the schedule.
+    RunToEnd,
+    /// Run at full speed until `step` (or the end), then pause.
+    RunToStep(u64),
+    /// Rebuild the simulation at time 0 with the current parameters and sequence (recovers
+    /// from a failure).
+    Reset,
+    SetSpeed(Speed),
+    /// Restart automatically when the run ends.
+    SetLoop(bool),
+    /// New parameters: applied live when only time constants, η, λ or c_min change,
+    /// otherwise the simulation is rebuilt.
+    SetParams(Params),
+    /// A whole new setup; its sequence is loaded on the worker thread.
+    LoadExperiment(Box<Experiment>),
+    /// A sequence made elsewhere, with the parameters to run it with.
+    LoadSequence {
+        sequence: Arc<Sequence>,
+        params: Box<Params>,
+    },
+    /// Which neurons the snapshots carry.
+    SetSubset(SubsetRequest),
+    /// Items to trace over time (also always shown in the subset).
+    SetProbes(Vec<Probe>),
+    /// Test hook: the worker panics on its next step, as a bug in the model would.
+    #[doc(hidden)]
+    InjectPanic,
+    /// Stop the worker thread.
+    Quit,
+}

@@ -1,0 +1,16 @@
+//! The worker thread: commands in, snapshots and bounded trace history out. It is the only
+//! owner of a running simulation; the UI reads what it publishes and never steps the model.
+
+pub mod command;
+pub mod history;
+pub mod ring;
+pub mod snapshot;
+pub mod worker;
+
+pub use command::{Command, Probe, Speed, SubsetMode, SubsetRequest};
+pub use history::RunHistory;
+pub use ring::Ring;
+pub use snapshot::{
+    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, SubsetState, TraceSample, Update,
+};
+pub use worker::{PUBLISH_INTERVAL, Start, Worker};

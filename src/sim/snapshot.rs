@@ -1,0 +1,143 @@
+//! What the worker publishes: the latest state of the shown subset, plus the rows and trace
+//! samples produced since the last publication.
+
+use super::command::{Probe, Speed, SubsetMode};
+use crate::model::metrics::Metrics;
+use crate::model::network::Sizes;
+use crate::model::params::Params;
+use crate::model::schedule::Slot;
+use ndarray::Array2;
+use std::sync::Arc;
+
+/// Whether the worker is advancing time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Paused,
+    Running,
+    Finished,
+    /// No simulation: building failed or the worker caught a panic. Reset retries.
+    Failed,
+}
+
+/// What stays fixed for one build of the simulation (shared, never copied per snapshot).
+#[derive(Debug)]
+pub struct RunInfo {
+    /// The sequence's source, e.g. `synthetic:12x32`.
+    pub source: String,
+    pub tokens: Vec<String>,
+    pub sizes: Sizes,
+    /// Every slot of the dynamic schedule (empty in algebraic mode).
+    pub slots: Vec<Slot>,
+    /// A_soft (N × N).
+    pub softmax_attention: Array2<f64>,
+    /// Z_t, the softmax normaliser of each query.
+    pub normaliser: Vec<f64>,
+    /// Planned memory of the run (bytes), from `model::network::memory_estimate`.
+    pub memory_bytes: u64,
+    pub total_steps: u64,
+    /// Length of the whole run (ms); 0 in algebraic mode.
+    pub total_ms: f64,
+    /// Whether the run is dynamic (it has time and neuron activity).
+    pub dynamic: bool,
+}
+
+/// One neuron of the shown subset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NeuronState {
+    /// Index in its layer.
+    pub index: usize,
+    /// Firing rate (NaN in algebraic mode, which has no activity).
+    pub rate: f64,
+}
+
+/// The shown part of the network: O(subset) numbers, however large m' is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SubsetState {
+    pub mode: SubsetMode,
+    pub inputs: Vec<NeuronState>,
+    pub hidden: Vec<NeuronState>,
+    pub outputs: Vec<NeuronState>,
+    /// g_j of each shown hidden neuron (presynaptic weight onto the astrocyte).
+    pub presynaptic: Vec<f64>,
+    /// p_ij, row-major: `process[i * hidden.len() + j]` for shown output i and hidden j.
+    pub process: Vec<f64>,
+    /// H_ij, in the same layout as `process`.
+    pub synapse: Vec<f64>,
+}
+
+impl SubsetState {
+    pub fn process_at(&self, output: usize, hidden: usize) -> f64 {
+        self.process[output * self.hidden.len() + hidden]
+    }
+    pub fn synapse_at(&self, output: usize, hidden: usize) -> f64 {
+        self.synapse[output * self.hidden.len() + hidden]
+    }
+}
+
+/// The latest state, replaced at every publication.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Increases at every (re)build; history from an older build must be dropped.
+    pub generation: u64,
+    /// Increases at every publication.
+    pub revision: u64,
+    pub state: RunState,
+    /// Why the simulation failed, as one sentence (with `RunState::Failed`).
+    pub failure: Option<String>,
+    /// The last parameter change that was applied (live or by a rebuild), in words.
+    pub notice: Option<String>,
+    /// The last parameter change that was refused, with the reason.
+    pub rejected: Option<String>,
+    pub params: Params,
+    pub speed: Speed,
+    pub looping: bool,
+    pub run: Option<Arc<RunInfo>>,
+    pub step: u64,
+    pub time_ms: f64,
+    /// The slot the next step belongs to (dynamic mode, before the end).
+    pub slot: Option<Slot>,
+    /// Astrocyte calcium c / (η T_write), in softmax-normaliser units.
+    pub calcium: f64,
+    pub metrics: Metrics,
+    /// Read rows completed so far.
+    pub rows_completed: usize,
+    /// The row of A_dyn forming in the current read slot: (query, row).
+    pub live_row: Option<(usize, Vec<f64>)>,
+    pub subset: SubsetState,
+    pub probes: Vec<Probe>,
+    /// Euler steps per wall second, measured over the last half second of running.
+    pub steps_per_s: f64,
+    /// Steps taken while running and the wall time spent running, since the worker started.
+    pub run_steps_total: u64,
+    pub run_wall_s_total: f64,
+}
+
+/// One trace sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceSample {
+    pub generation: u64,
+    pub step: u64,
+    pub time_ms: f64,
+    /// c / (η T_write).
+    pub calcium: f64,
+    /// Values of the probes at this step.
+    pub probes: Vec<(Probe, f64)>,
+}
+
+/// One read row completed: row t of A_net and c_t.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowUpdate {
+    pub generation: u64,
+    pub query: usize,
+    pub attention: Vec<f64>,
+    /// c_t in normaliser units.
+    pub calcium: f64,
+}
+
+/// Everything taken from the worker in one go.
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub snapshot: Snapshot,
+    pub samples: Vec<TraceSample>,
+    pub rows: Vec<RowUpdate>,
+}

@@ -1,0 +1,998 @@
+//! The worker thread: the only owner of a running [`Simulation`].
+//!
+//! Commands arrive over a channel. The worker steps the simulation in batches and, at most
+//! every [`PUBLISH_INTERVAL`], publishes a [`Snapshot`] of the shown subset into a one-slot
+//! mailbox (the newest replaces the last unread one, as a triple buffer would), together with
+//! the trace samples and read rows produced since. Panics are caught: the simulation is
+//! dropped, the failure is published, and `Reset` rebuilds it.
+
+use super::command::{Command, Probe, Speed, SubsetMode, SubsetRequest};
+use super::history::TRACE_CAPACITY;
+use super::snapshot::{
+    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, SubsetState, TraceSample, Update,
+};
+use crate::data::sequence::Sequence;
+use crate::data::source::load_sequence;
+use crate::io::experiment::Experiment;
+use crate::model::dynamic::LiveParams;
+use crate::model::metrics::Metrics;
+use crate::model::network::memory_estimate;
+use crate::model::params::Params;
+use crate::model::schedule::Phase;
+use crate::model::simulation::Simulation;
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Shortest wall time between two publications while running (about 60 per second).
+pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(16);
+/// Trace samples per run: the sampling stride is chosen so that a whole run fits.
+const SAMPLES_PER_RUN: u64 = 8_000;
+/// The row of A_dyn forming now is computed only while N·m' stays below this (it costs a step).
+const LIVE_ROW_LIMIT: usize = 1 << 22;
+
+#[derive(Default)]
+struct Mailbox {
+    snapshot: Option<Snapshot>,
+    samples: VecDeque<TraceSample>,
+    rows: Vec<RowUpdate>,
+}
+
+/// Handle to the worker thread. Dropping it stops and joins the thread.
+pub struct Worker {
+    commands: Sender<Command>,
+    mailbox: Arc<Mutex<Mailbox>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the worker starts on.
+#[derive(Clone, Debug)]
+pub enum Start {
+    Experiment(Box<Experiment>),
+    Sequence {
+        sequence: Arc<Sequence>,
+        params: Box<Params>,
+    },
+}
+
+impl Worker {
+    /// Starts the worker on `experiment` (its sequence is loaded on the worker thread).
+    /// `notify` is called after each publication, at most about 60 times a second while
+    /// running; the UI passes `request_repaint`.
+    pub fn spawn(experiment: Experiment, notify: impl Fn() + Send + 'static) -> Worker {
+        Self::spawn_with(Start::Experiment(Box::new(experiment)), notify)
+    }
+
+    pub fn spawn_with(start: Start, notify: impl Fn() + Send + 'static) -> Worker {
+        let (commands, receiver) = channel();
+        let mailbox = Arc::new(Mutex::new(Mailbox::default()));
+        let shared = mailbox.clone();
+        let thread = std::thread::Builder::new()
+            .name("tripartite-sim".into())
+            .spawn(move || Engine::new(receiver, shared, Box::new(notify)).run(start))
+            .expect("the OS can start a thread");
+        Worker {
+            commands,
+            mailbox,
+            thread: Some(thread),
+        }
+    }
+
+    /// Sends a command; ignored when the worker has stopped.
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Takes the newest snapshot with every sample and row published since the last call.
+    pub fn take_update(&self) -> Option<Update> {
+        let mut mailbox = lock(&self.mailbox);
+        let snapshot = mailbox.snapshot.take()?;
+        Some(Update {
+            snapshot,
+            samples: mailbox.samples.drain(..).collect(),
+            rows: std::mem::take(&mut mailbox.rows),
+        })
+    }
+
+    /// Whether the thread is still alive.
+    pub fn is_alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the thread and waits for it.
+    pub fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.commands.send(Command::Quit);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic never happens while the lock is held, but do not cascade if it did.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Names of the parameters that differ between `a` and `b`.
+pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return Vec::new();
+    };
+    crate::model::params::PARAM_NAMES
+        .iter()
+        .filter(|name| a.get(**name) != b.get(**name))
+        .map(|name| name.to_string())
+        .collect()
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+struct Engine {
+    commands: Receiver<Command>,
+    mailbox: Arc<Mutex<Mailbox>>,
+    notify: Box<dyn Fn() + Send>,
+    /// Where the sequence came from (for reloads when the seed changes); None for a
+    /// sequence handed over directly.
+    experiment: Option<Experiment>,
+    params: Params,
+    sequence: Option<Arc<Sequence>>,
+    sim: Option<Simulation>,
+    run: Option<Arc<RunInfo>>,
+    generation: u64,
+    revision: u64,
+    running: bool,
+    /// Run at full speed until this step (RunToEnd / RunToStep), then pause.
+    stop_at: Option<u64>,
+    speed: Speed,
+    looping: bool,
+    failure: Option<String>,
+    notice: Option<String>,
+    rejected: Option<String>,
+    subset: SubsetRequest,
+    probes: Vec<Probe>,
+    stride: u64,
+    next_boundary: u64,
+    pending_samples: Vec<TraceSample>,
+    pending_rows: Vec<RowUpdate>,
+    rows_sent: Vec<bool>,
+    metrics: Metrics,
+    metrics_rows: usize,
+    rows_completed: usize,
+    scratch: Vec<usize>,
+    window_start: Instant,
+    window_steps: u64,
+    steps_per_s: f64,
+    run_steps_total: u64,
+    run_wall_total: Duration,
+    running_since: Option<Instant>,
+    budget_ms: f64,
+    last_tick: Instant,
+    last_publish: Instant,
+    dirty: bool,
+    panic_armed: bool,
+    /// A command received while pacing, handled first in the next loop turn.
+    deferred: Option<Command>,
+}
+
+fn no_metrics() -> Metrics {
+    Metrics {
+        attn_tv: f64::NAN,
+        attn_max_abs: f64::NAN,
+        output_rel_err: f64::NAN,
+        calcium_corr: f64::NAN,
+        calcium_rel_err: f64::NAN,
+    }
+}
+
+impl Engine {
+    fn new(
+        commands: Receiver<Command>,
+        mailbox: Arc<Mutex<Mailbox>>,
+        notify: Box<dyn Fn() + Send>,
+    ) -> Self {
+        let now = Instant::now();
+        Engine {
+            commands,
+            mailbox,
+            notify,
+            experiment: None,
+            params: Params::default(),
+            sequence: None,
+            sim: None,
+            run: None,
+            generation: 0,
+            revision: 0,
+            running: false,
+            stop_at: None,
+            speed: Speed::default(),
+            looping: false,
+            failure: None,
+            notice: None,
+            rejected: None,
+            subset: SubsetRequest::default(),
+            probes: Vec::new(),
+            stride: 1,
+            next_boundary: 0,
+            pending_samples: Vec::new(),
+            pending_rows: Vec::new(),
+            rows_sent: Vec::new(),
+            metrics: no_metrics(),
+            metrics_rows: 0,
+            rows_completed: 0,
+            scratch: Vec::new(),
+            window_start: now,
+            window_steps: 0,
+            steps_per_s: 0.0,
+            run_steps_total: 0,
+            run_wall_total: Duration::ZERO,
+            running_since: None,
+            budget_ms: 0.0,
+            last_tick: now,
+            last_publish: now,
+            dirty: true,
+            panic_armed: false,
+            deferred: None,
+        }
+    }
+
+    fn run(mut self, start: Start) {
+        self.guarded(|engine| {
+            engine.start(start);
+            true
+        });
+        self.publish();
+        loop {
+            if let Some(command) = self.deferred.take()
+                && !self.handle_guarded(command)
+            {
+                return;
+            }
+            if self.dirty && (!self.running || self.last_publish.elapsed() >= PUBLISH_INTERVAL) {
+                self.publish();
+            }
+            if !self.running {
+                match self.commands.recv() {
+                    Ok(command) => {
+                        if !self.handle_guarded(command) {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                }
+            }
+            loop {
+                match self.commands.try_recv() {
+                    Ok(command) => {
+                        if !self.handle_guarded(command) {
+                            return;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+            if self.running && !self.advance_guarded() {
+                return;
+            }
+        }
+    }
+
+    /// Runs `f`, turning a panic into a published failure. Returns false on Quit.
+    fn guarded(&mut self, f: impl FnOnce(&mut Self) -> bool) -> bool {
+        match catch_unwind(AssertUnwindSafe(|| f(self))) {
+            Ok(keep_going) => keep_going,
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                self.fail(format!(
+                    "The simulation crashed ({message}). Press Reset to rebuild it."
+                ));
+                true
+            }
+        }
+    }
+
+    fn handle_guarded(&mut self, command: Command) -> bool {
+        self.guarded(|engine| engine.handle(command))
+    }
+
+    fn advance_guarded(&mut self) -> bool {
+        self.guarded(|engine| {
+            engine.advance();
+            true
+        })
+    }
+
+    fn fail(&mut self, message: String) {
+        self.set_running(false);
+        self.sim = None;
+        self.run = None;
+        self.failure = Some(message);
+        self.dirty = true;
+    }
+
+    fn start(&mut self, start: Start) {
+        match start {
+            Start::Experiment(experiment) => self.load_experiment(*experiment),
+            Start::Sequence { sequence, params } => {
+                self.experiment = None;
+                self.params = *params;
+                self.sequence = Some(sequence);
+                self.rebuild();
+            }
+        }
+    }
+
+    fn load_experiment(&mut self, experiment: Experiment) {
+        self.params = experiment.params.clone();
+        self.sequence = None;
+        self.experiment = Some(experiment);
+        self.rebuild();
+    }
+
+    fn set_running(&mut self, running: bool) {
+        if running == self.running {
+            return;
+        }
+        let now = Instant::now();
+        if running {
+            self.running_since = Some(now);
+            self.last_tick = now;
+            self.budget_ms = 0.0;
+            self.window_start = now;
+            self.window_steps = 0;
+        } else {
+            if let Some(since) = self.running_since.take() {
+                self.run_wall_total += now - since;
+            }
+            self.stop_at = None;
+            self.steps_per_s = 0.0;
+        }
+        self.running = running;
+        self.dirty = true;
+    }
+
+    fn handle(&mut self, command: Command) -> bool {
+        self.dirty = true;
+        match command {
+            Command::Run => {
+                if self.finished() && self.looping {
+                    self.rebuild();
+                }
+                if self.sim.is_some() && !self.finished() {
+                    self.stop_at = None;
+                    self.set_running(true);
+                }
+            }
+            Command::Pause => self.set_running(false),
+            Command::StepDt => {
+                self.set_running(false);
+                self.step_once();
+            }
+            Command::StepSlot => {
+                self.set_running(false);
+                let end = self
+                    .sim
+                    .as_ref()
+                    .and_then(|sim| sim.current_slot())
+                    .map(|slot| slot.end_step());
+                match end {
+                    Some(end) => {
+                        while self.sim.as_ref().is_some_and(|sim| sim.step_index() < end) {
+                            if !self.step_once() {
+                                break;
+                            }
+                        }
+                    }
+                    None => {
+                        self.step_once();
+                    }
+                }
+            }
+            Command::RunToEnd => self.run_until(u64::MAX),
+            Command::RunToStep(step) => self.run_until(step),
+            Command::Reset => {
+                self.set_running(false);
+                self.rebuild();
+            }
+            Command::SetSpeed(speed) => {
+                self.speed = speed;
+                self.budget_ms = 0.0;
+                self.last_tick = Instant::now();
+            }
+            Command::SetLoop(looping) => self.looping = looping,
+            Command::SetParams(params) => self.apply_params(params),
+            Command::LoadExperiment(experiment) => {
+                self.set_running(false);
+                self.load_experiment(*experiment);
+            }
+            Command::LoadSequence { sequence, params } => {
+                self.set_running(false);
+                self.experiment = None;
+                self.params = *params;
+                self.sequence = Some(sequence);
+                self.rebuild();
+            }
+            Command::SetSubset(request) => self.subset = request,
+            Command::SetProbes(probes) => self.probes = probes,
+            Command::InjectPanic => self.panic_armed = true,
+            Command::Quit => {
+                self.set_running(false);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn run_until(&mut self, step: u64) {
+        if self.sim.as_ref().is_some_and(|sim| sim.step_index() < step) && !self.finished() {
+            self.stop_at = Some(step);
+            self.set_running(true);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.sim.as_ref().is_some_and(Simulation::is_finished)
+    }
+
+    /// Applies new parameters: live when possible, otherwise by a rebuild that keeps the
+    /// running simulation if the new one cannot be built.
+    fn apply_params(&mut self, new: Params) {
+        let changed = changed_params(&self.params, &new);
+        if changed.is_empty() {
+            return;
+        }
+        if let Err(error) = new.validate() {
+            self.rejected = Some(format!("Not applied: {error}"));
+            return;
+        }
+        self.rejected = None;
+        let list = changed.join(", ");
+        if !self.params.is_structural_change(&new) {
+            if let Some(sim) = self.sim.as_mut()
+                && let Err(error) = sim.set_live(LiveParams::of(&new))
+            {
+                self.rejected = Some(format!("Not applied: {error}"));
+                return;
+            }
+            self.params = new;
+            self.notice = Some(format!("Applied live to the running simulation: {list}."));
+            return;
+        }
+        let reload = self.needs_reload(&new);
+        let sequence = match (&self.sequence, reload) {
+            (Some(sequence), false) => Ok(sequence.clone()),
+            _ => self.load(&new),
+        };
+        let built = sequence.and_then(|sequence| {
+            Simulation::new(&new, sequence.clone())
+                .map(|sim| (sim, sequence))
+                .map_err(|e| e.to_string())
+        });
+        match built {
+            Ok((sim, sequence)) => {
+                let was_running = self.running;
+                self.set_running(false);
+                self.params = new;
+                self.sequence = Some(sequence);
+                self.install(sim);
+                self.notice = Some(format!(
+                    "Rebuilt the simulation ({list} changed): time restarts at 0."
+                ));
+                if was_running {
+                    self.set_running(true);
+                }
+            }
+            Err(error) => {
+                self.rejected = Some(format!(
+                    "Kept the running simulation; {list} not applied: {error}"
+                ));
+            }
+        }
+    }
+
+    /// Whether `new` changes the sequence itself (seed or scale of synthetic data, or the
+    /// layer/head of a real one).
+    fn needs_reload(&self, new: &Params) -> bool {
+        let Some(experiment) = &self.experiment else {
+            return false;
+        };
+        let old = &self.params;
+        (experiment.source.depends_on_seed()
+            && (old.seed != new.seed || old.synthetic_scale != new.synthetic_scale))
+            || (experiment.source.has_heads() && (old.layer != new.layer || old.head != new.head))
+    }
+
+    fn load(&self, params: &Params) -> Result<Arc<Sequence>, String> {
+        match &self.experiment {
+            Some(experiment) => {
+                load_sequence(&experiment.source, experiment.text.as_deref(), params)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }
+            None => self
+                .sequence
+                .clone()
+                .ok_or_else(|| "no sequence is loaded".to_string()),
+        }
+    }
+
+    /// Builds the simulation afresh at time 0 (Reset; recovers from failures).
+    fn rebuild(&mut self) {
+        self.set_running(false);
+        self.sim = None;
+        self.run = None;
+        self.generation += 1;
+        self.clear_pending();
+        let sequence = match self.sequence.clone() {
+            Some(sequence) => Ok(sequence),
+            None => self.load(&self.params.clone()),
+        };
+        let built = sequence.and_then(|sequence| {
+            self.sequence = Some(sequence.clone());
+            Simulation::new(&self.params, sequence).map_err(|e| e.to_string())
+        });
+        match built {
+            Ok(sim) => self.install(sim),
+            Err(error) => {
+                self.failure = Some(format!("Cannot build the simulation: {error}"));
+                self.dirty = true;
+            }
+        }
+    }
+
+    fn clear_pending(&mut self) {
+        self.pending_samples.clear();
+        self.pending_rows.clear();
+        let mut mailbox = lock(&self.mailbox);
+        mailbox.samples.clear();
+        mailbox.rows.clear();
+    }
+
+    fn install(&mut self, sim: Simulation) {
+        self.generation += 1;
+        self.clear_pending();
+        let sizes = sim.network().sizes;
+        let slots = sim
+            .dynamic()
+            .map(|d| d.schedule().slots.clone())
+            .unwrap_or_default();
+        let run = RunInfo {
+            source: sim.sequence().source.clone(),
+            tokens: sim.sequence().tokens.clone(),
+            sizes,
+            slots,
+            softmax_attention: sim.reference().attention.clone(),
+            normaliser: sim.reference().normaliser(),
+            memory_bytes: memory_estimate(sim.params(), &sizes),
+            total_steps: sim.total_steps(),
+            total_ms: sim.total_ms(),
+            dynamic: sim.dynamic().is_some(),
+        };
+        self.stride = (run.total_steps / SAMPLES_PER_RUN).max(1);
+        self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
+        self.rows_sent = vec![false; sizes.tokens];
+        self.rows_completed = 0;
+        self.metrics = no_metrics();
+        self.metrics_rows = 0;
+        self.run = Some(Arc::new(run));
+        self.failure = None;
+        self.sim = Some(sim);
+        self.dirty = true;
+        self.sample();
+    }
+
+    /// One step, with sampling and row bookkeeping. False when nothing advanced.
+    fn step_once(&mut self) -> bool {
+        if self.panic_armed {
+            self.panic_armed = false;
+            panic!("injected failure (test hook)");
+        }
+        let Some(sim) = self.sim.as_mut() else {
+            return false;
+        };
+        if !sim.step() {
+            return false;
+        }
+        let step = sim.step_index();
+        let dynamic = sim.dynamic().is_some();
+        if self.running {
+            self.window_steps += 1;
+            self.run_steps_total += 1;
+        }
+        let boundary = step >= self.next_boundary;
+        if boundary {
+            self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
+        }
+        if boundary || !dynamic {
+            self.collect_rows();
+        }
+        if dynamic && (boundary || step.is_multiple_of(self.stride)) {
+            self.sample();
+        }
+        self.dirty = true;
+        true
+    }
+
+    fn sample(&mut self) {
+        let Some(sim) = self.sim.as_ref() else {
+            return;
+        };
+        let Some(dynamic) = sim.dynamic() else {
+            return;
+        };
+        let sizes = sim.network().sizes;
+        let probes = self
+            .probes
+            .iter()
+            .filter_map(|&probe| {
+                let value = match probe {
+                    Probe::Input(k) if k < sizes.inputs => dynamic.input_rates()[k],
+                    Probe::Hidden(j) if j < sizes.hidden => dynamic.hidden_rates()[j],
+                    Probe::Output(i) if i < sizes.outputs => dynamic.output_rates()[i],
+                    Probe::Process { output, hidden }
+                        if output < sizes.outputs && hidden < sizes.hidden =>
+                    {
+                        dynamic.process(output, hidden)
+                    }
+                    Probe::Synapse { output, hidden }
+                        if output < sizes.outputs && hidden < sizes.hidden =>
+                    {
+                        dynamic.synapse_weight(output, hidden)
+                    }
+                    _ => return None,
+                };
+                Some((probe, value))
+            })
+            .collect();
+        self.pending_samples.push(TraceSample {
+            generation: self.generation,
+            step: dynamic.step_index(),
+            time_ms: dynamic.time_ms(),
+            calcium: dynamic.calcium_normalised(),
+            probes,
+        });
+        if self.pending_samples.len() > TRACE_CAPACITY {
+            let excess = self.pending_samples.len() - TRACE_CAPACITY;
+            self.pending_samples.drain(..excess);
+        }
+    }
+
+    fn collect_rows(&mut self) {
+        let Some(sim) = self.sim.as_ref() else {
+            return;
+        };
+        let output = sim.output();
+        for (t, done) in output.rows_done.iter().enumerate() {
+            if *done && !self.rows_sent[t] {
+                self.rows_sent[t] = true;
+                self.rows_completed += 1;
+                self.pending_rows.push(RowUpdate {
+                    generation: self.generation,
+                    query: t,
+                    attention: output.attention.row(t).to_vec(),
+                    calcium: output.calcium[t],
+                });
+            }
+        }
+    }
+
+    /// Steps for about one publication interval, at the chosen speed.
+    fn advance(&mut self) {
+        let batch_start = Instant::now();
+        let deadline = batch_start + PUBLISH_INTERVAL;
+        let full_speed = self.stop_at.is_some() || self.speed == Speed::Max;
+        let dt = self.params.dt;
+        let mut allowed = u64::MAX;
+        if !full_speed && let Speed::MsPerSecond(rate) = self.speed {
+            let elapsed = batch_start - self.last_tick;
+            self.last_tick = batch_start;
+            // Never owe more than 0.1 s of wall time: a slow machine lags, it does not burst.
+            self.budget_ms =
+                (self.budget_ms + rate * elapsed.as_secs_f64()).min((rate * 0.1).max(dt));
+            allowed = (self.budget_ms / dt).floor() as u64;
+            if self.sim.as_ref().is_some_and(|s| s.dynamic().is_none()) {
+                // Algebraic mode has no time: reveal about one row per slot's worth of time.
+                let slot_ms = self.params.t_write + self.params.t_read;
+                allowed = (self.budget_ms / slot_ms).floor() as u64;
+                self.budget_ms -= allowed as f64 * slot_ms;
+            } else {
+                self.budget_ms -= allowed as f64 * dt;
+            }
+        }
+        let mut taken = 0u64;
+        while taken < allowed {
+            if let Some(stop) = self.stop_at
+                && self.sim.as_ref().is_some_and(|s| s.step_index() >= stop)
+            {
+                self.set_running(false);
+                break;
+            }
+            if !self.step_once() {
+                break;
+            }
+            taken += 1;
+            if taken.is_multiple_of(8) && Instant::now() >= deadline {
+                break;
+            }
+        }
+        if self.finished() {
+            if self.looping && self.stop_at.is_none() {
+                self.rebuild();
+                self.set_running(true);
+            } else {
+                self.set_running(false);
+            }
+        }
+        if self.sim.is_none() {
+            self.set_running(false);
+        }
+        let now = Instant::now();
+        let window = now - self.window_start;
+        if window >= Duration::from_millis(500) {
+            self.steps_per_s = self.window_steps as f64 / window.as_secs_f64();
+            self.window_start = now;
+            self.window_steps = 0;
+        }
+        if self.running && !full_speed && now < deadline {
+            // Real-time pacing: wait for the next publication, or a command.
+            match self.commands.recv_timeout(deadline - now) {
+                Ok(command) => self.deferred = Some(command),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.deferred = Some(Command::Quit),
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        if let Some(sim) = self.sim.as_ref()
+            && self.rows_completed != self.metrics_rows
+        {
+            self.metrics = sim.metrics();
+            self.metrics_rows = self.rows_completed;
+        }
+        let snapshot = self.snapshot();
+        let samples = std::mem::take(&mut self.pending_samples);
+        let rows = std::mem::take(&mut self.pending_rows);
+        {
+            let mut mailbox = lock(&self.mailbox);
+            mailbox.snapshot = Some(snapshot);
+            mailbox.samples.extend(samples);
+            while mailbox.samples.len() > TRACE_CAPACITY {
+                mailbox.samples.pop_front();
+            }
+            mailbox.rows.extend(rows);
+        }
+        (self.notify)();
+        self.last_publish = Instant::now();
+        self.dirty = false;
+    }
+
+    fn snapshot(&mut self) -> Snapshot {
+        self.revision += 1;
+        let state = match &self.sim {
+            None => RunState::Failed,
+            Some(sim) if sim.is_finished() => RunState::Finished,
+            Some(_) if self.running => RunState::Running,
+            Some(_) => RunState::Paused,
+        };
+        let subset = self.subset_state();
+        let sim = self.sim.as_ref();
+        let dynamic = sim.and_then(Simulation::dynamic);
+        let live_row = dynamic.and_then(|d| {
+            let slot = d.current_slot()?;
+            let sizes = d.network().sizes;
+            (slot.phase == Phase::Read && sizes.tokens * sizes.hidden <= LIVE_ROW_LIMIT)
+                .then(|| (slot.token, d.attention_row_now(slot.token).to_vec()))
+        });
+        let running_wall = self.running_since.map_or(Duration::ZERO, |s| s.elapsed());
+        Snapshot {
+            generation: self.generation,
+            revision: self.revision,
+            state,
+            failure: self.failure.clone(),
+            notice: self.notice.clone(),
+            rejected: self.rejected.clone(),
+            params: self.params.clone(),
+            speed: self.speed,
+            looping: self.looping,
+            run: self.run.clone(),
+            step: sim.map_or(0, Simulation::step_index),
+            time_ms: sim.map_or(0.0, Simulation::time_ms),
+            slot: sim.and_then(Simulation::current_slot),
+            calcium: dynamic.map_or(f64::NAN, |d| d.calcium_normalised()),
+            metrics: self.metrics,
+            rows_completed: self.rows_completed,
+            live_row,
+            subset,
+            probes: self.probes.clone(),
+            steps_per_s: self.steps_per_s,
+            run_steps_total: self.run_steps_total,
+            run_wall_s_total: (self.run_wall_total + running_wall).as_secs_f64(),
+        }
+    }
+
+    /// The shown neurons and the synapses between shown hidden and output neurons.
+    fn subset_state(&mut self) -> SubsetState {
+        let Some(sim) = self.sim.as_ref() else {
+            return SubsetState::default();
+        };
+        let sizes = sim.network().sizes;
+        let dynamic = sim.dynamic();
+        let request = self.subset.clone();
+        let pinned_hidden: Vec<usize> = self.probes.iter().filter_map(Probe::hidden).collect();
+        let pinned_outputs: Vec<usize> = self.probes.iter().filter_map(Probe::output).collect();
+        let pinned_inputs: Vec<usize> = self
+            .probes
+            .iter()
+            .filter_map(|p| match p {
+                Probe::Input(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        let mode = request.mode;
+        let scratch = &mut self.scratch;
+        let inputs = choose(
+            sizes.inputs,
+            request.max_inputs,
+            mode,
+            dynamic.map(|d| d.input_rates()),
+            &pinned_inputs,
+            scratch,
+        );
+        let hidden = choose(
+            sizes.hidden,
+            request.max_hidden,
+            mode,
+            dynamic.map(|d| d.hidden_rates()),
+            &pinned_hidden,
+            scratch,
+        );
+        let outputs = choose(
+            sizes.outputs,
+            request.max_outputs,
+            mode,
+            dynamic.map(|d| d.output_rates()),
+            &pinned_outputs,
+            scratch,
+        );
+        let neurons = |indices: &[usize], rates: Option<&[f64]>| -> Vec<NeuronState> {
+            indices
+                .iter()
+                .map(|&index| NeuronState {
+                    index,
+                    rate: rates.map_or(f64::NAN, |r| r[index]),
+                })
+                .collect()
+        };
+        let mut process = Vec::with_capacity(outputs.len() * hidden.len());
+        let mut synapse = Vec::with_capacity(outputs.len() * hidden.len());
+        for &i in &outputs {
+            for &j in &hidden {
+                process.push(dynamic.map_or(f64::NAN, |d| d.process(i, j)));
+                synapse.push(dynamic.map_or(f64::NAN, |d| d.synapse_weight(i, j)));
+            }
+        }
+        SubsetState {
+            mode,
+            inputs: neurons(&inputs, dynamic.map(|d| d.input_rates())),
+            presynaptic: hidden
+                .iter()
+                .map(|&j| dynamic.map_or(f64::NAN, |d| d.presynaptic_weights()[j]))
+                .collect(),
+            hidden: neurons(&hidden, dynamic.map(|d| d.hidden_rates())),
+            outputs: neurons(&outputs, dynamic.map(|d| d.output_rates())),
+            process,
+            synapse,
+        }
+    }
+}
+
+/// Up to `max` indices out of `count` (all of them when count ≤ max), always including
+/// `pinned`, sorted. `MostActive` ranks by |rate| (ties by index); `FixedSample` spreads
+/// indices evenly, so the sample stays the same for the whole run.
+pub fn choose(
+    count: usize,
+    max: usize,
+    mode: SubsetMode,
+    rates: Option<&[f64]>,
+    pinned: &[usize],
+    scratch: &mut Vec<usize>,
+) -> Vec<usize> {
+    if count <= max {
+        return (0..count).collect();
+    }
+    let mut chosen: Vec<usize> = pinned.iter().copied().filter(|&i| i < count).collect();
+    chosen.sort_unstable();
+    chosen.dedup();
+    let room = max.saturating_sub(chosen.len());
+    if room > 0 {
+        match (mode, rates) {
+            (SubsetMode::MostActive, Some(rates)) => {
+                scratch.clear();
+                scratch.extend((0..count).filter(|i| chosen.binary_search(i).is_err()));
+                let rank = |a: &usize, b: &usize| {
+                    rates[*b].abs().total_cmp(&rates[*a].abs()).then(a.cmp(b))
+                };
+                if room < scratch.len() {
+                    scratch.select_nth_unstable_by(room, rank);
+                    scratch.truncate(room);
+                }
+                chosen.extend_from_slice(scratch);
+            }
+            _ => {
+                let mut k = 0;
+                while chosen.len() < max && k < count {
+                    let index = k * count / room.max(1);
+                    if index >= count {
+                        break;
+                    }
+                    if !chosen.contains(&index) {
+                        chosen.push(index);
+                    }
+                    k += 1;
+                }
+            }
+        }
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_takes_the_most_active_and_keeps_pins() {
+        let rates = [0.1, -5.0, 0.3, 2.0, 0.0, 0.2];
+        let mut scratch = Vec::new();
+        let picked = choose(
+            6,
+            3,
+            SubsetMode::MostActive,
+            Some(&rates),
+            &[4],
+            &mut scratch,
+        );
+        assert_eq!(picked, [1, 3, 4]);
+        let fixed = choose(100, 4, SubsetMode::FixedSample, None, &[], &mut scratch);
+        assert_eq!(fixed, [0, 25, 50, 75]);
+        assert_eq!(
+            choose(3, 8, SubsetMode::MostActive, None, &[], &mut scratch),
+            [0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn changed_params_names_fields() {
+        let a = Params::default();
+        let b = Params {
+            m: 512,
+            tau_calcium: 3.0,
+            ..a.clone()
+        };
+        assert_eq!(changed_params(&a, &b), ["m", "tau_calcium"]);
+    }
+}

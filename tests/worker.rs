@@ -1,0 +1,280 @@
+//! The simulation worker: commands in, snapshots out, failures caught, history bounded.
+
+use std::time::{Duration, Instant};
+use tripartite::data::source::SourceSpec;
+use tripartite::io::experiment::Experiment;
+use tripartite::model::params::Params;
+use tripartite::sim::history::TRACE_CAPACITY;
+use tripartite::sim::{
+    Command, Probe, RunHistory, RunState, Snapshot, Speed, SubsetMode, SubsetRequest, Worker,
+};
+
+/// A small, quick experiment: 4 tokens of dimension 8, short slots.
+fn small() -> Experiment {
+    Experiment {
+        params: Params {
+            m: 64,
+            t_write: 10.0,
+            t_read: 40.0,
+            ..Params::default()
+        },
+        source: SourceSpec::Synthetic { tokens: 4, dim: 8 },
+        ..Experiment::default()
+    }
+}
+
+struct Harness {
+    worker: Worker,
+    history: RunHistory,
+}
+
+impl Harness {
+    fn new(experiment: Experiment) -> Self {
+        let mut h = Harness {
+            worker: Worker::spawn(experiment, || {}),
+            history: RunHistory::default(),
+        };
+        h.wait("the first snapshot", |s| {
+            s.run.is_some() || s.state == RunState::Failed
+        });
+        h
+    }
+
+    fn send(&self, command: Command) {
+        self.worker.send(command);
+    }
+
+    /// Polls until `done` holds for the newest snapshot (fails after 30 s).
+    fn wait(&mut self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(update) = self.worker.take_update() {
+                self.history.apply(update);
+            }
+            if let Some(s) = &self.history.snapshot
+                && done(s)
+            {
+                return s.clone();
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+#[test]
+fn step_advances_simulated_time_by_dt() {
+    let mut h = Harness::new(small());
+    let dt = h.history.snapshot.as_ref().unwrap().params.dt;
+    h.send(Command::StepDt);
+    let s = h.wait("one step", |s| s.step == 1);
+    assert_eq!(s.time_ms, dt);
+    assert_eq!(s.state, RunState::Paused);
+    h.send(Command::StepSlot);
+    let s = h.wait("the end of the first write slot", |s| s.step == 20);
+    assert_eq!(s.time_ms, 10.0);
+}
+
+#[test]
+fn run_then_pause_stops_time() {
+    let mut h = Harness::new(small());
+    h.send(Command::SetSpeed(Speed::MsPerSecond(50.0)));
+    h.send(Command::Run);
+    h.wait("time to advance", |s| {
+        s.state == RunState::Running && s.time_ms > 0.0
+    });
+    h.send(Command::Pause);
+    let paused = h.wait("the pause", |s| s.state == RunState::Paused);
+    std::thread::sleep(Duration::from_millis(150));
+    if let Some(update) = h.worker.take_update() {
+        h.history.apply(update);
+    }
+    let later = h.history.snapshot.as_ref().unwrap();
+    assert_eq!(later.step, paused.step, "time advanced while paused");
+    assert!(paused.step > 0);
+}
+
+#[test]
+fn live_parameter_edits_reach_the_running_simulation() {
+    let mut h = Harness::new(small());
+    h.send(Command::StepSlot);
+    let before = h.wait("a slot", |s| s.step == 20);
+    let params = Params {
+        tau_calcium: 55.0,
+        eta: 0.05,
+        ..before.params.clone()
+    };
+    h.send(Command::SetParams(params));
+    let after = h.wait("the live edit", |s| s.params.tau_calcium == 55.0);
+    assert_eq!(after.params.eta, 0.05);
+    assert_eq!(
+        after.generation, before.generation,
+        "a live edit must not rebuild"
+    );
+    assert_eq!(after.step, 20, "a live edit keeps the time");
+    assert!(
+        after.notice.as_deref().unwrap_or("").contains("live"),
+        "{:?}",
+        after.notice
+    );
+}
+
+#[test]
+fn structural_edits_rebuild_and_bad_values_are_refused() {
+    let mut h = Harness::new(small());
+    h.send(Command::StepSlot);
+    let before = h.wait("a slot", |s| s.step == 20);
+    h.send(Command::SetParams(Params {
+        m: 96,
+        ..before.params.clone()
+    }));
+    let rebuilt = h.wait("the rebuild", |s| s.params.m == 96);
+    assert!(rebuilt.generation > before.generation);
+    assert_eq!(rebuilt.step, 0);
+    assert_eq!(rebuilt.run.as_ref().unwrap().sizes.hidden, 96);
+    assert!(rebuilt.notice.as_deref().unwrap_or("").contains("Rebuilt"));
+
+    h.send(Command::SetParams(Params {
+        dt: 0.3,
+        ..rebuilt.params.clone()
+    }));
+    let refused = h.wait("the refusal", |s| s.rejected.is_some());
+    assert!(
+        refused.rejected.as_deref().unwrap().contains("dt"),
+        "{:?}",
+        refused.rejected
+    );
+    assert_eq!(refused.params.dt, 0.5);
+    assert_eq!(refused.generation, rebuilt.generation);
+}
+
+#[test]
+fn a_panic_is_reported_and_reset_recovers() {
+    let mut h = Harness::new(small());
+    h.send(Command::InjectPanic);
+    h.send(Command::StepDt);
+    let failed = h.wait("the failure", |s| s.state == RunState::Failed);
+    assert!(
+        failed.failure.as_deref().unwrap().contains("crashed"),
+        "{:?}",
+        failed.failure
+    );
+    assert!(failed.run.is_none());
+    h.send(Command::StepDt);
+    h.send(Command::Reset);
+    let recovered = h.wait("the recovery", |s| {
+        s.state == RunState::Paused && s.run.is_some()
+    });
+    assert!(recovered.failure.is_none());
+    h.send(Command::StepDt);
+    h.wait("a step after recovery", |s| s.step == 1);
+    assert!(h.worker.is_alive());
+}
+
+#[test]
+fn a_bad_sequence_fails_cleanly_and_a_good_one_recovers() {
+    let bad = Experiment {
+        source: SourceSpec::Npy("/nonexistent/folder".into()),
+        ..small()
+    };
+    let mut h = Harness::new(bad);
+    let s = h.history.snapshot.clone().unwrap();
+    assert_eq!(s.state, RunState::Failed);
+    assert!(
+        s.failure.as_deref().unwrap().contains("Cannot build"),
+        "{:?}",
+        s.failure
+    );
+    h.send(Command::LoadExperiment(Box::new(small())));
+    h.wait("the good sequence", |s| {
+        s.run.is_some() && s.state == RunState::Paused
+    });
+}
+
+#[test]
+fn run_to_end_fills_every_row_and_the_trace_stays_bounded() {
+    let mut h = Harness::new(small());
+    h.send(Command::SetProbes(vec![
+        Probe::Hidden(3),
+        Probe::Process {
+            output: 1,
+            hidden: 3,
+        },
+    ]));
+    h.send(Command::RunToEnd);
+    let end = h.wait("the end", |s| s.state == RunState::Finished);
+    let run = end.run.as_ref().unwrap();
+    assert_eq!(end.step, run.total_steps);
+    assert_eq!(end.rows_completed, 4);
+    assert!(h.history.rows_done.iter().all(|&d| d));
+    assert!(end.metrics.attn_tv.is_finite() && end.metrics.attn_tv < 1.0);
+    // Positive features: every entry of A_net is finite and > 0 once its row is read.
+    assert!(
+        h.history
+            .network_attention
+            .iter()
+            .all(|&a| a.is_finite() && a > 0.0)
+    );
+    let samples = h.history.samples.len();
+    assert!(
+        samples > 100 && samples <= TRACE_CAPACITY,
+        "{samples} samples"
+    );
+    let last = h.history.samples.last().unwrap();
+    assert_eq!(last.probes.len(), 2);
+    assert!(last.probes.iter().all(|(_, v)| v.is_finite()));
+}
+
+#[test]
+fn snapshots_carry_only_the_shown_subset_of_a_large_network() {
+    let large = Experiment {
+        params: Params {
+            m: 65_536,
+            t_write: 1.0,
+            t_read: 2.0,
+            ..Params::default()
+        },
+        source: SourceSpec::Synthetic { tokens: 3, dim: 8 },
+        ..Experiment::default()
+    };
+    let mut h = Harness::new(large);
+    h.send(Command::SetProbes(vec![Probe::Hidden(65_000)]));
+    h.send(Command::StepDt);
+    let s = h.wait("a step", |s| s.step == 1 && !s.probes.is_empty());
+    assert_eq!(s.run.as_ref().unwrap().sizes.hidden, 65_536);
+    let request = SubsetRequest::default();
+    assert_eq!(s.subset.hidden.len(), request.max_hidden);
+    assert!(
+        s.subset.hidden.iter().any(|n| n.index == 65_000),
+        "the probed neuron is pinned"
+    );
+    assert_eq!(
+        s.subset.process.len(),
+        s.subset.hidden.len() * s.subset.outputs.len()
+    );
+    assert_eq!(s.subset.outputs.len(), request.max_outputs);
+    h.send(Command::SetSubset(SubsetRequest {
+        mode: SubsetMode::FixedSample,
+        max_hidden: 8,
+        ..request
+    }));
+    h.send(Command::StepDt);
+    let s = h.wait("the fixed sample", |s| {
+        s.subset.mode == SubsetMode::FixedSample && s.step == 2
+    });
+    let indices: Vec<usize> = s.subset.hidden.iter().map(|n| n.index).collect();
+    assert_eq!(indices.len(), 8);
+    assert!(
+        indices.contains(&0) && indices.contains(&65_000),
+        "{indices:?}"
+    );
+}
+
+#[test]
+fn shutdown_stops_and_joins_the_thread() {
+    let mut h = Harness::new(small());
+    h.send(Command::Run);
+    assert!(h.worker.is_alive());
+    h.worker.shutdown();
+    assert!(!h.worker.is_alive());
+}
