@@ -27,6 +27,31 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Open the desktop app.
     Gui(GuiArgs),
+    /// Encode text with a BERT-family model and write one head's q, k, v and attention.
+    Encode(EncodeArgs),
+    /// List the bundled sentences, one name a line.
+    Sequences,
+    /// List the bundled example experiments, one name a line.
+    Presets,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// HuggingFace model folder (config.json, model.safetensors, tokenizer.json).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// Text to encode.
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+    /// Layer, 0-based.
+    #[arg(long, default_value_t = 0)]
+    pub layer: usize,
+    /// Head, 0-based.
+    #[arg(long, default_value_t = 0)]
+    pub head: usize,
+    /// Folder to write q.npy, k.npy, v.npy, tokens.txt and attention_softmax.npy into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Where the experiment comes from: a file, then `--sequence`/`--text`/`--set` on top.
@@ -141,6 +166,19 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             })
         }
         Some(Command::Run(args)) => run_command(args),
+        Some(Command::Encode(args)) => encode_command(args),
+        Some(Command::Sequences) => {
+            for name in crate::data::real::bundled_names()? {
+                println!("{name}");
+            }
+            Ok(())
+        }
+        Some(Command::Presets) => {
+            for preset in crate::io::presets::presets() {
+                println!("{}", preset.name);
+            }
+            Ok(())
+        }
         Some(Command::Sweep(args)) => sweep_command(args),
     }
 }
@@ -174,6 +212,39 @@ fn run_command(args: RunArgs) -> Result<()> {
             "run", r.steps, r.sim_time_ms, r.wall_s, r.steps_per_s
         );
     }
+    Ok(())
+}
+
+fn encode_command(args: EncodeArgs) -> Result<()> {
+    use ndarray_npy::WriteNpyExt;
+    let model = crate::data::real::load_model(&args.model)?;
+    let encoding = model.encode(&args.text)?;
+    let head = encoding.head(args.layer, args.head)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create '{}'", args.out.display()))?;
+    for (name, array) in [
+        ("q.npy", &head.q),
+        ("k.npy", &head.k),
+        ("v.npy", &head.v),
+        ("attention_softmax.npy", &head.attention),
+    ] {
+        let path = args.out.join(name);
+        let mut bytes = Vec::new();
+        array.write_npy(&mut bytes)?;
+        crate::io::atomic_write(&path, &bytes)
+            .with_context(|| format!("cannot write '{}'", path.display()))?;
+    }
+    let tokens = args.out.join("tokens.txt");
+    crate::io::atomic_write(&tokens, (encoding.tokens.join("\n") + "\n").as_bytes())
+        .with_context(|| format!("cannot write '{}'", tokens.display()))?;
+    println!(
+        "{} tokens, layer {} head {} of {} → {}",
+        encoding.tokens.len(),
+        args.layer,
+        args.head,
+        model.name(),
+        args.out.display()
+    );
     Ok(())
 }
 

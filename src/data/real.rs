@@ -1,14 +1,126 @@
-//! Real-text sequences: bundled MiniLM sentences and BERT-family model folders.
-// TEMPORARY: wired once data::bert and data::bundle land.
+//! Real-text sequences: the bundled MiniLM sentences and BERT-family model folders.
 
-use super::sequence::Sequence;
+use super::bert::{BertModel, HeadQkv};
+use super::bundle::Bundle;
+use super::sequence::{Sequence, TextOrigin};
 use super::source::SequenceError;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
-pub fn bundled_sequence(name: &str, _layer: usize, _head: usize) -> Result<Sequence, SequenceError> {
-    Err(SequenceError::Bundle(format!("bundled sequence '{name}' is not available in this build")))
+/// The sentences shipped inside the binary, parsed once.
+pub fn bundle() -> Result<&'static Bundle, SequenceError> {
+    static BUNDLE: OnceLock<Result<Bundle, String>> = OnceLock::new();
+    BUNDLE
+        .get_or_init(|| Bundle::embedded().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| SequenceError::Bundle(e.clone()))
 }
 
-pub fn model_sequence(dir: &Path, _text: &str, _layer: usize, _head: usize) -> Result<Sequence, SequenceError> {
-    Err(SequenceError::Model(format!("model folder {} cannot be read by this build", dir.display())))
+/// Names of the bundled sentences, in order.
+pub fn bundled_names() -> Result<Vec<String>, SequenceError> {
+    Ok(bundle()?.sentences.iter().map(|s| s.name.clone()).collect())
+}
+
+fn to_sequence(source: String, tokens: Vec<String>, head: HeadQkv, origin: TextOrigin) -> Result<Sequence, SequenceError> {
+    let widen = |a: &ndarray::Array2<f32>| a.mapv(f64::from);
+    let mut sequence = Sequence::new(source, tokens, widen(&head.q), widen(&head.k), widen(&head.v))
+        .map_err(|e| SequenceError::Model(e.to_string()))?;
+    sequence.origin = Some(origin);
+    Ok(sequence)
+}
+
+/// `bundled:NAME` at `layer`, `head`.
+pub fn bundled_sequence(name: &str, layer: usize, head: usize) -> Result<Sequence, SequenceError> {
+    let bundle = bundle()?;
+    let sentence = bundle.find(name).ok_or_else(|| {
+        SequenceError::Bundle(format!(
+            "no bundled sentence named '{name}'; the bundled sentences are: {}",
+            bundle.sentences.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let qkv = sentence
+        .head(layer, head)
+        .map_err(|e| SequenceError::Bundle(format!("bundled:{name}: {e}")))?;
+    to_sequence(
+        format!("bundled:{name}"),
+        sentence.tokens.clone(),
+        qkv,
+        TextOrigin {
+            text: sentence.text.clone(),
+            model: bundle.model.clone(),
+            layer,
+            head,
+        },
+    )
+}
+
+/// Loads a model folder, reusing the last one loaded from the same folder.
+pub fn load_model(dir: &Path) -> Result<Arc<BertModel>, SequenceError> {
+    static CACHE: Mutex<Option<(PathBuf, Arc<BertModel>)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((cached_dir, model)) = cache.as_ref()
+        && cached_dir == dir
+    {
+        return Ok(model.clone());
+    }
+    let model = Arc::new(BertModel::load(dir).map_err(|e| SequenceError::Model(e.to_string()))?);
+    *cache = Some((dir.to_path_buf(), model.clone()));
+    Ok(model)
+}
+
+/// `model:DIR` encoding `text`, at `layer`, `head`.
+pub fn model_sequence(dir: &Path, text: &str, layer: usize, head: usize) -> Result<Sequence, SequenceError> {
+    let model = load_model(dir)?;
+    let encoding = model.encode(text).map_err(|e| SequenceError::Model(e.to_string()))?;
+    let qkv = encoding
+        .head(layer, head)
+        .map_err(|e| SequenceError::Model(e.to_string()))?;
+    to_sequence(
+        format!("model:{}", dir.display()),
+        encoding.tokens.clone(),
+        qkv,
+        TextOrigin {
+            text: text.to_string(),
+            model: model.name(),
+            layer,
+            head,
+        },
+    )
+}
+
+/// Layers and heads per layer of a real-text source.
+pub fn head_grid(spec: &super::source::SourceSpec) -> Result<Option<(usize, usize)>, SequenceError> {
+    use super::source::SourceSpec;
+    match spec {
+        SourceSpec::Bundled(name) => {
+            let bundle = bundle()?;
+            Ok(bundle.find(name).map(|s| (s.num_layers, s.num_heads)))
+        }
+        SourceSpec::Model(dir) => {
+            let model = load_model(dir)?;
+            Ok(Some((model.config().num_layers, model.config().num_heads)))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_sentences_become_sequences_with_their_origin() {
+        let names = bundled_names().unwrap();
+        assert!(names.len() >= 8);
+        let seq = bundled_sequence(&names[0], 3, 1).unwrap();
+        assert_eq!(seq.key_dim(), 32);
+        assert_eq!(seq.tokens.first().map(String::as_str), Some("[CLS]"));
+        let origin = seq.origin.as_ref().unwrap();
+        assert_eq!((origin.layer, origin.head), (3, 1));
+        assert!(origin.model.contains("MiniLM"));
+        let err = bundled_sequence(&names[0], 9, 0).unwrap_err().to_string();
+        assert!(err.contains("layer 9") && err.contains("0..=5"), "{err}");
+        let err = bundled_sequence("nope", 0, 0).unwrap_err().to_string();
+        assert!(err.contains(&names[1]), "{err}");
+    }
 }

@@ -34,7 +34,11 @@ pub struct Experiment {
 impl Default for Experiment {
     fn default() -> Self {
         Experiment {
-            params: Params::default(),
+            params: Params {
+                layer: DEFAULT_LAYER,
+                head: DEFAULT_HEAD,
+                ..Params::default()
+            },
             source: default_source(),
             text: None,
             description: None,
@@ -42,13 +46,16 @@ impl Default for Experiment {
     }
 }
 
-/// The app's and CLI's default sequence.
+/// The app's and CLI's default sequence: a bundled MiniLM sentence whose default head
+/// resolves a coreference ("it" → "astrocyte"), so the first thing on screen is real attention.
 pub fn default_source() -> SourceSpec {
-    SourceSpec::Synthetic {
-        tokens: 12,
-        dim: 32,
-    }
+    SourceSpec::Bundled(DEFAULT_SENTENCE.to_string())
 }
+
+/// The bundled sentence the app opens on, and its striking head.
+pub const DEFAULT_SENTENCE: &str = "coreference-it";
+pub const DEFAULT_LAYER: usize = 3;
+pub const DEFAULT_HEAD: usize = 1;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,67 @@
+//! Example experiments for classroom demonstrations, embedded from `assets/presets/`.
+
+use super::experiment::{Experiment, ExperimentError};
+use std::path::Path;
+
+/// One bundled example experiment.
+#[derive(Clone, Copy, Debug)]
+pub struct Preset {
+    /// File stem, e.g. `astrocyte-too-slow`.
+    pub name: &'static str,
+    /// Human title for menus.
+    pub title: &'static str,
+    /// The experiment file's text.
+    pub toml: &'static str,
+}
+
+macro_rules! preset {
+    ($name:literal, $title:literal) => {
+        Preset {
+            name: $name,
+            title: $title,
+            toml: include_str!(concat!("../../assets/presets/", $name, ".toml")),
+        }
+    };
+}
+
+const PRESETS: &[Preset] = &[
+    preset!("paper-correspondence", "The paper's correspondence"),
+    preset!("astrocyte-too-slow", "An astrocyte too slow"),
+    preset!("too-few-hidden-neurons", "Too few hidden neurons"),
+    preset!("no-exponential", "No exponential kernel"),
+    preset!("causal-streaming", "Causal streaming"),
+    preset!("heterogeneous-processes", "Heterogeneous processes"),
+];
+
+/// Every preset, in menu order.
+pub fn presets() -> &'static [Preset] {
+    PRESETS
+}
+
+/// The preset called `name`.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+impl Preset {
+    /// The preset as an experiment.
+    pub fn experiment(&self) -> Result<Experiment, ExperimentError> {
+        Experiment::parse(self.toml, Path::new(&format!("preset:{}", self.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_describes_itself() {
+        for preset in presets() {
+            let e = preset.experiment().unwrap();
+            let text = e.description.as_deref().unwrap_or("");
+            assert!(text.len() > 100, "{}: description too short", preset.name);
+            e.load_sequence().unwrap();
+        }
+        assert!(find("astrocyte-too-slow").is_some());
+    }
+}
