@@ -4,8 +4,6 @@
 use super::sequence::{Sequence, ShapeError};
 use ndarray::Array2;
 use ndarray_npy::{ReadNpyError, ReadNpyExt};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// Why a `.npy` folder could not be read.
@@ -33,24 +31,25 @@ fn read_matrix(path: &Path) -> Result<Array2<f64>, NpyError> {
     if !path.is_file() {
         return Err(NpyError::Missing(path.to_path_buf()));
     }
-    let open = || {
-        File::open(path).map(BufReader::new).map_err(|e| NpyError::Read {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+    let bytes = std::fs::read(path).map_err(|e| NpyError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    matrix_from_bytes(&bytes, path)
+}
+
+/// Parses a 2-D f64 or f32 `.npy` held in memory; `path` only names it in errors.
+pub fn matrix_from_bytes(bytes: &[u8], path: &Path) -> Result<Array2<f64>, NpyError> {
+    let format = |e| NpyError::Format {
+        path: path.to_path_buf(),
+        reason: describe(e),
     };
-    match Array2::<f64>::read_npy(open()?) {
+    match Array2::<f64>::read_npy(bytes) {
         Ok(array) => Ok(array),
-        Err(ReadNpyError::WrongDescriptor(_)) => Array2::<f32>::read_npy(open()?)
+        Err(ReadNpyError::WrongDescriptor(_)) => Array2::<f32>::read_npy(bytes)
             .map(|a| a.mapv(f64::from))
-            .map_err(|e| NpyError::Format {
-                path: path.to_path_buf(),
-                reason: describe(e),
-            }),
-        Err(e) => Err(NpyError::Format {
-            path: path.to_path_buf(),
-            reason: describe(e),
-        }),
+            .map_err(format),
+        Err(e) => Err(format(e)),
     }
 }
 
@@ -102,6 +101,7 @@ pub fn load_folder(folder: &Path) -> Result<Sequence, NpyError> {
 mod tests {
     use super::*;
     use ndarray_npy::WriteNpyExt;
+    use std::fs::File;
 
     fn write(path: &Path, array: &Array2<f64>) {
         array.write_npy(File::create(path).unwrap()).unwrap();
