@@ -7,3 +7,4 @@ pub mod model;
 pub mod io;
 pub mod cli;
 pub mod sim;
+pub mod ui;

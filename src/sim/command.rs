@@ -55,14 +55,14 @@ pub enum Probe {
 }
 
 impl Probe {
-    /// A short name with the spec's symbol, e.g. "p[3,17]".
+    /// A short name with the spec's symbol, e.g. "process p[3,17]".
     pub fn label(&self) -> String {
         match self {
-            Probe::Input(k) => format!("u[{k}] input rate"),
-            Probe::Hidden(j) => format!("h[{j}] hidden rate"),
-            Probe::Output(i) => format!("y[{i}] output rate"),
-            Probe::Process { output, hidden } => format!("p[{output},{hidden}] process"),
-            Probe::Synapse { output, hidden } => format!("H[{output},{hidden}] weight"),
+            Probe::Input(k) => format!("input u[{k}]"),
+            Probe::Hidden(j) => format!("hidden h[{j}]"),
+            Probe::Output(i) => format!("output y[{i}]"),
+            Probe::Process { output, hidden } => format!("process p[{output},{hidden}]"),
+            Probe::Synapse { output, hidden } => format!("weight H[{output},{hidden}]"),
         }
     }
 

@@ -1,0 +1,58 @@
+//! Opens the app for development until `tripartite gui` is wired:
+//!
+//!     cargo run --release --example gui_dev -- [--set KEY=VALUE]… [--frames N --frame-report FILE.json] [--screenshot DIR]
+//!     cargo run --release --example gui_dev -- --headless [--set KEY=VALUE]…   (steps/s without the window)
+
+use std::time::Instant;
+use tripartite::io::experiment::Experiment;
+use tripartite::ui::{GuiOptions, run_gui};
+
+fn main() -> anyhow::Result<()> {
+    let mut options = GuiOptions::default();
+    let mut headless = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{arg} needs a value"))
+        };
+        match arg.as_str() {
+            "--frames" => options.frames = Some(value()?.parse()?),
+            "--frame-report" => options.frame_report = Some(value()?.into()),
+            "--screenshot" => options.screenshot_dir = Some(value()?.into()),
+            "--experiment" => options.experiment = Experiment::load(value()?.as_ref())?,
+            "--set" => {
+                let pair = value()?;
+                let (key, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--set KEY=VALUE"))?;
+                options.experiment.params.set(key, v)?;
+            }
+            "--headless" => headless = true,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    if headless {
+        // The same stepping loop as the worker, without the window, repeated for ~5 s.
+        let sequence = std::sync::Arc::new(options.experiment.load_sequence()?);
+        let (mut steps, mut stepping_s) = (0u64, 0.0f64);
+        let started = Instant::now();
+        while started.elapsed().as_secs_f64() < 5.0 {
+            let mut sim =
+                tripartite::model::Simulation::new(&options.experiment.params, sequence.clone())?;
+            let t = Instant::now();
+            while sim.step() {
+                steps += 1;
+            }
+            stepping_s += t.elapsed().as_secs_f64();
+        }
+        let wall = started.elapsed().as_secs_f64();
+        println!(
+            "{{\"steps\": {steps}, \"wall_s\": {wall:.3}, \"steps_per_s_including_builds\": {:.0}, \"steps_per_s_stepping_only\": {:.0}}}",
+            steps as f64 / wall,
+            steps as f64 / stepping_s
+        );
+        return Ok(());
+    }
+    run_gui(options)
+}

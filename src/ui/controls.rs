@@ -1,0 +1,225 @@
+//! Run controls: run/pause, step, run to end, reset, speed, and the current phase in words.
+//! The keyboard shortcuts listed in `help::SHORTCUTS` are handled here too.
+
+use super::theme;
+use crate::model::schedule::Phase;
+use crate::sim::{Command, RunHistory, RunState, Snapshot, Speed};
+use egui::{Key, Modifiers, RichText};
+
+/// Something the user asked for from the keyboard that is not a worker command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UiAction {
+    ToggleHelp,
+    Escape,
+}
+
+pub struct ControlsView {
+    /// Speed shown on the slider (simulated ms per wall second).
+    rate: f64,
+    max_speed: bool,
+    looping: bool,
+    synced: bool,
+}
+
+impl Default for ControlsView {
+    fn default() -> Self {
+        ControlsView {
+            rate: 1000.0,
+            max_speed: false,
+            looping: false,
+            synced: false,
+        }
+    }
+}
+
+fn running(snapshot: Option<&Snapshot>) -> bool {
+    snapshot.is_some_and(|s| s.state == RunState::Running)
+}
+
+impl ControlsView {
+    /// Reads the shortcuts of this frame (unless a text field has the keyboard).
+    pub fn shortcuts(
+        &self,
+        ctx: &egui::Context,
+        history: &RunHistory,
+        out: &mut Vec<Command>,
+    ) -> Vec<UiAction> {
+        let mut actions = Vec::new();
+        if ctx.egui_wants_keyboard_input() {
+            return actions;
+        }
+        let snapshot = history.snapshot.as_ref();
+        ctx.input_mut(|input| {
+            if input.consume_key(Modifiers::NONE, Key::Space) {
+                out.push(if running(snapshot) {
+                    Command::Pause
+                } else {
+                    Command::Run
+                });
+            }
+            if input.consume_key(Modifiers::SHIFT, Key::ArrowRight) {
+                out.push(Command::StepSlot);
+            }
+            if input.consume_key(Modifiers::NONE, Key::ArrowRight) {
+                out.push(Command::StepDt);
+            }
+            if input.consume_key(Modifiers::NONE, Key::End) {
+                out.push(Command::RunToEnd);
+            }
+            if input.consume_key(Modifiers::NONE, Key::R) {
+                out.push(Command::Reset);
+            }
+            if input.consume_key(Modifiers::NONE, Key::F1)
+                || input.consume_key(Modifiers::NONE, Key::Questionmark)
+            {
+                actions.push(UiAction::ToggleHelp);
+            }
+            if input.consume_key(Modifiers::NONE, Key::Escape) {
+                actions.push(UiAction::Escape);
+            }
+        });
+        actions
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        out: &mut Vec<Command>,
+        help_open: &mut bool,
+    ) {
+        let snapshot = history.snapshot.as_ref();
+        if let Some(s) = snapshot
+            && !self.synced
+        {
+            self.synced = true;
+            self.looping = s.looping;
+            match s.speed {
+                Speed::Max => self.max_speed = true,
+                Speed::MsPerSecond(rate) => {
+                    self.max_speed = false;
+                    self.rate = rate;
+                }
+            }
+        }
+        let state = snapshot.map(|s| s.state);
+        let can_step = matches!(state, Some(RunState::Paused | RunState::Running));
+        {
+            ui.spacing_mut().item_spacing.x = 6.0;
+            let is_running = running(snapshot);
+            let run_label = if is_running { "Pause" } else { "Run" };
+            let run = ui
+                .add_enabled(
+                    can_step,
+                    egui::Button::new(RichText::new(run_label).strong().size(16.0))
+                        .min_size(egui::vec2(92.0, 28.0)),
+                )
+                .on_hover_text("Run or pause the simulation (Space)");
+            if run.clicked() {
+                out.push(if is_running {
+                    Command::Pause
+                } else {
+                    Command::Run
+                });
+            }
+            if ui
+                .add_enabled(can_step, egui::Button::new("Step dt"))
+                .on_hover_text("Advance one Euler step (Right arrow)")
+                .clicked()
+            {
+                out.push(Command::StepDt);
+            }
+            if ui
+                .add_enabled(can_step, egui::Button::new("Step slot"))
+                .on_hover_text("Advance to the end of the current slot (Shift + Right arrow)")
+                .clicked()
+            {
+                out.push(Command::StepSlot);
+            }
+            if ui
+                .add_enabled(can_step, egui::Button::new("Run to end"))
+                .on_hover_text("Run at full speed to the end of the schedule (End)")
+                .clicked()
+            {
+                out.push(Command::RunToEnd);
+            }
+            if ui
+                .button("Reset")
+                .on_hover_text("Rebuild the simulation at t = 0 (R). Also recovers from an error.")
+                .clicked()
+            {
+                out.push(Command::Reset);
+            }
+            ui.separator();
+            let label = ui.label("Speed");
+            let slider = ui.add_enabled(
+                !self.max_speed,
+                egui::Slider::new(&mut self.rate, 10.0..=100_000.0)
+                    .logarithmic(true)
+                    .suffix(" ms/s")
+                    .max_decimals(0),
+            );
+            let slider = slider
+                .labelled_by(label.id)
+                .on_hover_text("Simulated milliseconds per wall-clock second");
+            let max = ui
+                .checkbox(&mut self.max_speed, "as fast as possible")
+                .on_hover_text("Run the simulation at full speed");
+            if slider.changed() || max.changed() {
+                out.push(Command::SetSpeed(if self.max_speed {
+                    Speed::Max
+                } else {
+                    Speed::MsPerSecond(self.rate)
+                }));
+            }
+            if ui
+                .checkbox(&mut self.looping, "loop")
+                .on_hover_text("Start again from t = 0 when the run ends")
+                .changed()
+            {
+                out.push(Command::SetLoop(self.looping));
+            }
+            ui.separator();
+            if ui
+                .button("? Help")
+                .on_hover_text("Keyboard shortcuts and how to read the app (F1)")
+                .clicked()
+            {
+                *help_open = !*help_open;
+            }
+        }
+    }
+}
+
+/// "reading token 3/12 't2' · t = 1 853.5 ms", or the equivalent for other states.
+pub fn phase_text(snapshot: Option<&Snapshot>) -> String {
+    let Some(s) = snapshot else {
+        return "starting…".to_string();
+    };
+    let Some(run) = s.run.as_ref() else {
+        return "no simulation — press Reset (R) to try again".to_string();
+    };
+    let n = run.tokens.len();
+    let time = format!("t = {} ms", theme::thousands(s.time_ms, 1));
+    if !run.dynamic {
+        return match s.state {
+            RunState::Finished => format!("algebraic mode · all {n} rows read"),
+            _ => format!("algebraic mode · {}/{n} rows read", s.rows_completed),
+        };
+    }
+    match (s.state, s.slot) {
+        (RunState::Finished, _) | (_, None) => format!("finished · {time} · all {n} rows read"),
+        (_, Some(slot)) => {
+            let verb = match slot.phase {
+                Phase::Write => "writing",
+                Phase::Read => "reading",
+            };
+            format!(
+                "{verb} token {}/{n} '{}' · {time} of {}",
+                slot.token + 1,
+                run.tokens[slot.token],
+                theme::thousands(run.total_ms, 0)
+            )
+        }
+    }
+}

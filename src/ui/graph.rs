@@ -1,0 +1,533 @@
+//! The network graph: input, hidden and output neurons in columns, and the astrocyte whose
+//! processes reach every tripartite synapse between hidden and output neurons.
+//!
+//! Fill shows activity, edge width |H_ij|, the marker at each tripartite synapse its process
+//! p_ij. Drag pans, scrolling zooms, a double click resets the view; hovering gives exact
+//! values and a click selects.
+
+use super::colormap::{self, palette};
+use super::selection::Selection;
+use super::theme;
+use crate::sim::{Command, RunHistory, Snapshot, SubsetMode, SubsetRequest};
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2};
+
+/// Something drawn in the graph that can be hovered or clicked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Target {
+    selection: Selection,
+    center: Pos2,
+    radius: f32,
+}
+
+/// One column of neurons: states, positions, how to select one, whether rates are signed.
+type Layer<'a> = (
+    &'a [crate::sim::NeuronState],
+    &'a [Pos2],
+    fn(usize) -> Selection,
+    bool,
+);
+
+/// State of the graph view: pan, zoom and the shown subset's size.
+pub struct GraphView {
+    pan: Vec2,
+    zoom: f32,
+    request: SubsetRequest,
+    sent: Option<SubsetRequest>,
+    targets: Vec<Target>,
+}
+
+impl Default for GraphView {
+    fn default() -> Self {
+        GraphView {
+            pan: Vec2::ZERO,
+            zoom: 1.0,
+            request: SubsetRequest::default(),
+            sent: None,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// Where the layers sit, as fractions of the canvas width.
+const INPUT_X: f32 = 0.07;
+const HIDDEN_X: f32 = 0.40;
+const OUTPUT_X: f32 = 0.93;
+/// Fraction of the way from hidden to output neuron where the synapse marker sits.
+const MARKER_AT: f32 = 0.8;
+/// Fraction of the canvas height used by the neuron columns (the astrocyte sits below).
+const COLUMNS_BOTTOM: f32 = 0.76;
+
+impl GraphView {
+    /// Screen position of an item as drawn in the last frame (for tests and the screenshot
+    /// script).
+    pub fn position_of(&self, selection: Selection) -> Option<Pos2> {
+        self.targets
+            .iter()
+            .find(|t| t.selection == selection)
+            .map(|t| t.center)
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        selection: &mut Option<Selection>,
+        out: &mut Vec<Command>,
+    ) {
+        ui.label(theme::title("Network: neurons and one astrocyte"));
+        theme::caption(
+            ui,
+            "Colour: activity. Edge width: synapse strength H. The star is the astrocyte; \
+             its processes (dots) reach every hidden-to-output synapse.",
+        );
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            ui.label("Starting the simulation…");
+            return;
+        };
+        self.subset_controls(ui, snapshot);
+        if self.sent.as_ref() != Some(&self.request) {
+            out.push(Command::SetSubset(self.request.clone()));
+            self.sent = Some(self.request.clone());
+        }
+        let size = ui.available_size() - vec2(0.0, 24.0);
+        let (rect, response) =
+            ui.allocate_exact_size(size.max(vec2(100.0, 100.0)), Sense::click_and_drag());
+        response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Network graph"));
+        self.navigate(ui, &response, rect);
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 4.0, Color32::from_gray(252));
+        self.draw(&painter, rect, snapshot, *selection);
+
+        let hovered = response
+            .hover_pos()
+            .and_then(|p| self.hit(p))
+            .map(|t| t.selection);
+        if response.clicked() {
+            *selection = response
+                .interact_pointer_pos()
+                .and_then(|p| self.hit(p))
+                .map(|t| t.selection);
+        }
+        if let Some(item) = hovered {
+            response.on_hover_ui_at_pointer(|ui| describe(ui, snapshot, item));
+        }
+        let note = match selection {
+            Some(item) => format!("Selected: {} (traced on the right)", item.describe()),
+            None => "Click a neuron, a synapse marker or the astrocyte to trace it.".to_string(),
+        };
+        ui.label(egui::RichText::new(note).size(13.5));
+    }
+
+    fn subset_controls(&mut self, ui: &mut egui::Ui, snapshot: &Snapshot) {
+        let Some(run) = snapshot.run.as_ref() else {
+            return;
+        };
+        ui.horizontal_wrapped(|ui| {
+            let sizes = run.sizes;
+            let shown = snapshot.subset.hidden.len();
+            let text = if shown < sizes.hidden {
+                format!(
+                    "showing {} of {} hidden neurons ({})",
+                    theme::thousands(shown as f64, 0),
+                    theme::thousands(sizes.hidden as f64, 0),
+                    snapshot.subset.mode.label()
+                )
+            } else {
+                format!("showing all {} hidden neurons", sizes.hidden)
+            };
+            ui.label(egui::RichText::new(text).strong());
+            if sizes.hidden > self.request.max_hidden
+                || sizes.inputs > self.request.max_inputs
+                || sizes.outputs > self.request.max_outputs
+            {
+                egui::ComboBox::from_id_salt("subset mode")
+                    .selected_text(self.request.mode.label())
+                    .show_ui(ui, |ui| {
+                        for mode in [SubsetMode::MostActive, SubsetMode::FixedSample] {
+                            ui.selectable_value(&mut self.request.mode, mode, mode.label());
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "Which neurons to draw when there are too many: the most active right \
+                         now, or a fixed, evenly spaced sample.",
+                    );
+            }
+            let label = ui.label("hidden shown");
+            ui.add(egui::DragValue::new(&mut self.request.max_hidden).range(4..=96))
+                .labelled_by(label.id)
+                .on_hover_text("How many hidden neurons to draw (4–96).");
+            if ui
+                .button("Reset view")
+                .on_hover_text("Undo pan and zoom (or double-click the graph).")
+                .clicked()
+            {
+                self.pan = Vec2::ZERO;
+                self.zoom = 1.0;
+            }
+        });
+    }
+
+    fn navigate(&mut self, ui: &egui::Ui, response: &egui::Response, rect: Rect) {
+        if response.dragged() {
+            self.pan += response.drag_delta();
+        }
+        if response.double_clicked() {
+            self.pan = Vec2::ZERO;
+            self.zoom = 1.0;
+        }
+        if response.hovered() {
+            let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+            let factor = pinch * (scroll * 0.003).exp();
+            if (factor - 1.0).abs() > 1e-4 {
+                let pointer = response.hover_pos().unwrap_or(rect.center());
+                let new_zoom = (self.zoom * factor).clamp(0.3, 12.0);
+                let applied = new_zoom / self.zoom;
+                // Keep the point under the pointer fixed.
+                let anchor = pointer - rect.center() - self.pan;
+                self.pan -= anchor * (applied - 1.0);
+                self.zoom = new_zoom;
+            }
+        }
+    }
+
+    fn hit(&self, pointer: Pos2) -> Option<&Target> {
+        self.targets
+            .iter()
+            .filter(|t| t.center.distance(pointer) <= t.radius + 3.0)
+            .min_by(|a, b| {
+                a.center
+                    .distance(pointer)
+                    .total_cmp(&b.center.distance(pointer))
+            })
+    }
+
+    fn draw(
+        &mut self,
+        painter: &egui::Painter,
+        rect: Rect,
+        snapshot: &Snapshot,
+        selection: Option<Selection>,
+    ) {
+        self.targets.clear();
+        let inner = rect.shrink2(vec2(12.0, 16.0));
+        let zoom = self.zoom;
+        let center = rect.center() + self.pan;
+        let to_screen = |fx: f32, fy: f32| -> Pos2 {
+            let p = pos2(
+                inner.left() + fx * inner.width(),
+                inner.top() + fy * inner.height(),
+            );
+            center + (p - rect.center()) * zoom
+        };
+        let subset = &snapshot.subset;
+        let column = |count: usize, fx: f32| -> Vec<Pos2> {
+            (0..count)
+                .map(|k| {
+                    let fy =
+                        0.08 + (COLUMNS_BOTTOM - 0.08) * (k as f32 + 0.5) / count.max(1) as f32;
+                    to_screen(fx, fy)
+                })
+                .collect()
+        };
+        let inputs = column(subset.inputs.len(), INPUT_X);
+        let hidden = column(subset.hidden.len(), HIDDEN_X);
+        let outputs = column(subset.outputs.len(), OUTPUT_X);
+        let spacing =
+            |count: usize| inner.height() * (COLUMNS_BOTTOM - 0.08) / count.max(1) as f32 * zoom;
+        let radius = |count: usize| (spacing(count) * 0.36).clamp(2.5, 13.0 * zoom.sqrt());
+
+        // Input → hidden: the fixed projection W, drawn faintly.
+        let faint = Stroke::new(0.6, Color32::from_black_alpha(22));
+        for a in &inputs {
+            for b in &hidden {
+                painter.line_segment([*a, *b], faint);
+            }
+        }
+        // Hidden → output: H_ij, width by magnitude, colour by sign.
+        let max_h =
+            subset.synapse.iter().fold(
+                0.0f64,
+                |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
+            );
+        let max_p = subset
+            .process
+            .iter()
+            .fold(0.0f64, |m, v| if v.is_finite() { m.max(*v) } else { m });
+        let astro_center = to_screen(0.5 * (HIDDEN_X + OUTPUT_X) - 0.03, 0.9);
+        let mut processes = Vec::new();
+        let mut markers = Vec::new();
+        for (i, out_pos) in outputs.iter().enumerate() {
+            for (j, hid_pos) in hidden.iter().enumerate() {
+                let h = subset.synapse_at(i, j);
+                let p = subset.process_at(i, j);
+                let selected = selection
+                    == Some(Selection::Synapse {
+                        output: subset.outputs[i].index,
+                        hidden: subset.hidden[j].index,
+                    });
+                let width = if max_h > 0.0 && h.is_finite() {
+                    0.4 + 3.6 * (h.abs() / max_h) as f32
+                } else {
+                    0.5
+                };
+                let color = if h.is_finite() && max_h > 0.0 {
+                    colormap::diverging((0.35 + 0.65 * h.abs() / max_h) * h.signum())
+                } else {
+                    Color32::from_gray(190)
+                };
+                painter.line_segment(
+                    [*hid_pos, *out_pos],
+                    Stroke::new(
+                        if selected { width + 2.5 } else { width },
+                        color.gamma_multiply(0.8),
+                    ),
+                );
+                let marker = hid_pos.lerp(*out_pos, MARKER_AT);
+                let fill = if max_p > 0.0 && p.is_finite() {
+                    colormap::viridis(p / max_p)
+                } else {
+                    Color32::from_gray(170)
+                };
+                processes.push((marker, fill, selected));
+                markers.push((marker, fill, selected));
+                self.targets.push(Target {
+                    selection: Selection::Synapse {
+                        output: subset.outputs[i].index,
+                        hidden: subset.hidden[j].index,
+                    },
+                    center: marker,
+                    radius: 3.5 * zoom.sqrt(),
+                });
+            }
+        }
+        // The astrocyte's processes: one to every tripartite synapse.
+        let alpha = if processes.len() > 100 { 0.16 } else { 0.3 };
+        for (marker, _, selected) in &processes {
+            let mid = pos2(
+                0.5 * (astro_center.x + marker.x) + 0.12 * (marker.y - astro_center.y),
+                0.5 * (astro_center.y + marker.y),
+            );
+            let curve = egui::epaint::QuadraticBezierShape::from_points_stroke(
+                [astro_center, mid, *marker],
+                false,
+                Color32::TRANSPARENT,
+                Stroke::new(
+                    if *selected { 3.0 } else { 1.0 },
+                    palette::CALCIUM.gamma_multiply(if *selected { 1.0 } else { alpha }),
+                ),
+            );
+            painter.add(curve);
+        }
+        for (marker, fill, selected) in &markers {
+            let r = if *selected { 6.0 } else { 3.0 } * zoom.sqrt();
+            painter.circle(
+                *marker,
+                r,
+                *fill,
+                Stroke::new(if *selected { 2.0 } else { 0.5 }, Color32::from_gray(40)),
+            );
+        }
+        // The astrocyte: a star-shaped cell coloured by calcium relative to Z_t.
+        let star_r = (inner.height() * 0.07 * zoom).clamp(10.0, 60.0);
+        let calcium = snapshot.calcium;
+        let z_now = snapshot
+            .slot
+            .filter(|s| s.phase == crate::model::schedule::Phase::Read)
+            .and_then(|s| snapshot.run.as_ref().map(|r| r.normaliser[s.token]));
+        let astro_fill = match (calcium.is_finite(), z_now) {
+            (true, Some(z)) => colormap::viridis(calcium / (2.0 * z)),
+            (true, None) => colormap::viridis(0.5 * calcium.clamp(0.0, 2.0)),
+            _ => Color32::from_gray(200),
+        };
+        let points: Vec<Pos2> = (0..16)
+            .map(|k| {
+                let angle = k as f32 * std::f32::consts::TAU / 16.0 - std::f32::consts::FRAC_PI_2;
+                let r = if k % 2 == 0 { star_r } else { star_r * 0.45 };
+                astro_center + vec2(angle.cos(), angle.sin()) * r
+            })
+            .collect();
+        let astro_selected = selection == Some(Selection::Astrocyte);
+        // Fill the star as triangles (it is not convex).
+        let mut mesh = egui::Mesh::default();
+        mesh.colored_vertex(astro_center, astro_fill);
+        for p in &points {
+            mesh.colored_vertex(*p, astro_fill);
+        }
+        for k in 0..16u32 {
+            mesh.add_triangle(0, 1 + k, 1 + (k + 1) % 16);
+        }
+        painter.add(mesh);
+        let mut outline = points.clone();
+        outline.push(points[0]);
+        painter.add(Shape::line(
+            outline,
+            Stroke::new(if astro_selected { 3.0 } else { 1.5 }, palette::CALCIUM),
+        ));
+        painter.text(
+            astro_center + vec2(star_r + 8.0, 0.0),
+            Align2::LEFT_CENTER,
+            format!("astrocyte  c = {}", theme::sig(calcium)),
+            FontId::proportional(13.0),
+            Color32::from_gray(30),
+        );
+        self.targets.push(Target {
+            selection: Selection::Astrocyte,
+            center: astro_center,
+            radius: star_r * 0.8,
+        });
+
+        // Neurons.
+        let layers: [Layer<'_>; 3] = [
+            (&subset.inputs, &inputs, Selection::Input, true),
+            (&subset.hidden, &hidden, Selection::Hidden, false),
+            (&subset.outputs, &outputs, Selection::Output, true),
+        ];
+        for (neurons, positions, make, signed) in layers {
+            let max = neurons.iter().fold(0.0f64, |m, n| {
+                if n.rate.is_finite() {
+                    m.max(n.rate.abs())
+                } else {
+                    m
+                }
+            });
+            let r = radius(neurons.len());
+            for (neuron, pos) in neurons.iter().zip(positions) {
+                let fill = if !neuron.rate.is_finite() {
+                    Color32::from_gray(200)
+                } else if signed {
+                    colormap::diverging(if max > 0.0 { neuron.rate / max } else { 0.0 })
+                } else {
+                    colormap::viridis(if max > 0.0 { neuron.rate / max } else { 0.0 })
+                };
+                let item = make(neuron.index);
+                let selected = selection == Some(item);
+                painter.circle(
+                    *pos,
+                    if selected { r + 2.0 } else { r },
+                    fill,
+                    Stroke::new(
+                        if selected { 3.0 } else { 1.0 },
+                        if selected {
+                            palette::CURSOR
+                        } else {
+                            Color32::from_gray(60)
+                        },
+                    ),
+                );
+                self.targets.push(Target {
+                    selection: item,
+                    center: *pos,
+                    radius: r,
+                });
+            }
+        }
+        // Column titles.
+        let title_font = FontId::proportional(14.0);
+        let text = Color32::from_gray(20);
+        if let Some(run) = snapshot.run.as_ref() {
+            let sizes = run.sizes;
+            for (fx, title, shown, total) in [
+                (INPUT_X, "input u", subset.inputs.len(), sizes.inputs),
+                (HIDDEN_X, "hidden h", subset.hidden.len(), sizes.hidden),
+                (OUTPUT_X, "output y", subset.outputs.len(), sizes.outputs),
+            ] {
+                let label = if shown < total {
+                    format!("{title} ({shown} of {})", theme::thousands(total as f64, 0))
+                } else {
+                    format!("{title} ({total})")
+                };
+                let align = if fx < 0.2 {
+                    Align2::LEFT_TOP
+                } else if fx > 0.8 {
+                    Align2::RIGHT_TOP
+                } else {
+                    Align2::CENTER_TOP
+                };
+                let x = if fx < 0.2 {
+                    0.0
+                } else if fx > 0.8 {
+                    1.0
+                } else {
+                    fx
+                };
+                painter.text(to_screen(x, 0.0), align, label, title_font.clone(), text);
+            }
+            if !run.dynamic {
+                painter.text(
+                    rect.center_bottom() - vec2(0.0, 6.0),
+                    Align2::CENTER_BOTTOM,
+                    "Algebraic mode has no activity over time: the graph shows the structure only.",
+                    FontId::proportional(13.0),
+                    theme::ERROR,
+                );
+            }
+        }
+        painter.text(
+            rect.left_bottom() + vec2(6.0, -4.0),
+            Align2::LEFT_BOTTOM,
+            "fill: rate (input/output: blue negative, red positive) · edge width: |H| · dot colour: process p",
+            FontId::proportional(11.5),
+            Color32::from_gray(70),
+        );
+    }
+}
+
+/// Exact values of a hovered item.
+fn describe(ui: &mut egui::Ui, snapshot: &Snapshot, item: Selection) {
+    let subset = &snapshot.subset;
+    ui.strong(item.describe());
+    let hidden_pos = |j: usize| subset.hidden.iter().position(|n| n.index == j);
+    let output_pos = |i: usize| subset.outputs.iter().position(|n| n.index == i);
+    match item {
+        Selection::Input(k) => {
+            if let Some(n) = subset.inputs.iter().find(|n| n.index == k) {
+                ui.monospace(format!("u = {:.6}", n.rate));
+            }
+        }
+        Selection::Hidden(j) => {
+            if let Some(p) = hidden_pos(j) {
+                ui.monospace(format!("h = {:.6e}", subset.hidden[p].rate));
+                ui.monospace(format!(
+                    "g = {:.6e}  (weight onto the astrocyte)",
+                    subset.presynaptic[p]
+                ));
+            }
+        }
+        Selection::Output(i) => {
+            if let Some(p) = output_pos(i) {
+                ui.monospace(format!("y = {:.6}", subset.outputs[p].rate));
+            }
+        }
+        Selection::Synapse { output, hidden } => {
+            if let (Some(i), Some(j)) = (output_pos(output), hidden_pos(hidden)) {
+                ui.monospace(format!(
+                    "H = {:.6e}  (synaptic weight)",
+                    subset.synapse_at(i, j)
+                ));
+                ui.monospace(format!(
+                    "p = {:.6e}  (astrocyte process)",
+                    subset.process_at(i, j)
+                ));
+            }
+        }
+        Selection::Astrocyte => {
+            ui.monospace(format!(
+                "c = {:.6}  (softmax-normaliser units)",
+                snapshot.calcium
+            ));
+            if let Some(slot) = snapshot
+                .slot
+                .filter(|s| s.phase == crate::model::schedule::Phase::Read)
+                && let Some(run) = snapshot.run.as_ref()
+            {
+                ui.monospace(format!(
+                    "Z_t = {:.6}  (softmax normaliser of this query)",
+                    run.normaliser[slot.token]
+                ));
+            }
+        }
+    }
+    ui.label(egui::RichText::new("Click to select and trace it.").italics());
+}

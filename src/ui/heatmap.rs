@@ -1,0 +1,284 @@
+//! The one "heatmap with token labels" widget: a matrix drawn as a texture, token labels on
+//! both axes (as real labels, so screen readers and tests see them), a highlighted row, a
+//! colour bar and exact values on hover.
+
+use super::colormap::{self, ColorScale};
+use super::theme;
+use egui::{
+    Align, Align2, Color32, ColorImage, FontId, Layout, Rect, Sense, Stroke, TextureHandle,
+    TextureOptions, UiBuilder, pos2, vec2,
+};
+use ndarray::Array2;
+
+/// The uploaded texture of one heatmap, rebuilt only when its values or scale change.
+#[derive(Default)]
+pub struct HeatmapTexture {
+    texture: Option<TextureHandle>,
+    key: Option<(u64, u64, u64)>,
+}
+
+/// A matrix over (query, key) tokens.
+pub struct Heatmap<'a> {
+    /// Accessible name and hover title, e.g. "Transformer softmax A_soft".
+    pub name: &'a str,
+    pub matrix: &'a Array2<f64>,
+    pub tokens: &'a [String],
+    pub scale: ColorScale,
+    /// Changes whenever `matrix` changes.
+    pub version: u64,
+    /// Rows that hold values (None: all). The others are drawn empty.
+    pub rows_done: Option<&'a [bool]>,
+    /// The query row to outline.
+    pub highlight_row: Option<usize>,
+    /// A cell to outline because it is hovered in a sibling heatmap.
+    pub linked_cell: Option<(usize, usize)>,
+    /// Side of the matrix in points.
+    pub side: f32,
+}
+
+/// What happened to the heatmap this frame.
+pub struct HeatmapResponse {
+    pub response: egui::Response,
+    /// The (query, key) cell under the pointer.
+    pub hovered: Option<(usize, usize)>,
+}
+
+/// Width reserved for the query labels on the left.
+pub fn label_width(tokens: &[String]) -> f32 {
+    let longest = tokens.iter().map(|t| t.chars().count()).max().unwrap_or(1);
+    (longest as f32 * 7.5 + 10.0).clamp(28.0, 90.0)
+}
+
+/// Height below the matrix: key labels plus the colour bar.
+pub const FOOTER_HEIGHT: f32 = 44.0;
+
+impl Heatmap<'_> {
+    pub fn show(self, ui: &mut egui::Ui, cache: &mut HeatmapTexture) -> HeatmapResponse {
+        let n = self.tokens.len().min(self.matrix.nrows());
+        let left = label_width(self.tokens);
+        let side = self.side.max(20.0);
+        let (outer, _) = ui.allocate_exact_size(
+            vec2(left + side + 44.0, side + FOOTER_HEIGHT),
+            Sense::hover(),
+        );
+        let grid = Rect::from_min_size(pos2(outer.min.x + left, outer.min.y), vec2(side, side));
+        let response = ui
+            .interact(grid, ui.scope_id().with(self.name), Sense::hover())
+            .on_hover_cursor(egui::CursorIcon::Crosshair);
+        let name = self.name.to_string();
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, &name));
+        if n == 0 {
+            return HeatmapResponse {
+                response,
+                hovered: None,
+            };
+        }
+        let cell = side / n as f32;
+        self.upload(ui.ctx(), cache, n);
+        let painter = ui.painter_at(outer);
+        if let Some(texture) = &cache.texture {
+            painter.image(
+                texture.id(),
+                grid,
+                Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+        }
+        if cell >= 9.0 {
+            let line = Stroke::new(1.0, Color32::from_white_alpha(90));
+            for k in 1..n {
+                let offset = k as f32 * cell;
+                painter.hline(grid.x_range(), grid.top() + offset, line);
+                painter.vline(grid.left() + offset, grid.y_range(), line);
+            }
+        }
+        painter.rect_stroke(
+            grid,
+            0.0,
+            Stroke::new(1.0, Color32::GRAY),
+            egui::StrokeKind::Outside,
+        );
+        let cell_rect = |t: usize, tau: usize| {
+            Rect::from_min_size(
+                pos2(
+                    grid.left() + tau as f32 * cell,
+                    grid.top() + t as f32 * cell,
+                ),
+                vec2(cell, cell),
+            )
+        };
+        if let Some(t) = self.highlight_row.filter(|&t| t < n) {
+            let row = Rect::from_min_size(
+                pos2(grid.left(), grid.top() + t as f32 * cell),
+                vec2(side, cell),
+            );
+            painter.rect_stroke(
+                row,
+                0.0,
+                Stroke::new(2.5, colormap::palette::CURSOR),
+                egui::StrokeKind::Outside,
+            );
+        }
+        if let Some((t, tau)) = self.linked_cell.filter(|&(t, tau)| t < n && tau < n) {
+            painter.rect_stroke(
+                cell_rect(t, tau),
+                0.0,
+                Stroke::new(2.0, Color32::BLACK),
+                egui::StrokeKind::Inside,
+            );
+        }
+        self.axis_labels(ui, grid, n, left);
+        self.color_bar(ui, &painter, grid);
+
+        let hovered = response.hover_pos().and_then(|p| {
+            let tau = ((p.x - grid.left()) / cell).floor();
+            let t = ((p.y - grid.top()) / cell).floor();
+            (tau >= 0.0 && t >= 0.0 && (tau as usize) < n && (t as usize) < n)
+                .then_some((t as usize, tau as usize))
+        });
+        let response = match hovered {
+            Some((t, tau)) => {
+                let done = self
+                    .rows_done
+                    .is_none_or(|rows| rows.get(t).copied().unwrap_or(false));
+                let value = self.matrix[[t, tau]];
+                response.on_hover_ui_at_pointer(|ui| {
+                    ui.strong(self.name);
+                    ui.label(format!(
+                        "query '{}' (row {t}) attending to key '{}' (column {tau})",
+                        self.tokens[t], self.tokens[tau]
+                    ));
+                    if done {
+                        ui.monospace(format!("{value:.6}"));
+                    } else {
+                        ui.label("not read yet");
+                    }
+                })
+            }
+            None => response,
+        };
+        HeatmapResponse { response, hovered }
+    }
+
+    fn upload(&self, ctx: &egui::Context, cache: &mut HeatmapTexture, n: usize) {
+        let (lo, hi) = self.scale.range();
+        let key = (self.version, lo.to_bits(), hi.to_bits() ^ n as u64);
+        if cache.key == Some(key) && cache.texture.is_some() {
+            return;
+        }
+        let mut pixels = Vec::with_capacity(n * n);
+        for t in 0..n {
+            let done = self
+                .rows_done
+                .is_none_or(|rows| rows.get(t).copied().unwrap_or(false));
+            for tau in 0..n {
+                pixels.push(if done {
+                    self.scale.color(self.matrix[[t, tau]])
+                } else {
+                    colormap::EMPTY
+                });
+            }
+        }
+        let image = ColorImage::new([n, n], pixels);
+        match &mut cache.texture {
+            Some(texture) => texture.set(image, TextureOptions::NEAREST),
+            None => {
+                cache.texture = Some(ctx.load_texture(
+                    format!("heatmap {}", self.name),
+                    image,
+                    TextureOptions::NEAREST,
+                ))
+            }
+        }
+        cache.key = Some(key);
+    }
+
+    /// Query labels on the left, key labels below; every k-th when cells are small.
+    fn axis_labels(&self, ui: &mut egui::Ui, grid: Rect, n: usize, left: f32) {
+        let cell = grid.width() / n as f32;
+        let font = if cell >= 15.0 { 13.0 } else { 11.0 };
+        let every_row = ((font + 1.0) / cell).ceil().max(1.0) as usize;
+        let widest = self
+            .tokens
+            .iter()
+            .map(|t| t.chars().count())
+            .max()
+            .unwrap_or(1) as f32;
+        let every_column = ((widest * font * 0.55 + 4.0) / cell).ceil().max(1.0) as usize;
+        let label = |text: &str| {
+            egui::Label::new(egui::RichText::new(text).size(font).color(theme::CAPTION))
+                .truncate()
+                .selectable(false)
+        };
+        for t in (0..n).step_by(every_row) {
+            let rect = Rect::from_min_max(
+                pos2(grid.left() - left, grid.top() + t as f32 * cell),
+                pos2(
+                    grid.left() - 3.0,
+                    grid.top() + (t + every_row) as f32 * cell,
+                ),
+            )
+            .intersect(Rect::everything_above(grid.bottom()));
+            let rect = Rect::from_center_size(
+                pos2(rect.center().x, grid.top() + (t as f32 + 0.5) * cell),
+                vec2(rect.width(), font + 4.0),
+            );
+            ui.scope_builder(
+                UiBuilder::new()
+                    .max_rect(rect)
+                    .layout(Layout::right_to_left(Align::Center)),
+                |ui| ui.add(label(&self.tokens[t])),
+            );
+        }
+        for tau in (0..n).step_by(every_column) {
+            let width = cell * every_column as f32;
+            let rect = Rect::from_center_size(
+                pos2(
+                    grid.left() + (tau as f32 + 0.5) * cell,
+                    grid.bottom() + 10.0,
+                ),
+                vec2(width.max(cell), font + 4.0),
+            );
+            ui.scope_builder(
+                UiBuilder::new()
+                    .max_rect(rect)
+                    .layout(Layout::top_down(Align::Center)),
+                |ui| ui.add(label(&self.tokens[tau])),
+            );
+        }
+    }
+
+    fn color_bar(&self, ui: &egui::Ui, painter: &egui::Painter, grid: Rect) {
+        let bar = Rect::from_min_size(
+            pos2(grid.left() + 36.0, grid.bottom() + 24.0),
+            vec2((grid.width() - 36.0).max(30.0), 9.0),
+        );
+        let steps = 32;
+        for k in 0..steps {
+            let x0 = bar.left() + bar.width() * k as f32 / steps as f32;
+            let x1 = bar.left() + bar.width() * (k + 1) as f32 / steps as f32;
+            painter.rect_filled(
+                Rect::from_min_max(pos2(x0, bar.top()), pos2(x1 + 0.5, bar.bottom())),
+                0.0,
+                self.scale.at_fraction((k as f64 + 0.5) / steps as f64),
+            );
+        }
+        let (lo, hi) = self.scale.range();
+        let font = FontId::proportional(11.5);
+        let color = ui.visuals().text_color();
+        painter.text(
+            bar.left_center() - vec2(4.0, 0.0),
+            Align2::RIGHT_CENTER,
+            theme::sig(lo),
+            font.clone(),
+            color,
+        );
+        painter.text(
+            bar.right_center() + vec2(4.0, 0.0),
+            Align2::LEFT_CENTER,
+            theme::sig(hi),
+            font,
+            color,
+        );
+    }
+}

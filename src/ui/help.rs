@@ -1,0 +1,75 @@
+//! The help window: every keyboard shortcut, and how to read the app.
+
+use super::theme;
+
+/// Every shortcut, as shown in the help window (the controls implement exactly these).
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "Run / pause"),
+    ("Right arrow", "Step one dt"),
+    ("Shift + Right arrow", "Step to the end of the current slot"),
+    ("End", "Run to the end"),
+    ("R", "Reset: rebuild at t = 0 (also recovers from an error)"),
+    ("F1 or ?", "Show or hide this help"),
+    ("Esc", "Clear the selection and close this help"),
+    (
+        "Ctrl + =  /  Ctrl + −",
+        "Make everything larger / smaller (for projectors)",
+    ),
+    ("Ctrl + 0", "Normal size"),
+    (
+        "Drag / scroll / double-click",
+        "Pan / zoom / reset the network graph",
+    ),
+];
+
+#[derive(Default)]
+pub struct HelpWindow {
+    pub open: bool,
+}
+
+impl HelpWindow {
+    pub fn ui(&mut self, ctx: &egui::Context) {
+        let mut open = self.open;
+        egui::Window::new("Help")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .default_width(560.0)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label(theme::title("Keyboard shortcuts"));
+                egui::Grid::new("shortcuts")
+                    .num_columns(2)
+                    .striped(true)
+                    .spacing([24.0, 6.0])
+                    .show(ui, |ui| {
+                        for (keys, action) in SHORTCUTS {
+                            ui.label(egui::RichText::new(*keys).monospace().strong());
+                            ui.label(*action);
+                            ui.end_row();
+                        }
+                    });
+                ui.add_space(8.0);
+                ui.label(theme::title("What you are looking at"));
+                ui.add(
+                    egui::Label::new(
+                        "Kozachkov, Kastanenka & Krotov (PNAS 2023) propose that neurons and an \
+                     astrocyte together compute a transformer's self-attention. In write slots \
+                     each token's key and value are stored in the hidden-to-output synapses H by a \
+                     Hebbian rule, and in the neurons' weights g onto the astrocyte. In read \
+                     slots a query is presented: the astrocyte's processes respond to the hidden \
+                     activity, its calcium adds them up and — if the hypothesis holds — settles on \
+                     the softmax normaliser Z_t, and it divides the synaptic efficacy by it.",
+                    )
+                    .wrap(),
+                );
+                ui.add(egui::Label::new(
+                    "The attention matrices compare the transformer's softmax with the network's \
+                     own attention, row by row. The metrics say how close they are. Larger m \
+                     (more random features) and an astrocyte faster than the read slot bring them \
+                     closer; change the parameters on the left to see where it breaks.",
+                ).wrap());
+            });
+        self.open = open;
+    }
+}

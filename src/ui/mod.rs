@@ -1,0 +1,82 @@
+//! The desktop app (egui/eframe): one struct per view, each with `fn ui(&mut self, ui, …)`.
+//! Views read the worker's snapshots and send commands; they never step the model.
+//!
+//! - [`app`]: the window and its layout; [`controls`], [`params`], [`graph`], [`traces`],
+//!   [`attention`] (three [`heatmap`]s), [`status`], [`help`]: the views.
+//! - [`run_gui`]: opens the window; with [`GuiOptions::frames`] it measures frame times, with
+//!   [`GuiOptions::screenshot_dir`] it drives the app through fixed states and saves PNGs.
+
+pub mod app;
+pub mod attention;
+pub mod colormap;
+pub mod controls;
+pub mod graph;
+pub mod heatmap;
+pub mod help;
+pub mod params;
+pub mod png;
+mod script;
+pub mod selection;
+pub mod status;
+pub mod theme;
+pub mod traces;
+
+pub use app::TripartiteApp;
+pub use selection::Selection;
+
+use crate::io::experiment::Experiment;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// How to open the app.
+#[derive(Clone, Debug, Default)]
+pub struct GuiOptions {
+    /// The setup to open on (the default is `Experiment::default()`).
+    pub experiment: Experiment,
+    /// Run the real window for this many frames with the simulation at full speed, then exit
+    /// and report frame times.
+    pub frames: Option<u64>,
+    /// Where to write the frame report (JSON); printed to stdout when absent.
+    pub frame_report: Option<PathBuf>,
+    /// Drive the app through fixed states, save `main_mid_run.png`, `attention.png` and
+    /// `graph_selection.png` here, then exit.
+    pub screenshot_dir: Option<PathBuf>,
+}
+
+/// Opens the app window and returns when it closes.
+pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
+    let scripted = options.frames.is_some() || options.screenshot_dir.is_some();
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("tripartite — neurons + astrocyte ≈ self-attention")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([720.0, 480.0]),
+        renderer: eframe::Renderer::Glow,
+        persist_window: !scripted,
+        ..Default::default()
+    };
+    let outcome: script::Outcome = Arc::new(Mutex::new(Ok(())));
+    let for_app = outcome.clone();
+    eframe::run_native(
+        "tripartite",
+        native,
+        Box::new(move |_creation| {
+            let mut app = TripartiteApp::new(options.experiment);
+            if let Some(frames) = options.frames {
+                app.script = Some(script::Script::measure(
+                    frames,
+                    options.frame_report,
+                    for_app,
+                ));
+            } else if let Some(dir) = options.screenshot_dir {
+                *for_app.lock().unwrap() =
+                    Err("the window closed before the screenshots were taken".into());
+                app.script = Some(script::Script::shots(dir, for_app));
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the app window: {e}"))?;
+    let result = outcome.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    result.map_err(|e| anyhow::anyhow!(e))
+}

@@ -1,0 +1,593 @@
+//! The parameter panel: every model parameter with its unit and valid range, grouped as
+//! Input / Network / Dynamics / Mode. Time constants, η, λ and c_min apply live; anything
+//! else rebuilds the simulation, after the user confirms. Invalid values are refused inline
+//! with `Params::validate()`'s reason.
+
+use super::theme;
+use crate::data::source::SourceSpec;
+use crate::io::experiment::Experiment;
+use crate::model::dynamic::LiveParams;
+use crate::model::params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
+use crate::sim::worker::changed_params;
+use crate::sim::{Command, RunHistory};
+use egui::RichText;
+
+/// Parameters that apply to the running simulation without a rebuild.
+pub const LIVE_PARAMS: [&str; 6] = [
+    "tau_neuron",
+    "tau_process",
+    "tau_calcium",
+    "eta",
+    "decay",
+    "c_min",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Group {
+    Input,
+    Network,
+    Dynamics,
+    Mode,
+}
+
+/// One parameter as the panel shows it.
+struct Field {
+    key: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    range: &'static str,
+    help: &'static str,
+    group: Group,
+}
+
+const FIELDS: &[Field] = &[
+    Field {
+        key: "synthetic_scale",
+        label: "q, k scale",
+        unit: "",
+        range: "(0, 100]",
+        help: "Multiplies synthetic queries and keys: larger gives a peakier softmax.",
+        group: Group::Input,
+    },
+    Field {
+        key: "layer",
+        label: "layer",
+        unit: "",
+        range: "≥ 0",
+        help: "Transformer layer (0-based) for real-text sequences.",
+        group: Group::Input,
+    },
+    Field {
+        key: "head",
+        label: "head",
+        unit: "",
+        range: "≥ 0",
+        help: "Attention head (0-based) for real-text sequences.",
+        group: Group::Input,
+    },
+    Field {
+        key: "m",
+        label: "m features",
+        unit: "",
+        range: "1 … 2²⁴",
+        help: "Number of random features; hidden neurons m' = m (positive), 2m (hyperbolic, trig) or D (elu1). Larger m approximates softmax better.",
+        group: Group::Network,
+    },
+    Field {
+        key: "feature_map",
+        label: "feature map φ",
+        unit: "",
+        range: "",
+        help: "positive: Performer FAVOR+; hyperbolic: lower variance; trig: random Fourier (can be negative); elu1: linear-attention baseline, not a softmax estimator.",
+        group: Group::Network,
+    },
+    Field {
+        key: "projection",
+        label: "projection W",
+        unit: "",
+        range: "",
+        help: "iid Gaussian rows, or orthogonal blocks (Performer ORF).",
+        group: Group::Network,
+    },
+    Field {
+        key: "seed",
+        label: "seed",
+        unit: "",
+        range: "integer ≥ 0",
+        help: "Draws W, the process gains and synthetic sequences.",
+        group: Group::Network,
+    },
+    Field {
+        key: "heterogeneity",
+        label: "σ_γ gain spread",
+        unit: "",
+        range: "[0, 10]",
+        help: "Spread of the process gains γ_ij = 1 + σ_γ ξ_ij. 0: every process responds alike.",
+        group: Group::Network,
+    },
+    Field {
+        key: "tau_neuron",
+        label: "τ_n neurons",
+        unit: "ms",
+        range: "> 0, ≥ dt",
+        help: "Neuron time constant.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "tau_process",
+        label: "τ_p processes",
+        unit: "ms",
+        range: "> 0, ≥ dt",
+        help: "Astrocyte process time constant.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "tau_calcium",
+        label: "τ_c calcium",
+        unit: "ms",
+        range: "> 0, ≥ dt",
+        help: "Astrocyte calcium time constant: slower calcium lags Z_t.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "eta",
+        label: "η learning",
+        unit: "per ms",
+        range: "> 0",
+        help: "Hebbian and presynaptic learning rate (η·T_write = 1 keeps the paper's scale).",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "decay",
+        label: "λ decay",
+        unit: "per ms",
+        range: "≥ 0, λ·dt < 1",
+        help: "Decay of H, g and the eligibilities.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "c_min",
+        label: "c_min floor",
+        unit: "",
+        range: "> 0",
+        help: "Floor in ψ(c) = 1/max(c, c_min).",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "t_write",
+        label: "T_write slot",
+        unit: "ms",
+        range: "multiple of dt",
+        help: "Length of one write slot.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "t_read",
+        label: "T_read slot",
+        unit: "ms",
+        range: "multiple of dt",
+        help: "Length of one read slot.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "dt",
+        label: "dt step",
+        unit: "ms",
+        range: "≤ each τ, divides slots",
+        help: "Forward-Euler step.",
+        group: Group::Dynamics,
+    },
+    Field {
+        key: "mode",
+        label: "mode",
+        unit: "",
+        range: "",
+        help: "dynamic: neurons and astrocyte in continuous time; algebraic: the paper's exact correspondence.",
+        group: Group::Mode,
+    },
+    Field {
+        key: "schedule",
+        label: "schedule",
+        unit: "",
+        range: "",
+        help: "bidirectional: write every token, then read every token (full mask); causal: write t, read t (mask τ ≤ t).",
+        group: Group::Mode,
+    },
+];
+
+/// Which kind of sequence the picker builds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SourceKind {
+    Synthetic,
+    Npy,
+}
+
+pub struct ParamsView {
+    /// The parameters being edited.
+    draft: Params,
+    /// The worker's parameters when the draft was last synchronised.
+    base: Option<Params>,
+    kind: SourceKind,
+    tokens: usize,
+    dim: usize,
+    npy_path: String,
+    source_error: Option<String>,
+    /// Text and description of the experiment being shown, kept for reloads.
+    experiment: Experiment,
+}
+
+impl ParamsView {
+    pub fn new(experiment: &Experiment) -> Self {
+        let (kind, tokens, dim, npy_path) = match &experiment.source {
+            SourceSpec::Synthetic { tokens, dim } => {
+                (SourceKind::Synthetic, *tokens, *dim, String::new())
+            }
+            SourceSpec::Npy(path) => (SourceKind::Npy, 12, 32, path.display().to_string()),
+            _ => (SourceKind::Synthetic, 12, 32, String::new()),
+        };
+        ParamsView {
+            draft: experiment.params.clone(),
+            base: None,
+            kind,
+            tokens,
+            dim,
+            npy_path,
+            source_error: None,
+            experiment: experiment.clone(),
+        }
+    }
+
+    /// The parameters being edited (tests read them).
+    pub fn draft_mut(&mut self) -> &mut Params {
+        &mut self.draft
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+        ui.label(theme::title("Parameters"));
+        ui.horizontal(|ui| {
+            badge(ui, true);
+            theme::caption(ui, "applies live;");
+            badge(ui, false);
+            theme::caption(ui, "rebuilds from t = 0.");
+        });
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            return;
+        };
+        self.synchronise(&snapshot.params);
+        let applied = snapshot.params.clone();
+        let validation = self.draft.validate();
+        let error_key = match &validation {
+            Err(ParamError::Invalid { name, .. }) => Some(*name),
+            _ => None,
+        };
+        let error_text = validation.as_ref().err().map(ToString::to_string);
+
+        for (group, title) in [
+            (Group::Input, "Input"),
+            (Group::Network, "Network"),
+            (Group::Dynamics, "Dynamics"),
+            (Group::Mode, "Mode"),
+        ] {
+            egui::CollapsingHeader::new(RichText::new(title).strong().size(16.0))
+                .default_open(true)
+                .show(ui, |ui| {
+                    if group == Group::Input {
+                        self.sequence_picker(ui, snapshot, out);
+                    }
+                    egui::Grid::new(("param grid", title))
+                        .num_columns(3)
+                        .spacing([6.0, 4.0])
+                        .show(ui, |ui| {
+                            for field in FIELDS.iter().filter(|f| f.group == group) {
+                                self.field_row(ui, field, &applied);
+                                if error_key == Some(field.key)
+                                    && let Some(text) = &error_text
+                                {
+                                    ui.label("");
+                                    ui.add(
+                                        egui::Label::new(
+                                            RichText::new(format!("Refused: {text}"))
+                                                .color(theme::ERROR)
+                                                .size(12.5),
+                                        )
+                                        .wrap(),
+                                    );
+                                    ui.end_row();
+                                }
+                            }
+                        });
+                });
+        }
+        if let (Err(_), None) = (&validation, error_key)
+            && let Some(text) = &error_text
+        {
+            ui.colored_label(theme::ERROR, format!("Refused: {text}"));
+        }
+
+        // Live changes go to the worker at once, even while a structural edit waits.
+        let mut live = applied.clone();
+        LiveParams::of(&self.draft).apply_to(&mut live);
+        if live != applied && live.validate().is_ok() {
+            out.push(Command::SetParams(live.clone()));
+        }
+        let structural = applied.is_structural_change(&self.draft);
+        if structural {
+            let names: Vec<String> = changed_params(&applied, &self.draft)
+                .into_iter()
+                .filter(|k| !LIVE_PARAMS.contains(&k.as_str()))
+                .collect();
+            ui.separator();
+            ui.label(
+                RichText::new(format!(
+                    "Pending: {} — applying rebuilds the simulation from t = 0.",
+                    names.join(", ")
+                ))
+                .strong(),
+            );
+            ui.horizontal(|ui| {
+                let apply =
+                    ui.add_enabled(validation.is_ok(), egui::Button::new("Apply and rebuild"));
+                if apply.clicked() {
+                    out.push(Command::SetParams(self.draft.clone()));
+                }
+                if ui.button("Discard changes").clicked() {
+                    self.draft = applied.clone();
+                }
+            });
+        }
+        if let Some(text) = &snapshot.rejected {
+            ui.add(egui::Label::new(RichText::new(text).color(theme::ERROR)).wrap());
+        }
+        if let Some(text) = &snapshot.notice {
+            ui.add(egui::Label::new(RichText::new(text).color(theme::OK).size(13.0)).wrap());
+        }
+    }
+
+    /// Takes the worker's values for every field the user has not edited.
+    fn synchronise(&mut self, applied: &Params) {
+        let Some(base) = self.base.as_ref() else {
+            self.draft = applied.clone();
+            self.base = Some(applied.clone());
+            return;
+        };
+        if base == applied {
+            return;
+        }
+        let (
+            Ok(serde_json::Value::Object(old)),
+            Ok(serde_json::Value::Object(new)),
+            Ok(serde_json::Value::Object(mut draft)),
+        ) = (
+            serde_json::to_value(base),
+            serde_json::to_value(applied),
+            serde_json::to_value(&self.draft),
+        )
+        else {
+            return;
+        };
+        for (key, value) in new {
+            if draft.get(&key) == old.get(&key) {
+                draft.insert(key, value);
+            }
+        }
+        if let Ok(merged) = serde_json::from_value(serde_json::Value::Object(draft)) {
+            self.draft = merged;
+        }
+        self.base = Some(applied.clone());
+    }
+
+    fn field_row(&mut self, ui: &mut egui::Ui, field: &Field, applied: &Params) {
+        let live = LIVE_PARAMS.contains(&field.key);
+        let edited = changed_params(applied, &self.draft)
+            .iter()
+            .any(|k| k == field.key);
+        let mut text = RichText::new(field.label);
+        if edited && !live {
+            text = text.strong().color(theme::CAPTION);
+        }
+        let tip = format!(
+            "{} ({}){}{}",
+            field.help,
+            field.key,
+            if field.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" — unit: {}", field.unit)
+            },
+            if field.range.is_empty() {
+                String::new()
+            } else {
+                format!(" — valid: {}", field.range)
+            },
+        );
+        let label = ui
+            .horizontal(|ui| {
+                badge(ui, live);
+                ui.label(text)
+            })
+            .inner
+            .on_hover_text(&tip);
+        let draft = &mut self.draft;
+        let response = match field.key {
+            "mode" => enum_combo(ui, field.key, &mut draft.mode, Mode::ALL),
+            "schedule" => enum_combo(ui, field.key, &mut draft.schedule, Schedule::ALL),
+            "feature_map" => enum_combo(ui, field.key, &mut draft.feature_map, FeatureMap::ALL),
+            "projection" => enum_combo(ui, field.key, &mut draft.projection, Projection::ALL),
+            "m" => ui.add(egui::DragValue::new(&mut draft.m).speed(4.0)),
+            "seed" => ui.add(egui::DragValue::new(&mut draft.seed)),
+            "layer" => ui.add(egui::DragValue::new(&mut draft.layer)),
+            "head" => ui.add(egui::DragValue::new(&mut draft.head)),
+            key => {
+                let value = float_field(draft, key);
+                let speed = (value.abs() * 0.01).max(1e-4);
+                ui.add(
+                    egui::DragValue::new(value)
+                        .speed(speed)
+                        .custom_formatter(|v, _| theme::sig(v)),
+                )
+            }
+        };
+        response.labelled_by(label.id).on_hover_text(&tip);
+        let unit = if field.range.is_empty() {
+            field.unit.to_string()
+        } else if field.unit.is_empty() {
+            field.range.to_string()
+        } else {
+            format!("{} · {}", field.unit, field.range)
+        };
+        ui.label(RichText::new(unit).size(12.0).color(theme::CAPTION));
+        ui.end_row();
+    }
+
+    fn sequence_picker(
+        &mut self,
+        ui: &mut egui::Ui,
+        snapshot: &crate::sim::Snapshot,
+        out: &mut Vec<Command>,
+    ) {
+        let current = snapshot
+            .run
+            .as_ref()
+            .map_or_else(|| self.experiment.source.to_string(), |r| r.source.clone());
+        ui.label(format!("Sequence: {current}"));
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut self.kind, SourceKind::Synthetic, "synthetic N×D");
+            ui.radio_value(&mut self.kind, SourceKind::Npy, "npy folder");
+        });
+        match self.kind {
+            SourceKind::Synthetic => {
+                ui.horizontal(|ui| {
+                    let n = ui.label("N tokens");
+                    ui.add(egui::DragValue::new(&mut self.tokens).range(1..=4096))
+                        .labelled_by(n.id);
+                    let d = ui.label("D dims");
+                    ui.add(egui::DragValue::new(&mut self.dim).range(1..=4096))
+                        .labelled_by(d.id);
+                });
+            }
+            SourceKind::Npy => {
+                let label = ui.label("folder with q.npy, k.npy, v.npy");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.npy_path)
+                        .hint_text("path/to/folder")
+                        .desired_width(240.0),
+                )
+                .labelled_by(label.id);
+            }
+        }
+        let spec_text = match self.kind {
+            SourceKind::Synthetic => format!("synthetic:{}x{}", self.tokens, self.dim),
+            SourceKind::Npy => format!("npy:{}", self.npy_path.trim()),
+        };
+        if ui
+            .button("Load sequence")
+            .on_hover_text("Load this sequence and rebuild the simulation.")
+            .clicked()
+        {
+            match spec_text.parse::<SourceSpec>() {
+                Ok(source) => {
+                    self.source_error = None;
+                    let params = if self.draft.validate().is_ok() {
+                        self.draft.clone()
+                    } else {
+                        snapshot.params.clone()
+                    };
+                    let experiment = Experiment {
+                        params,
+                        source: source.clone(),
+                        ..self.experiment.clone()
+                    };
+                    self.experiment.source = source;
+                    out.push(Command::LoadExperiment(Box::new(experiment)));
+                }
+                Err(error) => self.source_error = Some(error.to_string()),
+            }
+        }
+        if let Some(error) = &self.source_error {
+            ui.add(
+                egui::Label::new(RichText::new(format!("Refused: {error}")).color(theme::ERROR))
+                    .wrap(),
+            );
+        }
+    }
+}
+
+/// A small dot: filled green for live parameters, hollow grey for structural ones.
+fn badge(ui: &mut egui::Ui, live: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    let painter = ui.painter();
+    if live {
+        painter.circle_filled(rect.center(), 4.0, theme::OK);
+    } else {
+        painter.circle_stroke(
+            rect.center(),
+            3.5,
+            egui::Stroke::new(1.5, egui::Color32::GRAY),
+        );
+    }
+}
+
+fn enum_combo<T: Copy + PartialEq + std::fmt::Display>(
+    ui: &mut egui::Ui,
+    id: &str,
+    value: &mut T,
+    all: &[T],
+) -> egui::Response {
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.to_string())
+        .show_ui(ui, |ui| {
+            for option in all {
+                ui.selectable_value(value, *option, option.to_string());
+            }
+        })
+        .response
+}
+
+fn float_field<'a>(params: &'a mut Params, key: &str) -> &'a mut f64 {
+    match key {
+        "synthetic_scale" => &mut params.synthetic_scale,
+        "heterogeneity" => &mut params.heterogeneity,
+        "tau_neuron" => &mut params.tau_neuron,
+        "tau_process" => &mut params.tau_process,
+        "tau_calcium" => &mut params.tau_calcium,
+        "eta" => &mut params.eta,
+        "decay" => &mut params.decay,
+        "c_min" => &mut params.c_min,
+        "t_write" => &mut params.t_write,
+        "t_read" => &mut params.t_read,
+        "dt" => &mut params.dt,
+        other => unreachable!("{other} is not a float parameter"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parameter_has_a_field() {
+        for name in crate::model::params::PARAM_NAMES {
+            assert!(
+                FIELDS.iter().any(|f| f.key == *name),
+                "{name} missing from the panel"
+            );
+        }
+        let mut p = Params::default();
+        for field in FIELDS {
+            if ![
+                "mode",
+                "schedule",
+                "feature_map",
+                "projection",
+                "m",
+                "seed",
+                "layer",
+                "head",
+            ]
+            .contains(&field.key)
+            {
+                *float_field(&mut p, field.key) += 0.0;
+            }
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Scripted runs of the real window: the frame-time measurement (`--frames N`) and the
+//! screenshot tour (`--screenshot DIR`) that regenerates `screenshots/`.
+
+use super::app::TripartiteApp;
+use super::png::write_png;
+use super::selection::Selection;
+use crate::model::schedule::Phase;
+use crate::sim::{Command, RunState, Speed};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Frames ignored at the start of a measurement (window mapping, font atlas, first layout).
+const WARMUP_FRAMES: u64 = 10;
+/// A screenshot stage that takes longer than this fails the tour.
+const STAGE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How a scripted run ended; read by `run_gui` after the window closes.
+pub type Outcome = Arc<Mutex<Result<(), String>>>;
+
+pub(super) enum Script {
+    Measure(Measure),
+    Shots(Shots),
+}
+
+impl Script {
+    pub fn measure(frames: u64, report: Option<PathBuf>, outcome: Outcome) -> Self {
+        Script::Measure(Measure {
+            frames,
+            report,
+            outcome,
+            started: false,
+            warmup: 0,
+            ui_ms: Vec::new(),
+            frame_ms: Vec::new(),
+            first: None,
+            began: None,
+        })
+    }
+
+    pub fn shots(dir: PathBuf, outcome: Outcome) -> Self {
+        Script::Shots(Shots {
+            dir,
+            outcome,
+            stage: Stage::Start,
+            stage_started: Instant::now(),
+            settle: 0,
+            target: 0,
+            generation: 0,
+            saved: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub fn after_frame(
+        &mut self,
+        app: &mut TripartiteApp,
+        ctx: &egui::Context,
+        ui_ms: f32,
+        frame_ms: Option<f32>,
+    ) {
+        match self {
+            Script::Measure(m) => m.after_frame(app, ctx, ui_ms, frame_ms),
+            Script::Shots(s) => s.after_frame(app, ctx),
+        }
+    }
+}
+
+pub(super) struct Measure {
+    frames: u64,
+    report: Option<PathBuf>,
+    outcome: Outcome,
+    started: bool,
+    warmup: u64,
+    ui_ms: Vec<f32>,
+    frame_ms: Vec<f32>,
+    first: Option<(u64, f64)>,
+    began: Option<Instant>,
+}
+
+fn percentile(values: &[f32], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank] as f64
+}
+
+impl Measure {
+    fn after_frame(
+        &mut self,
+        app: &mut TripartiteApp,
+        ctx: &egui::Context,
+        ui_ms: f32,
+        frame_ms: Option<f32>,
+    ) {
+        // The worker repaints ~60 times a second while running; this only guards against stalls.
+        ctx.request_repaint_after(Duration::from_millis(50));
+        if !self.started {
+            app.send(Command::SetSpeed(Speed::Max));
+            app.send(Command::SetLoop(true));
+            app.send(Command::Run);
+            self.started = true;
+            return;
+        }
+        let Some(snapshot) = app.snapshot() else {
+            return;
+        };
+        if snapshot.state == RunState::Failed {
+            *self.outcome.lock().unwrap() = Err(format!(
+                "the simulation failed during the measurement: {}",
+                snapshot.failure.clone().unwrap_or_default()
+            ));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if snapshot.state != RunState::Running && self.first.is_none() {
+            return;
+        }
+        if self.warmup < WARMUP_FRAMES {
+            self.warmup += 1;
+            return;
+        }
+        let totals = (snapshot.run_steps_total, snapshot.run_wall_s_total);
+        if self.first.is_none() {
+            self.first = Some(totals);
+            self.began = Some(Instant::now());
+        }
+        self.ui_ms.push(ui_ms);
+        if let Some(ms) = frame_ms {
+            self.frame_ms.push(ms);
+        }
+        if (self.ui_ms.len() as u64) < self.frames {
+            return;
+        }
+        let (steps0, wall0) = self.first.unwrap_or(totals);
+        let steps = totals.0.saturating_sub(steps0);
+        let wall = (totals.1 - wall0).max(1e-9);
+        let run = snapshot.run.as_ref();
+        let report = serde_json::json!({
+            "frames": self.ui_ms.len(),
+            "warmup_frames": WARMUP_FRAMES,
+            "ui_ms_p50": percentile(&self.ui_ms, 50.0),
+            "ui_ms_p95": percentile(&self.ui_ms, 95.0),
+            "frame_ms_p50": percentile(&self.frame_ms, 50.0),
+            "frame_ms_p95": percentile(&self.frame_ms, 95.0),
+            "sim_steps_per_s": steps as f64 / wall,
+            "sim_steps": steps,
+            "wall_s": self.began.map_or(0.0, |b| b.elapsed().as_secs_f64()),
+            "m": snapshot.params.m,
+            "hidden": run.map(|r| r.sizes.hidden),
+            "tokens": run.map(|r| r.sizes.tokens),
+            "mode": snapshot.params.mode.name(),
+        });
+        let text = serde_json::to_string_pretty(&report).expect("json");
+        let result = match &self.report {
+            Some(path) => crate::io::atomic_write(path, text.as_bytes())
+                .map_err(|e| format!("cannot write '{}': {e}", path.display())),
+            None => {
+                println!("{text}");
+                Ok(())
+            }
+        };
+        *self.outcome.lock().unwrap() = result;
+        self.frames = u64::MAX;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Start,
+    /// Find an active synapse to select at mid-run.
+    Explore,
+    /// Replay from t = 0 with the selection, so its traces are complete.
+    MainShot,
+    AttentionShot,
+    GraphShot,
+    Done,
+}
+
+pub(super) struct Shots {
+    dir: PathBuf,
+    outcome: Outcome,
+    stage: Stage,
+    stage_started: Instant,
+    settle: u32,
+    target: u64,
+    generation: u64,
+    saved: Arc<Mutex<Option<Result<String, String>>>>,
+}
+
+/// Frames to wait once a state is reached, so plots and layout settle before the picture.
+const SETTLE_FRAMES: u32 = 6;
+
+impl Shots {
+    fn next(&mut self, stage: Stage) {
+        self.stage = stage;
+        self.stage_started = Instant::now();
+        self.settle = 0;
+    }
+
+    fn fail(&mut self, ctx: &egui::Context, message: String) {
+        *self.outcome.lock().unwrap() = Err(message);
+        self.stage = Stage::Done;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    /// Requests a screenshot of `rect` (points; None: the whole window) into `name`.
+    fn shoot(&mut self, ctx: &egui::Context, name: &str, rect: Option<egui::Rect>) {
+        let path = self.dir.join(name);
+        let saved = self.saved.clone();
+        let ppp = ctx.pixels_per_point();
+        *saved.lock().unwrap() = None;
+        ctx.request_screenshot(move |image| {
+            let image = match rect {
+                Some(rect) => image.region(&rect, Some(ppp)),
+                None => (*image).clone(),
+            };
+            let [w, h] = image.size;
+            let result = write_png(&path, w, h, image.as_raw())
+                .map(|_| path.display().to_string())
+                .map_err(|e| format!("cannot write '{}': {e}", path.display()));
+            *saved.lock().unwrap() = Some(result);
+        });
+        ctx.request_repaint();
+    }
+
+    /// True once the last requested screenshot was written (an error fails the tour).
+    fn shot_done(&mut self, ctx: &egui::Context) -> bool {
+        let result = self.saved.lock().unwrap().take();
+        match result {
+            Some(Ok(path)) => {
+                println!("saved {path}");
+                true
+            }
+            Some(Err(error)) => {
+                self.fail(ctx, error);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn at_target(&self, app: &TripartiteApp) -> bool {
+        app.snapshot().is_some_and(|s| {
+            s.generation >= self.generation && s.step == self.target && s.state == RunState::Paused
+        })
+    }
+
+    fn after_frame(&mut self, app: &mut TripartiteApp, ctx: &egui::Context) {
+        ctx.request_repaint_after(Duration::from_millis(30));
+        if self.stage != Stage::Done && self.stage_started.elapsed() > STAGE_TIMEOUT {
+            let stage = self.stage;
+            self.fail(
+                ctx,
+                format!("the screenshot tour timed out at stage {stage:?}"),
+            );
+            return;
+        }
+        let Some(snapshot) = app.snapshot().cloned() else {
+            return;
+        };
+        if snapshot.state == RunState::Failed {
+            let failure = snapshot.failure.clone().unwrap_or_default();
+            self.fail(ctx, format!("the simulation failed: {failure}"));
+            return;
+        }
+        match self.stage {
+            Stage::Start => {
+                let Some(run) = snapshot.run.clone() else {
+                    return;
+                };
+                if let Err(error) = std::fs::create_dir_all(&self.dir) {
+                    let dir = self.dir.display().to_string();
+                    self.fail(ctx, format!("cannot create '{dir}': {error}"));
+                    return;
+                }
+                // Mid-run: 60 % into the read slot of the middle token.
+                let reads: Vec<_> = run
+                    .slots
+                    .iter()
+                    .filter(|s| s.phase == Phase::Read)
+                    .collect();
+                self.target = match reads.get(reads.len() / 2) {
+                    Some(slot) => slot.start_step + slot.steps * 3 / 5,
+                    None => run.total_steps / 2,
+                };
+                self.generation = snapshot.generation;
+                app.send(Command::RunToStep(self.target));
+                self.next(Stage::Explore);
+            }
+            Stage::Explore => {
+                if !self.at_target(app) {
+                    return;
+                }
+                let subset = &snapshot.subset;
+                let hidden = subset
+                    .hidden
+                    .iter()
+                    .max_by(|a, b| a.rate.total_cmp(&b.rate))
+                    .map_or(0, |n| n.index);
+                let output = subset
+                    .outputs
+                    .iter()
+                    .max_by(|a, b| a.rate.abs().total_cmp(&b.rate.abs()))
+                    .map_or(0, |n| n.index);
+                app.select(Some(Selection::Synapse { output, hidden }));
+                self.generation = snapshot.generation + 1;
+                app.send(Command::Reset);
+                app.send(Command::RunToStep(self.target));
+                self.next(Stage::MainShot);
+            }
+            Stage::MainShot => {
+                if !self.at_target(app) {
+                    return;
+                }
+                self.settle += 1;
+                if self.settle == SETTLE_FRAMES {
+                    self.shoot(ctx, "main_mid_run.png", None);
+                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                    app.send(Command::RunToEnd);
+                    self.next(Stage::AttentionShot);
+                }
+            }
+            Stage::AttentionShot => {
+                if snapshot.state != RunState::Finished {
+                    return;
+                }
+                self.settle += 1;
+                if self.settle == SETTLE_FRAMES {
+                    let rect = app.view_rects().attention;
+                    self.shoot(ctx, "attention.png", rect);
+                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                    self.generation = snapshot.generation + 1;
+                    app.send(Command::Reset);
+                    app.send(Command::RunToStep(self.target));
+                    self.next(Stage::GraphShot);
+                }
+            }
+            Stage::GraphShot => {
+                if !self.at_target(app) {
+                    return;
+                }
+                self.settle += 1;
+                if self.settle == SETTLE_FRAMES {
+                    let rect = app.view_rects().graph;
+                    self.shoot(ctx, "graph_selection.png", rect);
+                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                    *self.outcome.lock().unwrap() = Ok(());
+                    self.stage = Stage::Done;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
+            Stage::Done => {}
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The status bar: simulation speed, UI frame time, synapse count and memory.
+
+use super::theme;
+use crate::sim::{Ring, RunHistory, RunState};
+
+/// Recent frame timings (ms), for the status bar.
+pub struct FrameStats {
+    /// Time spent in the app's own UI code per frame.
+    ui_ms: Ring<f32>,
+    /// The whole frame on the UI thread (eframe's measure, when known).
+    frame_ms: Ring<f32>,
+}
+
+impl Default for FrameStats {
+    fn default() -> Self {
+        FrameStats {
+            ui_ms: Ring::new(120),
+            frame_ms: Ring::new(120),
+        }
+    }
+}
+
+fn median(ring: &Ring<f32>) -> Option<f32> {
+    let mut values: Vec<f32> = ring.iter().copied().collect();
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f32::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+impl FrameStats {
+    pub fn record(&mut self, ui_ms: f32, frame_ms: Option<f32>) {
+        self.ui_ms.push(ui_ms);
+        if let Some(ms) = frame_ms {
+            self.frame_ms.push(ms);
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct StatusView {
+    /// Hide the live timings (for pixel-exact snapshot tests).
+    pub hide_timings: bool,
+}
+
+impl StatusView {
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, stats: &FrameStats) {
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            ui.label("starting the simulation worker…");
+            return;
+        };
+        ui.horizontal(|ui| {
+            let sep = |ui: &mut egui::Ui| {
+                ui.label(egui::RichText::new("·").strong());
+            };
+            let speed = if self.hide_timings {
+                "— steps/s".to_string()
+            } else if snapshot.state == RunState::Running {
+                format!("{} steps/s", theme::thousands(snapshot.steps_per_s, 0))
+            } else {
+                "paused".to_string()
+            };
+            ui.label(speed)
+                .on_hover_text("Euler steps of the simulation per wall-clock second");
+            sep(ui);
+            let frame = match (
+                self.hide_timings,
+                median(&stats.ui_ms),
+                median(&stats.frame_ms),
+            ) {
+                (true, ..) => "frame — ms".to_string(),
+                (false, Some(ui_ms), Some(frame_ms)) => {
+                    format!("frame {frame_ms:.1} ms (UI {ui_ms:.1} ms)")
+                }
+                (false, Some(ui_ms), None) => format!("UI {ui_ms:.1} ms per frame"),
+                _ => "frame — ms".to_string(),
+            };
+            ui.label(frame)
+                .on_hover_text("Median time per frame: the whole frame, and the app's own UI code");
+            if let Some(run) = snapshot.run.as_ref() {
+                sep(ui);
+                ui.label(format!(
+                    "{} tripartite synapses",
+                    theme::thousands(run.sizes.synapses() as f64, 0)
+                ))
+                .on_hover_text(
+                    "Every hidden-to-output synapse, d·m', is ensheathed by an astrocyte process",
+                );
+                sep(ui);
+                ui.label(format!("memory ≈ {}", theme::bytes(run.memory_bytes)))
+                    .on_hover_text(
+                        "Planned memory of the simulation (model::network::memory_estimate)",
+                    );
+                sep(ui);
+                ui.label(format!(
+                    "N = {} tokens, D = {}, m' = {}",
+                    run.sizes.tokens,
+                    run.sizes.inputs,
+                    theme::thousands(run.sizes.hidden as f64, 0)
+                ));
+                sep(ui);
+                ui.label(format!(
+                    "{} · {}",
+                    snapshot.params.mode, snapshot.params.schedule
+                ));
+            }
+        });
+    }
+}

@@ -1,0 +1,111 @@
+//! Look and number formatting: large type and a light theme that survives a projector.
+
+use egui::{Color32, FontId, RichText, TextStyle};
+
+/// Caption colour: dark enough to read on a washed-out projector.
+pub const CAPTION: Color32 = Color32::from_rgb(0x44, 0x44, 0x44);
+/// Error text.
+pub const ERROR: Color32 = Color32::from_rgb(0xB0, 0x00, 0x20);
+/// Notices that went well.
+pub const OK: Color32 = Color32::from_rgb(0x00, 0x6D, 0x2C);
+
+/// Light theme with projector-sized text.
+pub fn apply(ctx: &egui::Context) {
+    ctx.set_theme(egui::Theme::Light);
+    ctx.all_styles_mut(|style| {
+        style.text_styles = [
+            (TextStyle::Heading, FontId::proportional(20.0)),
+            (TextStyle::Body, FontId::proportional(15.0)),
+            (TextStyle::Button, FontId::proportional(15.0)),
+            (TextStyle::Small, FontId::proportional(13.0)),
+            (TextStyle::Monospace, FontId::monospace(14.0)),
+        ]
+        .into();
+        style.spacing.item_spacing = egui::vec2(8.0, 5.0);
+        style.spacing.button_padding = egui::vec2(8.0, 3.0);
+        style.spacing.interact_size.y = 22.0;
+    });
+}
+
+/// A view's title.
+pub fn title(text: &str) -> RichText {
+    RichText::new(text).heading().strong()
+}
+
+/// The sentence under a title that tells a student what to look for.
+pub fn caption(ui: &mut egui::Ui, text: &str) {
+    ui.label(RichText::new(text).color(CAPTION).size(13.5));
+}
+
+/// `1853.5` → "1 853.5": thousands separated by a space, as on the projector slides.
+pub fn thousands(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i.to_string(), Some(f.to_string())),
+        None => (text.clone(), None),
+    };
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            grouped.push('\u{202F}');
+        }
+        grouped.push(ch);
+    }
+    let sign = if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "−"
+    } else {
+        ""
+    };
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// Four significant digits, or "—" for NaN.
+pub fn sig(value: f64) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-3..1e5).contains(&magnitude) {
+        format!("{value:.3e}")
+    } else {
+        let digits = if magnitude == 0.0 {
+            3
+        } else {
+            (3 - magnitude.log10().floor() as i32).clamp(0, 6) as usize
+        };
+        format!("{value:.digits$}")
+    }
+}
+
+/// Bytes as "12.3 MiB".
+pub fn bytes(value: u64) -> String {
+    let v = value as f64;
+    if v >= (1u64 << 30) as f64 {
+        format!("{:.2} GiB", v / (1u64 << 30) as f64)
+    } else if v >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", v / (1u64 << 20) as f64)
+    } else {
+        format!("{:.0} KiB", v / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(1853.5, 1), "1\u{202F}853.5");
+        assert_eq!(thousands(65536.0, 0), "65\u{202F}536");
+        assert_eq!(thousands(-12.0, 0), "−12");
+        assert_eq!(sig(0.012345), "0.01235");
+        assert_eq!(sig(f64::NAN), "—");
+        assert_eq!(bytes(3 << 20), "3.0 MiB");
+    }
+}

@@ -1,0 +1,322 @@
+//! Traces over simulated time: the astrocyte's calcium against the softmax normaliser Z_t of
+//! each read slot, and the traces of the selected items, over shaded write and read slots.
+
+use super::colormap::palette;
+use super::selection::Selection;
+use super::theme;
+use crate::model::schedule::{Phase, Slot};
+use crate::sim::{RunHistory, RunInfo, TraceSample};
+use egui::{Color32, RichText};
+use egui_plot::{Line, LineStyle, Plot, PlotPoints, Span, VLine};
+
+/// Most points drawn per line; longer histories are thinned evenly.
+const MAX_POINTS: usize = 3000;
+/// Above this many visible slots, slots are not shaded one by one.
+const MAX_SHADED_SLOTS: usize = 240;
+
+#[derive(Default)]
+pub struct TracesView {}
+
+impl TracesView {
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, selection: Option<Selection>) {
+        ui.label(theme::title("Calcium vs softmax normaliser"));
+        theme::caption(
+            ui,
+            "The astrocyte's calcium (orange) should settle on the softmax normaliser Z_t \
+             (dashed) in every read slot (blue).",
+        );
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            return;
+        };
+        let Some(run) = snapshot.run.clone() else {
+            ui.colored_label(theme::ERROR, "No simulation: see the message above.");
+            return;
+        };
+        if !run.dynamic {
+            ui.label(
+                "Algebraic mode computes each read at once and has no time axis: switch Mode to \
+                 dynamic to watch the astrocyte integrate.",
+            );
+            return;
+        }
+        legend(ui);
+        let samples: Vec<&TraceSample> = thin(history.samples.iter().collect());
+        let total = run.total_ms.max(1.0);
+        let now = snapshot.time_ms;
+        let height = ui.available_height();
+        let link = egui::Id::unique("trace time axis");
+        let selected_probes = selection.map(|s| s.probes()).unwrap_or_default();
+        let top_height = if selected_probes.is_empty() {
+            height - 40.0
+        } else {
+            height * 0.5
+        };
+
+        let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
+        let run_for_plot = run.clone();
+        let response = Plot::new("calcium trace")
+            .height(top_height.max(80.0))
+            .include_x(0.0)
+            .include_x(total)
+            .include_y(0.0)
+            .x_axis_label("simulated time (ms)")
+            .y_axis_label("normaliser units")
+            .link_axis(link, [true, false])
+            .link_cursor(link, [true, false])
+            .allow_scroll(false)
+            .show(ui, move |plot| {
+                let bounds = plot.plot_bounds();
+                shade_slots(plot, &run_for_plot, bounds.min()[0], bounds.max()[0], true);
+                for segment in normaliser_segments(&run_for_plot, bounds.min()[0], bounds.max()[0])
+                {
+                    plot.line(
+                        Line::new("", PlotPoints::new(segment))
+                            .color(palette::NORMALISER)
+                            .style(LineStyle::dashed_loose())
+                            .width(2.0),
+                    );
+                }
+                plot.line(
+                    Line::new("calcium c(t)", PlotPoints::new(calcium))
+                        .color(palette::CALCIUM)
+                        .width(2.5),
+                );
+                plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
+            });
+        response.response.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Calcium and normaliser traces")
+        });
+
+        if selected_probes.is_empty() {
+            if selection == Some(Selection::Astrocyte) {
+                ui.label("The astrocyte is selected: its calcium is the orange line above.");
+            } else {
+                ui.label("Select a neuron or synapse in the graph to trace it here.");
+            }
+            return;
+        }
+        // Each trace is scaled to its own peak: rates, weights and processes differ by orders of
+        // magnitude, and the shapes are what matter here.
+        let series: Vec<(String, Vec<[f64; 2]>)> = selected_probes
+            .iter()
+            .map(|probe| {
+                let points: Vec<[f64; 2]> = samples
+                    .iter()
+                    .filter_map(|s| {
+                        s.probes
+                            .iter()
+                            .find(|(p, _)| p == probe)
+                            .map(|(_, v)| [s.time_ms, *v])
+                    })
+                    .collect();
+                let peak = points.iter().fold(0.0f64, |m, p| {
+                    if p[1].is_finite() {
+                        m.max(p[1].abs())
+                    } else {
+                        m
+                    }
+                });
+                let scale = if peak > 0.0 { 1.0 / peak } else { 1.0 };
+                let name = format!("{} ({})", probe.label(), theme::sig(peak));
+                (
+                    name,
+                    points.into_iter().map(|p| [p[0], p[1] * scale]).collect(),
+                )
+            })
+            .collect();
+        let first = series.iter().find_map(|(_, pts)| pts.first().map(|p| p[0]));
+        let since = match first {
+            Some(t) if t > 0.0 => {
+                format!(" (since t = {} ms, when selected)", theme::thousands(t, 1))
+            }
+            _ => String::new(),
+        };
+        let what = selection.map(|s| s.describe()).unwrap_or_default();
+        ui.label(
+            RichText::new(format!("Selected: {what}{since}"))
+                .strong()
+                .size(14.0),
+        )
+        .on_hover_text("Each trace is scaled to its own peak (shown in brackets).");
+        ui.horizontal_wrapped(|ui| {
+            for (k, (name, _)) in series.iter().enumerate() {
+                let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
+                ui.painter()
+                    .rect_filled(rect, 1.0, palette::SERIES[k % palette::SERIES.len()]);
+                ui.label(RichText::new(name).size(12.5));
+            }
+        });
+        let run_for_plot = run.clone();
+        let response = Plot::new("selected traces")
+            .height((ui.available_height() - 4.0).max(60.0))
+            .include_x(0.0)
+            .include_x(total)
+            .x_axis_label("simulated time (ms)")
+            .y_axis_label("fraction of peak")
+            .link_axis(link, [true, false])
+            .link_cursor(link, [true, false])
+            .allow_scroll(false)
+            .show(ui, move |plot| {
+                let bounds = plot.plot_bounds();
+                shade_slots(plot, &run_for_plot, bounds.min()[0], bounds.max()[0], false);
+                for (k, (name, points)) in series.into_iter().enumerate() {
+                    plot.line(
+                        Line::new(name, PlotPoints::new(points))
+                            .color(palette::SERIES[k % palette::SERIES.len()])
+                            .width(2.0),
+                    );
+                }
+                plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
+            });
+        response.response.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Selected item traces")
+        });
+    }
+}
+
+fn legend(ui: &mut egui::Ui) {
+    ui.horizontal_wrapped(|ui| {
+        let item = |ui: &mut egui::Ui, color: Color32, text: &str| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, color);
+            ui.label(RichText::new(text).size(13.0));
+        };
+        item(ui, palette::CALCIUM, "calcium c(t)");
+        item(ui, palette::NORMALISER, "Z_t (dashed)");
+        item(ui, palette::WRITE.gamma_multiply(0.5), "write slot");
+        item(ui, palette::READ.gamma_multiply(0.6), "read slot");
+        item(ui, palette::CURSOR, "now");
+    });
+}
+
+/// Keeps at most [`MAX_POINTS`] samples, evenly spaced, always with the newest.
+fn thin(samples: Vec<&TraceSample>) -> Vec<&TraceSample> {
+    if samples.len() <= MAX_POINTS {
+        return samples;
+    }
+    let every = samples.len().div_ceil(MAX_POINTS);
+    let last = samples.len() - 1;
+    samples
+        .into_iter()
+        .enumerate()
+        .filter(|(k, _)| k % every == 0 || *k == last)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+fn slot_ms(run: &RunInfo, slot: &Slot) -> (f64, f64) {
+    let dt = if run.total_steps > 0 {
+        run.total_ms / run.total_steps as f64
+    } else {
+        0.0
+    };
+    (slot.start_step as f64 * dt, slot.end_step() as f64 * dt)
+}
+
+/// Slots overlapping [from, to] ms.
+fn visible_slots(run: &RunInfo, from: f64, to: f64) -> impl Iterator<Item = (&Slot, f64, f64)> {
+    run.slots.iter().filter_map(move |slot| {
+        let (start, end) = slot_ms(run, slot);
+        (end >= from && start <= to).then_some((slot, start, end))
+    })
+}
+
+/// Write slots green, read slots blue, each labelled with its token when wide enough; runs of
+/// narrow slots get one label for the run ("write t0…t11").
+fn shade_slots(
+    plot: &mut egui_plot::PlotUi<'_>,
+    run: &RunInfo,
+    from: f64,
+    to: f64,
+    labelled: bool,
+) {
+    let visible: Vec<_> = visible_slots(run, from, to).collect();
+    let ms_per_px = (to - from) / plot.transform().frame().width().max(1.0) as f64;
+    let mut runs: Vec<(Phase, f64, f64, usize, usize)> = Vec::new();
+    for &(slot, start, end) in &visible {
+        match runs.last_mut() {
+            Some(last) if last.0 == slot.phase && (last.2 - start).abs() < 1e-9 => {
+                last.2 = end;
+                last.4 = slot.token;
+            }
+            _ => runs.push((slot.phase, start, end, slot.token, slot.token)),
+        }
+    }
+    let one_by_one = visible.len() <= MAX_SHADED_SLOTS;
+    let wide = |s: f64, e: f64| labelled && (e - s) / ms_per_px > 34.0;
+    let fill = |phase: Phase, strong: bool| {
+        let base = if phase == Phase::Write {
+            palette::WRITE
+        } else {
+            palette::READ
+        };
+        base.gamma_multiply(if strong { 0.30 } else { 0.18 })
+    };
+    for &(phase, start, end, first, last) in &runs {
+        let group = if first == last {
+            format!("{} {}", phase.name(), run.tokens[first])
+        } else {
+            format!(
+                "{} {}…{}",
+                phase.name(),
+                run.tokens[first],
+                run.tokens[last]
+            )
+        };
+        let group = if labelled { group } else { String::new() };
+        if !one_by_one {
+            plot.span(
+                Span::new(group, start..=end)
+                    .fill(fill(phase, false))
+                    .border_width(0.0),
+            );
+            continue;
+        }
+        let members = visible
+            .iter()
+            .filter(|(slot, s, e)| slot.phase == phase && *s >= start - 1e-9 && *e <= end + 1e-9);
+        let mut all_wide = true;
+        for &(slot, s, e) in members {
+            let name = if wide(s, e) {
+                run.tokens[slot.token].clone()
+            } else {
+                String::new()
+            };
+            all_wide &= wide(s, e);
+            plot.span(
+                Span::new(name, s..=e)
+                    .fill(fill(phase, slot.token % 2 == 0))
+                    .border_width(0.0),
+            );
+        }
+        if !all_wide && labelled {
+            plot.span(
+                Span::new(group, start..=end)
+                    .fill(Color32::TRANSPARENT)
+                    .border_width(0.0),
+            );
+        }
+    }
+}
+
+/// Z_t as horizontal segments over each read slot t, joined across adjacent read slots.
+fn normaliser_segments(run: &RunInfo, from: f64, to: f64) -> Vec<Vec<[f64; 2]>> {
+    let mut segments: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut last_end = f64::NAN;
+    for (slot, start, end) in visible_slots(run, from, to) {
+        if slot.phase != Phase::Read {
+            continue;
+        }
+        let z = run.normaliser[slot.token];
+        if (start - last_end).abs() < 1e-9
+            && let Some(current) = segments.last_mut()
+        {
+            current.push([start, z]);
+            current.push([end, z]);
+        } else {
+            segments.push(vec![[start, z], [end, z]]);
+        }
+        last_end = end;
+    }
+    segments
+}
