@@ -9,7 +9,15 @@ fn main() -> ExitCode {
         eprintln!("error: internal failure: {info}");
     }));
     let cli = tripartite::cli::Cli::parse();
-    match tripartite::cli::run(cli, |_request| anyhow::bail!("the app is not built yet")) {
+    let open_gui = |request: tripartite::cli::GuiRequest| {
+        tripartite::ui::run_gui(tripartite::ui::GuiOptions {
+            experiment: request.experiment,
+            frames: request.frames,
+            frame_report: request.frame_report,
+            screenshot_dir: request.screenshot_dir,
+        })
+    };
+    match tripartite::cli::run(cli, open_gui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let mut message = error.to_string();
