@@ -44,6 +44,10 @@ pub fn matrix_from_bytes(bytes: &[u8], path: &Path) -> Result<Array2<f64>, NpyEr
         path: path.to_path_buf(),
         reason: describe(e),
     };
+    check_declared_size(bytes).map_err(|reason| NpyError::Format {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     match Array2::<f64>::read_npy(bytes) {
         Ok(array) => Ok(array),
         Err(ReadNpyError::WrongDescriptor(_)) => Array2::<f32>::read_npy(bytes)
@@ -51,6 +55,62 @@ pub fn matrix_from_bytes(bytes: &[u8], path: &Path) -> Result<Array2<f64>, NpyEr
             .map_err(format),
         Err(e) => Err(format(e)),
     }
+}
+
+/// Refuses a header whose shape needs more data than the file holds, before anything is
+/// allocated for it (a 100-byte file must not make us reserve gigabytes).
+fn check_declared_size(bytes: &[u8]) -> Result<(), String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Ok(()); // ndarray-npy names the problem
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+        _ if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Ok(()),
+    };
+    let Some(header) = bytes.get(start..start.saturating_add(header_len)) else {
+        return Err("the file is truncated inside its header".into());
+    };
+    let header = String::from_utf8_lossy(header);
+    let item_size: usize = if header.contains("f8") {
+        8
+    } else if header.contains("f4") {
+        4
+    } else {
+        return Ok(());
+    };
+    let Some(shape_at) = header.find("'shape'") else {
+        return Ok(());
+    };
+    let after = &header[shape_at..];
+    let (Some(open), Some(close)) = (after.find('('), after.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let mut elements: usize = 1;
+    for dim in after[open + 1..close].split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let Ok(dim) = dim.parse::<usize>() else {
+            return Ok(());
+        };
+        elements = elements
+            .checked_mul(dim)
+            .ok_or_else(|| format!("its shape ({}) is too large", &after[open + 1..close]))?;
+    }
+    let needed = elements.checked_mul(item_size).unwrap_or(usize::MAX);
+    let available = bytes.len() - (start + header_len).min(bytes.len());
+    if needed > available {
+        return Err(format!(
+            "the file is truncated: its shape ({}) needs {needed} bytes of data but {available} follow the header",
+            &after[open + 1..close]
+        ));
+    }
+    Ok(())
 }
 
 fn describe(error: ReadNpyError) -> String {
@@ -118,6 +178,23 @@ mod tests {
         let seq = load_folder(dir.path()).unwrap();
         assert_eq!(seq.tokens, ["a", "b", "c"]);
         assert_eq!(seq.values, q);
+    }
+
+    #[test]
+    fn a_huge_declared_shape_is_refused_before_allocating() {
+        // Found by the fuzzer: a tiny file whose header promises 10^10 values.
+        let mut header = String::from("{'descr': '<f8', 'fortran_order': False, 'shape': (99999, 99999), }");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut forged = b"\x93NUMPY\x01\x00".to_vec();
+        forged.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        forged.extend_from_slice(header.as_bytes());
+        forged.extend_from_slice(&[0u8; 16]);
+        let message = matrix_from_bytes(&forged, Path::new("q.npy")).unwrap_err().to_string();
+        assert!(message.contains("q.npy") && message.contains("truncated"), "{message}");
+        assert!(message.contains("99999, 99999"), "{message}");
     }
 
     #[test]
