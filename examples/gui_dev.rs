@@ -10,6 +10,7 @@ use tripartite::ui::{GuiOptions, run_gui};
 fn main() -> anyhow::Result<()> {
     let mut options = GuiOptions::default();
     let mut headless = false;
+    let mut worker_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -29,6 +30,7 @@ fn main() -> anyhow::Result<()> {
                 options.experiment.params.set(key, v)?;
             }
             "--headless" => headless = true,
+            "--worker-only" => worker_only = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -51,6 +53,30 @@ fn main() -> anyhow::Result<()> {
             "{{\"steps\": {steps}, \"wall_s\": {wall:.3}, \"steps_per_s_including_builds\": {:.0}, \"steps_per_s_stepping_only\": {:.0}}}",
             steps as f64 / wall,
             steps as f64 / stepping_s
+        );
+        return Ok(());
+    }
+    if worker_only {
+        // The worker at full speed for ~5 s with nobody drawing: its own overhead vs --headless.
+        use tripartite::sim::{Command, Speed, Worker};
+        let worker = Worker::spawn(options.experiment, || {});
+        worker.send(Command::SetSpeed(Speed::Max));
+        worker.send(Command::SetLoop(true));
+        worker.send(Command::Run);
+        let mut last = None;
+        let started = Instant::now();
+        while started.elapsed().as_secs_f64() < 5.0 {
+            std::thread::sleep(std::time::Duration::from_millis(16));
+            if let Some(update) = worker.take_update() {
+                last = Some(update.snapshot);
+            }
+        }
+        let s = last.expect("a snapshot");
+        println!(
+            "{{\"steps\": {}, \"running_wall_s\": {:.3}, \"steps_per_s\": {:.0}}}",
+            s.run_steps_total,
+            s.run_wall_s_total,
+            s.run_steps_total as f64 / s.run_wall_s_total
         );
         return Ok(());
     }

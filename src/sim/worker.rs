@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 
 /// Shortest wall time between two publications while running (about 60 per second).
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(16);
+/// The same at full speed (about 30 per second): the picture is a blur anyway, and every
+/// repaint takes CPU from the simulation.
+pub const FULL_SPEED_PUBLISH_INTERVAL: Duration = Duration::from_millis(33);
 /// Trace samples per run: the sampling stride is chosen so that a whole run fits.
-const SAMPLES_PER_RUN: u64 = 8_000;
+const SAMPLES_PER_RUN: u64 = 4_000;
 /// The row of A_dyn forming now is computed only while N·m' stays below this (it costs a step).
 const LIVE_ROW_LIMIT: usize = 1 << 22;
 
@@ -268,7 +271,9 @@ impl Engine {
             {
                 return;
             }
-            if self.dirty && (!self.running || self.last_publish.elapsed() >= PUBLISH_INTERVAL) {
+            if self.dirty
+                && (!self.running || self.last_publish.elapsed() >= self.publish_interval())
+            {
                 self.publish();
             }
             if !self.running {
@@ -697,11 +702,23 @@ impl Engine {
         }
     }
 
+    fn full_speed(&self) -> bool {
+        self.stop_at.is_some() || self.speed == Speed::Max
+    }
+
+    fn publish_interval(&self) -> Duration {
+        if self.full_speed() {
+            FULL_SPEED_PUBLISH_INTERVAL
+        } else {
+            PUBLISH_INTERVAL
+        }
+    }
+
     /// Steps for about one publication interval, at the chosen speed.
     fn advance(&mut self) {
         let batch_start = Instant::now();
-        let deadline = batch_start + PUBLISH_INTERVAL;
-        let full_speed = self.stop_at.is_some() || self.speed == Speed::Max;
+        let deadline = batch_start + self.publish_interval();
+        let full_speed = self.full_speed();
         let dt = self.params.dt;
         let mut allowed = u64::MAX;
         if !full_speed && let Speed::MsPerSecond(rate) = self.speed {

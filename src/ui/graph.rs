@@ -424,7 +424,7 @@ impl GraphView {
             }
         }
         // Column titles.
-        let title_font = FontId::proportional(14.0);
+        let title_font = FontId::proportional(13.0);
         let text = Color32::from_gray(20);
         if let Some(run) = snapshot.run.as_ref() {
             let sizes = run.sizes;
@@ -434,7 +434,7 @@ impl GraphView {
                 (OUTPUT_X, "output y", subset.outputs.len(), sizes.outputs),
             ] {
                 let label = if shown < total {
-                    format!("{title} ({shown} of {})", theme::thousands(total as f64, 0))
+                    format!("{title} {shown}/{}", theme::thousands(total as f64, 0))
                 } else {
                     format!("{title} ({total})")
                 };

@@ -52,6 +52,12 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([720.0, 480.0]),
         renderer: eframe::Renderer::Glow,
+        // The worker already paces repaints (≤ 60 a second); waiting for vblank as well only
+        // costs a core under software GL.
+        glow_options: eframe::egui_glow::GlowConfiguration {
+            vsync: false,
+            ..Default::default()
+        },
         persist_window: !scripted,
         ..Default::default()
     };

@@ -200,6 +200,8 @@ const FIELDS: &[Field] = &[
 enum SourceKind {
     Synthetic,
     Npy,
+    /// Any source written out (bundled:NAME, model:DIR, …).
+    Spec,
 }
 
 pub struct ParamsView {
@@ -211,6 +213,7 @@ pub struct ParamsView {
     tokens: usize,
     dim: usize,
     npy_path: String,
+    spec: String,
     source_error: Option<String>,
     /// Text and description of the experiment being shown, kept for reloads.
     experiment: Experiment,
@@ -223,7 +226,7 @@ impl ParamsView {
                 (SourceKind::Synthetic, *tokens, *dim, String::new())
             }
             SourceSpec::Npy(path) => (SourceKind::Npy, 12, 32, path.display().to_string()),
-            _ => (SourceKind::Synthetic, 12, 32, String::new()),
+            _ => (SourceKind::Spec, 12, 32, String::new()),
         };
         ParamsView {
             draft: experiment.params.clone(),
@@ -232,6 +235,7 @@ impl ParamsView {
             tokens,
             dim,
             npy_path,
+            spec: experiment.source.to_string(),
             source_error: None,
             experiment: experiment.clone(),
         }
@@ -453,6 +457,7 @@ impl ParamsView {
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.kind, SourceKind::Synthetic, "synthetic N×D");
             ui.radio_value(&mut self.kind, SourceKind::Npy, "npy folder");
+            ui.radio_value(&mut self.kind, SourceKind::Spec, "other");
         });
         match self.kind {
             SourceKind::Synthetic => {
@@ -474,10 +479,20 @@ impl ParamsView {
                 )
                 .labelled_by(label.id);
             }
+            SourceKind::Spec => {
+                let label = ui.label("source");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.spec)
+                        .hint_text("bundled:NAME, model:DIR, npy:DIR or synthetic:NxD")
+                        .desired_width(240.0),
+                )
+                .labelled_by(label.id);
+            }
         }
         let spec_text = match self.kind {
             SourceKind::Synthetic => format!("synthetic:{}x{}", self.tokens, self.dim),
             SourceKind::Npy => format!("npy:{}", self.npy_path.trim()),
+            SourceKind::Spec => self.spec.trim().to_string(),
         };
         if ui
             .button("Load sequence")

@@ -33,6 +33,8 @@ impl Script {
             warmup: 0,
             ui_ms: Vec::new(),
             frame_ms: Vec::new(),
+            interval_ms: Vec::new(),
+            last_frame: None,
             first: None,
             began: None,
         })
@@ -73,6 +75,9 @@ pub(super) struct Measure {
     warmup: u64,
     ui_ms: Vec<f32>,
     frame_ms: Vec<f32>,
+    /// Wall time between the starts of consecutive frames.
+    interval_ms: Vec<f32>,
+    last_frame: Option<Instant>,
     first: Option<(u64, f64)>,
     began: Option<Instant>,
 }
@@ -128,6 +133,10 @@ impl Measure {
             self.began = Some(Instant::now());
         }
         self.ui_ms.push(ui_ms);
+        let now = Instant::now();
+        if let Some(last) = self.last_frame.replace(now) {
+            self.interval_ms.push((now - last).as_secs_f32() * 1000.0);
+        }
         if let Some(ms) = frame_ms {
             self.frame_ms.push(ms);
         }
@@ -145,6 +154,7 @@ impl Measure {
             "ui_ms_p95": percentile(&self.ui_ms, 95.0),
             "frame_ms_p50": percentile(&self.frame_ms, 50.0),
             "frame_ms_p95": percentile(&self.frame_ms, 95.0),
+            "frame_interval_ms_p50": percentile(&self.interval_ms, 50.0),
             "sim_steps_per_s": steps as f64 / wall,
             "sim_steps": steps,
             "wall_s": self.began.map_or(0.0, |b| b.elapsed().as_secs_f64()),

@@ -53,12 +53,23 @@ impl TracesView {
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
+        // Scale y to Z_t, which calcium should meet in the read slots; the large transients
+        // while writing are clipped (zoom out with the mouse to see them).
+        let y_top = 2.0
+            * run
+                .normaliser
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(1e-9, f64::max);
         let run_for_plot = run.clone();
-        let response = Plot::new("calcium trace")
+        // A new build gets a new plot (and so its own y range).
+        let response = Plot::new(format!("calcium trace {}", snapshot.generation))
             .height(top_height.max(80.0))
             .include_x(0.0)
             .include_x(total)
-            .include_y(0.0)
+            .auto_bounds([true, false])
+            .default_y_bounds(-0.03 * y_top, y_top)
             .x_axis_label("simulated time (ms)")
             .y_axis_label("normaliser units")
             .link_axis(link, [true, false])
@@ -126,7 +137,7 @@ impl TracesView {
             .collect();
         let first = series.iter().find_map(|(_, pts)| pts.first().map(|p| p[0]));
         let since = match first {
-            Some(t) if t > 0.0 => {
+            Some(t) if t > 0.01 * total => {
                 format!(" (since t = {} ms, when selected)", theme::thousands(t, 1))
             }
             _ => String::new(),
