@@ -1,6 +1,7 @@
 //! The worker thread: commands in, snapshots and bounded trace history out. It is the only
 //! owner of a running simulation; the UI reads what it publishes and never steps the model.
 
+pub mod batch;
 pub mod command;
 pub mod history;
 pub mod ring;

@@ -11,6 +11,7 @@ pub mod attention;
 pub mod colormap;
 pub mod controls;
 pub mod graph;
+pub mod heads;
 pub mod heatmap;
 pub mod help;
 pub mod params;

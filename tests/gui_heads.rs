@@ -1,0 +1,216 @@
+//! The all-heads overview and the sweep panel driven through their accessible labels
+//! (egui_kittest on wgpu), each fed by a real batch on the batch runner's thread.
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+use tripartite::data::source::SourceSpec;
+use tripartite::io::experiment::Experiment;
+use tripartite::model::params::{Mode, Params};
+use tripartite::sim::batch::Variant;
+use tripartite::ui::heads::{HeadOrder, HeadsOverview};
+use tripartite::ui::theme;
+
+/// A bundled MiniLM sentence in algebraic mode at small m: twelve heads in well under a second.
+fn small_bundled() -> Experiment {
+    Experiment {
+        params: Params {
+            mode: Mode::Algebraic,
+            m: 64,
+            layer: 3,
+            head: 1,
+            ..Params::default()
+        },
+        source: SourceSpec::Bundled("coreference-it".into()),
+        ..Experiment::default()
+    }
+}
+
+/// Snapshots and rendering go through Vulkan on lavapipe, as in the app's GUI tests.
+fn pin_backend() {
+    static PIN: Once = Once::new();
+    PIN.call_once(|| {
+        // SAFETY: runs once, before any harness (and so any wgpu instance) exists in this
+        // process; no other thread reads the environment concurrently.
+        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
+    });
+}
+
+/// Steps frames until `done` holds (fails after 60 s).
+fn wait_until<S>(h: &mut Harness<'_, S>, what: &str, done: impl Fn(&S) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    h.run_steps(2);
+}
+
+/// With TRIPARTITE_SHOTS=DIR, saves the rendered window as DIR/NAME for a look by eye.
+fn save_if_requested<S>(h: &mut Harness<'_, S>, name: &str) {
+    if let Some(dir) = std::env::var_os("TRIPARTITE_SHOTS") {
+        let image = h.render().expect("the harness renders");
+        image
+            .save(std::path::Path::new(&dir).join(name))
+            .expect("the screenshot folder is writable");
+    }
+}
+
+struct HeadsState {
+    view: HeadsOverview,
+    experiment: Experiment,
+    clicked: Vec<usize>,
+}
+
+fn heads_harness() -> Harness<'static, HeadsState> {
+    pin_backend();
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .wgpu()
+        .build_ui_state(
+            |ui, state: &mut HeadsState| {
+                theme::apply(ui.ctx());
+                if let Some(head) = state.view.ui(ui, &state.experiment) {
+                    state.clicked.push(head);
+                }
+            },
+            HeadsState {
+                view: HeadsOverview::new(),
+                experiment: small_bundled(),
+                clicked: Vec::new(),
+            },
+        )
+}
+
+fn run_all_heads(h: &mut Harness<'_, HeadsState>) {
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("12 heads → 12 astrocytes")
+            .is_some(),
+        "the caption names the number of heads"
+    );
+    h.get_by_label("Run all heads").click();
+    h.step();
+    wait_until(h, "twelve heads", |s| {
+        !s.view.is_running() && s.view.heads(Variant::POSITIVE_IID).len() == 12
+    });
+}
+
+fn head_cells(h: &Harness<'_, HeadsState>) -> Vec<String> {
+    h.query_all_by_role(Role::Button)
+        .filter_map(|node| node.accesskit_node().label())
+        .filter(|label| label.contains(" of layer 3: attn_tv "))
+        .collect()
+}
+
+/// The head index a cell's label names ("Head 7 of layer 3: …" → 7).
+fn head_of(label: &str) -> usize {
+    label["Head ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no head index in {label}"))
+}
+
+#[test]
+fn every_head_of_the_layer_gets_a_cell_and_a_click_opens_it() {
+    let mut h = heads_harness();
+    run_all_heads(&mut h);
+    assert_eq!(h.state().view.message(), None);
+    let cells = head_cells(&h);
+    assert_eq!(cells.len(), 12, "{cells:#?}");
+    for head in 0..12 {
+        let prefix = format!("Head {head} of layer 3: attn_tv ");
+        assert_eq!(
+            cells.iter().filter(|c| c.starts_with(&prefix)).count(),
+            1,
+            "one cell for head {head}: {cells:#?}"
+        );
+    }
+    // Each label carries the same numbers the batch computed.
+    let head5 = &h.state().view.heads(Variant::POSITIVE_IID)[5];
+    let expected = tripartite::ui::heads::cell_label(head5);
+    assert!(cells.contains(&expected), "{expected} in {cells:#?}");
+
+    save_if_requested(&mut h, "heads_overview.png");
+    h.get_by_label_contains("Head 5 of layer 3:").click();
+    h.run_steps(2);
+    assert_eq!(h.state().clicked, vec![5]);
+    assert_eq!(h.state().view.layer(), Some(3));
+}
+
+#[test]
+fn ordering_by_attn_tv_puts_the_best_head_first_and_clicks_still_name_the_head() {
+    let mut h = heads_harness();
+    h.state_mut().view.set_order(HeadOrder::ByAttnTv);
+    run_all_heads(&mut h);
+    let cells = head_cells(&h);
+    let heads = h.state().view.heads(Variant::POSITIVE_IID);
+    let best = heads
+        .iter()
+        .min_by(|a, b| a.metrics.attn_tv.total_cmp(&b.metrics.attn_tv))
+        .unwrap();
+    assert!(
+        cells[0].starts_with(&format!("Head {} of layer 3:", best.head)),
+        "first cell {} is not the best head {}",
+        cells[0],
+        best.head
+    );
+    let tv: Vec<f64> = cells
+        .iter()
+        .map(|c| heads[head_of(c)].metrics.attn_tv)
+        .collect();
+    assert!(tv.windows(2).all(|w| w[0] <= w[1]), "{tv:?}");
+    let worst = cells.last().unwrap().clone();
+    h.get_by_label(&worst).click();
+    h.run_steps(2);
+    assert_eq!(h.state().clicked, vec![head_of(&worst)]);
+}
+
+#[test]
+fn compare_variants_runs_each_variant_and_tabulates_them() {
+    let mut h = heads_harness();
+    h.run_steps(2);
+    h.get_by_label("Compare variants").click();
+    h.step();
+    wait_until(&mut h, "four variants", |s| {
+        !s.view.is_running()
+            && Variant::COMPARED
+                .iter()
+                .all(|&v| s.view.heads(v).len() == 12)
+    });
+    assert!(
+        h.query_by_label("Which heads each variant handles")
+            .is_some()
+    );
+    for variant in Variant::COMPARED {
+        assert!(
+            h.query_by_label(&variant.to_string()).is_some(),
+            "{variant} has a row"
+        );
+    }
+    save_if_requested(&mut h, "heads_compare.png");
+    // The variants really differ: hyperbolic features give other attention than positive ones.
+    let positive = h.state().view.heads(Variant::POSITIVE_IID)[0]
+        .network_attention
+        .clone();
+    let hyperbolic = h.state().view.heads(Variant::HYPERBOLIC_IID)[0]
+        .network_attention
+        .clone();
+    assert_ne!(positive, hyperbolic);
+}
+
+#[test]
+fn a_single_head_source_explains_itself() {
+    let mut h = heads_harness();
+    h.state_mut().experiment.source = SourceSpec::Synthetic { tokens: 8, dim: 16 };
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("needs a real transformer")
+            .is_some()
+    );
+    assert!(h.query_by_label("Run all heads").is_none());
+}
