@@ -4,13 +4,16 @@
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
+use std::sync::Arc;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
 use tripartite::model::params::{Mode, Params};
+use tripartite::model::simulation::Simulation;
 use tripartite::sim::batch::Variant;
 use tripartite::ui::heads::{HeadOrder, HeadsOverview};
+use tripartite::ui::sweep::{CalciumSamples, SweepPanel};
 use tripartite::ui::theme;
 
 /// A bundled MiniLM sentence in algebraic mode at small m: twelve heads in well under a second.
@@ -213,4 +216,153 @@ fn a_single_head_source_explains_itself() {
             .is_some()
     );
     assert!(h.query_by_label("Run all heads").is_none());
+}
+
+struct SweepState {
+    panel: SweepPanel,
+    experiment: Experiment,
+    samples: CalciumSamples,
+}
+
+/// c_t and Z_t of a finished algebraic run of the experiment's head.
+fn finished_samples(experiment: &Experiment) -> (CalciumSamples, f64) {
+    let sequence = Arc::new(
+        experiment
+            .load_sequence()
+            .expect("the bundled sentence loads"),
+    );
+    let tokens = sequence.tokens.clone();
+    let mut simulation = Simulation::new(&experiment.params, sequence).expect("valid parameters");
+    simulation.run_to_end();
+    let samples = CalciumSamples::from_output(simulation.output(), simulation.reference(), &tokens);
+    (samples, simulation.metrics().calcium_corr)
+}
+
+fn sweep_harness() -> (Harness<'static, SweepState>, f64) {
+    pin_backend();
+    let experiment = Experiment {
+        params: Params {
+            m: 256,
+            ..small_bundled().params
+        },
+        ..small_bundled()
+    };
+    let (samples, calcium_corr) = finished_samples(&experiment);
+    let h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .wgpu()
+        .build_ui_state(
+            |ui, state: &mut SweepState| {
+                theme::apply(ui.ctx());
+                state.panel.ui(ui, &state.experiment, &state.samples);
+            },
+            SweepState {
+                panel: SweepPanel::new(),
+                experiment,
+                samples,
+            },
+        );
+    (h, calcium_corr)
+}
+
+#[test]
+fn the_sweep_panel_plots_a_real_sweep_and_the_calcium_correlation() {
+    let (mut h, calcium_corr) = sweep_harness();
+    h.run_steps(2);
+    // The scatter of the current run, with its correlation, is there before any sweep.
+    let correlation = format!(
+        "Pearson r = {} over 16 tokens (calcium_corr)",
+        theme::sig(calcium_corr)
+    );
+    assert!(
+        h.query_by_label_contains(&correlation).is_some(),
+        "the correlation text shows the run's calcium_corr: {correlation}"
+    );
+    assert!(calcium_corr.is_finite());
+    for plot in [
+        "Plot: astrocyte calcium c_t against softmax normaliser Z_t, log–log axes",
+        "Plot: attn_tv against random features m, log–log axes",
+    ] {
+        assert_eq!(
+            h.query_all_by_role_and_label(Role::Canvas, plot).count(),
+            1,
+            "{plot}"
+        );
+    }
+    assert!(h.query_by_label("c_t = Z_t (identity)").is_some());
+    assert!(h.query_by_label("tokens (one point each)").is_some());
+    assert!(
+        h.query_by_label_contains("Z_t spans orders of magnitude")
+            .is_some()
+    );
+
+    // The default fields, plus a second variant ticked by the user: 5 m × 3 seeds × 2.
+    assert_eq!(
+        h.get_by_label("m values").value().as_deref(),
+        Some("64, 256, 1024, 4096, 16384")
+    );
+    assert_eq!(h.get_by_label("Seeds").value().as_deref(), Some("3"));
+    h.get_by_label("hyperbolic/iid").click();
+    h.run_steps(2);
+    h.get_by_label("Run sweep").click();
+    h.step();
+    wait_until(&mut h, "the sweep", |s| {
+        !s.panel.is_running() && s.panel.points().len() == 30
+    });
+    assert_eq!(h.state().panel.message(), None);
+    for entry in [
+        "reference slope 1/√m",
+        "positive/iid: each seed",
+        "positive/iid: mean over seeds",
+        "hyperbolic/iid: each seed",
+        "hyperbolic/iid: mean over seeds",
+    ] {
+        assert!(h.query_by_label(entry).is_some(), "legend entry {entry}");
+    }
+    save_if_requested(&mut h, "sweep_panel.png");
+
+    let csv = h.state().panel.results_csv();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "variant,m,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err"
+    );
+    assert_eq!(lines.len(), 31);
+    assert!(lines[1].starts_with("positive/iid,64,1,"), "{}", lines[1]);
+    // The m = 256, seed 1 positive/iid run is the run the scatter shows.
+    let same = h
+        .state()
+        .panel
+        .points()
+        .iter()
+        .find(|p| p.variant == Variant::POSITIVE_IID && p.m == 256 && p.seed == 1)
+        .unwrap();
+    assert_eq!(same.metrics.calcium_corr, calcium_corr);
+}
+
+#[test]
+fn bad_sweep_fields_are_refused_inline() {
+    let (mut h, _) = sweep_harness();
+    h.run_steps(2);
+    h.get_by_label("m values")
+        .set_text_value_accesskit("64, lots");
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("“lots” is not a whole number")
+            .is_some()
+    );
+    assert!(h.get_by_label("Run sweep").accesskit_node().is_disabled());
+    h.get_by_label("m values")
+        .set_text_value_accesskit("64, 128");
+    h.get_by_label("Seeds").set_text_value_accesskit("0");
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("from 1 to 20").is_some());
+    h.get_by_label("Seeds").set_text_value_accesskit("2");
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("from 1 to 20").is_none());
+    assert!(!h.get_by_label("Run sweep").accesskit_node().is_disabled());
+    h.get_by_label("Run sweep").click();
+    h.step();
+    wait_until(&mut h, "the small sweep", |s| !s.panel.is_running());
+    assert_eq!(h.state().panel.points().len(), 4);
 }

@@ -19,6 +19,7 @@ pub mod png;
 mod script;
 pub mod selection;
 pub mod status;
+pub mod sweep;
 pub mod theme;
 pub mod traces;
 
