@@ -88,3 +88,6 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
     let result = outcome.lock().unwrap_or_else(|p| p.into_inner()).clone();
     result.map_err(|e| anyhow::anyhow!(e))
 }
+pub mod exports;
+pub mod files;
+pub mod persist;
