@@ -474,58 +474,74 @@ impl GraphView {
     }
 }
 
+/// Seven significant digits, in plain notation where that reads well.
+fn exact(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || (1e-3..1e6).contains(&magnitude) {
+        format!("{value:.7}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        format!("{value:.6e}")
+    }
+}
+
 /// Exact values of a hovered item.
 fn describe(ui: &mut egui::Ui, snapshot: &Snapshot, item: Selection) {
     let subset = &snapshot.subset;
     ui.strong(item.describe());
     let hidden_pos = |j: usize| subset.hidden.iter().position(|n| n.index == j);
     let output_pos = |i: usize| subset.outputs.iter().position(|n| n.index == i);
+    let line = |ui: &mut egui::Ui, symbol: &str, value: f64, meaning: &str| {
+        ui.monospace(format!("{symbol} = {}", exact(value)));
+        ui.label(
+            egui::RichText::new(meaning)
+                .size(12.0)
+                .color(theme::CAPTION),
+        );
+    };
     match item {
         Selection::Input(k) => {
             if let Some(n) = subset.inputs.iter().find(|n| n.index == k) {
-                ui.monospace(format!("u = {:.6}", n.rate));
+                line(ui, "u", n.rate, "input rate");
             }
         }
         Selection::Hidden(j) => {
             if let Some(p) = hidden_pos(j) {
-                ui.monospace(format!("h = {:.6e}", subset.hidden[p].rate));
-                ui.monospace(format!(
-                    "g = {:.6e}  (weight onto the astrocyte)",
-                    subset.presynaptic[p]
-                ));
+                line(ui, "h", subset.hidden[p].rate, "hidden rate");
+                line(
+                    ui,
+                    "g",
+                    subset.presynaptic[p],
+                    "its weight onto the astrocyte",
+                );
             }
         }
         Selection::Output(i) => {
             if let Some(p) = output_pos(i) {
-                ui.monospace(format!("y = {:.6}", subset.outputs[p].rate));
+                line(ui, "y", subset.outputs[p].rate, "output rate");
             }
         }
         Selection::Synapse { output, hidden } => {
             if let (Some(i), Some(j)) = (output_pos(output), hidden_pos(hidden)) {
-                ui.monospace(format!(
-                    "H = {:.6e}  (synaptic weight)",
-                    subset.synapse_at(i, j)
-                ));
-                ui.monospace(format!(
-                    "p = {:.6e}  (astrocyte process)",
-                    subset.process_at(i, j)
-                ));
+                line(ui, "H", subset.synapse_at(i, j), "synaptic weight");
+                line(ui, "p", subset.process_at(i, j), "astrocyte process");
             }
         }
         Selection::Astrocyte => {
-            ui.monospace(format!(
-                "c = {:.6}  (softmax-normaliser units)",
-                snapshot.calcium
-            ));
+            line(ui, "c", snapshot.calcium, "calcium, in normaliser units");
             if let Some(slot) = snapshot
                 .slot
                 .filter(|s| s.phase == crate::model::schedule::Phase::Read)
                 && let Some(run) = snapshot.run.as_ref()
             {
-                ui.monospace(format!(
-                    "Z_t = {:.6}  (softmax normaliser of this query)",
-                    run.normaliser[slot.token]
-                ));
+                line(
+                    ui,
+                    "Z_t",
+                    run.normaliser[slot.token],
+                    "softmax normaliser of this query",
+                );
             }
         }
     }

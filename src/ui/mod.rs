@@ -47,6 +47,14 @@ pub struct GuiOptions {
 
 /// Opens the app window and returns when it closes.
 pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
+    // Mesa's software rasteriser (llvmpipe) starts one thread per core, and on a small machine
+    // those threads take the cores the simulation runs on (measured: −40 % steps/s on 2 cores).
+    // One is plenty for this 2D UI. Hardware drivers ignore the variable.
+    if std::env::var_os("LP_NUM_THREADS").is_none() {
+        // SAFETY: no thread of ours exists yet (the window, GL context and worker are created
+        // below), so nothing reads the environment concurrently.
+        unsafe { std::env::set_var("LP_NUM_THREADS", "1") };
+    }
     let scripted = options.frames.is_some() || options.screenshot_dir.is_some();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -49,6 +49,8 @@ impl Script {
             settle: 0,
             target: 0,
             generation: 0,
+            hovered: None,
+            hover_sent: None,
             saved: Arc::new(Mutex::new(None)),
         })
     }
@@ -198,6 +200,10 @@ pub(super) struct Shots {
     settle: u32,
     target: u64,
     generation: u64,
+    /// The hidden neuron to hover in the graph picture (its tooltip shows exact values).
+    hovered: Option<usize>,
+    /// When the pointer was moved onto it (tooltips wait about half a second).
+    hover_sent: Option<Instant>,
     saved: Arc<Mutex<Option<Result<String, String>>>>,
 }
 
@@ -298,6 +304,9 @@ impl Shots {
                     None => run.total_steps / 2,
                 };
                 self.generation = snapshot.generation;
+                // Park the pointer in the empty corner of the status bar: no stray tooltips.
+                let corner = ctx.content_rect().max - egui::vec2(4.0, 4.0);
+                ctx.send_viewport_cmd(egui::ViewportCommand::CursorPosition(corner));
                 app.send(Command::RunToStep(self.target));
                 self.next(Stage::Explore);
             }
@@ -317,6 +326,7 @@ impl Shots {
                     .max_by(|a, b| a.rate.abs().total_cmp(&b.rate.abs()))
                     .map_or(0, |n| n.index);
                 app.select(Some(Selection::Synapse { output, hidden }));
+                self.hovered = Some(hidden);
                 self.generation = snapshot.generation + 1;
                 app.send(Command::Reset);
                 app.send(Command::RunToStep(self.target));
@@ -354,6 +364,21 @@ impl Shots {
                     return;
                 }
                 self.settle += 1;
+                if self.settle == 2
+                    && let Some(pos) = self
+                        .hovered
+                        .and_then(|j| app.graph().position_of(Selection::Hidden(j)))
+                {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::CursorPosition(pos));
+                    self.hover_sent = Some(Instant::now());
+                }
+                let hover_ready = self
+                    .hover_sent
+                    .is_none_or(|t| t.elapsed() > Duration::from_millis(1200));
+                if self.settle == SETTLE_FRAMES && !hover_ready {
+                    self.settle -= 1;
+                    return;
+                }
                 if self.settle == SETTLE_FRAMES {
                     let rect = app.view_rects().graph;
                     self.shoot(ctx, "graph_selection.png", rect);

@@ -7,7 +7,7 @@ use super::theme;
 use crate::model::schedule::{Phase, Slot};
 use crate::sim::{RunHistory, RunInfo, TraceSample};
 use egui::{Color32, RichText};
-use egui_plot::{Line, LineStyle, Plot, PlotPoints, Span, VLine};
+use egui_plot::{AxisHints, Line, LineStyle, Plot, PlotPoints, Span, VLine};
 
 /// Most points drawn per line; longer histories are thinned evenly.
 const MAX_POINTS: usize = 3000;
@@ -70,8 +70,8 @@ impl TracesView {
             .include_x(total)
             .auto_bounds([true, false])
             .default_y_bounds(-0.03 * y_top, y_top)
-            .x_axis_label("simulated time (ms)")
-            .y_axis_label("normaliser units")
+            .custom_x_axes(vec![time_axis()])
+            .custom_y_axes(vec![value_axis("normaliser units")])
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .allow_scroll(false)
@@ -162,8 +162,8 @@ impl TracesView {
             .height((ui.available_height() - 4.0).max(60.0))
             .include_x(0.0)
             .include_x(total)
-            .x_axis_label("simulated time (ms)")
-            .y_axis_label("fraction of peak")
+            .custom_x_axes(vec![time_axis()])
+            .custom_y_axes(vec![value_axis("fraction of peak")])
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .allow_scroll(false)
@@ -183,6 +183,19 @@ impl TracesView {
             egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Selected item traces")
         });
     }
+}
+
+/// Tick labels closer together than egui_plot's default, so narrow plots still show numbers.
+fn time_axis() -> AxisHints<'static> {
+    AxisHints::new_x()
+        .label("simulated time (ms)")
+        .label_spacing(36.0..=56.0)
+}
+
+fn value_axis(label: &str) -> AxisHints<'static> {
+    AxisHints::new_y()
+        .label(label.to_string())
+        .label_spacing(14.0..=22.0)
 }
 
 fn legend(ui: &mut egui::Ui) {
