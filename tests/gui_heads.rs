@@ -366,3 +366,64 @@ fn bad_sweep_fields_are_refused_inline() {
     wait_until(&mut h, "the small sweep", |s| !s.panel.is_running());
     assert_eq!(h.state().panel.points().len(), 4);
 }
+
+#[test]
+fn a_running_head_batch_shows_progress_and_cancel_keeps_what_finished() {
+    let mut h = heads_harness();
+    // Dynamic mode at m = 1024 takes seconds per head: long enough to catch it running.
+    h.state_mut().experiment.params.mode = Mode::Dynamic;
+    h.state_mut().experiment.params.m = 1024;
+    h.run_steps(2);
+    h.get_by_label("Run all heads").click();
+    h.step();
+    assert!(h.state().view.is_running());
+    let progress: Vec<String> = h
+        .query_all_by_role(Role::ProgressIndicator)
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert_eq!(progress.len(), 1, "{progress:?}");
+    assert_eq!(progress[0], "Running positive/iid: 0 of 12 heads done");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(!h.state().view.is_running());
+    assert!(
+        h.query_all_by_role(Role::ProgressIndicator)
+            .next()
+            .is_none()
+    );
+    let finished = h.state().view.heads(Variant::POSITIVE_IID).len();
+    assert!(
+        finished < 12,
+        "the batch was not cancelled: {finished} heads"
+    );
+    assert_eq!(
+        h.query_all_by_label_contains("of layer 3: not run").count(),
+        12 - finished
+    );
+    assert_eq!(head_cells(&h).len(), finished);
+}
+
+#[test]
+fn a_running_sweep_shows_progress_and_can_be_cancelled() {
+    let (mut h, _) = sweep_harness();
+    h.state_mut()
+        .panel
+        .set_fields("1048576", "20", &Variant::COMPARED);
+    h.run_steps(2);
+    h.get_by_label("Run sweep").click();
+    h.step();
+    assert!(h.state().panel.is_running());
+    assert!(
+        h.query_all_by_role(Role::ProgressIndicator)
+            .filter_map(|n| n.accesskit_node().label())
+            .any(|label| label == "0 of 80 runs done"),
+        "a progress bar counts the runs"
+    );
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(!h.state().panel.is_running());
+    let message = h.state().panel.message().unwrap_or_default().to_string();
+    assert!(message.starts_with("Cancelled after "), "{message}");
+    assert!(h.query_by_label(&message).is_some());
+    assert!(h.state().panel.points().len() < 80);
+}

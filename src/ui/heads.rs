@@ -220,6 +220,7 @@ impl HeadsOverview {
         );
         self.textures
             .retain(|key, _| (key.0, key.1) != (layer, variant));
+        let setup_source = setup.source.clone();
         let ctx = ctx.clone();
         let runner = BatchRunner::start(
             BatchJob::AllHeads {
@@ -228,12 +229,17 @@ impl HeadsOverview {
             },
             move || ctx.request_repaint(),
         );
+        // The batch reports the head count too; the cached grid shows it from the first frame.
+        let total = match &self.grid {
+            Some((source, Ok(Some((_, heads))))) if *source == setup_source => *heads,
+            _ => 0,
+        };
         self.active = Some(Active {
             layer,
             variant,
             runner,
             done: 0,
-            total: 0,
+            total,
         });
     }
 

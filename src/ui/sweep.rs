@@ -247,6 +247,7 @@ impl SweepPanel {
             seeds,
             variants: variants.clone(),
         };
+        let total = m_values.len() * seeds as usize * variants.len();
         let ctx = ctx.clone();
         self.runner = Some(BatchRunner::start(
             BatchJob::MSweep {
@@ -260,7 +261,7 @@ impl SweepPanel {
         self.points.clear();
         self.setup = Some(setup);
         self.message = None;
-        (self.done, self.total) = (0, 0);
+        (self.done, self.total) = (0, total);
         Ok(())
     }
 
