@@ -102,8 +102,9 @@ impl Measure {
         ui_ms: f32,
         frame_ms: Option<f32>,
     ) {
-        // The worker repaints ~60 times a second while running; this only guards against stalls.
-        ctx.request_repaint_after(Duration::from_millis(50));
+        // Frames come from the worker's repaint requests, as in normal use; this only guards
+        // against a stall (it must not add frames of its own, or it would skew the figures).
+        ctx.request_repaint_after(Duration::from_millis(500));
         if !self.started {
             app.send(Command::SetSpeed(Speed::Max));
             app.send(Command::SetLoop(true));

@@ -10,7 +10,7 @@ use egui::{Color32, RichText};
 use egui_plot::{AxisHints, Line, LineStyle, Plot, PlotPoints, Span, VLine};
 
 /// Most points drawn per line; longer histories are thinned evenly.
-const MAX_POINTS: usize = 3000;
+const MAX_POINTS: usize = 1500;
 /// Above this many visible slots, slots are not shaded one by one.
 const MAX_SHADED_SLOTS: usize = 240;
 
