@@ -44,7 +44,6 @@ impl TracesView {
         let total = run.total_ms.max(1.0);
         let now = snapshot.time_ms;
         let height = ui.available_height();
-        let link = egui::Id::unique("trace time axis");
         let selected_probes = selection.map(|s| s.probes()).unwrap_or_default();
         let top_height = if selected_probes.is_empty() {
             height - 40.0
@@ -72,8 +71,6 @@ impl TracesView {
             .default_y_bounds(-0.03 * y_top, y_top)
             .custom_x_axes(vec![time_axis()])
             .custom_y_axes(vec![value_axis("normaliser units")])
-            .link_axis(link, [true, false])
-            .link_cursor(link, [true, false])
             .allow_scroll(false)
             .show(ui, move |plot| {
                 let bounds = plot.plot_bounds();
@@ -164,8 +161,6 @@ impl TracesView {
             .include_x(total)
             .custom_x_axes(vec![time_axis()])
             .custom_y_axes(vec![value_axis("fraction of peak")])
-            .link_axis(link, [true, false])
-            .link_cursor(link, [true, false])
             .allow_scroll(false)
             .show(ui, move |plot| {
                 let bounds = plot.plot_bounds();
