@@ -29,10 +29,11 @@ use std::time::{Duration, Instant};
 
 /// Shortest wall time between two publications while running (about 60 per second).
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(16);
-/// The same at full speed (10 per second): the picture is a blur anyway, and under software GL
-/// every repaint of the window costs ~40 ms of a core that a parallel simulation would use
-/// (measured at m = 65 536 on 2 cores: −57 % steps/s at 30 repaints a second).
-pub const FULL_SPEED_PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
+/// The same at full speed (4 a second). "As fast as possible" is about throughput: under
+/// software GL each repaint (egui draws two frames per update) costs tens of ms of a core that a
+/// parallel simulation would use. Measured at m = 65 536 on 2 cores, llvmpipe: 30 updates a
+/// second cost the simulation 58 % of its speed, 5 a second 34 %.
+pub const FULL_SPEED_PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
 /// Trace samples per run: the sampling stride is chosen so that a whole run fits.
 const SAMPLES_PER_RUN: u64 = 4_000;
 /// The row of A_dyn forming now is computed only while N·m' stays below this (it costs a step).

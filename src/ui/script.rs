@@ -102,9 +102,8 @@ impl Measure {
         ui_ms: f32,
         frame_ms: Option<f32>,
     ) {
-        // Frames come from the worker's repaint requests, as in normal use; this only guards
-        // against a stall (it must not add frames of its own, or it would skew the figures).
-        ctx.request_repaint_after(Duration::from_millis(500));
+        // Frames come only from the worker's repaint requests, as in normal use (an extra
+        // request_repaint_after here was seen to add frames and skew the figures).
         if !self.started {
             app.send(Command::SetSpeed(Speed::Max));
             app.send(Command::SetLoop(true));
@@ -136,6 +135,9 @@ impl Measure {
             self.began = Some(Instant::now());
         }
         self.ui_ms.push(ui_ms);
+        if std::env::var_os("TRIPARTITE_DEBUG_REPAINTS").is_some() {
+            eprintln!("repaint causes: {:?}", ctx.repaint_causes());
+        }
         let now = Instant::now();
         if let Some(last) = self.last_frame.replace(now) {
             self.interval_ms.push((now - last).as_secs_f32() * 1000.0);
