@@ -102,7 +102,7 @@ fn check_declared_size(bytes: &[u8]) -> Result<(), String> {
             .checked_mul(dim)
             .ok_or_else(|| format!("its shape ({}) is too large", &after[open + 1..close]))?;
     }
-    let needed = elements.checked_mul(item_size).unwrap_or(usize::MAX);
+    let needed = elements.saturating_mul(item_size);
     let available = bytes.len() - (start + header_len).min(bytes.len());
     if needed > available {
         return Err(format!(

@@ -105,10 +105,7 @@ pub fn run_sequence(params: &Params, sequence: Arc<Sequence>) -> Result<RunResul
     let mut trace = Vec::new();
     let every = (simulation.total_steps() / TRACE_ROWS).max(1);
     if simulation.dynamic().is_some() {
-        loop {
-            let Some(slot) = simulation.current_slot() else {
-                break;
-            };
+        while let Some(slot) = simulation.current_slot() {
             simulation.step();
             let sim = simulation.dynamic().expect("dynamic");
             let step = sim.step_index();

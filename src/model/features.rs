@@ -183,7 +183,7 @@ pub fn feature_block(
             let log_norm = -0.5 * ((if paired { 2 } else { 1 } * total_rows) as f64).ln();
             let mut mantissa = Array2::<f64>::zeros((n, width));
             let mut offsets = Vec::with_capacity(n);
-            for t in 0..n {
+            for (t, &row_sq) in sq.iter().enumerate() {
                 let zt = z.row(t);
                 let mut top = f64::NEG_INFINITY;
                 for &v in zt.iter() {
@@ -198,7 +198,7 @@ pub fn feature_block(
                     }
                 }
                 fastmath::exp_in_place(out);
-                offsets.push(top - sq[t] / 2.0 + log_norm);
+                offsets.push(top - row_sq / 2.0 + log_norm);
             }
             (mantissa, offsets)
         }

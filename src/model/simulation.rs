@@ -15,8 +15,8 @@ enum Engine {
     /// The whole answer is computed at construction; steps reveal one read row each.
     Algebraic {
         network: Box<Network>,
-        full: NetworkOutput,
-        shown: NetworkOutput,
+        full: Box<NetworkOutput>,
+        shown: Box<NetworkOutput>,
         rows: usize,
     },
 }
@@ -40,8 +40,8 @@ impl Simulation {
                 let shown = NetworkOutput::empty(network.sizes.tokens, network.sizes.outputs);
                 Engine::Algebraic {
                     network: Box::new(network),
-                    full,
-                    shown,
+                    full: Box::new(full),
+                    shown: Box::new(shown),
                     rows: 0,
                 }
             }
