@@ -2,16 +2,27 @@
 
 use super::attention::AttentionView;
 use super::controls::{ControlsView, UiAction};
+use super::exports::{self, MatrixFormat, MetricsExport};
+use super::files::{
+    ConfirmDiscard, DialogKind, DiscardDecision, Document, ExportKind, FileAction, FileDialogs,
+    FileMenu, file_shortcuts,
+};
 use super::graph::GraphView;
+use super::heads::HeadsOverview;
 use super::help::HelpWindow;
 use super::params::ParamsView;
+use super::persist::{PersistedState, UiChoices};
+use super::picker::SequencePicker;
 use super::script::Script;
 use super::selection::Selection;
 use super::status::{FrameStats, StatusView};
+use super::sweep::{CalciumSamples, SweepPanel};
 use super::theme;
 use super::traces::TracesView;
+use crate::data::source::SourceSpec;
 use crate::io::experiment::Experiment;
 use crate::sim::{Command, Probe, RunHistory, Snapshot, Worker};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -44,6 +55,34 @@ pub struct TripartiteApp {
     styled: bool,
     rects: ViewRects,
     pub(super) script: Option<Script>,
+    /// The setup last loaded (source, text, description); parameters come from the worker.
+    base: Experiment,
+    tab: Tab,
+    picker: SequencePicker,
+    heads: HeadsOverview,
+    sweep: SweepPanel,
+    dialogs: FileDialogs,
+    document: Document,
+    menu: FileMenu,
+    confirm: ConfirmDiscard,
+    after_save: Option<FileAction>,
+    last_title: String,
+    quitting: bool,
+    /// A figure export waiting for the window screenshot: its outcome lands here.
+    pending_figure: Option<Arc<std::sync::Mutex<Option<Result<String, String>>>>>,
+    /// The last file operation's outcome, shown under the controls.
+    file_message: Option<(String, bool)>,
+}
+
+/// Which page the central area shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Graph, traces and attention of the running head.
+    Live,
+    /// Every head of the layer as small multiples.
+    AllHeads,
+    /// c_t against Z_t, and attn_tv against m.
+    Sweep,
 }
 
 impl TripartiteApp {
@@ -76,6 +115,318 @@ impl TripartiteApp {
             styled: false,
             rects: ViewRects::default(),
             script: None,
+            tab: Tab::Live,
+            picker: SequencePicker::new(&experiment),
+            heads: HeadsOverview::new(),
+            sweep: SweepPanel::new(),
+            dialogs: FileDialogs::text_only(),
+            document: Document::untitled(&experiment),
+            menu: FileMenu::default(),
+            confirm: ConfirmDiscard::default(),
+            after_save: None,
+            last_title: String::new(),
+            quitting: false,
+            pending_figure: None,
+            file_message: None,
+            base: experiment,
+        }
+    }
+
+    /// The app for a real window: native file dialogs, and the last session restored when
+    /// no experiment was asked for.
+    pub fn for_window(experiment: Experiment, storage: Option<&dyn eframe::Storage>) -> Self {
+        let (state, notice) = super::persist::load(storage);
+        let restore = experiment == Experiment::default() && storage.is_some();
+        let start = if restore {
+            state.experiment()
+        } else {
+            experiment
+        };
+        let mut app = TripartiteApp::new(start.clone());
+        app.dialogs = FileDialogs::native();
+        app.document.set_recent(state.recent.clone());
+        if restore {
+            app.document.restore(state.document.clone(), &start);
+            app.show_params = state.ui.show_params;
+        }
+        app.file_message = notice.map(|n| (n, false));
+        app
+    }
+
+    /// The whole setup as it stands: the loaded source and text with the worker's parameters.
+    pub fn current_experiment(&self) -> Experiment {
+        let mut experiment = self.base.clone();
+        if let Some(snapshot) = &self.history.snapshot {
+            experiment.params = snapshot.params.clone();
+            if let Some(source) = snapshot
+                .run
+                .as_ref()
+                .and_then(|r| r.source.parse::<SourceSpec>().ok())
+                && source.to_string() != experiment.source.to_string()
+            {
+                experiment.source = source;
+            }
+        }
+        experiment
+    }
+
+    /// The page shown in the central area.
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    pub fn set_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+    }
+
+    /// The file document (path, dirty mark, recent files).
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// Runs a file action as if chosen from the File menu (tests use it with typed paths).
+    pub fn file_action(&mut self, ctx: &egui::Context, action: FileAction) {
+        self.perform(ctx, action, false);
+    }
+
+    fn load(&mut self, experiment: Experiment) {
+        self.base = experiment.clone();
+        self.picker = SequencePicker::new(&experiment);
+        self.params = ParamsView::new(&experiment);
+        self.outbox
+            .push(Command::LoadExperiment(Box::new(experiment)));
+    }
+
+    fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
+        let current = self.current_experiment();
+        if action.discards_changes() && !confirmed && self.document.is_dirty(&current) {
+            self.confirm.ask(self.document.name(), action);
+            return;
+        }
+        let report = |app: &mut Self, result: Result<String, String>| {
+            app.file_message = Some(match result {
+                Ok(text) => (text, true),
+                Err(text) => (text, false),
+            });
+        };
+        match action {
+            FileAction::Choose(kind) => self.dialogs.request(kind),
+            FileAction::Save if self.document.path().is_none() => {
+                self.dialogs.request(DialogKind::SaveExperimentAs)
+            }
+            FileAction::Save => match self.document.save(&current) {
+                Ok(()) => {
+                    report(self, Ok(format!("Saved {}", self.document.name())));
+                    if let Some(next) = self.after_save.take() {
+                        self.perform(ctx, next, true);
+                    }
+                }
+                Err(e) => report(self, Err(e)),
+            },
+            FileAction::SaveAs(path) => match self.document.save_as(&path, &current) {
+                Ok(()) => {
+                    report(self, Ok(format!("Saved {}", path.display())));
+                    if let Some(next) = self.after_save.take() {
+                        self.perform(ctx, next, true);
+                    }
+                }
+                Err(e) => report(self, Err(e)),
+            },
+            FileAction::Open(path) => match self.document.open(&path) {
+                Ok(experiment) => {
+                    report(self, Ok(format!("Opened {}", path.display())));
+                    self.load(experiment);
+                }
+                Err(e) => report(self, Err(e)),
+            },
+            FileAction::OpenExample { .. } => match action.preset().map(|p| p.experiment()) {
+                Some(Ok(experiment)) => {
+                    self.document.reset_untitled(&experiment);
+                    report(self, Ok(experiment.description.clone().unwrap_or_default()));
+                    self.load(experiment);
+                }
+                Some(Err(e)) => report(self, Err(e.to_string())),
+                None => {}
+            },
+            FileAction::ImportQkv(dir) => {
+                let experiment = Experiment {
+                    source: SourceSpec::Npy(dir),
+                    text: None,
+                    ..current
+                };
+                self.load(experiment);
+            }
+            FileAction::OpenModel(dir) => {
+                let experiment = Experiment {
+                    source: SourceSpec::Model(dir),
+                    text: Some(current.text.clone().unwrap_or_else(|| {
+                        "The astrocyte wrapped the synapse because it needed calcium.".into()
+                    })),
+                    ..current
+                };
+                self.load(experiment);
+            }
+            FileAction::Export(kind, path) => {
+                let result = self.export(ctx, kind, &path);
+                report(self, result);
+            }
+            FileAction::Quit => {
+                self.quitting = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    fn export(
+        &mut self,
+        ctx: &egui::Context,
+        kind: ExportKind,
+        path: &std::path::Path,
+    ) -> Result<String, String> {
+        let Some(snapshot) = self.history.snapshot.as_ref() else {
+            return Err("nothing to export yet: the simulation is still loading".into());
+        };
+        let Some(run) = snapshot.run.as_ref() else {
+            return Err("nothing to export: the simulation failed to build".into());
+        };
+        let done = |p: &std::path::Path| Ok(format!("Exported {}", p.display()));
+        match kind {
+            ExportKind::TracesCsv => {
+                let calcium: Vec<[f64; 2]> = self
+                    .history
+                    .samples
+                    .iter()
+                    .map(|s| [s.time_ms, s.calcium])
+                    .collect();
+                let mut z = Vec::new();
+                for slot in run
+                    .slots
+                    .iter()
+                    .filter(|s| s.phase == crate::model::Phase::Read)
+                {
+                    let value = run.normaliser[slot.token];
+                    z.push([slot.start_step as f64 * snapshot.params.dt, value]);
+                    z.push([slot.end_step() as f64 * snapshot.params.dt, value]);
+                }
+                let series = [
+                    ("calcium c (softmax-normaliser units)", calcium.as_slice()),
+                    ("Z_t softmax normaliser", z.as_slice()),
+                ];
+                exports::write_traces_csv(path, &series).map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::AttentionCsv | ExportKind::AttentionNpy => {
+                let format = if kind == ExportKind::AttentionCsv {
+                    MatrixFormat::Csv
+                } else {
+                    MatrixFormat::Npy
+                };
+                let written = exports::write_attention(
+                    path,
+                    &run.tokens,
+                    &run.softmax_attention,
+                    &self.history.network_attention,
+                    format,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "Exported {}",
+                    written
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+            ExportKind::MetricsJson => {
+                let export = MetricsExport {
+                    metrics: snapshot.metrics,
+                    source: &run.source,
+                    tokens: &run.tokens,
+                    step: snapshot.step,
+                    sim_time_ms: snapshot.time_ms,
+                    params: &snapshot.params,
+                };
+                exports::write_metrics_json(path, &export).map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::FigurePng => {
+                let slot = Arc::new(std::sync::Mutex::new(None));
+                self.pending_figure = Some(slot.clone());
+                let target = path.to_path_buf();
+                let rects = self.rects;
+                let ppp = ctx.pixels_per_point();
+                ctx.request_screenshot(move |image| {
+                    let outcome = write_figures(&target, &image, rects, ppp);
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                });
+                ctx.request_repaint();
+                Ok(format!("Capturing the window into {} …", path.display()))
+            }
+        }
+    }
+
+    /// Shows the outcome of a figure export once the screenshot has been written.
+    fn finish_figure(&mut self, ctx: &egui::Context) {
+        let Some(slot) = &self.pending_figure else {
+            return;
+        };
+        let outcome = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match outcome {
+            Some(result) => {
+                self.pending_figure = None;
+                self.file_message = Some(match result {
+                    Ok(text) => (text, true),
+                    Err(text) => (text, false),
+                });
+            }
+            None => ctx.request_repaint_after(std::time::Duration::from_millis(50)),
+        }
+    }
+
+    /// File menu, dialogs, shortcuts, confirmation and the window title.
+    fn files_frame(&mut self, ctx: &egui::Context, menu_actions: Vec<FileAction>) {
+        let mut actions = menu_actions;
+        if self.script.is_none() {
+            actions.extend(ctx.input_mut(file_shortcuts));
+        }
+        self.dialogs.ui(ctx);
+        while let Some((kind, path)) = self.dialogs.poll() {
+            actions.extend(FileAction::chosen(kind, path));
+        }
+        let mut confirmed = Vec::new();
+        if let Some((decision, then)) = self.confirm.ui(ctx) {
+            match decision {
+                DiscardDecision::Discard => confirmed.push(then),
+                DiscardDecision::Save => {
+                    self.after_save = Some(then);
+                    actions.push(FileAction::Save);
+                }
+                DiscardDecision::Cancel => self.quitting = false,
+            }
+        }
+        let current = self.current_experiment();
+        if self.script.is_none()
+            && ctx.input(|i| i.viewport().close_requested())
+            && !self.quitting
+            && self.document.is_dirty(&current)
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm.ask(self.document.name(), FileAction::Quit);
+        }
+        for action in actions {
+            self.perform(ctx, action, false);
+        }
+        for action in confirmed {
+            self.perform(ctx, action, true);
+        }
+        self.finish_figure(ctx);
+        if self.script.is_none() {
+            let title = self.document.title(&current);
+            if title != self.last_title {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+                self.last_title = title;
+            }
         }
     }
 
@@ -167,9 +518,12 @@ impl TripartiteApp {
         }
         self.poll();
 
+        let mut menu_actions = Vec::new();
         egui::Panel::top("controls").show(ui, |ui| {
             ui.add_space(4.0);
             ui.horizontal(|ui| {
+                menu_actions.extend(self.menu.ui(ui, &self.document));
+                ui.separator();
                 ui.label(
                     egui::RichText::new("Neurons + astrocyte ≈ self-attention")
                         .size(21.0)
@@ -189,6 +543,27 @@ impl TripartiteApp {
             ui.horizontal(|ui| {
                 self.controls
                     .ui(ui, &self.history, &mut self.outbox, &mut self.help.open);
+                ui.separator();
+                for (tab, label, tip) in [
+                    (
+                        Tab::Live,
+                        "Live",
+                        "The running head: graph, calcium and attention",
+                    ),
+                    (
+                        Tab::AllHeads,
+                        "All heads",
+                        "Every head of the layer, each its own astrocyte",
+                    ),
+                    (
+                        Tab::Sweep,
+                        "Sweep",
+                        "Calcium against Z_t, and the error against m",
+                    ),
+                ] {
+                    ui.selectable_value(&mut self.tab, tab, label)
+                        .on_hover_text(tip);
+                }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let text = if self.show_params {
                         "Hide parameters"
@@ -217,6 +592,19 @@ impl TripartiteApp {
                         .strong(),
                 );
             }
+            if let Some((text, ok)) = self.file_message.clone() {
+                let color = if ok { theme::OK } else { theme::ERROR };
+                ui.horizontal(|ui| {
+                    ui.add(egui::Label::new(egui::RichText::new(text).color(color)).wrap());
+                    if ui
+                        .small_button("×")
+                        .on_hover_text("Dismiss this message")
+                        .clicked()
+                    {
+                        self.file_message = None;
+                    }
+                });
+            }
             ui.add_space(2.0);
         });
         egui::Panel::bottom("status").show(ui, |ui| {
@@ -229,52 +617,90 @@ impl TripartiteApp {
                 .min_size(220.0)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
+                        egui::CollapsingHeader::new(
+                            egui::RichText::new("Real transformer input").strong(),
+                        )
+                        .default_open(true)
+                        .show(ui, |ui| {
+                            self.picker.ui(ui, &self.history, &mut self.outbox);
+                        });
                         self.params.ui(ui, &self.history, &mut self.outbox);
                     });
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| {
-            // Fixed proportions: graph and traces above, the attention matrices below.
-            let area = ui.available_rect_before_wrap();
-            let split_y = area.top() + (area.height() * 0.56).max(260.0).min(area.height() - 200.0);
-            let split_x = area.left() + area.width() * 0.5;
-            let gap = 6.0;
-            let graph =
-                egui::Rect::from_min_max(area.min, egui::pos2(split_x - gap, split_y - gap));
-            let traces = egui::Rect::from_min_max(
-                egui::pos2(split_x + gap, area.top()),
-                egui::pos2(area.right(), split_y - gap),
-            );
-            let attention =
-                egui::Rect::from_min_max(egui::pos2(area.left(), split_y + gap), area.max);
-            let painter = ui.painter();
-            let line = egui::Stroke::new(1.0, egui::Color32::from_gray(200));
-            painter.hline(area.x_range(), split_y, line);
-            painter.vline(split_x, area.top()..=split_y - gap, line);
-            let region =
-                |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
-                    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                        ui.set_clip_rect(rect.intersect(ui.clip_rect()));
-                        add(ui);
-                    });
+        if self.tab != Tab::Live {
+            let experiment = self.current_experiment();
+            let mut open_head = None;
+            egui::CentralPanel::default().show(ui, |ui| match self.tab {
+                Tab::AllHeads => {
+                    if let Some(head) = self.heads.ui(ui, &experiment) {
+                        open_head =
+                            Some((self.heads.layer().unwrap_or(experiment.params.layer), head));
+                    }
+                }
+                _ => {
+                    let samples = CalciumSamples::from_history(&self.history);
+                    self.sweep.ui(ui, &experiment, &samples);
+                }
+            });
+            if let Some((layer, head)) = open_head {
+                let mut params = experiment.params.clone();
+                params.layer = layer;
+                params.head = head;
+                self.outbox.push(Command::SetParams(params));
+                self.tab = Tab::Live;
+            }
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                // Fixed proportions: graph and traces above, the attention matrices below.
+                let area = ui.available_rect_before_wrap();
+                let split_y =
+                    area.top() + (area.height() * 0.56).max(260.0).min(area.height() - 200.0);
+                let split_x = area.left() + area.width() * 0.5;
+                let gap = 6.0;
+                let graph =
+                    egui::Rect::from_min_max(area.min, egui::pos2(split_x - gap, split_y - gap));
+                let traces = egui::Rect::from_min_max(
+                    egui::pos2(split_x + gap, area.top()),
+                    egui::pos2(area.right(), split_y - gap),
+                );
+                let attention =
+                    egui::Rect::from_min_max(egui::pos2(area.left(), split_y + gap), area.max);
+                let painter = ui.painter();
+                let line = egui::Stroke::new(1.0, egui::Color32::from_gray(200));
+                painter.hline(area.x_range(), split_y, line);
+                painter.vline(split_x, area.top()..=split_y - gap, line);
+                let region =
+                    |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
+                        ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                            ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+                            add(ui);
+                        });
+                    };
+                region(ui, graph, &mut |ui| {
+                    self.graph
+                        .ui(ui, &self.history, &mut self.selection, &mut self.outbox)
+                });
+                region(ui, traces, &mut |ui| {
+                    self.traces.ui(ui, &self.history, self.selection)
+                });
+                region(ui, attention, &mut |ui| {
+                    self.attention.ui(ui, &self.history)
+                });
+                self.rects = ViewRects {
+                    graph: Some(graph.expand(gap)),
+                    attention: Some(attention.expand(gap)),
+                    traces: Some(traces.expand(gap)),
                 };
-            region(ui, graph, &mut |ui| {
-                self.graph
-                    .ui(ui, &self.history, &mut self.selection, &mut self.outbox)
             });
-            region(ui, traces, &mut |ui| {
-                self.traces.ui(ui, &self.history, self.selection)
-            });
-            region(ui, attention, &mut |ui| {
-                self.attention.ui(ui, &self.history)
-            });
-            self.rects = ViewRects {
-                graph: Some(graph.expand(gap)),
-                attention: Some(attention.expand(gap)),
-                traces: Some(traces.expand(gap)),
-            };
-        });
+        }
         self.help.ui(&ctx);
+        self.files_frame(&ctx, menu_actions);
+        for command in &self.outbox {
+            if let Command::LoadExperiment(experiment) = command {
+                self.base = (**experiment).clone();
+            }
+        }
 
         let probes = self.selection.map(|s| s.probes()).unwrap_or_default();
         if probes != self.sent_probes {
@@ -304,7 +730,52 @@ impl eframe::App for TripartiteApp {
         self.worker.shutdown();
     }
 
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.script.is_some() {
+            return;
+        }
+        let state = PersistedState::capture(
+            &self.current_experiment(),
+            self.document.path(),
+            self.document.recent(),
+            UiChoices {
+                show_params: self.show_params,
+                show_help: self.help.open,
+            },
+        );
+        super::persist::save(storage, &state);
+    }
+
     fn persist_egui_memory(&self) -> bool {
         self.script.is_none()
     }
+}
+
+/// The whole window at `path`, and each view alone beside it (`…_graph.png`, `…_traces.png`,
+/// `…_attention.png`).
+fn write_figures(
+    path: &std::path::Path,
+    image: &egui::ColorImage,
+    rects: ViewRects,
+    pixels_per_point: f32,
+) -> Result<String, String> {
+    let stem = path.with_extension("");
+    exports::write_png(path, image).map_err(|e| e.to_string())?;
+    let mut written = vec![path.display().to_string()];
+    for (name, rect) in [
+        ("graph", rects.graph),
+        ("traces", rects.traces),
+        ("attention", rects.attention),
+    ] {
+        if let Some(rect) = rect {
+            let view = PathBuf::from(format!("{}_{name}.png", stem.display()));
+            exports::write_png(
+                &view,
+                &exports::crop_and_scale(image, rect, pixels_per_point, 1.0),
+            )
+            .map_err(|e| e.to_string())?;
+            written.push(view.display().to_string());
+        }
+    }
+    Ok(format!("Exported {}", written.join(", ")))
 }

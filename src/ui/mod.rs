@@ -76,8 +76,12 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
     eframe::run_native(
         "tripartite",
         native,
-        Box::new(move |_creation| {
-            let mut app = TripartiteApp::new(options.experiment);
+        Box::new(move |creation| {
+            let mut app = if scripted {
+                TripartiteApp::new(options.experiment)
+            } else {
+                TripartiteApp::for_window(options.experiment, creation.storage)
+            };
             if let Some(frames) = options.frames {
                 app.script = Some(script::Script::measure(
                     frames,
@@ -99,3 +103,4 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
 pub mod exports;
 pub mod files;
 pub mod persist;
+pub mod picker;

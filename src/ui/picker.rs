@@ -1,0 +1,242 @@
+//! The sequence picker: bundled MiniLM sentences, a model folder with live text, and the
+//! layer and head to look at.
+
+use crate::data::real::{bundle, head_grid};
+use crate::data::source::SourceSpec;
+use crate::io::experiment::Experiment;
+use crate::sim::{Command, RunHistory};
+use egui::RichText;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// Typing pauses this long before the text is re-encoded.
+const RETYPE_DELAY: Duration = Duration::from_millis(350);
+
+/// Picks the sequence and the head; sends `LoadExperiment` / `SetParams` to the worker.
+pub struct SequencePicker {
+    /// The model folder chosen, if any.
+    model_dir: Option<PathBuf>,
+    /// Text typed for the model folder.
+    text: String,
+    /// When the text last changed (for the re-encode delay).
+    edited: Option<Instant>,
+    /// A folder dialog running on its own thread.
+    dialog: Option<Receiver<Option<PathBuf>>>,
+    /// Typed folder path, when no dialog is wanted or available.
+    typed_dir: String,
+    /// Layers and heads of the current source.
+    grid: Option<(usize, usize)>,
+    grid_source: String,
+}
+
+impl SequencePicker {
+    pub fn new(experiment: &Experiment) -> Self {
+        let model_dir = match &experiment.source {
+            SourceSpec::Model(dir) => Some(dir.clone()),
+            _ => None,
+        };
+        SequencePicker {
+            typed_dir: model_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            model_dir,
+            text: experiment.text.clone().unwrap_or_else(|| {
+                "The astrocyte wrapped the synapse because it needed calcium.".into()
+            }),
+            edited: None,
+            dialog: None,
+            grid: None,
+            grid_source: String::new(),
+        }
+    }
+
+    /// Opens the folder dialog off the UI thread.
+    fn open_folder_dialog(&mut self, ctx: &egui::Context) {
+        let (send, receive) = channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("Open a BERT-family model folder (config.json, model.safetensors, tokenizer.json)")
+                .pick_folder();
+            let _ = send.send(picked);
+            ctx.request_repaint();
+        });
+        self.dialog = Some(receive);
+    }
+
+    fn load_model_text(&self, history: &RunHistory, out: &mut Vec<Command>) {
+        let Some(dir) = &self.model_dir else { return };
+        let mut experiment = Experiment {
+            source: SourceSpec::Model(dir.clone()),
+            text: Some(self.text.clone()),
+            ..Experiment::default()
+        };
+        if let Some(snapshot) = &history.snapshot {
+            experiment.params = snapshot.params.clone();
+        }
+        out.push(Command::LoadExperiment(Box::new(experiment)));
+    }
+
+    /// Draws the picker. `history` tells the current source and parameters.
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            ui.label("Loading…");
+            return;
+        };
+        let source = snapshot
+            .run
+            .as_ref()
+            .map(|r| r.source.clone())
+            .unwrap_or_default();
+        if source != self.grid_source {
+            self.grid_source = source.clone();
+            self.grid = source
+                .parse::<SourceSpec>()
+                .ok()
+                .and_then(|s| head_grid(&s).ok().flatten());
+        }
+        if let Some(receive) = &self.dialog
+            && let Ok(picked) = receive.try_recv()
+        {
+            self.dialog = None;
+            if let Some(dir) = picked {
+                self.typed_dir = dir.display().to_string();
+                self.model_dir = Some(dir);
+                self.load_model_text(history, out);
+            }
+        }
+
+        // Bundled sentences.
+        if let Ok(bundle) = bundle() {
+            let current = source.strip_prefix("bundled:").unwrap_or("");
+            let shown = bundle
+                .find(current)
+                .map(|s| s.text.clone())
+                .unwrap_or_else(|| "choose a sentence…".into());
+            let label = ui.label("Sentence (MiniLM)");
+            egui::ComboBox::from_id_salt("bundled sentence")
+                .width(ui.available_width().min(260.0))
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    for sentence in &bundle.sentences {
+                        let picked = ui
+                            .selectable_label(current == sentence.name, &sentence.text)
+                            .on_hover_text(format!(
+                                "{} · default head: layer {}, head {} ({})",
+                                sentence.name,
+                                sentence.default_layer,
+                                sentence.default_head,
+                                sentence.default_reason
+                            ));
+                        if picked.clicked() {
+                            let mut params = snapshot.params.clone();
+                            params.layer = sentence.default_layer;
+                            params.head = sentence.default_head;
+                            out.push(Command::LoadExperiment(Box::new(Experiment {
+                                params,
+                                source: SourceSpec::Bundled(sentence.name.clone()),
+                                text: None,
+                                description: None,
+                            })));
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text("Real attention heads of all-MiniLM-L6-v2 on a teaching sentence. Picking one jumps to its most striking head.");
+        }
+
+        // Layer and head.
+        if let Some((layers, heads)) = self.grid {
+            ui.horizontal(|ui| {
+                let mut params = snapshot.params.clone();
+                let label = ui.label("layer");
+                let layer = egui::ComboBox::from_id_salt("layer picker")
+                    .width(48.0)
+                    .selected_text(params.layer.to_string())
+                    .show_ui(ui, |ui| {
+                        for l in 0..layers {
+                            ui.selectable_value(&mut params.layer, l, l.to_string());
+                        }
+                    });
+                layer
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text(format!("Transformer layer, 0..{}", layers - 1));
+                let label = ui.label("head");
+                let head = egui::ComboBox::from_id_salt("head picker")
+                    .width(48.0)
+                    .selected_text(params.head.to_string())
+                    .show_ui(ui, |ui| {
+                        for h in 0..heads {
+                            ui.selectable_value(&mut params.head, h, h.to_string());
+                        }
+                    });
+                head.response.labelled_by(label.id).on_hover_text(format!(
+                    "Attention head, 0..{}. Each head is its own astrocyte.",
+                    heads - 1
+                ));
+                if params != snapshot.params {
+                    out.push(Command::SetParams(params));
+                }
+            });
+        }
+
+        // A model folder with live text.
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let busy = self.dialog.is_some();
+            if ui
+                .add_enabled(!busy, egui::Button::new("Open model folder…"))
+                .on_hover_text("A HuggingFace BERT-family folder: config.json, model.safetensors, tokenizer.json")
+                .clicked()
+            {
+                self.open_folder_dialog(ui.ctx());
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("or path");
+            let field = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.typed_dir)
+                        .desired_width(170.0)
+                        .hint_text("models/…/model"),
+                )
+                .labelled_by(label.id);
+            if field.lost_focus()
+                && ui.input(|i| i.key_pressed(egui::Key::Enter))
+                && !self.typed_dir.trim().is_empty()
+            {
+                self.model_dir = Some(PathBuf::from(self.typed_dir.trim()));
+                self.load_model_text(history, out);
+            }
+        });
+        if self.model_dir.is_some() {
+            let label = ui.label(RichText::new("Text (re-encodes as you type)").small());
+            let edit = ui
+                .add(
+                    egui::TextEdit::multiline(&mut self.text)
+                        .desired_rows(2)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+            if edit.changed() {
+                self.edited = Some(Instant::now());
+            }
+            if let Some(at) = self.edited {
+                let waited = at.elapsed();
+                if waited >= RETYPE_DELAY {
+                    self.edited = None;
+                    self.load_model_text(history, out);
+                } else {
+                    ui.ctx().request_repaint_after(RETYPE_DELAY - waited);
+                }
+            }
+        }
+    }
+}
