@@ -19,7 +19,9 @@ fn run(params: &Params, tokens: usize, dim: usize) -> f64 {
 
 fn reference_cases(c: &mut Criterion) {
     let mut group = c.benchmark_group("core");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     let dynamic = Params {
         m: 65_536,
         ..Params::default()

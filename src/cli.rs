@@ -259,7 +259,9 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
         params.set(&args.param, value)?;
         params.validate()?;
     }
-    let mut csv = String::from("param,value,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err\n");
+    let mut csv = String::from(
+        "param,value,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err\n",
+    );
     for value in &args.values {
         for offset in 0..args.seeds {
             let mut experiment = base.clone();

@@ -2,9 +2,9 @@
 //! (PNAS 2023). Data flows one way: `data` (sequences) → `model` (mathematics) → `sim`
 //! (worker thread) → `ui` (egui views); `io` reads and writes experiment files and exports.
 
-pub mod data;
-pub mod model;
-pub mod io;
 pub mod cli;
+pub mod data;
+pub mod io;
+pub mod model;
 pub mod sim;
 pub mod ui;

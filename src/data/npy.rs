@@ -94,7 +94,11 @@ fn check_declared_size(bytes: &[u8]) -> Result<(), String> {
         return Ok(());
     }
     let mut elements: usize = 1;
-    for dim in after[open + 1..close].split(',').map(str::trim).filter(|d| !d.is_empty()) {
+    for dim in after[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         let Ok(dim) = dim.parse::<usize>() else {
             return Ok(());
         };
@@ -116,10 +120,15 @@ fn check_declared_size(bytes: &[u8]) -> Result<(), String> {
 fn describe(error: ReadNpyError) -> String {
     match error {
         ReadNpyError::WrongNdim(expected, found) => {
-            format!("it has {found} dimensions, expected {}", expected.unwrap_or(2))
+            format!(
+                "it has {found} dimensions, expected {}",
+                expected.unwrap_or(2)
+            )
         }
         ReadNpyError::WrongDescriptor(descr) => format!("unsupported dtype {descr}"),
-        ReadNpyError::MissingData => "the file is truncated (fewer values than its shape says)".into(),
+        ReadNpyError::MissingData => {
+            "the file is truncated (fewer values than its shape says)".into()
+        }
         ReadNpyError::ExtraBytes(n) => format!("{n} unexpected bytes after the data"),
         other => other.to_string(),
     }
@@ -139,8 +148,11 @@ pub fn load_folder(folder: &Path) -> Result<Sequence, NpyError> {
             path: tokens_path.clone(),
             reason: e.to_string(),
         })?;
-        let text = String::from_utf8(bytes).map_err(|_| NpyError::TokensNotUtf8(tokens_path.clone()))?;
-        text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect()
+        let text =
+            String::from_utf8(bytes).map_err(|_| NpyError::TokensNotUtf8(tokens_path.clone()))?;
+        text.lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect()
     } else {
         Sequence::numbered_tokens(queries.nrows())
     };
@@ -173,7 +185,9 @@ mod tests {
         let q = Array2::from_shape_fn((3, 4), |(i, j)| (i + j) as f64);
         write(&dir.path().join("q.npy"), &q);
         write(&dir.path().join("k.npy"), &q);
-        q.mapv(|x| x as f32).write_npy(File::create(dir.path().join("v.npy")).unwrap()).unwrap();
+        q.mapv(|x| x as f32)
+            .write_npy(File::create(dir.path().join("v.npy")).unwrap())
+            .unwrap();
         std::fs::write(dir.path().join("tokens.txt"), "a\nb\nc\n").unwrap();
         let seq = load_folder(dir.path()).unwrap();
         assert_eq!(seq.tokens, ["a", "b", "c"]);
@@ -183,7 +197,8 @@ mod tests {
     #[test]
     fn a_huge_declared_shape_is_refused_before_allocating() {
         // Found by the fuzzer: a tiny file whose header promises 10^10 values.
-        let mut header = String::from("{'descr': '<f8', 'fortran_order': False, 'shape': (99999, 99999), }");
+        let mut header =
+            String::from("{'descr': '<f8', 'fortran_order': False, 'shape': (99999, 99999), }");
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }
@@ -192,8 +207,13 @@ mod tests {
         forged.extend_from_slice(&(header.len() as u16).to_le_bytes());
         forged.extend_from_slice(header.as_bytes());
         forged.extend_from_slice(&[0u8; 16]);
-        let message = matrix_from_bytes(&forged, Path::new("q.npy")).unwrap_err().to_string();
-        assert!(message.contains("q.npy") && message.contains("truncated"), "{message}");
+        let message = matrix_from_bytes(&forged, Path::new("q.npy"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("q.npy") && message.contains("truncated"),
+            "{message}"
+        );
         assert!(message.contains("99999, 99999"), "{message}");
     }
 
@@ -216,7 +236,9 @@ mod tests {
         let err = load_folder(dir.path()).unwrap_err().to_string();
         assert!(err.contains("v.npy") && err.contains("truncated"), "{err}");
 
-        ndarray::Array2::<i32>::zeros((3, 4)).write_npy(File::create(dir.path().join("v.npy")).unwrap()).unwrap();
+        ndarray::Array2::<i32>::zeros((3, 4))
+            .write_npy(File::create(dir.path().join("v.npy")).unwrap())
+            .unwrap();
         let err = load_folder(dir.path()).unwrap_err().to_string();
         assert!(err.contains("dtype"), "{err}");
 
@@ -225,7 +247,9 @@ mod tests {
         let err = load_folder(dir.path()).unwrap_err().to_string();
         assert!(err.contains("UTF-8"), "{err}");
 
-        let err = load_folder(&dir.path().join("q.npy")).unwrap_err().to_string();
+        let err = load_folder(&dir.path().join("q.npy"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a folder"), "{err}");
     }
 }

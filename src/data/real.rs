@@ -21,10 +21,21 @@ pub fn bundled_names() -> Result<Vec<String>, SequenceError> {
     Ok(bundle()?.sentences.iter().map(|s| s.name.clone()).collect())
 }
 
-fn to_sequence(source: String, tokens: Vec<String>, head: HeadQkv, origin: TextOrigin) -> Result<Sequence, SequenceError> {
+fn to_sequence(
+    source: String,
+    tokens: Vec<String>,
+    head: HeadQkv,
+    origin: TextOrigin,
+) -> Result<Sequence, SequenceError> {
     let widen = |a: &ndarray::Array2<f32>| a.mapv(f64::from);
-    let mut sequence = Sequence::new(source, tokens, widen(&head.q), widen(&head.k), widen(&head.v))
-        .map_err(|e| SequenceError::Model(e.to_string()))?;
+    let mut sequence = Sequence::new(
+        source,
+        tokens,
+        widen(&head.q),
+        widen(&head.k),
+        widen(&head.v),
+    )
+    .map_err(|e| SequenceError::Model(e.to_string()))?;
     sequence.origin = Some(origin);
     Ok(sequence)
 }
@@ -35,7 +46,12 @@ pub fn bundled_sequence(name: &str, layer: usize, head: usize) -> Result<Sequenc
     let sentence = bundle.find(name).ok_or_else(|| {
         SequenceError::Bundle(format!(
             "no bundled sentence named '{name}'; the bundled sentences are: {}",
-            bundle.sentences.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+            bundle
+                .sentences
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let qkv = sentence
@@ -57,7 +73,9 @@ pub fn bundled_sequence(name: &str, layer: usize, head: usize) -> Result<Sequenc
 /// Loads a model folder, reusing the last one loaded from the same folder.
 pub fn load_model(dir: &Path) -> Result<Arc<BertModel>, SequenceError> {
     static CACHE: Mutex<Option<(PathBuf, Arc<BertModel>)>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((cached_dir, model)) = cache.as_ref()
         && cached_dir == dir
     {
@@ -69,9 +87,16 @@ pub fn load_model(dir: &Path) -> Result<Arc<BertModel>, SequenceError> {
 }
 
 /// `model:DIR` encoding `text`, at `layer`, `head`.
-pub fn model_sequence(dir: &Path, text: &str, layer: usize, head: usize) -> Result<Sequence, SequenceError> {
+pub fn model_sequence(
+    dir: &Path,
+    text: &str,
+    layer: usize,
+    head: usize,
+) -> Result<Sequence, SequenceError> {
     let model = load_model(dir)?;
-    let encoding = model.encode(text).map_err(|e| SequenceError::Model(e.to_string()))?;
+    let encoding = model
+        .encode(text)
+        .map_err(|e| SequenceError::Model(e.to_string()))?;
     let qkv = encoding
         .head(layer, head)
         .map_err(|e| SequenceError::Model(e.to_string()))?;
@@ -89,7 +114,9 @@ pub fn model_sequence(dir: &Path, text: &str, layer: usize, head: usize) -> Resu
 }
 
 /// Layers and heads per layer of a real-text source.
-pub fn head_grid(spec: &super::source::SourceSpec) -> Result<Option<(usize, usize)>, SequenceError> {
+pub fn head_grid(
+    spec: &super::source::SourceSpec,
+) -> Result<Option<(usize, usize)>, SequenceError> {
     use super::source::SourceSpec;
     match spec {
         SourceSpec::Bundled(name) => {

@@ -33,7 +33,9 @@ pub enum SequenceError {
         "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME or model:DIR"
     )]
     UnknownSource(String),
-    #[error("bad synthetic size '{0}': expected NxD with 1 ≤ N ≤ {MAX_SYNTHETIC_TOKENS} and 1 ≤ D ≤ {MAX_SYNTHETIC_DIM}, e.g. synthetic:12x32")]
+    #[error(
+        "bad synthetic size '{0}': expected NxD with 1 ≤ N ≤ {MAX_SYNTHETIC_TOKENS} and 1 ≤ D ≤ {MAX_SYNTHETIC_DIM}, e.g. synthetic:12x32"
+    )]
     BadSynthetic(String),
     #[error(transparent)]
     Npy(#[from] NpyError),
@@ -58,7 +60,11 @@ impl FromStr for SourceSpec {
                 let (n, d) = rest.split_once(['x', 'X']).ok_or_else(bad)?;
                 let tokens: usize = n.trim().parse().map_err(|_| bad())?;
                 let dim: usize = d.trim().parse().map_err(|_| bad())?;
-                if tokens == 0 || dim == 0 || tokens > MAX_SYNTHETIC_TOKENS || dim > MAX_SYNTHETIC_DIM {
+                if tokens == 0
+                    || dim == 0
+                    || tokens > MAX_SYNTHETIC_TOKENS
+                    || dim > MAX_SYNTHETIC_DIM
+                {
                     return Err(bad());
                 }
                 Ok(SourceSpec::Synthetic { tokens, dim })
@@ -110,9 +116,12 @@ pub fn load_sequence(
     params: &Params,
 ) -> Result<Sequence, SequenceError> {
     match spec {
-        SourceSpec::Synthetic { tokens, dim } => {
-            Ok(synthetic(*tokens, *dim, params.seed, params.synthetic_scale))
-        }
+        SourceSpec::Synthetic { tokens, dim } => Ok(synthetic(
+            *tokens,
+            *dim,
+            params.seed,
+            params.synthetic_scale,
+        )),
         SourceSpec::Npy(dir) => Ok(load_folder(dir)?),
         SourceSpec::Bundled(name) => super::real::bundled_sequence(name, params.layer, params.head),
         SourceSpec::Model(dir) => {
@@ -128,10 +137,22 @@ mod tests {
 
     #[test]
     fn parses_and_prints_round_trip() {
-        for text in ["synthetic:12x32", "npy:/tmp/x", "bundled:coreference", "model:models/m"] {
+        for text in [
+            "synthetic:12x32",
+            "npy:/tmp/x",
+            "bundled:coreference",
+            "model:models/m",
+        ] {
             assert_eq!(text.parse::<SourceSpec>().unwrap().to_string(), text);
         }
-        for bad in ["synthetic:0x3", "synthetic:12", "foo:1", "npy:", "12x32", "synthetic:5000x2"] {
+        for bad in [
+            "synthetic:0x3",
+            "synthetic:12",
+            "foo:1",
+            "npy:",
+            "12x32",
+            "synthetic:5000x2",
+        ] {
             let err = bad.parse::<SourceSpec>().unwrap_err().to_string();
             assert!(err.contains("synthetic:"), "{bad}: {err}");
         }

@@ -11,8 +11,8 @@
 //! ```
 //! Relative paths resolve against the file's folder. Unknown keys are errors.
 
-use crate::data::source::{SequenceError, SourceSpec, load_sequence};
 use crate::data::sequence::Sequence;
+use crate::data::source::{SequenceError, SourceSpec, load_sequence};
 use crate::model::params::{ParamError, Params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -158,17 +158,25 @@ impl Experiment {
             }
             Some(_) => {}
         }
-        file.params.validate().map_err(|source| ExperimentError::Param {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let sequence = file.sequence.ok_or_else(|| ExperimentError::MissingSequence {
-            path: path.to_path_buf(),
-        })?;
-        let source: SourceSpec = sequence.source.parse().map_err(|source| ExperimentError::Sequence {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        file.params
+            .validate()
+            .map_err(|source| ExperimentError::Param {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let sequence = file
+            .sequence
+            .ok_or_else(|| ExperimentError::MissingSequence {
+                path: path.to_path_buf(),
+            })?;
+        let source: SourceSpec =
+            sequence
+                .source
+                .parse()
+                .map_err(|source| ExperimentError::Sequence {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
         Ok(Experiment {
             params: file.params,
             source,
@@ -207,7 +215,11 @@ impl Experiment {
 
 /// The first line of a multi-line parser message, plus the line/column it points at.
 fn one_line(message: &str) -> String {
-    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     match lines.as_slice() {
         [] => String::new(),
         [only] => (*only).to_string(),
@@ -237,17 +249,44 @@ mod tests {
     #[test]
     fn bad_files_get_one_clear_message() {
         let cases = [
-            ("format_version = 1\n[params]\nm = 0\n[sequence]\nsource='synthetic:2x2'", "invalid m = 0"),
-            ("format_version = 1\n[params]\ntau = 1\n[sequence]\nsource='synthetic:2x2'", "unknown field `tau`"),
-            ("format_version = 1\n[params]\nm = 'many'\n[sequence]\nsource='synthetic:2x2'", "invalid type"),
-            ("[params]\n[sequence]\nsource='synthetic:2x2'", "no format_version"),
-            ("format_version = 7\n[sequence]\nsource='synthetic:2x2'", "newer than this build"),
-            ("format_version = 1\n[params]\neta = nan\n[sequence]\nsource='synthetic:2x2'", "invalid eta"),
-            ("format_version = 1\n[params]\ntau_calcium = inf\n[sequence]\nsource='synthetic:2x2'", "tau_calcium"),
-            ("format_version = 1\n[sequence]\nsource='wav:x'", "unknown sequence source"),
+            (
+                "format_version = 1\n[params]\nm = 0\n[sequence]\nsource='synthetic:2x2'",
+                "invalid m = 0",
+            ),
+            (
+                "format_version = 1\n[params]\ntau = 1\n[sequence]\nsource='synthetic:2x2'",
+                "unknown field `tau`",
+            ),
+            (
+                "format_version = 1\n[params]\nm = 'many'\n[sequence]\nsource='synthetic:2x2'",
+                "invalid type",
+            ),
+            (
+                "[params]\n[sequence]\nsource='synthetic:2x2'",
+                "no format_version",
+            ),
+            (
+                "format_version = 7\n[sequence]\nsource='synthetic:2x2'",
+                "newer than this build",
+            ),
+            (
+                "format_version = 1\n[params]\neta = nan\n[sequence]\nsource='synthetic:2x2'",
+                "invalid eta",
+            ),
+            (
+                "format_version = 1\n[params]\ntau_calcium = inf\n[sequence]\nsource='synthetic:2x2'",
+                "tau_calcium",
+            ),
+            (
+                "format_version = 1\n[sequence]\nsource='wav:x'",
+                "unknown sequence source",
+            ),
             ("format_version = 1\n", "no [sequence]"),
             ("format_version = = 1", "not valid TOML"),
-            ("format_version = 1\nextra = 2\n[sequence]\nsource='synthetic:2x2'", "unknown field `extra`"),
+            (
+                "format_version = 1\nextra = 2\n[sequence]\nsource='synthetic:2x2'",
+                "unknown field `extra`",
+            ),
         ];
         for (text, expect) in cases {
             let err = parse(text).unwrap_err().to_string();
@@ -260,7 +299,11 @@ mod tests {
     fn relative_paths_resolve_against_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("e.toml");
-        std::fs::write(&file, "format_version = 1\n[sequence]\nsource = 'npy:data'\n").unwrap();
+        std::fs::write(
+            &file,
+            "format_version = 1\n[sequence]\nsource = 'npy:data'\n",
+        )
+        .unwrap();
         let e = Experiment::load(&file).unwrap();
         assert_eq!(e.source, SourceSpec::Npy(dir.path().join("data")));
         let err = Experiment::load(dir.path()).unwrap_err().to_string();

@@ -221,7 +221,11 @@ pub fn write_run_outputs(dir: &Path, result: &RunResult) -> Result<(), RunError>
     write_text(
         dir,
         "attention.csv",
-        &attention_csv(&seq.tokens, &sim.reference().attention, &sim.output().attention),
+        &attention_csv(
+            &seq.tokens,
+            &sim.reference().attention,
+            &sim.output().attention,
+        ),
     )?;
     Ok(())
 }
@@ -233,7 +237,13 @@ pub fn attention_csv(tokens: &[String], softmax: &Array2<f64>, network: &Array2<
     for (t, query) in tokens.iter().enumerate() {
         for (tau, key) in tokens.iter().enumerate() {
             let (a, b) = (softmax[[t, tau]], network[[t, tau]]);
-            let _ = writeln!(out, "{},{},{a},{b},{}", csv_field(query), csv_field(key), b - a);
+            let _ = writeln!(
+                out,
+                "{},{},{a},{b},{}",
+                csv_field(query),
+                csv_field(key),
+                b - a
+            );
         }
     }
     out

@@ -142,7 +142,9 @@ pub fn run_algebraic(network: &Network, sequence: &Sequence) -> NetworkOutput {
 
     let mut out = NetworkOutput::empty(n, sizes.outputs);
     for t in 0..n {
-        let masked: Vec<usize> = (0..n).filter(|&tau| in_mask(params.schedule, t, tau)).collect();
+        let masked: Vec<usize> = (0..n)
+            .filter(|&tau| in_mask(params.schedule, t, tau))
+            .collect();
         let top = masked
             .iter()
             .map(|&tau| total.key_offset[tau])
@@ -197,13 +199,20 @@ mod tests {
     #[test]
     fn rows_sum_to_one_and_outputs_are_attention_times_values() {
         let seq = synthetic(7, 8, 3, 0.8);
-        for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Elu1] {
+        for map in [
+            FeatureMap::Positive,
+            FeatureMap::Hyperbolic,
+            FeatureMap::Elu1,
+        ] {
             for schedule in [Schedule::Bidirectional, Schedule::Causal] {
                 let net = Network::new(&params(map, schedule), &seq).unwrap();
                 let out = run_algebraic(&net, &seq);
                 for t in 0..7 {
                     let sum: f64 = out.attention.row(t).sum();
-                    assert!((sum - 1.0).abs() < 1e-12, "{map} {schedule}: row {t} sums to {sum}");
+                    assert!(
+                        (sum - 1.0).abs() < 1e-12,
+                        "{map} {schedule}: row {t} sums to {sum}"
+                    );
                     if schedule == Schedule::Causal {
                         assert!(out.attention.row(t).iter().skip(t + 1).all(|&a| a == 0.0));
                     }
@@ -217,7 +226,12 @@ mod tests {
     #[test]
     fn calcium_is_the_sum_of_feature_products() {
         let seq = synthetic(5, 6, 4, 1.0);
-        for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Trig, FeatureMap::Elu1] {
+        for map in [
+            FeatureMap::Positive,
+            FeatureMap::Hyperbolic,
+            FeatureMap::Trig,
+            FeatureMap::Elu1,
+        ] {
             let p = params(map, Schedule::Causal);
             let net = Network::new(&p, &seq).unwrap();
             let out = run_algebraic(&net, &seq);
@@ -231,7 +245,11 @@ mod tests {
                     })
                     .sum();
                 let rel = (out.calcium[t] - expected).abs() / expected.abs();
-                assert!(rel < 1e-10, "{map}: c_{t} = {} vs Σφ·φ = {expected}", out.calcium[t]);
+                assert!(
+                    rel < 1e-10,
+                    "{map}: c_{t} = {} vs Σφ·φ = {expected}",
+                    out.calcium[t]
+                );
             }
         }
     }
@@ -241,7 +259,10 @@ mod tests {
         let seq = synthetic(6, 8, 5, 0.5);
         let reference = softmax_reference(&seq, Schedule::Bidirectional);
         let tv = |m: usize| {
-            let p = Params { m, ..params(FeatureMap::Positive, Schedule::Bidirectional) };
+            let p = Params {
+                m,
+                ..params(FeatureMap::Positive, Schedule::Bidirectional)
+            };
             let out = run_algebraic(&Network::new(&p, &seq).unwrap(), &seq);
             (&out.attention - &reference.attention).mapv(f64::abs).sum() / 12.0
         };
@@ -253,13 +274,21 @@ mod tests {
     #[test]
     fn heterogeneous_gains_weight_the_calcium() {
         let seq = synthetic(4, 6, 4, 1.0);
-        let p = Params { heterogeneity: 0.5, m: 300, ..params(FeatureMap::Positive, Schedule::Bidirectional) };
+        let p = Params {
+            heterogeneity: 0.5,
+            m: 300,
+            ..params(FeatureMap::Positive, Schedule::Bidirectional)
+        };
         let net = Network::new(&p, &seq).unwrap();
         let out = run_algebraic(&net, &seq);
         let (q, k) = (seq.scaled_queries(), seq.scaled_keys());
         let h = features(p.feature_map, &net.projection, q.row(1));
         let g: Vec<f64> = (0..net.sizes.hidden)
-            .map(|j| (0..4).map(|tau| features(p.feature_map, &net.projection, k.row(tau))[j]).sum())
+            .map(|j| {
+                (0..4)
+                    .map(|tau| features(p.feature_map, &net.projection, k.row(tau))[j])
+                    .sum()
+            })
             .collect();
         let gains = net.process_gains.as_ref().unwrap();
         let mut c = 0.0;
@@ -269,8 +298,15 @@ mod tests {
             }
         }
         c /= net.sizes.outputs as f64;
-        assert!((out.calcium[1] - c).abs() < 1e-10 * c.abs(), "{} vs {c}", out.calcium[1]);
+        assert!(
+            (out.calcium[1] - c).abs() < 1e-10 * c.abs(),
+            "{} vs {c}",
+            out.calcium[1]
+        );
         let sum: f64 = out.attention.row(1).sum();
-        assert!((sum - 1.0).abs() > 1e-6, "rows need not sum to 1 with heterogeneity");
+        assert!(
+            (sum - 1.0).abs() > 1e-6,
+            "rows need not sum to 1 with heterogeneity"
+        );
     }
 }

@@ -390,9 +390,8 @@ impl DynamicSim {
                 e,
             });
         }
-        let work = |chunk: &mut HiddenChunk<'_>| {
-            chunk.advance(&kernel, &rates, &masked, written, uniform)
-        };
+        let work =
+            |chunk: &mut HiddenChunk<'_>| chunk.advance(&kernel, &rates, &masked, written, uniform);
         let parts: Vec<ChunkSums> = if hidden >= PARALLEL_FROM {
             chunks.par_iter_mut().map(work).collect()
         } else {
@@ -657,7 +656,11 @@ mod tests {
             for slot in fast.schedule().slots.clone() {
                 for _ in 0..slot.steps {
                     let write = slot.phase == Phase::Write;
-                    let s = if write { k.row(slot.token) } else { q.row(slot.token) };
+                    let s = if write {
+                        k.row(slot.token)
+                    } else {
+                        q.row(slot.token)
+                    };
                     if write {
                         y.assign(&seq.values.row(slot.token));
                     }
@@ -666,8 +669,15 @@ mod tests {
                     let psi = 1.0 / c.max(params.c_min);
                     let du = (&s - &u) / params.tau_neuron;
                     let dh = (&phi - &h) / params.tau_neuron;
-                    let dy = if write { Array1::zeros(d) } else { (big_h.dot(&h) * psi - &y) / params.tau_neuron };
-                    let hebb = y.view().insert_axis(ndarray::Axis(1)).dot(&h.view().insert_axis(ndarray::Axis(0)));
+                    let dy = if write {
+                        Array1::zeros(d)
+                    } else {
+                        (big_h.dot(&h) * psi - &y) / params.tau_neuron
+                    };
+                    let hebb = y
+                        .view()
+                        .insert_axis(ndarray::Axis(1))
+                        .dot(&h.view().insert_axis(ndarray::Axis(0)));
                     let d_big_h = hebb * (gate * params.eta) - &big_h * params.decay;
                     let dg = &h * (gate * params.eta) - &g * params.decay;
                     let drive = &gains * &(&g * &h).insert_axis(ndarray::Axis(0));
@@ -683,12 +693,19 @@ mod tests {
                     fast.step();
                 }
                 let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1e-12);
-                assert!(close(fast.calcium(), c), "{schedule}: c {} vs {c}", fast.calcium());
+                assert!(
+                    close(fast.calcium(), c),
+                    "{schedule}: c {} vs {c}",
+                    fast.calcium()
+                );
                 for i in 0..d {
                     assert!(close(fast.output_rates()[i], y[i]));
                     for j in 0..hidden {
                         assert!(close(fast.process(i, j), p[[i, j]]), "p[{i},{j}]");
-                        assert!(close(fast.synapse_weight(i, j), big_h[[i, j]]), "H[{i},{j}]");
+                        assert!(
+                            close(fast.synapse_weight(i, j), big_h[[i, j]]),
+                            "H[{i},{j}]"
+                        );
                     }
                 }
                 for j in 0..hidden {
@@ -721,24 +738,44 @@ mod tests {
             let mut dynamic = sim(&params, &seq);
             dynamic.run_to_end();
             let algebraic = run_algebraic(
-                &Network::new(&Params { mode: Mode::Algebraic, ..params.clone() }, &seq).unwrap(),
+                &Network::new(
+                    &Params {
+                        mode: Mode::Algebraic,
+                        ..params.clone()
+                    },
+                    &seq,
+                )
+                .unwrap(),
                 &seq,
             );
             let got = dynamic.output();
             let tv = (0..4)
-                .map(|t| 0.5 * (&got.attention.row(t) - &algebraic.attention.row(t)).mapv(f64::abs).sum())
+                .map(|t| {
+                    0.5 * (&got.attention.row(t) - &algebraic.attention.row(t))
+                        .mapv(f64::abs)
+                        .sum()
+                })
                 .sum::<f64>()
                 / 4.0;
             assert!(tv <= 0.02, "{schedule}: TV between modes {tv}");
             for t in 0..4 {
                 let rel = (got.calcium[t] - algebraic.calcium[t]).abs() / algebraic.calcium[t];
-                assert!(rel < 0.05, "{schedule}: c_{t} {} vs {}", got.calcium[t], algebraic.calcium[t]);
+                assert!(
+                    rel < 0.05,
+                    "{schedule}: c_{t} {} vs {}",
+                    got.calcium[t],
+                    algebraic.calcium[t]
+                );
             }
             // Not vacuous: with a slow astrocyte the gap opens.
-            let slow = Params { tau_calcium: 400.0, ..params.clone() };
+            let slow = Params {
+                tau_calcium: 400.0,
+                ..params.clone()
+            };
             let mut slow_sim = sim(&slow, &seq);
             slow_sim.run_to_end();
-            let gap = (slow_sim.output().calcium[0] - algebraic.calcium[0]).abs() / algebraic.calcium[0];
+            let gap =
+                (slow_sim.output().calcium[0] - algebraic.calcium[0]).abs() / algebraic.calcium[0];
             assert!(gap > 0.05, "slow calcium should lag, gap {gap}");
         }
     }
@@ -754,7 +791,10 @@ mod tests {
             ..Params::default()
         };
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| {
                 let mut s = sim(&params, &seq);
                 s.run_to_end();

@@ -53,9 +53,8 @@ pub fn draw_projection(m: usize, dim: usize, projection: Projection, seed: u64) 
                     }
                 }
                 Projection::Orthogonal => {
-                    let gaussian = Array2::from_shape_fn((dim, dim), |_| {
-                        StandardNormal.sample(&mut rng)
-                    });
+                    let gaussian =
+                        Array2::from_shape_fn((dim, dim), |_| StandardNormal.sample(&mut rng));
                     let q = orthonormal_rows(&gaussian);
                     for (r, mut row) in rows.axis_iter_mut(Axis(0)).enumerate() {
                         let norm: f64 = (0..dim)
@@ -102,7 +101,10 @@ pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64
     match map {
         FeatureMap::Positive => {
             let norm = -0.5 * (m as f64).ln();
-            w.dot(&x).iter().map(|z| (z - sq / 2.0 + norm).exp()).collect()
+            w.dot(&x)
+                .iter()
+                .map(|z| (z - sq / 2.0 + norm).exp())
+                .collect()
         }
         FeatureMap::Hyperbolic => {
             let norm = -0.5 * ((2 * m) as f64).ln();
@@ -258,7 +260,10 @@ mod tests {
 
     fn random_vector(dim: usize, seed: u64, scale: f64) -> Array1<f64> {
         let mut rng = rng_for(seed, Stream::Synthetic, 99);
-        Array1::from_shape_fn(dim, |_| { let z: f64 = StandardNormal.sample(&mut rng); scale * z })
+        Array1::from_shape_fn(dim, |_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            scale * z
+        })
     }
 
     #[test]
@@ -293,7 +298,11 @@ mod tests {
         let x = random_vector(dim, 1, 0.45);
         let y = random_vector(dim, 2, 0.45);
         let target = x.dot(&y).exp();
-        for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Trig] {
+        for map in [
+            FeatureMap::Positive,
+            FeatureMap::Hyperbolic,
+            FeatureMap::Trig,
+        ] {
             let seeds = 2000;
             let samples: Vec<f64> = (0..seeds)
                 .map(|seed| {
@@ -311,7 +320,10 @@ mod tests {
                 "{map}: mean {mean} vs exp(x·y) {target}, stderr {stderr}"
             );
             // Not vacuous: the spread is real but small next to the target.
-            assert!(stderr > 0.0 && stderr < 0.05 * target, "{map}: stderr {stderr}");
+            assert!(
+                stderr > 0.0 && stderr < 0.05 * target,
+                "{map}: stderr {stderr}"
+            );
         }
     }
 
@@ -319,8 +331,14 @@ mod tests {
     fn feature_blocks_reassemble_the_exact_features() {
         let dim = 5;
         let w = draw_projection(10, dim, Projection::Iid, 4);
-        let inputs = Array2::from_shape_fn((3, dim), |(t, i)| ((t * 7 + i * 3) % 5) as f64 * 0.3 - 0.5);
-        for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Trig, FeatureMap::Elu1] {
+        let inputs =
+            Array2::from_shape_fn((3, dim), |(t, i)| ((t * 7 + i * 3) % 5) as f64 * 0.3 - 0.5);
+        for map in [
+            FeatureMap::Positive,
+            FeatureMap::Hyperbolic,
+            FeatureMap::Trig,
+            FeatureMap::Elu1,
+        ] {
             let m_hidden = map.hidden_count(10, dim);
             let mut assembled = Array2::<f64>::zeros((3, m_hidden));
             for layout in blocks(map, 10, dim, 4) {
@@ -335,7 +353,10 @@ mod tests {
             for t in 0..3 {
                 let exact = features(map, &w, inputs.row(t));
                 for (a, b) in assembled.row(t).iter().zip(&exact) {
-                    assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-3), "{map}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-12 * b.abs().max(1e-3),
+                        "{map}: {a} vs {b}"
+                    );
                 }
             }
         }

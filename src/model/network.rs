@@ -1,7 +1,7 @@
 //! The fixed parts of one head's network: projection W, process gains γ, and sizes.
 
 use super::features::{Stream, draw_projection, rng_for};
-use super::params::{FeatureMap, MEMORY_LIMIT_BYTES, MAX_STEPS, Mode, ParamError, Params};
+use super::params::{FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params};
 use super::schedule::SlotSchedule;
 use crate::data::sequence::{Sequence, ShapeError};
 use ndarray::{Array2, Axis};
@@ -87,7 +87,9 @@ impl Network {
         let sizes = Sizes {
             tokens: sequence.len(),
             inputs: sequence.key_dim(),
-            hidden: params.feature_map.hidden_count(params.m, sequence.key_dim()),
+            hidden: params
+                .feature_map
+                .hidden_count(params.m, sequence.key_dim()),
             outputs: sequence.value_dim(),
         };
         let needed = memory_estimate(params, &sizes);
@@ -157,7 +159,12 @@ fn check_overflow(params: &Params, sequence: &Sequence) -> Result<(), ModelError
     let scaled = [sequence.scaled_queries(), sequence.scaled_keys()];
     let largest = scaled
         .iter()
-        .flat_map(|a| a.rows().into_iter().map(|r| r.dot(&r) / 2.0).collect::<Vec<_>>())
+        .flat_map(|a| {
+            a.rows()
+                .into_iter()
+                .map(|r| r.dot(&r) / 2.0)
+                .collect::<Vec<_>>()
+        })
         .fold(0.0, f64::max);
     let risky = match params.feature_map {
         FeatureMap::Trig => true,

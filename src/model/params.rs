@@ -231,7 +231,11 @@ fn check_positive_time(name: &'static str, value: f64) -> Result<(), ParamError>
     if value.is_finite() && value > 0.0 && value <= 1e9 {
         Ok(())
     } else {
-        Err(invalid(name, value, "a finite time > 0 ms (at most 1e9 ms)"))
+        Err(invalid(
+            name,
+            value,
+            "a finite time > 0 ms (at most 1e9 ms)",
+        ))
     }
 }
 
@@ -240,10 +244,18 @@ impl Params {
     /// simulation). Returns the first problem found.
     pub fn validate(&self) -> Result<(), ParamError> {
         if self.m == 0 || self.m > MAX_FEATURES {
-            return Err(invalid("m", self.m, &format!("an integer in 1..={MAX_FEATURES}")));
+            return Err(invalid(
+                "m",
+                self.m,
+                &format!("an integer in 1..={MAX_FEATURES}"),
+            ));
         }
         if !(self.heterogeneity.is_finite() && (0.0..=10.0).contains(&self.heterogeneity)) {
-            return Err(invalid("heterogeneity", self.heterogeneity, "a number in [0, 10]"));
+            return Err(invalid(
+                "heterogeneity",
+                self.heterogeneity,
+                "a number in [0, 10]",
+            ));
         }
         check_positive_time("tau_neuron", self.tau_neuron)?;
         check_positive_time("tau_process", self.tau_process)?;
@@ -260,9 +272,7 @@ impl Params {
                 return Err(ParamError::Invalid {
                     name: "dt",
                     value: self.dt.to_string(),
-                    range: format!(
-                        "at most {name} = {tau} ms, or forward Euler is unstable"
-                    ),
+                    range: format!("at most {name} = {tau} ms, or forward Euler is unstable"),
                 });
             }
         }
@@ -292,9 +302,15 @@ impl Params {
         if !(self.c_min.is_finite() && self.c_min > 0.0) {
             return Err(invalid("c_min", self.c_min, "a finite number > 0"));
         }
-        if !(self.synthetic_scale.is_finite() && self.synthetic_scale > 0.0 && self.synthetic_scale <= 100.0)
+        if !(self.synthetic_scale.is_finite()
+            && self.synthetic_scale > 0.0
+            && self.synthetic_scale <= 100.0)
         {
-            return Err(invalid("synthetic_scale", self.synthetic_scale, "a number in (0, 100]"));
+            return Err(invalid(
+                "synthetic_scale",
+                self.synthetic_scale,
+                "a number in (0, 100]",
+            ));
         }
         Ok(())
     }
@@ -400,7 +416,12 @@ mod tests {
     #[test]
     fn unknown_keys_and_enum_values_are_refused() {
         let mut p = Params::default();
-        assert!(p.set("tau", "1").unwrap_err().to_string().contains("unknown parameter 'tau'"));
+        assert!(
+            p.set("tau", "1")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown parameter 'tau'")
+        );
         let err = p.set("feature_map", "relu").unwrap_err().to_string();
         assert!(err.contains("positive hyperbolic trig elu1"), "{err}");
         assert!(p.set("m", "-3").is_err());

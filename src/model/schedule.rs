@@ -129,7 +129,12 @@ mod tests {
         let phases: Vec<_> = schedule.slots.iter().map(|s| (s.phase, s.token)).collect();
         assert_eq!(
             phases,
-            [(Phase::Write, 0), (Phase::Read, 0), (Phase::Write, 1), (Phase::Read, 1)]
+            [
+                (Phase::Write, 0),
+                (Phase::Read, 0),
+                (Phase::Write, 1),
+                (Phase::Read, 1)
+            ]
         );
     }
 }
