@@ -69,10 +69,13 @@ pub struct TripartiteApp {
     last_title: String,
     quitting: bool,
     /// A figure export waiting for the window screenshot: its outcome lands here.
-    pending_figure: Option<Arc<std::sync::Mutex<Option<Result<String, String>>>>>,
+    pending_figure: Option<FigureSlot>,
     /// The last file operation's outcome, shown under the controls.
     file_message: Option<(String, bool)>,
 }
+
+/// Where a figure export's outcome arrives from the screenshot callback.
+type FigureSlot = Arc<std::sync::Mutex<Option<Result<String, String>>>>;
 
 /// Which page the central area shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
