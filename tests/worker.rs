@@ -278,3 +278,27 @@ fn shutdown_stops_and_joins_the_thread() {
     h.worker.shutdown();
     assert!(!h.worker.is_alive());
 }
+
+#[test]
+fn a_bad_file_while_running_keeps_the_current_experiment() {
+    let mut h = Harness::new(small());
+    h.send(Command::StepSlot);
+    let before = h.wait("a step", |s| s.step > 0);
+    let bad = Experiment {
+        source: SourceSpec::Npy("/nonexistent/folder".into()),
+        ..small()
+    };
+    h.send(Command::LoadExperiment(Box::new(bad)));
+    let after = h.wait("the refusal", |s| s.rejected.is_some());
+    let message = after.rejected.as_deref().unwrap();
+    assert!(
+        message.contains("/nonexistent/folder") && message.contains("unchanged"),
+        "{message}"
+    );
+    assert!(after.failure.is_none());
+    assert_eq!(after.step, before.step, "the running simulation was kept");
+    assert_eq!(
+        after.run.as_ref().unwrap().source,
+        before.run.as_ref().unwrap().source
+    );
+}

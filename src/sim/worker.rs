@@ -351,6 +351,40 @@ impl Engine {
     }
 
     fn load_experiment(&mut self, experiment: Experiment) {
+        // With a simulation running, a bad file, folder or text must not cost the user it:
+        // build the new one aside and switch only when it works.
+        if self.sim.is_some() {
+            let built = load_sequence(
+                &experiment.source,
+                experiment.text.as_deref(),
+                &experiment.params,
+            )
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+            .and_then(|sequence| {
+                Simulation::new(&experiment.params, sequence.clone())
+                    .map(|sim| (sequence, sim))
+                    .map_err(|e| e.to_string())
+            });
+            match built {
+                Ok((sequence, sim)) => {
+                    self.set_running(false);
+                    self.params = experiment.params.clone();
+                    self.sequence = Some(sequence);
+                    self.experiment = Some(experiment);
+                    self.failure = None;
+                    self.rejected = None;
+                    self.install(sim);
+                }
+                Err(error) => {
+                    self.rejected = Some(format!(
+                        "Not loaded: {error}. The current experiment is unchanged."
+                    ));
+                    self.dirty = true;
+                }
+            }
+            return;
+        }
         self.params = experiment.params.clone();
         self.sequence = None;
         self.experiment = Some(experiment);
