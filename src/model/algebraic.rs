@@ -1,8 +1,10 @@
 //! Algebraic mode (spec "Algebraic mode"): the paper's correspondence, computed exactly.
 //!
-//!     write:  H = Σ_τ v_τ φ(k~_τ)ᵀ,   g = Σ_τ φ(k~_τ)          (causal: prefix sums)
-//!     read t: h = φ(q~_t),  p_ij = γ_ij g_j h_j,  c_t = (1/d) Σ_ij p_ij,  y_t = ψ(c_t) H h
-//!     A_net[t,τ] = M[t,τ] (φ(q~_t)·φ(k~_τ)) ψ(c_t)
+//! ```text
+//! write:  H = Σ_τ v_τ φ(k~_τ)ᵀ,   g = Σ_τ φ(k~_τ)          (causal: prefix sums)
+//! read t: h = φ(q~_t),  p_ij = γ_ij g_j h_j,  c_t = (1/d) Σ_ij p_ij,  y_t = ψ(c_t) H h
+//! A_net[t,τ] = M[t,τ] (φ(q~_t)·φ(k~_τ)) ψ(c_t)
+//! ```
 //!
 //! Neither H nor p is formed: with K = Φ_Q Φ_Kᵀ (N × N) and K^γ = Φ_Q diag(Σ_i γ_ij / d) Φ_Kᵀ,
 //! c_t = Σ_τ M K^γ_tτ and y_t = ψ(c_t) Σ_τ M K_tτ v_τ, which is the same sum regrouped. K is

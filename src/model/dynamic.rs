@@ -1,11 +1,13 @@
 //! Dynamic mode (spec "Dynamic mode"): the network in continuous time, by forward Euler.
 //!
-//!     τ_n du/dt = −u + s                τ_n dh/dt = −h + φ(u)
-//!     y = v_τ (write slot τ)            τ_n dy/dt = −y + ψ(c) H h (read slot)
-//!     dH/dt = π η y hᵀ − λ H            dg/dt = π η h − λ g
-//!     τ_p dp_ij/dt = −p_ij + γ_ij g_j h_j
-//!     τ_c dc/dt = −c + (1/d) Σ_ij p_ij
-//!     de_τ/dt = π_τ η h − λ e_τ         (instrumentation: H = Σ_τ v_τ e_τᵀ)
+//! ```text
+//! τ_n du/dt = −u + s                τ_n dh/dt = −h + φ(u)
+//! y = v_τ (write slot τ)            τ_n dy/dt = −y + ψ(c) H h (read slot)
+//! dH/dt = π η y hᵀ − λ H            dg/dt = π η h − λ g
+//! τ_p dp_ij/dt = −p_ij + γ_ij g_j h_j
+//! τ_c dc/dt = −c + (1/d) Σ_ij p_ij
+//! de_τ/dt = π_τ η h − λ e_τ         (instrumentation: H = Σ_τ v_τ e_τᵀ)
+//! ```
 //!
 //! Factored state, exact in real arithmetic and O(N·m') per step instead of O(d·m'):
 //! - z = W u obeys the same linear Euler recurrence as u, so W s is formed once per slot;
