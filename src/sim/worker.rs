@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 /// Shortest wall time between two publications while running (about 60 per second).
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(16);
 /// The same at full speed (4 a second). "As fast as possible" is about throughput: under
-/// software GL each repaint (egui draws two frames per update) costs tens of ms of a core that a
-/// parallel simulation would use. Measured at m = 65 536 on 2 cores, llvmpipe: 30 updates a
-/// second cost the simulation 58 % of its speed, 5 a second 34 %.
+/// software GL each frame costs about 25 ms of a core that a parallel simulation would use.
+/// Measured at m = 65 536 on 2 cores, llvmpipe: 30 updates a second cost the simulation 58 % of
+/// its speed; 4 a second, with two frames per update, 17–25 %; with one frame per update (the
+/// UI asks for a repaint with a small delay, see `ui::app`), 8–12 %.
 pub const FULL_SPEED_PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
 /// Trace samples per run: the sampling stride is chosen so that a whole run fits.
 const SAMPLES_PER_RUN: u64 = 4_000;

@@ -24,7 +24,11 @@ use crate::io::experiment::Experiment;
 use crate::sim::{Command, Probe, RunHistory, Snapshot, Worker};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How soon after a worker publication the window repaints. Any non-zero delay gives one frame
+/// per publication (egui answers a zero-delay request with two).
+const NOTIFY_DELAY: Duration = Duration::from_millis(1);
 
 /// Where the main views were drawn in the last frame (points), for cropped screenshots.
 #[derive(Clone, Copy, Debug, Default)]
@@ -96,7 +100,9 @@ impl TripartiteApp {
         let notify = context.clone();
         let worker = Worker::spawn(experiment.clone(), move || {
             if let Some(ctx) = notify.get() {
-                ctx.request_repaint();
+                // A zero-delay request makes egui paint two frames; a publication needs one,
+                // and under software GL each frame costs the simulation a share of a core.
+                ctx.request_repaint_after(NOTIFY_DELAY);
             }
         });
         TripartiteApp {
@@ -393,7 +399,7 @@ impl TripartiteApp {
                     Err(text) => (text, false),
                 });
             }
-            None => ctx.request_repaint_after(std::time::Duration::from_millis(50)),
+            None => ctx.request_repaint_after(Duration::from_millis(50)),
         }
     }
 
