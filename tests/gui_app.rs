@@ -1,9 +1,10 @@
 //! The desktop app driven through its accessible labels (egui_kittest), with the real worker.
 
+mod common;
+
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
@@ -23,21 +24,10 @@ fn classroom() -> Experiment {
     }
 }
 
-/// Snapshots are rendered by Vulkan on lavapipe (mesa-vulkan-drivers), as in CI.
-fn pin_backend() {
-    static PIN: Once = Once::new();
-    PIN.call_once(|| {
-        // SAFETY: runs once, before any test thread creates a wgpu instance (every harness is
-        // built after this returns), so no other thread reads the environment concurrently.
-        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
-    });
-}
-
 fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
-    pin_backend();
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .wgpu()
+        .wgpu_setup(common::lavapipe())
         .build_ui_state(
             |ui, app: &mut TripartiteApp| app.show(ui),
             TripartiteApp::new(experiment),

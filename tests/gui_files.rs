@@ -2,12 +2,13 @@
 //! session, exports, and the File menu driven through its accessible labels (typed-path
 //! dialogs only: no test ever opens a native dialog).
 
+mod common;
+
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ndarray::{Array2, array};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
 use tripartite::io::presets;
@@ -367,15 +368,6 @@ fn dialog_answers_become_actions() {
     assert!(!FileAction::Save.discards_changes());
 }
 
-/// Snapshots and menus are rendered by Vulkan on lavapipe, as in the other GUI tests.
-fn pin_backend() {
-    static PIN: Once = Once::new();
-    PIN.call_once(|| {
-        // SAFETY: runs once, before any test thread creates a wgpu instance.
-        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
-    });
-}
-
 struct MenuState {
     menu: FileMenu,
     doc: Document,
@@ -387,7 +379,6 @@ struct MenuState {
 }
 
 fn menu_harness() -> Harness<'static, MenuState> {
-    pin_backend();
     let state = MenuState {
         menu: FileMenu::default(),
         doc: Document::untitled(&lesson()),
@@ -399,7 +390,7 @@ fn menu_harness() -> Harness<'static, MenuState> {
     };
     Harness::builder()
         .with_size([640.0, 480.0])
-        .wgpu()
+        .wgpu_setup(common::lavapipe())
         .build_ui_state(
             |ui, s: &mut MenuState| {
                 egui::MenuBar::new().ui(ui, |ui| {

@@ -1,11 +1,12 @@
 //! The all-heads overview and the sweep panel driven through their accessible labels
 //! (egui_kittest on wgpu), each fed by a real batch on the batch runner's thread.
 
+mod common;
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::sync::Arc;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
@@ -29,16 +30,6 @@ fn small_bundled() -> Experiment {
         source: SourceSpec::Bundled("coreference-it".into()),
         ..Experiment::default()
     }
-}
-
-/// Snapshots and rendering go through Vulkan on lavapipe, as in the app's GUI tests.
-fn pin_backend() {
-    static PIN: Once = Once::new();
-    PIN.call_once(|| {
-        // SAFETY: runs once, before any harness (and so any wgpu instance) exists in this
-        // process; no other thread reads the environment concurrently.
-        unsafe { std::env::set_var("WGPU_BACKEND", "vulkan") };
-    });
 }
 
 /// Steps frames until `done` holds (fails after 60 s).
@@ -69,10 +60,9 @@ struct HeadsState {
 }
 
 fn heads_harness() -> Harness<'static, HeadsState> {
-    pin_backend();
     Harness::builder()
         .with_size([1280.0, 800.0])
-        .wgpu()
+        .wgpu_setup(common::lavapipe())
         .build_ui_state(
             |ui, state: &mut HeadsState| {
                 theme::apply(ui.ctx());
@@ -239,7 +229,6 @@ fn finished_samples(experiment: &Experiment) -> (CalciumSamples, f64) {
 }
 
 fn sweep_harness() -> (Harness<'static, SweepState>, f64) {
-    pin_backend();
     let experiment = Experiment {
         params: Params {
             m: 256,
@@ -250,7 +239,7 @@ fn sweep_harness() -> (Harness<'static, SweepState>, f64) {
     let (samples, calcium_corr) = finished_samples(&experiment);
     let h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .wgpu()
+        .wgpu_setup(common::lavapipe())
         .build_ui_state(
             |ui, state: &mut SweepState| {
                 theme::apply(ui.ctx());
