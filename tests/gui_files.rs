@@ -18,6 +18,7 @@ use tripartite::ui::files::{
     ConfirmDiscard, DialogKind, DiscardDecision, Document, ExportKind, FileAction, FileDialogs,
     FileMenu, MAX_RECENT,
 };
+use tripartite::ui::layout::LiveLayout;
 use tripartite::ui::persist::{self, PersistedState, STORAGE_KEY, UiChoices};
 
 fn lesson() -> Experiment {
@@ -152,6 +153,10 @@ fn the_session_round_trips_through_storage() {
         UiChoices {
             show_params: false,
             show_help: true,
+            layout: LiveLayout {
+                top: 0.3,
+                left: 0.7,
+            },
         },
     );
     let mut storage = MemoryStorage::default();
@@ -164,6 +169,21 @@ fn the_session_round_trips_through_storage() {
     let (fresh, notice) = persist::load(None);
     assert_eq!(notice, None);
     assert_eq!(fresh, PersistedState::default());
+}
+
+#[test]
+fn a_session_saved_before_the_movable_splitters_keeps_its_choices() {
+    let mut storage = MemoryStorage::default();
+    let old = format!(
+        r#"{{"version": 1, "experiment_toml": {}, "document": null, "recent": [],
+            "ui": {{"show_params": false, "show_help": true}}}}"#,
+        serde_json::to_string(&lesson().to_toml()).unwrap()
+    );
+    eframe::Storage::set_string(&mut storage, STORAGE_KEY, old);
+    let (state, notice) = persist::load(Some(&storage));
+    assert_eq!(notice, None);
+    assert!(!state.ui.show_params && state.ui.show_help);
+    assert_eq!(state.ui.layout, LiveLayout::default());
 }
 
 #[test]

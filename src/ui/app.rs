@@ -10,6 +10,7 @@ use super::files::{
 use super::graph::GraphView;
 use super::heads::HeadsOverview;
 use super::help::HelpWindow;
+use super::layout::LiveLayout;
 use super::params::ParamsView;
 use super::persist::{PersistedState, UiChoices};
 use super::picker::SequencePicker;
@@ -56,6 +57,8 @@ pub struct TripartiteApp {
     stats: FrameStats,
     outbox: Vec<Command>,
     show_params: bool,
+    /// Where the Live tab's splitters sit.
+    layout: LiveLayout,
     styled: bool,
     rects: ViewRects,
     pub(super) script: Option<Script>,
@@ -121,6 +124,7 @@ impl TripartiteApp {
             stats: FrameStats::default(),
             outbox: Vec::new(),
             show_params: true,
+            layout: LiveLayout::default(),
             styled: false,
             rects: ViewRects::default(),
             script: None,
@@ -157,6 +161,7 @@ impl TripartiteApp {
         if restore {
             app.document.restore(state.document.clone(), &start);
             app.show_params = state.ui.show_params;
+            app.layout = state.ui.layout;
         }
         app.file_message = notice.map(|n| (n, false));
         app
@@ -559,7 +564,7 @@ impl TripartiteApp {
                     .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
                 );
             });
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 self.controls
                     .ui(ui, &self.history, &mut self.outbox, &mut self.help.open);
                 ui.separator();
@@ -583,20 +588,14 @@ impl TripartiteApp {
                     ui.selectable_value(&mut self.tab, tab, label)
                         .on_hover_text(tip);
                 }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    let text = if self.show_params {
-                        "Hide parameters"
-                    } else {
-                        "Show parameters"
-                    };
-                    if ui
-                        .button(text)
-                        .on_hover_text("Show or hide the parameter panel")
-                        .clicked()
-                    {
-                        self.show_params = !self.show_params;
-                    }
-                });
+                ui.separator();
+                // A toggle next to the tabs rather than pinned to the right edge, where it
+                // collided with them in narrow windows.
+                ui.toggle_value(&mut self.show_params, "Parameters")
+                    .on_hover_text(
+                        "Show or hide the parameter panel (hide it to give the views the whole \
+                         width, e.g. on a projector)",
+                    );
             });
             if let Some(failure) = self
                 .history
@@ -671,24 +670,10 @@ impl TripartiteApp {
             }
         } else {
             egui::CentralPanel::default().show(ui, |ui| {
-                // Fixed proportions: graph and traces above, the attention matrices below.
+                // Graph and traces above, the attention matrices below; the splitters move.
                 let area = ui.available_rect_before_wrap();
-                let split_y =
-                    area.top() + (area.height() * 0.56).max(260.0).min(area.height() - 200.0);
-                let split_x = area.left() + area.width() * 0.5;
-                let gap = 6.0;
-                let graph =
-                    egui::Rect::from_min_max(area.min, egui::pos2(split_x - gap, split_y - gap));
-                let traces = egui::Rect::from_min_max(
-                    egui::pos2(split_x + gap, area.top()),
-                    egui::pos2(area.right(), split_y - gap),
-                );
-                let attention =
-                    egui::Rect::from_min_max(egui::pos2(area.left(), split_y + gap), area.max);
-                let painter = ui.painter();
-                let line = egui::Stroke::new(1.0, egui::Color32::from_gray(200));
-                painter.hline(area.x_range(), split_y, line);
-                painter.vline(split_x, area.top()..=split_y - gap, line);
+                let rects = self.layout.ui(ui, area);
+                let (graph, traces, attention) = (rects.graph, rects.traces, rects.attention);
                 let region =
                     |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
                         ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
@@ -706,10 +691,11 @@ impl TripartiteApp {
                 region(ui, attention, &mut |ui| {
                     self.attention.ui(ui, &self.history)
                 });
+                let [graph, traces, attention] = rects.padded();
                 self.rects = ViewRects {
-                    graph: Some(graph.expand(gap)),
-                    attention: Some(attention.expand(gap)),
-                    traces: Some(traces.expand(gap)),
+                    graph: Some(graph),
+                    attention: Some(attention),
+                    traces: Some(traces),
                 };
             });
         }
@@ -759,6 +745,7 @@ impl eframe::App for TripartiteApp {
             self.document.recent(),
             UiChoices {
                 show_params: self.show_params,
+                layout: self.layout,
                 show_help: self.help.open,
             },
         );

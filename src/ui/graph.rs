@@ -211,7 +211,24 @@ impl GraphView {
         selection: Option<Selection>,
     ) {
         self.targets.clear();
+        // The key wraps in a narrow graph rather than running out of it, and the network is
+        // drawn above it.
+        let key = painter.layout(
+            "fill: rate (input/output: blue negative, red positive) · edge width: |H| · dot \
+             colour: process p"
+                .to_owned(),
+            FontId::proportional(11.5),
+            Color32::from_gray(70),
+            (rect.width() - 12.0).max(40.0),
+        );
         let inner = rect.shrink2(vec2(12.0, 16.0));
+        let inner = Rect::from_min_max(
+            inner.min,
+            pos2(
+                inner.right(),
+                (inner.bottom() - key.size().y).max(inner.top() + 40.0),
+            ),
+        );
         let zoom = self.zoom;
         let center = rect.center() + self.pan;
         let to_screen = |fx: f32, fy: f32| -> Pos2 {
@@ -462,13 +479,8 @@ impl GraphView {
                 );
             }
         }
-        painter.text(
-            rect.left_bottom() + vec2(6.0, -4.0),
-            Align2::LEFT_BOTTOM,
-            "fill: rate (input/output: blue negative, red positive) · edge width: |H| · dot colour: process p",
-            FontId::proportional(11.5),
-            Color32::from_gray(70),
-        );
+        let corner = rect.left_bottom() + vec2(6.0, -4.0 - key.size().y);
+        painter.galley(corner, key, Color32::from_gray(70));
     }
 }
 

@@ -196,8 +196,9 @@ impl Heatmap<'_> {
     /// Query labels on the left, key labels below; every k-th when cells are small.
     fn axis_labels(&self, ui: &mut egui::Ui, grid: Rect, n: usize, left: f32) {
         let cell = grid.width() / n as f32;
-        let font = if cell >= 15.0 { 13.0 } else { 11.0 };
-        let every_row = ((font + 1.0) / cell).ceil().max(1.0) as usize;
+        // Every query gets its label while a cell is at least 10 points tall.
+        let font = (cell - 0.5).clamp(9.5, 13.0);
+        let every_row = (font / cell).ceil().max(1.0) as usize;
         let widest = self
             .tokens
             .iter()

@@ -20,6 +20,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
         "Drag / scroll / double-click",
         "Pan / zoom / reset the network graph",
     ),
+    (
+        "Drag a line between views",
+        "Resize the views (double-click it: back to the default)",
+    ),
 ];
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ pub mod graph;
 pub mod heads;
 pub mod heatmap;
 pub mod help;
+pub mod layout;
 pub mod params;
 pub mod png;
 mod script;

@@ -3,6 +3,7 @@
 //! (corrupt, from another version, an experiment that no longer parses) is replaced by the
 //! defaults with a notice for the status bar; loading never fails and never panics.
 
+use super::layout::LiveLayout;
 use crate::io::experiment::Experiment;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ pub struct UiChoices {
     pub show_params: bool,
     /// The help window is open.
     pub show_help: bool,
+    /// The Live tab's splitters.
+    pub layout: LiveLayout,
 }
 
 impl Default for UiChoices {
@@ -27,6 +30,7 @@ impl Default for UiChoices {
         UiChoices {
             show_params: true,
             show_help: false,
+            layout: LiveLayout::default(),
         }
     }
 }

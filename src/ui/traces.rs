@@ -13,6 +13,11 @@ use egui_plot::{AxisHints, Line, LineStyle, Plot, PlotPoints, Span, VLine};
 const MAX_POINTS: usize = 1500;
 /// Above this many visible slots, slots are not shaded one by one.
 const MAX_SHADED_SLOTS: usize = 240;
+/// Height of the selection's heading above its legend, and of one legend row (points).
+const HEADING_HEIGHT: f32 = 26.0;
+const LEGEND_ROW: f32 = 21.0;
+/// Size of a selection legend entry's text.
+const LEGEND_TEXT: f32 = 12.5;
 
 #[derive(Default)]
 pub struct TracesView {}
@@ -22,8 +27,8 @@ impl TracesView {
         ui.label(theme::title("Calcium vs softmax normaliser"));
         theme::caption(
             ui,
-            "The astrocyte's calcium (orange) should settle on the softmax normaliser Z_t \
-             (dashed) in every read slot (blue).",
+            "The astrocyte's calcium (orange, in softmax-normaliser units) should settle on \
+             the normaliser Z_t (dashed) in every read slot (blue).",
         );
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
@@ -45,10 +50,17 @@ impl TracesView {
         let now = snapshot.time_ms;
         let height = ui.available_height();
         let selected_probes = selection.map(|s| s.probes()).unwrap_or_default();
+        // With a selection, the calcium plot and the selected traces share the height equally,
+        // after the selection's heading and its legend (one line or more, as it wraps).
         let top_height = if selected_probes.is_empty() {
             height - 40.0
         } else {
-            height * 0.5
+            let names: Vec<String> = selected_probes
+                .iter()
+                .map(|p| format!("{} (0.0000)", p.label()))
+                .collect();
+            let header = HEADING_HEIGHT + LEGEND_ROW * legend_rows(ui, &names) as f32;
+            ((height - header) * 0.5).max(80.0)
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
@@ -70,7 +82,8 @@ impl TracesView {
             .auto_bounds([true, false])
             .default_y_bounds(-0.03 * y_top, y_top)
             .custom_x_axes(vec![time_axis()])
-            .custom_y_axes(vec![value_axis("normaliser units")])
+            .custom_y_axes(vec![value_axis("c, Z_t")])
+            .link_axis(time_link(), [true, false])
             .allow_scroll(false)
             .show(ui, move |plot| {
                 let bounds = plot.plot_bounds();
@@ -148,10 +161,17 @@ impl TracesView {
         .on_hover_text("Each trace is scaled to its own peak (shown in brackets).");
         ui.horizontal_wrapped(|ui| {
             for (k, (name, _)) in series.iter().enumerate() {
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
-                ui.painter()
-                    .rect_filled(rect, 1.0, palette::SERIES[k % palette::SERIES.len()]);
-                ui.label(RichText::new(name).size(12.5));
+                // Marker and name wrap together.
+                if ui.available_size_before_wrap().x < legend_item_width(ui, name) {
+                    ui.end_row();
+                }
+                ui.horizontal(|ui| {
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
+                    ui.painter()
+                        .rect_filled(rect, 1.0, palette::SERIES[k % palette::SERIES.len()]);
+                    ui.label(RichText::new(name).size(LEGEND_TEXT));
+                });
             }
         });
         let run_for_plot = run.clone();
@@ -160,7 +180,8 @@ impl TracesView {
             .include_x(0.0)
             .include_x(total)
             .custom_x_axes(vec![time_axis()])
-            .custom_y_axes(vec![value_axis("fraction of peak")])
+            .custom_y_axes(vec![value_axis("÷ peak")])
+            .link_axis(time_link(), [true, false])
             .allow_scroll(false)
             .show(ui, move |plot| {
                 let bounds = plot.plot_bounds();
@@ -178,6 +199,11 @@ impl TracesView {
             egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Selected item traces")
         });
     }
+}
+
+/// The calcium plot and the selected traces share their time axis (zoom one, both follow).
+fn time_link() -> egui::Id {
+    egui::Id::unique("tripartite traces time axis")
 }
 
 /// Tick labels closer together than egui_plot's default, so narrow plots still show numbers.
@@ -206,6 +232,37 @@ fn legend(ui: &mut egui::Ui) {
         item(ui, palette::READ.gamma_multiply(0.6), "read slot");
         item(ui, palette::CURSOR, "now");
     });
+}
+
+/// Rows the selection legend takes when `ui.horizontal_wrapped` lays out `names`.
+fn legend_rows(ui: &egui::Ui, names: &[String]) -> usize {
+    let width = ui.available_width().max(1.0);
+    let spacing = ui.spacing().item_spacing.x;
+    let mut rows = 1;
+    let mut x = 0.0;
+    for name in names {
+        let item = legend_item_width(ui, name) + spacing;
+        if x > 0.0 && x + item > width {
+            rows += 1;
+            x = 0.0;
+        }
+        x += item;
+    }
+    rows
+}
+
+/// Width of one selection legend entry: marker, gap and name.
+fn legend_item_width(ui: &egui::Ui, name: &str) -> f32 {
+    let text = ui
+        .painter()
+        .layout_no_wrap(
+            name.to_owned(),
+            egui::FontId::proportional(LEGEND_TEXT),
+            Color32::BLACK,
+        )
+        .size()
+        .x;
+    14.0 + ui.spacing().item_spacing.x + text
 }
 
 /// Keeps at most [`MAX_POINTS`] samples, evenly spaced, always with the newest.
