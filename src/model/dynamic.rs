@@ -29,6 +29,11 @@ use rayon::prelude::*;
 const CHUNK: usize = 4096;
 /// Below this many hidden neurons a step runs on the calling thread only.
 const PARALLEL_FROM: usize = 4 * CHUNK;
+/// Most steps taken chunk by chunk in one pass. The hidden layer does not depend on the output
+/// neurons or the calcium, so each chunk can run several steps while its state (and its part of
+/// every e_τ) stays in cache; the outputs and c then follow step by step from the per-step sums.
+/// The arithmetic is the same as one step at a time, bit for bit.
+const BLOCK: u64 = 16;
 
 /// Parameters that may change while a simulation runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,12 +102,16 @@ pub struct DynamicSim {
     calcium: f64,
     /// e_τ (N × m').
     eligibility: Vec<Vec<f64>>,
+    /// c after each step of the last block.
+    block_calcium: Vec<f64>,
     output: NetworkOutput,
 }
 
-/// Per-chunk sums a step needs from the start-of-step state.
+/// Per-chunk sums each step of a block needs from its start-of-step state.
 struct ChunkSums {
-    calcium_drive: f64,
+    /// Σ_j (Σ_i γ_ij / d) p̃_j, one per step.
+    calcium_drive: Vec<f64>,
+    /// e_τ·h for each masked τ, step after step (steps × masked).
     key_match: Vec<f64>,
 }
 
@@ -127,6 +136,7 @@ impl DynamicSim {
             process_drive: vec![0.0; sizes.hidden],
             calcium: 0.0,
             eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
+            block_calcium: Vec::with_capacity(BLOCK as usize),
             output: NetworkOutput::empty(sizes.tokens, sizes.outputs),
             network,
         })
@@ -238,31 +248,64 @@ impl DynamicSim {
     /// Advances one Euler step of dt. Returns the slot that the step belonged to, or None when
     /// the run had already finished.
     pub fn step(&mut self) -> Option<Slot> {
-        let slot_index = self.schedule.slot_index_at(self.step)?;
+        let slot = self.current_slot()?;
+        self.step_many(1);
+        Some(slot)
+    }
+
+    /// Advances up to `max_steps` Euler steps (fewer at the end of the run) and returns how many
+    /// were taken. The result is the same, bit for bit, as that many calls to [`Self::step`].
+    pub fn step_many(&mut self, max_steps: u64) -> u64 {
+        let mut taken = 0;
+        while taken < max_steps {
+            let block = self.step_block(max_steps - taken);
+            if block == 0 {
+                break;
+            }
+            taken += block;
+        }
+        taken
+    }
+
+    /// Advances one block: up to `max_steps` steps, never past the end of the current slot or
+    /// [`BLOCK`] steps. Returns how many were taken (0 when finished); the calcium after each
+    /// of them is then in [`Self::block_calcium`].
+    pub fn step_block(&mut self, max_steps: u64) -> u64 {
+        self.block_calcium.clear();
+        let Some(slot_index) = self.schedule.slot_index_at(self.step) else {
+            return 0;
+        };
         let slot = self.schedule.slots[slot_index];
         if self.target_slot != Some(slot_index) {
             self.load_stimulus(slot_index);
         }
-        self.euler_step(&slot);
-        self.step += 1;
+        let block = max_steps.min(slot.end_step() - self.step).min(BLOCK);
+        if block == 0 {
+            return 0;
+        }
+        self.euler_block(&slot, block as usize);
+        self.step += block;
         if slot.phase == Phase::Read && self.step == slot.end_step() {
             self.record_read(slot.token);
         }
-        Some(slot)
+        block
+    }
+
+    /// c (network units) after each step of the last [`Self::step_block`], in order.
+    pub fn block_calcium(&self) -> &[f64] {
+        &self.block_calcium
     }
 
     /// Steps to the end of the current slot.
     pub fn step_slot(&mut self) {
         if let Some(slot) = self.current_slot() {
-            while self.step < slot.end_step() {
-                self.step();
-            }
+            self.step_many(slot.end_step() - self.step);
         }
     }
 
     /// Steps to the end of the schedule.
     pub fn run_to_end(&mut self) {
-        while self.step().is_some() {}
+        self.step_many(u64::MAX);
     }
 
     fn stimulus(&self, slot: &Slot) -> ndarray::ArrayView1<'_, f64> {
@@ -305,27 +348,9 @@ impl DynamicSim {
         self.target_slot = Some(slot_index);
     }
 
-    /// How φ is evaluated from z = W u this step (‖u‖² is fixed within a step).
-    fn feature_kernel(&self) -> FeatureKernel {
-        let params = &self.network.params;
-        let m = params.m;
-        let sq: f64 = self.input_rates.iter().map(|x| x * x).sum();
-        match params.feature_map {
-            FeatureMap::Positive => FeatureKernel::Exp {
-                offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
-            },
-            FeatureMap::Hyperbolic => FeatureKernel::Exp {
-                offset: -sq / 2.0 - 0.5 * ((2 * m) as f64).ln(),
-            },
-            FeatureMap::Trig => FeatureKernel::Trig {
-                scale: (sq / 2.0).exp() / (m as f64).sqrt(),
-                m,
-            },
-            FeatureMap::Elu1 => FeatureKernel::Elu1,
-        }
-    }
-
-    fn euler_step(&mut self, slot: &Slot) {
+    /// `steps` Euler steps inside `slot`: each chunk of hidden neurons runs them all in turn,
+    /// recording its per-step sums; then y and c follow step by step.
+    fn euler_block(&mut self, slot: &Slot, steps: usize) {
         let params = &self.network.params;
         let dt = params.dt;
         let n = self.network.sizes.tokens;
@@ -349,13 +374,23 @@ impl DynamicSim {
             eta: params.eta,
             decay: params.decay,
         };
-        let kernel = self.feature_kernel();
-        let psi = 1.0 / self.calcium.max(params.c_min);
+        // τ_n du/dt = −u + s, and the feature kernel each step starts with: u depends on the
+        // stimulus only, so the whole block's kernels are known before the hidden layer moves.
+        let stimulus = match slot.phase {
+            Phase::Write => self.scaled_keys.row(slot.token),
+            Phase::Read => self.scaled_queries.row(slot.token),
+        };
+        let mut kernels = Vec::with_capacity(steps);
+        for _ in 0..steps {
+            kernels.push(feature_kernel(params, &self.input_rates));
+            for (u, s) in self.input_rates.iter_mut().zip(stimulus.iter()) {
+                *u += rates.a_n * (s - *u);
+            }
+        }
         let uniform = self.network.process_gains.is_none();
-        let tau_calcium = params.tau_calcium;
         let written = write.then_some(slot.token);
 
-        // One fused pass over fixed chunks of hidden neurons: sums from the start-of-step
+        // One fused pass per chunk of hidden neurons and step: sums from the start-of-step
         // state, then every per-neuron update. Chunks are combined in order.
         let hidden = self.hidden_rates.len();
         let mut eligibility: Vec<std::slice::ChunksMut<'_, f64>> = self
@@ -392,44 +427,49 @@ impl DynamicSim {
                 e,
             });
         }
-        let work =
-            |chunk: &mut HiddenChunk<'_>| chunk.advance(&kernel, &rates, &masked, written, uniform);
+        let work = |chunk: &mut HiddenChunk<'_>| {
+            let mut sums = ChunkSums {
+                calcium_drive: Vec::with_capacity(steps),
+                key_match: Vec::with_capacity(steps * masked.len()),
+            };
+            for kernel in &kernels {
+                chunk.advance(kernel, &rates, &masked, written, uniform, &mut sums);
+            }
+            sums
+        };
         let parts: Vec<ChunkSums> = if hidden >= PARALLEL_FROM {
             chunks.par_iter_mut().map(work).collect()
         } else {
             chunks.iter_mut().map(work).collect()
         };
-        let mut sums = ChunkSums {
-            calcium_drive: 0.0,
-            key_match: vec![0.0; masked.len()],
-        };
-        for part in parts {
-            sums.calcium_drive += part.calcium_drive;
-            for (acc, v) in sums.key_match.iter_mut().zip(&part.key_match) {
-                *acc += v;
-            }
-        }
 
-        // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
-        if !write {
-            for (i, y) in self.output_rates.iter_mut().enumerate() {
-                let hh: f64 = masked
-                    .iter()
-                    .zip(&sums.key_match)
-                    .map(|(&tau, m)| self.values[[tau, i]] * m)
-                    .sum();
-                *y += rates.a_n * (-*y + psi * hh);
+        let width = masked.len();
+        let mut key_match = vec![0.0; width];
+        for step in 0..steps {
+            let mut calcium_drive = 0.0;
+            key_match.fill(0.0);
+            for part in &parts {
+                calcium_drive += part.calcium_drive[step];
+                let row = &part.key_match[step * width..(step + 1) * width];
+                for (acc, v) in key_match.iter_mut().zip(row) {
+                    *acc += v;
+                }
             }
-        }
-        // τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
-        self.calcium += dt / tau_calcium * (-self.calcium + sums.calcium_drive);
-        // τ_n du/dt = −u + s.
-        let stimulus = match slot.phase {
-            Phase::Write => self.scaled_keys.row(slot.token),
-            Phase::Read => self.scaled_queries.row(slot.token),
-        };
-        for (u, s) in self.input_rates.iter_mut().zip(stimulus.iter()) {
-            *u += rates.a_n * (s - *u);
+            // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
+            if !write {
+                let psi = 1.0 / self.calcium.max(params.c_min);
+                for (i, y) in self.output_rates.iter_mut().enumerate() {
+                    let hh: f64 = masked
+                        .iter()
+                        .zip(&key_match)
+                        .map(|(&tau, m)| self.values[[tau, i]] * m)
+                        .sum();
+                    *y += rates.a_n * (-*y + psi * hh);
+                }
+            }
+            // τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
+            self.calcium += dt / params.tau_calcium * (-self.calcium + calcium_drive);
+            self.block_calcium.push(self.calcium);
         }
     }
 
@@ -443,6 +483,26 @@ impl DynamicSim {
             .row_mut(query)
             .assign(&Array1::from(self.output_rates.clone()));
         self.output.rows_done[query] = true;
+    }
+}
+
+/// How φ is evaluated from z = W u in a step that starts with input rates `u` (‖u‖² is fixed
+/// within a step).
+fn feature_kernel(params: &Params, u: &[f64]) -> FeatureKernel {
+    let m = params.m;
+    let sq: f64 = u.iter().map(|x| x * x).sum();
+    match params.feature_map {
+        FeatureMap::Positive => FeatureKernel::Exp {
+            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
+        },
+        FeatureMap::Hyperbolic => FeatureKernel::Exp {
+            offset: -sq / 2.0 - 0.5 * ((2 * m) as f64).ln(),
+        },
+        FeatureMap::Trig => FeatureKernel::Trig {
+            scale: (sq / 2.0).exp() / (m as f64).sqrt(),
+            m,
+        },
+        FeatureMap::Elu1 => FeatureKernel::Elu1,
     }
 }
 
@@ -485,7 +545,7 @@ struct HiddenChunk<'a> {
 }
 
 impl HiddenChunk<'_> {
-    /// Sums from the old state, then one Euler step of h, z, g, p̃ and e.
+    /// Sums from the old state (appended to `sums`), then one Euler step of h, z, g, p̃ and e.
     fn advance(
         &mut self,
         kernel: &FeatureKernel,
@@ -493,13 +553,15 @@ impl HiddenChunk<'_> {
         masked: &[usize],
         written: Option<usize>,
         uniform: bool,
-    ) -> ChunkSums {
-        let calcium_drive = if uniform {
+        sums: &mut ChunkSums,
+    ) {
+        sums.calcium_drive.push(if uniform {
             sum(self.p)
         } else {
             dot(self.gains, self.p)
-        };
-        let key_match = masked.iter().map(|&tau| dot(self.e[tau], self.h)).collect();
+        });
+        sums.key_match
+            .extend(masked.iter().map(|&tau| dot(self.e[tau], self.h)));
         // e_τ uses the old h, so it goes before h moves.
         for (tau, e) in self.e.iter_mut().enumerate() {
             if Some(tau) == written {
@@ -528,10 +590,6 @@ impl HiddenChunk<'_> {
                 });
             }
             FeatureKernel::Elu1 => self.update(rates, |_, z| super::features::elu1(z)),
-        }
-        ChunkSums {
-            calcium_drive,
-            key_match,
         }
     }
 
@@ -810,6 +868,59 @@ mod tests {
         assert_eq!(one.1, three.1);
         assert_eq!(one.2.to_bits(), two.2.to_bits());
         assert!(one.2 > 0.0);
+    }
+
+    /// Blocks of steps (chunk by chunk) and single steps do the same arithmetic, bit for bit,
+    /// with blocks cut by slot ends and by odd request sizes, for every feature map.
+    #[test]
+    fn blocks_of_steps_match_single_steps_bit_for_bit() {
+        let seq = synthetic(3, 5, 4, 1.0);
+        for (map, schedule) in [
+            (FeatureMap::Positive, Schedule::Bidirectional),
+            (FeatureMap::Hyperbolic, Schedule::Causal),
+            (FeatureMap::Trig, Schedule::Bidirectional),
+            (FeatureMap::Elu1, Schedule::Causal),
+        ] {
+            let params = Params {
+                m: 20_000,
+                feature_map: map,
+                schedule,
+                t_write: 7.0,
+                t_read: 13.5,
+                heterogeneity: 0.2,
+                decay: 0.01,
+                ..Params::default()
+            };
+            let mut single = sim(&params, &seq);
+            while single.step().is_some() {}
+            let mut blocks = sim(&params, &seq);
+            let mut sizes = [1u64, 5, 37, 3, 16, 100].into_iter().cycle();
+            while blocks.step_many(sizes.next().unwrap()) > 0 {}
+            let mut whole = sim(&params, &seq);
+            whole.run_to_end();
+            // The calcium a block reports after each step is the calcium single steps pass by.
+            let mut stepped = sim(&params, &seq);
+            let mut blocked = sim(&params, &seq);
+            while blocked.step_block(9) > 0 {
+                for c in blocked.block_calcium() {
+                    stepped.step();
+                    assert_eq!(c.to_bits(), stepped.calcium().to_bits());
+                }
+                assert_eq!(stepped.step_index(), blocked.step_index());
+            }
+            for other in [&blocks, &whole] {
+                assert_eq!(other.step_index(), single.step_index());
+                assert_eq!(other.output(), single.output(), "{map:?}");
+                assert_eq!(other.hidden_rates(), single.hidden_rates(), "{map:?}");
+                assert_eq!(other.process_drive(), single.process_drive(), "{map:?}");
+                assert_eq!(other.output_rates(), single.output_rates(), "{map:?}");
+                assert_eq!(other.calcium().to_bits(), single.calcium().to_bits());
+                for tau in 0..3 {
+                    assert_eq!(other.eligibility(tau), single.eligibility(tau));
+                }
+            }
+            assert!(single.output().rows_completed() == 3 && single.calcium() > 0.0);
+        }
     }
 
     #[test]

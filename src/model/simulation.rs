@@ -137,6 +137,15 @@ impl Simulation {
         }
     }
 
+    /// Up to `max_steps` steps in one block that stays inside the current slot (algebraic mode:
+    /// one row). Returns how many were taken; 0 when finished. See [`DynamicSim::step_block`].
+    pub fn step_block(&mut self, max_steps: u64) -> u64 {
+        match &mut self.engine {
+            Engine::Dynamic(sim) => sim.step_block(max_steps),
+            Engine::Algebraic { .. } => u64::from(max_steps > 0 && self.step()),
+        }
+    }
+
     /// Steps to the end of the current slot (algebraic mode: one row).
     pub fn step_slot(&mut self) {
         match &mut self.engine {

@@ -646,21 +646,32 @@ impl Engine {
 
     /// One step, with sampling and row bookkeeping. False when nothing advanced.
     fn step_once(&mut self) -> bool {
+        self.step_run(1) == 1
+    }
+
+    /// Up to `max_steps` steps in one block of the simulation, ending at the next trace sample
+    /// or slot boundary at the latest, then sampling and row bookkeeping. Returns the steps
+    /// taken (0 when nothing advanced).
+    fn step_run(&mut self, max_steps: u64) -> u64 {
         if self.panic_armed {
             self.panic_armed = false;
             panic!("injected failure (test hook)");
         }
         let Some(sim) = self.sim.as_mut() else {
-            return false;
+            return 0;
         };
-        if !sim.step() {
-            return false;
+        let now = sim.step_index();
+        let to_sample = self.stride - now % self.stride;
+        let to_boundary = self.next_boundary.saturating_sub(now).max(1);
+        let block = sim.step_block(max_steps.min(to_sample).min(to_boundary));
+        if block == 0 {
+            return 0;
         }
         let step = sim.step_index();
         let dynamic = sim.dynamic().is_some();
         if self.running {
-            self.window_steps += 1;
-            self.run_steps_total += 1;
+            self.window_steps += block;
+            self.run_steps_total += block;
         }
         let boundary = step >= self.next_boundary;
         if boundary {
@@ -673,7 +684,7 @@ impl Engine {
             self.sample();
         }
         self.dirty = true;
-        true
+        block
     }
 
     fn sample(&mut self) {
@@ -776,17 +787,22 @@ impl Engine {
         }
         let mut taken = 0u64;
         while taken < allowed {
+            let mut room = allowed - taken;
             if let Some(stop) = self.stop_at
-                && self.sim.as_ref().is_some_and(|s| s.step_index() >= stop)
+                && let Some(step) = self.sim.as_ref().map(Simulation::step_index)
             {
-                self.set_running(false);
+                if step >= stop {
+                    self.set_running(false);
+                    break;
+                }
+                room = room.min(stop - step);
+            }
+            let block = self.step_run(room);
+            if block == 0 {
                 break;
             }
-            if !self.step_once() {
-                break;
-            }
-            taken += 1;
-            if taken.is_multiple_of(8) && Instant::now() >= deadline {
+            taken += block;
+            if Instant::now() >= deadline {
                 break;
             }
         }
