@@ -1,9 +1,12 @@
 //! The simulation worker: commands in, snapshots out, failures caught, history bounded.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripartite::data::source::SourceSpec;
+use tripartite::data::source::load_sequence;
 use tripartite::io::experiment::Experiment;
 use tripartite::model::params::Params;
+use tripartite::model::simulation::Simulation;
 use tripartite::sim::history::TRACE_CAPACITY;
 use tripartite::sim::{
     Command, Probe, RunHistory, RunState, Snapshot, Speed, SubsetMode, SubsetRequest, Worker,
@@ -223,6 +226,66 @@ fn run_to_end_fills_every_row_and_the_trace_stays_bounded() {
     let last = h.history.samples.last().unwrap();
     assert_eq!(last.probes.len(), 2);
     assert!(last.probes.iter().all(|(_, v)| v.is_finite()));
+}
+
+/// The worker steps in blocks; its trace samples must still be the states single steps pass by,
+/// for every kind of probe, at every sampled step.
+#[test]
+fn trace_samples_match_single_stepping() {
+    let experiment = small();
+    let probes = vec![
+        Probe::Input(1),
+        Probe::Hidden(3),
+        Probe::Hidden(63),
+        Probe::Output(0),
+        Probe::Process {
+            output: 1,
+            hidden: 3,
+        },
+        Probe::Synapse {
+            output: 2,
+            hidden: 40,
+        },
+    ];
+    let mut h = Harness::new(experiment.clone());
+    h.send(Command::SetProbes(probes.clone()));
+    h.send(Command::RunToEnd);
+    h.wait("the end", |s| s.state == RunState::Finished);
+
+    let sequence = load_sequence(&experiment.source, None, &experiment.params).unwrap();
+    let mut sim = Simulation::new(&experiment.params, Arc::new(sequence)).unwrap();
+    let mut checked = 0;
+    for sample in h.history.samples.iter().filter(|s| s.step > 0) {
+        while sim.step_index() < sample.step {
+            assert!(sim.step());
+        }
+        let d = sim.dynamic().unwrap();
+        assert_eq!(
+            sample.calcium,
+            d.calcium_normalised(),
+            "step {}",
+            sample.step
+        );
+        assert_eq!(sample.time_ms, d.time_ms());
+        let expected: Vec<(Probe, f64)> = probes
+            .iter()
+            .map(|&p| {
+                let v = match p {
+                    Probe::Input(k) => d.input_rates()[k],
+                    Probe::Hidden(j) => d.hidden_rates()[j],
+                    Probe::Output(i) => d.output_rates()[i],
+                    Probe::Process { output, hidden } => d.process(output, hidden),
+                    Probe::Synapse { output, hidden } => d.synapse_weight(output, hidden),
+                };
+                (p, v)
+            })
+            .collect();
+        assert_eq!(sample.probes, expected, "step {}", sample.step);
+        checked += 1;
+    }
+    // 400 steps, sampled at every step (stride 1), after the probes were set.
+    assert!(checked > 300, "{checked} samples checked");
+    assert!(sim.dynamic().unwrap().hidden_rates()[3] > 0.0);
 }
 
 #[test]

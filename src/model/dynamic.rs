@@ -102,9 +102,26 @@ pub struct DynamicSim {
     calcium: f64,
     /// e_τ (N × m').
     eligibility: Vec<Vec<f64>>,
-    /// c after each step of the last block.
-    block_calcium: Vec<f64>,
+    /// Hidden neurons whose state each block records step by step (sorted, distinct).
+    watch: Vec<usize>,
+    /// What the last block recorded after each of its steps.
+    block: BlockRecord,
     output: NetworkOutput,
+}
+
+/// The state after each step of the last block, as far as it is recorded: c, u and y always,
+/// h_j, p̃_j and e_τj for the watched hidden neurons j.
+#[derive(Clone, Debug, Default)]
+struct BlockRecord {
+    /// Step index after the block's first step.
+    first_step: u64,
+    calcium: Vec<f64>,
+    /// steps × D.
+    inputs: Vec<f64>,
+    /// steps × d.
+    outputs: Vec<f64>,
+    /// steps × watched × (2 + N): h_j, p̃_j, then e_τj for every τ.
+    watched: Vec<f64>,
 }
 
 /// Per-chunk sums each step of a block needs from its start-of-step state.
@@ -113,6 +130,8 @@ struct ChunkSums {
     calcium_drive: Vec<f64>,
     /// e_τ·h for each masked τ, step after step (steps × masked).
     key_match: Vec<f64>,
+    /// The chunk's watched neurons after each step (see [`BlockRecord::watched`]).
+    watched: Vec<f64>,
 }
 
 impl DynamicSim {
@@ -136,7 +155,8 @@ impl DynamicSim {
             process_drive: vec![0.0; sizes.hidden],
             calcium: 0.0,
             eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
-            block_calcium: Vec::with_capacity(BLOCK as usize),
+            watch: Vec::new(),
+            block: BlockRecord::default(),
             output: NetworkOutput::empty(sizes.tokens, sizes.outputs),
             network,
         })
@@ -271,7 +291,11 @@ impl DynamicSim {
     /// [`BLOCK`] steps. Returns how many were taken (0 when finished); the calcium after each
     /// of them is then in [`Self::block_calcium`].
     pub fn step_block(&mut self, max_steps: u64) -> u64 {
-        self.block_calcium.clear();
+        self.block.calcium.clear();
+        self.block.inputs.clear();
+        self.block.outputs.clear();
+        self.block.watched.clear();
+        self.block.first_step = self.step + 1;
         let Some(slot_index) = self.schedule.slot_index_at(self.step) else {
             return 0;
         };
@@ -293,7 +317,31 @@ impl DynamicSim {
 
     /// c (network units) after each step of the last [`Self::step_block`], in order.
     pub fn block_calcium(&self) -> &[f64] {
-        &self.block_calcium
+        &self.block.calcium
+    }
+
+    /// Hidden neurons whose h_j, p̃_j and e_τj every block records after each step, so that
+    /// [`BlockStep`] can report them (indices past m' are ignored).
+    pub fn set_watch(&mut self, hidden: &[usize]) {
+        let size = self.hidden_rates.len();
+        let mut watch: Vec<usize> = hidden.iter().copied().filter(|&j| j < size).collect();
+        watch.sort_unstable();
+        watch.dedup();
+        self.watch = watch;
+    }
+
+    /// The state after step `k` of the last block (`k < self.block_calcium().len()`).
+    pub fn block_step(&self, k: usize) -> BlockStep<'_> {
+        debug_assert!(k < self.block.calcium.len());
+        BlockStep {
+            sim: self,
+            k: Some(k),
+        }
+    }
+
+    /// The present state, through the same interface as [`Self::block_step`].
+    pub fn now(&self) -> BlockStep<'_> {
+        BlockStep { sim: self, k: None }
     }
 
     /// Steps to the end of the current slot.
@@ -386,6 +434,7 @@ impl DynamicSim {
             for (u, s) in self.input_rates.iter_mut().zip(stimulus.iter()) {
                 *u += rates.a_n * (s - *u);
             }
+            self.block.inputs.extend_from_slice(&self.input_rates);
         }
         let uniform = self.network.process_gains.is_none();
         let written = write.then_some(slot.token);
@@ -427,13 +476,24 @@ impl DynamicSim {
                 e,
             });
         }
+        let watch = &self.watch;
         let work = |chunk: &mut HiddenChunk<'_>| {
+            let (from, to) = (chunk.start, chunk.start + chunk.h.len());
+            let watched =
+                &watch[watch.partition_point(|&j| j < from)..watch.partition_point(|&j| j < to)];
             let mut sums = ChunkSums {
                 calcium_drive: Vec::with_capacity(steps),
                 key_match: Vec::with_capacity(steps * masked.len()),
+                watched: Vec::with_capacity(steps * watched.len() * (2 + n)),
             };
             for kernel in &kernels {
                 chunk.advance(kernel, &rates, &masked, written, uniform, &mut sums);
+                for &j in watched {
+                    let local = j - from;
+                    sums.watched.push(chunk.h[local]);
+                    sums.watched.push(chunk.p[local]);
+                    sums.watched.extend(chunk.e.iter().map(|e| e[local]));
+                }
             }
             sums
         };
@@ -454,6 +514,10 @@ impl DynamicSim {
                 for (acc, v) in key_match.iter_mut().zip(row) {
                     *acc += v;
                 }
+                let recorded = part.watched.len() / steps;
+                self.block
+                    .watched
+                    .extend_from_slice(&part.watched[step * recorded..(step + 1) * recorded]);
             }
             // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
             if !write {
@@ -469,7 +533,8 @@ impl DynamicSim {
             }
             // τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
             self.calcium += dt / params.tau_calcium * (-self.calcium + calcium_drive);
-            self.block_calcium.push(self.calcium);
+            self.block.calcium.push(self.calcium);
+            self.block.outputs.extend_from_slice(&self.output_rates);
         }
     }
 
@@ -483,6 +548,99 @@ impl DynamicSim {
             .row_mut(query)
             .assign(&Array1::from(self.output_rates.clone()));
         self.output.rows_done[query] = true;
+    }
+}
+
+/// The network's state after one step of the last block (or the present state), for tracing.
+/// Hidden neurons, processes and synapses are known only for watched hidden neurons
+/// ([`DynamicSim::set_watch`]) inside a block; the present state knows them all.
+#[derive(Clone, Copy)]
+pub struct BlockStep<'a> {
+    sim: &'a DynamicSim,
+    /// None: the present state.
+    k: Option<usize>,
+}
+
+impl BlockStep<'_> {
+    pub fn step_index(&self) -> u64 {
+        match self.k {
+            Some(k) => self.sim.block.first_step + k as u64,
+            None => self.sim.step,
+        }
+    }
+    pub fn time_ms(&self) -> f64 {
+        self.step_index() as f64 * self.sim.network.params.dt
+    }
+    /// c / (η T_write).
+    pub fn calcium_normalised(&self) -> f64 {
+        let c = match self.k {
+            Some(k) => self.sim.block.calcium[k],
+            None => self.sim.calcium,
+        };
+        c / self.sim.write_scale()
+    }
+    /// u_k.
+    pub fn input_rate(&self, input: usize) -> Option<f64> {
+        let width = self.sim.input_rates.len();
+        (input < width).then(|| match self.k {
+            Some(k) => self.sim.block.inputs[k * width + input],
+            None => self.sim.input_rates[input],
+        })
+    }
+    /// y_i.
+    pub fn output_rate(&self, output: usize) -> Option<f64> {
+        let width = self.sim.output_rates.len();
+        (output < width).then(|| match self.k {
+            Some(k) => self.sim.block.outputs[k * width + output],
+            None => self.sim.output_rates[output],
+        })
+    }
+    /// h_j, p̃_j and e_·j.
+    fn hidden_state(&self, hidden: usize) -> Option<(f64, f64, Vec<f64>)> {
+        let sim = self.sim;
+        if hidden >= sim.hidden_rates.len() {
+            return None;
+        }
+        match self.k {
+            None => Some((
+                sim.hidden_rates[hidden],
+                sim.process_drive[hidden],
+                sim.eligibility.iter().map(|e| e[hidden]).collect(),
+            )),
+            Some(k) => {
+                let slot = sim.watch.binary_search(&hidden).ok()?;
+                let record = 2 + sim.eligibility.len();
+                let per_step = sim.watch.len() * record;
+                let at = k * per_step + slot * record;
+                let r = &sim.block.watched[at..at + record];
+                Some((r[0], r[1], r[2..].to_vec()))
+            }
+        }
+    }
+    /// h_j.
+    pub fn hidden_rate(&self, hidden: usize) -> Option<f64> {
+        self.hidden_state(hidden).map(|(h, _, _)| h)
+    }
+    /// p_ij = γ_ij p̃_j.
+    pub fn process(&self, output: usize, hidden: usize) -> Option<f64> {
+        if output >= self.sim.output_rates.len() {
+            return None;
+        }
+        let (_, p, _) = self.hidden_state(hidden)?;
+        Some(self.sim.network.process_gain(output, hidden) * p)
+    }
+    /// H_ij = Σ_τ v_τi e_τj.
+    pub fn synapse_weight(&self, output: usize, hidden: usize) -> Option<f64> {
+        if output >= self.sim.output_rates.len() {
+            return None;
+        }
+        let (_, _, e) = self.hidden_state(hidden)?;
+        Some(
+            e.iter()
+                .enumerate()
+                .map(|(tau, e)| self.sim.values[[tau, output]] * e)
+                .sum(),
+        )
     }
 }
 
@@ -899,12 +1057,38 @@ mod tests {
             let mut whole = sim(&params, &seq);
             whole.run_to_end();
             // The calcium a block reports after each step is the calcium single steps pass by.
+            // So are the watched neurons, processes, synapses, inputs and outputs.
             let mut stepped = sim(&params, &seq);
             let mut blocked = sim(&params, &seq);
+            let hidden = stepped.hidden_rates().len();
+            let watched: Vec<usize> = [0usize, 3, 4095, 4096, 9000, 19_999, 39_999]
+                .into_iter()
+                .filter(|&j| j < hidden)
+                .collect();
+            blocked.set_watch(&[39_999, 19_999, 4096, 0, 3, 9000, 4095, 0, 50_000]);
             while blocked.step_block(9) > 0 {
-                for c in blocked.block_calcium() {
+                for (k, c) in blocked.block_calcium().iter().enumerate() {
                     stepped.step();
                     assert_eq!(c.to_bits(), stepped.calcium().to_bits());
+                    let (view, now) = (blocked.block_step(k), stepped.now());
+                    assert_eq!(view.step_index(), stepped.step_index());
+                    assert_eq!(view.calcium_normalised(), now.calcium_normalised());
+                    for input in 0..5 {
+                        assert_eq!(view.input_rate(input), Some(stepped.input_rates()[input]));
+                    }
+                    assert_eq!(view.input_rate(5), None);
+                    for output in 0..4 {
+                        assert_eq!(view.output_rate(output), now.output_rate(output));
+                        for &j in &watched {
+                            assert_eq!(view.hidden_rate(j), Some(stepped.hidden_rates()[j]));
+                            let process = Some(stepped.process(output, j));
+                            assert_eq!(view.process(output, j), process);
+                            let synapse = Some(stepped.synapse_weight(output, j));
+                            assert_eq!(view.synapse_weight(output, j), synapse);
+                        }
+                        assert_eq!(view.process(output, 1), None, "not watched");
+                        assert_eq!(view.hidden_rate(hidden), None, "out of range");
+                    }
                 }
                 assert_eq!(stepped.step_index(), blocked.step_index());
             }

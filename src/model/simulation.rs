@@ -146,6 +146,14 @@ impl Simulation {
         }
     }
 
+    /// Hidden neurons whose state each dynamic block records step by step (see
+    /// [`DynamicSim::set_watch`]); nothing in algebraic mode.
+    pub fn set_watch(&mut self, hidden: &[usize]) {
+        if let Engine::Dynamic(sim) = &mut self.engine {
+            sim.set_watch(hidden);
+        }
+    }
+
     /// Steps to the end of the current slot (algebraic mode: one row).
     pub fn step_slot(&mut self) {
         match &mut self.engine {
