@@ -26,6 +26,10 @@ macro_rules! preset {
 
 const PRESETS: &[Preset] = &[
     preset!("paper-correspondence", "The paper's correspondence"),
+    preset!(
+        "calcium-tracks-normaliser",
+        "The astrocyte tracks the normaliser"
+    ),
     preset!("astrocyte-too-slow", "An astrocyte too slow"),
     preset!("too-few-hidden-neurons", "Too few hidden neurons"),
     preset!("no-exponential", "No exponential kernel"),

@@ -211,7 +211,7 @@ impl TripartiteApp {
             .push(Command::LoadExperiment(Box::new(experiment)));
     }
 
-    fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
+    pub(super) fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
         let current = self.current_experiment();
         if action.discards_changes() && !confirmed && self.document.is_dirty(&current) {
             self.confirm.ask(self.document.name(), action);
@@ -613,7 +613,12 @@ impl TripartiteApp {
             if let Some((text, ok)) = self.file_message.clone() {
                 let color = if ok { theme::OK } else { theme::ERROR };
                 ui.horizontal(|ui| {
-                    ui.add(egui::Label::new(egui::RichText::new(text).color(color)).wrap());
+                    // Leave room for the dismiss button when the message wraps.
+                    let room = (ui.available_width() - 32.0).max(100.0);
+                    ui.scope(|ui| {
+                        ui.set_max_width(room);
+                        ui.add(egui::Label::new(egui::RichText::new(text).color(color)).wrap());
+                    });
                     if ui
                         .small_button("×")
                         .on_hover_text("Dismiss this message")

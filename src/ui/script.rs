@@ -2,6 +2,7 @@
 //! screenshot tour (`--screenshot DIR`) that regenerates `screenshots/`.
 
 use super::app::TripartiteApp;
+use super::files::FileAction;
 use super::png::write_png;
 use super::selection::Selection;
 use crate::model::schedule::Phase;
@@ -192,7 +193,26 @@ enum Stage {
     MainShot,
     AttentionShot,
     GraphShot,
+    /// The example that shows the hypothesis working, opened as File ▸ Examples does.
+    TrackingLoad,
+    TrackingShot,
     Done,
+}
+
+/// The example of the last picture.
+const TRACKING_PRESET: &str = "calcium-tracks-normaliser";
+
+/// Mid-run: 60 % into the read slot of the middle token.
+fn mid_run(run: &crate::sim::RunInfo) -> u64 {
+    let reads: Vec<_> = run
+        .slots
+        .iter()
+        .filter(|s| s.phase == Phase::Read)
+        .collect();
+    match reads.get(reads.len() / 2) {
+        Some(slot) => slot.start_step + slot.steps * 3 / 5,
+        None => run.total_steps / 2,
+    }
 }
 
 pub(super) struct Shots {
@@ -296,16 +316,7 @@ impl Shots {
                     self.fail(ctx, format!("cannot create '{dir}': {error}"));
                     return;
                 }
-                // Mid-run: 60 % into the read slot of the middle token.
-                let reads: Vec<_> = run
-                    .slots
-                    .iter()
-                    .filter(|s| s.phase == Phase::Read)
-                    .collect();
-                self.target = match reads.get(reads.len() / 2) {
-                    Some(slot) => slot.start_step + slot.steps * 3 / 5,
-                    None => run.total_steps / 2,
-                };
+                self.target = mid_run(&run);
                 self.generation = snapshot.generation;
                 // Park the pointer in the empty corner of the status bar: no stray tooltips.
                 let corner = ctx.content_rect().max - egui::vec2(4.0, 4.0);
@@ -385,6 +396,37 @@ impl Shots {
                 if self.settle == SETTLE_FRAMES {
                     let rect = app.view_rects().graph;
                     self.shoot(ctx, "graph_selection.png", rect);
+                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                    let corner = ctx.content_rect().max - egui::vec2(4.0, 4.0);
+                    ctx.send_viewport_cmd(egui::ViewportCommand::CursorPosition(corner));
+                    app.select(None);
+                    self.generation = snapshot.generation + 1;
+                    let open = FileAction::OpenExample {
+                        name: TRACKING_PRESET,
+                    };
+                    app.perform(ctx, open, true);
+                    self.next(Stage::TrackingLoad);
+                }
+            }
+            Stage::TrackingLoad => {
+                if snapshot.generation < self.generation {
+                    return;
+                }
+                let Some(run) = snapshot.run.clone() else {
+                    return;
+                };
+                self.target = mid_run(&run);
+                self.generation = snapshot.generation;
+                app.send(Command::RunToStep(self.target));
+                self.next(Stage::TrackingShot);
+            }
+            Stage::TrackingShot => {
+                if !self.at_target(app) {
+                    return;
+                }
+                self.settle += 1;
+                if self.settle == SETTLE_FRAMES {
+                    self.shoot(ctx, "tracking.png", None);
                 } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;

@@ -27,8 +27,7 @@ impl TracesView {
         ui.label(theme::title("Calcium vs softmax normaliser"));
         theme::caption(
             ui,
-            "The astrocyte's calcium (orange, in softmax-normaliser units) should settle on \
-             the normaliser Z_t (dashed) in every read slot (blue).",
+            "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
         );
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
@@ -44,26 +43,12 @@ impl TracesView {
             );
             return;
         }
-        legend(ui);
         let samples: Vec<&TraceSample> = thin(history.samples.iter().collect());
-        let total = run.total_ms.max(1.0);
-        let now = snapshot.time_ms;
-        let height = ui.available_height();
-        let selected_probes = selection.map(|s| s.probes()).unwrap_or_default();
-        // With a selection, the calcium plot and the selected traces share the height equally,
-        // after the selection's heading and its legend (one line or more, as it wraps).
-        let top_height = if selected_probes.is_empty() {
-            height - 40.0
-        } else {
-            let names: Vec<String> = selected_probes
-                .iter()
-                .map(|p| format!("{} (0.0000)", p.label()))
-                .collect();
-            let header = HEADING_HEIGHT + LEGEND_ROW * legend_rows(ui, &names) as f32;
-            ((height - header) * 0.5).max(80.0)
-        };
-
-        let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
+        let peak = samples
+            .iter()
+            .map(|s| s.calcium)
+            .filter(|c| c.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
         // Scale y to Z_t, which calcium should meet in the read slots; the large transients
         // while writing are clipped (zoom out with the mouse to see them).
         let y_top = 2.0
@@ -73,6 +58,28 @@ impl TracesView {
                 .copied()
                 .filter(|v| v.is_finite())
                 .fold(1e-9, f64::max);
+        // Say when the calcium leaves the top, so that no one misreads a clipped line.
+        let clipped = (peak > y_top).then_some(peak);
+        legend(ui, snapshot.calcium, snapshot.slot, &run, clipped);
+        let total = run.total_ms.max(1.0);
+        let now = snapshot.time_ms;
+        let height = ui.available_height();
+        let selected_probes = selection.map(|s| s.probes()).unwrap_or_default();
+        // With a selection, the calcium plot and the selected traces share the height, after
+        // the selection's heading and its legend (one line or more, as it wraps).
+        let top_height = if selected_probes.is_empty() {
+            height - 40.0
+        } else {
+            let names: Vec<String> = selected_probes
+                .iter()
+                .map(|p| format!("{} (0.0000)", p.label()))
+                .collect();
+            let header = HEADING_HEIGHT + LEGEND_ROW * legend_rows(ui, &names) as f32;
+            // The calcium plot is the one the hypothesis is about: it gets the larger share.
+            ((height - header) * 0.58).max(80.0)
+        };
+
+        let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
         let run_for_plot = run.clone();
         // A new build gets a new plot (and so its own y range).
         let response = Plot::new(format!("calcium trace {}", snapshot.generation))
@@ -88,6 +95,12 @@ impl TracesView {
             .show(ui, move |plot| {
                 let bounds = plot.plot_bounds();
                 shade_slots(plot, &run_for_plot, bounds.min()[0], bounds.max()[0], true);
+                plot.line(
+                    Line::new("calcium c(t)", PlotPoints::new(calcium))
+                        .color(palette::CALCIUM)
+                        .width(2.5),
+                );
+                // Z_t over the calcium: where they agree, the dashes stay visible on the orange.
                 for segment in normaliser_segments(&run_for_plot, bounds.min()[0], bounds.max()[0])
                 {
                     plot.line(
@@ -97,11 +110,6 @@ impl TracesView {
                             .width(2.0),
                     );
                 }
-                plot.line(
-                    Line::new("calcium c(t)", PlotPoints::new(calcium))
-                        .color(palette::CALCIUM)
-                        .width(2.5),
-                );
                 plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
             });
         response.response.widget_info(|| {
@@ -219,18 +227,88 @@ fn value_axis(label: &str) -> AxisHints<'static> {
         .label_spacing(14.0..=22.0)
 }
 
-fn legend(ui: &mut egui::Ui) {
+/// The legend, with the present calcium beside the normaliser it should meet as numbers: the
+/// plot can be small on a projector, and the numbers answer "does it track?" at a glance.
+fn legend(
+    ui: &mut egui::Ui,
+    calcium: f64,
+    slot: Option<Slot>,
+    run: &RunInfo,
+    clipped_peak: Option<f64>,
+) {
+    let text = |t: &str| RichText::new(t).size(13.0);
+    let value = |v: f64| RichText::new(theme::sig(v)).size(13.0).monospace().strong();
+    // Words and numbers of one entry form one label, so that the row wraps between entries.
+    let joined = |ui: &egui::Ui, parts: Vec<RichText>| {
+        let mut job = egui::text::LayoutJob::default();
+        for part in parts {
+            part.append_to(
+                &mut job,
+                ui.style(),
+                egui::FontSelection::Default,
+                egui::Align::Center,
+            );
+        }
+        job
+    };
+    // A coloured marker and its entry, moved to a new row together when they do not fit.
+    let entry = |ui: &mut egui::Ui, color: Color32, job: egui::text::LayoutJob| {
+        let width =
+            14.0 + ui.spacing().item_spacing.x + ui.painter().layout_job(job.clone()).size().x;
+        let left = ui.available_size_before_wrap().x;
+        if width > left && left < ui.max_rect().width() - 1.0 {
+            ui.end_row();
+        }
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 10.0), egui::Sense::hover());
+        ui.painter().rect_filled(rect, 2.0, color);
+        ui.label(job)
+    };
     ui.horizontal_wrapped(|ui| {
-        let item = |ui: &mut egui::Ui, color: Color32, text: &str| {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 10.0), egui::Sense::hover());
-            ui.painter().rect_filled(rect, 2.0, color);
-            ui.label(RichText::new(text).size(13.0));
+        let reading = slot.filter(|s| s.phase == Phase::Read);
+        let z = reading.and_then(|s| run.normaliser.get(s.token).copied());
+        let job = joined(ui, vec![text("calcium c = "), value(calcium)]);
+        entry(ui, palette::CALCIUM, job).on_hover_text(
+            "The astrocyte's calcium now, in softmax-normaliser units (c / η T_write)",
+        );
+        let normaliser = match z {
+            Some(z) => vec![text("Z_t = "), value(z), text(" (dashed)")],
+            None => vec![text("Z_t (dashed)")],
         };
-        item(ui, palette::CALCIUM, "calcium c(t)");
-        item(ui, palette::NORMALISER, "Z_t (dashed)");
-        item(ui, palette::WRITE.gamma_multiply(0.5), "write slot");
-        item(ui, palette::READ.gamma_multiply(0.6), "read slot");
-        item(ui, palette::CURSOR, "now");
+        let job = joined(ui, normaliser);
+        entry(ui, palette::NORMALISER, job)
+            .on_hover_text("The softmax normaliser Σ_τ exp(q_t·k_τ/√D) of the read slot now");
+        match (z, slot) {
+            (Some(z), _) => {
+                ui.label(joined(ui, vec![text("c / Z_t = "), value(calcium / z)]))
+                    .on_hover_text(
+                        "1 when the astrocyte's calcium equals the softmax normaliser of this read",
+                    );
+            }
+            (None, Some(slot)) => {
+                let token = run.tokens.get(slot.token).map_or("", String::as_str);
+                ui.label(text(&format!("writing '{token}': no Z_t to meet")))
+                    .on_hover_text("While writing, calcium integrates the keys written so far");
+            }
+            (None, None) => {}
+        }
+        for (color, name) in [
+            (palette::WRITE.gamma_multiply(0.5), "write slot"),
+            (palette::READ.gamma_multiply(0.6), "read slot"),
+            (palette::CURSOR, "now"),
+        ] {
+            let job = joined(ui, vec![text(name)]);
+            entry(ui, color, job);
+        }
+        if let Some(peak) = clipped_peak {
+            ui.label(text(&format!(
+                "· c peaks off the top, at {}",
+                theme::sig(peak)
+            )))
+            .on_hover_text(
+                "The y range follows Z_t, which calcium should meet while reading; the large \
+                     transients while writing go off the top. Drag the plot down to see them.",
+            );
+        }
     });
 }
 
