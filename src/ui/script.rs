@@ -282,6 +282,22 @@ impl Shots {
         }
     }
 
+    /// Counts settling frames, then takes the picture; true once it is written.
+    fn settle_and_shoot(
+        &mut self,
+        ctx: &egui::Context,
+        name: &str,
+        rect: Option<egui::Rect>,
+    ) -> bool {
+        self.settle += 1;
+        if self.settle == SETTLE_FRAMES {
+            self.shoot(ctx, name, rect);
+            false
+        } else {
+            self.settle > SETTLE_FRAMES && self.shot_done(ctx)
+        }
+    }
+
     fn at_target(&self, app: &TripartiteApp) -> bool {
         app.snapshot().is_some_and(|s| {
             s.generation >= self.generation && s.step == self.target && s.state == RunState::Paused
@@ -350,10 +366,7 @@ impl Shots {
                 if !self.at_target(app) {
                     return;
                 }
-                self.settle += 1;
-                if self.settle == SETTLE_FRAMES {
-                    self.shoot(ctx, "main_mid_run.png", None);
-                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                if self.settle_and_shoot(ctx, "main_mid_run.png", None) {
                     app.send(Command::RunToEnd);
                     self.next(Stage::AttentionShot);
                 }
@@ -362,11 +375,8 @@ impl Shots {
                 if snapshot.state != RunState::Finished {
                     return;
                 }
-                self.settle += 1;
-                if self.settle == SETTLE_FRAMES {
-                    let rect = app.view_rects().attention;
-                    self.shoot(ctx, "attention.png", rect);
-                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                let rect = app.view_rects().attention;
+                if self.settle_and_shoot(ctx, "attention.png", rect) {
                     self.generation = snapshot.generation + 1;
                     app.send(Command::Reset);
                     app.send(Command::RunToStep(self.target));
@@ -424,10 +434,7 @@ impl Shots {
                 if !self.at_target(app) {
                     return;
                 }
-                self.settle += 1;
-                if self.settle == SETTLE_FRAMES {
-                    self.shoot(ctx, "tracking.png", None);
-                } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
+                if self.settle_and_shoot(ctx, "tracking.png", None) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
