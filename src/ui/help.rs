@@ -71,7 +71,8 @@ impl HelpWindow {
                     "The attention matrices compare the transformer's softmax with the network's \
                      own attention, row by row. The metrics say how close they are. Larger m \
                      (more random features) and an astrocyte faster than the read slot bring them \
-                     closer; change the parameters on the left to see where it breaks.",
+                     closer; change the parameters on the left to see where it breaks. To see it \
+                     work first, pick \"The astrocyte tracks the normaliser\" under File, Examples.",
                 ).wrap());
             });
         self.open = open;
