@@ -1,7 +1,7 @@
 //! The command line: parse arguments, then hand off to the library.
 
+use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::io::experiment::Experiment;
 use crate::io::export::{report_json, run_experiment, write_run_outputs};
 use crate::model::metrics::Metrics;
 use anyhow::{Context, Result, bail};

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use tripartite::data::npy::matrix_from_bytes;
-use tripartite::data::sequence::Sequence;
+use tripartite::model::sequence::Sequence;
 
 fuzz_target!(|data: &[u8]| {
     // Split the input into three files at the first two 0xFF 0x00 markers (or use it thrice).

@@ -3,11 +3,11 @@
 
 pub mod bert;
 pub mod bundle;
+pub mod experiment;
 pub mod npy;
-pub mod sequence;
 pub mod synthetic;
 
-pub use sequence::{Sequence, ShapeError, TextOrigin};
+pub use experiment::Experiment;
 pub mod real;
 pub mod source;
 

@@ -1,7 +1,7 @@
 //! `npy:DIR`: a folder with `q.npy`, `k.npy`, `v.npy` (f32 or f64, 2-D) and an optional
 //! `tokens.txt` (one label per line).
 
-use super::sequence::{Sequence, ShapeError};
+use crate::model::sequence::{Sequence, ShapeError};
 use ndarray::Array2;
 use ndarray_npy::{ReadNpyError, ReadNpyExt};
 use std::path::{Path, PathBuf};

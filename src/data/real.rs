@@ -2,8 +2,8 @@
 
 use super::bert::{BertModel, HeadQkv};
 use super::bundle::Bundle;
-use super::sequence::{Sequence, TextOrigin};
 use super::source::SequenceError;
+use crate::model::sequence::{Sequence, TextOrigin};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -2,9 +2,9 @@
 //! used by `--sequence`, experiment files and the app's picker.
 
 use super::npy::{NpyError, load_folder};
-use super::sequence::Sequence;
 use super::synthetic::synthetic;
 use crate::model::params::Params;
+use crate::model::sequence::Sequence;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,7 +1,7 @@
 //! `synthetic:NxD`: Gaussian queries, keys and values drawn from the seed.
 
-use super::sequence::Sequence;
 use crate::model::features::{Stream, rng_for};
+use crate::model::sequence::Sequence;
 use ndarray::Array2;
 use rand_distr::{Distribution, StandardNormal};
 

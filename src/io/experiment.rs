@@ -11,51 +11,16 @@
 //! ```
 //! Relative paths resolve against the file's folder. Unknown keys are errors.
 
-use crate::data::sequence::Sequence;
-use crate::data::source::{SequenceError, SourceSpec, load_sequence};
+pub use crate::data::experiment::{
+    DEFAULT_HEAD, DEFAULT_LAYER, DEFAULT_SENTENCE, Experiment, default_source,
+};
+use crate::data::source::{SequenceError, SourceSpec};
 use crate::model::params::{ParamError, Params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The newest format this build reads and the one it writes.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// A whole setup: parameters plus where the sequence comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Experiment {
-    pub params: Params,
-    pub source: SourceSpec,
-    /// Text to encode, for `model:` sources.
-    pub text: Option<String>,
-    /// A paragraph describing the experiment (presets show it).
-    pub description: Option<String>,
-}
-
-impl Default for Experiment {
-    fn default() -> Self {
-        Experiment {
-            params: Params {
-                layer: DEFAULT_LAYER,
-                head: DEFAULT_HEAD,
-                ..Params::default()
-            },
-            source: default_source(),
-            text: None,
-            description: None,
-        }
-    }
-}
-
-/// The app's and CLI's default sequence: a bundled MiniLM sentence whose default head
-/// resolves a coreference ("it" → "astrocyte"), so the first thing on screen is real attention.
-pub fn default_source() -> SourceSpec {
-    SourceSpec::Bundled(DEFAULT_SENTENCE.to_string())
-}
-
-/// The bundled sentence the app opens on, and its striking head.
-pub const DEFAULT_SENTENCE: &str = "coreference-it";
-pub const DEFAULT_LAYER: usize = 3;
-pub const DEFAULT_HEAD: usize = 1;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,11 +170,6 @@ impl Experiment {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
-    }
-
-    /// Loads the sequence this experiment names.
-    pub fn load_sequence(&self) -> Result<Sequence, SequenceError> {
-        load_sequence(&self.source, self.text.as_deref(), &self.params)
     }
 }
 

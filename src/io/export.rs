@@ -1,9 +1,9 @@
 //! Headless runs and their exports: `metrics.json`, the `.npy` arrays and `trace.csv`.
 
 use super::experiment::Experiment;
-use crate::data::sequence::Sequence;
 use crate::model::metrics::Metrics;
 use crate::model::params::Params;
+use crate::model::sequence::Sequence;
 use crate::model::simulation::Simulation;
 use ndarray::{Array1, Array2};
 use ndarray_npy::WriteNpyExt;

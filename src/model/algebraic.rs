@@ -15,7 +15,7 @@
 use super::features::{block_rows_of, blocks, feature_block};
 use super::network::Network;
 use super::softmax::in_mask;
-use crate::data::sequence::Sequence;
+use crate::model::sequence::Sequence;
 use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 

@@ -21,7 +21,7 @@ use super::network::{ModelError, Network};
 use super::params::{FeatureMap, Params};
 use super::schedule::{Phase, Slot, SlotSchedule};
 use super::softmax::in_mask;
-use crate::data::sequence::Sequence;
+use crate::model::sequence::Sequence;
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod network;
 pub mod params;
 pub mod schedule;
+pub mod sequence;
 pub mod simulation;
 pub mod softmax;
 
@@ -18,5 +19,6 @@ pub use metrics::Metrics;
 pub use network::{ModelError, Network, Sizes};
 pub use params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
 pub use schedule::{Phase, Slot, SlotSchedule};
+pub use sequence::{Sequence, ShapeError, TextOrigin};
 pub use simulation::Simulation;
 pub use softmax::SoftmaxReference;

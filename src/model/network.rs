@@ -3,7 +3,7 @@
 use super::features::{Stream, draw_projection, rng_for};
 use super::params::{FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params};
 use super::schedule::SlotSchedule;
-use crate::data::sequence::{Sequence, ShapeError};
+use crate::model::sequence::{Sequence, ShapeError};
 use ndarray::{Array2, Axis};
 use rand_distr::{Distribution, StandardNormal};
 

@@ -7,7 +7,7 @@ use super::network::{ModelError, Network};
 use super::params::{Mode, Params};
 use super::schedule::Slot;
 use super::softmax::{SoftmaxReference, softmax_reference};
-use crate::data::sequence::Sequence;
+use crate::model::sequence::Sequence;
 use std::sync::Arc;
 
 enum Engine {

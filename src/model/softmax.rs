@@ -1,7 +1,7 @@
 //! The reference transformer attention (spec "Reference transformer attention").
 
 use super::params::Schedule;
-use crate::data::sequence::Sequence;
+use crate::model::sequence::Sequence;
 use ndarray::{Array2, ArrayView2};
 
 /// Softmax attention of one head, computed with the row max subtracted.

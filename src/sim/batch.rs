@@ -7,12 +7,12 @@
 //! rayon's pool. Every result is a pure function of the job (the model is deterministic), so
 //! only the order in which results arrive depends on the thread count.
 
+use crate::data::experiment::Experiment;
 use crate::data::real::head_grid;
-use crate::data::sequence::Sequence;
 use crate::data::source::{SequenceError, load_sequence};
-use crate::io::experiment::Experiment;
 use crate::model::metrics::Metrics;
 use crate::model::params::{FeatureMap, Mode, Params, Projection};
+use crate::model::sequence::Sequence;
 use crate::model::simulation::Simulation;
 use ndarray::Array2;
 use rayon::prelude::*;

@@ -1,8 +1,8 @@
 //! What the UI may ask of the worker.
 
-use crate::data::sequence::Sequence;
-use crate::io::experiment::Experiment;
+use crate::data::experiment::Experiment;
 use crate::model::params::Params;
+use crate::model::sequence::Sequence;
 use std::sync::Arc;
 
 /// How fast the worker advances simulated time while running.

@@ -11,14 +11,14 @@ use super::history::TRACE_CAPACITY;
 use super::snapshot::{
     NeuronState, RowUpdate, RunInfo, RunState, Snapshot, SubsetState, TraceSample, Update,
 };
-use crate::data::sequence::Sequence;
+use crate::data::experiment::Experiment;
 use crate::data::source::load_sequence;
-use crate::io::experiment::Experiment;
 use crate::model::dynamic::{BlockStep, LiveParams};
 use crate::model::metrics::Metrics;
 use crate::model::network::memory_estimate;
 use crate::model::params::Params;
 use crate::model::schedule::Phase;
+use crate::model::sequence::Sequence;
 use crate::model::simulation::Simulation;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};

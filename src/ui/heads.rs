@@ -5,9 +5,9 @@
 
 use super::colormap::{ColorScale, palette};
 use super::theme;
+use crate::data::experiment::Experiment;
 use crate::data::real::head_grid;
 use crate::data::source::SourceSpec;
-use crate::io::experiment::Experiment;
 use crate::model::params::{Mode, Params};
 use crate::sim::batch::{BatchEvent, BatchJob, BatchRunner, HeadResult, Variant};
 use egui::{

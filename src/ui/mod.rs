@@ -27,7 +27,7 @@ pub mod traces;
 pub use app::TripartiteApp;
 pub use selection::Selection;
 
-use crate::io::experiment::Experiment;
+use crate::data::experiment::Experiment;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

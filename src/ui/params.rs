@@ -4,8 +4,8 @@
 //! with `Params::validate()`'s reason.
 
 use super::theme;
+use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::io::experiment::Experiment;
 use crate::model::dynamic::LiveParams;
 use crate::model::params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
 use crate::sim::worker::changed_params;

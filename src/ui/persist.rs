@@ -4,7 +4,7 @@
 //! defaults with a notice for the status bar; loading never fails and never panics.
 
 use super::layout::LiveLayout;
-use crate::io::experiment::Experiment;
+use crate::data::experiment::Experiment;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

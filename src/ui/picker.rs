@@ -1,9 +1,9 @@
 //! The sequence picker: bundled MiniLM sentences, a model folder with live text, and the
 //! layer and head to look at.
 
+use crate::data::experiment::Experiment;
 use crate::data::real::{bundle, head_grid};
 use crate::data::source::SourceSpec;
-use crate::io::experiment::Experiment;
 use crate::sim::{Command, RunHistory};
 use egui::RichText;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 
 use super::colormap::palette;
 use super::theme;
-use crate::io::experiment::Experiment;
+use crate::data::experiment::Experiment;
 use crate::model::algebraic::NetworkOutput;
 use crate::model::metrics::{Metrics, pearson};
 use crate::model::softmax::SoftmaxReference;
