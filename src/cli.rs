@@ -2,8 +2,10 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::io::export::{report_json, run_experiment, write_run_outputs};
+use crate::io::export::json::{RunReport, report_json};
+use crate::io::export::write_run_outputs;
 use crate::model::metrics::Metrics;
+use crate::sim::run::run_experiment;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -188,14 +190,14 @@ fn run_command(args: RunArgs) -> Result<()> {
     if let Some(path) = &args.save_experiment {
         experiment.save(path)?;
     }
-    let result = run_experiment(&experiment)?;
+    let run = run_experiment(&experiment)?;
     if let Some(dir) = &args.out {
-        write_run_outputs(dir, &result)?;
+        write_run_outputs(dir, &run)?;
     }
+    let r = RunReport::of_run(&run);
     if args.json {
-        println!("{}", report_json(&result.report));
+        println!("{}", report_json(&r));
     } else {
-        let r = &result.report;
         println!(
             "{} · {} tokens · {} · m = {} · {} tripartite synapses",
             r.sequence.source,
@@ -209,7 +211,11 @@ fn run_command(args: RunArgs) -> Result<()> {
         }
         println!(
             "{:>16} = {} steps, {:.1} ms simulated, {:.3} s wall, {:.0} steps/s",
-            "run", r.steps, r.sim_time_ms, r.wall_s, r.steps_per_s
+            "run",
+            r.steps,
+            r.sim_time_ms,
+            run.wall_s,
+            r.steps_per_s.unwrap_or_default()
         );
     }
     Ok(())
@@ -271,8 +277,7 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
                 experiment.params.set("seed", value)?;
                 experiment.params.seed = experiment.params.seed.wrapping_add(offset);
             }
-            let result = run_experiment(&experiment)?;
-            let m = result.report.metrics;
+            let m = run_experiment(&experiment)?.simulation.metrics();
             csv.push_str(&format!(
                 "{},{},{},{},{},{},{},{}\n",
                 args.param,

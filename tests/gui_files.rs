@@ -11,9 +11,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
+use tripartite::io::export::json::{RunReport, SequenceInfo};
+use tripartite::io::export::{csv, json, npy};
 use tripartite::io::presets;
 use tripartite::model::params::Params;
-use tripartite::ui::exports::{self, MatrixFormat, MetricsExport};
+use tripartite::model::schedule::{Phase, Slot};
+use tripartite::sim::TraceSample;
+use tripartite::ui::exports;
 use tripartite::ui::files::{
     ConfirmDiscard, DialogKind, DiscardDecision, Document, ExportKind, FileAction, FileDialogs,
     FileMenu, MAX_RECENT,
@@ -217,19 +221,41 @@ fn an_unreadable_session_falls_back_to_defaults_with_a_notice() {
 }
 
 #[test]
-fn traces_csv_puts_time_first_and_names_units() {
-    let calcium = [[0.0, 1.0], [0.5, 2.0], [1.0, 3.0]];
-    let process = [[0.5, 0.25], [1.5, 0.75]];
-    let csv = exports::traces_csv(&[
-        ("calcium (Z units)", &calcium),
-        ("process p, mean (a.u.)", &process),
-    ]);
+fn traces_csv_names_the_phase_slot_and_token_of_each_sample() {
+    // The same layout as `run --out`'s trace.csv.
+    let slots = [
+        Slot {
+            phase: Phase::Write,
+            token: 2,
+            start_step: 0,
+            steps: 2,
+        },
+        Slot {
+            phase: Phase::Read,
+            token: 0,
+            start_step: 2,
+            steps: 2,
+        },
+    ];
+    let samples = [(0, 0.0), (1, 0.5), (2, 1.0), (4, 0.75)].map(|(step, calcium)| TraceSample {
+        generation: 1,
+        step,
+        time_ms: step as f64 * 0.5,
+        calcium,
+        probes: Vec::new(),
+    });
+    let csv = csv::trace_csv(&samples, &slots, &tokens());
     let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "time_ms,phase,slot,token,c");
     assert_eq!(
-        lines[0],
-        "time_ms,calcium (Z units),\"process p, mean (a.u.)\""
+        lines[1..],
+        [
+            "0,write,2,\"sat,\",0",
+            "0.5,write,2,\"sat,\",0.5",
+            "1,write,2,\"sat,\",1",
+            "2,read,0,the,0.75"
+        ]
     );
-    assert_eq!(lines[1..], ["0,1,", "0.5,2,0.25", "1,3,", "1.5,,0.75"]);
 }
 
 fn tokens() -> Vec<String> {
@@ -237,32 +263,21 @@ fn tokens() -> Vec<String> {
 }
 
 #[test]
-fn attention_exports_three_labelled_csv_files() {
+fn attention_exports_one_long_labelled_csv() {
+    // The same layout as `run --out`'s attention.csv.
     let dir = tempfile::tempdir().unwrap();
-    let softmax: Array2<f64> = Array2::from_elem((3, 3), 1.0 / 3.0);
-    let network = array![[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]];
-    let paths = exports::write_attention(
-        &dir.path().join("run.csv"),
-        &tokens(),
-        &softmax,
-        &network,
-        MatrixFormat::Csv,
-    )
-    .unwrap();
-    let names: Vec<String> = paths
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names,
-        ["run_softmax.csv", "run_network.csv", "run_difference.csv"]
-    );
-    let network_csv = std::fs::read_to_string(&paths[1]).unwrap();
-    let lines: Vec<&str> = network_csv.lines().collect();
-    assert_eq!(lines[0], "query \\ key,the,cat,\"sat,\"");
-    assert_eq!(lines[3], "\"sat,\",0.2,0.3,0.5");
-    let difference = std::fs::read_to_string(&paths[2]).unwrap();
-    assert!(difference.lines().nth(1).unwrap().starts_with("the,0.6666"));
+    let softmax: Array2<f64> = Array2::from_elem((3, 3), 0.25);
+    let network = array![[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.25, 0.25, 0.5]];
+    let path = dir.path().join("run.csv");
+    csv::write_attention(&path, &tokens(), &softmax, &network).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "query,key,softmax,network,difference");
+    assert_eq!(lines[1], "the,the,0.25,1,0.75");
+    assert_eq!(lines[9], "\"sat,\",\"sat,\",0.25,0.5,0.25");
+    assert_eq!(lines.len(), 10);
+    let wrong = csv::write_attention(&path, &tokens()[..2], &softmax, &network).unwrap_err();
+    assert!(wrong.to_string().contains("3×3 but there are 2 tokens"));
 }
 
 #[test]
@@ -270,12 +285,11 @@ fn attention_exports_three_npy_arrays() {
     let dir = tempfile::tempdir().unwrap();
     let softmax: Array2<f64> = Array2::from_elem((3, 3), 1.0 / 3.0);
     let network = array![[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]];
-    let paths = exports::write_attention(
+    let paths = npy::write_attention(
         &dir.path().join("attention.npy"),
-        &tokens(),
+        tokens().len(),
         &softmax,
         &network,
-        MatrixFormat::Npy,
     )
     .unwrap();
     for path in &paths {
@@ -285,14 +299,8 @@ fn attention_exports_three_npy_arrays() {
     let difference: Array2<f64> = ndarray_npy::read_npy(&paths[2]).unwrap();
     assert_eq!(difference, &network - &softmax);
 
-    let wrong = exports::write_attention(
-        &dir.path().join("bad.npy"),
-        &tokens()[..2],
-        &softmax,
-        &network,
-        MatrixFormat::Npy,
-    )
-    .unwrap_err();
+    let wrong =
+        npy::write_attention(&dir.path().join("bad.npy"), 2, &softmax, &network).unwrap_err();
     assert!(wrong.to_string().contains("3×3 but there are 2 tokens"));
 }
 
@@ -309,15 +317,24 @@ fn metrics_json_holds_metrics_and_params() {
         calcium_rel_err: 0.2,
     };
     let tokens = tokens();
-    exports::write_metrics_json(
+    json::write_report(
         &path,
-        &MetricsExport {
+        &RunReport {
             metrics,
-            source: "synthetic:3x8",
-            tokens: &tokens,
-            step: 40,
+            params: params.clone(),
+            sequence: SequenceInfo {
+                source: "synthetic:3x8".into(),
+                tokens,
+                text: None,
+                model: None,
+                layer: None,
+                head: None,
+            },
+            steps: 40,
             sim_time_ms: 20.0,
-            params: &params,
+            wall_s: None,
+            steps_per_s: None,
+            synapses: 64,
         },
     )
     .unwrap();
@@ -326,7 +343,11 @@ fn metrics_json_holds_metrics_and_params() {
     assert_eq!(json["attn_tv"], 0.125);
     assert!(json["calcium_corr"].is_null(), "NaN becomes null");
     assert_eq!(json["params"]["m"], params.m as u64);
-    assert_eq!(json["tokens"][2], "sat,");
+    assert_eq!(json["sequence"]["tokens"][2], "sat,");
+    assert!(
+        json.get("wall_s").is_none(),
+        "the app's runs have no wall time"
+    );
 }
 
 fn be_u32(bytes: &[u8]) -> u32 {
@@ -362,7 +383,7 @@ fn figures_are_cropped_scaled_and_written_as_png() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("figure.png");
-    exports::write_png(&path, &half).unwrap();
+    exports::write_figure(&path, &half).unwrap();
     let png = std::fs::read(&path).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&png[12..16], b"IHDR");
@@ -370,7 +391,7 @@ fn figures_are_cropped_scaled_and_written_as_png() {
     assert_eq!(&png[png.len() - 8..png.len() - 4], b"IEND");
 
     let empty = egui::ColorImage::new([0, 0], Vec::new());
-    assert!(exports::write_png(&path, &empty).is_err());
+    assert!(exports::write_figure(&path, &empty).is_err());
 }
 
 #[test]

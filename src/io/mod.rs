@@ -1,4 +1,4 @@
-//! Files: experiment TOML, run exports (JSON, .npy, CSV) and atomic saves.
+//! Files: experiment TOML, exports (CSV, .npy, JSON, PNG) and atomic saves.
 
 pub mod experiment;
 pub mod export;
@@ -8,7 +8,9 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed, then
-/// renamed over the target. On failure the old file is untouched.
+/// renamed over the target. On failure the old file is untouched. The file gets the
+/// permissions of any newly created file (0666 less the umask, e.g. 0644), not the private
+/// 0600 of temporary files.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.is_dir() {
         return Err(std::io::Error::other("the path is a folder"));
@@ -17,9 +19,52 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::NamedTempFile::new_in(folder)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder.tempfile_in(folder)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_replace_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        atomic_write(&path, b"first").unwrap();
+        atomic_write(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        assert!(
+            atomic_write(dir.path(), b"x").is_err(),
+            "a folder is not overwritten"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_get_the_permissions_of_a_plain_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.txt");
+        std::fs::write(&plain, b"x").unwrap();
+        let atomic = dir.path().join("atomic.txt");
+        atomic_write(&atomic, b"x").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain), "umask applies, not 0600");
+        assert_ne!(mode(&atomic) & 0o400, 0, "the owner can read it");
+    }
 }

@@ -5,7 +5,9 @@ pub mod batch;
 pub mod command;
 pub mod history;
 pub mod ring;
+pub mod run;
 pub mod snapshot;
+pub mod thread;
 pub mod worker;
 
 pub use command::{Command, Probe, Speed, SubsetMode, SubsetRequest};

@@ -2,10 +2,12 @@
 //! samples produced since the last publication.
 
 use super::command::{Probe, Speed, SubsetMode};
+use crate::model::dynamic::BlockStep;
 use crate::model::metrics::Metrics;
 use crate::model::network::Sizes;
 use crate::model::params::Params;
 use crate::model::schedule::Slot;
+use crate::model::sequence::TextOrigin;
 use ndarray::Array2;
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ pub struct RunInfo {
     /// The sequence's source, e.g. `synthetic:12x32`.
     pub source: String,
     pub tokens: Vec<String>,
+    /// The text, model, layer and head the sequence was encoded from (real text only).
+    pub origin: Option<TextOrigin>,
     pub sizes: Sizes,
     /// Every slot of the dynamic schedule (empty in algebraic mode).
     pub slots: Vec<Slot>,
@@ -112,16 +116,44 @@ pub struct Snapshot {
     pub run_wall_s_total: f64,
 }
 
-/// One trace sample.
+/// One trace sample: the astrocyte's calcium, and the probes' values, after one step. The
+/// worker publishes these; headless runs record them (without probes) for `trace.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceSample {
     pub generation: u64,
+    /// Steps taken when the sample was recorded.
     pub step: u64,
     pub time_ms: f64,
     /// c / (η T_write).
     pub calcium: f64,
     /// Values of the probes at this step.
     pub probes: Vec<(Probe, f64)>,
+}
+
+impl TraceSample {
+    /// The sample of `state` (probes outside the network are left out).
+    pub fn record(generation: u64, probes: &[Probe], state: BlockStep<'_>) -> TraceSample {
+        let probes = probes
+            .iter()
+            .filter_map(|&probe| {
+                let value = match probe {
+                    Probe::Input(k) => state.input_rate(k),
+                    Probe::Hidden(j) => state.hidden_rate(j),
+                    Probe::Output(i) => state.output_rate(i),
+                    Probe::Process { output, hidden } => state.process(output, hidden),
+                    Probe::Synapse { output, hidden } => state.synapse_weight(output, hidden),
+                }?;
+                Some((probe, value))
+            })
+            .collect();
+        TraceSample {
+            generation,
+            step: state.step_index(),
+            time_ms: state.time_ms(),
+            calcium: state.calcium_normalised(),
+            probes,
+        }
+    }
 }
 
 /// One read row completed: row t of A_net and c_t.

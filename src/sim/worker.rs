@@ -11,9 +11,10 @@ use super::history::TRACE_CAPACITY;
 use super::snapshot::{
     NeuronState, RowUpdate, RunInfo, RunState, Snapshot, SubsetState, TraceSample, Update,
 };
+use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
 use crate::data::source::load_sequence;
-use crate::model::dynamic::{BlockStep, LiveParams};
+use crate::model::dynamic::LiveParams;
 use crate::model::metrics::Metrics;
 use crate::model::network::memory_estimate;
 use crate::model::params::Params;
@@ -124,38 +125,7 @@ impl Drop for Worker {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic never happens while the lock is held, but do not cascade if it did.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Names of the parameters that differ between `a` and `b`.
-/// The probes' values in `state` (probes outside the network are left out).
-fn trace_sample(generation: u64, probes: &[Probe], state: BlockStep<'_>) -> TraceSample {
-    let probes = probes
-        .iter()
-        .filter_map(|&probe| {
-            let value = match probe {
-                Probe::Input(k) => state.input_rate(k),
-                Probe::Hidden(j) => state.hidden_rate(j),
-                Probe::Output(i) => state.output_rate(i),
-                Probe::Process { output, hidden } => state.process(output, hidden),
-                Probe::Synapse { output, hidden } => state.synapse_weight(output, hidden),
-            }?;
-            Some((probe, value))
-        })
-        .collect();
-    TraceSample {
-        generation,
-        step: state.step_index(),
-        time_ms: state.time_ms(),
-        calcium: state.calcium_normalised(),
-        probes,
-    }
-}
-
 pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
     let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
         (serde_json::to_value(a), serde_json::to_value(b))
@@ -167,16 +137,6 @@ pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
         .filter(|name| a.get(**name) != b.get(**name))
         .map(|name| name.to_string())
         .collect()
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        text.to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "unknown panic".to_string()
-    }
 }
 
 struct Engine {
@@ -650,6 +610,7 @@ impl Engine {
         let run = RunInfo {
             source: sim.sequence().source.clone(),
             tokens: sim.sequence().tokens.clone(),
+            origin: sim.sequence().origin.clone(),
             sizes,
             slots,
             softmax_attention: sim.reference().attention.clone(),
@@ -717,7 +678,7 @@ impl Engine {
                 .filter_map(|s| {
                     let sim = self.sim.as_ref()?.dynamic()?;
                     let state = sim.block_step((s - first) as usize);
-                    Some(trace_sample(self.generation, &self.probes, state))
+                    Some(TraceSample::record(self.generation, &self.probes, state))
                 })
                 .collect();
             for sample in samples {
@@ -733,7 +694,7 @@ impl Engine {
         let Some(dynamic) = self.sim.as_ref().and_then(Simulation::dynamic) else {
             return;
         };
-        let sample = trace_sample(self.generation, &self.probes, dynamic.now());
+        let sample = TraceSample::record(self.generation, &self.probes, dynamic.now());
         self.push_sample(sample);
     }
 

@@ -2,7 +2,7 @@
 
 use super::attention::AttentionView;
 use super::controls::{ControlsView, UiAction};
-use super::exports::{self, MatrixFormat, MetricsExport};
+use super::exports;
 use super::files::{
     ConfirmDiscard, DialogKind, DiscardDecision, Document, ExportKind, FileAction, FileDialogs,
     FileMenu, file_shortcuts,
@@ -22,6 +22,7 @@ use super::theme;
 use super::traces::TracesView;
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
+use crate::io::export::{csv, json, npy};
 use crate::sim::{Command, Probe, RunHistory, Snapshot, Worker};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -316,41 +317,26 @@ impl TripartiteApp {
         let done = |p: &std::path::Path| Ok(format!("Exported {}", p.display()));
         match kind {
             ExportKind::TracesCsv => {
-                let calcium: Vec<[f64; 2]> = self
-                    .history
-                    .samples
-                    .iter()
-                    .map(|s| [s.time_ms, s.calcium])
-                    .collect();
-                let mut z = Vec::new();
-                for slot in run
-                    .slots
-                    .iter()
-                    .filter(|s| s.phase == crate::model::Phase::Read)
-                {
-                    let value = run.normaliser[slot.token];
-                    z.push([slot.start_step as f64 * snapshot.params.dt, value]);
-                    z.push([slot.end_step() as f64 * snapshot.params.dt, value]);
-                }
-                let series = [
-                    ("calcium c (softmax-normaliser units)", calcium.as_slice()),
-                    ("Z_t softmax normaliser", z.as_slice()),
-                ];
-                exports::write_traces_csv(path, &series).map_err(|e| e.to_string())?;
+                csv::write_trace(path, self.history.samples.iter(), &run.slots, &run.tokens)
+                    .map_err(|e| e.to_string())?;
                 done(path)
             }
-            ExportKind::AttentionCsv | ExportKind::AttentionNpy => {
-                let format = if kind == ExportKind::AttentionCsv {
-                    MatrixFormat::Csv
-                } else {
-                    MatrixFormat::Npy
-                };
-                let written = exports::write_attention(
+            ExportKind::AttentionCsv => {
+                csv::write_attention(
                     path,
                     &run.tokens,
                     &run.softmax_attention,
                     &self.history.network_attention,
-                    format,
+                )
+                .map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::AttentionNpy => {
+                let written = npy::write_attention(
+                    path,
+                    run.tokens.len(),
+                    &run.softmax_attention,
+                    &self.history.network_attention,
                 )
                 .map_err(|e| e.to_string())?;
                 Ok(format!(
@@ -363,15 +349,8 @@ impl TripartiteApp {
                 ))
             }
             ExportKind::MetricsJson => {
-                let export = MetricsExport {
-                    metrics: snapshot.metrics,
-                    source: &run.source,
-                    tokens: &run.tokens,
-                    step: snapshot.step,
-                    sim_time_ms: snapshot.time_ms,
-                    params: &snapshot.params,
-                };
-                exports::write_metrics_json(path, &export).map_err(|e| e.to_string())?;
+                let report = json::RunReport::of_snapshot(snapshot, run);
+                json::write_report(path, &report).map_err(|e| e.to_string())?;
                 done(path)
             }
             ExportKind::FigurePng => {
@@ -771,7 +750,7 @@ fn write_figures(
     pixels_per_point: f32,
 ) -> Result<String, String> {
     let stem = path.with_extension("");
-    exports::write_png(path, image).map_err(|e| e.to_string())?;
+    exports::write_figure(path, image).map_err(|e| e.to_string())?;
     let mut written = vec![path.display().to_string()];
     for (name, rect) in [
         ("graph", rects.graph),
@@ -780,7 +759,7 @@ fn write_figures(
     ] {
         if let Some(rect) = rect {
             let view = PathBuf::from(format!("{}_{name}.png", stem.display()));
-            exports::write_png(
+            exports::write_figure(
                 &view,
                 &exports::crop_and_scale(image, rect, pixels_per_point, 1.0),
             )

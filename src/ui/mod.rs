@@ -16,7 +16,6 @@ pub mod heatmap;
 pub mod help;
 pub mod layout;
 pub mod params;
-pub mod png;
 mod script;
 pub mod selection;
 pub mod status;

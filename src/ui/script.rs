@@ -3,8 +3,8 @@
 
 use super::app::TripartiteApp;
 use super::files::FileAction;
-use super::png::write_png;
 use super::selection::Selection;
+use crate::io::export::png::write_png;
 use crate::model::schedule::Phase;
 use crate::sim::{Command, RunState, Speed};
 use std::path::PathBuf;
@@ -260,7 +260,7 @@ impl Shots {
             let [w, h] = image.size;
             let result = write_png(&path, w, h, image.as_raw())
                 .map(|_| path.display().to_string())
-                .map_err(|e| format!("cannot write '{}': {e}", path.display()));
+                .map_err(|e| e.to_string());
             *saved.lock().unwrap() = Some(result);
         });
         ctx.request_repaint();

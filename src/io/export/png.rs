@@ -1,18 +1,27 @@
-//! A small PNG encoder for the app's screenshots (RGB, per-row filters, fixed-Huffman deflate
-//! with LZ77), so that `--screenshot` needs no image crate.
+//! PNG figures and screenshots: a small encoder (RGB, per-row filters, fixed-Huffman deflate
+//! with LZ77), so that exports and `--screenshot` need no image crate.
 
-use std::io::Write;
+use super::{ExportError, write_bytes};
 use std::path::Path;
 
-/// Writes `rgba` (width × height, row-major, 4 bytes a pixel) as an RGB PNG.
-pub fn write_png(path: &Path, width: usize, height: usize, rgba: &[u8]) -> std::io::Result<()> {
-    let bytes = encode_png(width, height, rgba);
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(&bytes)?;
-    file.sync_all()
+/// Writes `rgba` (width × height, row-major, 4 bytes a pixel, unmultiplied) as an RGB PNG,
+/// atomically. Screenshots are opaque, so alpha is dropped.
+pub fn write_png(path: &Path, width: usize, height: usize, rgba: &[u8]) -> Result<(), ExportError> {
+    if width == 0 || height == 0 {
+        return Err(ExportError::Shape(
+            "the figure is empty (its view is not on screen)".into(),
+        ));
+    }
+    if rgba.len() != width * height * 4 {
+        return Err(ExportError::Shape(format!(
+            "the image holds {} bytes, not {width} × {height} × 4",
+            rgba.len()
+        )));
+    }
+    write_bytes(path, &encode_png(width, height, rgba))
 }
 
-/// The PNG file as bytes.
+/// The PNG file as bytes (`rgba` must hold width × height pixels).
 pub fn encode_png(width: usize, height: usize, rgba: &[u8]) -> Vec<u8> {
     assert_eq!(
         rgba.len(),

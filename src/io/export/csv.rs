@@ -1,0 +1,140 @@
+//! The CSV layouts: the calcium trace and the attention matrices in long form.
+
+use super::{ExportError, check_square, write_bytes};
+use crate::model::schedule::Slot;
+use crate::sim::TraceSample;
+use ndarray::Array2;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The trace as CSV with header `time_ms,phase,slot,token,c`: each sample's time, the slot its
+/// step closes (phase and token index, from `slots`), the token, and the calcium in
+/// softmax-normaliser units. Samples outside the schedule are left out.
+pub fn trace_csv<'a>(
+    trace: impl IntoIterator<Item = &'a TraceSample>,
+    slots: &[Slot],
+    tokens: &[String],
+) -> String {
+    let mut out = String::from("time_ms,phase,slot,token,c\n");
+    for sample in trace {
+        // The slot that step `sample.step` belongs to: the first ending at or after it.
+        let Some(slot) = slots.get(slots.partition_point(|s| s.end_step() < sample.step)) else {
+            continue;
+        };
+        let token = tokens.get(slot.token).map_or("", String::as_str);
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{}",
+            sample.time_ms,
+            slot.phase.name(),
+            slot.token,
+            csv_field(token),
+            sample.calcium
+        );
+    }
+    out
+}
+
+/// Writes [`trace_csv`] to `path`.
+pub fn write_trace<'a>(
+    path: &Path,
+    trace: impl IntoIterator<Item = &'a TraceSample>,
+    slots: &[Slot],
+    tokens: &[String],
+) -> Result<(), ExportError> {
+    write_bytes(path, trace_csv(trace, slots, tokens).as_bytes())
+}
+
+/// A_soft, A_net and their difference in long form, with token labels:
+/// `query,key,softmax,network,difference`.
+pub fn attention_csv(tokens: &[String], softmax: &Array2<f64>, network: &Array2<f64>) -> String {
+    let mut out = String::from("query,key,softmax,network,difference\n");
+    for (t, query) in tokens.iter().enumerate() {
+        for (tau, key) in tokens.iter().enumerate() {
+            let (a, b) = (softmax[[t, tau]], network[[t, tau]]);
+            let _ = writeln!(
+                out,
+                "{},{},{a},{b},{}",
+                csv_field(query),
+                csv_field(key),
+                b - a
+            );
+        }
+    }
+    out
+}
+
+/// Writes [`attention_csv`] to `path`, after checking that both matrices are N × N.
+pub fn write_attention(
+    path: &Path,
+    tokens: &[String],
+    softmax: &Array2<f64>,
+    network: &Array2<f64>,
+) -> Result<(), ExportError> {
+    check_square("softmax", tokens.len(), softmax)?;
+    check_square("network", tokens.len(), network)?;
+    write_bytes(path, attention_csv(tokens, softmax, network).as_bytes())
+}
+
+/// Quotes a CSV field when it holds a comma, quote or newline.
+pub fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schedule::Phase;
+
+    fn sample(step: u64, calcium: f64) -> TraceSample {
+        TraceSample {
+            generation: 0,
+            step,
+            time_ms: step as f64 * 0.5,
+            calcium,
+            probes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn trace_rows_name_the_slot_their_step_closes() {
+        let slots = [
+            Slot {
+                phase: Phase::Write,
+                token: 0,
+                start_step: 0,
+                steps: 4,
+            },
+            Slot {
+                phase: Phase::Read,
+                token: 1,
+                start_step: 4,
+                steps: 4,
+            },
+        ];
+        let tokens = ["a".to_string(), "b,c".to_string()];
+        let trace = [sample(4, 0.25), sample(5, 0.5), sample(9, 1.0)];
+        let csv = trace_csv(&trace, &slots, &tokens);
+        assert_eq!(
+            csv,
+            "time_ms,phase,slot,token,c\n2,write,0,a,0.25\n2.5,read,1,\"b,c\",0.5\n"
+        );
+    }
+
+    #[test]
+    fn attention_is_long_with_the_difference_last() {
+        let tokens = ["x".to_string(), "y".to_string()];
+        let softmax = Array2::from_elem((2, 2), 0.5);
+        let network = ndarray::array![[1.0, 0.0], [0.25, 0.75]];
+        let csv = attention_csv(&tokens, &softmax, &network);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "query,key,softmax,network,difference");
+        assert_eq!(lines[1], "x,x,0.5,1,0.5");
+        assert_eq!(lines[4], "y,y,0.5,0.75,0.25");
+        assert_eq!(lines.len(), 5);
+    }
+}

@@ -1,0 +1,97 @@
+//! Headless runs: build a simulation and run it to the end, with no thread, window or pacing.
+//! One loop, [`run_to_end`], serves the CLI's `run` and `sweep` and the batch runner.
+
+use super::snapshot::TraceSample;
+use crate::data::experiment::Experiment;
+use crate::data::source::SequenceError;
+use crate::model::network::ModelError;
+use crate::model::params::Params;
+use crate::model::sequence::Sequence;
+use crate::model::simulation::Simulation;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most calcium samples a headless run records.
+pub const TRACE_ROWS: u64 = 5000;
+
+/// Runs `simulation` to the end of its schedule in blocks of steps (up to 16 steps of one slot
+/// at a time; algebraic mode: one read row). After each block `after_block` sees the
+/// simulation, to record what the block did or to stop the run early with
+/// `ControlFlow::Break` (e.g. on cancellation); its break value is returned.
+pub fn run_to_end<B>(
+    simulation: &mut Simulation,
+    mut after_block: impl FnMut(&Simulation) -> ControlFlow<B>,
+) -> ControlFlow<B> {
+    while !simulation.is_finished() {
+        if simulation.step_block(u64::MAX) == 0 {
+            break;
+        }
+        after_block(simulation)?;
+    }
+    ControlFlow::Continue(())
+}
+
+/// A finished headless run.
+pub struct HeadlessRun {
+    /// The simulation at the end of its schedule.
+    pub simulation: Simulation,
+    /// Calcium every `total_steps / TRACE_ROWS` steps and at the end of every slot (dynamic
+    /// mode; empty in algebraic mode). Generation 0, no probes.
+    pub trace: Vec<TraceSample>,
+    /// Wall-clock time of the run, construction included (s).
+    pub wall_s: f64,
+}
+
+/// Why a headless run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Loads the experiment's sequence and runs it to the end.
+pub fn run_experiment(experiment: &Experiment) -> Result<HeadlessRun, RunError> {
+    let sequence = Arc::new(experiment.load_sequence()?);
+    Ok(run_sequence(&experiment.params, sequence)?)
+}
+
+/// Runs `params` on `sequence` to the end, sampling calcium for the trace.
+pub fn run_sequence(params: &Params, sequence: Arc<Sequence>) -> Result<HeadlessRun, ModelError> {
+    let started = Instant::now();
+    let mut simulation = Simulation::new(params, sequence)?;
+    let every = (simulation.total_steps() / TRACE_ROWS).max(1);
+    let mut trace = Vec::new();
+    let ControlFlow::Continue(()) = run_to_end(&mut simulation, |simulation| {
+        record_block(simulation, every, &mut trace);
+        ControlFlow::<std::convert::Infallible>::Continue(())
+    });
+    Ok(HeadlessRun {
+        simulation,
+        trace,
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Keeps every `every`-th step of the block just taken, and the last step of a slot (the block
+/// records the calcium after each of its steps, so this equals stepping singly).
+fn record_block(simulation: &Simulation, every: u64, trace: &mut Vec<TraceSample>) {
+    let Some(sim) = simulation.dynamic() else {
+        return;
+    };
+    let steps = sim.block_calcium().len();
+    let first = sim.step_index() + 1 - steps as u64;
+    // A block never crosses a slot boundary: it ends one when the next slot starts here.
+    let slot_ended = sim
+        .current_slot()
+        .is_none_or(|slot| slot.start_step == sim.step_index());
+    for k in 0..steps {
+        let step = first + k as u64;
+        let last = k + 1 == steps;
+        if step.is_multiple_of(every) || (last && slot_ended) {
+            trace.push(TraceSample::record(0, &[], sim.block_step(k)));
+        }
+    }
+}
