@@ -116,9 +116,9 @@ fn live_parameter_edits_reach_the_running_simulation() {
     );
     assert_eq!(after.step, 20, "a live edit keeps the time");
     assert!(
-        after.notice.as_deref().unwrap_or("").contains("live"),
+        after.notice().unwrap_or("").contains("live"),
         "{:?}",
-        after.notice
+        after.notice()
     );
 }
 
@@ -135,17 +135,17 @@ fn structural_edits_rebuild_and_bad_values_are_refused() {
     assert!(rebuilt.generation > before.generation);
     assert_eq!(rebuilt.step, 0);
     assert_eq!(rebuilt.run.as_ref().unwrap().sizes.hidden, 96);
-    assert!(rebuilt.notice.as_deref().unwrap_or("").contains("Rebuilt"));
+    assert!(rebuilt.notice().unwrap_or("").contains("Rebuilt"));
 
     h.send(Command::SetParams(Params {
         dt: 0.3,
         ..rebuilt.params.clone()
     }));
-    let refused = h.wait("the refusal", |s| s.rejected.is_some());
+    let refused = h.wait("the refusal", |s| s.rejected().is_some());
     assert!(
-        refused.rejected.as_deref().unwrap().contains("dt"),
+        refused.rejected().unwrap().contains("dt"),
         "{:?}",
-        refused.rejected
+        refused.rejected()
     );
     assert_eq!(refused.params.dt, 0.5);
     assert_eq!(refused.generation, rebuilt.generation);
@@ -158,9 +158,9 @@ fn a_panic_is_reported_and_reset_recovers() {
     h.send(Command::StepDt);
     let failed = h.wait("the failure", |s| s.state == RunState::Failed);
     assert!(
-        failed.failure.as_deref().unwrap().contains("crashed"),
+        failed.failure().unwrap().contains("crashed"),
         "{:?}",
-        failed.failure
+        failed.failure()
     );
     assert!(failed.run.is_none());
     h.send(Command::StepDt);
@@ -168,7 +168,7 @@ fn a_panic_is_reported_and_reset_recovers() {
     let recovered = h.wait("the recovery", |s| {
         s.state == RunState::Paused && s.run.is_some()
     });
-    assert!(recovered.failure.is_none());
+    assert!(recovered.failure().is_none());
     h.send(Command::StepDt);
     h.wait("a step after recovery", |s| s.step == 1);
     assert!(h.worker.is_alive());
@@ -184,9 +184,9 @@ fn a_bad_sequence_fails_cleanly_and_a_good_one_recovers() {
     let s = h.history.snapshot.clone().unwrap();
     assert_eq!(s.state, RunState::Failed);
     assert!(
-        s.failure.as_deref().unwrap().contains("Cannot build"),
+        s.failure().unwrap().contains("Cannot build"),
         "{:?}",
-        s.failure
+        s.failure()
     );
     h.send(Command::LoadExperiment(Box::new(small())));
     h.wait("the good sequence", |s| {
@@ -352,13 +352,13 @@ fn a_bad_file_while_running_keeps_the_current_experiment() {
         ..small()
     };
     h.send(Command::LoadExperiment(Box::new(bad)));
-    let after = h.wait("the refusal", |s| s.rejected.is_some());
-    let message = after.rejected.as_deref().unwrap();
+    let after = h.wait("the refusal", |s| s.rejected().is_some());
+    let message = after.rejected().unwrap();
     assert!(
         message.contains("/nonexistent/folder") && message.contains("unchanged"),
         "{message}"
     );
-    assert!(after.failure.is_none());
+    assert!(after.failure().is_none());
     assert_eq!(after.step, before.step, "the running simulation was kept");
     assert_eq!(
         after.run.as_ref().unwrap().source,

@@ -1,12 +1,18 @@
-//! The worker thread: commands in, snapshots and bounded trace history out. It is the only
-//! owner of a running simulation; the UI reads what it publishes and never steps the model.
+//! Running simulations. The worker thread ([`worker`]) is the only owner of an interactive
+//! run: commands in, snapshots and bounded trace history out; the UI reads what it publishes
+//! and never steps the model. Its parts: [`pacing`], [`meter`], [`publisher`], [`subset`].
+//! Headless runs ([`run`]) and batches of them ([`batch`]) share one run-to-end loop.
 
 pub mod batch;
 pub mod command;
 pub mod history;
+pub mod meter;
+pub mod pacing;
+pub mod publisher;
 pub mod ring;
 pub mod run;
 pub mod snapshot;
+pub mod subset;
 pub mod thread;
 pub mod worker;
 
@@ -14,6 +20,6 @@ pub use command::{Command, Probe, Speed, SubsetMode, SubsetRequest};
 pub use history::RunHistory;
 pub use ring::Ring;
 pub use snapshot::{
-    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, SubsetState, TraceSample, Update,
+    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, Status, SubsetState, TraceSample, Update,
 };
 pub use worker::{FULL_SPEED_PUBLISH_INTERVAL, PUBLISH_INTERVAL, Start, Worker};

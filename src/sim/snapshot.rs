@@ -45,6 +45,45 @@ pub struct RunInfo {
     pub dynamic: bool,
 }
 
+/// The worker's last word to the user, one sentence.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Status {
+    #[default]
+    Quiet,
+    /// A parameter change was applied (live or by a rebuild), in words.
+    Applied(String),
+    /// A parameter change or an experiment was refused, with the reason; the simulation that
+    /// was running is kept.
+    Refused(String),
+    /// There is no simulation (with `RunState::Failed`): it could not be built or it crashed.
+    /// Reset retries.
+    Failed(String),
+}
+
+impl Snapshot {
+    /// Why the simulation failed (with `RunState::Failed`).
+    pub fn failure(&self) -> Option<&str> {
+        match &self.status {
+            Status::Failed(text) => Some(text),
+            _ => None,
+        }
+    }
+    /// The parameter change just applied, in words.
+    pub fn notice(&self) -> Option<&str> {
+        match &self.status {
+            Status::Applied(text) => Some(text),
+            _ => None,
+        }
+    }
+    /// The change just refused, with the reason.
+    pub fn rejected(&self) -> Option<&str> {
+        match &self.status {
+            Status::Refused(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
 /// One neuron of the shown subset.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NeuronState {
@@ -86,12 +125,8 @@ pub struct Snapshot {
     /// Increases at every publication.
     pub revision: u64,
     pub state: RunState,
-    /// Why the simulation failed, as one sentence (with `RunState::Failed`).
-    pub failure: Option<String>,
-    /// The last parameter change that was applied (live or by a rebuild), in words.
-    pub notice: Option<String>,
-    /// The last parameter change that was refused, with the reason.
-    pub rejected: Option<String>,
+    /// The worker's last word: a change applied or refused, or why the simulation failed.
+    pub status: Status,
     pub params: Params,
     pub speed: Speed,
     pub looping: bool,

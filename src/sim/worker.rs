@@ -6,11 +6,12 @@
 //! the trace samples and read rows produced since. Panics are caught: the simulation is
 //! dropped, the failure is published, and `Reset` rebuilds it.
 
-use super::command::{Command, Probe, Speed, SubsetMode, SubsetRequest};
-use super::history::TRACE_CAPACITY;
-use super::snapshot::{
-    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, SubsetState, TraceSample, Update,
-};
+use super::command::{Command, Probe, Speed};
+use super::meter::RateMeter;
+use super::pacing::Pacer;
+use super::publisher::{Mailbox, Publisher};
+use super::snapshot::{RowUpdate, RunInfo, RunState, Snapshot, Status, TraceSample, Update};
+use super::subset::SubsetPicker;
 use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
 use crate::data::source::load_sequence;
@@ -21,7 +22,6 @@ use crate::model::params::Params;
 use crate::model::schedule::Phase;
 use crate::model::sequence::Sequence;
 use crate::model::simulation::Simulation;
-use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
@@ -41,13 +41,6 @@ pub const FULL_SPEED_PUBLISH_INTERVAL: Duration = Duration::from_millis(250);
 const SAMPLES_PER_RUN: u64 = 4_000;
 /// The row of A_dyn forming now is computed only while N·m' stays below this (it costs a step).
 const LIVE_ROW_LIMIT: usize = 1 << 22;
-
-#[derive(Default)]
-struct Mailbox {
-    snapshot: Option<Snapshot>,
-    samples: VecDeque<TraceSample>,
-    rows: Vec<RowUpdate>,
-}
 
 /// Handle to the worker thread. Dropping it stops and joins the thread.
 pub struct Worker {
@@ -96,13 +89,7 @@ impl Worker {
 
     /// Takes the newest snapshot with every sample and row published since the last call.
     pub fn take_update(&self) -> Option<Update> {
-        let mut mailbox = lock(&self.mailbox);
-        let snapshot = mailbox.snapshot.take()?;
-        Some(Update {
-            snapshot,
-            samples: mailbox.samples.drain(..).collect(),
-            rows: std::mem::take(&mut mailbox.rows),
-        })
+        lock(&self.mailbox).take_update()
     }
 
     /// Whether the thread is still alive.
@@ -141,8 +128,7 @@ pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
 
 struct Engine {
     commands: Receiver<Command>,
-    mailbox: Arc<Mutex<Mailbox>>,
-    notify: Box<dyn Fn() + Send>,
+    publisher: Publisher,
     /// Where the sequence came from (for reloads when the seed changes); None for a
     /// sequence handed over directly.
     experiment: Option<Experiment>,
@@ -157,29 +143,19 @@ struct Engine {
     stop_at: Option<u64>,
     speed: Speed,
     looping: bool,
-    failure: Option<String>,
-    notice: Option<String>,
-    rejected: Option<String>,
-    subset: SubsetRequest,
+    status: Status,
+    subset: SubsetPicker,
     probes: Vec<Probe>,
+    /// Trace samples are taken every `stride` steps (and at the end of each slot).
     stride: u64,
     next_boundary: u64,
-    pending_samples: Vec<TraceSample>,
-    pending_rows: Vec<RowUpdate>,
     rows_sent: Vec<bool>,
     metrics: Metrics,
     metrics_rows: usize,
     rows_completed: usize,
-    scratch: Vec<usize>,
-    window_start: Instant,
-    window_steps: u64,
-    steps_per_s: f64,
-    run_steps_total: u64,
-    run_wall_total: Duration,
-    running_since: Option<Instant>,
-    budget_ms: f64,
-    last_tick: Instant,
-    last_publish: Instant,
+    meter: RateMeter,
+    pacer: Pacer,
+    /// Something changed since the last publication.
     dirty: bool,
     panic_armed: bool,
     /// A command received while pacing, handled first in the next loop turn.
@@ -205,8 +181,7 @@ impl Engine {
         let now = Instant::now();
         Engine {
             commands,
-            mailbox,
-            notify,
+            publisher: Publisher::new(mailbox, notify),
             experiment: None,
             params: Params::default(),
             sequence: None,
@@ -218,29 +193,17 @@ impl Engine {
             stop_at: None,
             speed: Speed::default(),
             looping: false,
-            failure: None,
-            notice: None,
-            rejected: None,
-            subset: SubsetRequest::default(),
+            status: Status::Quiet,
+            subset: SubsetPicker::default(),
             probes: Vec::new(),
             stride: 1,
             next_boundary: 0,
-            pending_samples: Vec::new(),
-            pending_rows: Vec::new(),
             rows_sent: Vec::new(),
             metrics: no_metrics(),
             metrics_rows: 0,
             rows_completed: 0,
-            scratch: Vec::new(),
-            window_start: now,
-            window_steps: 0,
-            steps_per_s: 0.0,
-            run_steps_total: 0,
-            run_wall_total: Duration::ZERO,
-            running_since: None,
-            budget_ms: 0.0,
-            last_tick: now,
-            last_publish: now,
+            meter: RateMeter::new(now),
+            pacer: Pacer::new(now),
             dirty: true,
             panic_armed: false,
             deferred: None,
@@ -260,7 +223,8 @@ impl Engine {
                 return;
             }
             if self.dirty
-                && (!self.running || self.last_publish.elapsed() >= self.publish_interval())
+                && (!self.running
+                    || self.publisher.since_last(Instant::now()) >= self.publish_interval())
             {
                 self.publish();
             }
@@ -320,7 +284,7 @@ impl Engine {
         self.set_running(false);
         self.sim = None;
         self.run = None;
-        self.failure = Some(message);
+        self.status = Status::Failed(message);
         self.dirty = true;
     }
 
@@ -358,12 +322,11 @@ impl Engine {
                     self.params = experiment.params.clone();
                     self.sequence = Some(sequence);
                     self.experiment = Some(experiment);
-                    self.failure = None;
-                    self.rejected = None;
+                    self.status = Status::Quiet;
                     self.install(sim);
                 }
                 Err(error) => {
-                    self.rejected = Some(format!(
+                    self.status = Status::Refused(format!(
                         "Not loaded: {error}. The current experiment is unchanged."
                     ));
                     self.dirty = true;
@@ -383,17 +346,11 @@ impl Engine {
         }
         let now = Instant::now();
         if running {
-            self.running_since = Some(now);
-            self.last_tick = now;
-            self.budget_ms = 0.0;
-            self.window_start = now;
-            self.window_steps = 0;
+            self.meter.start(now);
+            self.pacer.restart(now);
         } else {
-            if let Some(since) = self.running_since.take() {
-                self.run_wall_total += now - since;
-            }
+            self.meter.stop(now);
             self.stop_at = None;
-            self.steps_per_s = 0.0;
         }
         self.running = running;
         self.dirty = true;
@@ -444,8 +401,7 @@ impl Engine {
             }
             Command::SetSpeed(speed) => {
                 self.speed = speed;
-                self.budget_ms = 0.0;
-                self.last_tick = Instant::now();
+                self.pacer.restart(Instant::now());
             }
             Command::SetLoop(looping) => self.looping = looping,
             Command::SetParams(params) => self.apply_params(params),
@@ -460,7 +416,7 @@ impl Engine {
                 self.sequence = Some(sequence);
                 self.rebuild();
             }
-            Command::SetSubset(request) => self.subset = request,
+            Command::SetSubset(request) => self.subset.request = request,
             Command::SetProbes(probes) => {
                 self.probes = probes;
                 self.watch_probes();
@@ -493,20 +449,20 @@ impl Engine {
             return;
         }
         if let Err(error) = new.validate() {
-            self.rejected = Some(format!("Not applied: {error}"));
+            self.status = Status::Refused(format!("Not applied: {error}"));
             return;
         }
-        self.rejected = None;
         let list = changed.join(", ");
         if !self.params.is_structural_change(&new) {
             if let Some(sim) = self.sim.as_mut()
                 && let Err(error) = sim.set_live(LiveParams::of(&new))
             {
-                self.rejected = Some(format!("Not applied: {error}"));
+                self.status = Status::Refused(format!("Not applied: {error}"));
                 return;
             }
             self.params = new;
-            self.notice = Some(format!("Applied live to the running simulation: {list}."));
+            self.status =
+                Status::Applied(format!("Applied live to the running simulation: {list}."));
             return;
         }
         let reload = self.needs_reload(&new);
@@ -526,7 +482,7 @@ impl Engine {
                 self.params = new;
                 self.sequence = Some(sequence);
                 self.install(sim);
-                self.notice = Some(format!(
+                self.status = Status::Applied(format!(
                     "Rebuilt the simulation ({list} changed): time restarts at 0."
                 ));
                 if was_running {
@@ -534,7 +490,7 @@ impl Engine {
                 }
             }
             Err(error) => {
-                self.rejected = Some(format!(
+                self.status = Status::Refused(format!(
                     "Kept the running simulation; {list} not applied: {error}"
                 ));
             }
@@ -573,7 +529,7 @@ impl Engine {
         self.sim = None;
         self.run = None;
         self.generation += 1;
-        self.clear_pending();
+        self.publisher.clear();
         let sequence = match self.sequence.clone() {
             Some(sequence) => Ok(sequence),
             None => self.load(&self.params.clone()),
@@ -585,23 +541,15 @@ impl Engine {
         match built {
             Ok(sim) => self.install(sim),
             Err(error) => {
-                self.failure = Some(format!("Cannot build the simulation: {error}"));
+                self.status = Status::Failed(format!("Cannot build the simulation: {error}"));
                 self.dirty = true;
             }
         }
     }
 
-    fn clear_pending(&mut self) {
-        self.pending_samples.clear();
-        self.pending_rows.clear();
-        let mut mailbox = lock(&self.mailbox);
-        mailbox.samples.clear();
-        mailbox.rows.clear();
-    }
-
     fn install(&mut self, sim: Simulation) {
         self.generation += 1;
-        self.clear_pending();
+        self.publisher.clear();
         let sizes = sim.network().sizes;
         let slots = sim
             .dynamic()
@@ -627,7 +575,9 @@ impl Engine {
         self.metrics = no_metrics();
         self.metrics_rows = 0;
         self.run = Some(Arc::new(run));
-        self.failure = None;
+        if matches!(self.status, Status::Failed(_)) {
+            self.status = Status::Quiet;
+        }
         self.sim = Some(sim);
         self.watch_probes();
         self.dirty = true;
@@ -659,10 +609,7 @@ impl Engine {
         }
         let step = sim.step_index();
         let dynamic = sim.dynamic().is_some();
-        if self.running {
-            self.window_steps += block;
-            self.run_steps_total += block;
-        }
+        self.meter.count(block);
         let boundary = step >= self.next_boundary;
         if boundary {
             self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
@@ -682,7 +629,7 @@ impl Engine {
                 })
                 .collect();
             for sample in samples {
-                self.push_sample(sample);
+                self.publisher.push_sample(sample);
             }
         }
         self.dirty = true;
@@ -695,15 +642,7 @@ impl Engine {
             return;
         };
         let sample = TraceSample::record(self.generation, &self.probes, dynamic.now());
-        self.push_sample(sample);
-    }
-
-    fn push_sample(&mut self, sample: TraceSample) {
-        self.pending_samples.push(sample);
-        if self.pending_samples.len() > TRACE_CAPACITY {
-            let excess = self.pending_samples.len() - TRACE_CAPACITY;
-            self.pending_samples.drain(..excess);
-        }
+        self.publisher.push_sample(sample);
     }
 
     /// The hidden neurons the probes read: the simulation records them inside blocks.
@@ -723,7 +662,7 @@ impl Engine {
             if *done && !self.rows_sent[t] {
                 self.rows_sent[t] = true;
                 self.rows_completed += 1;
-                self.pending_rows.push(RowUpdate {
+                self.publisher.push_row(RowUpdate {
                     generation: self.generation,
                     query: t,
                     attention: output.attention.row(t).to_vec(),
@@ -753,20 +692,13 @@ impl Engine {
         let dt = self.params.dt;
         let mut allowed = u64::MAX;
         if !full_speed && let Speed::MsPerSecond(rate) = self.speed {
-            let elapsed = batch_start - self.last_tick;
-            self.last_tick = batch_start;
-            // Never owe more than 0.1 s of wall time: a slow machine lags, it does not burst.
-            self.budget_ms =
-                (self.budget_ms + rate * elapsed.as_secs_f64()).min((rate * 0.1).max(dt));
-            allowed = (self.budget_ms / dt).floor() as u64;
-            if self.sim.as_ref().is_some_and(|s| s.dynamic().is_none()) {
-                // Algebraic mode has no time: reveal about one row per slot's worth of time.
-                let slot_ms = self.params.t_write + self.params.t_read;
-                allowed = (self.budget_ms / slot_ms).floor() as u64;
-                self.budget_ms -= allowed as f64 * slot_ms;
+            // Algebraic mode has no time: reveal about one row per slot's worth of time.
+            let unit_ms = if self.sim.as_ref().is_some_and(|s| s.dynamic().is_none()) {
+                self.params.t_write + self.params.t_read
             } else {
-                self.budget_ms -= allowed as f64 * dt;
-            }
+                dt
+            };
+            allowed = self.pacer.allowance(batch_start, rate, dt, unit_ms);
         }
         let mut taken = 0u64;
         while taken < allowed {
@@ -801,12 +733,7 @@ impl Engine {
             self.set_running(false);
         }
         let now = Instant::now();
-        let window = now - self.window_start;
-        if window >= Duration::from_millis(500) {
-            self.steps_per_s = self.window_steps as f64 / window.as_secs_f64();
-            self.window_start = now;
-            self.window_steps = 0;
-        }
+        self.meter.tick(now);
         if self.running && !full_speed && now < deadline {
             // Real-time pacing: wait for the next publication, or a command.
             match self.commands.recv_timeout(deadline - now) {
@@ -825,19 +752,7 @@ impl Engine {
             self.metrics_rows = self.rows_completed;
         }
         let snapshot = self.snapshot();
-        let samples = std::mem::take(&mut self.pending_samples);
-        let rows = std::mem::take(&mut self.pending_rows);
-        {
-            let mut mailbox = lock(&self.mailbox);
-            mailbox.snapshot = Some(snapshot);
-            mailbox.samples.extend(samples);
-            while mailbox.samples.len() > TRACE_CAPACITY {
-                mailbox.samples.pop_front();
-            }
-            mailbox.rows.extend(rows);
-        }
-        (self.notify)();
-        self.last_publish = Instant::now();
+        self.publisher.publish(snapshot);
         self.dirty = false;
     }
 
@@ -849,7 +764,7 @@ impl Engine {
             Some(_) if self.running => RunState::Running,
             Some(_) => RunState::Paused,
         };
-        let subset = self.subset_state();
+        let subset = self.subset.pick(self.sim.as_ref(), &self.probes);
         let sim = self.sim.as_ref();
         let dynamic = sim.and_then(Simulation::dynamic);
         let live_row = dynamic.and_then(|d| {
@@ -858,14 +773,11 @@ impl Engine {
             (slot.phase == Phase::Read && sizes.tokens * sizes.hidden <= LIVE_ROW_LIMIT)
                 .then(|| (slot.token, d.attention_row_now(slot.token).to_vec()))
         });
-        let running_wall = self.running_since.map_or(Duration::ZERO, |s| s.elapsed());
         Snapshot {
             generation: self.generation,
             revision: self.revision,
             state,
-            failure: self.failure.clone(),
-            notice: self.notice.clone(),
-            rejected: self.rejected.clone(),
+            status: self.status.clone(),
             params: self.params.clone(),
             speed: self.speed,
             looping: self.looping,
@@ -879,164 +791,16 @@ impl Engine {
             live_row,
             subset,
             probes: self.probes.clone(),
-            steps_per_s: self.steps_per_s,
-            run_steps_total: self.run_steps_total,
-            run_wall_s_total: (self.run_wall_total + running_wall).as_secs_f64(),
+            steps_per_s: self.meter.steps_per_s(),
+            run_steps_total: self.meter.total_steps(),
+            run_wall_s_total: self.meter.total_wall_s(Instant::now()),
         }
     }
-
-    /// The shown neurons and the synapses between shown hidden and output neurons.
-    fn subset_state(&mut self) -> SubsetState {
-        let Some(sim) = self.sim.as_ref() else {
-            return SubsetState::default();
-        };
-        let sizes = sim.network().sizes;
-        let dynamic = sim.dynamic();
-        let request = self.subset.clone();
-        let pinned_hidden: Vec<usize> = self.probes.iter().filter_map(Probe::hidden).collect();
-        let pinned_outputs: Vec<usize> = self.probes.iter().filter_map(Probe::output).collect();
-        let pinned_inputs: Vec<usize> = self
-            .probes
-            .iter()
-            .filter_map(|p| match p {
-                Probe::Input(k) => Some(*k),
-                _ => None,
-            })
-            .collect();
-        let mode = request.mode;
-        let scratch = &mut self.scratch;
-        let inputs = choose(
-            sizes.inputs,
-            request.max_inputs,
-            mode,
-            dynamic.map(|d| d.input_rates()),
-            &pinned_inputs,
-            scratch,
-        );
-        let hidden = choose(
-            sizes.hidden,
-            request.max_hidden,
-            mode,
-            dynamic.map(|d| d.hidden_rates()),
-            &pinned_hidden,
-            scratch,
-        );
-        let outputs = choose(
-            sizes.outputs,
-            request.max_outputs,
-            mode,
-            dynamic.map(|d| d.output_rates()),
-            &pinned_outputs,
-            scratch,
-        );
-        let neurons = |indices: &[usize], rates: Option<&[f64]>| -> Vec<NeuronState> {
-            indices
-                .iter()
-                .map(|&index| NeuronState {
-                    index,
-                    rate: rates.map_or(f64::NAN, |r| r[index]),
-                })
-                .collect()
-        };
-        let mut process = Vec::with_capacity(outputs.len() * hidden.len());
-        let mut synapse = Vec::with_capacity(outputs.len() * hidden.len());
-        for &i in &outputs {
-            for &j in &hidden {
-                process.push(dynamic.map_or(f64::NAN, |d| d.process(i, j)));
-                synapse.push(dynamic.map_or(f64::NAN, |d| d.synapse_weight(i, j)));
-            }
-        }
-        SubsetState {
-            mode,
-            inputs: neurons(&inputs, dynamic.map(|d| d.input_rates())),
-            presynaptic: hidden
-                .iter()
-                .map(|&j| dynamic.map_or(f64::NAN, |d| d.presynaptic_weights()[j]))
-                .collect(),
-            hidden: neurons(&hidden, dynamic.map(|d| d.hidden_rates())),
-            outputs: neurons(&outputs, dynamic.map(|d| d.output_rates())),
-            process,
-            synapse,
-        }
-    }
-}
-
-/// Up to `max` indices out of `count` (all of them when count ≤ max), always including
-/// `pinned`, sorted. `MostActive` ranks by |rate| (ties by index); `FixedSample` spreads
-/// indices evenly, so the sample stays the same for the whole run.
-pub fn choose(
-    count: usize,
-    max: usize,
-    mode: SubsetMode,
-    rates: Option<&[f64]>,
-    pinned: &[usize],
-    scratch: &mut Vec<usize>,
-) -> Vec<usize> {
-    if count <= max {
-        return (0..count).collect();
-    }
-    let mut chosen: Vec<usize> = pinned.iter().copied().filter(|&i| i < count).collect();
-    chosen.sort_unstable();
-    chosen.dedup();
-    let room = max.saturating_sub(chosen.len());
-    if room > 0 {
-        match (mode, rates) {
-            (SubsetMode::MostActive, Some(rates)) => {
-                scratch.clear();
-                scratch.extend((0..count).filter(|i| chosen.binary_search(i).is_err()));
-                let rank = |a: &usize, b: &usize| {
-                    rates[*b].abs().total_cmp(&rates[*a].abs()).then(a.cmp(b))
-                };
-                if room < scratch.len() {
-                    scratch.select_nth_unstable_by(room, rank);
-                    scratch.truncate(room);
-                }
-                chosen.extend_from_slice(scratch);
-            }
-            _ => {
-                let mut k = 0;
-                while chosen.len() < max && k < count {
-                    let index = k * count / room.max(1);
-                    if index >= count {
-                        break;
-                    }
-                    if !chosen.contains(&index) {
-                        chosen.push(index);
-                    }
-                    k += 1;
-                }
-            }
-        }
-    }
-    chosen.sort_unstable();
-    chosen.dedup();
-    chosen
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn choose_takes_the_most_active_and_keeps_pins() {
-        let rates = [0.1, -5.0, 0.3, 2.0, 0.0, 0.2];
-        let mut scratch = Vec::new();
-        let picked = choose(
-            6,
-            3,
-            SubsetMode::MostActive,
-            Some(&rates),
-            &[4],
-            &mut scratch,
-        );
-        assert_eq!(picked, [1, 3, 4]);
-        let fixed = choose(100, 4, SubsetMode::FixedSample, None, &[], &mut scratch);
-        assert_eq!(fixed, [0, 25, 50, 75]);
-        assert_eq!(
-            choose(3, 8, SubsetMode::MostActive, None, &[], &mut scratch),
-            [0, 1, 2]
-        );
-    }
 
     #[test]
     fn changed_params_names_fields() {

@@ -576,12 +576,7 @@ impl TripartiteApp {
                          width, e.g. on a projector)",
                     );
             });
-            if let Some(failure) = self
-                .history
-                .snapshot
-                .as_ref()
-                .and_then(|s| s.failure.as_ref())
-            {
+            if let Some(failure) = self.history.snapshot.as_ref().and_then(|s| s.failure()) {
                 ui.label(
                     egui::RichText::new(format!("Error: {failure}"))
                         .color(theme::ERROR)

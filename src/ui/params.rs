@@ -339,10 +339,10 @@ impl ParamsView {
                 }
             });
         }
-        if let Some(text) = &snapshot.rejected {
+        if let Some(text) = snapshot.rejected() {
             ui.add(egui::Label::new(RichText::new(text).color(theme::ERROR)).wrap());
         }
-        if let Some(text) = &snapshot.notice {
+        if let Some(text) = snapshot.notice() {
             ui.add(egui::Label::new(RichText::new(text).color(theme::OK).size(13.0)).wrap());
         }
     }

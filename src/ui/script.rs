@@ -118,7 +118,7 @@ impl Measure {
         if snapshot.state == RunState::Failed {
             *self.outcome.lock().unwrap() = Err(format!(
                 "the simulation failed during the measurement: {}",
-                snapshot.failure.clone().unwrap_or_default()
+                snapshot.failure().unwrap_or_default()
             ));
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             return;
@@ -318,7 +318,7 @@ impl Shots {
             return;
         };
         if snapshot.state == RunState::Failed {
-            let failure = snapshot.failure.clone().unwrap_or_default();
+            let failure = snapshot.failure().unwrap_or_default();
             self.fail(ctx, format!("the simulation failed: {failure}"));
             return;
         }

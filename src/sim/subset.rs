@@ -1,0 +1,168 @@
+//! Which neurons the worker shows: at most a requested number per layer, chosen as the most
+//! active or as a fixed sample, always including the probed ones. What it publishes is
+//! O(subset), however large m' is.
+
+use super::command::{Probe, SubsetMode, SubsetRequest};
+use super::snapshot::{NeuronState, SubsetState};
+use crate::model::simulation::Simulation;
+
+/// The subset request and the scratch space its ranking reuses.
+#[derive(Debug, Default)]
+pub struct SubsetPicker {
+    pub request: SubsetRequest,
+    scratch: Vec<usize>,
+}
+
+impl SubsetPicker {
+    /// The shown neurons of `sim` (always including the probes' ones) and the synapses between shown hidden and output neurons.
+    pub fn pick(&mut self, sim: Option<&Simulation>, probes: &[Probe]) -> SubsetState {
+        let Some(sim) = sim else {
+            return SubsetState::default();
+        };
+        let sizes = sim.network().sizes;
+        let dynamic = sim.dynamic();
+        let request = &self.request;
+        let pinned_hidden: Vec<usize> = probes.iter().filter_map(Probe::hidden).collect();
+        let pinned_outputs: Vec<usize> = probes.iter().filter_map(Probe::output).collect();
+        let pinned_inputs: Vec<usize> = probes
+            .iter()
+            .filter_map(|p| match p {
+                Probe::Input(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        let mode = request.mode;
+        let scratch = &mut self.scratch;
+        let inputs = choose(
+            sizes.inputs,
+            request.max_inputs,
+            mode,
+            dynamic.map(|d| d.input_rates()),
+            &pinned_inputs,
+            scratch,
+        );
+        let hidden = choose(
+            sizes.hidden,
+            request.max_hidden,
+            mode,
+            dynamic.map(|d| d.hidden_rates()),
+            &pinned_hidden,
+            scratch,
+        );
+        let outputs = choose(
+            sizes.outputs,
+            request.max_outputs,
+            mode,
+            dynamic.map(|d| d.output_rates()),
+            &pinned_outputs,
+            scratch,
+        );
+        let neurons = |indices: &[usize], rates: Option<&[f64]>| -> Vec<NeuronState> {
+            indices
+                .iter()
+                .map(|&index| NeuronState {
+                    index,
+                    rate: rates.map_or(f64::NAN, |r| r[index]),
+                })
+                .collect()
+        };
+        let mut process = Vec::with_capacity(outputs.len() * hidden.len());
+        let mut synapse = Vec::with_capacity(outputs.len() * hidden.len());
+        for &i in &outputs {
+            for &j in &hidden {
+                process.push(dynamic.map_or(f64::NAN, |d| d.process(i, j)));
+                synapse.push(dynamic.map_or(f64::NAN, |d| d.synapse_weight(i, j)));
+            }
+        }
+        SubsetState {
+            mode,
+            inputs: neurons(&inputs, dynamic.map(|d| d.input_rates())),
+            presynaptic: hidden
+                .iter()
+                .map(|&j| dynamic.map_or(f64::NAN, |d| d.presynaptic_weights()[j]))
+                .collect(),
+            hidden: neurons(&hidden, dynamic.map(|d| d.hidden_rates())),
+            outputs: neurons(&outputs, dynamic.map(|d| d.output_rates())),
+            process,
+            synapse,
+        }
+    }
+}
+
+/// Up to `max` indices out of `count` (all of them when count ≤ max), always including
+/// `pinned`, sorted. `MostActive` ranks by |rate| (ties by index); `FixedSample` spreads
+/// indices evenly, so the sample stays the same for the whole run.
+pub fn choose(
+    count: usize,
+    max: usize,
+    mode: SubsetMode,
+    rates: Option<&[f64]>,
+    pinned: &[usize],
+    scratch: &mut Vec<usize>,
+) -> Vec<usize> {
+    if count <= max {
+        return (0..count).collect();
+    }
+    let mut chosen: Vec<usize> = pinned.iter().copied().filter(|&i| i < count).collect();
+    chosen.sort_unstable();
+    chosen.dedup();
+    let room = max.saturating_sub(chosen.len());
+    if room > 0 {
+        match (mode, rates) {
+            (SubsetMode::MostActive, Some(rates)) => {
+                scratch.clear();
+                scratch.extend((0..count).filter(|i| chosen.binary_search(i).is_err()));
+                let rank = |a: &usize, b: &usize| {
+                    rates[*b].abs().total_cmp(&rates[*a].abs()).then(a.cmp(b))
+                };
+                if room < scratch.len() {
+                    scratch.select_nth_unstable_by(room, rank);
+                    scratch.truncate(room);
+                }
+                chosen.extend_from_slice(scratch);
+            }
+            _ => {
+                let mut k = 0;
+                while chosen.len() < max && k < count {
+                    let index = k * count / room.max(1);
+                    if index >= count {
+                        break;
+                    }
+                    if !chosen.contains(&index) {
+                        chosen.push(index);
+                    }
+                    k += 1;
+                }
+            }
+        }
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_takes_the_most_active_and_keeps_pins() {
+        let rates = [0.1, -5.0, 0.3, 2.0, 0.0, 0.2];
+        let mut scratch = Vec::new();
+        let picked = choose(
+            6,
+            3,
+            SubsetMode::MostActive,
+            Some(&rates),
+            &[4],
+            &mut scratch,
+        );
+        assert_eq!(picked, [1, 3, 4]);
+        let fixed = choose(100, 4, SubsetMode::FixedSample, None, &[], &mut scratch);
+        assert_eq!(fixed, [0, 25, 50, 75]);
+        assert_eq!(
+            choose(3, 8, SubsetMode::MostActive, None, &[], &mut scratch),
+            [0, 1, 2]
+        );
+    }
+}
