@@ -7,6 +7,7 @@
 //! rayon's pool. Every result is a pure function of the job (the model is deterministic), so
 //! only the order in which results arrive depends on the thread count.
 
+use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
 use crate::data::real::head_grid;
 use crate::data::source::{SequenceError, load_sequence};
@@ -314,20 +315,6 @@ impl Output {
         self.send(result);
         self.send(BatchEvent::Progress { done: *done, total });
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 fn run_job(job: BatchJob, out: &Output) -> Result<(), Stop> {

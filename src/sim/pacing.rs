@@ -45,61 +45,65 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    fn at(start: Instant, ms: f64) -> Instant {
-        start + Duration::from_secs_f64(ms / 1000.0)
+    /// The allowances of a fresh pacer asked at each of `times_ms` after its start, at `rate`
+    /// ms per second with steps of `dt` ms and units of `unit_ms`.
+    fn allowances(rate: f64, dt: f64, unit_ms: f64, times_ms: &[f64]) -> Vec<u64> {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(start);
+        times_ms
+            .iter()
+            .map(|&ms| {
+                let now = start + Duration::from_secs_f64(ms / 1000.0);
+                pacer.allowance(now, rate, dt, unit_ms)
+            })
+            .collect()
     }
 
     #[test]
     fn steps_follow_wall_time_at_the_chosen_rate() {
-        let start = Instant::now();
-        let mut pacer = Pacer::new(start);
-        // 128 simulated ms per second, 0.5 ms steps: 62.5 ms of wall time is 8 ms, 16 steps.
-        assert_eq!(pacer.allowance(at(start, 62.5), 128.0, 0.5, 0.5), 16);
-        assert_eq!(pacer.allowance(at(start, 125.0), 128.0, 0.5, 0.5), 16);
-        // No time passed, nothing owed.
-        assert_eq!(pacer.allowance(at(start, 125.0), 128.0, 0.5, 0.5), 0);
+        // 128 simulated ms per second, 0.5 ms steps: 62.5 ms of wall time is 8 ms, 16 steps;
+        // asking again at the same instant gives nothing.
+        assert_eq!(
+            allowances(128.0, 0.5, 0.5, &[62.5, 125.0, 125.0]),
+            [16, 16, 0]
+        );
     }
 
     #[test]
     fn fractions_of_a_step_are_carried_over() {
-        let start = Instant::now();
-        let mut pacer = Pacer::new(start);
-        // 8 ms per second: 31.25 ms of wall time owes 0.25 ms, half a step.
-        assert_eq!(pacer.allowance(at(start, 31.25), 8.0, 0.5, 0.5), 0);
-        assert_eq!(pacer.allowance(at(start, 62.5), 8.0, 0.5, 0.5), 1);
-        assert_eq!(pacer.allowance(at(start, 93.75), 8.0, 0.5, 0.5), 0);
-        assert_eq!(pacer.allowance(at(start, 125.0), 8.0, 0.5, 0.5), 1);
+        // 8 ms per second: each 31.25 ms of wall time owes 0.25 ms, half a 0.5 ms step.
+        assert_eq!(
+            allowances(8.0, 0.5, 0.5, &[31.25, 62.5, 93.75, 125.0]),
+            [0, 1, 0, 1]
+        );
     }
 
     #[test]
     fn a_long_stall_owes_at_most_a_tenth_of_a_second() {
-        let start = Instant::now();
-        let mut pacer = Pacer::new(start);
-        // 10 s late at 128 ms/s: 12.8 ms owed, not 1 280 ms.
-        assert_eq!(pacer.allowance(at(start, 10_000.0), 128.0, 0.5, 0.5), 25);
+        // 10 s late at 128 ms/s: 12.8 ms owed (25 steps), not 1 280 ms.
+        assert_eq!(allowances(128.0, 0.5, 0.5, &[10_000.0]), [25]);
         // A rate so slow that a tenth of a second is under one step still earns that step.
-        let mut slow = Pacer::new(start);
-        assert_eq!(slow.allowance(at(start, 10_000.0), 1.0, 0.5, 0.5), 1);
+        assert_eq!(allowances(1.0, 0.5, 0.5, &[10_000.0]), [1]);
     }
 
     #[test]
     fn algebraic_rows_are_paced_by_slot_length() {
-        let start = Instant::now();
-        let mut pacer = Pacer::new(start);
-        // 1 000 ms per second for 50 ms: 50 ms owed, capped at 100 ms; slots of 20 ms: 2 rows,
-        // 10 ms carried.
-        assert_eq!(pacer.allowance(at(start, 50.0), 1000.0, 0.5, 20.0), 2);
-        assert_eq!(pacer.allowance(at(start, 60.0), 1000.0, 0.5, 20.0), 1);
+        // 1 000 ms per second for 50 ms, slots of 20 ms: 2 rows and 10 ms carried, so 10 ms
+        // later one more.
+        assert_eq!(allowances(1000.0, 0.5, 20.0, &[50.0, 60.0]), [2, 1]);
     }
 
     #[test]
     fn restarting_forgets_the_debt_and_the_clock() {
         let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
         let mut pacer = Pacer::new(start);
-        assert_eq!(pacer.allowance(at(start, 31.25), 8.0, 0.5, 0.5), 0);
-        pacer.restart(at(start, 500.0));
-        assert_eq!(pacer.allowance(at(start, 531.25), 8.0, 0.5, 0.5), 0);
-        // Earlier instants than the last tick count as no time.
-        assert_eq!(pacer.allowance(at(start, 10.0), 8.0, 0.5, 0.5), 0);
+        // 8 ms/s for 50 ms owes 0.4 ms: no step yet.
+        assert_eq!(pacer.allowance(at(50), 8.0, 0.5, 0.5), 0);
+        pacer.restart(at(500));
+        // Had the 0.4 ms been kept, 25 ms more (0.2 ms) would complete a step.
+        assert_eq!(pacer.allowance(at(525), 8.0, 0.5, 0.5), 0);
+        // Instants before the last tick count as no time.
+        assert_eq!(pacer.allowance(at(10), 8.0, 0.5, 0.5), 0);
     }
 }

@@ -22,8 +22,7 @@ impl SubsetPicker {
         let sizes = sim.network().sizes;
         let dynamic = sim.dynamic();
         let request = &self.request;
-        let pinned_hidden: Vec<usize> = probes.iter().filter_map(Probe::hidden).collect();
-        let pinned_outputs: Vec<usize> = probes.iter().filter_map(Probe::output).collect();
+        let mode = request.mode;
         let pinned_inputs: Vec<usize> = probes
             .iter()
             .filter_map(|p| match p {
@@ -31,41 +30,44 @@ impl SubsetPicker {
                 _ => None,
             })
             .collect();
-        let mode = request.mode;
-        let scratch = &mut self.scratch;
-        let inputs = choose(
-            sizes.inputs,
-            request.max_inputs,
-            mode,
+        let pinned_hidden: Vec<usize> = probes.iter().filter_map(Probe::hidden).collect();
+        let pinned_outputs: Vec<usize> = probes.iter().filter_map(Probe::output).collect();
+        let (input_rates, hidden_rates, output_rates) = (
             dynamic.map(|d| d.input_rates()),
-            &pinned_inputs,
-            scratch,
-        );
-        let hidden = choose(
-            sizes.hidden,
-            request.max_hidden,
-            mode,
             dynamic.map(|d| d.hidden_rates()),
-            &pinned_hidden,
-            scratch,
-        );
-        let outputs = choose(
-            sizes.outputs,
-            request.max_outputs,
-            mode,
             dynamic.map(|d| d.output_rates()),
-            &pinned_outputs,
-            scratch,
         );
-        let neurons = |indices: &[usize], rates: Option<&[f64]>| -> Vec<NeuronState> {
-            indices
+        let scratch = &mut self.scratch;
+        // The chosen indices of one layer, with their rates (NaN in algebraic mode).
+        let mut layer = |count: usize, max: usize, rates: Option<&[f64]>, pinned: &[usize]| {
+            let indices = choose(count, max, mode, rates, pinned, scratch);
+            let neurons: Vec<NeuronState> = indices
                 .iter()
                 .map(|&index| NeuronState {
                     index,
                     rate: rates.map_or(f64::NAN, |r| r[index]),
                 })
-                .collect()
+                .collect();
+            (indices, neurons)
         };
+        let (_, inputs) = layer(
+            sizes.inputs,
+            request.max_inputs,
+            input_rates,
+            &pinned_inputs,
+        );
+        let (hidden, hidden_neurons) = layer(
+            sizes.hidden,
+            request.max_hidden,
+            hidden_rates,
+            &pinned_hidden,
+        );
+        let (outputs, output_neurons) = layer(
+            sizes.outputs,
+            request.max_outputs,
+            output_rates,
+            &pinned_outputs,
+        );
         let mut process = Vec::with_capacity(outputs.len() * hidden.len());
         let mut synapse = Vec::with_capacity(outputs.len() * hidden.len());
         for &i in &outputs {
@@ -76,13 +78,13 @@ impl SubsetPicker {
         }
         SubsetState {
             mode,
-            inputs: neurons(&inputs, dynamic.map(|d| d.input_rates())),
+            inputs,
             presynaptic: hidden
                 .iter()
                 .map(|&j| dynamic.map_or(f64::NAN, |d| d.presynaptic_weights()[j]))
                 .collect(),
-            hidden: neurons(&hidden, dynamic.map(|d| d.hidden_rates())),
-            outputs: neurons(&outputs, dynamic.map(|d| d.output_rates())),
+            hidden: hidden_neurons,
+            outputs: output_neurons,
             process,
             synapse,
         }
