@@ -95,3 +95,73 @@ fn record_block(simulation: &Simulation, every: u64, trace: &mut Vec<TraceSample
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::source::{SourceSpec, load_sequence};
+
+    /// 12 synthetic tokens with 101-step write slots: 10 812 steps, so the trace keeps every
+    /// second step plus the odd slot ends.
+    fn setup() -> (Params, Arc<Sequence>) {
+        let params = Params {
+            t_write: 50.5,
+            ..Params::default()
+        };
+        let source = SourceSpec::Synthetic { tokens: 12, dim: 8 };
+        let sequence = load_sequence(&source, None, &params).unwrap();
+        (params, Arc::new(sequence))
+    }
+
+    #[test]
+    fn the_trace_equals_single_stepping() {
+        let (params, sequence) = setup();
+        let run = run_sequence(&params, sequence.clone()).unwrap();
+        let mut reference = Simulation::new(&params, sequence).unwrap();
+        let every = (reference.total_steps() / TRACE_ROWS).max(1);
+        assert_eq!(every, 2);
+        let mut expected = Vec::new();
+        let mut odd_slot_ends = 0;
+        while let Some(slot) = reference.current_slot() {
+            reference.step();
+            let step = reference.step_index();
+            let slot_end = step == slot.end_step();
+            odd_slot_ends += usize::from(slot_end && !step.is_multiple_of(every));
+            if step.is_multiple_of(every) || slot_end {
+                let dynamic = reference.dynamic().unwrap();
+                expected.push((step, dynamic.time_ms(), dynamic.calcium_normalised()));
+            }
+        }
+        assert!(odd_slot_ends > 0, "the slot-end rule is exercised");
+        let got: Vec<(u64, f64, f64)> = run
+            .trace
+            .iter()
+            .map(|s| (s.step, s.time_ms, s.calcium))
+            .collect();
+        assert_eq!(got, expected);
+        assert!(run.simulation.is_finished());
+        let bits = |sim: &Simulation| sim.metrics().values().map(f64::to_bits);
+        assert_eq!(bits(&run.simulation), bits(&reference));
+    }
+
+    #[test]
+    fn a_run_can_be_stopped_between_blocks() {
+        let (params, sequence) = setup();
+        let mut simulation = Simulation::new(&params, sequence).unwrap();
+        let mut blocks = 0;
+        let stopped = run_to_end(&mut simulation, |_| {
+            blocks += 1;
+            if blocks == 3 {
+                ControlFlow::Break("cancelled")
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!(stopped, ControlFlow::Break("cancelled"));
+        assert_eq!(blocks, 3);
+        assert!(simulation.step_index() > 0 && !simulation.is_finished());
+        let finished = run_to_end(&mut simulation, |_| ControlFlow::<()>::Continue(()));
+        assert_eq!(finished, ControlFlow::Continue(()));
+        assert!(simulation.is_finished());
+    }
+}
