@@ -18,13 +18,13 @@ pub const MAX_RECENT: usize = 8;
 /// What an export writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportKind {
-    /// The traces view's series as one CSV, time (ms) first.
+    /// The calcium trace as CSV, in `trace.csv`'s layout (`time_ms,phase,slot,token,c`).
     TracesCsv,
-    /// A_soft, A_net and their difference as three labelled CSV matrices.
+    /// A_soft, A_net and their difference as one long CSV, in `attention.csv`'s layout.
     AttentionCsv,
     /// A_soft, A_net and their difference as three `.npy` arrays.
     AttentionNpy,
-    /// The metrics and parameters of the current run as JSON.
+    /// The metrics and parameters of the current run as JSON, in `metrics.json`'s layout.
     MetricsJson,
     /// A view of the window as PNG.
     FigurePng,
