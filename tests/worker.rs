@@ -365,3 +365,23 @@ fn a_bad_file_while_running_keeps_the_current_experiment() {
         before.run.as_ref().unwrap().source
     );
 }
+
+#[test]
+fn run_at_the_default_speed_reveals_rows_in_algebraic_mode() {
+    // Algebraic mode reveals one row per slot's worth of simulated time. A slot (450 ms by
+    // default) is longer than the 0.1 s of wall time the pacer may owe at 1000 ms/s, and Run
+    // once stayed at "0 rows read" forever.
+    let experiment = Experiment::load(std::path::Path::new(
+        "assets/presets/paper-correspondence.toml",
+    ))
+    .expect("the bundled preset loads");
+    assert_eq!(
+        experiment.params.mode,
+        tripartite::model::params::Mode::Algebraic
+    );
+    let mut h = Harness::new(experiment);
+    h.send(Command::SetSpeed(Speed::MsPerSecond(1000.0)));
+    h.send(Command::Run);
+    let s = h.wait("a row revealed at 1000 ms/s", |s| s.rows_completed >= 2);
+    assert!(s.rows_completed >= 2);
+}

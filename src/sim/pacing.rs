@@ -29,11 +29,16 @@ impl Pacer {
 
     /// How many units of `unit_ms` simulated time may be taken at `now`, at `rate` simulated
     /// ms per wall second. The debt is capped at [`MAX_OWED`] of wall time, but never below one
-    /// step of `dt` ms so that slow rates still advance. Units not taken stay owed.
+    /// step of `dt` ms so that slow rates still advance; a unit longer than that cap (a whole
+    /// slot, in algebraic mode) is added to it, or it could never be paid. Units not taken stay
+    /// owed.
     pub fn allowance(&mut self, now: Instant, rate: f64, dt: f64, unit_ms: f64) -> u64 {
         let elapsed = now.saturating_duration_since(self.last_tick);
         self.last_tick = now;
-        let cap = (rate * MAX_OWED.as_secs_f64()).max(dt);
+        let mut cap = (rate * MAX_OWED.as_secs_f64()).max(dt);
+        if unit_ms > cap {
+            cap += unit_ms;
+        }
         self.budget_ms = (self.budget_ms + rate * elapsed.as_secs_f64()).min(cap);
         let allowed = (self.budget_ms / unit_ms).floor() as u64;
         self.budget_ms -= allowed as f64 * unit_ms;
@@ -66,6 +71,23 @@ mod tests {
         assert_eq!(
             allowances(128.0, 0.5, 0.5, &[62.5, 125.0, 125.0]),
             [16, 16, 0]
+        );
+    }
+
+    #[test]
+    fn units_longer_than_the_cap_still_come() {
+        // Algebraic mode reveals one row per slot (here 250 ms of write and read). At
+        // 1000 ms/s the cap of 0.1 s of wall time (100 ms) is shorter than one slot; the
+        // debt must still grow to a whole slot, or Run would never reveal a row; rows then
+        // come every 250 ms of wall time.
+        assert_eq!(
+            allowances(
+                1000.0,
+                0.5,
+                250.0,
+                &[100.0, 200.0, 300.0, 400.0, 500.0, 600.0]
+            ),
+            [0, 0, 1, 0, 1, 0]
         );
     }
 
