@@ -1,0 +1,97 @@
+//! The figures README.md quotes are the fresh measurements, rounded to the decimals quoted.
+
+#[allow(dead_code)] // claims.rs uses part of the shared checker
+mod figures;
+
+use figures::Figures;
+use std::sync::Arc;
+use tripartite::io::experiment::Experiment;
+use tripartite::io::presets;
+use tripartite::model::metrics::Metrics;
+use tripartite::model::params::{Mode, Params};
+use tripartite::model::schedule::Phase;
+use tripartite::model::simulation::Simulation;
+
+const README: &str = include_str!("../README.md");
+
+fn readme() -> Figures {
+    Figures::new("README.md", README)
+}
+
+fn simulation(experiment: &Experiment, edit: impl FnOnce(&mut Params)) -> Simulation {
+    let mut params = experiment.params.clone();
+    edit(&mut params);
+    let sequence = experiment.load_sequence().unwrap();
+    Simulation::new(&params, Arc::new(sequence)).unwrap()
+}
+
+fn run(experiment: &Experiment, edit: impl FnOnce(&mut Params)) -> (Simulation, Metrics) {
+    let mut sim = simulation(experiment, edit);
+    sim.run_to_end();
+    let metrics = sim.metrics();
+    (sim, metrics)
+}
+
+fn tracking() -> Experiment {
+    presets::find("calcium-tracks-normaliser")
+        .unwrap()
+        .experiment()
+        .unwrap()
+}
+
+#[test]
+fn the_default_view_is_approximated_poorly_in_both_modes() {
+    let default = Experiment::default();
+    let (sim, dynamic) = run(&default, |_| {});
+    let (_, algebraic) = run(&default, |p| p.mode = Mode::Algebraic);
+    let out = sim.output();
+    let z = sim.reference().normaliser();
+    let lowest = out
+        .calcium
+        .iter()
+        .zip(&z)
+        .map(|(c, z)| c / z)
+        .fold(f64::INFINITY, f64::min);
+    readme()
+        .states("with m = {} positive random features", default.params.m as f64)
+        .quotes("(attn_tv ≈ {}, and", dynamic.attn_tv)
+        .quotes("far below Z_t, {} % off", 100.0 * dynamic.calcium_rel_err)
+        .quotes("numbers (attn_tv ≈ {},", algebraic.attn_tv)
+        .quotes("calcium {} % off)", 100.0 * algebraic.calcium_rel_err)
+        .states("where m = {} random features estimate", default.params.m as f64)
+        .quotes("c / Z_t ≈ {} in some reads", lowest);
+    // "far below": every read's calcium is under a fifth of Z_t.
+    assert!(out.calcium.iter().zip(&z).all(|(c, z)| c / z < 0.2));
+}
+
+#[test]
+fn the_tracking_example_figures() {
+    let (_, m) = run(&tracking(), |_| {});
+    readme()
+        .quotes("(calcium within {} % of Z_t", 100.0 * m.calcium_rel_err)
+        .quotes("attn_tv {}).", m.attn_tv);
+}
+
+/// The screenshot tour shoots tracking.png three fifths into the middle read slot
+/// (`mid_run` in src/ui/script.rs); the legend there reads c / Z_t.
+#[test]
+fn the_tracking_screenshot_ratio() {
+    let mut sim = simulation(&tracking(), |_| {});
+    let reads: Vec<_> = {
+        let schedule = sim.dynamic().unwrap().schedule();
+        schedule
+            .slots
+            .iter()
+            .filter(|s| s.phase == Phase::Read)
+            .copied()
+            .collect()
+    };
+    let slot = reads[reads.len() / 2];
+    let target = slot.start_step + slot.steps * 3 / 5;
+    while sim.step_index() < target {
+        assert!(sim.step_block(target - sim.step_index()) > 0);
+    }
+    let calcium = sim.dynamic().unwrap().calcium_normalised();
+    let z = sim.reference().normaliser()[slot.token];
+    readme().quotes("(c / Z_t = {} here)", calcium / z);
+}
