@@ -95,3 +95,63 @@ fn the_tracking_screenshot_ratio() {
     let z = sim.reference().normaliser()[slot.token];
     readme().quotes("(c / Z_t = {} here)", calcium / z);
 }
+
+const MODEL: &str = include_str!("../MODEL.md");
+
+/// The default column of MODEL.md's parameter table is `Params::default()`, and the table
+/// names every parameter.
+#[test]
+fn model_md_parameter_defaults() {
+    use tripartite::model::params::PARAM_NAMES;
+    let defaults = serde_json::to_value(Params::default()).unwrap();
+    let mut named = Vec::new();
+    let table = MODEL
+        .split("## Parameters")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .nth(1)
+        .unwrap();
+    for line in table.lines().skip(2) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (names, default) = (cells[1], cells[4]);
+        let values: Vec<&str> = default.split(", ").collect();
+        let names: Vec<&str> = names.split(", ").collect();
+        assert_eq!(names.len(), values.len(), "{line}");
+        for (name, value) in names.into_iter().zip(values) {
+            let actual = &defaults[name];
+            let matches = match actual {
+                serde_json::Value::String(s) => s == value,
+                serde_json::Value::Number(n) => n.as_f64() == value.parse::<f64>().ok(),
+                _ => false,
+            };
+            assert!(matches, "MODEL.md says {name} defaults to {value}, the code {actual}");
+            named.push(name);
+        }
+    }
+    for name in PARAM_NAMES {
+        assert!(named.contains(name), "MODEL.md's table lacks {name}");
+    }
+}
+
+/// The limits MODEL.md states are the code's.
+#[test]
+fn model_md_limits() {
+    use tripartite::model::params::{MAX_FEATURES, MAX_STEPS, MEMORY_LIMIT_BYTES};
+    let spaced = |n: u64| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        out
+    };
+    assert!(MODEL.contains(&format!(" 1 … {},", spaced(MAX_FEATURES as u64))));
+    assert!(MODEL.contains(&format!("estimate of {} GiB", MEMORY_LIMIT_BYTES >> 30)));
+    assert_eq!(MEMORY_LIMIT_BYTES % (1 << 30), 0);
+    assert!(MODEL.contains(&format!("by {} million Euler steps", MAX_STEPS / 1_000_000)));
+    assert_eq!(MAX_STEPS % 1_000_000, 0);
+}
