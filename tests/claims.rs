@@ -155,3 +155,54 @@ fn model_md_limits() {
     assert!(MODEL.contains(&format!("by {} million Euler steps", MAX_STEPS / 1_000_000)));
     assert_eq!(MAX_STEPS % 1_000_000, 0);
 }
+
+/// The numeric bounds in MODEL.md's "valid range" column are the ones `Params::validate`
+/// enforces: an open bound is refused, a closed one accepted, and one step beyond it refused.
+#[test]
+fn model_md_parameter_ranges() {
+    let table = MODEL
+        .split("## Parameters")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .nth(1)
+        .unwrap();
+    let valid = |name: &str, value: f64| {
+        let mut p = Params::default();
+        p.set(name, &value.to_string()).is_ok() && p.validate().is_ok()
+    };
+    let mut checked = 0;
+    for line in table.lines().skip(2) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (name, range) = (cells[1], cells[5]);
+        let first = range.split(", ").collect::<Vec<_>>();
+        if let Some(open) = range.strip_prefix('(') {
+            // "(a, b]": a refused, b accepted, just above b refused.
+            let (a, b) = open.split_once(", ").unwrap();
+            let b = b.split(']').next().unwrap();
+            let (a, b): (f64, f64) = (a.parse().unwrap(), b.parse().unwrap());
+            assert!(!valid(name, a), "{name} = {a} should be refused");
+            assert!(valid(name, b), "{name} = {b} should be accepted");
+            assert!(!valid(name, b * 1.001), "{name} above {b} should be refused");
+            checked += 1;
+        } else if let Some((a, b)) = first[0].split_once(" … ") {
+            // "a … b" (thousands separated by spaces): both accepted, beyond refused.
+            let a: f64 = a.replace(' ', "").parse().unwrap();
+            let b: f64 = b.replace(' ', "").parse().unwrap();
+            assert!(valid(name, a) && !valid(name, a - 1.0), "{name} at {a}");
+            assert!(valid(name, b), "{name} = {b} should be accepted");
+            assert!(!valid(name, b + 1.0), "{name} above {b} should be refused");
+            checked += 1;
+        } else if let Some(rest) = range.strip_prefix("> ") {
+            let a: f64 = rest.split(',').next().unwrap().parse().unwrap();
+            assert!(!valid(name, a), "{name} = {a} should be refused");
+            checked += 1;
+        } else if let Some(rest) = range.strip_prefix("≥ ") {
+            if let Ok(a) = rest.split(' ').next().unwrap().parse::<f64>() {
+                assert!(valid(name, a) && !valid(name, a - 1e-9), "{name} at {a}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 12, "every numeric range is checked");
+}

@@ -335,6 +335,8 @@ mod tests {
             };
             let one = run(1);
             assert!(one.calcium.iter().all(|c| c.is_finite() && *c != 0.0));
+            // MODEL.md states these sizes ("fixed blocks of 2048 projection rows").
+            assert_eq!((BLOCK_ROWS, BLOCKS_PER_TASK), (2048, 4));
             for threads in [2, 3] {
                 assert!(one == run(threads), "{map}: {threads} threads differ from 1");
             }

@@ -866,6 +866,8 @@ mod tests {
     /// 4 × 4096, updated in parallel: a short sequence keeps the naive integration cheap.
     #[test]
     fn chunked_state_matches_the_unfactored_equations() {
+        // MODEL.md states these sizes ("per-step chunks of 4096 hidden neurons").
+        assert_eq!((CHUNK, PARALLEL_FROM), (4096, 4 * 4096));
         let seq = synthetic(2, 4, 2, 1.0);
         for (m, map, schedule) in [
             (17_000, FeatureMap::Positive, Schedule::Bidirectional),
