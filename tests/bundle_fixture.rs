@@ -15,7 +15,8 @@ fn fixture() -> Value {
 /// The spacing of f16 values around `x`: one unit in the last place.
 fn f16_ulp(x: f32) -> f32 {
     let h = f16::from_f32(x.abs());
-    (f16::from_bits(h.to_bits() + 1).to_f32() - h.to_f32()).max(f16::MIN_POSITIVE_SUBNORMAL.to_f32())
+    (f16::from_bits(h.to_bits() + 1).to_f32() - h.to_f32())
+        .max(f16::MIN_POSITIVE_SUBNORMAL.to_f32())
 }
 
 #[test]
@@ -74,7 +75,9 @@ fn bundled_sentences_are_the_reference_rounded_to_f16() {
         }
     }
     assert!(sentences >= 1, "no fixture sentence is bundled");
-    eprintln!("{checked} values, {exact} equal to the reference rounded to f16, worst excess {worst:e}");
+    eprintln!(
+        "{checked} values, {exact} equal to the reference rounded to f16, worst excess {worst:e}"
+    );
     // Measured: 12738 of 12836 (99.2 %); the rest sit where the two f32 values straddle an
     // f16 rounding boundary.
     assert!(exact * 100 >= checked * 99, "{exact} of {checked} exact");

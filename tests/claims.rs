@@ -53,12 +53,18 @@ fn the_default_view_is_approximated_poorly_in_both_modes() {
         .map(|(c, z)| c / z)
         .fold(f64::INFINITY, f64::min);
     readme()
-        .states("with m = {} positive random features", default.params.m as f64)
+        .states(
+            "with m = {} positive random features",
+            default.params.m as f64,
+        )
         .quotes("(attn_tv ≈ {}, and", dynamic.attn_tv)
         .quotes("far below Z_t, {} % off", 100.0 * dynamic.calcium_rel_err)
         .quotes("numbers (attn_tv ≈ {},", algebraic.attn_tv)
         .quotes("calcium {} % off)", 100.0 * algebraic.calcium_rel_err)
-        .states("where m = {} random features estimate", default.params.m as f64)
+        .states(
+            "where m = {} random features estimate",
+            default.params.m as f64,
+        )
         .quotes("c / Z_t ≈ {} in some reads", lowest);
     // "far below": every read's calcium is under a fifth of Z_t.
     assert!(out.calcium.iter().zip(&z).all(|(c, z)| c / z < 0.2));
@@ -125,7 +131,10 @@ fn model_md_parameter_defaults() {
                 serde_json::Value::Number(n) => n.as_f64() == value.parse::<f64>().ok(),
                 _ => false,
             };
-            assert!(matches, "MODEL.md says {name} defaults to {value}, the code {actual}");
+            assert!(
+                matches,
+                "MODEL.md says {name} defaults to {value}, the code {actual}"
+            );
             named.push(name);
         }
     }
@@ -142,7 +151,7 @@ fn model_md_limits() {
         let digits = n.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(' ');
             }
             out.push(c);
@@ -183,7 +192,10 @@ fn model_md_parameter_ranges() {
             let (a, b): (f64, f64) = (a.parse().unwrap(), b.parse().unwrap());
             assert!(!valid(name, a), "{name} = {a} should be refused");
             assert!(valid(name, b), "{name} = {b} should be accepted");
-            assert!(!valid(name, b * 1.001), "{name} above {b} should be refused");
+            assert!(
+                !valid(name, b * 1.001),
+                "{name} above {b} should be refused"
+            );
             checked += 1;
         } else if let Some((a, b)) = first[0].split_once(" … ") {
             // "a … b" (thousands separated by spaces): both accepted, beyond refused.
@@ -197,12 +209,29 @@ fn model_md_parameter_ranges() {
             let a: f64 = rest.split(',').next().unwrap().parse().unwrap();
             assert!(!valid(name, a), "{name} = {a} should be refused");
             checked += 1;
-        } else if let Some(rest) = range.strip_prefix("≥ ") {
-            if let Ok(a) = rest.split(' ').next().unwrap().parse::<f64>() {
-                assert!(valid(name, a) && !valid(name, a - 1e-9), "{name} at {a}");
-                checked += 1;
-            }
+        } else if let Some(Ok(a)) = range
+            .strip_prefix("≥ ")
+            .map(|rest| rest.split(' ').next().unwrap().parse::<f64>())
+        {
+            assert!(valid(name, a) && !valid(name, a - 1e-9), "{name} at {a}");
+            checked += 1;
         }
     }
     assert_eq!(checked, 12, "every numeric range is checked");
+}
+
+/// The main screenshot's caption names the default head and sentence.
+#[test]
+fn the_main_screenshot_caption() {
+    use tripartite::data::bundle::Bundle;
+    use tripartite::io::experiment::{DEFAULT_HEAD, DEFAULT_LAYER, DEFAULT_SENTENCE};
+    readme()
+        .states("MiniLM layer {} head", DEFAULT_LAYER as f64)
+        .states("head {} on \"", DEFAULT_HEAD as f64);
+    let bundle = Bundle::embedded().unwrap();
+    let text = &bundle.find(DEFAULT_SENTENCE).unwrap().text;
+    assert!(
+        README.contains(&format!("head {DEFAULT_HEAD} on \"{text}\"")),
+        "{text}"
+    );
 }

@@ -179,7 +179,11 @@ fn causal_streaming_fills_a_lower_triangle_and_the_calcium_climbs() {
     }
     // Z_t sums over one more key at every read; the calcium climbs with it overall.
     let z = sim.reference().normaliser();
-    assert!(out.calcium[n - 1] > 10.0 * out.calcium[0], "{:?}", out.calcium);
+    assert!(
+        out.calcium[n - 1] > 10.0 * out.calcium[0],
+        "{:?}",
+        out.calcium
+    );
     assert!(z[n - 1] > 10.0 * z[0], "{z:?}");
 }
 

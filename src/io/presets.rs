@@ -66,7 +66,11 @@ mod tests {
             // Each paragraph opens with its menu title and reports what was measured; the
             // figures themselves are checked against fresh runs in tests/presets.rs.
             let opening = format!("{}. ", preset.title);
-            assert!(text.starts_with(&opening), "{}: opens with its title", preset.name);
+            assert!(
+                text.starts_with(&opening),
+                "{}: opens with its title",
+                preset.name
+            );
             assert!(text.to_lowercase().contains("measured"), "{}", preset.name);
             e.load_sequence().unwrap();
         }

@@ -338,7 +338,10 @@ mod tests {
             // MODEL.md states these sizes ("fixed blocks of 2048 projection rows").
             assert_eq!((BLOCK_ROWS, BLOCKS_PER_TASK), (2048, 4));
             for threads in [2, 3] {
-                assert!(one == run(threads), "{map}: {threads} threads differ from 1");
+                assert!(
+                    one == run(threads),
+                    "{map}: {threads} threads differ from 1"
+                );
             }
         }
     }

@@ -1016,7 +1016,10 @@ mod tests {
             // MODEL.md "Numbers": in the limit the rows of A_dyn sum to 1 within 1e-12.
             for t in 0..4 {
                 let sum: f64 = got.attention.row(t).sum();
-                assert!((sum - 1.0).abs() < 1e-12, "{schedule}: A_dyn row {t} sums to {sum}");
+                assert!(
+                    (sum - 1.0).abs() < 1e-12,
+                    "{schedule}: A_dyn row {t} sums to {sum}"
+                );
             }
             for t in 0..4 {
                 let rel = (got.calcium[t] - algebraic.calcium[t]).abs() / algebraic.calcium[t];

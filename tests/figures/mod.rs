@@ -33,7 +33,10 @@ impl Figures {
         let number = |c: char| c.is_ascii_digit() || c == '.';
         let mut found = Vec::new();
         for (start, c) in self.text.char_indices() {
-            let fresh = self.text[..start].chars().next_back().is_none_or(|p| !number(p));
+            let fresh = self.text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|p| !number(p));
             if !c.is_ascii_digit() || !fresh || !self.text[..start].ends_with(before) {
                 continue;
             }
