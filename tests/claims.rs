@@ -163,6 +163,10 @@ fn model_md_limits() {
     assert_eq!(MEMORY_LIMIT_BYTES % (1 << 30), 0);
     assert!(MODEL.contains(&format!("by {} million Euler steps", MAX_STEPS / 1_000_000)));
     assert_eq!(MAX_STEPS % 1_000_000, 0);
+    // The thread-count sentence: W for m = 20 000 is drawn in 40 blocks of 512 rows.
+    let rows = tripartite::model::features::PROJECTION_BLOCK_ROWS;
+    let blocks = 20_000usize.div_ceil(rows);
+    assert!(MODEL.contains(&format!("in {blocks} parallel blocks of {rows} rows")));
 }
 
 /// The numeric bounds in MODEL.md's "valid range" column are the ones `Params::validate`
