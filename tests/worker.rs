@@ -210,7 +210,10 @@ fn run_to_end_fills_every_row_and_the_trace_stays_bounded() {
     assert_eq!(end.step, run.total_steps);
     assert_eq!(end.rows_completed, 4);
     assert!(h.history.rows_done.iter().all(|&d| d));
-    assert!(end.metrics.attn_tv.is_finite() && end.metrics.attn_tv < 1.0);
+    // Measured: `tripartite run --sequence synthetic:4x8 --set m=64 --set t_write=10
+    // --set t_read=40 --json` gives attn_tv 0.46881 (m = 64 is far from softmax).
+    let tv = end.metrics.attn_tv;
+    assert!((tv - 0.46881).abs() < 5e-6, "attn_tv {tv}");
     // Positive features: every entry of A_net is finite and > 0 once its row is read.
     assert!(
         h.history

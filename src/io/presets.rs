@@ -63,7 +63,15 @@ mod tests {
         for preset in presets() {
             let e = preset.experiment().unwrap();
             let text = e.description.as_deref().unwrap_or("");
-            assert!(text.len() > 100, "{}: description too short", preset.name);
+            // Each paragraph opens with its menu title and reports what was measured; the
+            // figures themselves are checked against fresh runs in tests/presets.rs.
+            let opening = format!("{}. ", preset.title);
+            assert!(
+                text.starts_with(&opening),
+                "{}: opens with its title",
+                preset.name
+            );
+            assert!(text.to_lowercase().contains("measured"), "{}", preset.name);
             e.load_sequence().unwrap();
         }
         assert!(find("astrocyte-too-slow").is_some());

@@ -858,11 +858,45 @@ mod tests {
                 t_read: 20.0,
                 ..Params::default()
             };
-            let mut fast = sim(&params, &seq);
+            matches_the_naive_equations(&params, &seq);
+        }
+    }
+
+    /// The same at sizes where the hidden layer is cut into chunks of 4096 neurons and, from
+    /// 4 × 4096, updated in parallel: a short sequence keeps the naive integration cheap.
+    #[test]
+    fn chunked_state_matches_the_unfactored_equations() {
+        // MODEL.md states these sizes ("per-step chunks of 4096 hidden neurons").
+        assert_eq!((CHUNK, PARALLEL_FROM), (4096, 4 * 4096));
+        let seq = synthetic(2, 4, 2, 1.0);
+        for (m, map, schedule) in [
+            (17_000, FeatureMap::Positive, Schedule::Bidirectional),
+            (2_100, FeatureMap::Hyperbolic, Schedule::Causal),
+        ] {
+            let params = Params {
+                m,
+                feature_map: map,
+                heterogeneity: 0.3,
+                decay: 0.01,
+                schedule,
+                t_write: 2.0,
+                t_read: 3.0,
+                ..Params::default()
+            };
+            matches_the_naive_equations(&params, &seq);
+        }
+    }
+
+    /// Integrates the spec's equations naively beside the factored simulation and checks that
+    /// u, h, y, g, every p_ij, every H_ij and c agree to 1e-9 relative after every slot.
+    fn matches_the_naive_equations(params: &Params, seq: &Sequence) {
+        let schedule = params.schedule;
+        {
+            let mut fast = sim(params, seq);
             let net = fast.network().clone();
             let (hidden, d) = (net.sizes.hidden, net.sizes.outputs);
             let (q, k) = (seq.scaled_queries(), seq.scaled_keys());
-            let mut u = Array1::<f64>::zeros(4);
+            let mut u = Array1::<f64>::zeros(seq.keys.ncols());
             let mut h = Array1::<f64>::zeros(hidden);
             let mut y = Array1::<f64>::zeros(d);
             let mut big_h = Array2::<f64>::zeros((d, hidden));
@@ -930,6 +964,9 @@ mod tests {
                     assert!(close(fast.hidden_rates()[j], h[j]));
                     assert!(close(fast.presynaptic_weights()[j], g[j]));
                 }
+                for (i, &ui) in u.iter().enumerate() {
+                    assert!(close(fast.input_rates()[i], ui), "u[{i}]");
+                }
             }
             assert!(fast.is_finished());
         }
@@ -976,6 +1013,14 @@ mod tests {
                 .sum::<f64>()
                 / 4.0;
             assert!(tv <= 0.02, "{schedule}: TV between modes {tv}");
+            // MODEL.md "Numbers": in the limit the rows of A_dyn sum to 1 within 1e-12.
+            for t in 0..4 {
+                let sum: f64 = got.attention.row(t).sum();
+                assert!(
+                    (sum - 1.0).abs() < 1e-12,
+                    "{schedule}: A_dyn row {t} sums to {sum}"
+                );
+            }
             for t in 0..4 {
                 let rel = (got.calcium[t] - algebraic.calcium[t]).abs() / algebraic.calcium[t];
                 assert!(
@@ -1016,16 +1061,23 @@ mod tests {
             pool.install(|| {
                 let mut s = sim(&params, &seq);
                 s.run_to_end();
-                (s.output().clone(), s.hidden_rates().to_vec(), s.calcium())
+                let traces: Vec<Vec<f64>> = (0..2).map(|t| s.eligibility(t).to_vec()).collect();
+                (
+                    s.output().clone(),
+                    s.hidden_rates().to_vec(),
+                    s.calcium().to_bits(),
+                    s.process_drive().to_vec(),
+                    s.presynaptic_weights().to_vec(),
+                    traces,
+                )
             })
         };
         let one = run(1);
-        let two = run(2);
-        let three = run(3);
-        assert_eq!(one.0, two.0);
-        assert_eq!(one.1, three.1);
-        assert_eq!(one.2.to_bits(), two.2.to_bits());
-        assert!(one.2 > 0.0);
+        assert!(f64::from_bits(one.2) > 0.0);
+        assert_eq!(one.0.rows_completed(), 2);
+        for threads in [2, 3] {
+            assert!(one == run(threads), "{threads} threads differ from 1");
+        }
     }
 
     /// Blocks of steps (chunk by chunk) and single steps do the same arithmetic, bit for bit,
