@@ -1,31 +1,27 @@
 //! The desktop app (egui/eframe): one struct per view, each with `fn ui(&mut self, ui, …)`.
 //! Views read the worker's snapshots and send commands; they never step the model.
 //!
-//! - [`app`]: the window and its layout; [`controls`], [`params`], [`graph`], [`traces`],
-//!   [`attention`] (three [`heatmap`]s), [`status`], [`help`]: the views.
+//! - [`app`]: the shell: the window's state, the one command type and its handler, the frame
+//!   layout, and the scripted runs that wrap it.
+//! - [`views`]: controls, parameters, graph, traces, attention (three heatmaps), status, help,
+//!   picker, all heads, sweep.
+//! - [`widgets`]: heatmap, colour maps, theme, the movable layout.
+//! - [`files`]: the File menu, dialogs, the unsaved-changes question, the persisted session.
 //! - [`run_gui`]: opens the window; with [`GuiOptions::frames`] it measures frame times, with
 //!   [`GuiOptions::screenshot_dir`] it drives the app through fixed states and saves PNGs.
 
 pub mod app;
-pub mod attention;
-pub mod colormap;
-pub mod controls;
-pub mod graph;
-pub mod heads;
-pub mod heatmap;
-pub mod help;
-pub mod layout;
-pub mod params;
+pub mod exports;
+pub mod files;
 pub mod png;
-mod script;
-pub mod selection;
-pub mod status;
-pub mod sweep;
-pub mod theme;
-pub mod traces;
+pub mod views;
+pub mod widgets;
 
 pub use app::TripartiteApp;
-pub use selection::Selection;
+pub use files::persist;
+pub use views::selection::Selection;
+pub use views::{heads, sweep};
+pub use widgets::{layout, theme};
 
 use crate::data::experiment::Experiment;
 use std::path::PathBuf;
@@ -72,7 +68,7 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
         persist_window: !scripted,
         ..Default::default()
     };
-    let outcome: script::Outcome = Arc::new(Mutex::new(Ok(())));
+    let outcome: app::scripted::Outcome = Arc::new(Mutex::new(Ok(())));
     let for_app = outcome.clone();
     eframe::run_native(
         "tripartite",
@@ -84,7 +80,7 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
                 TripartiteApp::for_window(options.experiment, creation.storage)
             };
             if let Some(frames) = options.frames {
-                app.script = Some(script::Script::measure(
+                app.script = Some(app::scripted::Script::measure(
                     frames,
                     options.frame_report,
                     for_app,
@@ -92,7 +88,7 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
             } else if let Some(dir) = options.screenshot_dir {
                 *for_app.lock().unwrap() =
                     Err("the window closed before the screenshots were taken".into());
-                app.script = Some(script::Script::shots(dir, for_app));
+                app.script = Some(app::scripted::Script::shots(dir, for_app));
             }
             Ok(Box::new(app))
         }),
@@ -101,7 +97,3 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
     let result = outcome.lock().unwrap_or_else(|p| p.into_inner()).clone();
     result.map_err(|e| anyhow::anyhow!(e))
 }
-pub mod exports;
-pub mod files;
-pub mod persist;
-pub mod picker;

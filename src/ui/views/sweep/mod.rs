@@ -4,14 +4,14 @@
 //! seeds and feature variants, computed on a [`BatchRunner`] thread, with the 1/√m slope the
 //! random-feature theory predicts for comparison.
 
-use super::colormap::palette;
-use super::theme;
 use crate::data::experiment::Experiment;
 use crate::model::algebraic::NetworkOutput;
 use crate::model::metrics::{Metrics, pearson};
 use crate::model::softmax::SoftmaxReference;
 use crate::sim::RunHistory;
 use crate::sim::batch::{BatchEvent, BatchJob, BatchRunner, SweepPoint, Variant};
+use crate::ui::widgets::colormap::palette;
+use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
 use egui_plot::{GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, Points};
 use std::collections::BTreeMap;

@@ -1,12 +1,12 @@
 //! Scripted runs of the real window: the frame-time measurement (`--frames N`) and the
 //! screenshot tour (`--screenshot DIR`) that regenerates `screenshots/`.
 
-use super::app::TripartiteApp;
-use super::files::FileAction;
-use super::png::write_png;
-use super::selection::Selection;
 use crate::model::schedule::Phase;
 use crate::sim::{Command, RunState, Speed};
+use crate::ui::app::TripartiteApp;
+use crate::ui::files::FileAction;
+use crate::ui::png::write_png;
+use crate::ui::views::selection::Selection;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ const STAGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How a scripted run ended; read by `run_gui` after the window closes.
 pub type Outcome = Arc<Mutex<Result<(), String>>>;
 
-pub(super) enum Script {
+pub(crate) enum Script {
     Measure(Measure),
     Shots(Shots),
 }
@@ -70,7 +70,7 @@ impl Script {
     }
 }
 
-pub(super) struct Measure {
+pub(crate) struct Measure {
     frames: u64,
     report: Option<PathBuf>,
     outcome: Outcome,
@@ -215,7 +215,7 @@ fn mid_run(run: &crate::sim::RunInfo) -> u64 {
     }
 }
 
-pub(super) struct Shots {
+pub(crate) struct Shots {
     dir: PathBuf,
     outcome: Outcome,
     stage: Stage,

@@ -5,10 +5,10 @@
 //! p_ij. Drag pans, scrolling zooms, a double click resets the view; hovering gives exact
 //! values and a click selects.
 
-use super::colormap::{self, palette};
-use super::selection::Selection;
-use super::theme;
 use crate::sim::{Command, RunHistory, Snapshot, SubsetMode, SubsetRequest};
+use crate::ui::views::selection::Selection;
+use crate::ui::widgets::colormap::{self, palette};
+use crate::ui::widgets::theme;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2};
 
 /// Something drawn in the graph that can be hovered or clicked.

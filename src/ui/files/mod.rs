@@ -5,6 +5,8 @@
 //! Nothing here touches the worker: every user choice comes back as a [`FileAction`] that the
 //! app carries out (load an experiment, send it to the worker, write an export, quit).
 
+pub mod persist;
+
 use crate::data::experiment::Experiment;
 use crate::io::presets::{self, Preset};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The help window: every keyboard shortcut, and how to read the app.
 
-use super::theme;
+use crate::ui::widgets::theme;
 
 /// Every shortcut, as shown in the help window (the controls implement exactly these).
 pub const SHORTCUTS: &[(&str, &str)] = &[

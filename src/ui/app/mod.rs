@@ -1,28 +1,30 @@
 //! The app: one window holding every view, fed by the worker's snapshots.
 
-use super::attention::AttentionView;
-use super::controls::{ControlsView, UiAction};
-use super::exports::{self, MatrixFormat, MetricsExport};
-use super::files::{
-    ConfirmDiscard, DialogKind, DiscardDecision, Document, ExportKind, FileAction, FileDialogs,
-    FileMenu, file_shortcuts,
-};
-use super::graph::GraphView;
-use super::heads::HeadsOverview;
-use super::help::HelpWindow;
-use super::layout::LiveLayout;
-use super::params::ParamsView;
-use super::persist::{PersistedState, UiChoices};
-use super::picker::SequencePicker;
-use super::script::Script;
-use super::selection::Selection;
-use super::status::{FrameStats, StatusView};
-use super::sweep::{CalciumSamples, SweepPanel};
-use super::theme;
-use super::traces::TracesView;
+pub(crate) mod scripted;
+
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
 use crate::sim::{Command, Probe, RunHistory, Snapshot, Worker};
+use crate::ui::app::scripted::Script;
+use crate::ui::exports::{self, MatrixFormat, MetricsExport};
+use crate::ui::files::persist::{PersistedState, UiChoices};
+use crate::ui::files::{
+    ConfirmDiscard, DialogKind, DiscardDecision, Document, ExportKind, FileAction, FileDialogs,
+    FileMenu, file_shortcuts,
+};
+use crate::ui::views::attention::AttentionView;
+use crate::ui::views::controls::{ControlsView, UiAction};
+use crate::ui::views::graph::GraphView;
+use crate::ui::views::heads::HeadsOverview;
+use crate::ui::views::help::HelpWindow;
+use crate::ui::views::params::ParamsView;
+use crate::ui::views::picker::SequencePicker;
+use crate::ui::views::selection::Selection;
+use crate::ui::views::status::{FrameStats, StatusView};
+use crate::ui::views::sweep::{CalciumSamples, SweepPanel};
+use crate::ui::views::traces::TracesView;
+use crate::ui::widgets::layout::LiveLayout;
+use crate::ui::widgets::theme;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -61,7 +63,7 @@ pub struct TripartiteApp {
     layout: LiveLayout,
     styled: bool,
     rects: ViewRects,
-    pub(super) script: Option<Script>,
+    pub(crate) script: Option<Script>,
     /// The setup last loaded (source, text, description); parameters come from the worker.
     base: Experiment,
     tab: Tab,
@@ -148,7 +150,7 @@ impl TripartiteApp {
     /// The app for a real window: native file dialogs, and the last session restored when
     /// no experiment was asked for.
     pub fn for_window(experiment: Experiment, storage: Option<&dyn eframe::Storage>) -> Self {
-        let (state, notice) = super::persist::load(storage);
+        let (state, notice) = crate::ui::files::persist::load(storage);
         let restore = experiment == Experiment::default() && storage.is_some();
         let start = if restore {
             state.experiment()
@@ -211,7 +213,7 @@ impl TripartiteApp {
             .push(Command::LoadExperiment(Box::new(experiment)));
     }
 
-    pub(super) fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
+    pub(crate) fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
         let current = self.current_experiment();
         if action.discards_changes() && !confirmed && self.document.is_dirty(&current) {
             self.confirm.ask(self.document.name(), action);
@@ -556,7 +558,7 @@ impl TripartiteApp {
                 .on_hover_text("Kozachkov, Kastanenka & Krotov, PNAS 2023");
                 ui.add_space(16.0);
                 ui.label(
-                    egui::RichText::new(super::controls::phase_text(
+                    egui::RichText::new(crate::ui::views::controls::phase_text(
                         self.history.snapshot.as_ref(),
                     ))
                     .size(19.0)
@@ -754,7 +756,7 @@ impl eframe::App for TripartiteApp {
                 show_help: self.help.open,
             },
         );
-        super::persist::save(storage, &state);
+        crate::ui::files::persist::save(storage, &state);
     }
 
     fn persist_egui_memory(&self) -> bool {

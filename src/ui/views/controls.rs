@@ -1,9 +1,9 @@
 //! Run controls: run/pause, step, run to end, reset, speed, and the current phase in words.
 //! The keyboard shortcuts listed in `help::SHORTCUTS` are handled here too.
 
-use super::theme;
 use crate::model::schedule::Phase;
 use crate::sim::{Command, RunHistory, RunState, Snapshot, Speed};
+use crate::ui::widgets::theme;
 use egui::{Key, Modifiers, RichText};
 
 /// Something the user asked for from the keyboard that is not a worker command.

@@ -3,13 +3,13 @@
 //! so a student sees which heads the neuron–astrocyte approximation handles and which it
 //! does not. Each head is its own astrocyte. The runs happen on a [`BatchRunner`] thread.
 
-use super::colormap::{ColorScale, palette};
-use super::theme;
 use crate::data::experiment::Experiment;
 use crate::data::real::head_grid;
 use crate::data::source::SourceSpec;
 use crate::model::params::{Mode, Params};
 use crate::sim::batch::{BatchEvent, BatchJob, BatchRunner, HeadResult, Variant};
+use crate::ui::widgets::colormap::{ColorScale, palette};
+use crate::ui::widgets::theme;
 use egui::{
     Align2, Color32, ColorImage, FontId, Rect, RichText, Sense, Stroke, TextureHandle,
     TextureOptions, pos2, vec2,
@@ -823,7 +823,7 @@ fn pending_cell(ui: &mut egui::Ui, head: usize, layer: usize, size: egui::Vec2, 
     let label = format!("Head {head} of layer {layer}: {state}");
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 6.0, super::colormap::EMPTY);
+    painter.rect_filled(rect, 6.0, crate::ui::widgets::colormap::EMPTY);
     painter.text(
         pos2(rect.left() + 10.0, rect.top() + 6.0),
         Align2::LEFT_TOP,
