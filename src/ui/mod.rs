@@ -10,7 +10,9 @@
 //! - [`run_gui`]: opens the window; with [`GuiOptions::frames`] it measures frame times, with
 //!   [`GuiOptions::screenshot_dir`] it drives the app through fixed states and saves PNGs.
 
+pub mod actions;
 pub mod app;
+pub mod command;
 pub mod exports;
 pub mod files;
 pub mod png;
@@ -24,6 +26,7 @@ pub use views::{heads, sweep};
 pub use widgets::{layout, theme};
 
 use crate::data::experiment::Experiment;
+use app::scripted::{Outcome, Script, ScriptedApp};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -68,29 +71,27 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
         persist_window: !scripted,
         ..Default::default()
     };
-    let outcome: app::scripted::Outcome = Arc::new(Mutex::new(Ok(())));
+    let outcome: Outcome = Arc::new(Mutex::new(Ok(())));
     let for_app = outcome.clone();
     eframe::run_native(
         "tripartite",
         native,
         Box::new(move |creation| {
-            let mut app = if scripted {
+            let app = if scripted {
                 TripartiteApp::new(options.experiment)
             } else {
                 TripartiteApp::for_window(options.experiment, creation.storage)
             };
-            if let Some(frames) = options.frames {
-                app.script = Some(app::scripted::Script::measure(
-                    frames,
-                    options.frame_report,
-                    for_app,
-                ));
+            let script = if let Some(frames) = options.frames {
+                Script::measure(frames, options.frame_report, for_app)
             } else if let Some(dir) = options.screenshot_dir {
                 *for_app.lock().unwrap() =
                     Err("the window closed before the screenshots were taken".into());
-                app.script = Some(app::scripted::Script::shots(dir, for_app));
-            }
-            Ok(Box::new(app))
+                Script::shots(dir, for_app)
+            } else {
+                return Ok(Box::new(app));
+            };
+            Ok(Box::new(ScriptedApp::new(app, script)))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the app window: {e}"))?;

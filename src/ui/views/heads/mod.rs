@@ -248,8 +248,8 @@ impl HeadsOverview {
         self.queue.clear();
     }
 
-    /// Folds in what the batch sent since the last frame.
-    fn poll(&mut self, ctx: &egui::Context) {
+    /// Folds in what the batch sent since the last call (also done by `ui`).
+    pub fn poll(&mut self, ctx: &egui::Context) {
         let Some(active) = self.active.as_mut() else {
             return;
         };

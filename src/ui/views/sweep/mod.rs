@@ -310,7 +310,8 @@ impl SweepPanel {
         csv
     }
 
-    fn poll(&mut self) {
+    /// Folds in what the batch sent since the last call (also done by `ui`).
+    pub fn poll(&mut self) {
         let Some(runner) = &self.runner else {
             return;
         };

@@ -1,0 +1,276 @@
+//! Command handling: the one place where an [`AppCommand`] is carried out, whether it came
+//! from a view, the File menu, a key, a dialog's answer or a script.
+
+use super::{TripartiteApp, ViewRects};
+use crate::data::experiment::Experiment;
+use crate::data::source::SourceSpec;
+use crate::sim::Command;
+use crate::ui::command::{AppCommand, Tab};
+use crate::ui::exports::{self, MatrixFormat, MetricsExport};
+use crate::ui::files::{DialogKind, ExportKind, FileAction};
+use crate::ui::views::params::ParamsView;
+use crate::ui::views::picker::SequencePicker;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+impl TripartiteApp {
+    /// Carries out one command.
+    pub fn handle(&mut self, ctx: &egui::Context, command: AppCommand) {
+        match command {
+            AppCommand::Worker(command) => self.worker.send(command),
+            AppCommand::EditParams { after, .. } => self.worker.send(Command::SetParams(*after)),
+            AppCommand::LoadSequence { after, .. } => {
+                // The views that asked keep their state; only the loaded setup changes.
+                self.base = (*after).clone();
+                self.worker.send(Command::LoadExperiment(after));
+            }
+            AppCommand::File(action) => self.perform(ctx, action, false),
+            AppCommand::FileConfirmed(action) => self.perform(ctx, action, true),
+            AppCommand::Select { after, .. } => self.select(after),
+            AppCommand::ShowTab { after, .. } => self.tab = after,
+            AppCommand::ShowParams(shown) => self.show_params = shown,
+            AppCommand::OpenHead { layer, head } => {
+                let mut params = self.current_experiment().params;
+                params.layer = layer;
+                params.head = head;
+                self.worker.send(Command::SetParams(params));
+                self.tab = Tab::Live;
+            }
+            AppCommand::ToggleHelp => self.help.open = !self.help.open,
+            AppCommand::Escape => {
+                self.help.open = false;
+                self.select(None);
+            }
+            AppCommand::DismissMessage => self.file_message = None,
+        }
+    }
+
+    /// Carries out every command pushed during the frame.
+    pub(super) fn handle_pending(&mut self, ctx: &egui::Context) {
+        let pending = std::mem::take(&mut self.pending);
+        if !pending.is_empty() {
+            // What the commands changed shows in the next frame.
+            ctx.request_repaint();
+        }
+        for command in pending {
+            self.handle(ctx, command);
+        }
+    }
+
+    /// Replaces the whole experiment (a file, an example, an import): the views start over.
+    fn load(&mut self, experiment: Experiment) {
+        self.base = experiment.clone();
+        self.picker = SequencePicker::new(&experiment);
+        self.params = ParamsView::new(&experiment);
+        self.worker
+            .send(Command::LoadExperiment(Box::new(experiment)));
+    }
+
+    fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
+        let current = self.current_experiment();
+        if action.discards_changes() && !confirmed && self.document.is_dirty(&current) {
+            self.confirm.ask(self.document.name(), action);
+            return;
+        }
+        let report = |app: &mut Self, result: Result<String, String>| {
+            app.file_message = Some(match result {
+                Ok(text) => (text, true),
+                Err(text) => (text, false),
+            });
+        };
+        match action {
+            FileAction::Choose(kind) => self.dialogs.request(kind),
+            FileAction::Save if self.document.path().is_none() => {
+                self.dialogs.request(DialogKind::SaveExperimentAs)
+            }
+            FileAction::Save => {
+                let saved = self
+                    .document
+                    .save(&current)
+                    .map(|()| self.document.name().to_string());
+                self.finish_save(ctx, saved);
+            }
+            FileAction::SaveAs(path) => {
+                let saved = self
+                    .document
+                    .save_as(&path, &current)
+                    .map(|()| path.display().to_string());
+                self.finish_save(ctx, saved);
+            }
+            FileAction::Open(path) => match self.document.open(&path) {
+                Ok(experiment) => {
+                    report(self, Ok(format!("Opened {}", path.display())));
+                    self.load(experiment);
+                }
+                Err(e) => report(self, Err(e)),
+            },
+            FileAction::OpenExample { .. } => match action.preset().map(|p| p.experiment()) {
+                Some(Ok(experiment)) => {
+                    self.document.reset_untitled(&experiment);
+                    report(self, Ok(experiment.description.clone().unwrap_or_default()));
+                    self.load(experiment);
+                }
+                Some(Err(e)) => report(self, Err(e.to_string())),
+                None => {}
+            },
+            FileAction::ImportQkv(dir) => {
+                let experiment = Experiment {
+                    source: SourceSpec::Npy(dir),
+                    text: None,
+                    ..current
+                };
+                self.load(experiment);
+            }
+            FileAction::OpenModel(dir) => {
+                let experiment = Experiment {
+                    source: SourceSpec::Model(dir),
+                    text: Some(current.text.clone().unwrap_or_else(|| {
+                        "The astrocyte wrapped the synapse because it needed calcium.".into()
+                    })),
+                    ..current
+                };
+                self.load(experiment);
+            }
+            FileAction::Export(kind, path) => {
+                let result = self.export(ctx, kind, &path);
+                report(self, result);
+            }
+            FileAction::Quit => {
+                self.quitting = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    /// Reports a save (`Ok` holds what was saved) and, after a success, runs the action that
+    /// was waiting for it (quit or open after "Save" in the discard question).
+    fn finish_save(&mut self, ctx: &egui::Context, saved: Result<String, String>) {
+        match saved {
+            Ok(name) => {
+                self.file_message = Some((format!("Saved {name}"), true));
+                if let Some(next) = self.after_save.take() {
+                    self.perform(ctx, next, true);
+                }
+            }
+            Err(error) => self.file_message = Some((error, false)),
+        }
+    }
+
+    fn export(
+        &mut self,
+        ctx: &egui::Context,
+        kind: ExportKind,
+        path: &std::path::Path,
+    ) -> Result<String, String> {
+        let Some(snapshot) = self.history.snapshot.as_ref() else {
+            return Err("nothing to export yet: the simulation is still loading".into());
+        };
+        let Some(run) = snapshot.run.as_ref() else {
+            return Err("nothing to export: the simulation failed to build".into());
+        };
+        let done = |p: &std::path::Path| Ok(format!("Exported {}", p.display()));
+        match kind {
+            ExportKind::TracesCsv => {
+                let calcium: Vec<[f64; 2]> = self
+                    .history
+                    .samples
+                    .iter()
+                    .map(|s| [s.time_ms, s.calcium])
+                    .collect();
+                let mut z = Vec::new();
+                for slot in run
+                    .slots
+                    .iter()
+                    .filter(|s| s.phase == crate::model::Phase::Read)
+                {
+                    let value = run.normaliser[slot.token];
+                    z.push([slot.start_step as f64 * snapshot.params.dt, value]);
+                    z.push([slot.end_step() as f64 * snapshot.params.dt, value]);
+                }
+                let series = [
+                    ("calcium c (softmax-normaliser units)", calcium.as_slice()),
+                    ("Z_t softmax normaliser", z.as_slice()),
+                ];
+                exports::write_traces_csv(path, &series).map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::AttentionCsv | ExportKind::AttentionNpy => {
+                let format = if kind == ExportKind::AttentionCsv {
+                    MatrixFormat::Csv
+                } else {
+                    MatrixFormat::Npy
+                };
+                let written = exports::write_attention(
+                    path,
+                    &run.tokens,
+                    &run.softmax_attention,
+                    &self.history.network_attention,
+                    format,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "Exported {}",
+                    written
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+            ExportKind::MetricsJson => {
+                let export = MetricsExport {
+                    metrics: snapshot.metrics,
+                    source: &run.source,
+                    tokens: &run.tokens,
+                    step: snapshot.step,
+                    sim_time_ms: snapshot.time_ms,
+                    params: &snapshot.params,
+                };
+                exports::write_metrics_json(path, &export).map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::FigurePng => {
+                let slot = Arc::new(std::sync::Mutex::new(None));
+                self.pending_figure = Some(slot.clone());
+                let target = path.to_path_buf();
+                let rects = self.rects;
+                let ppp = ctx.pixels_per_point();
+                ctx.request_screenshot(move |image| {
+                    let outcome = write_figures(&target, &image, rects, ppp);
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                });
+                ctx.request_repaint();
+                Ok(format!("Capturing the window into {} …", path.display()))
+            }
+        }
+    }
+}
+
+/// The whole window at `path`, and each view alone beside it (`…_graph.png`, `…_traces.png`,
+/// `…_attention.png`).
+fn write_figures(
+    path: &std::path::Path,
+    image: &egui::ColorImage,
+    rects: ViewRects,
+    pixels_per_point: f32,
+) -> Result<String, String> {
+    let stem = path.with_extension("");
+    exports::write_png(path, image).map_err(|e| e.to_string())?;
+    let mut written = vec![path.display().to_string()];
+    for (name, rect) in [
+        ("graph", rects.graph),
+        ("traces", rects.traces),
+        ("attention", rects.attention),
+    ] {
+        if let Some(rect) = rect {
+            let view = PathBuf::from(format!("{}_{name}.png", stem.display()));
+            exports::write_png(
+                &view,
+                &exports::crop_and_scale(image, rect, pixels_per_point, 1.0),
+            )
+            .map_err(|e| e.to_string())?;
+            written.push(view.display().to_string());
+        }
+    }
+    Ok(format!("Exported {}", written.join(", ")))
+}
