@@ -26,7 +26,7 @@ impl TripartiteApp {
             self.handle(ctx, action.command(running));
         }
         self.poll();
-        self.heads.poll(ctx);
+        self.heads.poll();
         self.sweep.poll();
         self.ask_before_closing(ctx);
         self.finish_figure(ctx);
