@@ -32,7 +32,7 @@ impl TripartiteApp {
     /// Draws the whole window into `ui`, then carries out what the user asked for.
     pub(super) fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        let mut out = std::mem::take(&mut self.pending);
+        let mut out = Vec::new();
         egui::Panel::top("controls").show(ui, |ui| self.control_bar(ui, &mut out));
         egui::Panel::bottom("status").show(ui, |ui| {
             self.status.ui(ui, &self.history, &self.stats);
@@ -61,15 +61,14 @@ impl TripartiteApp {
         });
         self.help.ui(&ctx);
         self.file_windows(&ctx, &mut out);
-        self.pending = out;
-        self.handle_pending(&ctx);
+        self.handle_all(&ctx, out);
     }
 
     /// The menu, title, phase, run controls, tabs and messages across the top.
     fn control_bar(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
-            if let Some(action) = self.menu.ui(ui, &self.document) {
+            if let Some(action) = self.files.menu.ui(ui, &self.files.document) {
                 out.push(AppCommand::File(action));
             }
             ui.separator();
@@ -131,7 +130,7 @@ impl TripartiteApp {
                     .strong(),
             );
         }
-        if let Some((text, ok)) = &self.file_message {
+        if let Some((text, ok)) = &self.files.message {
             let color = if *ok { theme::OK } else { theme::ERROR };
             ui.horizontal(|ui| {
                 // Leave room for the dismiss button when the message wraps.
@@ -203,18 +202,18 @@ impl TripartiteApp {
 
     /// The file dialogs and the unsaved-changes question, with their answers as commands.
     fn file_windows(&mut self, ctx: &egui::Context, out: &mut Vec<AppCommand>) {
-        self.dialogs.ui(ctx);
-        while let Some((kind, path)) = self.dialogs.poll() {
+        self.files.dialogs.ui(ctx);
+        while let Some((kind, path)) = self.files.dialogs.poll() {
             out.extend(FileAction::chosen(kind, path).map(AppCommand::File));
         }
-        if let Some((decision, then)) = self.confirm.ui(ctx) {
+        if let Some((decision, then)) = self.files.confirm.ui(ctx) {
             match decision {
                 DiscardDecision::Discard => out.push(AppCommand::FileConfirmed(then)),
                 DiscardDecision::Save => {
-                    self.after_save = Some(then);
+                    self.files.after_save = Some(then);
                     out.push(AppCommand::File(FileAction::Save));
                 }
-                DiscardDecision::Cancel => self.quitting = false,
+                DiscardDecision::Cancel => self.files.quitting = false,
             }
         }
     }

@@ -41,18 +41,17 @@ impl TripartiteApp {
                 self.help.open = false;
                 self.select(None);
             }
-            AppCommand::DismissMessage => self.file_message = None,
+            AppCommand::DismissMessage => self.files.message = None,
         }
     }
 
-    /// Carries out every command pushed during the frame.
-    pub(super) fn handle_pending(&mut self, ctx: &egui::Context) {
-        let pending = std::mem::take(&mut self.pending);
-        if !pending.is_empty() {
+    /// Carries out, in order, every command pushed during a frame.
+    pub(super) fn handle_all(&mut self, ctx: &egui::Context, commands: Vec<AppCommand>) {
+        if !commands.is_empty() {
             // What the commands changed shows in the next frame.
             ctx.request_repaint();
         }
-        for command in pending {
+        for command in commands {
             self.handle(ctx, command);
         }
     }
@@ -68,36 +67,38 @@ impl TripartiteApp {
 
     fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
         let current = self.current_experiment();
-        if action.discards_changes() && !confirmed && self.document.is_dirty(&current) {
-            self.confirm.ask(self.document.name(), action);
+        if action.discards_changes() && !confirmed && self.files.document.is_dirty(&current) {
+            self.files.confirm.ask(self.files.document.name(), action);
             return;
         }
         let report = |app: &mut Self, result: Result<String, String>| {
-            app.file_message = Some(match result {
+            app.files.message = Some(match result {
                 Ok(text) => (text, true),
                 Err(text) => (text, false),
             });
         };
         match action {
-            FileAction::Choose(kind) => self.dialogs.request(kind),
-            FileAction::Save if self.document.path().is_none() => {
-                self.dialogs.request(DialogKind::SaveExperimentAs)
+            FileAction::Choose(kind) => self.files.dialogs.request(kind),
+            FileAction::Save if self.files.document.path().is_none() => {
+                self.files.dialogs.request(DialogKind::SaveExperimentAs)
             }
             FileAction::Save => {
                 let saved = self
+                    .files
                     .document
                     .save(&current)
-                    .map(|()| self.document.name().to_string());
+                    .map(|()| self.files.document.name().to_string());
                 self.finish_save(ctx, saved);
             }
             FileAction::SaveAs(path) => {
                 let saved = self
+                    .files
                     .document
                     .save_as(&path, &current)
                     .map(|()| path.display().to_string());
                 self.finish_save(ctx, saved);
             }
-            FileAction::Open(path) => match self.document.open(&path) {
+            FileAction::Open(path) => match self.files.document.open(&path) {
                 Ok(experiment) => {
                     report(self, Ok(format!("Opened {}", path.display())));
                     self.load(experiment);
@@ -106,7 +107,7 @@ impl TripartiteApp {
             },
             FileAction::OpenExample { .. } => match action.preset().map(|p| p.experiment()) {
                 Some(Ok(experiment)) => {
-                    self.document.reset_untitled(&experiment);
+                    self.files.document.reset_untitled(&experiment);
                     report(self, Ok(experiment.description.clone().unwrap_or_default()));
                     self.load(experiment);
                 }
@@ -136,7 +137,7 @@ impl TripartiteApp {
                 report(self, result);
             }
             FileAction::Quit => {
-                self.quitting = true;
+                self.files.quitting = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         }
@@ -147,12 +148,12 @@ impl TripartiteApp {
     fn finish_save(&mut self, ctx: &egui::Context, saved: Result<String, String>) {
         match saved {
             Ok(name) => {
-                self.file_message = Some((format!("Saved {name}"), true));
-                if let Some(next) = self.after_save.take() {
+                self.files.message = Some((format!("Saved {name}"), true));
+                if let Some(next) = self.files.after_save.take() {
                     self.perform(ctx, next, true);
                 }
             }
-            Err(error) => self.file_message = Some((error, false)),
+            Err(error) => self.files.message = Some((error, false)),
         }
     }
 
@@ -231,7 +232,7 @@ impl TripartiteApp {
             }
             ExportKind::FigurePng => {
                 let slot = Arc::new(std::sync::Mutex::new(None));
-                self.pending_figure = Some(slot.clone());
+                self.files.pending_figure = Some(slot.clone());
                 let target = path.to_path_buf();
                 let rects = self.rects;
                 let ppp = ctx.pixels_per_point();

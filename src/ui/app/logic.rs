@@ -30,34 +30,36 @@ impl TripartiteApp {
         self.sweep.poll();
         self.ask_before_closing(ctx);
         self.finish_figure(ctx);
-        let title = self.document.title(&self.current_experiment());
-        if title != self.last_title {
+        let title = self.files.document.title(&self.current_experiment());
+        if title != self.files.last_title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.last_title = title;
+            self.files.last_title = title;
         }
     }
 
     /// A close with unsaved changes waits for "Discard unsaved changes?".
     fn ask_before_closing(&mut self, ctx: &egui::Context) {
         if ctx.input(|i| i.viewport().close_requested())
-            && !self.quitting
-            && self.document.is_dirty(&self.current_experiment())
+            && !self.files.quitting
+            && self.files.document.is_dirty(&self.current_experiment())
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.confirm.ask(self.document.name(), FileAction::Quit);
+            self.files
+                .confirm
+                .ask(self.files.document.name(), FileAction::Quit);
         }
     }
 
     /// Shows the outcome of a figure export once the screenshot has been written.
     fn finish_figure(&mut self, ctx: &egui::Context) {
-        let Some(slot) = &self.pending_figure else {
+        let Some(slot) = &self.files.pending_figure else {
             return;
         };
         let outcome = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         match outcome {
             Some(result) => {
-                self.pending_figure = None;
-                self.file_message = Some(match result {
+                self.files.pending_figure = None;
+                self.files.message = Some(match result {
                     Ok(text) => (text, true),
                     Err(text) => (text, false),
                 });

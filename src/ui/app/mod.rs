@@ -54,8 +54,6 @@ pub struct TripartiteApp {
     history: RunHistory,
     selection: Option<Selection>,
     sent_probes: Vec<Probe>,
-    /// Commands pushed while drawing, carried out at the end of the frame.
-    pending: Vec<AppCommand>,
     // The views.
     graph: GraphView,
     traces: TracesView,
@@ -76,18 +74,24 @@ pub struct TripartiteApp {
     /// The setup last loaded (source, text, description); parameters come from the worker.
     base: Experiment,
     tab: Tab,
-    // Files.
+    files: FileState,
+}
+
+/// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
+/// question and the last file message.
+struct FileState {
     dialogs: FileDialogs,
     document: Document,
     menu: FileMenu,
     confirm: ConfirmDiscard,
+    /// What to do once the save asked for by "Discard unsaved changes?" succeeds.
     after_save: Option<FileAction>,
     last_title: String,
     quitting: bool,
     /// A figure export waiting for the window screenshot: its outcome lands here.
     pending_figure: Option<FigureSlot>,
-    /// The last file operation's outcome, shown under the controls.
-    file_message: Option<(String, bool)>,
+    /// The last file operation's outcome (text, success), shown under the controls.
+    message: Option<(String, bool)>,
 }
 
 impl TripartiteApp {
@@ -117,7 +121,6 @@ impl TripartiteApp {
             status: StatusView::default(),
             help: HelpWindow::default(),
             stats: FrameStats::default(),
-            pending: Vec::new(),
             show_params: true,
             layout: LiveLayout::default(),
             styled: false,
@@ -126,15 +129,17 @@ impl TripartiteApp {
             picker: SequencePicker::new(&experiment),
             heads: HeadsOverview::new(),
             sweep: SweepPanel::new(),
-            dialogs: FileDialogs::text_only(),
-            document: Document::untitled(&experiment),
-            menu: FileMenu::default(),
-            confirm: ConfirmDiscard::default(),
-            after_save: None,
-            last_title: String::new(),
-            quitting: false,
-            pending_figure: None,
-            file_message: None,
+            files: FileState {
+                dialogs: FileDialogs::text_only(),
+                document: Document::untitled(&experiment),
+                menu: FileMenu::default(),
+                confirm: ConfirmDiscard::default(),
+                after_save: None,
+                last_title: String::new(),
+                quitting: false,
+                pending_figure: None,
+                message: None,
+            },
             base: experiment,
         }
     }
@@ -150,14 +155,14 @@ impl TripartiteApp {
             experiment
         };
         let mut app = TripartiteApp::new(start.clone());
-        app.dialogs = FileDialogs::native();
-        app.document.set_recent(state.recent.clone());
+        app.files.dialogs = FileDialogs::native();
+        app.files.document.set_recent(state.recent.clone());
         if restore {
-            app.document.restore(state.document.clone(), &start);
+            app.files.document.restore(state.document.clone(), &start);
             app.show_params = state.ui.show_params;
             app.layout = state.ui.layout;
         }
-        app.file_message = notice.map(|n| (n, false));
+        app.files.message = notice.map(|n| (n, false));
         app
     }
 
@@ -189,7 +194,7 @@ impl TripartiteApp {
 
     /// The file document (path, dirty mark, recent files).
     pub fn document(&self) -> &Document {
-        &self.document
+        &self.files.document
     }
 
     /// Runs a file action as if chosen from the File menu (tests use it with typed paths).
@@ -295,8 +300,8 @@ impl eframe::App for TripartiteApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         let state = PersistedState::capture(
             &self.current_experiment(),
-            self.document.path(),
-            self.document.recent(),
+            self.files.document.path(),
+            self.files.document.recent(),
             UiChoices {
                 show_params: self.show_params,
                 layout: self.layout,
