@@ -1,8 +1,11 @@
 //! The desktop app (egui/eframe): one struct per view, each with `fn ui(&mut self, ui, …)`.
-//! Views read the worker's snapshots and send commands; they never step the model.
+//! Views read the worker's snapshots and push [`command::AppCommand`]s; they never step the
+//! model, and the UI thread never loads one.
 //!
-//! - [`app`]: the shell: the window's state, the one command type and its handler, the frame
-//!   layout, and the scripted runs that wrap it.
+//! - [`command`]: what a view, menu, key or script can ask of the app; [`actions`]: every
+//!   named user action declared once (label, tooltip, keys, help line).
+//! - [`app`]: the shell: the window's state, the per-frame logic, the frame layout, the one
+//!   command handler, and the scripted runs that wrap it.
 //! - [`views`]: controls, parameters, graph, traces, attention (three heatmaps), status, help,
 //!   picker, all heads, sweep.
 //! - [`widgets`]: heatmap, colour maps, theme, the movable layout.

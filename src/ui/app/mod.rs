@@ -273,11 +273,6 @@ impl TripartiteApp {
         self.logic(ui.ctx());
         self.frame(ui);
     }
-
-    /// How long the app's own UI code took in the last frames (ms), as the status bar shows.
-    pub fn frame_stats(&self) -> &FrameStats {
-        &self.stats
-    }
 }
 
 impl eframe::App for TripartiteApp {
