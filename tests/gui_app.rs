@@ -5,7 +5,7 @@ mod common;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
 use tripartite::model::params::Params;
@@ -36,25 +36,13 @@ fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
     h
 }
 
-/// Steps frames until `done` holds for the app's snapshot (fails after 30 s).
+/// Steps frames until `done` holds for the app's snapshot, and returns that snapshot.
 fn wait(
     h: &mut Harness<'_, TripartiteApp>,
     what: &str,
     done: impl Fn(&Snapshot) -> bool,
 ) -> Snapshot {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.step();
-        if let Some(s) = h.state().snapshot()
-            && done(s)
-        {
-            let s = s.clone();
-            h.step();
-            return s;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(3));
-    }
+    common::wait_for(h, what, |app| app.snapshot().filter(|s| done(s)).cloned())
 }
 
 fn snapshot(h: &Harness<'_, TripartiteApp>) -> Snapshot {

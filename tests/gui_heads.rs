@@ -7,7 +7,6 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
 use tripartite::model::params::{Mode, Params};
@@ -32,15 +31,9 @@ fn small_bundled() -> Experiment {
     }
 }
 
-/// Steps frames until `done` holds (fails after 60 s).
+/// Steps frames until `done` holds.
 fn wait_until<S>(h: &mut Harness<'_, S>, what: &str, done: impl Fn(&S) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(3));
-    }
-    h.run_steps(2);
+    common::wait_for(h, what, |state| done(state).then_some(()));
 }
 
 /// With TRIPARTITE_SHOTS=DIR, saves the rendered window as DIR/NAME for a look by eye.

@@ -1,6 +1,10 @@
 //! Batches of headless runs on their own thread: every head of one layer, or attn_tv against
 //! m over seeds and random-feature variants. Results stream back over a channel as each run
-//! completes, so a view can draw them while the rest are still computing.
+//! completes, so a view can draw them while the rest are still computing. Each kind of job has
+//! its own event type ([`HeadsEvent`], [`SweepEvent`]), so a listener only sees its results.
+//!
+//! The same thread looks up a model folder's layers and heads ([`HeadGrids`]), so the UI
+//! thread never waits for a model to load.
 //!
 //! The runner owns nothing the interactive [`super::Worker`] owns: each run builds its own
 //! [`Simulation`], runs it to the end and is dropped. Runs inside a batch go in parallel on
@@ -10,7 +14,7 @@
 use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
 use crate::data::real::head_grid;
-use crate::data::source::{SequenceError, load_sequence};
+use crate::data::source::{SequenceError, SourceSpec, load_sequence};
 use crate::model::metrics::Metrics;
 use crate::model::params::{FeatureMap, Mode, Params, Projection};
 use crate::model::sequence::Sequence;
@@ -110,23 +114,22 @@ impl fmt::Display for Variant {
     }
 }
 
-/// What to run.
+/// Every head of `layer` of the experiment's real-text source, with the experiment's
+/// parameters (and mode) otherwise unchanged.
 #[derive(Clone, Debug)]
-pub enum BatchJob {
-    /// Every head of `layer` of the experiment's real-text source, with the experiment's
-    /// parameters (and mode) otherwise unchanged.
-    AllHeads {
-        experiment: Experiment,
-        layer: usize,
-    },
-    /// attn_tv against m: for every variant, m and seed (seed, seed+1, … seed+seeds−1, as
-    /// `tripartite sweep --seeds` counts them), one run in algebraic mode.
-    MSweep {
-        experiment: Experiment,
-        m_values: Vec<usize>,
-        seeds: u32,
-        variants: Vec<Variant>,
-    },
+pub struct AllHeadsJob {
+    pub experiment: Experiment,
+    pub layer: usize,
+}
+
+/// attn_tv against m: for every variant, m and seed (seed, seed+1, … seed+seeds−1, as
+/// `tripartite sweep --seeds` counts them), one run in algebraic mode.
+#[derive(Clone, Debug)]
+pub struct SweepJob {
+    pub experiment: Experiment,
+    pub m_values: Vec<usize>,
+    pub seeds: u32,
+    pub variants: Vec<Variant>,
 }
 
 /// One head's run: the transformer's attention next to the network's, and the metrics.
@@ -160,18 +163,17 @@ pub struct SweepPoint {
     pub metrics: Metrics,
 }
 
-/// What the runner reports, in order: `Progress { done: 0, .. }` once the size is known, then
+/// What a runner reports, in order: `Progress { done: 0, .. }` once the size is known, then
 /// every result followed by the progress it makes, and finally exactly one of `Finished`,
-/// `Cancelled` or `Failed`.
+/// `Cancelled` or `Failed`. `R` is the job's result.
 #[derive(Clone, Debug)]
-pub enum BatchEvent {
+pub enum BatchEvent<R> {
     /// `done` of `total` runs have completed.
     Progress {
         done: usize,
         total: usize,
     },
-    Head(Box<HeadResult>),
-    Sweep(SweepPoint),
+    Result(R),
     Finished,
     /// The batch stopped because [`BatchRunner::cancel`] was called.
     Cancelled,
@@ -179,7 +181,12 @@ pub enum BatchEvent {
     Failed(String),
 }
 
-impl BatchEvent {
+/// What an [`AllHeadsJob`] reports.
+pub type HeadsEvent = BatchEvent<HeadResult>;
+/// What a [`SweepJob`] reports.
+pub type SweepEvent = BatchEvent<SweepPoint>;
+
+impl<R> BatchEvent<R> {
     /// Whether this is the last event of a batch.
     pub fn is_final(&self) -> bool {
         matches!(
@@ -191,24 +198,47 @@ impl BatchEvent {
 
 /// Handle to one batch on its own thread. Dropping it cancels the batch without waiting: the
 /// thread stops at its next check (between Euler slots, or between algebraic runs).
-pub struct BatchRunner {
-    events: Receiver<BatchEvent>,
+pub struct BatchRunner<R> {
+    events: Receiver<BatchEvent<R>>,
     cancel: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl BatchRunner {
+impl BatchRunner<HeadResult> {
     /// Starts `job` on a new thread. `notify` is called after every event sent (the UI passes
     /// `request_repaint`).
-    pub fn start(job: BatchJob, notify: impl Fn() + Send + Sync + 'static) -> BatchRunner {
-        Self::start_with(move |out| run_job(job, out), notify)
+    pub fn all_heads(job: AllHeadsJob, notify: impl Fn() + Send + Sync + 'static) -> Self {
+        Self::start_with(
+            move |out| all_heads(&job.experiment, job.layer, out),
+            notify,
+        )
     }
+}
 
+impl BatchRunner<SweepPoint> {
+    /// Starts `job` on a new thread. `notify` is called after every event sent.
+    pub fn sweep(job: SweepJob, notify: impl Fn() + Send + Sync + 'static) -> Self {
+        Self::start_with(
+            move |out| {
+                m_sweep(
+                    &job.experiment,
+                    &job.m_values,
+                    job.seeds,
+                    &job.variants,
+                    out,
+                )
+            },
+            notify,
+        )
+    }
+}
+
+impl<R: Send + 'static> BatchRunner<R> {
     /// Runs any batch body on the runner's thread, with its panic catching and final event.
     fn start_with(
-        body: impl FnOnce(&Output) -> Result<(), Stop> + Send + 'static,
+        body: impl FnOnce(&Output<R>) -> Result<(), Stop> + Send + 'static,
         notify: impl Fn() + Send + Sync + 'static,
-    ) -> BatchRunner {
+    ) -> Self {
         let (sender, events) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let out = Output {
@@ -238,14 +268,16 @@ impl BatchRunner {
             thread: Some(thread),
         }
     }
+}
 
+impl<R> BatchRunner<R> {
     /// Every event sent since the last call, without blocking.
-    pub fn poll(&self) -> Vec<BatchEvent> {
+    pub fn poll(&self) -> Vec<BatchEvent<R>> {
         self.events.try_iter().collect()
     }
 
     /// The next event, waiting at most `timeout`; None on timeout or after the final event.
-    pub fn next_event(&self, timeout: Duration) -> Option<BatchEvent> {
+    pub fn next_event(&self, timeout: Duration) -> Option<BatchEvent<R>> {
         self.events.recv_timeout(timeout).ok()
     }
 
@@ -260,7 +292,7 @@ impl BatchRunner {
     }
 
     /// Blocks until the batch ends and returns every event not yet taken (for headless use).
-    pub fn wait(mut self) -> Vec<BatchEvent> {
+    pub fn wait(mut self) -> Vec<BatchEvent<R>> {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -268,7 +300,7 @@ impl BatchRunner {
     }
 }
 
-impl Drop for BatchRunner {
+impl<R> Drop for BatchRunner<R> {
     fn drop(&mut self) {
         self.cancel();
     }
@@ -281,16 +313,16 @@ enum Stop {
 }
 
 /// The sending side, shared by the parallel runs.
-struct Output {
-    sender: Mutex<Sender<BatchEvent>>,
+struct Output<R> {
+    sender: Mutex<Sender<BatchEvent<R>>>,
     notify: Box<dyn Fn() + Send + Sync>,
     cancel: Arc<AtomicBool>,
     /// Runs completed; behind a lock so that results and progress go out in order.
     done: Mutex<usize>,
 }
 
-impl Output {
-    fn send(&self, event: BatchEvent) {
+impl<R> Output<R> {
+    fn send(&self, event: BatchEvent<R>) {
         // A dropped receiver only means nobody is listening any more.
         let _ = lock(&self.sender).send(event);
         (self.notify)();
@@ -309,28 +341,20 @@ impl Output {
     }
 
     /// Sends one result, then the progress it makes.
-    fn complete(&self, result: BatchEvent, total: usize) {
+    fn complete(&self, result: R, total: usize) {
         let mut done = lock(&self.done);
         *done += 1;
-        self.send(result);
+        self.send(BatchEvent::Result(result));
         self.send(BatchEvent::Progress { done: *done, total });
     }
 }
 
-fn run_job(job: BatchJob, out: &Output) -> Result<(), Stop> {
-    match job {
-        BatchJob::AllHeads { experiment, layer } => all_heads(&experiment, layer, out),
-        BatchJob::MSweep {
-            experiment,
-            m_values,
-            seeds,
-            variants,
-        } => m_sweep(&experiment, &m_values, seeds, &variants, out),
-    }
-}
-
 /// Builds and runs one simulation to the end, checking for cancellation between slots.
-fn run_to_end(params: &Params, sequence: Arc<Sequence>, out: &Output) -> Result<Simulation, Stop> {
+fn run_to_end<R>(
+    params: &Params,
+    sequence: Arc<Sequence>,
+    out: &Output<R>,
+) -> Result<Simulation, Stop> {
     let mut simulation =
         Simulation::new(params, sequence).map_err(|e| Stop::Failed(e.to_string()))?;
     while !simulation.is_finished() {
@@ -340,7 +364,7 @@ fn run_to_end(params: &Params, sequence: Arc<Sequence>, out: &Output) -> Result<
     Ok(simulation)
 }
 
-fn all_heads(experiment: &Experiment, layer: usize, out: &Output) -> Result<(), Stop> {
+fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) -> Result<(), Stop> {
     let fail = |message: String| Stop::Failed(message);
     let (layers, heads) = head_grid(&experiment.source)
         .map_err(|e| fail(e.to_string()))?
@@ -388,7 +412,7 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output) -> Result<(), 
             normaliser: reference.normaliser(),
             metrics: simulation.metrics(),
         };
-        out.complete(BatchEvent::Head(Box::new(result)), heads);
+        out.complete(result, heads);
         Ok(())
     })
 }
@@ -398,7 +422,7 @@ fn m_sweep(
     m_values: &[usize],
     seeds: u32,
     variants: &[Variant],
-    out: &Output,
+    out: &Output<SweepPoint>,
 ) -> Result<(), Stop> {
     let fail = |message: String| Stop::Failed(message);
     if m_values.is_empty() {
@@ -469,9 +493,68 @@ fn m_sweep(
                 seed,
                 metrics: simulation.metrics(),
             };
-            out.complete(BatchEvent::Sweep(point), total);
+            out.complete(point, total);
             Ok(())
         })
+}
+
+/// Layers and heads per layer of a source: `None` for sources with a single head, or the
+/// reason it could not be read, as one sentence.
+pub type HeadGrid = Result<Option<(usize, usize)>, String>;
+
+/// Layers and heads per layer of the current source, looked up once per source. A model
+/// folder is read on a batch thread (loading a model takes seconds, under a lock the worker
+/// shares); the bundled sentences answer at once from the bundle inside the binary.
+#[derive(Default)]
+pub struct HeadGrids {
+    source: Option<SourceSpec>,
+    ready: Option<HeadGrid>,
+    lookup: Option<BatchRunner<Option<(usize, usize)>>>,
+}
+
+impl HeadGrids {
+    /// The grid of `source`, or `None` while a lookup is running (`notify` is called when it
+    /// answers).
+    pub fn get(
+        &mut self,
+        source: &SourceSpec,
+        notify: impl Fn() + Send + Sync + 'static,
+    ) -> Option<HeadGrid> {
+        if self.source.as_ref() != Some(source) {
+            self.source = Some(source.clone());
+            self.ready = None;
+            self.lookup = None;
+            match source {
+                SourceSpec::Model(_) => {
+                    let source = source.clone();
+                    self.lookup = Some(BatchRunner::start_with(
+                        move |out| {
+                            out.start(1);
+                            let grid =
+                                head_grid(&source).map_err(|e| Stop::Failed(e.to_string()))?;
+                            out.complete(grid, 1);
+                            Ok(())
+                        },
+                        notify,
+                    ));
+                }
+                _ => self.ready = Some(head_grid(source).map_err(|e| e.to_string())),
+            }
+        }
+        if let Some(lookup) = &self.lookup {
+            for event in lookup.poll() {
+                match event {
+                    BatchEvent::Result(grid) => self.ready = Some(Ok(grid)),
+                    BatchEvent::Failed(message) => self.ready = Some(Err(message)),
+                    _ => {}
+                }
+            }
+            if self.ready.is_some() {
+                self.lookup = None;
+            }
+        }
+        self.ready.clone()
+    }
 }
 
 /// Loads the experiment's sequence under other parameters (seed, layer, head).
@@ -497,7 +580,7 @@ mod tests {
     }
 
     /// Every event until the final one.
-    fn collect(runner: &BatchRunner) -> Vec<BatchEvent> {
+    fn collect<R>(runner: &BatchRunner<R>) -> Vec<BatchEvent<R>> {
         let mut events = Vec::new();
         while let Some(event) = runner.next_event(WAIT) {
             let last = event.is_final();
@@ -509,7 +592,7 @@ mod tests {
         events
     }
 
-    fn progress(events: &[BatchEvent]) -> Vec<(usize, usize)> {
+    fn progress<R>(events: &[BatchEvent<R>]) -> Vec<(usize, usize)> {
         events
             .iter()
             .filter_map(|e| match e {
@@ -522,8 +605,8 @@ mod tests {
     #[test]
     fn all_heads_runs_every_head_and_matches_a_single_run() {
         let experiment = bundled(Mode::Algebraic, 64);
-        let runner = BatchRunner::start(
-            BatchJob::AllHeads {
+        let runner = BatchRunner::all_heads(
+            AllHeadsJob {
                 experiment: experiment.clone(),
                 layer: 3,
             },
@@ -537,7 +620,7 @@ mod tests {
         let mut heads: Vec<HeadResult> = events
             .iter()
             .filter_map(|e| match e {
-                BatchEvent::Head(h) => Some((**h).clone()),
+                BatchEvent::Result(h) => Some(h.clone()),
                 _ => None,
             })
             .collect();
@@ -574,25 +657,25 @@ mod tests {
 
     #[test]
     fn m_sweep_reports_every_point_deterministically() {
-        let job = || BatchJob::MSweep {
+        let job = || SweepJob {
             experiment: bundled(Mode::Dynamic, 256),
             m_values: vec![16, 64],
             seeds: 2,
             variants: vec![Variant::POSITIVE_IID, Variant::HYPERBOLIC_ORTHOGONAL],
         };
-        let points = |events: &[BatchEvent]| {
+        let points = |events: &[SweepEvent]| {
             let mut points: Vec<SweepPoint> = events
                 .iter()
                 .filter_map(|e| match e {
-                    BatchEvent::Sweep(p) => Some(*p),
+                    BatchEvent::Result(p) => Some(*p),
                     _ => None,
                 })
                 .collect();
             points.sort_by_key(|p| (p.variant, p.m, p.seed));
             points
         };
-        let first = collect(&BatchRunner::start(job(), || {}));
-        let second = collect(&BatchRunner::start(job(), || {}));
+        let first = collect(&BatchRunner::sweep(job(), || {}));
+        let second = collect(&BatchRunner::sweep(job(), || {}));
         assert!(matches!(first.last(), Some(BatchEvent::Finished)));
         assert_eq!(progress(&first).last(), Some(&(8, 8)));
         let a = points(&first);
@@ -620,8 +703,8 @@ mod tests {
             source: SourceSpec::Synthetic { tokens: 6, dim: 8 },
             ..Experiment::default()
         };
-        let runner = BatchRunner::start(
-            BatchJob::MSweep {
+        let runner = BatchRunner::sweep(
+            SweepJob {
                 experiment: experiment.clone(),
                 m_values: vec![32],
                 seeds: 2,
@@ -633,7 +716,7 @@ mod tests {
         let point = events
             .iter()
             .find_map(|e| match e {
-                BatchEvent::Sweep(p) if p.seed == 2 => Some(*p),
+                BatchEvent::Result(p) if p.seed == 2 => Some(*p),
                 _ => None,
             })
             .unwrap();
@@ -650,8 +733,8 @@ mod tests {
     #[test]
     fn cancelling_stops_a_long_batch() {
         // Twelve dynamic heads take seconds even in release; cancel after the first progress.
-        let runner = BatchRunner::start(
-            BatchJob::AllHeads {
+        let runner = BatchRunner::all_heads(
+            AllHeadsJob {
                 experiment: bundled(Mode::Dynamic, 256),
                 layer: 3,
             },
@@ -670,7 +753,7 @@ mod tests {
         );
         let heads = events
             .iter()
-            .filter(|e| matches!(e, BatchEvent::Head(_)))
+            .filter(|e| matches!(e, BatchEvent::Result(_)))
             .count();
         assert!(heads < 12, "cancel came too late to matter: {heads} heads");
         let deadline = std::time::Instant::now() + WAIT;
@@ -688,67 +771,74 @@ mod tests {
             source: SourceSpec::Synthetic { tokens: 4, dim: 4 },
             ..Experiment::default()
         };
-        let cases: Vec<(BatchJob, &str)> = vec![
+        let heads = |experiment: Experiment, layer| {
+            BatchRunner::all_heads(AllHeadsJob { experiment, layer }, || {}).wait()
+        };
+        let sweep = |m_values: Vec<usize>, seeds| {
+            let job = SweepJob {
+                experiment: bundled(Mode::Algebraic, 64),
+                m_values,
+                seeds,
+                variants: vec![Variant::POSITIVE_IID],
+            };
+            BatchRunner::sweep(job, || {}).wait()
+        };
+        let cases = [
+            (failure(heads(zero_m, 0)), "invalid m = 0"),
             (
-                BatchJob::AllHeads {
-                    experiment: zero_m.clone(),
-                    layer: 0,
-                },
-                "invalid m = 0",
-            ),
-            (
-                BatchJob::AllHeads {
-                    experiment: bundled(Mode::Algebraic, 64),
-                    layer: 9,
-                },
+                failure(heads(bundled(Mode::Algebraic, 64), 9)),
                 "layers 0..=5",
             ),
-            (
-                BatchJob::AllHeads {
-                    experiment: synthetic,
-                    layer: 0,
-                },
-                "no attention heads",
-            ),
-            (
-                BatchJob::MSweep {
-                    experiment: bundled(Mode::Algebraic, 64),
-                    m_values: vec![64, 0],
-                    seeds: 1,
-                    variants: vec![Variant::POSITIVE_IID],
-                },
-                "invalid m = 0",
-            ),
-            (
-                BatchJob::MSweep {
-                    experiment: bundled(Mode::Algebraic, 64),
-                    m_values: vec![64],
-                    seeds: 0,
-                    variants: vec![Variant::POSITIVE_IID],
-                },
-                "at least one seed",
-            ),
+            (failure(heads(synthetic, 0)), "no attention heads"),
+            (failure(sweep(vec![64, 0], 1)), "invalid m = 0"),
+            (failure(sweep(vec![64], 0)), "at least one seed"),
         ];
-        for (job, expect) in cases {
-            let events = BatchRunner::start(job, || {}).wait();
-            match events.last() {
-                Some(BatchEvent::Failed(message)) => {
-                    assert!(message.contains(expect), "{message}");
-                    assert!(!message.contains('\n'), "{message}");
-                }
-                other => panic!("expected Failed({expect}), got {other:?}"),
-            }
-            assert!(
-                !events
-                    .iter()
-                    .any(|e| matches!(e, BatchEvent::Head(_) | BatchEvent::Sweep(_)))
-            );
+        for (message, expect) in cases {
+            assert!(message.contains(expect), "{message}");
+            assert!(!message.contains('\n'), "{message}");
+        }
+    }
+
+    /// The message of a batch that failed without a single result.
+    fn failure<R: std::fmt::Debug>(events: Vec<BatchEvent<R>>) -> String {
+        assert!(
+            !events.iter().any(|e| matches!(e, BatchEvent::Result(_))),
+            "{events:?}"
+        );
+        match events.last() {
+            Some(BatchEvent::Failed(message)) => message.clone(),
+            other => panic!("expected Failed, got {other:?}"),
         }
     }
 
     #[test]
+    fn bundled_grids_answer_at_once_and_single_head_sources_have_none() {
+        let mut grids = HeadGrids::default();
+        let bundled = SourceSpec::Bundled("coreference-it".into());
+        assert_eq!(grids.get(&bundled, || {}), Some(Ok(Some((6, 12)))));
+        let synthetic = SourceSpec::Synthetic { tokens: 4, dim: 4 };
+        assert_eq!(grids.get(&synthetic, || {}), Some(Ok(None)));
+    }
+
+    #[test]
+    fn a_model_folder_grid_comes_from_the_batch_thread() {
+        let mut grids = HeadGrids::default();
+        let missing = SourceSpec::Model("/nonexistent/model/folder".into());
+        let deadline = std::time::Instant::now() + WAIT;
+        let answer = loop {
+            if let Some(answer) = grids.get(&missing, || {}) {
+                break answer;
+            }
+            assert!(std::time::Instant::now() < deadline, "no answer");
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let message = answer.unwrap_err();
+        assert!(!message.is_empty() && !message.contains('\n'), "{message}");
+    }
+
+    #[test]
     fn panics_become_failed_and_the_thread_ends() {
-        let runner = BatchRunner::start_with(
+        let runner = BatchRunner::<SweepPoint>::start_with(
             |out| {
                 out.start(1);
                 panic!("a bug in a run");
@@ -771,8 +861,8 @@ mod tests {
     fn notify_is_called_for_every_event() {
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = count.clone();
-        let runner = BatchRunner::start(
-            BatchJob::MSweep {
+        let runner = BatchRunner::sweep(
+            SweepJob {
                 experiment: bundled(Mode::Algebraic, 16),
                 m_values: vec![16],
                 seeds: 1,

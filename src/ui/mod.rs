@@ -1,32 +1,34 @@
 //! The desktop app (egui/eframe): one struct per view, each with `fn ui(&mut self, ui, …)`.
-//! Views read the worker's snapshots and send commands; they never step the model.
+//! Views read the worker's snapshots and push [`command::AppCommand`]s; they never step the
+//! model, and the UI thread never loads one.
 //!
-//! - [`app`]: the window and its layout; [`controls`], [`params`], [`graph`], [`traces`],
-//!   [`attention`] (three [`heatmap`]s), [`status`], [`help`]: the views.
+//! - [`command`]: what a view, menu, key or script can ask of the app; [`actions`]: every
+//!   named user action declared once (label, tooltip, keys, help line).
+//! - [`app`]: the shell: the window's state, the per-frame logic, the frame layout, the one
+//!   command handler, and the scripted runs that wrap it.
+//! - [`views`]: controls, parameters, graph, traces, attention (three heatmaps), status, help,
+//!   picker, all heads, sweep.
+//! - [`widgets`]: heatmap, colour maps, theme, the movable layout.
+//! - [`files`]: the File menu, dialogs, the unsaved-changes question, the persisted session.
 //! - [`run_gui`]: opens the window; with [`GuiOptions::frames`] it measures frame times, with
 //!   [`GuiOptions::screenshot_dir`] it drives the app through fixed states and saves PNGs.
 
+pub mod actions;
 pub mod app;
-pub mod attention;
-pub mod colormap;
-pub mod controls;
-pub mod graph;
-pub mod heads;
-pub mod heatmap;
-pub mod help;
-pub mod layout;
-pub mod params;
-mod script;
-pub mod selection;
-pub mod status;
-pub mod sweep;
-pub mod theme;
-pub mod traces;
+pub mod command;
+pub mod exports;
+pub mod files;
+pub mod views;
+pub mod widgets;
 
 pub use app::TripartiteApp;
-pub use selection::Selection;
+pub use files::persist;
+pub use views::selection::Selection;
+pub use views::{heads, sweep};
+pub use widgets::{layout, theme};
 
 use crate::data::experiment::Experiment;
+use app::scripted::{Outcome, Script, ScriptedApp};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -71,36 +73,30 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
         persist_window: !scripted,
         ..Default::default()
     };
-    let outcome: script::Outcome = Arc::new(Mutex::new(Ok(())));
+    let outcome: Outcome = Arc::new(Mutex::new(Ok(())));
     let for_app = outcome.clone();
     eframe::run_native(
         "tripartite",
         native,
         Box::new(move |creation| {
-            let mut app = if scripted {
+            let app = if scripted {
                 TripartiteApp::new(options.experiment)
             } else {
                 TripartiteApp::for_window(options.experiment, creation.storage)
             };
-            if let Some(frames) = options.frames {
-                app.script = Some(script::Script::measure(
-                    frames,
-                    options.frame_report,
-                    for_app,
-                ));
+            let script = if let Some(frames) = options.frames {
+                Script::measure(frames, options.frame_report, for_app)
             } else if let Some(dir) = options.screenshot_dir {
                 *for_app.lock().unwrap() =
                     Err("the window closed before the screenshots were taken".into());
-                app.script = Some(script::Script::shots(dir, for_app));
-            }
-            Ok(Box::new(app))
+                Script::shots(dir, for_app)
+            } else {
+                return Ok(Box::new(app));
+            };
+            Ok(Box::new(ScriptedApp::new(app, script)))
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the app window: {e}"))?;
     let result = outcome.lock().unwrap_or_else(|p| p.into_inner()).clone();
     result.map_err(|e| anyhow::anyhow!(e))
 }
-pub mod exports;
-pub mod files;
-pub mod persist;
-pub mod picker;

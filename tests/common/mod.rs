@@ -1,9 +1,33 @@
-//! Shared by the GUI test files: the pinned renderer for egui_kittest.
+//! Shared by the GUI test files: the pinned renderer for egui_kittest, and the one way to wait
+//! for something with a deadline.
 
+// Each test file uses only part of this module.
+#![allow(dead_code)]
+
+use egui_kittest::Harness;
 use egui_kittest::wgpu::default_wgpu_setup;
 use egui_wgpu::WgpuSetup;
 use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a wait may take before the test fails (a deadline against hangs, not a timing).
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Steps frames until `found` gives a value for the harness's state, then two more frames so
+/// the window shows it; returns the value. Fails after [`WAIT`] naming `what`.
+pub fn wait_for<S, T>(h: &mut Harness<'_, S>, what: &str, found: impl Fn(&S) -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(value) = found(h.state()) {
+            h.run_steps(2);
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+}
 
 /// Snapshots are rendered by Vulkan on Mesa's lavapipe (`mesa-vulkan-drivers`, installed by
 /// `.ci/run`), and by nothing else: a GPU or GL adapter would draw slightly different pixels.

@@ -1,11 +1,11 @@
 //! Traces over simulated time: the astrocyte's calcium against the softmax normaliser Z_t of
 //! each read slot, and the traces of the selected items, over shaded write and read slots.
 
-use super::colormap::palette;
-use super::selection::Selection;
-use super::theme;
 use crate::model::schedule::{Phase, Slot};
 use crate::sim::{RunHistory, RunInfo, TraceSample};
+use crate::ui::views::selection::Selection;
+use crate::ui::widgets::colormap::palette;
+use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
 use egui_plot::{AxisHints, Line, LineStyle, Plot, PlotPoints, Span, VLine};
 

@@ -1,45 +1,26 @@
 //! Every head of one layer at a glance: for each head the transformer's softmax attention
 //! A_soft beside the network's A_net, its attn_tv and calcium_corr, and a good/fair/poor mark,
 //! so a student sees which heads the neuron–astrocyte approximation handles and which it
-//! does not. Each head is its own astrocyte. The runs happen on a [`BatchRunner`] thread.
+//! does not. Each head is its own astrocyte. The runs happen on a batch thread; [`state`]
+//! keeps them, without egui, and this module draws them.
 
-use super::colormap::{ColorScale, palette};
-use super::theme;
 use crate::data::experiment::Experiment;
-use crate::data::real::head_grid;
-use crate::data::source::SourceSpec;
-use crate::model::params::{Mode, Params};
-use crate::sim::batch::{BatchEvent, BatchJob, BatchRunner, HeadResult, Variant};
+use crate::model::params::Mode;
+use crate::sim::batch::{HeadResult, Variant};
+use crate::ui::widgets::colormap::{ColorScale, palette};
+use crate::ui::widgets::theme;
 use egui::{
     Align2, Color32, ColorImage, FontId, Rect, RichText, Sense, Stroke, TextureHandle,
     TextureOptions, pos2, vec2,
 };
 use ndarray::Array2;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// A head whose attn_tv is below this is approximated well.
-pub const GOOD_TV: f64 = 0.15;
-/// A head whose attn_tv is at or above this is approximated poorly.
-pub const POOR_TV: f64 = 0.30;
+pub mod state;
 
-/// How the cells are ordered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum HeadOrder {
-    /// Head 0, 1, 2, …
-    #[default]
-    ByHead,
-    /// Best approximated (lowest attn_tv) first.
-    ByAttnTv,
-}
-
-impl HeadOrder {
-    fn label(self) -> &'static str {
-        match self {
-            HeadOrder::ByHead => "by head index",
-            HeadOrder::ByAttnTv => "by attn_tv (best first)",
-        }
-    }
-}
+use state::setup_of;
+pub use state::{GOOD_TV, HeadOrder, HeadsState, POOR_TV};
 
 /// How well the network reproduces one head's attention, from its attn_tv.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,67 +60,20 @@ impl Quality {
     }
 }
 
-/// (layers, heads per layer) of a source; None for sources with a single head.
-type HeadGrid = Result<Option<(usize, usize)>, String>;
-
-/// The results of one variant over one layer, and the setup they were computed for.
-struct LayerRun {
-    setup: Experiment,
-    /// Sorted by head.
-    heads: Vec<HeadResult>,
-    total: usize,
-    complete: bool,
-}
-
-/// The batch computing now.
-struct Active {
-    layer: usize,
-    variant: Variant,
-    runner: BatchRunner,
-    done: usize,
-    total: usize,
-}
+/// Uploaded matrices by (layer, variant, head, network?), with the run they show.
+type Textures = HashMap<(usize, Variant, usize, bool), (u64, TextureHandle)>;
 
 /// Small multiples of A_soft against A_net for every head of the chosen layer.
 #[derive(Default)]
 pub struct HeadsOverview {
-    /// The layer shown; taken from the experiment on the first frame.
-    layer: Option<usize>,
-    order: HeadOrder,
-    shown: Option<Variant>,
-    force_algebraic: bool,
-    runs: BTreeMap<(usize, Variant), LayerRun>,
-    active: Option<Active>,
-    queue: VecDeque<(usize, Variant, Experiment)>,
-    message: Option<String>,
-    grid: Option<(SourceSpec, HeadGrid)>,
-    textures: HashMap<(usize, Variant, usize, bool), TextureHandle>,
+    state: HeadsState,
+    textures: Textures,
 }
 
-/// The experiment a run of `variant` over `layer` uses, with what cannot change its results
-/// normalised away, so that comparing two setups tells whether results are out of date.
-fn setup_of(
-    experiment: &Experiment,
-    layer: usize,
-    variant: Variant,
-    force_algebraic: bool,
-) -> Experiment {
-    let mut setup = experiment.clone();
-    setup.description = None;
-    setup.params.layer = layer;
-    setup.params.head = 0;
-    variant.apply_to(&mut setup.params);
-    if force_algebraic {
-        setup.params.mode = Mode::Algebraic;
-    }
-    if setup.params.mode == Mode::Algebraic {
-        // Time constants, slot lengths and rates do not enter the algebraic correspondence.
-        let d = Params::default();
-        let p = &mut setup.params;
-        (p.tau_neuron, p.tau_process, p.tau_calcium) = (d.tau_neuron, d.tau_process, d.tau_calcium);
-        (p.t_write, p.t_read, p.dt, p.eta, p.decay) = (d.t_write, d.t_read, d.dt, d.eta, d.decay);
-    }
-    setup
+/// Asks for a repaint whenever a batch has news.
+fn repaint(ctx: &egui::Context) -> state::Notify {
+    let ctx = ctx.clone();
+    Arc::new(move || ctx.request_repaint())
 }
 
 impl HeadsOverview {
@@ -147,170 +81,67 @@ impl HeadsOverview {
         Self::default()
     }
 
+    /// The state alone (what the batches computed, which layer and variant are shown).
+    pub fn state(&self) -> &HeadsState {
+        &self.state
+    }
+
     /// The layer shown (None before the first frame or [`Self::set_layer`]). The app opens a
     /// clicked head as (this layer, the returned head).
     pub fn layer(&self) -> Option<usize> {
-        self.layer
+        self.state.layer()
     }
 
     pub fn set_layer(&mut self, layer: usize) {
-        self.layer = Some(layer);
+        self.state.set_layer(layer);
     }
 
     pub fn set_order(&mut self, order: HeadOrder) {
-        self.order = order;
+        self.state.set_order(order);
     }
 
     /// Runs every head in algebraic mode whatever the experiment's mode (fast, exact limit).
     pub fn set_force_algebraic(&mut self, on: bool) {
-        self.force_algebraic = on;
+        self.state.set_force_algebraic(on);
     }
 
     /// Whether a batch is computing.
     pub fn is_running(&self) -> bool {
-        self.active.is_some()
+        self.state.is_running()
     }
 
     /// The results so far for `variant` on the shown layer, sorted by head.
     pub fn heads(&self, variant: Variant) -> &[HeadResult] {
-        self.layer
-            .and_then(|layer| self.runs.get(&(layer, variant)))
-            .map_or(&[], |run| run.heads.as_slice())
+        self.state.heads(variant)
     }
 
     /// The last failure, if the last batch failed.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.state.message()
     }
 
-    /// Starts computing every head of the shown layer for each of `variants` in turn
-    /// (replacing any batch in progress). The first variant becomes the one shown.
+    /// Starts computing every head of the shown layer for each of `variants` in turn.
     pub fn run(&mut self, ctx: &egui::Context, experiment: &Experiment, variants: &[Variant]) {
-        let layer = *self.layer.get_or_insert(experiment.params.layer);
-        self.active = None;
-        self.message = None;
-        self.queue = variants
-            .iter()
-            .map(|&v| {
-                (
-                    layer,
-                    v,
-                    setup_of(experiment, layer, v, self.force_algebraic),
-                )
-            })
-            .collect();
-        if let Some(&first) = variants.first() {
-            self.shown = Some(first);
-        }
-        self.start_next(ctx);
+        self.state.run(repaint(ctx), experiment, variants);
     }
 
-    fn start_next(&mut self, ctx: &egui::Context) {
-        let Some((layer, variant, setup)) = self.queue.pop_front() else {
-            return;
-        };
-        self.runs.insert(
-            (layer, variant),
-            LayerRun {
-                setup: setup.clone(),
-                heads: Vec::new(),
-                total: 0,
-                complete: false,
-            },
-        );
-        self.textures
-            .retain(|key, _| (key.0, key.1) != (layer, variant));
-        let setup_source = setup.source.clone();
-        let ctx = ctx.clone();
-        let runner = BatchRunner::start(
-            BatchJob::AllHeads {
-                experiment: setup,
-                layer,
-            },
-            move || ctx.request_repaint(),
-        );
-        // The batch reports the head count too; the cached grid shows it from the first frame.
-        let total = match &self.grid {
-            Some((source, Ok(Some((_, heads))))) if *source == setup_source => *heads,
-            _ => 0,
-        };
-        self.active = Some(Active {
-            layer,
-            variant,
-            runner,
-            done: 0,
-            total,
-        });
-    }
-
-    fn cancel(&mut self) {
-        self.active = None;
-        self.queue.clear();
-    }
-
-    /// Folds in what the batch sent since the last frame.
-    fn poll(&mut self, ctx: &egui::Context) {
-        let Some(active) = self.active.as_mut() else {
-            return;
-        };
-        let key = (active.layer, active.variant);
-        let mut ended = false;
-        for event in active.runner.poll() {
-            match event {
-                BatchEvent::Progress { done, total } => {
-                    active.done = done;
-                    active.total = total;
-                    if let Some(run) = self.runs.get_mut(&key) {
-                        run.total = total;
-                    }
-                }
-                BatchEvent::Head(head) => {
-                    if let Some(run) = self.runs.get_mut(&key) {
-                        let at = run.heads.partition_point(|h| h.head < head.head);
-                        run.heads.insert(at, *head);
-                    }
-                }
-                BatchEvent::Sweep(_) => {}
-                BatchEvent::Finished => {
-                    if let Some(run) = self.runs.get_mut(&key) {
-                        run.complete = true;
-                    }
-                    ended = true;
-                }
-                BatchEvent::Cancelled => ended = true,
-                BatchEvent::Failed(message) => {
-                    self.message = Some(message);
-                    self.queue.clear();
-                    ended = true;
-                }
-            }
-        }
-        if ended {
-            self.active = None;
-            self.start_next(ctx);
-        }
-    }
-
-    /// Layers and heads of the experiment's source, looked up once per source.
-    fn grid(&mut self, source: &SourceSpec) -> HeadGrid {
-        if self.grid.as_ref().is_none_or(|(s, _)| s != source) {
-            let grid = head_grid(source).map_err(|e| e.to_string());
-            self.grid = Some((source.clone(), grid));
-        }
-        self.grid
-            .as_ref()
-            .map(|(_, g)| g.clone())
-            .unwrap_or(Ok(None))
+    /// Folds in what the batch sent since the last call (also done by `ui`).
+    pub fn poll(&mut self) {
+        self.state.poll();
     }
 
     /// Draws the view. Returns the head the user clicked, to open in the main view at
     /// [`Self::layer`].
     pub fn ui(&mut self, ui: &mut egui::Ui, experiment: &Experiment) -> Option<usize> {
-        self.poll(ui.ctx());
+        self.poll();
         ui.label(theme::title("All heads of one layer"));
-        let grid = match self.grid(&experiment.source) {
-            Ok(Some(grid)) => grid,
-            Ok(None) => {
+        let grid = match self.state.grid(&experiment.source, repaint(ui.ctx())) {
+            None => {
+                ui.label("Reading the model's layers and heads…");
+                return None;
+            }
+            Some(Ok(Some(grid))) => grid,
+            Some(Ok(None)) => {
                 theme::caption(
                     ui,
                     "Each head is its own astrocyte. This view needs a real transformer: pick a \
@@ -319,13 +150,14 @@ impl HeadsOverview {
                 );
                 return None;
             }
-            Err(message) => {
+            Some(Err(message)) => {
                 ui.colored_label(theme::ERROR, message);
                 return None;
             }
         };
         let (layers, heads) = grid;
         let layer = *self
+            .state
             .layer
             .get_or_insert(experiment.params.layer.min(layers.saturating_sub(1)));
         caption_with_arrows(
@@ -340,16 +172,19 @@ impl HeadsOverview {
             "In each cell the transformer's attention (left) sits beside the network's (right): \
              green heads are reproduced well, orange roughly, red poorly. Click a head to open it.",
         );
-        let shown = *self.shown.get_or_insert(Variant::of(&experiment.params));
+        let shown = *self
+            .state
+            .shown
+            .get_or_insert(Variant::of(&experiment.params));
         self.controls(ui, experiment, layers, heads, layer, shown);
-        if let Some(message) = &self.message {
+        if let Some(message) = &self.state.message {
             ui.colored_label(theme::ERROR, RichText::new(message).size(15.0));
         }
         self.progress(ui);
         self.comparison(ui, experiment, layer);
-        let current = setup_of(experiment, layer, shown, self.force_algebraic);
-        let Some(run) = self.runs.get(&(layer, shown)) else {
-            if self.active.is_none() {
+        let current = setup_of(experiment, layer, shown, self.state.force_algebraic);
+        let Some(run) = self.state.runs.get(&(layer, shown)) else {
+            if self.state.active.is_none() {
                 ui.label(format!(
                     "Press “Run all heads” to compare the {heads} heads of layer {layer} ({shown})."
                 ));
@@ -390,7 +225,7 @@ impl HeadsOverview {
                 .labelled_by(label.id)
                 .on_hover_text("The transformer layer whose heads are compared.");
             if chosen != layer {
-                self.layer = Some(chosen);
+                self.state.layer = Some(chosen);
                 rerun = true;
             }
 
@@ -410,23 +245,23 @@ impl HeadsOverview {
                      hyperbolic and orthogonal features have lower variance.",
                 );
             if variant != shown {
-                self.shown = Some(variant);
+                self.state.shown = Some(variant);
                 rerun = true;
             }
 
             let label = ui.label("Order");
             egui::ComboBox::from_id_salt("heads order")
-                .selected_text(self.order.label())
+                .selected_text(self.state.order.label())
                 .show_ui(ui, |ui| {
                     for order in [HeadOrder::ByHead, HeadOrder::ByAttnTv] {
-                        ui.selectable_value(&mut self.order, order, order.label());
+                        ui.selectable_value(&mut self.state.order, order, order.label());
                     }
                 })
                 .response
                 .labelled_by(label.id);
 
             if experiment.params.mode == Mode::Dynamic {
-                ui.checkbox(&mut self.force_algebraic, "Algebraic (fast)")
+                ui.checkbox(&mut self.state.force_algebraic, "Algebraic (fast)")
                     .on_hover_text(
                         "Run every head in the paper's algebraic limit instead of the dynamic \
                          mode, which integrates each head's whole schedule and takes longer.",
@@ -434,10 +269,13 @@ impl HeadsOverview {
             }
         });
         ui.horizontal_wrapped(|ui| {
-            let layer = self.layer.unwrap_or(layer);
-            let variant = self.shown.unwrap_or(shown);
+            let layer = self.state.layer.unwrap_or(layer);
+            let variant = self.state.shown.unwrap_or(shown);
             if ui
-                .add_enabled(self.active.is_none(), egui::Button::new("Run all heads"))
+                .add_enabled(
+                    self.state.active.is_none(),
+                    egui::Button::new("Run all heads"),
+                )
                 .on_hover_text(format!(
                     "Run the experiment on each of the {heads} heads of layer {layer} ({variant})."
                 ))
@@ -446,7 +284,10 @@ impl HeadsOverview {
                 self.run(&ctx, experiment, &[variant]);
             }
             if ui
-                .add_enabled(self.active.is_none(), egui::Button::new("Compare variants"))
+                .add_enabled(
+                    self.state.active.is_none(),
+                    egui::Button::new("Compare variants"),
+                )
                 .on_hover_text(
                     "Run all heads with each feature map / projection (positive or hyperbolic, \
                      iid or orthogonal) and list how many heads each reproduces well.",
@@ -457,26 +298,30 @@ impl HeadsOverview {
                 variants.extend(Variant::COMPARED.iter().filter(|&&v| v != variant));
                 self.run(&ctx, experiment, &variants);
             }
-            if self.active.is_some() && ui.button("Cancel").clicked() {
-                self.cancel();
+            if self.state.active.is_some() && ui.button("Cancel").clicked() {
+                self.state.cancel();
             }
         });
-        if rerun && self.active.is_none() {
-            let (layer, variant) = (self.layer.unwrap_or(layer), self.shown.unwrap_or(shown));
-            let current = setup_of(experiment, layer, variant, self.force_algebraic);
+        if rerun && self.state.active.is_none() {
+            let (layer, variant) = (
+                self.state.layer.unwrap_or(layer),
+                self.state.shown.unwrap_or(shown),
+            );
+            let current = setup_of(experiment, layer, variant, self.state.force_algebraic);
             let fresh = self
+                .state
                 .runs
                 .get(&(layer, variant))
                 .is_some_and(|run| run.setup == current);
             // Switching to a layer or variant already computed just shows it.
-            if !fresh && !self.runs.is_empty() {
+            if !fresh && !self.state.runs.is_empty() {
                 self.run(&ctx, experiment, &[variant]);
             }
         }
     }
 
     fn progress(&self, ui: &mut egui::Ui) {
-        let Some(active) = &self.active else {
+        let Some(active) = &self.state.active else {
             return;
         };
         let fraction = if active.total == 0 {
@@ -484,10 +329,10 @@ impl HeadsOverview {
         } else {
             active.done as f32 / active.total as f32
         };
-        let queued = if self.queue.is_empty() {
+        let queued = if self.state.queue.is_empty() {
             String::new()
         } else {
-            format!(", {} more variant(s) queued", self.queue.len())
+            format!(", {} more variant(s) queued", self.state.queue.len())
         };
         ui.add(
             egui::ProgressBar::new(fraction)
@@ -502,6 +347,7 @@ impl HeadsOverview {
     /// One line per variant computed for the shown layer: how many heads it reproduces well.
     fn comparison(&mut self, ui: &mut egui::Ui, experiment: &Experiment, layer: usize) {
         let rows: Vec<(Variant, usize, usize, usize, f64, bool, bool)> = self
+            .state
             .runs
             .iter()
             .filter(|((l, _), _)| *l == layer)
@@ -514,7 +360,8 @@ impl HeadsOverview {
                 };
                 let mean = run.heads.iter().map(|h| h.metrics.attn_tv).sum::<f64>()
                     / run.heads.len().max(1) as f64;
-                let fresh = run.setup == setup_of(experiment, layer, *v, self.force_algebraic);
+                let fresh =
+                    run.setup == setup_of(experiment, layer, *v, self.state.force_algebraic);
                 (
                     *v,
                     count(Quality::Good),
@@ -540,13 +387,13 @@ impl HeadsOverview {
                 }
                 ui.end_row();
                 for (variant, good, fair, poor, mean, complete, fresh) in rows {
-                    let selected = self.shown == Some(variant);
+                    let selected = self.state.shown == Some(variant);
                     if ui
                         .selectable_label(selected, variant.to_string())
                         .on_hover_text("Show this variant's heads below.")
                         .clicked()
                     {
-                        self.shown = Some(variant);
+                        self.state.shown = Some(variant);
                     }
                     ui.colored_label(Quality::Good.color(), good.to_string());
                     ui.colored_label(Quality::Fair.color(), fair.to_string());
@@ -569,9 +416,9 @@ impl HeadsOverview {
         variant: Variant,
         heads: usize,
     ) -> Option<usize> {
-        let run = self.runs.get(&(layer, variant))?;
+        let run = self.state.runs.get(&(layer, variant))?;
         let mut order: Vec<usize> = (0..run.heads.len()).collect();
-        if self.order == HeadOrder::ByAttnTv {
+        if self.state.order == HeadOrder::ByAttnTv {
             order.sort_by(|&a, &b| {
                 run.heads[a]
                     .metrics
@@ -583,6 +430,7 @@ impl HeadsOverview {
             .filter(|h| run.heads.binary_search_by_key(h, |r| r.head).is_err())
             .collect();
         let running = self
+            .state
             .active
             .as_ref()
             .is_some_and(|a| (a.layer, a.variant) == (layer, variant));
@@ -611,13 +459,17 @@ impl HeadsOverview {
                         for (k, item) in chunk.iter().enumerate() {
                             match item {
                                 Some(head) => {
-                                    let texture =
-                                        |net: bool, textures: &mut HashMap<_, TextureHandle>| {
-                                            textures
-                                                .entry((layer, variant, head.head, net))
-                                                .or_insert_with(|| upload(&ctx, head, net))
-                                                .clone()
-                                        };
+                                    let texture = |net: bool, textures: &mut Textures| {
+                                        let key = (layer, variant, head.head, net);
+                                        match textures.get(&key) {
+                                            Some((id, texture)) if *id == run.id => texture.clone(),
+                                            _ => {
+                                                let texture = upload(&ctx, head, net);
+                                                textures.insert(key, (run.id, texture.clone()));
+                                                texture
+                                            }
+                                        }
+                                    };
                                     let soft = texture(false, textures);
                                     let net = texture(true, textures);
                                     if head_cell(ui, head, cell, side, &soft, &net).clicked() {
@@ -823,7 +675,7 @@ fn pending_cell(ui: &mut egui::Ui, head: usize, layer: usize, size: egui::Vec2, 
     let label = format!("Head {head} of layer {layer}: {state}");
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 6.0, super::colormap::EMPTY);
+    painter.rect_filled(rect, 6.0, crate::ui::widgets::colormap::EMPTY);
     painter.text(
         pos2(rect.left() + 10.0, rect.top() + 6.0),
         Align2::LEFT_TOP,
@@ -867,27 +719,5 @@ mod tests {
         assert_eq!(Quality::of(POOR_TV - 1e-9), Quality::Fair);
         assert_eq!(Quality::of(POOR_TV), Quality::Poor);
         assert_eq!(Quality::of(f64::NAN), Quality::Poor);
-    }
-
-    #[test]
-    fn setups_ignore_what_cannot_change_algebraic_results() {
-        let mut a = Experiment::default();
-        a.params.mode = Mode::Algebraic;
-        let mut b = a.clone();
-        b.params.tau_calcium = 7.0;
-        b.params.head = 5;
-        b.description = Some("other".into());
-        let v = Variant::POSITIVE_IID;
-        assert_eq!(setup_of(&a, 3, v, false), setup_of(&b, 3, v, false));
-        b.params.m = 1024;
-        assert_ne!(setup_of(&a, 3, v, false), setup_of(&b, 3, v, false));
-        assert_ne!(setup_of(&a, 3, v, false), setup_of(&a, 2, v, false));
-        // In dynamic mode the time constants matter, unless forced to algebraic.
-        let mut c = Experiment::default();
-        c.params.mode = Mode::Dynamic;
-        let mut d = c.clone();
-        d.params.tau_calcium = 7.0;
-        assert_ne!(setup_of(&c, 3, v, false), setup_of(&d, 3, v, false));
-        assert_eq!(setup_of(&c, 3, v, true), setup_of(&d, 3, v, true));
     }
 }

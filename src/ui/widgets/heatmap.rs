@@ -2,8 +2,8 @@
 //! both axes (as real labels, so screen readers and tests see them), a highlighted row, a
 //! colour bar and exact values on hover.
 
-use super::colormap::{self, ColorScale};
-use super::theme;
+use crate::ui::widgets::colormap::{self, ColorScale};
+use crate::ui::widgets::theme;
 use egui::{
     Align, Align2, Color32, ColorImage, FontId, Layout, Rect, Sense, Stroke, TextureHandle,
     TextureOptions, UiBuilder, pos2, vec2,

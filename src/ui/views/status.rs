@@ -1,7 +1,7 @@
 //! The status bar: simulation speed, UI frame time, synapse count and memory.
 
-use super::theme;
 use crate::sim::{Ring, RunHistory, RunState};
+use crate::ui::widgets::theme;
 
 /// Recent frame timings (ms), for the status bar.
 pub struct FrameStats {

@@ -3,8 +3,8 @@
 //! (corrupt, from another version, an experiment that no longer parses) is replaced by the
 //! defaults with a notice for the status bar; loading never fails and never panics.
 
-use super::layout::LiveLayout;
 use crate::data::experiment::Experiment;
+use crate::ui::widgets::layout::LiveLayout;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -1,17 +1,12 @@
 //! Run controls: run/pause, step, run to end, reset, speed, and the current phase in words.
-//! The keyboard shortcuts listed in `help::SHORTCUTS` are handled here too.
+//! The buttons' labels, tooltips and keys come from [`UserAction`].
 
-use super::theme;
 use crate::model::schedule::Phase;
 use crate::sim::{Command, RunHistory, RunState, Snapshot, Speed};
-use egui::{Key, Modifiers, RichText};
-
-/// Something the user asked for from the keyboard that is not a worker command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UiAction {
-    ToggleHelp,
-    Escape,
-}
+use crate::ui::actions::{self, UserAction};
+use crate::ui::command::AppCommand;
+use crate::ui::widgets::theme;
+use egui::RichText;
 
 pub struct ControlsView {
     /// Speed shown on the slider (simulated ms per wall second).
@@ -37,57 +32,7 @@ fn running(snapshot: Option<&Snapshot>) -> bool {
 }
 
 impl ControlsView {
-    /// Reads the shortcuts of this frame (unless a text field has the keyboard).
-    pub fn shortcuts(
-        &self,
-        ctx: &egui::Context,
-        history: &RunHistory,
-        out: &mut Vec<Command>,
-    ) -> Vec<UiAction> {
-        let mut actions = Vec::new();
-        if ctx.egui_wants_keyboard_input() {
-            return actions;
-        }
-        let snapshot = history.snapshot.as_ref();
-        ctx.input_mut(|input| {
-            if input.consume_key(Modifiers::NONE, Key::Space) {
-                out.push(if running(snapshot) {
-                    Command::Pause
-                } else {
-                    Command::Run
-                });
-            }
-            if input.consume_key(Modifiers::SHIFT, Key::ArrowRight) {
-                out.push(Command::StepSlot);
-            }
-            if input.consume_key(Modifiers::NONE, Key::ArrowRight) {
-                out.push(Command::StepDt);
-            }
-            if input.consume_key(Modifiers::NONE, Key::End) {
-                out.push(Command::RunToEnd);
-            }
-            if input.consume_key(Modifiers::NONE, Key::R) {
-                out.push(Command::Reset);
-            }
-            if input.consume_key(Modifiers::NONE, Key::F1)
-                || input.consume_key(Modifiers::NONE, Key::Questionmark)
-            {
-                actions.push(UiAction::ToggleHelp);
-            }
-            if input.consume_key(Modifiers::NONE, Key::Escape) {
-                actions.push(UiAction::Escape);
-            }
-        });
-        actions
-    }
-
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        history: &RunHistory,
-        out: &mut Vec<Command>,
-        help_open: &mut bool,
-    ) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<AppCommand>) {
         let snapshot = history.snapshot.as_ref();
         if let Some(s) = snapshot
             && !self.synced
@@ -114,41 +59,21 @@ impl ControlsView {
                     egui::Button::new(RichText::new(run_label).strong().size(16.0))
                         .min_size(egui::vec2(92.0, 28.0)),
                 )
-                .on_hover_text("Run or pause the simulation (Space)");
+                .on_hover_text(UserAction::RunPause.tooltip());
             if run.clicked() {
-                out.push(if is_running {
-                    Command::Pause
-                } else {
-                    Command::Run
-                });
+                out.push(UserAction::RunPause.command(is_running));
             }
-            if ui
-                .add_enabled(can_step, egui::Button::new("Step dt"))
-                .on_hover_text("Advance one Euler step (Right arrow)")
-                .clicked()
-            {
-                out.push(Command::StepDt);
-            }
-            if ui
-                .add_enabled(can_step, egui::Button::new("Step slot"))
-                .on_hover_text("Advance to the end of the current slot (Shift + Right arrow)")
-                .clicked()
-            {
-                out.push(Command::StepSlot);
-            }
-            if ui
-                .add_enabled(can_step, egui::Button::new("Run to end"))
-                .on_hover_text("Run at full speed to the end of the schedule (End)")
-                .clicked()
-            {
-                out.push(Command::RunToEnd);
-            }
-            if ui
-                .button("Reset")
-                .on_hover_text("Rebuild the simulation at t = 0 (R). Also recovers from an error.")
-                .clicked()
-            {
-                out.push(Command::Reset);
+            for action in [
+                UserAction::StepDt,
+                UserAction::StepSlot,
+                UserAction::RunToEnd,
+                UserAction::Reset,
+            ] {
+                // Reset also recovers from a failure, so it is always enabled.
+                let enabled = can_step || action == UserAction::Reset;
+                if actions::button(ui, action, enabled) {
+                    out.push(action.command(is_running));
+                }
             }
             ui.separator();
             let label = ui.label("Speed");
@@ -166,26 +91,22 @@ impl ControlsView {
                 .checkbox(&mut self.max_speed, "as fast as possible")
                 .on_hover_text("Run the simulation at full speed");
             if slider.changed() || max.changed() {
-                out.push(Command::SetSpeed(if self.max_speed {
+                out.push(AppCommand::Worker(Command::SetSpeed(if self.max_speed {
                     Speed::Max
                 } else {
                     Speed::MsPerSecond(self.rate)
-                }));
+                })));
             }
             if ui
                 .checkbox(&mut self.looping, "loop")
                 .on_hover_text("Start again from t = 0 when the run ends")
                 .changed()
             {
-                out.push(Command::SetLoop(self.looping));
+                out.push(AppCommand::Worker(Command::SetLoop(self.looping)));
             }
             ui.separator();
-            if ui
-                .button("? Help")
-                .on_hover_text("Keyboard shortcuts and how to read the app (F1)")
-                .clicked()
-            {
-                *help_open = !*help_open;
+            if actions::button(ui, UserAction::ToggleHelp, true) {
+                out.push(UserAction::ToggleHelp.command(is_running));
             }
         }
     }

@@ -1,16 +1,11 @@
 //! The help window: every keyboard shortcut, and how to read the app.
 
-use super::theme;
+use crate::ui::actions::UserAction;
+use crate::ui::widgets::theme;
 
-/// Every shortcut, as shown in the help window (the controls implement exactly these).
-pub const SHORTCUTS: &[(&str, &str)] = &[
-    ("Space", "Run / pause"),
-    ("Right arrow", "Step one dt"),
-    ("Shift + Right arrow", "Step to the end of the current slot"),
-    ("End", "Run to the end"),
-    ("R", "Reset: rebuild at t = 0 (also recovers from an error)"),
-    ("F1 or ?", "Show or hide this help"),
-    ("Esc", "Clear the selection and close this help"),
+/// Keys that are not user actions but gestures of egui or of a view, shown after the actions'
+/// own shortcuts (which [`UserAction`] declares).
+const GESTURES: &[(&str, &str)] = &[
     (
         "Ctrl + =  /  Ctrl + −",
         "Make everything larger / smaller (for projectors)",
@@ -47,9 +42,13 @@ impl HelpWindow {
                     .striped(true)
                     .spacing([24.0, 6.0])
                     .show(ui, |ui| {
-                        for (keys, action) in SHORTCUTS {
-                            ui.label(egui::RichText::new(*keys).monospace().strong());
-                            ui.label(*action);
+                        let actions = UserAction::ALL.iter().filter_map(|action| {
+                            let spec = action.spec();
+                            spec.help.map(|help| (spec.keys, help))
+                        });
+                        for (keys, action) in actions.chain(GESTURES.iter().copied()) {
+                            ui.label(egui::RichText::new(keys).monospace().strong());
+                            ui.label(action);
                             ui.end_row();
                         }
                     });

@@ -1,11 +1,11 @@
 //! The attention matrices side by side: the transformer's softmax A_soft, the network's A_net
 //! (filling row by row as read slots complete) and their difference, with the metrics below.
 
-use super::colormap::ColorScale;
-use super::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
-use super::theme;
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
+use crate::ui::widgets::colormap::ColorScale;
+use crate::ui::widgets::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
+use crate::ui::widgets::theme;
 use ndarray::Array2;
 
 /// Largest N for which the row forming in the current read slot is overlaid live.

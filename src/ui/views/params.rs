@@ -3,13 +3,13 @@
 //! else rebuilds the simulation, after the user confirms. Invalid values are refused inline
 //! with `Params::validate()`'s reason.
 
-use super::theme;
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
 use crate::model::dynamic::LiveParams;
 use crate::model::params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
 use crate::sim::worker::changed_params;
 use crate::sim::{Command, RunHistory};
+use crate::ui::widgets::theme;
 use egui::RichText;
 
 /// Parameters that apply to the running simulation without a rebuild.

@@ -1,12 +1,16 @@
 //! Scripted runs of the real window: the frame-time measurement (`--frames N`) and the
 //! screenshot tour (`--screenshot DIR`) that regenerates `screenshots/`.
+//!
+//! [`ScriptedApp`] wraps the app: it drives it through the same [`AppCommand`]s a user's
+//! clicks produce, and the app itself has no scripted mode.
 
-use super::app::TripartiteApp;
-use super::files::FileAction;
-use super::selection::Selection;
 use crate::io::export::png::write_png;
 use crate::model::schedule::Phase;
 use crate::sim::{Command, RunState, Speed};
+use crate::ui::app::TripartiteApp;
+use crate::ui::command::AppCommand;
+use crate::ui::files::FileAction;
+use crate::ui::views::selection::Selection;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +23,48 @@ const STAGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How a scripted run ended; read by `run_gui` after the window closes.
 pub type Outcome = Arc<Mutex<Result<(), String>>>;
 
-pub(super) enum Script {
+/// The app with a script that runs after every frame. A scripted run leaves no session behind
+/// (nothing is persisted) and closes without asking about unsaved changes.
+pub struct ScriptedApp {
+    app: TripartiteApp,
+    script: Script,
+}
+
+impl ScriptedApp {
+    pub fn new(app: TripartiteApp, script: Script) -> Self {
+        ScriptedApp { app, script }
+    }
+}
+
+impl eframe::App for ScriptedApp {
+    fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        if ctx.input(|i| i.viewport().close_requested()) {
+            self.app
+                .handle(ctx, AppCommand::FileConfirmed(FileAction::Quit));
+        }
+        eframe::App::logic(&mut self.app, ctx, frame);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        eframe::App::ui(&mut self.app, ui, frame);
+        let ui_ms = started.elapsed().as_secs_f32() * 1000.0;
+        let frame_ms = frame.info().cpu_usage.map(|s| s * 1000.0);
+        self.script
+            .after_frame(&mut self.app, ui.ctx(), ui_ms, frame_ms);
+    }
+
+    fn on_exit(&mut self, gl: Option<&eframe::glow::Context>) {
+        eframe::App::on_exit(&mut self.app, gl);
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        false
+    }
+}
+
+/// What runs after each frame.
+pub enum Script {
     Measure(Measure),
     Shots(Shots),
 }
@@ -70,7 +115,7 @@ impl Script {
     }
 }
 
-pub(super) struct Measure {
+pub struct Measure {
     frames: u64,
     report: Option<PathBuf>,
     outcome: Outcome,
@@ -106,9 +151,13 @@ impl Measure {
         // Frames come only from the worker's repaint requests, as in normal use (an extra
         // request_repaint_after here was seen to add frames and skew the figures).
         if !self.started {
-            app.send(Command::SetSpeed(Speed::Max));
-            app.send(Command::SetLoop(true));
-            app.send(Command::Run);
+            for command in [
+                Command::SetSpeed(Speed::Max),
+                Command::SetLoop(true),
+                Command::Run,
+            ] {
+                app.handle(ctx, AppCommand::Worker(command));
+            }
             self.started = true;
             return;
         }
@@ -215,7 +264,7 @@ fn mid_run(run: &crate::sim::RunInfo) -> u64 {
     }
 }
 
-pub(super) struct Shots {
+pub struct Shots {
     dir: PathBuf,
     outcome: Outcome,
     stage: Stage,
@@ -337,7 +386,7 @@ impl Shots {
                 // Park the pointer in the empty corner of the status bar: no stray tooltips.
                 let corner = ctx.content_rect().max - egui::vec2(4.0, 4.0);
                 ctx.send_viewport_cmd(egui::ViewportCommand::CursorPosition(corner));
-                app.send(Command::RunToStep(self.target));
+                app.handle(ctx, AppCommand::Worker(Command::RunToStep(self.target)));
                 self.next(Stage::Explore);
             }
             Stage::Explore => {
@@ -355,11 +404,11 @@ impl Shots {
                     .iter()
                     .max_by(|a, b| a.rate.abs().total_cmp(&b.rate.abs()))
                     .map_or(0, |n| n.index);
-                app.select(Some(Selection::Synapse { output, hidden }));
+                select(app, ctx, Some(Selection::Synapse { output, hidden }));
                 self.hovered = Some(hidden);
                 self.generation = snapshot.generation + 1;
-                app.send(Command::Reset);
-                app.send(Command::RunToStep(self.target));
+                app.handle(ctx, AppCommand::Worker(Command::Reset));
+                app.handle(ctx, AppCommand::Worker(Command::RunToStep(self.target)));
                 self.next(Stage::MainShot);
             }
             Stage::MainShot => {
@@ -367,7 +416,7 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "main_mid_run.png", None) {
-                    app.send(Command::RunToEnd);
+                    app.handle(ctx, AppCommand::Worker(Command::RunToEnd));
                     self.next(Stage::AttentionShot);
                 }
             }
@@ -378,8 +427,8 @@ impl Shots {
                 let rect = app.view_rects().attention;
                 if self.settle_and_shoot(ctx, "attention.png", rect) {
                     self.generation = snapshot.generation + 1;
-                    app.send(Command::Reset);
-                    app.send(Command::RunToStep(self.target));
+                    app.handle(ctx, AppCommand::Worker(Command::Reset));
+                    app.handle(ctx, AppCommand::Worker(Command::RunToStep(self.target)));
                     self.next(Stage::GraphShot);
                 }
             }
@@ -409,12 +458,12 @@ impl Shots {
                 } else if self.settle > SETTLE_FRAMES && self.shot_done(ctx) {
                     let corner = ctx.content_rect().max - egui::vec2(4.0, 4.0);
                     ctx.send_viewport_cmd(egui::ViewportCommand::CursorPosition(corner));
-                    app.select(None);
+                    select(app, ctx, None);
                     self.generation = snapshot.generation + 1;
                     let open = FileAction::OpenExample {
                         name: TRACKING_PRESET,
                     };
-                    app.perform(ctx, open, true);
+                    app.handle(ctx, AppCommand::FileConfirmed(open));
                     self.next(Stage::TrackingLoad);
                 }
             }
@@ -427,7 +476,7 @@ impl Shots {
                 };
                 self.target = mid_run(&run);
                 self.generation = snapshot.generation;
-                app.send(Command::RunToStep(self.target));
+                app.handle(ctx, AppCommand::Worker(Command::RunToStep(self.target)));
                 self.next(Stage::TrackingShot);
             }
             Stage::TrackingShot => {
@@ -443,4 +492,10 @@ impl Shots {
             Stage::Done => {}
         }
     }
+}
+
+/// Selects as a click in the graph does.
+fn select(app: &mut TripartiteApp, ctx: &egui::Context, after: Option<Selection>) {
+    let before = app.selection();
+    app.handle(ctx, AppCommand::Select { before, after });
 }

@@ -2,8 +2,9 @@
 //! layer and head to look at.
 
 use crate::data::experiment::Experiment;
-use crate::data::real::{bundle, head_grid};
+use crate::data::real::bundle;
 use crate::data::source::SourceSpec;
+use crate::sim::batch::HeadGrids;
 use crate::sim::{Command, RunHistory};
 use egui::RichText;
 use std::path::PathBuf;
@@ -25,9 +26,8 @@ pub struct SequencePicker {
     dialog: Option<Receiver<Option<PathBuf>>>,
     /// Typed folder path, when no dialog is wanted or available.
     typed_dir: String,
-    /// Layers and heads of the current source.
-    grid: Option<(usize, usize)>,
-    grid_source: String,
+    /// Layers and heads of the current source, looked up off the UI thread.
+    grids: HeadGrids,
 }
 
 impl SequencePicker {
@@ -47,8 +47,7 @@ impl SequencePicker {
             }),
             edited: None,
             dialog: None,
-            grid: None,
-            grid_source: String::new(),
+            grids: HeadGrids::default(),
         }
     }
 
@@ -90,13 +89,11 @@ impl SequencePicker {
             .as_ref()
             .map(|r| r.source.clone())
             .unwrap_or_default();
-        if source != self.grid_source {
-            self.grid_source = source.clone();
-            self.grid = source
-                .parse::<SourceSpec>()
-                .ok()
-                .and_then(|s| head_grid(&s).ok().flatten());
-        }
+        let grid = source.parse::<SourceSpec>().ok().and_then(|spec| {
+            let ctx = ui.ctx().clone();
+            let grid = self.grids.get(&spec, move || ctx.request_repaint());
+            grid.and_then(|g| g.ok().flatten())
+        });
         if let Some(receive) = &self.dialog
             && let Ok(picked) = receive.try_recv()
         {
@@ -149,7 +146,7 @@ impl SequencePicker {
         }
 
         // Layer and head.
-        if let Some((layers, heads)) = self.grid {
+        if let Some((layers, heads)) = grid {
             ui.horizontal(|ui| {
                 let mut params = snapshot.params.clone();
                 let label = ui.label("layer");

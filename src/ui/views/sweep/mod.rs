@@ -4,167 +4,20 @@
 //! seeds and feature variants, computed on a [`BatchRunner`] thread, with the 1/√m slope the
 //! random-feature theory predicts for comparison.
 
-use super::colormap::palette;
-use super::theme;
 use crate::data::experiment::Experiment;
-use crate::model::algebraic::NetworkOutput;
-use crate::model::metrics::{Metrics, pearson};
-use crate::model::softmax::SoftmaxReference;
-use crate::sim::RunHistory;
-use crate::sim::batch::{BatchEvent, BatchJob, BatchRunner, SweepPoint, Variant};
+use crate::sim::batch::{SweepPoint, Variant};
+use crate::ui::widgets::colormap::palette;
+use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
 use egui_plot::{GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, Points};
 use std::collections::BTreeMap;
 
-/// Default m values of the sweep, as the paper's small-to-large comparison.
-pub const DEFAULT_M_VALUES: &str = "64, 256, 1024, 4096, 16384";
-/// Default number of seeds per m.
-pub const DEFAULT_SEEDS: u32 = 3;
-/// Largest m the panel accepts (larger runs take minutes and gigabytes).
-pub const MAX_SWEEP_M: usize = 1 << 20;
-/// Most m values in one sweep.
-pub const MAX_M_VALUES: usize = 16;
-/// Most seeds per m.
-pub const MAX_SEEDS: u32 = 20;
+pub mod state;
 
-/// Header of [`SweepPanel::results_csv`].
-pub const CSV_HEADER: &str =
-    "variant,m,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err";
-
-/// c_t and Z_t per token of one run: the data of the calcium scatter.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CalciumSamples {
-    pub tokens: Vec<String>,
-    /// c_t in softmax-normaliser units.
-    pub calcium: Vec<f64>,
-    /// Z_t.
-    pub normaliser: Vec<f64>,
-}
-
-impl CalciumSamples {
-    /// The read slots completed so far of a simulation's output.
-    pub fn from_output(
-        output: &NetworkOutput,
-        reference: &SoftmaxReference,
-        tokens: &[String],
-    ) -> Self {
-        let z = reference.normaliser();
-        let mut samples = CalciumSamples::default();
-        for t in (0..output.rows_done.len()).filter(|&t| output.rows_done[t]) {
-            samples
-                .tokens
-                .push(tokens.get(t).cloned().unwrap_or_default());
-            samples.calcium.push(output.calcium[t]);
-            samples
-                .normaliser
-                .push(z.get(t).copied().unwrap_or(f64::NAN));
-        }
-        samples
-    }
-
-    /// The read slots completed so far of the worker's run, as the app holds it.
-    pub fn from_history(history: &RunHistory) -> Self {
-        let mut samples = CalciumSamples::default();
-        let Some(run) = history.snapshot.as_ref().and_then(|s| s.run.as_ref()) else {
-            return samples;
-        };
-        for t in (0..history.rows_done.len()).filter(|&t| history.rows_done[t]) {
-            samples
-                .tokens
-                .push(run.tokens.get(t).cloned().unwrap_or_default());
-            samples.calcium.push(history.row_calcium[t]);
-            samples
-                .normaliser
-                .push(run.normaliser.get(t).copied().unwrap_or(f64::NAN));
-        }
-        samples
-    }
-
-    pub fn len(&self) -> usize {
-        self.calcium.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.calcium.is_empty()
-    }
-
-    /// Pearson correlation of c_t with Z_t (the calcium_corr metric); NaN below two tokens.
-    pub fn correlation(&self) -> f64 {
-        pearson(&self.calcium, &self.normaliser)
-    }
-
-    /// Pearson correlation of log c_t with log Z_t, over the tokens where both are positive:
-    /// what the log–log scatter shows.
-    pub fn log_correlation(&self) -> f64 {
-        let (a, b): (Vec<f64>, Vec<f64>) = self
-            .log_points()
-            .into_iter()
-            .map(|(_, p)| (p[1], p[0]))
-            .unzip();
-        pearson(&a, &b)
-    }
-
-    /// (token index, [log10 Z_t, log10 c_t]) for the tokens where both are positive.
-    fn log_points(&self) -> Vec<(usize, [f64; 2])> {
-        (0..self.len())
-            .filter(|&t| self.calcium[t] > 0.0 && self.normaliser[t] > 0.0)
-            .map(|t| (t, [self.normaliser[t].log10(), self.calcium[t].log10()]))
-            .filter(|(_, p)| p[0].is_finite() && p[1].is_finite())
-            .collect()
-    }
-}
-
-/// Parses "64, 256, 1024": whole numbers in 1..=[`MAX_SWEEP_M`], sorted, without repeats.
-pub fn parse_m_values(text: &str) -> Result<Vec<usize>, String> {
-    let mut values = Vec::new();
-    for part in text
-        .split([',', ' ', ';'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let value: usize = part.replace('_', "").parse().map_err(|_| {
-            format!("“{part}” is not a whole number: write m values like 64, 256, 1024")
-        })?;
-        if value == 0 || value > MAX_SWEEP_M {
-            return Err(format!(
-                "m = {value} is out of range: each m must be between 1 and {MAX_SWEEP_M}"
-            ));
-        }
-        values.push(value);
-    }
-    values.sort_unstable();
-    values.dedup();
-    if values.is_empty() {
-        return Err("give at least one m value, e.g. 64, 256, 1024".into());
-    }
-    if values.len() > MAX_M_VALUES {
-        return Err(format!(
-            "{} m values is too many: at most {MAX_M_VALUES}",
-            values.len()
-        ));
-    }
-    Ok(values)
-}
-
-/// Parses the seed count: a whole number in 1..=[`MAX_SEEDS`].
-pub fn parse_seeds(text: &str) -> Result<u32, String> {
-    match text.trim().parse::<u32>() {
-        Ok(n) if (1..=MAX_SEEDS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "seeds must be a whole number from 1 to {MAX_SEEDS}, not “{}”",
-            text.trim()
-        )),
-    }
-}
-
-/// What a finished (or running) sweep was computed for.
-#[derive(Clone, Debug, PartialEq)]
-struct SweepSetup {
-    experiment: Experiment,
-    m_values: Vec<usize>,
-    seeds: u32,
-    variants: Vec<Variant>,
-}
+pub use state::{
+    CSV_HEADER, CalciumSamples, DEFAULT_M_VALUES, DEFAULT_SEEDS, MAX_M_VALUES, MAX_SEEDS,
+    MAX_SWEEP_M, SweepState, parse_m_values, parse_seeds,
+};
 
 /// One variant's sweep results on log10 axes: every run, and attn_tv per m for the mean.
 #[derive(Default)]
@@ -176,36 +29,9 @@ struct VariantSeries {
 }
 
 /// The calcium scatter and the m sweep, side by side.
+#[derive(Default)]
 pub struct SweepPanel {
-    m_text: String,
-    seeds_text: String,
-    /// Variants offered, and whether each is in the next sweep.
-    variants: Vec<(Variant, bool)>,
-    runner: Option<BatchRunner>,
-    done: usize,
-    total: usize,
-    points: Vec<SweepPoint>,
-    setup: Option<SweepSetup>,
-    message: Option<String>,
-}
-
-impl Default for SweepPanel {
-    fn default() -> Self {
-        SweepPanel {
-            m_text: DEFAULT_M_VALUES.to_string(),
-            seeds_text: DEFAULT_SEEDS.to_string(),
-            variants: Variant::COMPARED
-                .iter()
-                .map(|&v| (v, v == Variant::POSITIVE_IID))
-                .collect(),
-            runner: None,
-            done: 0,
-            total: 0,
-            points: Vec::new(),
-            setup: None,
-            message: None,
-        }
-    }
+    state: SweepState,
 }
 
 impl SweepPanel {
@@ -213,127 +39,44 @@ impl SweepPanel {
         Self::default()
     }
 
-    /// Fills the fields as a user would (the app's presets and tests use it).
-    pub fn set_fields(&mut self, m_values: &str, seeds: &str, variants: &[Variant]) {
-        self.m_text = m_values.to_string();
-        self.seeds_text = seeds.to_string();
-        for (v, on) in &mut self.variants {
-            *on = variants.contains(v);
-        }
+    /// The state alone (fields, running sweep, results).
+    pub fn state(&self) -> &SweepState {
+        &self.state
     }
 
-    /// The sweep the fields describe, or the first problem with them, as one sentence.
-    pub fn validated(&self) -> Result<(Vec<usize>, u32, Vec<Variant>), String> {
-        let m_values = parse_m_values(&self.m_text)?;
-        let seeds = parse_seeds(&self.seeds_text)?;
-        let variants: Vec<Variant> = self
-            .variants
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(v, _)| *v)
-            .collect();
-        if variants.is_empty() {
-            return Err("tick at least one variant".into());
-        }
-        Ok((m_values, seeds, variants))
+    /// Fills the fields as a user would (the app's presets and tests use it).
+    pub fn set_fields(&mut self, m_values: &str, seeds: &str, variants: &[Variant]) {
+        self.state.set_fields(m_values, seeds, variants);
     }
 
     /// Starts the sweep the fields describe on `experiment` (replacing one in progress).
     pub fn start(&mut self, ctx: &egui::Context, experiment: &Experiment) -> Result<(), String> {
-        let (m_values, seeds, variants) = self.validated()?;
-        let setup = SweepSetup {
-            experiment: experiment.clone(),
-            m_values: m_values.clone(),
-            seeds,
-            variants: variants.clone(),
-        };
-        let total = m_values.len() * seeds as usize * variants.len();
         let ctx = ctx.clone();
-        self.runner = Some(BatchRunner::start(
-            BatchJob::MSweep {
-                experiment: experiment.clone(),
-                m_values,
-                seeds,
-                variants,
-            },
-            move || ctx.request_repaint(),
-        ));
-        self.points.clear();
-        self.setup = Some(setup);
-        self.message = None;
-        (self.done, self.total) = (0, total);
-        Ok(())
-    }
-
-    /// Stops the sweep in progress, keeping the points computed so far.
-    pub fn cancel(&mut self) {
-        if self.runner.take().is_some() {
-            self.message = Some(format!(
-                "Cancelled after {} of {} runs.",
-                self.done, self.total
-            ));
-        }
+        self.state.start(experiment, move || ctx.request_repaint())
     }
 
     pub fn is_running(&self) -> bool {
-        self.runner.is_some()
+        self.state.is_running()
     }
 
     /// The sweep's results so far, sorted by variant, m and seed.
     pub fn points(&self) -> &[SweepPoint] {
-        &self.points
+        self.state.points()
     }
 
     /// The last failure or cancellation, if any.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.state.message()
     }
 
     /// The sweep's results as CSV, one row per run, sorted by variant, m and seed.
     pub fn results_csv(&self) -> String {
-        let mut csv = String::from(CSV_HEADER);
-        csv.push('\n');
-        for p in &self.points {
-            let m: &Metrics = &p.metrics;
-            csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
-                p.variant,
-                p.m,
-                p.seed,
-                m.attn_tv,
-                m.attn_max_abs,
-                m.output_rel_err,
-                m.calcium_corr,
-                m.calcium_rel_err
-            ));
-        }
-        csv
+        self.state.results_csv()
     }
 
-    fn poll(&mut self) {
-        let Some(runner) = &self.runner else {
-            return;
-        };
-        let mut ended = false;
-        for event in runner.poll() {
-            match event {
-                BatchEvent::Progress { done, total } => (self.done, self.total) = (done, total),
-                BatchEvent::Sweep(point) => {
-                    let key = |p: &SweepPoint| (p.variant, p.m, p.seed);
-                    let at = self.points.partition_point(|p| key(p) < key(&point));
-                    self.points.insert(at, point);
-                }
-                BatchEvent::Head(_) => {}
-                BatchEvent::Finished | BatchEvent::Cancelled => ended = true,
-                BatchEvent::Failed(message) => {
-                    self.message = Some(message);
-                    ended = true;
-                }
-            }
-        }
-        if ended {
-            self.runner = None;
-        }
+    /// Folds in what the batch sent since the last call (also done by `ui`).
+    pub fn poll(&mut self) {
+        self.state.poll();
     }
 
     /// Draws both plots. `current` holds c_t and Z_t of the run shown in the main view
@@ -376,14 +119,14 @@ impl SweepPanel {
         ui.strong(RichText::new("Attention error attn_tv against m").size(16.0));
         ui.horizontal_wrapped(|ui| {
             let label = ui.label("m values");
-            ui.add(egui::TextEdit::singleline(&mut self.m_text).desired_width(260.0))
+            ui.add(egui::TextEdit::singleline(&mut self.state.m_text).desired_width(260.0))
                 .labelled_by(label.id)
                 .on_hover_text(format!(
                     "Numbers of random features (hidden neurons) to try, separated by commas; \
                      each between 1 and {MAX_SWEEP_M}."
                 ));
             let label = ui.label("Seeds");
-            ui.add(egui::TextEdit::singleline(&mut self.seeds_text).desired_width(36.0))
+            ui.add(egui::TextEdit::singleline(&mut self.state.seeds_text).desired_width(36.0))
                 .labelled_by(label.id)
                 .on_hover_text(
                     "Random draws of W per m (seed, seed+1, …): the spread of the points shows \
@@ -391,13 +134,13 @@ impl SweepPanel {
                 );
         });
         ui.horizontal_wrapped(|ui| {
-            for (variant, on) in &mut self.variants {
+            for (variant, on) in &mut self.state.variants {
                 ui.checkbox(on, variant.to_string()).on_hover_text(
                     "Feature map / projection: positive/iid is the paper's (Performer FAVOR+).",
                 );
             }
         });
-        let valid = self.validated();
+        let valid = self.state.validated();
         if let Err(problem) = &valid {
             ui.colored_label(theme::ERROR, RichText::new(problem).size(15.0));
         }
@@ -416,12 +159,12 @@ impl SweepPanel {
                 .clicked()
                 && let Err(problem) = self.start(ui.ctx(), experiment)
             {
-                self.message = Some(problem);
+                self.state.message = Some(problem);
             }
             if self.is_running() && ui.button("Cancel").clicked() {
-                self.cancel();
+                self.state.cancel();
             }
-            if !self.points.is_empty()
+            if !self.state.points.is_empty()
                 && ui
                     .button("Copy CSV")
                     .on_hover_text("Copy the sweep's results as CSV, one row per run.")
@@ -431,21 +174,24 @@ impl SweepPanel {
             }
         });
         if self.is_running() {
-            let fraction = if self.total == 0 {
+            let fraction = if self.state.total == 0 {
                 0.0
             } else {
-                self.done as f32 / self.total as f32
+                self.state.done as f32 / self.state.total as f32
             };
             ui.add(
                 egui::ProgressBar::new(fraction)
-                    .text(format!("{} of {} runs done", self.done, self.total))
+                    .text(format!(
+                        "{} of {} runs done",
+                        self.state.done, self.state.total
+                    ))
                     .desired_height(22.0),
             );
         }
-        if let Some(message) = &self.message {
+        if let Some(message) = &self.state.message {
             ui.colored_label(theme::ERROR, RichText::new(message).size(15.0));
         }
-        if let Some(setup) = &self.setup {
+        if let Some(setup) = &self.state.setup {
             let mut about = format!("Sweep of {}", setup.experiment.source);
             if setup.experiment.source.has_heads() {
                 about.push_str(&format!(
@@ -464,7 +210,7 @@ impl SweepPanel {
     fn sweep_plot(&self, ui: &mut egui::Ui) {
         // Per variant: every point, and the mean over seeds at each m (both as log10).
         let mut by_variant: BTreeMap<Variant, VariantSeries> = BTreeMap::new();
-        for p in &self.points {
+        for p in &self.state.points {
             let tv = p.metrics.attn_tv;
             if !(tv > 0.0 && tv.is_finite()) {
                 continue;
@@ -723,130 +469,6 @@ fn pow10_label(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::params::{FeatureMap, Projection};
-
-    #[test]
-    fn m_values_and_seeds_are_validated_with_a_clear_message() {
-        assert_eq!(
-            parse_m_values(DEFAULT_M_VALUES).unwrap(),
-            vec![64, 256, 1024, 4096, 16384]
-        );
-        assert_eq!(
-            parse_m_values("1024 64,64;256").unwrap(),
-            vec![64, 256, 1024]
-        );
-        assert_eq!(parse_m_values("1_000").unwrap(), vec![1000]);
-        assert!(
-            parse_m_values("64, abc")
-                .unwrap_err()
-                .contains("“abc” is not a whole number")
-        );
-        assert!(
-            parse_m_values("0")
-                .unwrap_err()
-                .contains("m = 0 is out of range")
-        );
-        assert!(parse_m_values("-4").unwrap_err().contains("“-4”"));
-        assert!(
-            parse_m_values("99999999")
-                .unwrap_err()
-                .contains("between 1 and")
-        );
-        assert!(parse_m_values(" , ").unwrap_err().contains("at least one"));
-        let many: Vec<String> = (1..=17).map(|k| k.to_string()).collect();
-        assert!(
-            parse_m_values(&many.join(","))
-                .unwrap_err()
-                .contains("too many")
-        );
-        assert_eq!(parse_seeds(" 3 ").unwrap(), 3);
-        for bad in ["0", "x", "21", "-1", "2.5"] {
-            assert!(
-                parse_seeds(bad).unwrap_err().contains("from 1 to 20"),
-                "{bad}"
-            );
-        }
-        let mut panel = SweepPanel::new();
-        assert_eq!(panel.validated().unwrap().1, DEFAULT_SEEDS);
-        panel.set_fields("64", "1", &[]);
-        assert!(
-            panel
-                .validated()
-                .unwrap_err()
-                .contains("at least one variant")
-        );
-    }
-
-    #[test]
-    fn csv_has_the_header_and_one_row_per_point_in_order() {
-        let metrics = Metrics {
-            attn_tv: 0.25,
-            attn_max_abs: 0.5,
-            output_rel_err: 0.125,
-            calcium_corr: 0.75,
-            calcium_rel_err: 0.0625,
-        };
-        let mut panel = SweepPanel::new();
-        let hyperbolic = Variant {
-            feature_map: FeatureMap::Hyperbolic,
-            projection: Projection::Orthogonal,
-        };
-        for (variant, m, seed) in [
-            (hyperbolic, 64, 1),
-            (Variant::POSITIVE_IID, 256, 2),
-            (Variant::POSITIVE_IID, 64, 1),
-        ] {
-            let point = SweepPoint {
-                variant,
-                m,
-                seed,
-                metrics,
-            };
-            let key = |p: &SweepPoint| (p.variant, p.m, p.seed);
-            let at = panel.points.partition_point(|p| key(p) < key(&point));
-            panel.points.insert(at, point);
-        }
-        let csv = panel.results_csv();
-        let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], CSV_HEADER);
-        assert_eq!(lines[1], "positive/iid,64,1,0.25,0.5,0.125,0.75,0.0625");
-        assert_eq!(lines[2], "positive/iid,256,2,0.25,0.5,0.125,0.75,0.0625");
-        assert_eq!(
-            lines[3],
-            "hyperbolic/orthogonal,64,1,0.25,0.5,0.125,0.75,0.0625"
-        );
-        assert_eq!(lines.len(), 4);
-    }
-
-    #[test]
-    fn calcium_samples_keep_completed_rows_and_match_the_metric() {
-        use crate::data::synthetic::synthetic;
-        use crate::model::params::{Mode, Params};
-        use crate::model::simulation::Simulation;
-        use std::sync::Arc;
-        let params = Params {
-            mode: Mode::Algebraic,
-            m: 128,
-            ..Params::default()
-        };
-        let sequence = Arc::new(synthetic(8, 16, 3, 1.0));
-        let tokens = sequence.tokens.clone();
-        let mut simulation = Simulation::new(&params, sequence).unwrap();
-        for _ in 0..5 {
-            simulation.step();
-        }
-        let samples =
-            CalciumSamples::from_output(simulation.output(), simulation.reference(), &tokens);
-        assert_eq!(samples.len(), 5);
-        assert_eq!(samples.tokens, tokens[..5]);
-        simulation.run_to_end();
-        let samples =
-            CalciumSamples::from_output(simulation.output(), simulation.reference(), &tokens);
-        assert_eq!(samples.len(), 8);
-        assert_eq!(samples.correlation(), simulation.metrics().calcium_corr);
-        assert_eq!(samples.normaliser, simulation.reference().normaliser());
-        assert!(samples.log_correlation().is_finite());
-    }
 
     #[test]
     fn log_axes_mark_decades_and_print_plain_numbers() {

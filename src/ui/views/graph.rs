@@ -5,10 +5,11 @@
 //! p_ij. Drag pans, scrolling zooms, a double click resets the view; hovering gives exact
 //! values and a click selects.
 
-use super::colormap::{self, palette};
-use super::selection::Selection;
-use super::theme;
 use crate::sim::{Command, RunHistory, Snapshot, SubsetMode, SubsetRequest};
+use crate::ui::command::AppCommand;
+use crate::ui::views::selection::Selection;
+use crate::ui::widgets::colormap::{self, palette};
+use crate::ui::widgets::theme;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2};
 
 /// Something drawn in the graph that can be hovered or clicked.
@@ -71,8 +72,8 @@ impl GraphView {
         &mut self,
         ui: &mut egui::Ui,
         history: &RunHistory,
-        selection: &mut Option<Selection>,
-        out: &mut Vec<Command>,
+        selection: Option<Selection>,
+        out: &mut Vec<AppCommand>,
     ) {
         ui.label(theme::title("Network: neurons and one astrocyte"));
         theme::caption(
@@ -86,7 +87,7 @@ impl GraphView {
         };
         self.subset_controls(ui, snapshot);
         if self.sent.as_ref() != Some(&self.request) {
-            out.push(Command::SetSubset(self.request.clone()));
+            out.push(AppCommand::Worker(Command::SetSubset(self.request.clone())));
             self.sent = Some(self.request.clone());
         }
         let size = ui.available_size() - vec2(0.0, 24.0);
@@ -97,17 +98,24 @@ impl GraphView {
         self.navigate(ui, &response, rect);
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_gray(252));
-        self.draw(&painter, rect, snapshot, *selection);
+        self.draw(&painter, rect, snapshot, selection);
 
         let hovered = response
             .hover_pos()
             .and_then(|p| self.hit(p))
             .map(|t| t.selection);
+        let mut selection = selection;
         if response.clicked() {
-            *selection = response
+            let clicked = response
                 .interact_pointer_pos()
                 .and_then(|p| self.hit(p))
                 .map(|t| t.selection);
+            out.push(AppCommand::Select {
+                before: selection,
+                after: clicked,
+            });
+            // The note below already names the new choice.
+            selection = clicked;
         }
         if let Some(item) = hovered {
             response.on_hover_ui_at_pointer(|ui| describe(ui, snapshot, item));

@@ -1,0 +1,365 @@
+//! Every named user action (a button, a menu item, a key), declared once with its label,
+//! tooltip, keyboard shortcuts and help line. The controls, the File menu, the help window and
+//! the shortcut handler all read these declarations, so they cannot drift apart.
+//!
+//! Adding an action: one variant in [`UserAction`], its row in [`UserAction::spec`], and what it
+//! does in [`UserAction::command`]; the shortcut and the help line then work by themselves.
+
+use crate::sim::Command;
+use crate::ui::command::AppCommand;
+use crate::ui::files::{DialogKind, FileAction};
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+/// A user action that has a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UserAction {
+    RunPause,
+    StepSlot,
+    StepDt,
+    RunToEnd,
+    Reset,
+    ToggleHelp,
+    Escape,
+    OpenExperiment,
+    SaveExperimentAs,
+    SaveExperiment,
+    ImportQkvFolder,
+    OpenModelFolder,
+    Quit,
+}
+
+/// Where a shortcut applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Only when no text field has the keyboard (plain keys such as Space or R).
+    Simulation,
+    /// Always (keys with Ctrl/Cmd, which typing never produces).
+    Global,
+}
+
+/// The one declaration of a user action.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionSpec {
+    /// The button or menu text.
+    pub label: &'static str,
+    /// What the action does, for hover text (the keys are appended by [`UserAction::tooltip`]).
+    pub tooltip: &'static str,
+    /// The keys that trigger it.
+    pub shortcuts: &'static [KeyboardShortcut],
+    /// The keys as the help window names them.
+    pub keys: &'static str,
+    /// The help window's line for it; `None` keeps it out of the help window.
+    pub help: Option<&'static str>,
+    pub scope: Scope,
+}
+
+const fn key(modifiers: Modifiers, key: Key) -> KeyboardShortcut {
+    KeyboardShortcut::new(modifiers, key)
+}
+
+const SPACE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Space)];
+const RIGHT: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::ArrowRight)];
+const SHIFT_RIGHT: &[KeyboardShortcut] = &[key(Modifiers::SHIFT, Key::ArrowRight)];
+const END: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::End)];
+const R: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::R)];
+const ESCAPE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Escape)];
+const CTRL_O: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::O)];
+const CTRL_SHIFT_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S)];
+const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
+const F1_OR_QUESTION: &[KeyboardShortcut] = &[
+    key(Modifiers::NONE, Key::F1),
+    key(Modifiers::NONE, Key::Questionmark),
+];
+
+impl UserAction {
+    /// Every action, in the order the help window lists them.
+    pub const ALL: [UserAction; 13] = [
+        UserAction::RunPause,
+        UserAction::StepDt,
+        UserAction::StepSlot,
+        UserAction::RunToEnd,
+        UserAction::Reset,
+        UserAction::ToggleHelp,
+        UserAction::Escape,
+        UserAction::OpenExperiment,
+        UserAction::SaveExperiment,
+        UserAction::SaveExperimentAs,
+        UserAction::ImportQkvFolder,
+        UserAction::OpenModelFolder,
+        UserAction::Quit,
+    ];
+
+    /// The declaration.
+    pub const fn spec(self) -> ActionSpec {
+        use Scope::{Global, Simulation};
+        let (label, tooltip, shortcuts, keys, help, scope): (
+            &str,
+            &str,
+            &'static [KeyboardShortcut],
+            &str,
+            Option<&str>,
+            Scope,
+        ) = match self {
+            UserAction::RunPause => (
+                "Run",
+                "Run or pause the simulation",
+                SPACE,
+                "Space",
+                Some("Run / pause"),
+                Simulation,
+            ),
+            UserAction::StepDt => (
+                "Step dt",
+                "Advance one Euler step",
+                RIGHT,
+                "Right arrow",
+                Some("Step one dt"),
+                Simulation,
+            ),
+            UserAction::StepSlot => (
+                "Step slot",
+                "Advance to the end of the current slot",
+                SHIFT_RIGHT,
+                "Shift + Right arrow",
+                Some("Step to the end of the current slot"),
+                Simulation,
+            ),
+            UserAction::RunToEnd => (
+                "Run to end",
+                "Run at full speed to the end of the schedule",
+                END,
+                "End",
+                Some("Run to the end"),
+                Simulation,
+            ),
+            UserAction::Reset => (
+                "Reset",
+                "Rebuild the simulation at t = 0; also recovers from an error",
+                R,
+                "R",
+                Some("Reset: rebuild at t = 0 (also recovers from an error)"),
+                Simulation,
+            ),
+            UserAction::ToggleHelp => (
+                "? Help",
+                "Keyboard shortcuts and how to read the app",
+                F1_OR_QUESTION,
+                "F1 or ?",
+                Some("Show or hide this help"),
+                Simulation,
+            ),
+            UserAction::Escape => (
+                "Clear",
+                "Clear the selection and close the help",
+                ESCAPE,
+                "Esc",
+                Some("Clear the selection and close this help"),
+                Simulation,
+            ),
+            UserAction::OpenExperiment => (
+                "Open experiment…",
+                "Open an experiment file (.toml): parameters plus sequence",
+                CTRL_O,
+                "Ctrl + O",
+                None,
+                Global,
+            ),
+            UserAction::SaveExperimentAs => (
+                "Save experiment as…",
+                "Save the experiment to a new file",
+                CTRL_SHIFT_S,
+                "Ctrl + Shift + S",
+                None,
+                Global,
+            ),
+            UserAction::SaveExperiment => (
+                "Save experiment",
+                "Save over the experiment's file (untitled: asks where)",
+                CTRL_S,
+                "Ctrl + S",
+                None,
+                Global,
+            ),
+            UserAction::ImportQkvFolder => (
+                "Import Q/K/V folder…",
+                "A folder holding q.npy, k.npy and v.npy (tokens.txt optional)",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::OpenModelFolder => (
+                "Open model folder…",
+                "A folder holding model.safetensors and tokenizer.json",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
+        };
+        ActionSpec {
+            label,
+            tooltip,
+            shortcuts,
+            keys,
+            help,
+            scope,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.spec().label
+    }
+
+    /// The hover text, naming the keys when there are any: "Advance one Euler step (Right
+    /// arrow)".
+    pub fn tooltip(self) -> String {
+        let spec = self.spec();
+        if spec.keys.is_empty() {
+            spec.tooltip.to_string()
+        } else {
+            format!("{} ({})", spec.tooltip, spec.keys)
+        }
+    }
+
+    /// The first shortcut, for menus that show one.
+    pub fn shortcut(self) -> Option<KeyboardShortcut> {
+        self.spec().shortcuts.first().copied()
+    }
+
+    /// What doing the action asks of the app. `running`: whether the simulation is running
+    /// (Run/Pause toggles).
+    pub fn command(self, running: bool) -> AppCommand {
+        let file = AppCommand::File;
+        match self {
+            UserAction::RunPause if running => AppCommand::Worker(Command::Pause),
+            UserAction::RunPause => AppCommand::Worker(Command::Run),
+            UserAction::StepDt => AppCommand::Worker(Command::StepDt),
+            UserAction::StepSlot => AppCommand::Worker(Command::StepSlot),
+            UserAction::RunToEnd => AppCommand::Worker(Command::RunToEnd),
+            UserAction::Reset => AppCommand::Worker(Command::Reset),
+            UserAction::ToggleHelp => AppCommand::ToggleHelp,
+            UserAction::Escape => AppCommand::Escape,
+            UserAction::OpenExperiment => file(FileAction::Choose(DialogKind::OpenExperiment)),
+            UserAction::SaveExperimentAs => file(FileAction::Choose(DialogKind::SaveExperimentAs)),
+            UserAction::SaveExperiment => file(FileAction::Save),
+            UserAction::ImportQkvFolder => file(FileAction::Choose(DialogKind::ImportQkvFolder)),
+            UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
+            UserAction::Quit => file(FileAction::Quit),
+        }
+    }
+
+    /// The File action this is, for the File menu's items.
+    pub fn file_action(self) -> Option<FileAction> {
+        match self.command(false) {
+            AppCommand::File(action) => Some(action),
+            _ => None,
+        }
+    }
+
+    /// The actions whose keys were pressed this frame, consumed from the input. Plain keys are
+    /// left alone while a text field has the keyboard.
+    pub fn pressed(input: &mut egui::InputState, typing: bool) -> Vec<UserAction> {
+        let mut keys: Vec<(UserAction, KeyboardShortcut)> = UserAction::ALL
+            .iter()
+            .filter(|action| !(typing && action.spec().scope == Scope::Simulation))
+            .flat_map(|&action| action.spec().shortcuts.iter().map(move |&k| (action, k)))
+            .collect();
+        // egui ignores extra Shift when matching, so Shift+→ is tried before →, and
+        // Ctrl+Shift+S before Ctrl+S.
+        keys.sort_by_key(|(_, shortcut)| std::cmp::Reverse(modifier_count(shortcut.modifiers)));
+        keys.into_iter()
+            .filter(|(_, shortcut)| input.consume_shortcut(shortcut))
+            .map(|(action, _)| action)
+            .collect()
+    }
+}
+
+fn modifier_count(m: Modifiers) -> u8 {
+    [m.alt, m.ctrl, m.shift, m.mac_cmd, m.command]
+        .iter()
+        .map(|&on| u8::from(on))
+        .sum()
+}
+
+/// A button for `action`: its label, its tooltip (with the keys), enabled or not. True when
+/// clicked.
+pub fn button(ui: &mut egui::Ui, action: UserAction, enabled: bool) -> bool {
+    ui.add_enabled(enabled, egui::Button::new(action.label()))
+        .on_hover_text(action.tooltip())
+        .clicked()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_actions_share_a_key() {
+        let mut seen = Vec::new();
+        for action in UserAction::ALL {
+            for shortcut in action.spec().shortcuts {
+                assert!(!seen.contains(shortcut), "{action:?} reuses {shortcut:?}");
+                seen.push(*shortcut);
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_with_keys_names_them_and_tooltips_carry_them() {
+        for action in UserAction::ALL {
+            let spec = action.spec();
+            assert_eq!(
+                spec.shortcuts.is_empty(),
+                spec.keys.is_empty(),
+                "{action:?}"
+            );
+            assert!(!spec.label.is_empty() && !spec.tooltip.is_empty());
+            if !spec.keys.is_empty() {
+                assert!(action.tooltip().ends_with(&format!("({})", spec.keys)));
+            }
+        }
+        assert_eq!(
+            UserAction::StepDt.tooltip(),
+            "Advance one Euler step (Right arrow)"
+        );
+    }
+
+    #[test]
+    fn a_key_press_becomes_its_action_and_typing_keeps_plain_keys() {
+        let press = |modifiers: Modifiers, key: Key, typing: bool| {
+            let mut input = egui::InputState::default();
+            input.modifiers = modifiers;
+            input.events.push(egui::Event::Key {
+                key,
+                physical_key: None,
+                pressed: true,
+                repeat: false,
+                modifiers,
+            });
+            UserAction::pressed(&mut input, typing)
+        };
+        assert_eq!(
+            press(Modifiers::SHIFT, Key::ArrowRight, false),
+            [UserAction::StepSlot]
+        );
+        assert_eq!(
+            press(Modifiers::NONE, Key::ArrowRight, false),
+            [UserAction::StepDt]
+        );
+        assert_eq!(
+            press(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S, true),
+            [UserAction::SaveExperimentAs]
+        );
+        assert_eq!(
+            press(Modifiers::COMMAND, Key::S, false),
+            [UserAction::SaveExperiment]
+        );
+        assert_eq!(press(Modifiers::NONE, Key::Space, true), []);
+        assert!(matches!(
+            UserAction::RunPause.command(true),
+            AppCommand::Worker(Command::Pause)
+        ));
+    }
+}

@@ -1,0 +1,256 @@
+//! Command handling: the one place where an [`AppCommand`] is carried out, whether it came
+//! from a view, the File menu, a key, a dialog's answer or a script.
+
+use super::{TripartiteApp, ViewRects};
+use crate::data::experiment::Experiment;
+use crate::data::source::SourceSpec;
+use crate::io::export::{csv, json, npy};
+use crate::sim::Command;
+use crate::ui::command::{AppCommand, Tab};
+use crate::ui::exports;
+use crate::ui::files::{DialogKind, ExportKind, FileAction};
+use crate::ui::views::params::ParamsView;
+use crate::ui::views::picker::SequencePicker;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+impl TripartiteApp {
+    /// Carries out one command.
+    pub fn handle(&mut self, ctx: &egui::Context, command: AppCommand) {
+        match command {
+            AppCommand::Worker(command) => self.worker.send(command),
+            AppCommand::EditParams { after, .. } => self.worker.send(Command::SetParams(*after)),
+            AppCommand::LoadSequence { after, .. } => {
+                // The views that asked keep their state; only the loaded setup changes.
+                self.base = (*after).clone();
+                self.worker.send(Command::LoadExperiment(after));
+            }
+            AppCommand::File(action) => self.perform(ctx, action, false),
+            AppCommand::FileConfirmed(action) => self.perform(ctx, action, true),
+            AppCommand::Select { after, .. } => self.select(after),
+            AppCommand::ShowTab { after, .. } => self.tab = after,
+            AppCommand::ShowParams(shown) => self.show_params = shown,
+            AppCommand::OpenHead { layer, head } => {
+                let mut params = self.current_experiment().params;
+                params.layer = layer;
+                params.head = head;
+                self.worker.send(Command::SetParams(params));
+                self.tab = Tab::Live;
+            }
+            AppCommand::ToggleHelp => self.help.open = !self.help.open,
+            AppCommand::Escape => {
+                self.help.open = false;
+                self.select(None);
+            }
+            AppCommand::DismissMessage => self.files.message = None,
+        }
+    }
+
+    /// Carries out, in order, every command pushed during a frame.
+    pub(super) fn handle_all(&mut self, ctx: &egui::Context, commands: Vec<AppCommand>) {
+        if !commands.is_empty() {
+            // What the commands changed shows in the next frame.
+            ctx.request_repaint();
+        }
+        for command in commands {
+            self.handle(ctx, command);
+        }
+    }
+
+    /// Replaces the whole experiment (a file, an example, an import): the views start over.
+    fn load(&mut self, experiment: Experiment) {
+        self.base = experiment.clone();
+        self.picker = SequencePicker::new(&experiment);
+        self.params = ParamsView::new(&experiment);
+        self.worker
+            .send(Command::LoadExperiment(Box::new(experiment)));
+    }
+
+    fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
+        let current = self.current_experiment();
+        if action.discards_changes() && !confirmed && self.files.document.is_dirty(&current) {
+            self.files.confirm.ask(self.files.document.name(), action);
+            return;
+        }
+        let report = |app: &mut Self, result: Result<String, String>| {
+            app.files.message = Some(match result {
+                Ok(text) => (text, true),
+                Err(text) => (text, false),
+            });
+        };
+        match action {
+            FileAction::Choose(kind) => self.files.dialogs.request(kind),
+            FileAction::Save if self.files.document.path().is_none() => {
+                self.files.dialogs.request(DialogKind::SaveExperimentAs)
+            }
+            FileAction::Save => {
+                let saved = self
+                    .files
+                    .document
+                    .save(&current)
+                    .map(|()| self.files.document.name().to_string());
+                self.finish_save(ctx, saved);
+            }
+            FileAction::SaveAs(path) => {
+                let saved = self
+                    .files
+                    .document
+                    .save_as(&path, &current)
+                    .map(|()| path.display().to_string());
+                self.finish_save(ctx, saved);
+            }
+            FileAction::Open(path) => match self.files.document.open(&path) {
+                Ok(experiment) => {
+                    report(self, Ok(format!("Opened {}", path.display())));
+                    self.load(experiment);
+                }
+                Err(e) => report(self, Err(e)),
+            },
+            FileAction::OpenExample { .. } => match action.preset().map(|p| p.experiment()) {
+                Some(Ok(experiment)) => {
+                    self.files.document.reset_untitled(&experiment);
+                    report(self, Ok(experiment.description.clone().unwrap_or_default()));
+                    self.load(experiment);
+                }
+                Some(Err(e)) => report(self, Err(e.to_string())),
+                None => {}
+            },
+            FileAction::ImportQkv(dir) => {
+                let experiment = Experiment {
+                    source: SourceSpec::Npy(dir),
+                    text: None,
+                    ..current
+                };
+                self.load(experiment);
+            }
+            FileAction::OpenModel(dir) => {
+                let experiment = Experiment {
+                    source: SourceSpec::Model(dir),
+                    text: Some(current.text.clone().unwrap_or_else(|| {
+                        "The astrocyte wrapped the synapse because it needed calcium.".into()
+                    })),
+                    ..current
+                };
+                self.load(experiment);
+            }
+            FileAction::Export(kind, path) => {
+                let result = self.export(ctx, kind, &path);
+                report(self, result);
+            }
+            FileAction::Quit => {
+                self.files.quitting = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    /// Reports a save (`Ok` holds what was saved) and, after a success, runs the action that
+    /// was waiting for it (quit or open after "Save" in the discard question).
+    fn finish_save(&mut self, ctx: &egui::Context, saved: Result<String, String>) {
+        match saved {
+            Ok(name) => {
+                self.files.message = Some((format!("Saved {name}"), true));
+                if let Some(next) = self.files.after_save.take() {
+                    self.perform(ctx, next, true);
+                }
+            }
+            Err(error) => self.files.message = Some((error, false)),
+        }
+    }
+
+    fn export(
+        &mut self,
+        ctx: &egui::Context,
+        kind: ExportKind,
+        path: &std::path::Path,
+    ) -> Result<String, String> {
+        let Some(snapshot) = self.history.snapshot.as_ref() else {
+            return Err("nothing to export yet: the simulation is still loading".into());
+        };
+        let Some(run) = snapshot.run.as_ref() else {
+            return Err("nothing to export: the simulation failed to build".into());
+        };
+        let done = |p: &std::path::Path| Ok(format!("Exported {}", p.display()));
+        match kind {
+            ExportKind::TracesCsv => {
+                csv::write_trace(path, self.history.samples.iter(), &run.slots, &run.tokens)
+                    .map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::AttentionCsv => {
+                csv::write_attention(
+                    path,
+                    &run.tokens,
+                    &run.softmax_attention,
+                    &self.history.network_attention,
+                )
+                .map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::AttentionNpy => {
+                let written = npy::write_attention(
+                    path,
+                    run.tokens.len(),
+                    &run.softmax_attention,
+                    &self.history.network_attention,
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "Exported {}",
+                    written
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+            ExportKind::MetricsJson => {
+                let report = json::RunReport::of_snapshot(snapshot, run);
+                json::write_report(path, &report).map_err(|e| e.to_string())?;
+                done(path)
+            }
+            ExportKind::FigurePng => {
+                let slot = Arc::new(std::sync::Mutex::new(None));
+                self.files.pending_figure = Some(slot.clone());
+                let target = path.to_path_buf();
+                let rects = self.rects;
+                let ppp = ctx.pixels_per_point();
+                ctx.request_screenshot(move |image| {
+                    let outcome = write_figures(&target, &image, rects, ppp);
+                    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                });
+                ctx.request_repaint();
+                Ok(format!("Capturing the window into {} …", path.display()))
+            }
+        }
+    }
+}
+
+/// The whole window at `path`, and each view alone beside it (`…_graph.png`, `…_traces.png`,
+/// `…_attention.png`).
+fn write_figures(
+    path: &std::path::Path,
+    image: &egui::ColorImage,
+    rects: ViewRects,
+    pixels_per_point: f32,
+) -> Result<String, String> {
+    let stem = path.with_extension("");
+    exports::write_figure(path, image).map_err(|e| e.to_string())?;
+    let mut written = vec![path.display().to_string()];
+    for (name, rect) in [
+        ("graph", rects.graph),
+        ("traces", rects.traces),
+        ("attention", rects.attention),
+    ] {
+        if let Some(rect) = rect {
+            let view = PathBuf::from(format!("{}_{name}.png", stem.display()));
+            exports::write_figure(
+                &view,
+                &exports::crop_and_scale(image, rect, pixels_per_point, 1.0),
+            )
+            .map_err(|e| e.to_string())?;
+            written.push(view.display().to_string());
+        }
+    }
+    Ok(format!("Exported {}", written.join(", ")))
+}

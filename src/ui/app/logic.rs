@@ -1,0 +1,70 @@
+//! The per-frame work that is not drawing: keys, the worker's newest update, the question
+//! before closing with unsaved changes, finished figure exports and the window title. eframe
+//! runs it in [`eframe::App::logic`], before the frame is drawn.
+
+use super::TripartiteApp;
+use crate::sim::RunState;
+use crate::ui::actions::UserAction;
+use crate::ui::files::FileAction;
+use crate::ui::widgets::theme;
+use std::time::Duration;
+
+impl TripartiteApp {
+    pub(super) fn logic(&mut self, ctx: &egui::Context) {
+        let _ = self.context.set(ctx.clone());
+        if !self.styled {
+            theme::apply(ctx);
+            self.styled = true;
+        }
+        let typing = ctx.egui_wants_keyboard_input();
+        let running = self
+            .history
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.state == RunState::Running);
+        for action in ctx.input_mut(|input| UserAction::pressed(input, typing)) {
+            self.handle(ctx, action.command(running));
+        }
+        self.poll();
+        self.heads.poll();
+        self.sweep.poll();
+        self.ask_before_closing(ctx);
+        self.finish_figure(ctx);
+        let title = self.files.document.title(&self.current_experiment());
+        if title != self.files.last_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.files.last_title = title;
+        }
+    }
+
+    /// A close with unsaved changes waits for "Discard unsaved changes?".
+    fn ask_before_closing(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.files.quitting
+            && self.files.document.is_dirty(&self.current_experiment())
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.files
+                .confirm
+                .ask(self.files.document.name(), FileAction::Quit);
+        }
+    }
+
+    /// Shows the outcome of a figure export once the screenshot has been written.
+    fn finish_figure(&mut self, ctx: &egui::Context) {
+        let Some(slot) = &self.files.pending_figure else {
+            return;
+        };
+        let outcome = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match outcome {
+            Some(result) => {
+                self.files.pending_figure = None;
+                self.files.message = Some(match result {
+                    Ok(text) => (text, true),
+                    Err(text) => (text, false),
+                });
+            }
+            None => ctx.request_repaint_after(Duration::from_millis(50)),
+        }
+    }
+}

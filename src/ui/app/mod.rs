@@ -1,0 +1,308 @@
+//! The app shell: one window holding every view, fed by the worker's snapshots.
+//!
+//! One [`TripartiteApp`] spread over files by concern: its state and accessors here, the
+//! per-frame work that is not drawing in [`logic`], the window's layout in [`frame`], and the
+//! one place that carries out an [`AppCommand`] in [`handling`]. [`scripted`] wraps the app
+//! for the screenshot tour and the frame-time measurement; the app knows nothing of it.
+
+mod frame;
+mod handling;
+mod logic;
+pub(crate) mod scripted;
+
+use crate::data::experiment::Experiment;
+use crate::data::source::SourceSpec;
+use crate::sim::{Command, Probe, RunHistory, Snapshot, Worker};
+pub use crate::ui::command::{AppCommand, Tab};
+use crate::ui::files::persist::{PersistedState, UiChoices};
+use crate::ui::files::{ConfirmDiscard, Document, FileAction, FileDialogs, FileMenu};
+use crate::ui::views::attention::AttentionView;
+use crate::ui::views::controls::ControlsView;
+use crate::ui::views::graph::GraphView;
+use crate::ui::views::heads::HeadsOverview;
+use crate::ui::views::help::HelpWindow;
+use crate::ui::views::params::ParamsView;
+use crate::ui::views::picker::SequencePicker;
+use crate::ui::views::selection::Selection;
+use crate::ui::views::status::{FrameStats, StatusView};
+use crate::ui::views::sweep::SweepPanel;
+use crate::ui::views::traces::TracesView;
+use crate::ui::widgets::layout::LiveLayout;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How soon after a worker publication the window repaints. Any non-zero delay gives one frame
+/// per publication (egui answers a zero-delay request with two).
+const NOTIFY_DELAY: Duration = Duration::from_millis(1);
+
+/// Where the main views were drawn in the last frame (points), for cropped screenshots.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ViewRects {
+    pub graph: Option<egui::Rect>,
+    pub attention: Option<egui::Rect>,
+    pub traces: Option<egui::Rect>,
+}
+
+/// Where a figure export's outcome arrives from the screenshot callback.
+type FigureSlot = Arc<std::sync::Mutex<Option<Result<String, String>>>>;
+
+/// The whole desktop app. Build it with [`TripartiteApp::new`]; eframe drives it through
+/// [`eframe::App`], tests through [`TripartiteApp::show`].
+pub struct TripartiteApp {
+    worker: Worker,
+    context: Arc<OnceLock<egui::Context>>,
+    history: RunHistory,
+    selection: Option<Selection>,
+    sent_probes: Vec<Probe>,
+    // The views.
+    graph: GraphView,
+    traces: TracesView,
+    attention: AttentionView,
+    params: ParamsView,
+    controls: ControlsView,
+    status: StatusView,
+    help: HelpWindow,
+    picker: SequencePicker,
+    heads: HeadsOverview,
+    sweep: SweepPanel,
+    stats: FrameStats,
+    show_params: bool,
+    /// Where the Live tab's splitters sit.
+    layout: LiveLayout,
+    styled: bool,
+    rects: ViewRects,
+    /// The setup last loaded (source, text, description); parameters come from the worker.
+    base: Experiment,
+    tab: Tab,
+    files: FileState,
+}
+
+/// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
+/// question and the last file message.
+struct FileState {
+    dialogs: FileDialogs,
+    document: Document,
+    menu: FileMenu,
+    confirm: ConfirmDiscard,
+    /// What to do once the save asked for by "Discard unsaved changes?" succeeds.
+    after_save: Option<FileAction>,
+    last_title: String,
+    quitting: bool,
+    /// A figure export waiting for the window screenshot: its outcome lands here.
+    pending_figure: Option<FigureSlot>,
+    /// The last file operation's outcome (text, success), shown under the controls.
+    message: Option<(String, bool)>,
+}
+
+impl TripartiteApp {
+    /// Starts the worker on `experiment`; the sequence loads on the worker thread, so this
+    /// returns at once.
+    pub fn new(experiment: Experiment) -> Self {
+        let context: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+        let notify = context.clone();
+        let worker = Worker::spawn(experiment.clone(), move || {
+            if let Some(ctx) = notify.get() {
+                // A zero-delay request makes egui paint two frames; a publication needs one,
+                // and under software GL each frame costs the simulation a share of a core.
+                ctx.request_repaint_after(NOTIFY_DELAY);
+            }
+        });
+        TripartiteApp {
+            worker,
+            context,
+            history: RunHistory::default(),
+            selection: None,
+            sent_probes: Vec::new(),
+            graph: GraphView::default(),
+            traces: TracesView::default(),
+            attention: AttentionView::default(),
+            params: ParamsView::new(&experiment),
+            controls: ControlsView::default(),
+            status: StatusView::default(),
+            help: HelpWindow::default(),
+            stats: FrameStats::default(),
+            show_params: true,
+            layout: LiveLayout::default(),
+            styled: false,
+            rects: ViewRects::default(),
+            tab: Tab::Live,
+            picker: SequencePicker::new(&experiment),
+            heads: HeadsOverview::new(),
+            sweep: SweepPanel::new(),
+            files: FileState {
+                dialogs: FileDialogs::text_only(),
+                document: Document::untitled(&experiment),
+                menu: FileMenu::default(),
+                confirm: ConfirmDiscard::default(),
+                after_save: None,
+                last_title: String::new(),
+                quitting: false,
+                pending_figure: None,
+                message: None,
+            },
+            base: experiment,
+        }
+    }
+
+    /// The app for a real window: native file dialogs, and the last session restored when
+    /// no experiment was asked for.
+    pub fn for_window(experiment: Experiment, storage: Option<&dyn eframe::Storage>) -> Self {
+        let (state, notice) = crate::ui::files::persist::load(storage);
+        let restore = experiment == Experiment::default() && storage.is_some();
+        let start = if restore {
+            state.experiment()
+        } else {
+            experiment
+        };
+        let mut app = TripartiteApp::new(start.clone());
+        app.files.dialogs = FileDialogs::native();
+        app.files.document.set_recent(state.recent.clone());
+        if restore {
+            app.files.document.restore(state.document.clone(), &start);
+            app.show_params = state.ui.show_params;
+            app.layout = state.ui.layout;
+        }
+        app.files.message = notice.map(|n| (n, false));
+        app
+    }
+
+    /// The whole setup as it stands: the loaded source and text with the worker's parameters.
+    pub fn current_experiment(&self) -> Experiment {
+        let mut experiment = self.base.clone();
+        if let Some(snapshot) = &self.history.snapshot {
+            experiment.params = snapshot.params.clone();
+            if let Some(source) = snapshot
+                .run
+                .as_ref()
+                .and_then(|r| r.source.parse::<SourceSpec>().ok())
+                && source.to_string() != experiment.source.to_string()
+            {
+                experiment.source = source;
+            }
+        }
+        experiment
+    }
+
+    /// The page shown in the central area.
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    pub fn set_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+    }
+
+    /// The file document (path, dirty mark, recent files).
+    pub fn document(&self) -> &Document {
+        &self.files.document
+    }
+
+    /// Runs a file action as if chosen from the File menu (tests use it with typed paths).
+    pub fn file_action(&mut self, ctx: &egui::Context, action: FileAction) {
+        self.handle(ctx, AppCommand::File(action));
+    }
+
+    /// What the views read: the latest snapshot and the accumulated history.
+    pub fn history(&self) -> &RunHistory {
+        &self.history
+    }
+
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.history.snapshot.as_ref()
+    }
+
+    /// Sends a command to the worker at once (tests and scripts; views push [`AppCommand`]s).
+    pub fn send(&mut self, command: Command) {
+        self.worker.send(command);
+    }
+
+    /// Takes the worker's newest update, if any. True when something arrived.
+    pub fn poll(&mut self) -> bool {
+        match self.worker.take_update() {
+            Some(update) => {
+                self.history.apply(update);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn selection(&self) -> Option<Selection> {
+        self.selection
+    }
+
+    /// Selects an item (as a click in the graph does) and starts tracing it at once.
+    pub fn select(&mut self, selection: Option<Selection>) {
+        self.selection = selection;
+        let probes = selection.map(|s| s.probes()).unwrap_or_default();
+        if probes != self.sent_probes {
+            self.worker.send(Command::SetProbes(probes.clone()));
+            self.sent_probes = probes;
+        }
+    }
+
+    pub fn graph(&self) -> &GraphView {
+        &self.graph
+    }
+
+    pub fn params_mut(&mut self) -> &mut ParamsView {
+        &mut self.params
+    }
+
+    pub fn help_open(&self) -> bool {
+        self.help.open
+    }
+
+    /// Hides live timings in the status bar, for pixel-exact snapshot tests.
+    pub fn hide_timings(&mut self, hide: bool) {
+        self.status.hide_timings = hide;
+    }
+
+    /// Where the views were drawn in the last frame.
+    pub fn view_rects(&self) -> ViewRects {
+        self.rects
+    }
+
+    /// Stops and joins the worker (also done on drop).
+    pub fn shutdown(&mut self) {
+        self.worker.shutdown();
+    }
+
+    /// One whole frame, as eframe runs it (`logic`, then `ui`): tests drive the app with it.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.logic(ui.ctx());
+        self.frame(ui);
+    }
+}
+
+impl eframe::App for TripartiteApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.logic(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        self.frame(ui);
+        let ui_ms = started.elapsed().as_secs_f32() * 1000.0;
+        let frame_ms = frame.info().cpu_usage.map(|s| s * 1000.0);
+        self.stats.record(ui_ms, frame_ms);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.worker.shutdown();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let state = PersistedState::capture(
+            &self.current_experiment(),
+            self.files.document.path(),
+            self.files.document.recent(),
+            UiChoices {
+                show_params: self.show_params,
+                layout: self.layout,
+                show_help: self.help.open,
+            },
+        );
+        crate::ui::files::persist::save(storage, &state);
+    }
+}

@@ -1,0 +1,192 @@
+//! [`AppCommand`]: everything a view, a menu, a key or a dialog can ask of the app, in one
+//! type. Views push commands while they draw; the app carries them out in one place
+//! (`app::handling`) at the end of the frame.
+//!
+//! Commands are the unit that undo, lessons and a timeline will record. An *edit* (a change
+//! to the experiment or to what is shown) carries the state before and after, so
+//! [`AppCommand::inverse`] can build the command that takes it back without looking at the
+//! app. Everything else (running, stepping, file actions, exports) is an *event*: it happens
+//! and is not reversed. Time in the simulation is not an edit: undoing a parameter edit does
+//! not rewind the run.
+
+use crate::data::experiment::Experiment;
+use crate::model::params::Params;
+use crate::sim::Command;
+use crate::ui::files::FileAction;
+use crate::ui::views::selection::Selection;
+
+/// Which page the central area shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Graph, traces and attention of the running head.
+    Live,
+    /// Every head of the layer as small multiples.
+    AllHeads,
+    /// c_t against Z_t, and attn_tv against m.
+    Sweep,
+}
+
+/// What the user (or a script) asked of the app.
+#[derive(Clone, Debug)]
+pub enum AppCommand {
+    /// Sent to the simulation worker as it is (run, pause, step, speed, subset, …).
+    Worker(Command),
+    /// New parameters for the worker (live or rebuilding, as the worker decides). An edit.
+    EditParams {
+        before: Box<Params>,
+        after: Box<Params>,
+    },
+    /// Replace the sequence source and text (the picker, the source field), keeping the
+    /// views' state. An edit.
+    LoadSequence {
+        before: Box<Experiment>,
+        after: Box<Experiment>,
+    },
+    /// A File action (menu, shortcut or a dialog's answer). One that would lose unsaved
+    /// changes asks first.
+    File(FileAction),
+    /// A File action the user already agreed may discard unsaved changes.
+    FileConfirmed(FileAction),
+    /// Trace this item (or nothing). An edit.
+    Select {
+        before: Option<Selection>,
+        after: Option<Selection>,
+    },
+    /// Show this page. An edit.
+    ShowTab {
+        before: Tab,
+        after: Tab,
+    },
+    /// Show or hide the parameter panel. An edit.
+    ShowParams(bool),
+    /// Open this head in the Live tab (from the all-heads overview).
+    OpenHead {
+        layer: usize,
+        head: usize,
+    },
+    ToggleHelp,
+    /// Clear the selection and close the help.
+    Escape,
+    /// Hide the last file message.
+    DismissMessage,
+}
+
+impl AppCommand {
+    /// Whether this changes the experiment or the view in a way [`Self::inverse`] can undo.
+    pub fn is_edit(&self) -> bool {
+        self.inverse().is_some()
+    }
+
+    /// The command that undoes this one, for edits; `None` for events.
+    pub fn inverse(&self) -> Option<AppCommand> {
+        Some(match self {
+            AppCommand::EditParams { before, after } => AppCommand::EditParams {
+                before: after.clone(),
+                after: before.clone(),
+            },
+            AppCommand::LoadSequence { before, after } => AppCommand::LoadSequence {
+                before: after.clone(),
+                after: before.clone(),
+            },
+            AppCommand::Select { before, after } => AppCommand::Select {
+                before: *after,
+                after: *before,
+            },
+            AppCommand::ShowTab { before, after } => AppCommand::ShowTab {
+                before: *after,
+                after: *before,
+            },
+            AppCommand::ShowParams(shown) => AppCommand::ShowParams(!shown),
+            AppCommand::ToggleHelp => AppCommand::ToggleHelp,
+            AppCommand::Worker(_)
+            | AppCommand::File(_)
+            | AppCommand::FileConfirmed(_)
+            | AppCommand::OpenHead { .. }
+            | AppCommand::Escape
+            | AppCommand::DismissMessage => return None,
+        })
+    }
+
+    /// The command a worker command from a view stands for: a parameter change becomes an
+    /// edit from `current` (the worker's parameters now), a new experiment a sequence change
+    /// from `loaded`.
+    pub fn from_worker(command: Command, current: &Params, loaded: &Experiment) -> AppCommand {
+        match command {
+            Command::SetParams(after) => AppCommand::EditParams {
+                before: Box::new(current.clone()),
+                after: Box::new(after),
+            },
+            Command::LoadExperiment(after) => AppCommand::LoadSequence {
+                before: Box::new(Experiment {
+                    params: current.clone(),
+                    ..loaded.clone()
+                }),
+                after,
+            },
+            other => AppCommand::Worker(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_invert_to_their_before_state_and_back() {
+        let before = Params::default();
+        let after = Params {
+            tau_calcium: 55.0,
+            ..Params::default()
+        };
+        let edit = AppCommand::from_worker(
+            Command::SetParams(after.clone()),
+            &before,
+            &Experiment::default(),
+        );
+        let AppCommand::EditParams {
+            before: b,
+            after: a,
+        } = edit.inverse().unwrap()
+        else {
+            panic!("a parameter edit inverts to a parameter edit");
+        };
+        assert_eq!((*b, *a), (after.clone(), before.clone()));
+
+        let select = AppCommand::Select {
+            before: None,
+            after: Some(Selection::Astrocyte),
+        };
+        let Some(AppCommand::Select { before, after }) =
+            select.inverse().and_then(|undo| undo.inverse())
+        else {
+            panic!("a selection inverts twice to itself");
+        };
+        assert_eq!((before, after), (None, Some(Selection::Astrocyte)));
+        let tab = AppCommand::ShowTab {
+            before: Tab::Live,
+            after: Tab::Sweep,
+        };
+        assert!(matches!(
+            tab.inverse(),
+            Some(AppCommand::ShowTab {
+                before: Tab::Sweep,
+                after: Tab::Live
+            })
+        ));
+    }
+
+    #[test]
+    fn running_and_file_actions_are_events_not_edits() {
+        assert!(!AppCommand::Worker(Command::Run).is_edit());
+        assert!(!AppCommand::File(FileAction::Save).is_edit());
+        assert!(!AppCommand::Escape.is_edit());
+        assert!(AppCommand::ShowParams(false).is_edit());
+        let load = AppCommand::from_worker(
+            Command::LoadExperiment(Box::default()),
+            &Params::default(),
+            &Experiment::default(),
+        );
+        assert!(load.is_edit());
+    }
+}

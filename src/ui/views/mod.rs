@@ -1,0 +1,14 @@
+//! The views: one struct per part of the window, each with `fn ui(&mut self, ui, …)`. They
+//! read the worker's snapshots and return what the user asked for; they never step the model.
+
+pub mod attention;
+pub mod controls;
+pub mod graph;
+pub mod heads;
+pub mod help;
+pub mod params;
+pub mod picker;
+pub mod selection;
+pub mod status;
+pub mod sweep;
+pub mod traces;
