@@ -18,6 +18,7 @@
 use super::algebraic::NetworkOutput;
 use super::fastmath;
 use super::network::{ModelError, Network};
+pub use super::params::LiveParams;
 use super::params::{FeatureMap, Params};
 use super::schedule::{Phase, Slot, SlotSchedule};
 use super::softmax::in_mask;
@@ -34,45 +35,6 @@ const PARALLEL_FROM: usize = 4 * CHUNK;
 /// every e_τ) stays in cache; the outputs and c then follow step by step from the per-step sums.
 /// The arithmetic is the same as one step at a time, bit for bit.
 const BLOCK: u64 = 16;
-
-/// Parameters that may change while a simulation runs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LiveParams {
-    /// τ_n (ms).
-    pub tau_neuron: f64,
-    /// τ_p (ms).
-    pub tau_process: f64,
-    /// τ_c (ms).
-    pub tau_calcium: f64,
-    /// η (per ms).
-    pub eta: f64,
-    /// λ (per ms).
-    pub decay: f64,
-    /// c_min.
-    pub c_min: f64,
-}
-
-impl LiveParams {
-    pub fn of(params: &Params) -> Self {
-        LiveParams {
-            tau_neuron: params.tau_neuron,
-            tau_process: params.tau_process,
-            tau_calcium: params.tau_calcium,
-            eta: params.eta,
-            decay: params.decay,
-            c_min: params.c_min,
-        }
-    }
-
-    pub fn apply_to(&self, params: &mut Params) {
-        params.tau_neuron = self.tau_neuron;
-        params.tau_process = self.tau_process;
-        params.tau_calcium = self.tau_calcium;
-        params.eta = self.eta;
-        params.decay = self.decay;
-        params.c_min = self.c_min;
-    }
-}
 
 /// The full dynamic state of one head's network.
 pub struct DynamicSim {

@@ -156,17 +156,9 @@ fn trace_sample(generation: u64, probes: &[Probe], state: BlockStep<'_>) -> Trac
     }
 }
 
+/// Names of the parameters that differ between `a` and `b`, in table order.
 pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
-        (serde_json::to_value(a), serde_json::to_value(b))
-    else {
-        return Vec::new();
-    };
-    crate::model::params::PARAM_NAMES
-        .iter()
-        .filter(|name| a.get(**name) != b.get(**name))
-        .map(|name| name.to_string())
-        .collect()
+    a.changes(b).map(|param| param.name.to_string()).collect()
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
