@@ -797,7 +797,6 @@ fn reduce_lanes(acc: [f64; LANES]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::synthetic::synthetic;
     use crate::model::algebraic::run_algebraic;
     use crate::model::features::features;
     use crate::model::params::{Mode, Schedule};
@@ -809,7 +808,7 @@ mod tests {
     /// The spec's equations integrated naively, with full H (d × m') and p (d × m').
     #[test]
     fn factored_state_matches_the_unfactored_equations() {
-        let seq = synthetic(3, 4, 2, 1.0);
+        let seq = Sequence::gaussian(3, 4, 2, 1.0);
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let params = Params {
                 m: 6,
@@ -901,7 +900,7 @@ mod tests {
     /// reaches the algebraic answer.
     #[test]
     fn converges_to_the_algebraic_mode_under_time_scale_separation() {
-        let seq = synthetic(4, 8, 3, 0.5);
+        let seq = Sequence::gaussian(4, 8, 3, 0.5);
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let params = Params {
                 m: 64,
@@ -962,7 +961,7 @@ mod tests {
 
     #[test]
     fn identical_results_whatever_the_thread_count() {
-        let seq = synthetic(2, 4, 9, 1.0);
+        let seq = Sequence::gaussian(2, 4, 9, 1.0);
         let params = Params {
             m: 40_000,
             t_write: 5.0,
@@ -994,7 +993,7 @@ mod tests {
     /// with blocks cut by slot ends and by odd request sizes, for every feature map.
     #[test]
     fn blocks_of_steps_match_single_steps_bit_for_bit() {
-        let seq = synthetic(3, 5, 4, 1.0);
+        let seq = Sequence::gaussian(3, 5, 4, 1.0);
         for (map, schedule) in [
             (FeatureMap::Positive, Schedule::Bidirectional),
             (FeatureMap::Hyperbolic, Schedule::Causal),
@@ -1071,7 +1070,7 @@ mod tests {
 
     #[test]
     fn a_step_advances_time_by_dt_and_reads_fill_rows() {
-        let seq = synthetic(2, 4, 9, 1.0);
+        let seq = Sequence::gaussian(2, 4, 9, 1.0);
         let mut s = sim(&Params::default(), &seq);
         s.step();
         assert_eq!(s.time_ms(), 0.5);

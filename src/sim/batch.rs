@@ -8,7 +8,7 @@
 //! only the order in which results arrive depends on the thread count.
 
 use crate::data::experiment::Experiment;
-use crate::data::real::head_grid;
+use crate::data::source::head_grid;
 use crate::data::source::{SequenceError, load_sequence};
 use crate::model::metrics::Metrics;
 use crate::model::params::{FeatureMap, Mode, Params, Projection};

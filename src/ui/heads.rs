@@ -6,8 +6,8 @@
 use super::colormap::{ColorScale, palette};
 use super::theme;
 use crate::data::experiment::Experiment;
-use crate::data::real::head_grid;
 use crate::data::source::SourceSpec;
+use crate::data::source::head_grid;
 use crate::model::params::{Mode, Params};
 use crate::sim::batch::{BatchEvent, BatchJob, BatchRunner, HeadResult, Variant};
 use egui::{

@@ -2,8 +2,9 @@
 //! layer and head to look at.
 
 use crate::data::experiment::Experiment;
-use crate::data::real::{bundle, head_grid};
+use crate::data::real::bundle;
 use crate::data::source::SourceSpec;
+use crate::data::source::head_grid;
 use crate::sim::{Command, RunHistory};
 use egui::RichText;
 use std::path::PathBuf;
