@@ -369,6 +369,16 @@ pub enum Value {
     Choice(&'static str),
 }
 
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Real(value) => write!(f, "{value}"),
+            Value::Whole(value) => write!(f, "{value}"),
+            Value::Choice(name) => f.write_str(name),
+        }
+    }
+}
+
 /// A parameter's value, borrowed for editing (the panel's fields, `--set`).
 pub enum ValueMut<'a> {
     Real(&'a mut f64),
@@ -731,6 +741,13 @@ impl Params {
                 self.synthetic_scale,
                 "a number in (0, 100]",
             ));
+        }
+        // Every range in the table holds, also for a parameter without a check of its own above.
+        for param in PARAMS {
+            let value = param.get(self);
+            if !param.range.admits(value) {
+                return Err(invalid(param.name, value, &param.range.in_words()));
+            }
         }
         Ok(())
     }
