@@ -10,7 +10,7 @@ use crate::model::sequence::ShapeError;
 pub const MAX_SYNTHETIC_TOKENS: usize = 4096;
 pub const MAX_SYNTHETIC_DIM: usize = 4096;
 
-/// Why a sequence could not be produced.
+/// Why a sequence could not be produced. The reader errors are boxed to keep this small.
 #[derive(Debug, thiserror::Error)]
 pub enum SequenceError {
     #[error(
@@ -24,19 +24,31 @@ pub enum SequenceError {
     #[error(transparent)]
     Npy(#[from] NpyError),
     #[error(transparent)]
-    Bundle(#[from] BundleError),
+    Bundle(Box<BundleError>),
     #[error("no bundled sentence named '{name}'; the bundled sentences are: {known}")]
     UnknownSentence { name: String, known: String },
     #[error("bundled:{name}: {source}")]
     BundledHead {
         name: String,
         #[source]
-        source: BundleError,
+        source: Box<BundleError>,
     },
     #[error(transparent)]
-    Model(#[from] BertError),
+    Model(Box<BertError>),
     #[error(transparent)]
     Shape(#[from] ShapeError),
     #[error("model:{0} needs text to encode (give --text or a `text` key in [sequence])")]
     MissingText(String),
+}
+
+impl From<BundleError> for SequenceError {
+    fn from(error: BundleError) -> Self {
+        SequenceError::Bundle(Box::new(error))
+    }
+}
+
+impl From<BertError> for SequenceError {
+    fn from(error: BertError) -> Self {
+        SequenceError::Model(Box::new(error))
+    }
 }

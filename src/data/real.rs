@@ -13,7 +13,7 @@ pub fn bundle() -> Result<&'static Bundle, SequenceError> {
     BUNDLE
         .get_or_init(Bundle::embedded)
         .as_ref()
-        .map_err(|e| SequenceError::Bundle(e.clone()))
+        .map_err(|e| SequenceError::from(e.clone()))
 }
 
 /// Names of the bundled sentences, in order.
@@ -57,7 +57,7 @@ pub fn bundled_sequence(name: &str, layer: usize, head: usize) -> Result<Sequenc
         .head(layer, head)
         .map_err(|source| SequenceError::BundledHead {
             name: name.to_string(),
-            source,
+            source: Box::new(source),
         })?;
     to_sequence(
         format!("bundled:{name}"),
