@@ -3,6 +3,7 @@
 
 pub mod bert;
 pub mod bundle;
+pub mod error;
 pub mod experiment;
 pub mod npy;
 pub mod synthetic;

@@ -1,19 +1,19 @@
 //! Real-text sequences: the bundled MiniLM sentences and BERT-family model folders.
 
 use super::bert::{BertModel, HeadQkv};
-use super::bundle::Bundle;
-use super::source::SequenceError;
+use super::bundle::{Bundle, BundleError};
+use super::error::SequenceError;
 use crate::model::sequence::{Sequence, TextOrigin};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The sentences shipped inside the binary, parsed once.
 pub fn bundle() -> Result<&'static Bundle, SequenceError> {
-    static BUNDLE: OnceLock<Result<Bundle, String>> = OnceLock::new();
+    static BUNDLE: OnceLock<Result<Bundle, BundleError>> = OnceLock::new();
     BUNDLE
-        .get_or_init(|| Bundle::embedded().map_err(|e| e.to_string()))
+        .get_or_init(Bundle::embedded)
         .as_ref()
-        .map_err(|e| SequenceError::Bundle(e.clone()))
+        .map_err(|e| SequenceError::from(e.clone()))
 }
 
 /// Names of the bundled sentences, in order.
@@ -34,8 +34,7 @@ fn to_sequence(
         widen(&head.q),
         widen(&head.k),
         widen(&head.v),
-    )
-    .map_err(|e| SequenceError::Model(e.to_string()))?;
+    )?;
     sequence.origin = Some(origin);
     Ok(sequence)
 }
@@ -43,20 +42,23 @@ fn to_sequence(
 /// `bundled:NAME` at `layer`, `head`.
 pub fn bundled_sequence(name: &str, layer: usize, head: usize) -> Result<Sequence, SequenceError> {
     let bundle = bundle()?;
-    let sentence = bundle.find(name).ok_or_else(|| {
-        SequenceError::Bundle(format!(
-            "no bundled sentence named '{name}'; the bundled sentences are: {}",
-            bundle
+    let sentence = bundle
+        .find(name)
+        .ok_or_else(|| SequenceError::UnknownSentence {
+            name: name.to_string(),
+            known: bundle
                 .sentences
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+                .join(", "),
+        })?;
     let qkv = sentence
         .head(layer, head)
-        .map_err(|e| SequenceError::Bundle(format!("bundled:{name}: {e}")))?;
+        .map_err(|source| SequenceError::BundledHead {
+            name: name.to_string(),
+            source: Box::new(source),
+        })?;
     to_sequence(
         format!("bundled:{name}"),
         sentence.tokens.clone(),
@@ -81,7 +83,7 @@ pub fn load_model(dir: &Path) -> Result<Arc<BertModel>, SequenceError> {
     {
         return Ok(model.clone());
     }
-    let model = Arc::new(BertModel::load(dir).map_err(|e| SequenceError::Model(e.to_string()))?);
+    let model = Arc::new(BertModel::load(dir)?);
     *cache = Some((dir.to_path_buf(), model.clone()));
     Ok(model)
 }
@@ -94,12 +96,8 @@ pub fn model_sequence(
     head: usize,
 ) -> Result<Sequence, SequenceError> {
     let model = load_model(dir)?;
-    let encoding = model
-        .encode(text)
-        .map_err(|e| SequenceError::Model(e.to_string()))?;
-    let qkv = encoding
-        .head(layer, head)
-        .map_err(|e| SequenceError::Model(e.to_string()))?;
+    let encoding = model.encode(text)?;
+    let qkv = encoding.head(layer, head)?;
     to_sequence(
         format!("model:{}", dir.display()),
         encoding.tokens.clone(),
@@ -111,24 +109,6 @@ pub fn model_sequence(
             head,
         },
     )
-}
-
-/// Layers and heads per layer of a real-text source.
-pub fn head_grid(
-    spec: &super::source::SourceSpec,
-) -> Result<Option<(usize, usize)>, SequenceError> {
-    use super::source::SourceSpec;
-    match spec {
-        SourceSpec::Bundled(name) => {
-            let bundle = bundle()?;
-            Ok(bundle.find(name).map(|s| (s.num_layers, s.num_heads)))
-        }
-        SourceSpec::Model(dir) => {
-            let model = load_model(dir)?;
-            Ok(Some((model.config().num_layers, model.config().num_heads)))
-        }
-        _ => Ok(None),
-    }
 }
 
 #[cfg(test)]

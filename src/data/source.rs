@@ -1,7 +1,9 @@
 //! Sequence sources as text (`synthetic:12x32`, `npy:DIR`, `bundled:NAME`, `model:DIR`), as
 //! used by `--sequence`, experiment files and the app's picker.
 
-use super::npy::{NpyError, load_folder};
+pub use super::error::SequenceError;
+use super::npy::load_folder;
+use super::real::{bundle, load_model};
 use super::synthetic::synthetic;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
@@ -9,9 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// Largest synthetic sequence: N tokens and D dimensions.
-pub const MAX_SYNTHETIC_TOKENS: usize = 4096;
-pub const MAX_SYNTHETIC_DIM: usize = 4096;
+pub use super::error::{MAX_SYNTHETIC_DIM, MAX_SYNTHETIC_TOKENS};
 
 /// Where a sequence comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,27 +24,6 @@ pub enum SourceSpec {
     Bundled(String),
     /// `model:DIR`: a BERT-family model folder, encoding the experiment's text.
     Model(PathBuf),
-}
-
-/// Why a sequence could not be produced.
-#[derive(Debug, thiserror::Error)]
-pub enum SequenceError {
-    #[error(
-        "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME or model:DIR"
-    )]
-    UnknownSource(String),
-    #[error(
-        "bad synthetic size '{0}': expected NxD with 1 ≤ N ≤ {MAX_SYNTHETIC_TOKENS} and 1 ≤ D ≤ {MAX_SYNTHETIC_DIM}, e.g. synthetic:12x32"
-    )]
-    BadSynthetic(String),
-    #[error(transparent)]
-    Npy(#[from] NpyError),
-    #[error("{0}")]
-    Bundle(String),
-    #[error("{0}")]
-    Model(String),
-    #[error("model:{0} needs text to encode (give --text or a `text` key in [sequence])")]
-    MissingText(String),
 }
 
 impl FromStr for SourceSpec {
@@ -128,6 +107,21 @@ pub fn load_sequence(
             let text = text.ok_or_else(|| SequenceError::MissingText(dir.display().to_string()))?;
             super::real::model_sequence(dir, text, params.layer, params.head)
         }
+    }
+}
+
+/// Layers and heads per layer of a real-text source (None for synthetic and .npy sources).
+pub fn head_grid(spec: &SourceSpec) -> Result<Option<(usize, usize)>, SequenceError> {
+    match spec {
+        SourceSpec::Bundled(name) => {
+            let bundle = bundle()?;
+            Ok(bundle.find(name).map(|s| (s.num_layers, s.num_heads)))
+        }
+        SourceSpec::Model(dir) => {
+            let model = load_model(dir)?;
+            Ok(Some((model.config().num_layers, model.config().num_heads)))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -1,26 +1,10 @@
 //! `synthetic:NxD`: Gaussian queries, keys and values drawn from the seed.
 
-use crate::model::features::{Stream, rng_for};
 use crate::model::sequence::Sequence;
-use ndarray::Array2;
-use rand_distr::{Distribution, StandardNormal};
 
 /// N tokens of dimension D: q, k, v entries N(0,1), q and k then multiplied by `scale`.
 pub fn synthetic(tokens: usize, dim: usize, seed: u64, scale: f64) -> Sequence {
-    let mut rng = rng_for(seed, Stream::Synthetic, 0);
-    let mut draw =
-        |rows, cols| Array2::from_shape_fn((rows, cols), |_| StandardNormal.sample(&mut rng));
-    let queries: Array2<f64> = draw(tokens, dim) * scale;
-    let keys: Array2<f64> = draw(tokens, dim) * scale;
-    let values: Array2<f64> = draw(tokens, dim);
-    Sequence {
-        source: format!("synthetic:{tokens}x{dim}"),
-        tokens: Sequence::numbered_tokens(tokens),
-        queries,
-        keys,
-        values,
-        origin: None,
-    }
+    Sequence::gaussian(tokens, dim, seed, scale)
 }
 
 #[cfg(test)]

@@ -183,7 +183,6 @@ pub fn run_algebraic(network: &Network, sequence: &Sequence) -> NetworkOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::synthetic::synthetic;
     use crate::model::features::features;
     use crate::model::params::{FeatureMap, Mode, Params, Schedule};
     use crate::model::softmax::softmax_reference;
@@ -200,7 +199,7 @@ mod tests {
 
     #[test]
     fn rows_sum_to_one_and_outputs_are_attention_times_values() {
-        let seq = synthetic(7, 8, 3, 0.8);
+        let seq = Sequence::gaussian(7, 8, 3, 0.8);
         for map in [
             FeatureMap::Positive,
             FeatureMap::Hyperbolic,
@@ -227,7 +226,7 @@ mod tests {
 
     #[test]
     fn calcium_is_the_sum_of_feature_products() {
-        let seq = synthetic(5, 6, 4, 1.0);
+        let seq = Sequence::gaussian(5, 6, 4, 1.0);
         for map in [
             FeatureMap::Positive,
             FeatureMap::Hyperbolic,
@@ -258,7 +257,7 @@ mod tests {
 
     #[test]
     fn approaches_softmax_with_many_features() {
-        let seq = synthetic(6, 8, 5, 0.5);
+        let seq = Sequence::gaussian(6, 8, 5, 0.5);
         let reference = softmax_reference(&seq, Schedule::Bidirectional);
         let tv = |m: usize| {
             let p = Params {
@@ -275,7 +274,7 @@ mod tests {
 
     #[test]
     fn heterogeneous_gains_weight_the_calcium() {
-        let seq = synthetic(4, 6, 4, 1.0);
+        let seq = Sequence::gaussian(4, 6, 4, 1.0);
         let p = Params {
             heterogeneity: 0.5,
             m: 300,
@@ -316,7 +315,7 @@ mod tests {
     /// three tasks the result is bit-identical on 1, 2 and 3 threads.
     #[test]
     fn identical_results_whatever_the_thread_count() {
-        let seq = synthetic(7, 8, 3, 0.8);
+        let seq = Sequence::gaussian(7, 8, 3, 0.8);
         for (map, schedule, sigma) in [
             (FeatureMap::Positive, Schedule::Bidirectional, 0.0),
             (FeatureMap::Trig, Schedule::Causal, 0.3),

@@ -18,6 +18,7 @@
 use super::algebraic::NetworkOutput;
 use super::fastmath;
 use super::network::{ModelError, Network};
+pub use super::params::LiveParams;
 use super::params::{FeatureMap, Params};
 use super::schedule::{Phase, Slot, SlotSchedule};
 use super::softmax::in_mask;
@@ -34,45 +35,6 @@ const PARALLEL_FROM: usize = 4 * CHUNK;
 /// every e_τ) stays in cache; the outputs and c then follow step by step from the per-step sums.
 /// The arithmetic is the same as one step at a time, bit for bit.
 const BLOCK: u64 = 16;
-
-/// Parameters that may change while a simulation runs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LiveParams {
-    /// τ_n (ms).
-    pub tau_neuron: f64,
-    /// τ_p (ms).
-    pub tau_process: f64,
-    /// τ_c (ms).
-    pub tau_calcium: f64,
-    /// η (per ms).
-    pub eta: f64,
-    /// λ (per ms).
-    pub decay: f64,
-    /// c_min.
-    pub c_min: f64,
-}
-
-impl LiveParams {
-    pub fn of(params: &Params) -> Self {
-        LiveParams {
-            tau_neuron: params.tau_neuron,
-            tau_process: params.tau_process,
-            tau_calcium: params.tau_calcium,
-            eta: params.eta,
-            decay: params.decay,
-            c_min: params.c_min,
-        }
-    }
-
-    pub fn apply_to(&self, params: &mut Params) {
-        params.tau_neuron = self.tau_neuron;
-        params.tau_process = self.tau_process;
-        params.tau_calcium = self.tau_calcium;
-        params.eta = self.eta;
-        params.decay = self.decay;
-        params.c_min = self.c_min;
-    }
-}
 
 /// The full dynamic state of one head's network.
 pub struct DynamicSim {
@@ -835,7 +797,6 @@ fn reduce_lanes(acc: [f64; LANES]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::synthetic::synthetic;
     use crate::model::algebraic::run_algebraic;
     use crate::model::features::features;
     use crate::model::params::{Mode, Schedule};
@@ -847,7 +808,7 @@ mod tests {
     /// The spec's equations integrated naively, with full H (d × m') and p (d × m').
     #[test]
     fn factored_state_matches_the_unfactored_equations() {
-        let seq = synthetic(3, 4, 2, 1.0);
+        let seq = Sequence::gaussian(3, 4, 2, 1.0);
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let params = Params {
                 m: 6,
@@ -868,7 +829,7 @@ mod tests {
     fn chunked_state_matches_the_unfactored_equations() {
         // MODEL.md states these sizes ("per-step chunks of 4096 hidden neurons").
         assert_eq!((CHUNK, PARALLEL_FROM), (4096, 4 * 4096));
-        let seq = synthetic(2, 4, 2, 1.0);
+        let seq = Sequence::gaussian(2, 4, 2, 1.0);
         for (m, map, schedule) in [
             (17_000, FeatureMap::Positive, Schedule::Bidirectional),
             (2_100, FeatureMap::Hyperbolic, Schedule::Causal),
@@ -976,7 +937,7 @@ mod tests {
     /// reaches the algebraic answer.
     #[test]
     fn converges_to_the_algebraic_mode_under_time_scale_separation() {
-        let seq = synthetic(4, 8, 3, 0.5);
+        let seq = Sequence::gaussian(4, 8, 3, 0.5);
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let params = Params {
                 m: 64,
@@ -1045,7 +1006,7 @@ mod tests {
 
     #[test]
     fn identical_results_whatever_the_thread_count() {
-        let seq = synthetic(2, 4, 9, 1.0);
+        let seq = Sequence::gaussian(2, 4, 9, 1.0);
         let params = Params {
             m: 40_000,
             t_write: 5.0,
@@ -1084,7 +1045,7 @@ mod tests {
     /// with blocks cut by slot ends and by odd request sizes, for every feature map.
     #[test]
     fn blocks_of_steps_match_single_steps_bit_for_bit() {
-        let seq = synthetic(3, 5, 4, 1.0);
+        let seq = Sequence::gaussian(3, 5, 4, 1.0);
         for (map, schedule) in [
             (FeatureMap::Positive, Schedule::Bidirectional),
             (FeatureMap::Hyperbolic, Schedule::Causal),
@@ -1161,7 +1122,7 @@ mod tests {
 
     #[test]
     fn a_step_advances_time_by_dt_and_reads_fill_rows() {
-        let seq = synthetic(2, 4, 9, 1.0);
+        let seq = Sequence::gaussian(2, 4, 9, 1.0);
         let mut s = sim(&Params::default(), &seq);
         s.step();
         assert_eq!(s.time_ms(), 0.5);

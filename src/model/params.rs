@@ -61,6 +61,8 @@ macro_rules! named_enum {
         impl $ty {
             /// Every variant, in display order.
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+            /// Every variant's name, in display order.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
             /// The name used in experiment files and on the command line.
             pub fn name(self) -> &'static str {
                 match self { $($ty::$variant => $name),+ }
@@ -80,6 +82,26 @@ macro_rules! named_enum {
                         range: concat!("one of: ", $($name, " "),+).trim_end().to_string(),
                     }),
                 }
+            }
+        }
+        impl Choice for $ty {
+            fn name(&self) -> &'static str {
+                $ty::name(*self)
+            }
+            fn names(&self) -> &'static [&'static str] {
+                $ty::NAMES
+            }
+            fn choose(&mut self, name: &str) -> Result<(), ParamError> {
+                *self = name.parse()?;
+                Ok(())
+            }
+        }
+        impl ParamValue for $ty {
+            fn value(&self) -> Value {
+                Value::Choice(self.name())
+            }
+            fn edit(&mut self) -> ValueMut<'_> {
+                ValueMut::Choice(self)
             }
         }
     };
@@ -125,28 +147,17 @@ pub enum ParamError {
 /// Largest memory a simulation may plan to allocate, in bytes (4 GiB).
 pub const MEMORY_LIMIT_BYTES: u64 = 4 << 30;
 
-/// Every parameter, by the names the spec, the CLI `--set` and experiment files use.
-pub const PARAM_NAMES: &[&str] = &[
-    "mode",
-    "schedule",
-    "m",
-    "feature_map",
-    "projection",
-    "seed",
-    "heterogeneity",
-    "tau_neuron",
-    "tau_process",
-    "tau_calcium",
-    "t_write",
-    "t_read",
-    "dt",
-    "eta",
-    "decay",
-    "c_min",
-    "synthetic_scale",
-    "layer",
-    "head",
-];
+/// Every parameter, by the names the spec, the CLI `--set` and experiment files use, in the
+/// order of [`PARAMS`].
+pub const PARAM_NAMES: &[&str] = &{
+    let mut names = [""; PARAMS.len()];
+    let mut index = 0;
+    while index < PARAMS.len() {
+        names[index] = PARAMS[index].name;
+        index += 1;
+    }
+    names
+};
 
 /// All model parameters. Defaults are the spec's classroom scale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -210,6 +221,425 @@ impl Default for Params {
             synthetic_scale: 1.0,
             layer: 0,
             head: 0,
+        }
+    }
+}
+
+/// Builds [`PARAMS`] from `field: unit, range, rule, live;` lines, so each entry's name is its
+/// field's name and its accessors cannot point at another field.
+macro_rules! param_table {
+    ($($field:ident: $unit:literal, $range:expr, $rule:expr, $live:expr;)+) => {
+        [$(Param {
+            name: stringify!($field),
+            unit: $unit,
+            range: $range,
+            rule: $rule,
+            live: $live,
+            get: |params| params.$field.value(),
+            edit: |params| params.$field.edit(),
+        }),+]
+    };
+}
+
+/// The parameter table: one entry per parameter, in the order of the spec's "Defaults". Every
+/// list of parameters (the CLI's `--set` keys, [`LiveParams`], structural changes, the panel's
+/// fields) is read from it, so adding a parameter means one line here.
+pub const PARAMS: &[Param] = &param_table![
+    //  field            unit      range                                                 rule                    live
+    mode:            "",       Range::OneOf(Mode::NAMES),                            None,                   false;
+    schedule:        "",       Range::OneOf(Schedule::NAMES),                        None,                   false;
+    m:               "",       Range::Whole { min: 1, max: Some(MAX_FEATURES as u64) }, None,                false;
+    feature_map:     "",       Range::OneOf(FeatureMap::NAMES),                      None,                   false;
+    projection:      "",       Range::OneOf(Projection::NAMES),                      None,                   false;
+    seed:            "",       Range::AnyWhole,                                      None,                   false;
+    heterogeneity:   "",       Range::Real { low: Bound::Closed(0.0), high: Bound::Closed(10.0) }, None,     false;
+    tau_neuron:      "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
+    tau_process:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
+    tau_calcium:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
+    t_write:         "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false;
+    t_read:          "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false;
+    dt:              "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::StableStep), false;
+    eta:             "per ms", Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_RATE_PER_MS) }, None, true;
+    decay:           "per ms", Range::Real { low: Bound::Closed(0.0), high: Bound::Unbounded }, Some(Rule::DecayBelowStep), true;
+    c_min:           "",       Range::Real { low: Bound::Open(0.0), high: Bound::Unbounded }, None,          true;
+    synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false;
+    layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false;
+    head:            "",       Range::Whole { min: 0, max: None },                   None,                   false;
+];
+
+/// Longest accepted time constant or slot (ms): a guard against overflow, not a modelling limit.
+const MAX_TIME_MS: f64 = 1e9;
+/// Largest accepted learning rate η (per ms): a guard against overflow.
+const MAX_RATE_PER_MS: f64 = 1e6;
+
+/// One parameter: its name (the `--set` key and the experiment-file key), unit, valid range,
+/// whether it applies to a running simulation, and how to read and edit it.
+pub struct Param {
+    pub name: &'static str,
+    /// "ms", "per ms", or "" for dimensionless values.
+    pub unit: &'static str,
+    /// The values it may take on its own.
+    pub range: Range,
+    /// A condition that ties it to other parameters, if any.
+    pub rule: Option<Rule>,
+    /// Whether a change applies to the running simulation (otherwise it rebuilds from t = 0).
+    pub live: bool,
+    get: fn(&Params) -> Value,
+    edit: fn(&mut Params) -> ValueMut<'_>,
+}
+
+impl Param {
+    /// The entry named `name`, if there is one.
+    pub fn named(name: &str) -> Option<&'static Param> {
+        PARAMS.iter().find(|param| param.name == name)
+    }
+
+    /// Its value in `params`.
+    pub fn get(&self, params: &Params) -> Value {
+        (self.get)(params)
+    }
+
+    /// Its value in `params`, borrowed for editing.
+    pub fn edit<'a>(&self, params: &'a mut Params) -> ValueMut<'a> {
+        (self.edit)(params)
+    }
+
+    /// Sets it in `params` from text, as `--set NAME=TEXT` does.
+    pub fn set_text(&self, params: &mut Params, text: &str) -> Result<(), ParamError> {
+        fn whole<T: FromStr>(name: &'static str, text: &str) -> Result<T, ParamError> {
+            text.trim()
+                .replace('_', "")
+                .parse::<T>()
+                .map_err(|_| invalid(name, text, "a non-negative integer"))
+        }
+        match self.edit(params) {
+            ValueMut::Real(value) => {
+                *value = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid(self.name, text, "a number"))?;
+            }
+            ValueMut::Count(value) => *value = whole(self.name, text)?,
+            ValueMut::Integer(value) => *value = whole(self.name, text)?,
+            ValueMut::Choice(value) => value.choose(text)?,
+        }
+        Ok(())
+    }
+
+    /// Copies its value from `from` into `to`.
+    pub fn copy(&self, from: &Params, to: &mut Params) {
+        match (self.edit(to), self.get(from)) {
+            (ValueMut::Real(value), Value::Real(new)) => *value = new,
+            (ValueMut::Count(value), Value::Whole(new)) => *value = new as usize,
+            (ValueMut::Integer(value), Value::Whole(new)) => *value = new,
+            // The name came from the same field, so it always parses.
+            (ValueMut::Choice(value), Value::Choice(new)) => _ = value.choose(new),
+            _ => unreachable!("{} reads and edits the same field", self.name),
+        }
+    }
+
+    /// Whether `a` and `b` differ in it.
+    pub fn differs(&self, a: &Params, b: &Params) -> bool {
+        self.get(a) != self.get(b)
+    }
+
+    /// Its valid values in the panel's short notation, e.g. "(0, 100]" or "> 0, ≥ dt".
+    pub fn range_notation(&self) -> String {
+        match self.rule {
+            None => self.range.notation(),
+            Some(rule) if rule.implies_range() => rule.notation().to_string(),
+            Some(rule) => format!("{}, {}", self.range.notation(), rule.notation()),
+        }
+    }
+
+    /// Its valid values in English, e.g. "between 1 and 16 777 216".
+    pub fn range_in_words(&self) -> String {
+        match self.rule {
+            None => self.range.in_words(),
+            Some(rule) => format!("{}, {}", self.range.in_words(), rule.in_words()),
+        }
+    }
+}
+
+/// A parameter's value, for comparing and copying.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    Real(f64),
+    Whole(u64),
+    Choice(&'static str),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Real(value) => write!(f, "{value}"),
+            Value::Whole(value) => write!(f, "{value}"),
+            Value::Choice(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A parameter's value, borrowed for editing (the panel's fields, `--set`).
+pub enum ValueMut<'a> {
+    Real(&'a mut f64),
+    /// A size or index.
+    Count(&'a mut usize),
+    /// A 64-bit whole number (the seed).
+    Integer(&'a mut u64),
+    Choice(&'a mut dyn Choice),
+}
+
+/// A parameter chosen from a list of names.
+pub trait Choice {
+    /// The current choice's name.
+    fn name(&self) -> &'static str;
+    /// Every name, in display order.
+    fn names(&self) -> &'static [&'static str];
+    /// Chooses by name; an unknown name is refused with the list of known ones.
+    fn choose(&mut self, name: &str) -> Result<(), ParamError>;
+}
+
+/// A field type the parameter table can read and edit.
+trait ParamValue {
+    fn value(&self) -> Value;
+    fn edit(&mut self) -> ValueMut<'_>;
+}
+
+impl ParamValue for f64 {
+    fn value(&self) -> Value {
+        Value::Real(*self)
+    }
+    fn edit(&mut self) -> ValueMut<'_> {
+        ValueMut::Real(self)
+    }
+}
+
+impl ParamValue for usize {
+    fn value(&self) -> Value {
+        Value::Whole(*self as u64)
+    }
+    fn edit(&mut self) -> ValueMut<'_> {
+        ValueMut::Count(self)
+    }
+}
+
+impl ParamValue for u64 {
+    fn value(&self) -> Value {
+        Value::Whole(*self)
+    }
+    fn edit(&mut self) -> ValueMut<'_> {
+        ValueMut::Integer(self)
+    }
+}
+
+/// The values a parameter may take on its own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Range {
+    /// A size or index: whole numbers from `min`, up to `max` when there is one.
+    Whole { min: u64, max: Option<u64> },
+    /// Any 64-bit whole number (a seed is a label, not a quantity).
+    AnyWhole,
+    /// Real numbers between two bounds.
+    Real { low: Bound, high: Bound },
+    /// One of these names.
+    OneOf(&'static [&'static str]),
+}
+
+/// One end of a real range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    Unbounded,
+    /// The value itself is excluded.
+    Open(f64),
+    /// The value itself is included.
+    Closed(f64),
+    /// Included, and only there to keep the arithmetic finite: the panel leaves it out.
+    Guard(f64),
+}
+
+/// A condition that ties a parameter to others (checked by [`Params::validate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// A time constant no shorter than the Euler step, or forward Euler is unstable.
+    AtLeastDt,
+    /// A slot that is a whole number of Euler steps.
+    WholeSteps,
+    /// The Euler step: at most every time constant, and a divisor of both slots.
+    StableStep,
+    /// A decay rate λ with λ·dt < 1.
+    DecayBelowStep,
+}
+
+impl Range {
+    /// Whether `value` lies in the range.
+    pub fn admits(&self, value: Value) -> bool {
+        match (*self, value) {
+            (Range::Whole { min, max }, Value::Whole(value)) => {
+                value >= min && max.is_none_or(|max| value <= max)
+            }
+            (Range::AnyWhole, Value::Whole(_)) => true,
+            (Range::Real { low, high }, Value::Real(value)) => {
+                let above = match low {
+                    Bound::Unbounded => true,
+                    Bound::Open(low) => value > low,
+                    Bound::Closed(low) | Bound::Guard(low) => value >= low,
+                };
+                let below = match high {
+                    Bound::Unbounded => true,
+                    Bound::Open(high) => value < high,
+                    Bound::Closed(high) | Bound::Guard(high) => value <= high,
+                };
+                value.is_finite() && above && below
+            }
+            (Range::OneOf(names), Value::Choice(name)) => names.contains(&name),
+            _ => false,
+        }
+    }
+
+    /// Short notation for the panel: "1 … 2²⁴", "≥ 0", "(0, 100]", "" for a list of names.
+    pub fn notation(&self) -> String {
+        match *self {
+            Range::Whole {
+                min,
+                max: Some(max),
+            } => format!("{min} … {}", power_of_two(max)),
+            Range::Whole { min, max: None } => format!("≥ {min}"),
+            Range::AnyWhole => "integer ≥ 0".to_string(),
+            Range::Real { low, high } => match (low, high) {
+                (Bound::Open(low), Bound::Closed(high)) => format!("({low}, {high}]"),
+                (Bound::Closed(low), Bound::Closed(high)) => format!("[{low}, {high}]"),
+                (Bound::Open(low), Bound::Open(high)) => format!("({low}, {high})"),
+                (Bound::Closed(low), Bound::Open(high)) => format!("[{low}, {high})"),
+                (Bound::Open(low), _) => format!("> {low}"),
+                (Bound::Closed(low) | Bound::Guard(low), _) => format!("≥ {low}"),
+                (Bound::Unbounded, Bound::Open(high)) => format!("< {high}"),
+                (Bound::Unbounded, Bound::Closed(high)) => format!("≤ {high}"),
+                (Bound::Unbounded, _) => "any number".to_string(),
+            },
+            Range::OneOf(_) => String::new(),
+        }
+    }
+
+    /// The range in English: "between 1 and 16 777 216", "above 0 and at most 100".
+    pub fn in_words(&self) -> String {
+        match *self {
+            Range::Whole {
+                min,
+                max: Some(max),
+            } => {
+                format!("between {} and {}", grouped(min), grouped(max))
+            }
+            Range::Whole { min, max: None } => format!("a whole number from {}", grouped(min)),
+            Range::AnyWhole => format!("a whole number from 0 to {}", grouped(u64::MAX)),
+            Range::Real { low, high } => {
+                let low = match low {
+                    Bound::Unbounded => None,
+                    Bound::Open(low) => Some(format!("above {}", number(low))),
+                    Bound::Closed(low) | Bound::Guard(low) => {
+                        Some(format!("at least {}", number(low)))
+                    }
+                };
+                let high = match high {
+                    Bound::Unbounded => None,
+                    Bound::Open(high) => Some(format!("below {}", number(high))),
+                    Bound::Closed(high) | Bound::Guard(high) => {
+                        Some(format!("at most {}", number(high)))
+                    }
+                };
+                match (low, high) {
+                    (Some(low), Some(high)) => format!("{low} and {high}"),
+                    (Some(bound), None) | (None, Some(bound)) => bound,
+                    (None, None) => "any finite number".to_string(),
+                }
+            }
+            Range::OneOf(names) => format!("one of: {}", names.join(", ")),
+        }
+    }
+}
+
+impl Rule {
+    /// Whether the rule alone already says the value is positive (the panel then shows only it).
+    fn implies_range(self) -> bool {
+        matches!(self, Rule::WholeSteps | Rule::StableStep)
+    }
+
+    /// Short notation for the panel.
+    pub fn notation(self) -> &'static str {
+        match self {
+            Rule::AtLeastDt => "≥ dt",
+            Rule::WholeSteps => "multiple of dt",
+            Rule::StableStep => "≤ each τ, divides slots",
+            Rule::DecayBelowStep => "λ·dt < 1",
+        }
+    }
+
+    /// The rule in English.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Rule::AtLeastDt => "and no shorter than dt",
+            Rule::WholeSteps => "and a whole number of steps dt",
+            Rule::StableStep => "no longer than any time constant, and dividing both slots",
+            Rule::DecayBelowStep => "with decay·dt below 1",
+        }
+    }
+}
+
+/// `n` with its digits in groups of three: 16 777 216.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A bound in English: whole numbers grouped, others as Rust prints them.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        let whole = grouped(value.abs() as u64);
+        if value < 0.0 {
+            format!("−{whole}")
+        } else {
+            whole
+        }
+    } else {
+        value.to_string()
+    }
+}
+
+/// 2ⁿ for a power of two from 1024 up, so the panel stays short; other values as they are.
+fn power_of_two(n: u64) -> String {
+    if n < 1024 || !n.is_power_of_two() {
+        return n.to_string();
+    }
+    const SUPERSCRIPT: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let exponent: String = n
+        .trailing_zeros()
+        .to_string()
+        .chars()
+        .map(|digit| SUPERSCRIPT[digit as usize - '0' as usize])
+        .collect();
+    format!("2{exponent}")
+}
+
+/// Parameters that may change while a simulation runs: the table's live entries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveParams(Params);
+
+impl LiveParams {
+    /// The live values of `params`.
+    pub fn of(params: &Params) -> Self {
+        LiveParams(params.clone())
+    }
+
+    /// Writes the live values into `params`, leaving the structural ones alone.
+    pub fn apply_to(&self, params: &mut Params) {
+        for param in PARAMS.iter().filter(|param| param.live) {
+            param.copy(&self.0, params);
         }
     }
 }
@@ -312,6 +742,13 @@ impl Params {
                 "a number in (0, 100]",
             ));
         }
+        // Every range in the table holds, also for a parameter without a check of its own above.
+        for param in PARAMS {
+            let value = param.get(self);
+            if !param.range.admits(value) {
+                return Err(invalid(param.name, value, &param.range.in_words()));
+            }
+        }
         Ok(())
     }
 
@@ -327,55 +764,21 @@ impl Params {
 
     /// Sets one parameter from text, as `--set KEY=VALUE` does.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ParamError> {
-        fn float(name: &'static str, value: &str) -> Result<f64, ParamError> {
-            value
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| invalid(name, value, "a number"))
-        }
-        fn int<T: FromStr>(name: &'static str, value: &str) -> Result<T, ParamError> {
-            value
-                .trim()
-                .replace('_', "")
-                .parse::<T>()
-                .map_err(|_| invalid(name, value, "a non-negative integer"))
-        }
-        match key.trim() {
-            "mode" => self.mode = value.parse()?,
-            "schedule" => self.schedule = value.parse()?,
-            "m" => self.m = int("m", value)?,
-            "feature_map" => self.feature_map = value.parse()?,
-            "projection" => self.projection = value.parse()?,
-            "seed" => self.seed = int("seed", value)?,
-            "heterogeneity" => self.heterogeneity = float("heterogeneity", value)?,
-            "tau_neuron" => self.tau_neuron = float("tau_neuron", value)?,
-            "tau_process" => self.tau_process = float("tau_process", value)?,
-            "tau_calcium" => self.tau_calcium = float("tau_calcium", value)?,
-            "t_write" => self.t_write = float("t_write", value)?,
-            "t_read" => self.t_read = float("t_read", value)?,
-            "dt" => self.dt = float("dt", value)?,
-            "eta" => self.eta = float("eta", value)?,
-            "decay" => self.decay = float("decay", value)?,
-            "c_min" => self.c_min = float("c_min", value)?,
-            "synthetic_scale" => self.synthetic_scale = float("synthetic_scale", value)?,
-            "layer" => self.layer = int("layer", value)?,
-            "head" => self.head = int("head", value)?,
-            other => return Err(ParamError::Unknown(other.to_string())),
-        }
-        Ok(())
+        let key = key.trim();
+        Param::named(key)
+            .ok_or_else(|| ParamError::Unknown(key.to_string()))?
+            .set_text(self, value)
+    }
+
+    /// The parameters whose values differ between `self` and `other`, in table order.
+    pub fn changes<'a>(&'a self, other: &'a Params) -> impl Iterator<Item = &'static Param> + 'a {
+        PARAMS.iter().filter(|param| param.differs(self, other))
     }
 
     /// Whether changing from `self` to `other` needs a rebuild of the simulation (structure) or
-    /// can be applied to the running one (time constants, η, λ, c_min).
+    /// can be applied to the running one (the table's live entries).
     pub fn is_structural_change(&self, other: &Params) -> bool {
-        let mut live = other.clone();
-        live.tau_neuron = self.tau_neuron;
-        live.tau_process = self.tau_process;
-        live.tau_calcium = self.tau_calcium;
-        live.eta = self.eta;
-        live.decay = self.decay;
-        live.c_min = self.c_min;
-        live != *self
+        self.changes(other).any(|param| !param.live)
     }
 }
 
@@ -436,5 +839,131 @@ mod tests {
         assert!(!a.is_structural_change(&b));
         b.m = 512;
         assert!(a.is_structural_change(&b));
+    }
+
+    #[test]
+    fn every_parameter_has_exactly_one_table_entry() {
+        let serde_json::Value::Object(fields) = serde_json::to_value(Params::default()).unwrap()
+        else {
+            panic!("Params serialises to a map");
+        };
+        for key in fields.keys() {
+            let entries = PARAMS.iter().filter(|param| param.name == key).count();
+            assert_eq!(entries, 1, "{key} has {entries} entries in PARAMS");
+        }
+        assert_eq!(PARAMS.len(), fields.len(), "an entry names no field");
+        assert_eq!(PARAM_NAMES.len(), PARAMS.len());
+    }
+
+    #[test]
+    fn each_entry_reads_and_edits_its_own_field() {
+        let a = Params::default();
+        for param in PARAMS {
+            let mut b = a.clone();
+            // A value in range that differs from the default.
+            let text = match param.range {
+                Range::OneOf(names) => {
+                    let other = names.iter().find(|&&n| Value::Choice(n) != param.get(&a));
+                    other.unwrap().to_string()
+                }
+                _ => match param.get(&a) {
+                    Value::Real(value) => (value * 2.0 + 1.0).to_string(),
+                    Value::Whole(value) => (value + 2).to_string(),
+                    Value::Choice(_) => unreachable!(),
+                },
+            };
+            param.set_text(&mut b, &text).unwrap();
+            let changed: Vec<&str> = a.changes(&b).map(|p| p.name).collect();
+            assert_eq!(changed, [param.name], "setting {} to {text}", param.name);
+            let json = serde_json::to_value(&b).unwrap();
+            assert_ne!(
+                json[param.name],
+                serde_json::to_value(&a).unwrap()[param.name]
+            );
+            let mut c = a.clone();
+            param.copy(&b, &mut c);
+            assert_eq!(c, b, "copying {}", param.name);
+        }
+    }
+
+    #[test]
+    fn live_params_carry_exactly_the_live_entries() {
+        let a = Params::default();
+        let mut edited = a.clone();
+        for param in PARAMS {
+            let text = match param.range {
+                Range::OneOf(names) => names[1].to_string(),
+                _ => "2".to_string(),
+            };
+            param.set_text(&mut edited, &text).unwrap();
+        }
+        let mut applied = a.clone();
+        LiveParams::of(&edited).apply_to(&mut applied);
+        let changed: Vec<&str> = a.changes(&applied).map(|p| p.name).collect();
+        let live: Vec<&str> = PARAMS.iter().filter(|p| p.live).map(|p| p.name).collect();
+        assert_eq!(changed, live);
+        assert_eq!(
+            live,
+            [
+                "tau_neuron",
+                "tau_process",
+                "tau_calcium",
+                "eta",
+                "decay",
+                "c_min"
+            ]
+        );
+    }
+
+    #[test]
+    fn ranges_read_as_english() {
+        let words = |key| Param::named(key).unwrap().range_in_words();
+        assert_eq!(words("m"), "between 1 and 16 777 216");
+        assert_eq!(words("synthetic_scale"), "above 0 and at most 100");
+        assert_eq!(words("heterogeneity"), "at least 0 and at most 10");
+        assert_eq!(
+            words("tau_calcium"),
+            "above 0 and at most 1 000 000 000, and no shorter than dt"
+        );
+        assert_eq!(
+            words("feature_map"),
+            "one of: positive, hyperbolic, trig, elu1"
+        );
+        assert_eq!(words("layer"), "a whole number from 0");
+    }
+
+    /// The table's ranges are the ones validation enforces: a value just outside is refused.
+    #[test]
+    fn validation_refuses_values_outside_the_table_ranges() {
+        for param in PARAMS {
+            let Range::Real { low, high } = param.range else {
+                continue;
+            };
+            let mut outside = vec![f64::NAN, f64::INFINITY];
+            match low {
+                Bound::Open(low) => outside.push(low),
+                Bound::Closed(low) | Bound::Guard(low) => outside.push(low - 1e-3),
+                Bound::Unbounded => {}
+            }
+            match high {
+                Bound::Open(high) => outside.push(high),
+                Bound::Closed(high) | Bound::Guard(high) => outside.push(high * 1.5),
+                Bound::Unbounded => {}
+            }
+            for value in outside {
+                let mut params = Params::default();
+                param.set_text(&mut params, &value.to_string()).unwrap();
+                assert!(!param.range.admits(param.get(&params)));
+                let error = params.validate().unwrap_err().to_string();
+                assert!(error.contains("must be"), "{}={value}: {error}", param.name);
+            }
+        }
+        for param in PARAMS {
+            assert!(
+                param.range.admits(param.get(&Params::default())),
+                "default {} outside its range",
+                param.name
+            );
+        }
     }
 }

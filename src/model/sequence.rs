@@ -1,6 +1,8 @@
 //! The model's input: token labels and one attention head's queries, keys and values.
 
+use super::features::{Stream, rng_for};
 use ndarray::Array2;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// Where a real-text sequence came from (absent for synthetic and `.npy` inputs).
@@ -129,6 +131,25 @@ impl Sequence {
     /// k / D^(1/4).
     pub fn scaled_keys(&self) -> Array2<f64> {
         &self.keys / (self.key_dim() as f64).powf(0.25)
+    }
+
+    /// N tokens of dimension D with q, k, v entries drawn N(0, 1) from `seed`, q and k then
+    /// multiplied by `scale` (the `synthetic:NxD` source).
+    pub fn gaussian(tokens: usize, dim: usize, seed: u64, scale: f64) -> Sequence {
+        let mut rng = rng_for(seed, Stream::Synthetic, 0);
+        let mut draw =
+            |rows, cols| Array2::from_shape_fn((rows, cols), |_| StandardNormal.sample(&mut rng));
+        let queries: Array2<f64> = draw(tokens, dim) * scale;
+        let keys: Array2<f64> = draw(tokens, dim) * scale;
+        let values: Array2<f64> = draw(tokens, dim);
+        Sequence {
+            source: format!("synthetic:{tokens}x{dim}"),
+            tokens: Sequence::numbered_tokens(tokens),
+            queries,
+            keys,
+            values,
+            origin: None,
+        }
     }
 
     /// Default labels "t0", "t1", … for inputs without tokens.

@@ -2,7 +2,8 @@
 
 use super::params::Schedule;
 use crate::model::sequence::Sequence;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut1};
+use std::ops::{Add, Div, Sub};
 
 /// Softmax attention of one head, computed with the row max subtracted.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,17 +45,9 @@ pub fn softmax_reference(sequence: &Sequence, schedule: Schedule) -> SoftmaxRefe
     let mut attention = Array2::<f64>::zeros((n, n));
     let mut log_normaliser = Vec::with_capacity(n);
     for t in 0..n {
-        let top = (0..n)
-            .filter(|&tau| in_mask(schedule, t, tau))
-            .map(|tau| s[[t, tau]])
-            .fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        for tau in (0..n).filter(|&tau| in_mask(schedule, t, tau)) {
-            let e = (s[[t, tau]] - top).exp();
-            attention[[t, tau]] = e;
-            sum += e;
-        }
-        attention.row_mut(t).mapv_inplace(|x| x / sum);
+        let mut row = attention.row_mut(t);
+        row.assign(&s.row(t));
+        let (top, sum) = softmax_in_place(row, |tau| in_mask(schedule, t, tau));
         log_normaliser.push(top + sum.ln());
     }
     let outputs = attention.dot(&sequence.values);
@@ -65,14 +58,63 @@ pub fn softmax_reference(sequence: &Sequence, schedule: Schedule) -> SoftmaxRefe
     }
 }
 
+/// A float type the softmax runs in: f64 for the model, f32 for the BERT forward pass.
+pub trait Real: Copy + Add<Output = Self> + Sub<Output = Self> + Div<Output = Self> {
+    const ZERO: Self;
+    const NEG_INFINITY: Self;
+    fn exp(self) -> Self;
+    fn max(self, other: Self) -> Self;
+}
+
+macro_rules! real {
+    ($($ty:ty),+) => {$(
+        impl Real for $ty {
+            const ZERO: Self = 0.0;
+            const NEG_INFINITY: Self = <$ty>::NEG_INFINITY;
+            fn exp(self) -> Self {
+                <$ty>::exp(self)
+            }
+            fn max(self, other: Self) -> Self {
+                <$ty>::max(self, other)
+            }
+        }
+    )+};
+}
+real!(f32, f64);
+
+/// Softmax of one row of scores, in place, with the largest masked score subtracted for
+/// stability: entries where `mask(τ)` holds become exp(s_τ − max)/Σ, the others 0. Returns
+/// the max and the sum Σ exp(s_τ − max), so log Z = max + ln Σ.
+pub fn softmax_in_place<F: Real>(
+    mut row: ArrayViewMut1<'_, F>,
+    mask: impl Fn(usize) -> bool,
+) -> (F, F) {
+    let top = row
+        .iter()
+        .enumerate()
+        .filter(|&(tau, _)| mask(tau))
+        .fold(F::NEG_INFINITY, |top, (_, &score)| top.max(score));
+    let mut sum = F::ZERO;
+    for (tau, entry) in row.iter_mut().enumerate() {
+        *entry = if mask(tau) {
+            let e = (*entry - top).exp();
+            sum = sum + e;
+            e
+        } else {
+            F::ZERO
+        };
+    }
+    row.mapv_inplace(|x| x / sum);
+    (top, sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::synthetic::synthetic;
 
     #[test]
     fn rows_are_stochastic_and_stable_for_huge_scores() {
-        let mut seq = synthetic(5, 4, 1, 1.0);
+        let mut seq = Sequence::gaussian(5, 4, 1, 1.0);
         seq.queries *= 60.0;
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let r = softmax_reference(&seq, schedule);
@@ -89,7 +131,7 @@ mod tests {
 
     #[test]
     fn matches_a_direct_computation() {
-        let seq = synthetic(3, 4, 2, 0.7);
+        let seq = Sequence::gaussian(3, 4, 2, 0.7);
         let r = softmax_reference(&seq, Schedule::Bidirectional);
         let s = scores(seq.queries.view(), seq.keys.view());
         let z0: f64 = (0..3).map(|tau| s[[0, tau]].exp()).sum();

@@ -13,7 +13,7 @@
 
 use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
-use crate::data::real::head_grid;
+use crate::data::source::head_grid;
 use crate::data::source::{SequenceError, SourceSpec, load_sequence};
 use crate::model::metrics::Metrics;
 use crate::model::params::{FeatureMap, Mode, Params, Projection};

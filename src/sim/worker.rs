@@ -112,18 +112,9 @@ impl Drop for Worker {
     }
 }
 
-/// Names of the parameters that differ between `a` and `b`.
+/// Names of the parameters that differ between `a` and `b`, in table order.
 pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
-        (serde_json::to_value(a), serde_json::to_value(b))
-    else {
-        return Vec::new();
-    };
-    crate::model::params::PARAM_NAMES
-        .iter()
-        .filter(|name| a.get(**name) != b.get(**name))
-        .map(|name| name.to_string())
-        .collect()
+    a.changes(b).map(|param| param.name.to_string()).collect()
 }
 
 struct Engine {

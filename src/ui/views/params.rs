@@ -5,22 +5,10 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::model::dynamic::LiveParams;
-use crate::model::params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
-use crate::sim::worker::changed_params;
+use crate::model::params::{Choice, LiveParams, Param, ParamError, Params, Range, ValueMut};
 use crate::sim::{Command, RunHistory};
 use crate::ui::widgets::theme;
 use egui::RichText;
-
-/// Parameters that apply to the running simulation without a rebuild.
-pub const LIVE_PARAMS: [&str; 6] = [
-    "tau_neuron",
-    "tau_process",
-    "tau_calcium",
-    "eta",
-    "decay",
-    "c_min",
-];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Group {
@@ -30,12 +18,11 @@ enum Group {
     Mode,
 }
 
-/// One parameter as the panel shows it.
+/// How the panel shows one parameter; its unit, range and whether it applies live come from
+/// the parameter table.
 struct Field {
     key: &'static str,
     label: &'static str,
-    unit: &'static str,
-    range: &'static str,
     help: &'static str,
     group: Group,
 }
@@ -44,152 +31,114 @@ const FIELDS: &[Field] = &[
     Field {
         key: "synthetic_scale",
         label: "q, k scale",
-        unit: "",
-        range: "(0, 100]",
         help: "Multiplies synthetic queries and keys: larger gives a peakier softmax.",
         group: Group::Input,
     },
     Field {
         key: "layer",
         label: "layer",
-        unit: "",
-        range: "≥ 0",
         help: "Transformer layer (0-based) for real-text sequences.",
         group: Group::Input,
     },
     Field {
         key: "head",
         label: "head",
-        unit: "",
-        range: "≥ 0",
         help: "Attention head (0-based) for real-text sequences.",
         group: Group::Input,
     },
     Field {
         key: "m",
         label: "m features",
-        unit: "",
-        range: "1 … 2²⁴",
         help: "Number of random features; hidden neurons m' = m (positive), 2m (hyperbolic, trig) or D (elu1). Larger m approximates softmax better.",
         group: Group::Network,
     },
     Field {
         key: "feature_map",
         label: "feature map φ",
-        unit: "",
-        range: "",
         help: "positive: Performer FAVOR+; hyperbolic: lower variance; trig: random Fourier (can be negative); elu1: linear-attention baseline, not a softmax estimator.",
         group: Group::Network,
     },
     Field {
         key: "projection",
         label: "projection W",
-        unit: "",
-        range: "",
         help: "iid Gaussian rows, or orthogonal blocks (Performer ORF).",
         group: Group::Network,
     },
     Field {
         key: "seed",
         label: "seed",
-        unit: "",
-        range: "integer ≥ 0",
         help: "Draws W, the process gains and synthetic sequences.",
         group: Group::Network,
     },
     Field {
         key: "heterogeneity",
         label: "σ_γ gain spread",
-        unit: "",
-        range: "[0, 10]",
         help: "Spread of the process gains γ_ij = 1 + σ_γ ξ_ij. 0: every process responds alike.",
         group: Group::Network,
     },
     Field {
         key: "tau_neuron",
         label: "τ_n neurons",
-        unit: "ms",
-        range: "> 0, ≥ dt",
         help: "Neuron time constant.",
         group: Group::Dynamics,
     },
     Field {
         key: "tau_process",
         label: "τ_p processes",
-        unit: "ms",
-        range: "> 0, ≥ dt",
         help: "Astrocyte process time constant.",
         group: Group::Dynamics,
     },
     Field {
         key: "tau_calcium",
         label: "τ_c calcium",
-        unit: "ms",
-        range: "> 0, ≥ dt",
         help: "Astrocyte calcium time constant: slower calcium lags Z_t.",
         group: Group::Dynamics,
     },
     Field {
         key: "eta",
         label: "η learning",
-        unit: "per ms",
-        range: "> 0",
         help: "Hebbian and presynaptic learning rate (η·T_write = 1 keeps the paper's scale).",
         group: Group::Dynamics,
     },
     Field {
         key: "decay",
         label: "λ decay",
-        unit: "per ms",
-        range: "≥ 0, λ·dt < 1",
         help: "Decay of H, g and the eligibilities.",
         group: Group::Dynamics,
     },
     Field {
         key: "c_min",
         label: "c_min floor",
-        unit: "",
-        range: "> 0",
         help: "Floor in ψ(c) = 1/max(c, c_min).",
         group: Group::Dynamics,
     },
     Field {
         key: "t_write",
         label: "T_write slot",
-        unit: "ms",
-        range: "multiple of dt",
         help: "Length of one write slot.",
         group: Group::Dynamics,
     },
     Field {
         key: "t_read",
         label: "T_read slot",
-        unit: "ms",
-        range: "multiple of dt",
         help: "Length of one read slot.",
         group: Group::Dynamics,
     },
     Field {
         key: "dt",
         label: "dt step",
-        unit: "ms",
-        range: "≤ each τ, divides slots",
         help: "Forward-Euler step.",
         group: Group::Dynamics,
     },
     Field {
         key: "mode",
         label: "mode",
-        unit: "",
-        range: "",
         help: "dynamic: neurons and astrocyte in continuous time; algebraic: the paper's exact correspondence.",
         group: Group::Mode,
     },
     Field {
         key: "schedule",
         label: "schedule",
-        unit: "",
-        range: "",
         help: "bidirectional: write every token, then read every token (full mask); causal: write t, read t (mask τ ≤ t).",
         group: Group::Mode,
     },
@@ -283,7 +232,10 @@ impl ParamsView {
                         .spacing([6.0, 4.0])
                         .show(ui, |ui| {
                             for field in FIELDS.iter().filter(|f| f.group == group) {
-                                self.field_row(ui, field, &applied);
+                                let Some(param) = Param::named(field.key) else {
+                                    continue;
+                                };
+                                self.field_row(ui, field, param, &applied);
                                 if error_key == Some(field.key)
                                     && let Some(text) = &error_text
                                 {
@@ -316,9 +268,10 @@ impl ParamsView {
         }
         let structural = applied.is_structural_change(&self.draft);
         if structural {
-            let names: Vec<String> = changed_params(&applied, &self.draft)
-                .into_iter()
-                .filter(|k| !LIVE_PARAMS.contains(&k.as_str()))
+            let names: Vec<&str> = applied
+                .changes(&self.draft)
+                .filter(|param| !param.live)
+                .map(|param| param.name)
                 .collect();
             ui.separator();
             ui.label(
@@ -357,51 +310,35 @@ impl ParamsView {
         if base == applied {
             return;
         }
-        let (
-            Ok(serde_json::Value::Object(old)),
-            Ok(serde_json::Value::Object(new)),
-            Ok(serde_json::Value::Object(mut draft)),
-        ) = (
-            serde_json::to_value(base),
-            serde_json::to_value(applied),
-            serde_json::to_value(&self.draft),
-        )
-        else {
-            return;
-        };
-        for (key, value) in new {
-            if draft.get(&key) == old.get(&key) {
-                draft.insert(key, value);
+        for param in crate::model::params::PARAMS {
+            if !param.differs(&self.draft, base) {
+                param.copy(applied, &mut self.draft);
             }
-        }
-        if let Ok(merged) = serde_json::from_value(serde_json::Value::Object(draft)) {
-            self.draft = merged;
         }
         self.base = Some(applied.clone());
     }
 
-    fn field_row(&mut self, ui: &mut egui::Ui, field: &Field, applied: &Params) {
-        let live = LIVE_PARAMS.contains(&field.key);
-        let edited = changed_params(applied, &self.draft)
-            .iter()
-            .any(|k| k == field.key);
+    fn field_row(&mut self, ui: &mut egui::Ui, field: &Field, param: &Param, applied: &Params) {
+        let live = param.live;
+        let edited = param.differs(applied, &self.draft);
         let mut text = RichText::new(field.label);
         if edited && !live {
             text = text.strong().color(theme::CAPTION);
         }
+        let range = param.range_notation();
         let tip = format!(
             "{} ({}){}{}",
             field.help,
             field.key,
-            if field.unit.is_empty() {
+            if param.unit.is_empty() {
                 String::new()
             } else {
-                format!(" — unit: {}", field.unit)
+                format!(" — unit: {}", param.unit)
             },
-            if field.range.is_empty() {
+            if range.is_empty() {
                 String::new()
             } else {
-                format!(" — valid: {}", field.range)
+                format!(" — valid: {range}")
             },
         );
         let label = ui
@@ -411,18 +348,13 @@ impl ParamsView {
             })
             .inner
             .on_hover_text(&tip);
-        let draft = &mut self.draft;
-        let response = match field.key {
-            "mode" => enum_combo(ui, field.key, &mut draft.mode, Mode::ALL),
-            "schedule" => enum_combo(ui, field.key, &mut draft.schedule, Schedule::ALL),
-            "feature_map" => enum_combo(ui, field.key, &mut draft.feature_map, FeatureMap::ALL),
-            "projection" => enum_combo(ui, field.key, &mut draft.projection, Projection::ALL),
-            "m" => ui.add(egui::DragValue::new(&mut draft.m).speed(4.0)),
-            "seed" => ui.add(egui::DragValue::new(&mut draft.seed)),
-            "layer" => ui.add(egui::DragValue::new(&mut draft.layer)),
-            "head" => ui.add(egui::DragValue::new(&mut draft.head)),
-            key => {
-                let value = float_field(draft, key);
+        let response = match param.edit(&mut self.draft) {
+            ValueMut::Choice(choice) => choice_combo(ui, field.key, choice),
+            ValueMut::Count(count) => {
+                ui.add(egui::DragValue::new(count).speed(count_drag_speed(param.range)))
+            }
+            ValueMut::Integer(integer) => ui.add(egui::DragValue::new(integer)),
+            ValueMut::Real(value) => {
                 let speed = (value.abs() * 0.01).max(1e-4);
                 ui.add(
                     egui::DragValue::new(value)
@@ -432,12 +364,12 @@ impl ParamsView {
             }
         };
         response.labelled_by(label.id).on_hover_text(&tip);
-        let unit = if field.range.is_empty() {
-            field.unit.to_string()
-        } else if field.unit.is_empty() {
-            field.range.to_string()
+        let unit = if range.is_empty() {
+            param.unit.to_string()
+        } else if param.unit.is_empty() {
+            range
         } else {
-            format!("{} · {}", field.unit, field.range)
+            format!("{} · {range}", param.unit)
         };
         ui.label(RichText::new(unit).size(12.0).color(theme::CAPTION));
         ui.end_row();
@@ -542,36 +474,27 @@ fn badge(ui: &mut egui::Ui, live: bool) {
     }
 }
 
-fn enum_combo<T: Copy + PartialEq + std::fmt::Display>(
-    ui: &mut egui::Ui,
-    id: &str,
-    value: &mut T,
-    all: &[T],
-) -> egui::Response {
+fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) -> egui::Response {
+    let current = value.name();
     egui::ComboBox::from_id_salt(id)
-        .selected_text(value.to_string())
+        .selected_text(current)
         .show_ui(ui, |ui| {
-            for option in all {
-                ui.selectable_value(value, *option, option.to_string());
+            for &name in value.names() {
+                if ui.selectable_label(current == name, name).clicked() {
+                    // The name comes from the list itself, so it is always known.
+                    _ = value.choose(name);
+                }
             }
         })
         .response
 }
 
-fn float_field<'a>(params: &'a mut Params, key: &str) -> &'a mut f64 {
-    match key {
-        "synthetic_scale" => &mut params.synthetic_scale,
-        "heterogeneity" => &mut params.heterogeneity,
-        "tau_neuron" => &mut params.tau_neuron,
-        "tau_process" => &mut params.tau_process,
-        "tau_calcium" => &mut params.tau_calcium,
-        "eta" => &mut params.eta,
-        "decay" => &mut params.decay,
-        "c_min" => &mut params.c_min,
-        "t_write" => &mut params.t_write,
-        "t_read" => &mut params.t_read,
-        "dt" => &mut params.dt,
-        other => unreachable!("{other} is not a float parameter"),
+/// Drag speed for a count: one step per pixel, faster for very large ranges (m up to 2²⁴
+/// moves 4 per pixel).
+fn count_drag_speed(range: Range) -> f64 {
+    match range {
+        Range::Whole { max: Some(max), .. } => (max as f64 / f64::from(1 << 22)).max(1.0),
+        _ => 1.0,
     }
 }
 
@@ -580,29 +503,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_parameter_has_a_field() {
-        for name in crate::model::params::PARAM_NAMES {
+    fn every_parameter_has_exactly_one_field_and_every_field_a_parameter() {
+        for param in crate::model::params::PARAMS {
+            let fields = FIELDS.iter().filter(|f| f.key == param.name).count();
+            assert_eq!(fields, 1, "{} has {fields} fields in the panel", param.name);
+        }
+        for field in FIELDS {
             assert!(
-                FIELDS.iter().any(|f| f.key == *name),
-                "{name} missing from the panel"
+                Param::named(field.key).is_some(),
+                "{} is not in the parameter table",
+                field.key
             );
         }
-        let mut p = Params::default();
-        for field in FIELDS {
-            if ![
-                "mode",
-                "schedule",
-                "feature_map",
-                "projection",
-                "m",
-                "seed",
-                "layer",
-                "head",
-            ]
-            .contains(&field.key)
-            {
-                *float_field(&mut p, field.key) += 0.0;
-            }
-        }
+    }
+
+    #[test]
+    fn the_panel_shows_the_table_ranges_in_short_notation() {
+        let shown = |key| Param::named(key).unwrap().range_notation();
+        assert_eq!(shown("synthetic_scale"), "(0, 100]");
+        assert_eq!(shown("m"), "1 … 2²⁴");
+        assert_eq!(shown("seed"), "integer ≥ 0");
+        assert_eq!(shown("heterogeneity"), "[0, 10]");
+        assert_eq!(shown("tau_calcium"), "> 0, ≥ dt");
+        assert_eq!(shown("decay"), "≥ 0, λ·dt < 1");
+        assert_eq!(shown("t_write"), "multiple of dt");
+        assert_eq!(shown("dt"), "≤ each τ, divides slots");
+        assert_eq!(shown("feature_map"), "");
+        assert_eq!(count_drag_speed(Param::named("m").unwrap().range), 4.0);
+        assert_eq!(count_drag_speed(Param::named("head").unwrap().range), 1.0);
     }
 }

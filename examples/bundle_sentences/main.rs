@@ -1,5 +1,5 @@
 //! Regenerates `assets/minilm_sentences.safetensors`: runs all-MiniLM-L6-v2 on the teaching
-//! sentences listed in `tripartite::data::bundle::BUNDLED_SENTENCES` and stores every layer's
+//! sentences listed in [`writer::BUNDLED_SENTENCES`] and stores every layer's
 //! per-head q/k/v and attention as F16, with the default head of each sentence.
 //!
 //! ```text
@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tripartite::data::bert::BertModel;
-use tripartite::data::bundle::{BUNDLED_SENTENCES, Bundle, write_bundle_specs};
+use tripartite::data::bundle::Bundle;
+use writer::{BUNDLED_SENTENCES, write_bundle_specs};
+
+mod writer;
 
 const USAGE: &str = "usage: bundle_sentences [--model DIR] [--out FILE.safetensors]";
 

@@ -1,0 +1,155 @@
+//! The parts of a model folder's `config.json` the forward pass needs, and the checks that
+//! refuse what it cannot run.
+
+use super::{BertError, SUPPORTED_ACTIVATIONS, SUPPORTED_ARCHITECTURES};
+use std::path::Path;
+
+/// The parts of `config.json` the forward pass needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertConfig {
+    pub num_layers: usize,
+    pub num_heads: usize,
+    pub hidden_size: usize,
+    /// `hidden_size / num_heads`.
+    pub head_size: usize,
+    pub intermediate_size: usize,
+    /// `max_position_embeddings`: the longest sequence (incl. [CLS]/[SEP]) the model accepts.
+    pub max_positions: usize,
+    pub vocab_size: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+    pub hidden_act: String,
+    pub model_type: String,
+    pub architectures: Vec<String>,
+    /// `_name_or_path`, when the config records one.
+    pub name_or_path: Option<String>,
+}
+
+impl BertConfig {
+    /// Reads and validates a `config.json`.
+    pub fn load(path: &Path) -> Result<Self, BertError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BertError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of a `config.json`; `path` is only used in messages.
+    pub fn parse(json: &str, path: &Path) -> Result<Self, BertError> {
+        let bad = |reason: String| BertError::BadConfig {
+            path: path.to_owned(),
+            reason,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| bad(format!("invalid JSON ({e})")))?;
+        if !v.is_object() {
+            return Err(bad("the top level is not a JSON object".into()));
+        }
+        let model_type = v
+            .get("model_type")
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_owned();
+        let architectures: Vec<String> = v
+            .get("architectures")
+            .and_then(|x| x.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let arch_ok = if model_type.is_empty() {
+            architectures
+                .iter()
+                .any(|a| SUPPORTED_ARCHITECTURES.contains(&a.as_str()))
+        } else {
+            model_type == "bert"
+        };
+        if !arch_ok {
+            let found = match (model_type.is_empty(), architectures.is_empty()) {
+                (true, true) => "(config.json names neither model_type nor architectures)".into(),
+                (false, true) => format!("model_type {model_type:?}"),
+                (true, false) => format!("architectures {architectures:?}"),
+                (false, false) => format!("model_type {model_type:?} ({architectures:?})"),
+            };
+            return Err(BertError::UnsupportedArchitecture { found });
+        }
+        let usize_field = |key: &str| -> Result<usize, BertError> {
+            match v.get(key) {
+                None => Err(bad(format!("field {key:?} is missing"))),
+                Some(x) => x
+                    .as_u64()
+                    .filter(|&n| n > 0)
+                    .map(|n| n as usize)
+                    .ok_or_else(|| bad(format!("field {key:?} is not a positive integer"))),
+            }
+        };
+        let num_layers = usize_field("num_hidden_layers")?;
+        let num_heads = usize_field("num_attention_heads")?;
+        let hidden_size = usize_field("hidden_size")?;
+        let intermediate_size = usize_field("intermediate_size")?;
+        let max_positions = usize_field("max_position_embeddings")?;
+        let vocab_size = usize_field("vocab_size")?;
+        let type_vocab_size = match v.get("type_vocab_size") {
+            None => 2,
+            Some(_) => usize_field("type_vocab_size")?,
+        };
+        if hidden_size % num_heads != 0 {
+            return Err(bad(format!(
+                "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"
+            )));
+        }
+        let layer_norm_eps = match v.get("layer_norm_eps") {
+            None => 1e-12,
+            Some(x) => x
+                .as_f64()
+                .filter(|e| e.is_finite() && *e >= 0.0)
+                .ok_or_else(|| {
+                    bad("field \"layer_norm_eps\" is not a non-negative number".into())
+                })?,
+        };
+        let hidden_act = match v.get("hidden_act") {
+            None => "gelu".to_owned(),
+            Some(x) => x
+                .as_str()
+                .ok_or_else(|| bad("field \"hidden_act\" is not a string".into()))?
+                .to_owned(),
+        };
+        if !SUPPORTED_ACTIVATIONS.contains(&hidden_act.as_str()) {
+            return Err(BertError::UnsupportedActivation { found: hidden_act });
+        }
+        if let Some(p) = v.get("position_embedding_type").and_then(|x| x.as_str())
+            && p != "absolute"
+        {
+            return Err(bad(format!(
+                "position_embedding_type {p:?} is not supported (only \"absolute\")"
+            )));
+        }
+        let name_or_path = v
+            .get("_name_or_path")
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        Ok(BertConfig {
+            num_layers,
+            num_heads,
+            hidden_size,
+            head_size: hidden_size / num_heads,
+            intermediate_size,
+            max_positions,
+            vocab_size,
+            type_vocab_size,
+            layer_norm_eps,
+            hidden_act,
+            model_type: if model_type.is_empty() {
+                "bert".into()
+            } else {
+                model_type
+            },
+            architectures,
+            name_or_path,
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! Why a sequence could not be produced: one error type for every source, wrapping the typed
+//! errors of the readers it calls.
+
+use super::bert::BertError;
+use super::bundle::BundleError;
+use super::npy::NpyError;
+use crate::model::sequence::ShapeError;
+
+/// Largest synthetic sequence: N tokens and D dimensions.
+pub const MAX_SYNTHETIC_TOKENS: usize = 4096;
+pub const MAX_SYNTHETIC_DIM: usize = 4096;
+
+/// Why a sequence could not be produced. The reader errors are boxed to keep this small.
+#[derive(Debug, thiserror::Error)]
+pub enum SequenceError {
+    #[error(
+        "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME or model:DIR"
+    )]
+    UnknownSource(String),
+    #[error(
+        "bad synthetic size '{0}': expected NxD with 1 ≤ N ≤ {MAX_SYNTHETIC_TOKENS} and 1 ≤ D ≤ {MAX_SYNTHETIC_DIM}, e.g. synthetic:12x32"
+    )]
+    BadSynthetic(String),
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    #[error(transparent)]
+    Bundle(Box<BundleError>),
+    #[error("no bundled sentence named '{name}'; the bundled sentences are: {known}")]
+    UnknownSentence { name: String, known: String },
+    #[error("bundled:{name}: {source}")]
+    BundledHead {
+        name: String,
+        #[source]
+        source: Box<BundleError>,
+    },
+    #[error(transparent)]
+    Model(Box<BertError>),
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    #[error("model:{0} needs text to encode (give --text or a `text` key in [sequence])")]
+    MissingText(String),
+}
+
+impl From<BundleError> for SequenceError {
+    fn from(error: BundleError) -> Self {
+        SequenceError::Bundle(Box::new(error))
+    }
+}
+
+impl From<BertError> for SequenceError {
+    fn from(error: BertError) -> Self {
+        SequenceError::Model(Box::new(error))
+    }
+}
