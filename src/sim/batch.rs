@@ -22,6 +22,7 @@ use crate::model::simulation::Simulation;
 use ndarray::Array2;
 use rayon::prelude::*;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -349,7 +350,8 @@ impl<R> Output<R> {
     }
 }
 
-/// Builds and runs one simulation to the end, checking for cancellation between slots.
+/// Builds and runs one simulation to the end with the headless runs' loop
+/// ([`super::run::run_to_end`]), checking for cancellation between blocks of steps.
 fn run_to_end<R>(
     params: &Params,
     sequence: Arc<Sequence>,
@@ -357,11 +359,14 @@ fn run_to_end<R>(
 ) -> Result<Simulation, Stop> {
     let mut simulation =
         Simulation::new(params, sequence).map_err(|e| Stop::Failed(e.to_string()))?;
-    while !simulation.is_finished() {
-        out.check()?;
-        simulation.step_slot();
+    out.check()?;
+    match super::run::run_to_end(&mut simulation, |_| match out.check() {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(stop) => ControlFlow::Break(stop),
+    }) {
+        ControlFlow::Continue(()) => Ok(simulation),
+        ControlFlow::Break(stop) => Err(stop),
     }
-    Ok(simulation)
 }
 
 fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) -> Result<(), Stop> {
