@@ -118,10 +118,20 @@ fn out_dir_holds_every_array_with_its_shape() {
     assert_eq!(matrix("y_softmax.npy").dim(), (5, 8));
     let trace = std::fs::read_to_string(out.join("trace.csv")).unwrap();
     let mut lines = trace.lines();
-    assert_eq!(lines.next(), Some("time_ms,phase,slot,token,c"));
+    assert_eq!(lines.next(), Some("time_ms,phase,slot,token,c,z"));
     let rows: Vec<&str> = lines.collect();
     assert!(rows.len() > 10);
     assert!(rows.iter().any(|r| r.contains(",read,")));
+    // Read rows carry Z_t of their token (z.npy's value); write rows leave it empty.
+    let z = vector("z.npy");
+    for row in &rows {
+        let fields: Vec<&str> = row.split(',').collect();
+        let token: usize = fields[2].parse().unwrap();
+        match fields[1] {
+            "read" => assert_eq!(fields[5].parse::<f64>().unwrap(), z[token], "{row}"),
+            _ => assert_eq!(fields[5], "", "{row}"),
+        }
+    }
     let metrics: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["params"]["heterogeneity"], 0.2);

@@ -244,16 +244,16 @@ fn traces_csv_names_the_phase_slot_and_token_of_each_sample() {
         calcium,
         probes: Vec::new(),
     });
-    let csv = csv::trace_csv(&samples, &slots, &tokens());
+    let csv = csv::trace_csv(&samples, &slots, &tokens(), &[4.0, 5.0, 6.0]);
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "time_ms,phase,slot,token,c");
+    assert_eq!(lines[0], "time_ms,phase,slot,token,c,z");
     assert_eq!(
         lines[1..],
         [
-            "0,write,2,\"sat,\",0",
-            "0.5,write,2,\"sat,\",0.5",
-            "1,write,2,\"sat,\",1",
-            "2,read,0,the,0.75"
+            "0,write,2,\"sat,\",0,",
+            "0.5,write,2,\"sat,\",0.5,",
+            "1,write,2,\"sat,\",1,",
+            "2,read,0,the,0.75,4"
         ]
     );
 }

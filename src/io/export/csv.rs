@@ -1,30 +1,37 @@
 //! The CSV layouts: the calcium trace and the attention matrices in long form.
 
 use super::{ExportError, check_square, write_bytes};
-use crate::model::schedule::Slot;
+use crate::model::schedule::{Phase, Slot};
 use crate::sim::TraceSample;
 use ndarray::Array2;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The trace as CSV with header `time_ms,phase,slot,token,c`: each sample's time, the slot its
-/// step closes (phase and token index, from `slots`), the token, and the calcium in
-/// softmax-normaliser units. Samples outside the schedule are left out.
+/// The trace as CSV with header `time_ms,phase,slot,token,c,z`: each sample's time, the slot
+/// its step closes (phase and token index, from `slots`), the token, the calcium in
+/// softmax-normaliser units, and in read slots the softmax normaliser Z_t that the calcium
+/// should meet (`normaliser[token]`; empty in write slots, where there is none). Samples
+/// outside the schedule are left out.
 pub fn trace_csv<'a>(
     trace: impl IntoIterator<Item = &'a TraceSample>,
     slots: &[Slot],
     tokens: &[String],
+    normaliser: &[f64],
 ) -> String {
-    let mut out = String::from("time_ms,phase,slot,token,c\n");
+    let mut out = String::from("time_ms,phase,slot,token,c,z\n");
     for sample in trace {
         // The slot that step `sample.step` belongs to: the first ending at or after it.
         let Some(slot) = slots.get(slots.partition_point(|s| s.end_step() < sample.step)) else {
             continue;
         };
         let token = tokens.get(slot.token).map_or("", String::as_str);
+        let z = match (slot.phase, normaliser.get(slot.token)) {
+            (Phase::Read, Some(z)) => z.to_string(),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{},{},{},{},{}",
+            "{},{},{},{},{},{z}",
             sample.time_ms,
             slot.phase.name(),
             slot.token,
@@ -41,8 +48,9 @@ pub fn write_trace<'a>(
     trace: impl IntoIterator<Item = &'a TraceSample>,
     slots: &[Slot],
     tokens: &[String],
+    normaliser: &[f64],
 ) -> Result<(), ExportError> {
-    write_bytes(path, trace_csv(trace, slots, tokens).as_bytes())
+    write_bytes(path, trace_csv(trace, slots, tokens, normaliser).as_bytes())
 }
 
 /// A_soft, A_net and their difference in long form, with token labels:
@@ -118,10 +126,10 @@ mod tests {
         ];
         let tokens = ["a".to_string(), "b,c".to_string()];
         let trace = [sample(4, 0.25), sample(5, 0.5), sample(9, 1.0)];
-        let csv = trace_csv(&trace, &slots, &tokens);
+        let csv = trace_csv(&trace, &slots, &tokens, &[3.0, 7.5]);
         assert_eq!(
             csv,
-            "time_ms,phase,slot,token,c\n2,write,0,a,0.25\n2.5,read,1,\"b,c\",0.5\n"
+            "time_ms,phase,slot,token,c,z\n2,write,0,a,0.25,\n2.5,read,1,\"b,c\",0.5,7.5\n"
         );
     }
 

@@ -1,7 +1,7 @@
 //! The one exporter, shared by `run --out` and File ▸ Export: one layout per kind of file, every
 //! file written atomically (a failed export leaves any previous file untouched).
 //!
-//! - [`csv`]: `trace.csv` (`time_ms,phase,slot,token,c`) and `attention.csv`
+//! - [`csv`]: `trace.csv` (`time_ms,phase,slot,token,c,z`) and `attention.csv`
 //!   (`query,key,softmax,network,difference`, long form).
 //! - [`npy`]: arrays as `.npy`, attention as `STEM_softmax.npy`, `STEM_network.npy` (and
 //!   `STEM_difference.npy` from the app).
@@ -68,7 +68,13 @@ pub fn write_run_outputs(dir: &Path, run: &HeadlessRun) -> Result<(), ExportErro
         .dynamic()
         .map(|d| d.schedule().slots.as_slice())
         .unwrap_or_default();
-    csv::write_trace(&dir.join("trace.csv"), &run.trace, slots, &seq.tokens)?;
+    csv::write_trace(
+        &dir.join("trace.csv"),
+        &run.trace,
+        slots,
+        &seq.tokens,
+        &sim.reference().normaliser(),
+    )?;
     write_bytes(
         &dir.join("tokens.txt"),
         (seq.tokens.join("\n") + "\n").as_bytes(),

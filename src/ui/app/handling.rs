@@ -173,8 +173,14 @@ impl TripartiteApp {
         let done = |p: &std::path::Path| Ok(format!("Exported {}", p.display()));
         match kind {
             ExportKind::TracesCsv => {
-                csv::write_trace(path, self.history.samples.iter(), &run.slots, &run.tokens)
-                    .map_err(|e| e.to_string())?;
+                csv::write_trace(
+                    path,
+                    self.history.samples.iter(),
+                    &run.slots,
+                    &run.tokens,
+                    &run.normaliser,
+                )
+                .map_err(|e| e.to_string())?;
                 done(path)
             }
             ExportKind::AttentionCsv => {

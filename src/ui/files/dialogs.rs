@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// What an export writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExportKind {
-    /// The calcium trace as CSV, in `trace.csv`'s layout (`time_ms,phase,slot,token,c`).
+    /// The calcium trace as CSV, in `trace.csv`'s layout (`time_ms,phase,slot,token,c,z`).
     TracesCsv,
     /// A_soft, A_net and their difference as one long CSV, in `attention.csv`'s layout.
     AttentionCsv,
