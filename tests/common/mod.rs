@@ -5,9 +5,9 @@ use egui_wgpu::WgpuSetup;
 use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
 use std::sync::Arc;
 
-/// Snapshots are rendered by Vulkan on Mesa's lavapipe (`mesa-vulkan-drivers`, installed by
-/// `.ci/run`), and by nothing else: a GPU or GL adapter would draw slightly different pixels.
-/// Without lavapipe the harness fails with a message that says what to install.
+/// Snapshots are rendered by Vulkan on Mesa's lavapipe (`mesa-vulkan-drivers` and `libvulkan1`,
+/// installed by `scripts/test`), and by nothing else: a GPU or GL adapter would draw slightly
+/// different pixels. Without lavapipe the harness fails with one sentence that says how to get it.
 pub fn lavapipe() -> WgpuSetup {
     let WgpuSetup::CreateNew(mut setup) = default_wgpu_setup() else {
         unreachable!("egui_kittest's default setup creates a new instance");
@@ -27,7 +27,8 @@ pub fn lavapipe() -> WgpuSetup {
                     .map(|a| format!("{:?}", a.get_info()))
                     .collect();
                 format!(
-                    "no software Vulkan adapter (lavapipe); install mesa-vulkan-drivers. Seen: {seen:?}"
+                    "no software Vulkan adapter (Mesa's lavapipe): run scripts/test, which installs \
+                     the Debian packages mesa-vulkan-drivers and libvulkan1 (adapters seen: {seen:?})."
                 )
             })
     }));
