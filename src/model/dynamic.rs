@@ -449,7 +449,10 @@ impl DynamicSim {
                 watched: Vec::with_capacity(steps * watched.len() * (2 + n)),
             };
             for kernel in &kernels {
-                chunk.advance(kernel, &rates, &masked, written, uniform, &mut sums);
+                fastmath::with_fast_isa(
+                    #[inline(always)]
+                    || chunk.advance(kernel, &rates, &masked, written, uniform, &mut sums),
+                );
                 for &j in watched {
                     let local = j - from;
                     sums.watched.push(chunk.h[local]);
@@ -666,6 +669,8 @@ struct HiddenChunk<'a> {
 
 impl HiddenChunk<'_> {
     /// Sums from the old state (appended to `sums`), then one Euler step of h, z, g, p̃ and e.
+    /// Inlined into [`fastmath::with_fast_isa`]'s AVX2 version with everything it calls.
+    #[inline(always)]
     fn advance(
         &mut self,
         kernel: &FeatureKernel,
@@ -697,19 +702,31 @@ impl HiddenChunk<'_> {
         }
         match *kernel {
             FeatureKernel::Exp { offset } => {
-                self.update(rates, |_, z| fastmath::exp(z + offset));
+                self.update(
+                    rates,
+                    #[inline(always)]
+                    |_, z| fastmath::exp(z + offset),
+                );
             }
             FeatureKernel::Trig { scale, m } => {
                 let start = self.start;
-                self.update(rates, |j, z| {
-                    if start + j < m {
-                        scale * z.cos()
-                    } else {
-                        scale * z.sin()
-                    }
-                });
+                self.update(
+                    rates,
+                    #[inline(always)]
+                    |j, z| {
+                        if start + j < m {
+                            scale * z.cos()
+                        } else {
+                            scale * z.sin()
+                        }
+                    },
+                );
             }
-            FeatureKernel::Elu1 => self.update(rates, |_, z| super::features::elu1(z)),
+            FeatureKernel::Elu1 => self.update(
+                rates,
+                #[inline(always)]
+                |_, z| super::features::elu1(z),
+            ),
         }
     }
 
@@ -747,7 +764,7 @@ impl HiddenChunk<'_> {
 const LANES: usize = 16;
 
 /// Dot product in a fixed order that vectorises.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
@@ -769,7 +786,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Sum in a fixed order that vectorises.
-#[inline]
+#[inline(always)]
 pub fn sum(a: &[f64]) -> f64 {
     let mut acc = [0.0f64; LANES];
     let mut chunks = a.chunks_exact(LANES);
@@ -781,7 +798,7 @@ pub fn sum(a: &[f64]) -> f64 {
     reduce_lanes(acc) + chunks.remainder().iter().sum::<f64>()
 }
 
-#[inline]
+#[inline(always)]
 fn reduce_lanes(acc: [f64; LANES]) -> f64 {
     let mut width = LANES;
     let mut acc = acc;

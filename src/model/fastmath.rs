@@ -5,6 +5,13 @@
 //! evaluates exp(r) by a degree-13 Taylor polynomial (truncation < 1e-17 relative) and scales
 //! by 2^k through the exponent bits. Relative error against `f64::exp` stays below 1e-15 on
 //! [−708, 709]; below −708 it returns 0 (the subnormal range is flushed), above 709.78 +∞.
+//!
+//! It also holds the run-time choice of instruction set for the hot loops ([`with_fast_isa`]):
+//! the crate is built for the x86-64 baseline, so it runs on any x86-64 CPU, and the loops are
+//! compiled a second time with AVX2 for the CPUs that have it. Rust never contracts a*b+c into
+//! FMA on its own and FMA is not enabled, so both versions give the same results, bit for bit.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 const LN2_HI: f64 = 6.931_471_803_691_238e-1;
@@ -54,9 +61,81 @@ impl MulAddFree for f64 {
 
 /// Replaces every element x of `values` by e^x.
 pub fn exp_in_place(values: &mut [f64]) {
-    for value in values.iter_mut() {
-        *value = exp(*value);
+    with_fast_isa(
+        #[inline(always)]
+        || {
+            for value in values.iter_mut() {
+                *value = exp(*value);
+            }
+        },
+    )
+}
+
+/// Which version of the hot loops runs: not chosen yet, baseline, AVX2.
+static ISA: AtomicU8 = AtomicU8::new(UNCHOSEN);
+const UNCHOSEN: u8 = 0;
+const BASELINE: u8 = 1;
+const AVX2: u8 = 2;
+
+/// Whether the hot loops run their AVX2 version: the CPU has AVX2 and neither the environment
+/// (`TRIPARTITE_FORCE_BASELINE=1`, read once) nor [`force_baseline`] asked for the baseline.
+pub fn uses_avx2() -> bool {
+    let isa = match ISA.load(Ordering::Relaxed) {
+        UNCHOSEN => {
+            let forced = std::env::var_os("TRIPARTITE_FORCE_BASELINE").is_some_and(|v| v == "1");
+            let isa = if !forced && cpu_has_avx2() {
+                AVX2
+            } else {
+                BASELINE
+            };
+            ISA.store(isa, Ordering::Relaxed);
+            isa
+        }
+        isa => isa,
+    };
+    isa == AVX2
+}
+
+/// Forces the baseline loops (`true`) or goes back to the CPU's best (`false`), for tests that
+/// compare the two versions.
+#[doc(hidden)]
+pub fn force_baseline(baseline: bool) {
+    let isa = if !baseline && cpu_has_avx2() {
+        AVX2
+    } else {
+        BASELINE
+    };
+    ISA.store(isa, Ordering::Relaxed);
+}
+
+fn cpu_has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Runs `body` compiled for AVX2 when [`uses_avx2`], else for the baseline. `body` must be an
+/// `#[inline(always)]` closure whose callees in the hot loop are `#[inline(always)]` too, so
+/// that the whole loop is compiled inside the AVX2 function.
+#[inline(always)]
+pub fn with_fast_isa<R>(body: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if uses_avx2() {
+        // SAFETY: the CPU has AVX2 (checked by `uses_avx2`).
+        return unsafe { with_avx2(body) };
+    }
+    body()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn with_avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64
 }
 
 /// elu(x) + 1: x + 1 for x > 0, e^x otherwise.
-#[inline]
+#[inline(always)]
 pub fn elu1(x: f64) -> f64 {
     if x > 0.0 { x + 1.0 } else { x.exp() }
 }

@@ -29,9 +29,9 @@ pub fn wait_for<S, T>(h: &mut Harness<'_, S>, what: &str, found: impl Fn(&S) -> 
     }
 }
 
-/// Snapshots are rendered by Vulkan on Mesa's lavapipe (`mesa-vulkan-drivers`, installed by
-/// `.ci/run`), and by nothing else: a GPU or GL adapter would draw slightly different pixels.
-/// Without lavapipe the harness fails with a message that says what to install.
+/// Snapshots are rendered by Vulkan on Mesa's lavapipe (`mesa-vulkan-drivers` and `libvulkan1`,
+/// installed by `scripts/test`), and by nothing else: a GPU or GL adapter would draw slightly
+/// different pixels. Without lavapipe the harness fails with one sentence that says how to get it.
 pub fn lavapipe() -> WgpuSetup {
     let WgpuSetup::CreateNew(mut setup) = default_wgpu_setup() else {
         unreachable!("egui_kittest's default setup creates a new instance");
@@ -51,7 +51,8 @@ pub fn lavapipe() -> WgpuSetup {
                     .map(|a| format!("{:?}", a.get_info()))
                     .collect();
                 format!(
-                    "no software Vulkan adapter (lavapipe); install mesa-vulkan-drivers. Seen: {seen:?}"
+                    "no software Vulkan adapter (Mesa's lavapipe): run scripts/test, which installs \
+                     the Debian packages mesa-vulkan-drivers and libvulkan1 (adapters seen: {seen:?})."
                 )
             })
     }));
