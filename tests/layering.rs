@@ -9,6 +9,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("model", &["data", "sim", "io", "ui"]),
     ("data", &["sim", "io", "ui"]),
     ("sim", &["io", "ui"]),
+    ("io", &["ui"]),
 ];
 
 const GUI_CRATES: &[&str] = &["egui", "eframe", "egui_plot"];
