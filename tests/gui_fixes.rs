@@ -4,7 +4,7 @@
 mod common;
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::time::Duration;
 use tripartite::data::real::bundle;
 use tripartite::io::experiment::Experiment;
@@ -154,6 +154,8 @@ fn messages_belong_to_their_experiment() {
     frames(&mut h, 3);
     assert!(h.query_by_label_contains("Applied live").is_some());
     open_example(&mut h, "too-few-hidden-neurons");
+    frames(&mut h, 2);
+    h.get_by_label("Discard").click();
     wait(&mut h, "the example", |s| s.params.m == 16);
     frames(&mut h, 5);
     assert!(h.query_by_label_contains("Applied live").is_none());
@@ -170,7 +172,7 @@ fn show_description_brings_back_a_closed_banner() {
     frames(&mut h, 3);
     let opening = "Causal streaming. Tokens arrive one at a time";
     assert!(h.query_by_label_contains(opening).is_some());
-    h.get_by_label("Dismiss this message").click();
+    h.get_by_label("×").click();
     frames(&mut h, 3);
     assert!(h.query_by_label_contains(opening).is_none());
     h.get_by_label("File").click();
@@ -216,20 +218,27 @@ fn every_refused_value_stays_red_with_its_reason_in_english() {
     let mut h = harness(Experiment::default());
     let before = h.state().snapshot().unwrap().params.clone();
     h.get_by_label("m features").set_value_accesskit(0.0);
+    frames(&mut h, 2);
     h.get_by_label("τ_c calcium").set_value_accesskit(-5.0);
     frames(&mut h, 10);
     let m = "0 refused: must be between 1 and 16 777 216";
     assert!(h.query_by_label(m).is_some(), "m's reason, in words");
-    let tau = h
-        .query_by_label_contains("refused: must be above 0")
-        .expect("τ_c's reason at the same time");
-    assert!(tau.value().is_none() || !tau.value().unwrap().contains("..="));
-    // The bar lists both as well.
-    assert!(h.query_by_label(&format!("m features: {m}")).is_some());
+    let refusals: Vec<String> = h
+        .query_all_by_label_contains("refused: must be")
+        .map(|node| {
+            let node = node.accesskit_node();
+            node.label().or_else(|| node.value()).unwrap_or_default()
+        })
+        .collect();
+    // Beside each field, and again in the bar.
+    assert_eq!(refusals.len(), 4, "{refusals:?}");
     assert!(
-        h.query_by_label_contains("τ_c calcium: ")
-            .is_some()
+        refusals
+            .iter()
+            .any(|r| r.starts_with("τ_c calcium: -5") && r.contains("must be above 0")),
+        "τ_c's reason at the same time: {refusals:?}"
     );
+    assert!(h.query_by_label(&format!("m features: {m}")).is_some());
     assert!(h.query_by_label_contains("..=").is_none());
     assert!(h.query_by_label_contains("expected").is_none());
     let s = h.state().snapshot().unwrap().clone();
@@ -243,8 +252,7 @@ fn every_refused_value_stays_red_with_its_reason_in_english() {
     assert!(h.query_by_label_contains("refused").is_none());
 
     // Letters in a number field get a reason.
-    let field = h.get_by_label("τ_c calcium");
-    field.click();
+    h.get_by_label("τ_c calcium").focus();
     frames(&mut h, 2);
     h.get_by_label("τ_c calcium").type_text("abc");
     frames(&mut h, 2);
