@@ -64,13 +64,23 @@ fn an_example_loads_exactly_what_it_says_and_starts_a_clean_view() {
     h.hover_at(to);
     h.drop_at(to);
     frames(&mut h, 2);
-    assert_ne!(h.state().graph().view().0, egui::Vec2::ZERO, "the drag panned");
+    assert_ne!(
+        h.state().graph().view().0,
+        egui::Vec2::ZERO,
+        "the drag panned"
+    );
 
     open_example(&mut h, "astrocyte-too-slow");
-    wait(&mut h, "the next example", |s| s.params.tau_calcium == 400.0);
+    wait(&mut h, "the next example", |s| {
+        s.params.tau_calcium == 400.0
+    });
     frames(&mut h, 10);
     let loaded = h.state().snapshot().unwrap().params.clone();
-    assert_eq!(loaded, example("astrocyte-too-slow").params, "σ_γ carried over");
+    assert_eq!(
+        loaded,
+        example("astrocyte-too-slow").params,
+        "σ_γ carried over"
+    );
     assert_eq!(loaded.heterogeneity, 0.0);
     assert_eq!(h.state().selection(), None);
     assert_eq!(h.state().graph().view(), (egui::Vec2::ZERO, 1.0));
@@ -83,7 +93,10 @@ fn an_example_loads_exactly_what_it_says_and_starts_a_clean_view() {
 #[test]
 fn choosing_a_sentence_updates_the_input_group() {
     let mut h = harness(example("calcium-tracks-normaliser"));
-    assert!(h.query_by_label("N tokens").is_some(), "synthetic input shown");
+    assert!(
+        h.query_by_label("N tokens").is_some(),
+        "synthetic input shown"
+    );
     let sentence = &bundle().unwrap().sentences[0];
     h.get_by_label("Sentence (MiniLM)").click();
     frames(&mut h, 2);
@@ -141,7 +154,9 @@ fn the_unsaved_changes_question_needs_an_answer() {
     h.get_by_label("τ_c calcium").set_value_accesskit(60.0);
     wait(&mut h, "the live edit", |s| s.params.tau_calcium == 60.0);
     open_example(&mut h, "astrocyte-too-slow");
-    wait(&mut h, "the next example", |s| s.params.tau_calcium == 400.0);
+    wait(&mut h, "the next example", |s| {
+        s.params.tau_calcium == 400.0
+    });
     frames(&mut h, 3);
     assert!(h.query_by_label_contains("Discard unsaved").is_none());
 }
@@ -199,7 +214,8 @@ fn pending_changes_and_errors_stay_on_top_of_the_panel() {
     // A bad source is answered next to the field where it was typed.
     h.get_by_label("other").click();
     frames(&mut h, 2);
-    h.get_by_label("source").set_text_value_accesskit("bundled:nope");
+    h.get_by_label("source")
+        .set_text_value_accesskit("bundled:nope");
     frames(&mut h, 2);
     h.get_by_label("Load sequence").click_accesskit();
     wait(&mut h, "the refusal", |s| s.rejected().is_some());
@@ -242,7 +258,10 @@ fn every_refused_value_stays_red_with_its_reason_in_english() {
     assert!(h.query_by_label_contains("..=").is_none());
     assert!(h.query_by_label_contains("expected").is_none());
     let s = h.state().snapshot().unwrap().clone();
-    assert_eq!(s.params.tau_calcium, before.tau_calcium, "−5 reached the worker");
+    assert_eq!(
+        s.params.tau_calcium, before.tau_calcium,
+        "−5 reached the worker"
+    );
     assert_eq!(s.params.m, before.m);
     // Still there frames later, until reverted.
     frames(&mut h, 20);

@@ -123,9 +123,11 @@ impl TripartiteApp {
                 Err(e) => report(self, Err(e)),
             },
             FileAction::ShowDescription => {
-                let text = self.base.description.clone().unwrap_or_else(|| {
-                    "This experiment has no description.".to_string()
-                });
+                let text = self
+                    .base
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| "This experiment has no description.".to_string());
                 report(self, Ok(text));
             }
             FileAction::OpenExample { .. } => match action.preset().map(|p| (p, p.experiment())) {
