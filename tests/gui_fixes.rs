@@ -226,7 +226,25 @@ fn pending_changes_and_errors_stay_on_top_of_the_panel() {
         answer.top() > field.top() && answer.top() - field.bottom() < 60.0,
         "the refusal {answer:?} is right under the field {field:?}"
     );
-    assert_eq!(h.query_all_by_label_contains("Not loaded").count(), 1);
+    // And in the bar, with every current error.
+    let answers: Vec<(String, egui::Rect)> = h
+        .query_all_by_label_contains("no bundled sentence named 'nope'")
+        .map(|node| {
+            let rect = node.rect();
+            let node = node.accesskit_node();
+            (
+                node.label().or_else(|| node.value()).unwrap_or_default(),
+                rect,
+            )
+        })
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .any(|(text, rect)| text.starts_with("Not loaded") && rect.bottom() < field.top()),
+        "{answers:?}"
+    );
 }
 
 #[test]

@@ -370,12 +370,17 @@ impl ParamsView {
                 self.typed.remove(refusal.key);
             }
         }
+        // Every current error, including those also answered next to the source field.
+        if let Some(text) = &self.source_error {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("Sequence source: {text}")).color(theme::ERROR),
+                )
+                .wrap(),
+            );
+        }
         if let Some(text) = snapshot.rejected() {
-            if self.source_sent && text.starts_with("Not loaded") {
-                // Answered next to the source field instead.
-            } else {
-                ui.add(egui::Label::new(RichText::new(text).color(theme::ERROR)).wrap());
-            }
+            ui.add(egui::Label::new(RichText::new(text).color(theme::ERROR)).wrap());
         }
         if let Some(text) = snapshot.notice() {
             let now = Instant::now();
