@@ -328,6 +328,8 @@ impl Engine {
         self.params = experiment.params.clone();
         self.sequence = None;
         self.experiment = Some(experiment);
+        // The last word was about the experiment this one replaces.
+        self.status = Status::Quiet;
         self.rebuild();
     }
 

@@ -25,6 +25,7 @@ pub enum UserAction {
     SaveExperiment,
     ImportQkvFolder,
     OpenModelFolder,
+    ShowDescription,
     Quit,
 }
 
@@ -73,7 +74,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 13] = [
+    pub const ALL: [UserAction; 14] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -86,6 +87,7 @@ impl UserAction {
         UserAction::SaveExperimentAs,
         UserAction::ImportQkvFolder,
         UserAction::OpenModelFolder,
+        UserAction::ShowDescription,
         UserAction::Quit,
     ];
 
@@ -196,6 +198,14 @@ impl UserAction {
                 None,
                 Global,
             ),
+            UserAction::ShowDescription => (
+                "Show description",
+                "Show the experiment's description again, e.g. after closing an example's banner",
+                &[],
+                "",
+                None,
+                Global,
+            ),
             UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
         };
         ActionSpec {
@@ -246,6 +256,7 @@ impl UserAction {
             UserAction::SaveExperiment => file(FileAction::Save),
             UserAction::ImportQkvFolder => file(FileAction::Choose(DialogKind::ImportQkvFolder)),
             UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
+            UserAction::ShowDescription => file(FileAction::ShowDescription),
             UserAction::Quit => file(FileAction::Quit),
         }
     }

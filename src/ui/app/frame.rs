@@ -151,6 +151,9 @@ impl TripartiteApp {
     /// The sequence picker and the parameters, on the left.
     fn parameter_panel(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let mut worker = Vec::new();
+        // Pending changes, Apply and every error stay in sight above the scrolling fields.
+        self.params.bar(ui, &self.history, &mut worker);
+        ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::CollapsingHeader::new(egui::RichText::new("Real transformer input").strong())
                 .default_open(true)

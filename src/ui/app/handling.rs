@@ -19,6 +19,8 @@ impl TripartiteApp {
     pub fn handle(&mut self, ctx: &egui::Context, command: AppCommand) {
         match command {
             AppCommand::Worker(command) => self.worker.send(command),
+            // Edits drawn against the experiment a load just replaced would carry its values over.
+            AppCommand::EditParams { .. } | AppCommand::LoadSequence { .. } if self.loaded => {}
             AppCommand::EditParams { after, .. } => self.worker.send(Command::SetParams(*after)),
             AppCommand::LoadSequence { after, .. } => {
                 // The views that asked keep their state; only the loaded setup changes.
@@ -52,23 +54,37 @@ impl TripartiteApp {
             // What the commands changed shows in the next frame.
             ctx.request_repaint();
         }
+        self.loaded = false;
         for command in commands {
             self.handle(ctx, command);
         }
+        self.loaded = false;
     }
 
     /// Replaces the whole experiment (a file, an example, an import): the views start over.
+    /// The new experiment starts from a clean view: nothing selected, the whole graph in
+    /// sight, and no message left from the one it replaces.
     fn load(&mut self, experiment: Experiment) {
         self.base = experiment.clone();
         self.picker = SequencePicker::new(&experiment);
         self.params = ParamsView::new(&experiment);
+        self.select(None);
+        self.graph.reset_view();
+        self.loaded = true;
         self.worker
             .send(Command::LoadExperiment(Box::new(experiment)));
     }
 
     fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
         let current = self.current_experiment();
-        if action.discards_changes() && !confirmed && self.files.document.is_dirty(&current) {
+        // An example is a starting point, not a file: switching to another loses nothing saved.
+        let example_to_example =
+            matches!(action, FileAction::OpenExample { .. }) && self.files.document.is_example();
+        if action.discards_changes()
+            && !confirmed
+            && !example_to_example
+            && self.files.document.is_dirty(&current)
+        {
             self.files.confirm.ask(self.files.document.name(), action);
             return;
         }
@@ -106,13 +122,21 @@ impl TripartiteApp {
                 }
                 Err(e) => report(self, Err(e)),
             },
-            FileAction::OpenExample { .. } => match action.preset().map(|p| p.experiment()) {
-                Some(Ok(experiment)) => {
-                    self.files.document.reset_untitled(&experiment);
+            FileAction::ShowDescription => {
+                let text = self
+                    .base
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| "This experiment has no description.".to_string());
+                report(self, Ok(text));
+            }
+            FileAction::OpenExample { .. } => match action.preset().map(|p| (p, p.experiment())) {
+                Some((preset, Ok(experiment))) => {
+                    self.files.document.from_example(preset.title, &experiment);
                     report(self, Ok(experiment.description.clone().unwrap_or_default()));
                     self.load(experiment);
                 }
-                Some(Err(e)) => report(self, Err(e.to_string())),
+                Some((_, Err(e))) => report(self, Err(e.to_string())),
                 None => {}
             },
             FileAction::ImportQkv(dir) => {

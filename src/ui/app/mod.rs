@@ -75,6 +75,9 @@ pub struct TripartiteApp {
     base: Experiment,
     tab: Tab,
     files: FileState,
+    /// A load happened in the commands being handled: later edits from the same frame were
+    /// drawn against the replaced experiment and are dropped.
+    loaded: bool,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -141,6 +144,7 @@ impl TripartiteApp {
                 message: None,
             },
             base: experiment,
+            loaded: false,
         }
     }
 

@@ -32,7 +32,7 @@ impl ConfirmDiscard {
     }
 
     /// Draws the question when open; returns the decision and the postponed action once the
-    /// user answers (Escape or a click outside means Cancel).
+    /// user answers with a button (or Escape for Cancel); a click outside is not an answer.
     pub fn ui(&mut self, ctx: &egui::Context) -> Option<(DiscardDecision, FileAction)> {
         let (name, _) = self.pending.as_ref()?;
         let question = format!("Discard unsaved changes to {name}?");
@@ -54,9 +54,12 @@ impl ConfirmDiscard {
                     }
                 });
             });
-        if decision.is_none() && modal.should_close() {
+        // A click outside does not answer (it used to cancel the action unseen); Escape is an
+        // explicit Cancel.
+        if decision.is_none() && ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
             decision = Some(DiscardDecision::Cancel);
         }
+        let _ = modal;
         let decision = decision?;
         let (_, then) = self.pending.take()?;
         Some((decision, then))

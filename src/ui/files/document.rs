@@ -10,6 +10,8 @@ pub const MAX_RECENT: usize = 8;
 #[derive(Clone, Debug)]
 pub struct Document {
     path: Option<PathBuf>,
+    /// The example it was opened from, by title, until it is saved to a file.
+    example: Option<String>,
     /// The experiment as TOML when last opened or saved.
     saved: String,
     recent: Vec<PathBuf>,
@@ -20,6 +22,7 @@ impl Document {
     pub fn untitled(current: &Experiment) -> Self {
         Document {
             path: None,
+            example: None,
             saved: current.to_toml(),
             recent: Vec::new(),
         }
@@ -30,13 +33,20 @@ impl Document {
         self.path.as_deref()
     }
 
-    /// The file's name, or "untitled".
+    /// The file's name, the example's title ("Causal streaming (example)"), or "untitled".
     pub fn name(&self) -> String {
-        self.path
-            .as_deref()
-            .and_then(Path::file_name)
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "untitled".into())
+        if let Some(name) = self.path.as_deref().and_then(Path::file_name) {
+            return name.to_string_lossy().into_owned();
+        }
+        match &self.example {
+            Some(title) => format!("{title} (example)"),
+            None => "untitled".into(),
+        }
+    }
+
+    /// Whether this is an example as opened from File ▸ Examples, not yet saved to a file.
+    pub fn is_example(&self) -> bool {
+        self.path.is_none() && self.example.is_some()
     }
 
     /// Whether `current` differs from what was last opened or saved.
@@ -78,7 +88,15 @@ impl Document {
     /// Makes `current` the clean state of an untitled document (after opening an example).
     pub fn reset_untitled(&mut self, current: &Experiment) {
         self.path = None;
+        self.example = None;
         self.saved = current.to_toml();
+    }
+
+    /// Makes `current`, opened from the example titled `title`, the clean state of a document
+    /// named after that example.
+    pub fn from_example(&mut self, title: &str, current: &Experiment) {
+        self.reset_untitled(current);
+        self.example = Some(title.to_string());
     }
 
     /// Restores a document from the persisted state: `path` (if any) is the file, and
@@ -90,6 +108,7 @@ impl Document {
             None => current.to_toml(),
         };
         self.path = path;
+        self.example = None;
     }
 
     /// Saves over the current file. On failure the file on disk and this document are
@@ -105,6 +124,7 @@ impl Document {
     pub fn save_as(&mut self, path: &Path, current: &Experiment) -> Result<(), String> {
         current.save(path).map_err(|e| e.to_string())?;
         self.path = Some(path.to_path_buf());
+        self.example = None;
         self.saved = current.to_toml();
         self.remember(path.to_path_buf());
         Ok(())
@@ -116,6 +136,7 @@ impl Document {
         match Experiment::load(path) {
             Ok(experiment) => {
                 self.path = Some(path.to_path_buf());
+                self.example = None;
                 self.saved = experiment.to_toml();
                 self.remember(path.to_path_buf());
                 Ok(experiment)

@@ -74,6 +74,9 @@ impl FileMenu {
                     }
                 }
             });
+            if let Some(chosen) = item(ui, UserAction::ShowDescription, None) {
+                action = Some(chosen);
+            }
             ui.separator();
             ui.add_enabled_ui(exports_available, |ui| {
                 ui.menu_button("Export", |ui| {

@@ -35,6 +35,8 @@ pub enum FileAction {
     OpenExample {
         name: &'static str,
     },
+    /// Show the experiment's description again (after its banner was closed).
+    ShowDescription,
     /// Use the `q.npy`/`k.npy`/`v.npy` in this folder as the sequence.
     ImportQkv(PathBuf),
     /// Use the BERT model in this folder as the sequence source.

@@ -61,6 +61,17 @@ const COLUMNS_BOTTOM: f32 = 0.76;
 impl GraphView {
     /// Screen position of an item as drawn in the last frame (for tests and the screenshot
     /// script).
+    /// Back to the whole network in view (a newly loaded experiment starts here).
+    pub fn reset_view(&mut self) {
+        self.pan = Vec2::ZERO;
+        self.zoom = 1.0;
+    }
+
+    /// The pan (points) and zoom factor, for tests.
+    pub fn view(&self) -> (Vec2, f32) {
+        (self.pan, self.zoom)
+    }
+
     pub fn position_of(&self, selection: Selection) -> Option<Pos2> {
         self.targets
             .iter()

@@ -5,10 +5,21 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::model::params::{Choice, LiveParams, Param, ParamError, Params, Range, ValueMut};
+use crate::model::params::{Choice, Param, ParamError, Params, Range, Value, ValueMut};
 use crate::sim::{Command, RunHistory};
 use crate::ui::widgets::theme;
 use egui::RichText;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A value as the panel shows it ("−5", "0.3", "hyperbolic").
+fn shown_value(value: Value) -> String {
+    match value {
+        Value::Real(v) => theme::sig(v),
+        other => other.to_string(),
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Group {
@@ -153,6 +164,21 @@ enum SourceKind {
     Spec,
 }
 
+/// How long the worker's "Applied …" notice stays up.
+const NOTICE_LIFETIME: Duration = Duration::from_secs(8);
+
+/// Parameters chosen elsewhere: layer and head by the sequence picker's dropdowns, so each
+/// has one control.
+const CHOSEN_BY_THE_PICKER: [&str; 2] = ["layer", "head"];
+
+/// One refused field: what was typed or set, and why, in English.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub reason: String,
+}
+
 pub struct ParamsView {
     /// The parameters being edited.
     draft: Params,
@@ -164,29 +190,52 @@ pub struct ParamsView {
     npy_path: String,
     spec: String,
     source_error: Option<String>,
+    /// The source the Input group last took from the worker (it follows the picker).
+    shown_source: Option<String>,
+    /// The source field's load waits for the worker's answer (shown next to the field).
+    source_sent: bool,
+    /// Text typed into a number field that is not a number, by parameter.
+    typed: BTreeMap<&'static str, String>,
+    /// The worker's last "Applied …" notice and when it first showed.
+    notice: Option<(String, Instant)>,
     /// Text and description of the experiment being shown, kept for reloads.
     experiment: Experiment,
 }
 
 impl ParamsView {
     pub fn new(experiment: &Experiment) -> Self {
-        let (kind, tokens, dim, npy_path) = match &experiment.source {
-            SourceSpec::Synthetic { tokens, dim } => {
-                (SourceKind::Synthetic, *tokens, *dim, String::new())
-            }
-            SourceSpec::Npy(path) => (SourceKind::Npy, 12, 32, path.display().to_string()),
-            _ => (SourceKind::Spec, 12, 32, String::new()),
-        };
-        ParamsView {
+        let mut view = ParamsView {
             draft: experiment.params.clone(),
             base: None,
-            kind,
-            tokens,
-            dim,
-            npy_path,
-            spec: experiment.source.to_string(),
+            kind: SourceKind::Synthetic,
+            tokens: 12,
+            dim: 32,
+            npy_path: String::new(),
+            spec: String::new(),
             source_error: None,
+            shown_source: None,
+            source_sent: false,
+            typed: BTreeMap::new(),
+            notice: None,
             experiment: experiment.clone(),
+        };
+        view.show_source(&experiment.source);
+        view
+    }
+
+    /// Sets the Input group's fields to `source`.
+    fn show_source(&mut self, source: &SourceSpec) {
+        self.spec = source.to_string();
+        match source {
+            SourceSpec::Synthetic { tokens, dim } => {
+                self.kind = SourceKind::Synthetic;
+                (self.tokens, self.dim) = (*tokens, *dim);
+            }
+            SourceSpec::Npy(path) => {
+                self.kind = SourceKind::Npy;
+                self.npy_path = path.display().to_string();
+            }
+            _ => self.kind = SourceKind::Spec,
         }
     }
 
@@ -195,7 +244,65 @@ impl ParamsView {
         &mut self.draft
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    /// Every refused field, in panel order, with its reason: a value outside its range (or
+    /// against a rule tying it to others), or text that is not a number.
+    pub fn refusals(&self, applied: &Params) -> Vec<Refusal> {
+        let mut refusals = Vec::new();
+        for field in FIELDS {
+            let Some(param) = Param::named(field.key) else {
+                continue;
+            };
+            if let Some(text) = self.typed.get(field.key) {
+                let kind = match param.get(applied) {
+                    Value::Real(_) => "a number",
+                    _ => "a whole number",
+                };
+                refusals.push(Refusal {
+                    key: field.key,
+                    label: field.label,
+                    reason: format!("“{text}” is not {kind}; the field kept its value"),
+                });
+                continue;
+            }
+            if !param.differs(applied, &self.draft) {
+                continue;
+            }
+            // Checked on its own against the running values, so each refusal names its field.
+            let mut alone = applied.clone();
+            param.copy(&self.draft, &mut alone);
+            if let Err(error) = alone.validate() {
+                let value = param.get(&self.draft);
+                let must = match &error {
+                    ParamError::Invalid { name, range, .. }
+                        if *name == param.name && param.range.admits(value) =>
+                    {
+                        range.clone()
+                    }
+                    _ => param.range_in_words(),
+                };
+                refusals.push(Refusal {
+                    key: field.key,
+                    label: field.label,
+                    reason: format!("{} refused: must be {must}", shown_value(value)),
+                });
+            }
+        }
+        if refusals.is_empty()
+            && let Err(error) = self.draft.validate()
+        {
+            // Fields fine alone but not together (e.g. dt against a new τ).
+            refusals.push(Refusal {
+                key: "",
+                label: "together",
+                reason: error.to_string(),
+            });
+        }
+        refusals
+    }
+
+    /// The bar pinned above the scrolling panel: pending rebuild changes with Apply and
+    /// Discard, every refused value, and the worker's last word on a change.
+    pub fn bar(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
         ui.label(theme::title("Parameters"));
         ui.horizontal(|ui| {
             badge(ui, true);
@@ -208,12 +315,97 @@ impl ParamsView {
         };
         self.synchronise(&snapshot.params);
         let applied = snapshot.params.clone();
-        let validation = self.draft.validate();
-        let error_key = match &validation {
-            Err(ParamError::Invalid { name, .. }) => Some(*name),
-            _ => None,
+        let refusals = self.refusals(&applied);
+
+        // Live changes go to the worker at once, even while a structural edit waits; a refused
+        // field is held back, the others go.
+        let mut live = applied.clone();
+        for param in crate::model::params::PARAMS.iter().filter(|p| p.live) {
+            if !refusals.iter().any(|r| r.key == param.name) {
+                param.copy(&self.draft, &mut live);
+            }
+        }
+        if live != applied && live.validate().is_ok() {
+            out.push(Command::SetParams(live.clone()));
+        }
+        let names: Vec<&str> = applied
+            .changes(&self.draft)
+            .filter(|param| !param.live)
+            .map(|param| param.name)
+            .collect();
+        if !names.is_empty() {
+            ui.label(
+                RichText::new(format!(
+                    "Pending: {} — applying rebuilds the simulation from t = 0.",
+                    names.join(", ")
+                ))
+                .strong(),
+            );
+            ui.horizontal(|ui| {
+                let apply =
+                    ui.add_enabled(refusals.is_empty(), egui::Button::new("Apply and rebuild"));
+                if apply.clicked() {
+                    out.push(Command::SetParams(self.draft.clone()));
+                }
+                if ui.button("Discard changes").clicked() {
+                    self.draft = applied.clone();
+                    self.typed.clear();
+                }
+            });
+        }
+        for refusal in &refusals {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{}: {}", refusal.label, refusal.reason))
+                        .color(theme::ERROR),
+                )
+                .wrap(),
+            );
+        }
+        if !refusals.is_empty() && ui.small_button("Revert refused values").clicked() {
+            for refusal in &refusals {
+                if let Some(param) = Param::named(refusal.key) {
+                    param.copy(&applied, &mut self.draft);
+                }
+                self.typed.remove(refusal.key);
+            }
+        }
+        // Every current error, including those also answered next to the source field.
+        if let Some(text) = &self.source_error {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("Sequence source: {text}")).color(theme::ERROR),
+                )
+                .wrap(),
+            );
+        }
+        if let Some(text) = snapshot.rejected() {
+            ui.add(egui::Label::new(RichText::new(text).color(theme::ERROR)).wrap());
+        }
+        if let Some(text) = snapshot.notice() {
+            let now = Instant::now();
+            let since = match &self.notice {
+                Some((seen, at)) if seen == text => *at,
+                _ => {
+                    self.notice = Some((text.to_string(), now));
+                    now
+                }
+            };
+            let age = now.duration_since(since);
+            if age < NOTICE_LIFETIME {
+                ui.add(egui::Label::new(RichText::new(text).color(theme::OK).size(13.0)).wrap());
+                ui.ctx().request_repaint_after(NOTICE_LIFETIME - age);
+            }
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            return;
         };
-        let error_text = validation.as_ref().err().map(ToString::to_string);
+        self.synchronise(&snapshot.params);
+        let applied = snapshot.params.clone();
+        let refusals = self.refusals(&applied);
 
         for (group, title) in [
             (Group::Input, "Input"),
@@ -232,17 +424,19 @@ impl ParamsView {
                         .spacing([6.0, 4.0])
                         .show(ui, |ui| {
                             for field in FIELDS.iter().filter(|f| f.group == group) {
+                                if CHOSEN_BY_THE_PICKER.contains(&field.key) {
+                                    continue;
+                                }
                                 let Some(param) = Param::named(field.key) else {
                                     continue;
                                 };
-                                self.field_row(ui, field, param, &applied);
-                                if error_key == Some(field.key)
-                                    && let Some(text) = &error_text
-                                {
+                                let refusal = refusals.iter().find(|r| r.key == field.key);
+                                self.field_row(ui, field, param, &applied, refusal.is_some());
+                                if let Some(refusal) = refusal {
                                     ui.label("");
                                     ui.add(
                                         egui::Label::new(
-                                            RichText::new(format!("Refused: {text}"))
+                                            RichText::new(&refusal.reason)
                                                 .color(theme::ERROR)
                                                 .size(12.5),
                                         )
@@ -254,53 +448,10 @@ impl ParamsView {
                         });
                 });
         }
-        if let (Err(_), None) = (&validation, error_key)
-            && let Some(text) = &error_text
-        {
-            ui.colored_label(theme::ERROR, format!("Refused: {text}"));
-        }
-
-        // Live changes go to the worker at once, even while a structural edit waits.
-        let mut live = applied.clone();
-        LiveParams::of(&self.draft).apply_to(&mut live);
-        if live != applied && live.validate().is_ok() {
-            out.push(Command::SetParams(live.clone()));
-        }
-        let structural = applied.is_structural_change(&self.draft);
-        if structural {
-            let names: Vec<&str> = applied
-                .changes(&self.draft)
-                .filter(|param| !param.live)
-                .map(|param| param.name)
-                .collect();
-            ui.separator();
-            ui.label(
-                RichText::new(format!(
-                    "Pending: {} — applying rebuilds the simulation from t = 0.",
-                    names.join(", ")
-                ))
-                .strong(),
-            );
-            ui.horizontal(|ui| {
-                let apply =
-                    ui.add_enabled(validation.is_ok(), egui::Button::new("Apply and rebuild"));
-                if apply.clicked() {
-                    out.push(Command::SetParams(self.draft.clone()));
-                }
-                if ui.button("Discard changes").clicked() {
-                    self.draft = applied.clone();
-                }
-            });
-        }
-        if let Some(text) = snapshot.rejected() {
-            ui.add(egui::Label::new(RichText::new(text).color(theme::ERROR)).wrap());
-        }
-        if let Some(text) = snapshot.notice() {
-            ui.add(egui::Label::new(RichText::new(text).color(theme::OK).size(13.0)).wrap());
-        }
     }
 
-    /// Takes the worker's values for every field the user has not edited.
+    /// Takes the worker's values for every field the user has not edited, and the worker's
+    /// source into the Input group when it changed (e.g. a sentence chosen in the picker).
     fn synchronise(&mut self, applied: &Params) {
         let Some(base) = self.base.as_ref() else {
             self.draft = applied.clone();
@@ -318,11 +469,38 @@ impl ParamsView {
         self.base = Some(applied.clone());
     }
 
-    fn field_row(&mut self, ui: &mut egui::Ui, field: &Field, param: &Param, applied: &Params) {
+    /// Follows the worker's source: the Input group shows what runs.
+    fn follow_source(&mut self, running: &str) {
+        if self.shown_source.as_deref() == Some(running) {
+            return;
+        }
+        let first = self.shown_source.is_none();
+        self.shown_source = Some(running.to_string());
+        if let Ok(source) = running.parse::<SourceSpec>() {
+            // The first source seen is the one this view was built for; keep paths as typed.
+            if !first || source.to_string() != self.experiment.source.to_string() {
+                self.show_source(&source);
+                self.experiment.source = source;
+            }
+            self.source_error = None;
+        }
+        self.source_sent = false;
+    }
+
+    fn field_row(
+        &mut self,
+        ui: &mut egui::Ui,
+        field: &Field,
+        param: &Param,
+        applied: &Params,
+        refused: bool,
+    ) {
         let live = param.live;
         let edited = param.differs(applied, &self.draft);
         let mut text = RichText::new(field.label);
-        if edited && !live {
+        if refused {
+            text = text.strong().color(theme::ERROR);
+        } else if edited && !live {
             text = text.strong().color(theme::CAPTION);
         }
         let range = param.range_notation();
@@ -338,7 +516,7 @@ impl ParamsView {
             if range.is_empty() {
                 String::new()
             } else {
-                format!(" — valid: {range}")
+                format!(" — valid: {}", param.range_in_words())
             },
         );
         let label = ui
@@ -348,21 +526,80 @@ impl ParamsView {
             })
             .inner
             .on_hover_text(&tip);
-        let response = match param.edit(&mut self.draft) {
-            ValueMut::Choice(choice) => choice_combo(ui, field.key, choice),
-            ValueMut::Count(count) => {
-                ui.add(egui::DragValue::new(count).speed(count_drag_speed(param.range)))
+        // What was typed when it is not a number: egui keeps the old value, we say why.
+        let bad_text: Cell<Option<String>> = Cell::new(None);
+        let good_text = Cell::new(false);
+        let whole = |text: &str| {
+            let cleaned: String = text
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '_')
+                .collect();
+            match cleaned.parse::<u64>() {
+                Ok(value) => {
+                    good_text.set(true);
+                    Some(value as f64)
+                }
+                Err(_) => {
+                    bad_text.set(Some(text.trim().to_string()));
+                    None
+                }
             }
-            ValueMut::Integer(integer) => ui.add(egui::DragValue::new(integer)),
+        };
+        let real = |text: &str| {
+            let cleaned: String = text
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| if c == '−' { '-' } else { c })
+                .collect();
+            match cleaned.parse::<f64>() {
+                Ok(value) if value.is_finite() => {
+                    good_text.set(true);
+                    Some(value)
+                }
+                _ => {
+                    bad_text.set(Some(text.trim().to_string()));
+                    None
+                }
+            }
+        };
+        let mut response = match param.edit(&mut self.draft) {
+            ValueMut::Choice(choice) => choice_combo(ui, field.key, choice),
+            ValueMut::Count(count) => ui.add(
+                egui::DragValue::new(count)
+                    .speed(count_drag_speed(param.range))
+                    .update_while_editing(false)
+                    .custom_parser(whole),
+            ),
+            ValueMut::Integer(integer) => ui.add(
+                egui::DragValue::new(integer)
+                    .update_while_editing(false)
+                    .custom_parser(whole),
+            ),
             ValueMut::Real(value) => {
                 let speed = (value.abs() * 0.01).max(1e-4);
                 ui.add(
                     egui::DragValue::new(value)
                         .speed(speed)
-                        .custom_formatter(|v, _| theme::sig(v)),
+                        .update_while_editing(false)
+                        .custom_formatter(|v, _| theme::sig(v))
+                        .custom_parser(real),
                 )
             }
         };
+        if let Some(text) = bad_text.take() {
+            self.typed.insert(field.key, text);
+        } else if good_text.get() || response.dragged() || response.changed() {
+            self.typed.remove(field.key);
+        }
+        if refused {
+            response = response.highlight();
+            ui.painter().rect_stroke(
+                response.rect.expand(1.0),
+                2.0,
+                egui::Stroke::new(1.5, theme::ERROR),
+                egui::StrokeKind::Outside,
+            );
+        }
         response.labelled_by(label.id).on_hover_text(&tip);
         let unit = if range.is_empty() {
             param.unit.to_string()
@@ -385,6 +622,9 @@ impl ParamsView {
             .run
             .as_ref()
             .map_or_else(|| self.experiment.source.to_string(), |r| r.source.clone());
+        if snapshot.run.is_some() {
+            self.follow_source(&current);
+        }
         ui.label(format!("Sequence: {current}"));
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.kind, SourceKind::Synthetic, "synthetic N×D");
@@ -444,13 +684,17 @@ impl ParamsView {
                         source: source.clone(),
                         ..self.experiment.clone()
                     };
-                    self.experiment.source = source;
+                    self.source_sent = true;
                     out.push(Command::LoadExperiment(Box::new(experiment)));
                 }
                 Err(error) => self.source_error = Some(error.to_string()),
             }
         }
-        if let Some(error) = &self.source_error {
+        // The worker's refusal of this field's source is answered here, where it was typed.
+        let refused_load = snapshot
+            .rejected()
+            .filter(|text| self.source_sent && text.starts_with("Not loaded"));
+        if let Some(error) = self.source_error.as_deref().or(refused_load) {
             ui.add(
                 egui::Label::new(RichText::new(format!("Refused: {error}")).color(theme::ERROR))
                     .wrap(),
@@ -505,6 +749,7 @@ mod tests {
     #[test]
     fn every_parameter_has_exactly_one_field_and_every_field_a_parameter() {
         for param in crate::model::params::PARAMS {
+            // Layer and head have their field here, skipped when drawn: the picker owns them.
             let fields = FIELDS.iter().filter(|f| f.key == param.name).count();
             assert_eq!(fields, 1, "{} has {fields} fields in the panel", param.name);
         }
