@@ -125,7 +125,13 @@ impl TripartiteApp {
                     .strong(),
             );
         }
-        if let Some((text, ok)) = &self.files.message {
+        // A figure capture must show the views, not the notice that it is being taken.
+        let message = self
+            .files
+            .message
+            .as_ref()
+            .filter(|_| self.files.pending_figure.is_none());
+        if let Some((text, ok)) = message {
             let color = if *ok { theme::OK } else { theme::ERROR };
             ui.horizontal(|ui| {
                 // Leave room for the dismiss button when the message wraps.
