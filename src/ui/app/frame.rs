@@ -176,6 +176,7 @@ impl TripartiteApp {
 
     /// Graph and traces above, the attention matrices below; the splitters move.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        self.attention.banner(ui, &self.history);
         let area = ui.available_rect_before_wrap();
         let rects = self.layout.ui(ui, area);
         let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {

@@ -240,7 +240,7 @@ impl GraphView {
             "fill: rate (input/output: blue negative, red positive) · edge width: |H| · dot \
              colour: process p"
                 .to_owned(),
-            FontId::proportional(11.5),
+            FontId::proportional(12.5),
             Color32::from_gray(70),
             (rect.width() - 12.0).max(40.0),
         );

@@ -2,7 +2,7 @@
 //! each read slot, and the traces of the selected items, over shaded write and read slots.
 
 use crate::model::schedule::{Phase, Slot};
-use crate::sim::{RunHistory, RunInfo, TraceSample};
+use crate::sim::{RunHistory, RunInfo, RunState, TraceSample};
 use crate::ui::views::selection::Selection;
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
@@ -18,6 +18,8 @@ const HEADING_HEIGHT: f32 = 26.0;
 const LEGEND_ROW: f32 = 21.0;
 /// Size of a selection legend entry's text.
 const LEGEND_TEXT: f32 = 12.5;
+/// The calcium plot keeps at least this height (points) when a probe is selected.
+pub const MIN_CALCIUM_HEIGHT: f32 = 150.0;
 
 #[derive(Default)]
 pub struct TracesView {}
@@ -75,8 +77,10 @@ impl TracesView {
                 .map(|p| format!("{} (0.0000)", p.label()))
                 .collect();
             let header = HEADING_HEIGHT + LEGEND_ROW * legend_rows(ui, &names) as f32;
-            // The calcium plot is the one the hypothesis is about: it gets the larger share.
-            ((height - header) * 0.58).max(80.0)
+            // The calcium plot is the one the hypothesis is about: it gets the larger share,
+            // and never less than a readable height while the selected plot keeps a sliver.
+            let shared = height - header;
+            (shared * 0.58).max(MIN_CALCIUM_HEIGHT.min(shared - 60.0))
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
@@ -146,7 +150,12 @@ impl TracesView {
                     }
                 });
                 let scale = if peak > 0.0 { 1.0 / peak } else { 1.0 };
-                let name = format!("{} ({})", probe.label(), theme::sig(peak));
+                // No samples is not a value of zero.
+                let name = if points.is_empty() {
+                    format!("{} (not recorded yet)", probe.label())
+                } else {
+                    format!("{} ({})", probe.label(), theme::sig(peak))
+                };
                 (
                     name,
                     points.into_iter().map(|p| [p[0], p[1] * scale]).collect(),
@@ -158,7 +167,17 @@ impl TracesView {
             Some(t) if t > 0.01 * total => {
                 format!(" (since t = {} ms, when selected)", theme::thousands(t, 1))
             }
-            _ => String::new(),
+            Some(_) => String::new(),
+            // Traces are recorded from when an item is selected.
+            None if snapshot.state == RunState::Finished => format!(
+                " (since t = {} ms, when selected: the run has finished, so nothing is \
+                 recorded; Reset and Run to trace it)",
+                theme::thousands(now, 1)
+            ),
+            None => format!(
+                " (since t = {} ms, when selected: recorded as the run goes on)",
+                theme::thousands(now, 1)
+            ),
         };
         let what = selection.map(|s| s.describe()).unwrap_or_default();
         ui.label(
