@@ -4,7 +4,7 @@
 
 use super::TripartiteApp;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::files::{DiscardDecision, FileAction};
+use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
 use crate::ui::views::controls::phase_text;
 use crate::ui::views::sweep::CalciumSamples;
 use crate::ui::widgets::theme;
@@ -56,7 +56,11 @@ impl TripartiteApp {
             Tab::Sweep => {
                 let experiment = self.current_experiment();
                 let samples = CalciumSamples::from_history(&self.history);
-                self.sweep.ui(ui, &experiment, &samples);
+                if self.sweep.ui(ui, &experiment, &samples) {
+                    out.push(AppCommand::File(FileAction::Choose(DialogKind::Export(
+                        ExportKind::SweepCsv,
+                    ))));
+                }
             }
         });
         self.help.ui(&ctx);

@@ -3,9 +3,9 @@
 
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
+use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
 use crate::ui::widgets::colormap::ColorScale;
 use crate::ui::widgets::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
-use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
 use crate::ui::widgets::theme;
 use ndarray::Array2;
 
@@ -375,5 +375,7 @@ fn scale_switch(ui: &mut egui::Ui, choice: &mut DifferenceScale) {
              one red",
         );
     ui.selectable_value(choice, DifferenceScale::Auto, "auto")
-        .on_hover_text("Scale to this run's largest difference (shows the pattern of small errors)");
+        .on_hover_text(
+            "Scale to this run's largest difference (shows the pattern of small errors)",
+        );
 }
