@@ -5,9 +5,15 @@
 use super::TripartiteApp;
 use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
+use crate::ui::views::attention::AttentionView;
 use crate::ui::views::controls::phase_text;
 use crate::ui::views::sweep::CalciumSamples;
+use crate::ui::widgets::layout::MIN_LIVE_SIZE;
 use crate::ui::widgets::theme;
+
+/// Height of each view when the Live tab stacks them (points).
+const STACKED_VIEW_HEIGHT: f32 = 380.0;
+const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 3] = [
@@ -182,6 +188,59 @@ impl TripartiteApp {
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         self.attention.banner(ui, &self.history);
         let area = ui.available_rect_before_wrap();
+        if area.width() >= MIN_LIVE_SIZE.x && area.height() >= MIN_LIVE_SIZE.y {
+            self.live_views(ui, area, out);
+        } else {
+            // Too small for three views side by side (a zoomed or small window): one under
+            // the other at full width, each at a readable height, and the page scrolls.
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| self.stacked_views(ui, area, out));
+        }
+    }
+
+    /// Graph, traces and attention one under the other, for a small central area.
+    fn stacked_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
+        let width = ui.available_width();
+        let height = area.height().max(STACKED_VIEW_HEIGHT);
+        let mut place = |ui: &mut egui::Ui, height: f32| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
+            ui.separator();
+            rect
+        };
+        let graph = place(ui, height);
+        let traces = place(ui, height);
+        // A narrow view wraps the three matrices onto rows: give it the height for them.
+        let attention = place(
+            ui,
+            height
+                .max(STACKED_ATTENTION_HEIGHT)
+                .max(1.4 * width + 200.0),
+        );
+        let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
+            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+                add(ui);
+            });
+        };
+        region(ui, graph, &mut |ui| {
+            self.graph.ui(ui, &self.history, self.selection, out)
+        });
+        region(ui, traces, &mut |ui| {
+            self.traces.ui(ui, &self.history, self.selection)
+        });
+        region(ui, attention, &mut |ui| {
+            self.attention.ui(ui, &self.history)
+        });
+        self.rects = super::ViewRects {
+            graph: Some(graph),
+            attention: Some(attention),
+            traces: Some(traces),
+        };
+    }
+
+    /// The three views in `area`.
+    fn live_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
         let rects = self.layout.ui(ui, area);
         let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
             ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {

@@ -69,8 +69,8 @@ impl Default for DifferenceScale {
 /// What a poor run means, for the banner.
 pub const POOR_RUN_BANNER: &str = "This run reproduces the transformer's attention poorly \
      (attn_tv is poor). That is a finding, not a fault: the astrocyte only approximates the \
-     softmax when it has enough random features and time. Try File ▸ Examples ▸ The paper's \
-     correspondence, more hidden neurons (m), a slower astrocyte (τ_c), or smaller queries and \
+     softmax when it has enough random features and time. Try the example “The paper's \
+     correspondence” (File menu, Examples), more hidden neurons (m), a slower astrocyte (τ_c), or smaller queries and \
      keys (synthetic scale), then Run again.";
 
 /// One matrix to show: name, hover subtitle, values, completed rows, scale, texture.
@@ -100,6 +100,19 @@ pub struct AttentionView {
 }
 
 impl AttentionView {
+    /// The height (points) this view needs at `width` to show its matrices at a readable
+    /// size, wrapping them onto rows when narrow; for the stacked Live tab.
+    pub fn stacked_height(width: f32) -> f32 {
+        // Token labels, the colour bar's room and the gap around each matrix.
+        let frame = 80.0 + 18.0;
+        let side = (width - frame).clamp(60.0, 240.0);
+        let columns = ((width / (side + frame)).floor()).clamp(1.0, 3.0);
+        let rows = (3.0 / columns).ceil();
+        // Each row: title, matrix, key labels and colour bar, scale note; then the title,
+        // caption and metrics of the view.
+        rows * (side + 24.0 + 20.0 + FOOTER_HEIGHT + 8.0) + 200.0
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
         ui.label(theme::title(
             "Attention: transformer vs neurons + astrocyte",
@@ -176,15 +189,23 @@ impl AttentionView {
         let note_height = 20.0;
         let gap = 18.0;
         let left = label_width(&run.tokens) + 4.0;
-        let panel_extra = 3.0 * (left + 44.0) + 2.0 * gap;
+        // The three matrices in one row, or wrapped onto two or three rows in a narrow view,
+        // whichever makes them largest.
         let fit = |width: f32, height: f32| {
-            let by_width = (width - panel_extra) / 3.0;
-            let by_height = height - title_height - note_height - FOOTER_HEIGHT - 8.0;
-            by_width.min(by_height).max(40.0)
+            (1..=3usize)
+                .map(|columns| {
+                    let rows = 3usize.div_ceil(columns) as f32;
+                    let c = columns as f32;
+                    let by_width = (width - c * (left + 44.0) - (c - 1.0) * gap) / c;
+                    let by_height =
+                        (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
+                    by_width.min(by_height)
+                })
+                .fold(40.0f32, f32::max)
         };
         let full = ui.available_size();
         // With metrics beside the matrices they may use the whole height; that wins whenever
-        // the window is wider than the matrices need, which it usually is.
+        // the window is wider than the matrices need.
         let metrics_below = 56.0;
         let metrics_width = 230.0;
         let side_below = fit(full.x, full.y - metrics_below);
@@ -193,7 +214,7 @@ impl AttentionView {
         let side = if beside { side_beside } else { side_below };
         let mut hover = None;
         let mut scale_choice = self.difference_scale;
-        ui.horizontal_top(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = gap;
             let panels: [Panel<'_>; 3] = [
                 (

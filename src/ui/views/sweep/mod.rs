@@ -312,7 +312,7 @@ impl SweepPanel {
                     .follow_insertion_order(true),
             )
             .x_axis_label("random features m (log scale)")
-            .y_axis_label("attn_tv (log scale)")
+            .y_axis_label("attn_tv (log)")
             .x_grid_spacer(log_grid)
             .y_grid_spacer(log_grid)
             .x_axis_formatter(|mark, _| pow10_label(mark.value))
@@ -417,7 +417,7 @@ fn scatter(ui: &mut egui::Ui, samples: &CalciumSamples) {
         .data_aspect(1.0)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label("softmax normaliser Z_t (log scale)")
-        .y_axis_label("astrocyte calcium c_t, normaliser units (log scale)")
+        .y_axis_label("calcium c_t (log)")
         .x_grid_spacer(log_grid)
         .y_grid_spacer(log_grid)
         .x_axis_formatter(|mark, _| pow10_label(mark.value))
