@@ -44,10 +44,13 @@ impl TripartiteApp {
             self.status.ui(ui, &self.history, &self.stats);
         });
         if self.show_params {
+            // In a narrow (or zoomed) window the panel gives way to the views.
+            let room = ui.available_width();
             egui::Panel::left("parameters")
                 .resizable(true)
                 .default_size(290.0)
-                .min_size(220.0)
+                .min_size(220.0f32.min(room * 0.35))
+                .max_size((room * 0.4).max(220.0f32.min(room * 0.35)))
                 .show(ui, |ui| self.parameter_panel(ui, &mut out));
         }
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
@@ -203,7 +206,7 @@ impl TripartiteApp {
     fn stacked_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
         let width = ui.available_width();
         let height = area.height().max(STACKED_VIEW_HEIGHT);
-        let mut place = |ui: &mut egui::Ui, height: f32| {
+        let place = |ui: &mut egui::Ui, height: f32| {
             let (rect, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
             ui.separator();
             rect
@@ -215,7 +218,7 @@ impl TripartiteApp {
             ui,
             height
                 .max(STACKED_ATTENTION_HEIGHT)
-                .max(1.4 * width + 200.0),
+                .max(AttentionView::stacked_height(width)),
         );
         let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
             ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
