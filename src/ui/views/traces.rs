@@ -20,9 +20,9 @@ const LEGEND_ROW: f32 = 21.0;
 const LEGEND_TEXT: f32 = 12.5;
 /// The calcium plot keeps at least this height (points, with its time axis) when a probe is
 /// selected.
-pub const MIN_CALCIUM_HEIGHT: f32 = 190.0;
+pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
 /// The selected traces' plot keeps at least this height, scrolling when the row is short.
-const SELECTED_MIN_HEIGHT: f32 = 110.0;
+const SELECTED_MIN_HEIGHT: f32 = 80.0;
 
 #[derive(Default)]
 pub struct TracesView {}
@@ -84,7 +84,7 @@ impl TracesView {
             // and never less than a readable height while the selected plot keeps a sliver.
             // When the row is short the selected traces scroll below it.
             let shared = height - header;
-            (shared * 0.58).max(MIN_CALCIUM_HEIGHT)
+            (shared * 0.55).max(MIN_CALCIUM_HEIGHT)
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();

@@ -29,8 +29,10 @@ pub struct LiveLayout {
 
 impl Default for LiveLayout {
     fn default() -> Self {
+        // The traces need room for a selected probe under the calcium plot; the matrices
+        // below are squares and give up height most easily.
         LiveLayout {
-            top: 0.5,
+            top: 0.55,
             left: 0.5,
         }
     }
@@ -193,7 +195,7 @@ mod tests {
     #[test]
     fn default_split_matches_the_fractions() {
         let r = LiveLayout::default().rects(area());
-        assert!((r.split_y - 0.5 * 700.0).abs() < 1e-3);
+        assert!((r.split_y - 0.55 * 700.0).abs() < 1e-3);
         assert!((r.split_x - 450.0).abs() < 1e-3);
         assert!(r.graph.max.x < r.traces.min.x);
         assert!(r.graph.max.y < r.attention.min.y);
