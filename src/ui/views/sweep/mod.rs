@@ -93,7 +93,7 @@ impl SweepPanel {
                 param: "m".to_string(),
                 value: p.m.to_string(),
                 seed: p.seed,
-                metrics: p.metrics.clone(),
+                metrics: p.metrics,
                 variant: Some(p.variant.to_string()),
             })
             .collect()
