@@ -265,9 +265,7 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
         params.set(&args.param, value)?;
         params.validate()?;
     }
-    let mut csv = String::from(
-        "param,value,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err\n",
-    );
+    let mut rows = Vec::new();
     for value in &args.values {
         for offset in 0..args.seeds {
             let mut experiment = base.clone();
@@ -277,20 +275,16 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
                 experiment.params.set("seed", value)?;
                 experiment.params.seed = experiment.params.seed.wrapping_add(offset);
             }
-            let m = run_experiment(&experiment)?.simulation.metrics();
-            csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
-                args.param,
-                value.trim(),
-                experiment.params.seed,
-                m.attn_tv,
-                m.attn_max_abs,
-                m.output_rel_err,
-                m.calcium_corr,
-                m.calcium_rel_err
-            ));
+            rows.push(crate::io::export::csv::SweepRow {
+                param: args.param.clone(),
+                value: value.clone(),
+                seed: experiment.params.seed,
+                metrics: run_experiment(&experiment)?.simulation.metrics(),
+                variant: None,
+            });
         }
     }
+    let csv = crate::io::export::csv::sweep_csv(&rows);
     match &args.out {
         Some(path) => crate::io::atomic_write(path, csv.as_bytes())
             .with_context(|| format!("cannot write '{}'", path.display()))?,

@@ -236,7 +236,7 @@ fn sweep_harness() -> (Harness<'static, SweepState>, f64) {
         .build_ui_state(
             |ui, state: &mut SweepState| {
                 theme::apply(ui.ctx());
-                state.panel.ui(ui, &state.experiment, &state.samples);
+                let _ = state.panel.ui(ui, &state.experiment, &state.samples);
             },
             SweepState {
                 panel: SweepPanel::new(),

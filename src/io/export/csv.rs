@@ -1,6 +1,7 @@
 //! The CSV layouts: the calcium trace and the attention matrices in long form.
 
 use super::{ExportError, check_square, write_bytes};
+use crate::model::metrics::Metrics;
 use crate::model::schedule::{Phase, Slot};
 use crate::sim::TraceSample;
 use ndarray::Array2;
@@ -82,6 +83,58 @@ pub fn write_attention(
     check_square("softmax", tokens.len(), softmax)?;
     check_square("network", tokens.len(), network)?;
     write_bytes(path, attention_csv(tokens, softmax, network).as_bytes())
+}
+
+/// The columns of `tripartite sweep`: the swept parameter and its value, the seed, and the
+/// metrics of that run.
+pub const SWEEP_HEADER: &str =
+    "param,value,seed,attn_tv,attn_max_abs,output_rel_err,calcium_corr,calcium_rel_err";
+
+/// One run of a sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepRow {
+    /// The swept parameter's name, e.g. "m".
+    pub param: String,
+    pub value: String,
+    pub seed: u64,
+    pub metrics: Metrics,
+    /// The feature map and projection, when the sweep compares several (an extra last column).
+    pub variant: Option<String>,
+}
+
+/// Sweep results under [`SWEEP_HEADER`], with a last `variant` column when any row has one.
+pub fn sweep_csv(rows: &[SweepRow]) -> String {
+    let with_variant = rows.iter().any(|r| r.variant.is_some());
+    let mut out = String::from(SWEEP_HEADER);
+    if with_variant {
+        out.push_str(",variant");
+    }
+    out.push('\n');
+    for row in rows {
+        let m = &row.metrics;
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            csv_field(&row.param),
+            csv_field(row.value.trim()),
+            row.seed,
+            m.attn_tv,
+            m.attn_max_abs,
+            m.output_rel_err,
+            m.calcium_corr,
+            m.calcium_rel_err
+        );
+        if with_variant {
+            let _ = write!(out, ",{}", csv_field(row.variant.as_deref().unwrap_or("")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes [`sweep_csv`] to `path`.
+pub fn write_sweep(path: &Path, rows: &[SweepRow]) -> Result<(), ExportError> {
+    write_bytes(path, sweep_csv(rows).as_bytes())
 }
 
 /// Quotes a CSV field when it holds a comma, quote or newline.

@@ -4,10 +4,16 @@
 
 use super::TripartiteApp;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::files::{DiscardDecision, FileAction};
+use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
+use crate::ui::views::attention::AttentionView;
 use crate::ui::views::controls::phase_text;
 use crate::ui::views::sweep::CalciumSamples;
+use crate::ui::widgets::layout::MIN_LIVE_SIZE;
 use crate::ui::widgets::theme;
+
+/// Height of each view when the Live tab stacks them (points).
+const STACKED_VIEW_HEIGHT: f32 = 380.0;
+const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 3] = [
@@ -38,10 +44,13 @@ impl TripartiteApp {
             self.status.ui(ui, &self.history, &self.stats);
         });
         if self.show_params {
+            // In a narrow (or zoomed) window the panel gives way to the views.
+            let room = ui.available_width();
             egui::Panel::left("parameters")
                 .resizable(true)
                 .default_size(290.0)
-                .min_size(220.0)
+                .min_size(220.0f32.min(room * 0.35))
+                .max_size((room * 0.4).max(220.0f32.min(room * 0.35)))
                 .show(ui, |ui| self.parameter_panel(ui, &mut out));
         }
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
@@ -56,7 +65,11 @@ impl TripartiteApp {
             Tab::Sweep => {
                 let experiment = self.current_experiment();
                 let samples = CalciumSamples::from_history(&self.history);
-                self.sweep.ui(ui, &experiment, &samples);
+                if self.sweep.ui(ui, &experiment, &samples) {
+                    out.push(AppCommand::File(FileAction::Choose(DialogKind::Export(
+                        ExportKind::SweepCsv,
+                    ))));
+                }
             }
         });
         self.help.ui(&ctx);
@@ -125,7 +138,13 @@ impl TripartiteApp {
                     .strong(),
             );
         }
-        if let Some((text, ok)) = &self.files.message {
+        // A figure capture must show the views, not the notice that it is being taken.
+        let message = self
+            .files
+            .message
+            .as_ref()
+            .filter(|_| self.files.pending_figure.is_none());
+        if let Some((text, ok)) = message {
             let color = if *ok { theme::OK } else { theme::ERROR };
             ui.horizontal(|ui| {
                 // Leave room for the dismiss button when the message wraps.
@@ -173,7 +192,61 @@ impl TripartiteApp {
 
     /// Graph and traces above, the attention matrices below; the splitters move.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        self.attention.banner(ui, &self.history);
         let area = ui.available_rect_before_wrap();
+        if area.width() >= MIN_LIVE_SIZE.x && area.height() >= MIN_LIVE_SIZE.y {
+            self.live_views(ui, area, out);
+        } else {
+            // Too small for three views side by side (a zoomed or small window): one under
+            // the other at full width, each at a readable height, and the page scrolls.
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| self.stacked_views(ui, area, out));
+        }
+    }
+
+    /// Graph, traces and attention one under the other, for a small central area.
+    fn stacked_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
+        let width = ui.available_width();
+        let height = area.height().max(STACKED_VIEW_HEIGHT);
+        let place = |ui: &mut egui::Ui, height: f32| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
+            ui.separator();
+            rect
+        };
+        let graph = place(ui, height);
+        let traces = place(ui, height);
+        // A narrow view wraps the three matrices onto rows: give it the height for them.
+        let attention = place(
+            ui,
+            height
+                .max(STACKED_ATTENTION_HEIGHT)
+                .max(AttentionView::stacked_height(width)),
+        );
+        let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
+            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                ui.set_clip_rect(rect.intersect(ui.clip_rect()));
+                add(ui);
+            });
+        };
+        region(ui, graph, &mut |ui| {
+            self.graph.ui(ui, &self.history, self.selection, out)
+        });
+        region(ui, traces, &mut |ui| {
+            self.traces.ui(ui, &self.history, self.selection)
+        });
+        region(ui, attention, &mut |ui| {
+            self.attention.ui(ui, &self.history)
+        });
+        self.rects = super::ViewRects {
+            graph: Some(graph),
+            attention: Some(attention),
+            traces: Some(traces),
+        };
+    }
+
+    /// The three views in `area`.
+    fn live_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
         let rects = self.layout.ui(ui, area);
         let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
             ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {

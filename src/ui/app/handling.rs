@@ -188,6 +188,10 @@ impl TripartiteApp {
         kind: ExportKind,
         path: &std::path::Path,
     ) -> Result<String, String> {
+        // Sweep results do not depend on the live run.
+        if kind == ExportKind::SweepCsv {
+            return self.export_sweep(path);
+        }
         let Some(snapshot) = self.history.snapshot.as_ref() else {
             return Err("nothing to export yet: the simulation is still loading".into());
         };
@@ -239,6 +243,7 @@ impl TripartiteApp {
                 json::write_report(path, &report).map_err(|e| e.to_string())?;
                 done(path)
             }
+            ExportKind::SweepCsv => self.export_sweep(path),
             ExportKind::FigurePng => {
                 let slot = Arc::new(std::sync::Mutex::new(None));
                 self.files.pending_figure = Some(slot.clone());
@@ -283,4 +288,16 @@ fn write_figures(
         }
     }
     Ok(format!("Exported {}", written.join(", ")))
+}
+
+impl TripartiteApp {
+    /// The Sweep tab's results in `tripartite sweep`'s columns, through the one exporter.
+    fn export_sweep(&self, path: &std::path::Path) -> Result<String, String> {
+        let rows = self.sweep.export_rows();
+        if rows.is_empty() {
+            return Err("nothing to export: run a sweep first (Sweep tab)".into());
+        }
+        csv::write_sweep(path, &rows).map_err(|e| e.to_string())?;
+        Ok(format!("Exported {}", path.display()))
+    }
 }

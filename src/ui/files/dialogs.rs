@@ -19,16 +19,19 @@ pub enum ExportKind {
     MetricsJson,
     /// A view of the window as PNG.
     FigurePng,
+    /// The Sweep tab's results, in `tripartite sweep`'s columns (plus the variant).
+    SweepCsv,
 }
 
 impl ExportKind {
     /// Every export, in menu order.
-    pub const ALL: [ExportKind; 5] = [
+    pub const ALL: [ExportKind; 6] = [
         ExportKind::TracesCsv,
         ExportKind::AttentionCsv,
         ExportKind::AttentionNpy,
         ExportKind::MetricsJson,
         ExportKind::FigurePng,
+        ExportKind::SweepCsv,
     ];
 
     /// The menu label.
@@ -39,6 +42,7 @@ impl ExportKind {
             ExportKind::AttentionNpy => "Attention matrices (.npy)…",
             ExportKind::MetricsJson => "Metrics (JSON)…",
             ExportKind::FigurePng => "Figure (PNG)…",
+            ExportKind::SweepCsv => "Sweep results (CSV)…",
         }
     }
 
@@ -50,12 +54,13 @@ impl ExportKind {
             ExportKind::AttentionNpy => "attention.npy",
             ExportKind::MetricsJson => "metrics.json",
             ExportKind::FigurePng => "figure.png",
+            ExportKind::SweepCsv => "sweep.csv",
         }
     }
 
     fn extension(self) -> &'static str {
         match self {
-            ExportKind::TracesCsv | ExportKind::AttentionCsv => "csv",
+            ExportKind::TracesCsv | ExportKind::AttentionCsv | ExportKind::SweepCsv => "csv",
             ExportKind::AttentionNpy => "npy",
             ExportKind::MetricsJson => "json",
             ExportKind::FigurePng => "png",
@@ -88,6 +93,7 @@ impl DialogKind {
             DialogKind::Export(ExportKind::AttentionNpy) => "Export attention matrices (.npy)",
             DialogKind::Export(ExportKind::MetricsJson) => "Export metrics (JSON)",
             DialogKind::Export(ExportKind::FigurePng) => "Export figure (PNG)",
+            DialogKind::Export(ExportKind::SweepCsv) => "Export sweep results (CSV)",
         }
     }
 

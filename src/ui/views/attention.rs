@@ -3,6 +3,7 @@
 
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
+use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
 use crate::ui::widgets::colormap::ColorScale;
 use crate::ui::widgets::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
 use crate::ui::widgets::theme;
@@ -11,37 +12,66 @@ use ndarray::Array2;
 /// Largest N for which the row forming in the current read slot is overlaid live.
 const LIVE_OVERLAY_MAX_TOKENS: usize = 256;
 
-/// What each metric means, for its tooltip.
+/// What each metric means and what a good value is, for its tooltip.
 pub const METRIC_HELP: [(&str, &str, &str); 5] = [
     (
         "attn_tv",
         "TV",
         "Mean over the completed rows of the total-variation distance ½ Σ_τ |A_net − A_soft|: \
-         0 means the network attends exactly like the transformer, 1 means completely differently.",
+         0 means the network attends exactly like the transformer, 1 means completely differently. \
+         Good: below 0.15; fair: below 0.30; poor from 0.30 (the verdict, as in All heads).",
     ),
     (
         "attn_max_abs",
         "max |ΔA|",
-        "The largest single difference |A_net[t,τ] − A_soft[t,τ]| over the completed rows.",
+        "The largest single difference |A_net[t,τ] − A_soft[t,τ]| over the completed rows. \
+         Good: near 0; the fixed difference scale (±0.25) shows where it is not.",
     ),
     (
         "output_rel_err",
         "output err",
         "|Y_net − Y_soft| / |Y_soft| (Frobenius norms): how far the network's outputs are from the transformer's \
-         attention outputs, relative to their size.",
+         attention outputs, relative to their size. Good: near 0 (0.1 means 10 % off).",
     ),
     (
         "calcium_corr",
         "c corr",
         "Pearson correlation over the read slots of the astrocyte's calcium c_t with the softmax \
-         normaliser Z_t: 1 means the astrocyte tracks Z_t up to scale (needs two rows).",
+         normaliser Z_t: 1 means the astrocyte tracks Z_t up to scale (needs two rows). \
+         Good: close to 1; near 0 means it does not track Z_t.",
     ),
     (
         "calcium_rel_err",
         "c err",
-        "Mean over the read slots of |c_t − Z_t| / Z_t, with c_t in normaliser units.",
+        "Mean over the read slots of |c_t − Z_t| / Z_t, with c_t in normaliser units. \
+         Good: near 0 (0.05 means 5 % off on average).",
     ),
 ];
+
+/// The difference matrix's colour scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DifferenceScale {
+    /// ±limit for every run, so runs can be compared by colour.
+    Fixed(f64),
+    /// ± the largest difference of this run.
+    Auto,
+}
+
+/// Attention probabilities rarely differ by more than this in a run worth comparing.
+pub const FIXED_DIFFERENCE_LIMIT: f64 = 0.25;
+
+impl Default for DifferenceScale {
+    fn default() -> Self {
+        DifferenceScale::Fixed(FIXED_DIFFERENCE_LIMIT)
+    }
+}
+
+/// What a poor run means, for the banner.
+pub const POOR_RUN_BANNER: &str = "This run reproduces the transformer's attention poorly \
+     (attn_tv is poor). That is a finding, not a fault: the astrocyte only approximates the \
+     softmax when it has enough random features and time. Try the example “The paper's \
+     correspondence” (File menu, Examples), more hidden neurons (m), a slower astrocyte (τ_c), or smaller queries and \
+     keys (synthetic scale), then Run again.";
 
 /// One matrix to show: name, hover subtitle, values, completed rows, scale, texture.
 type Panel<'a> = (
@@ -63,9 +93,26 @@ pub struct AttentionView {
     difference: Array2<f64>,
     key: Option<(u64, u64)>,
     hover: Option<(usize, usize)>,
+    /// How the difference is coloured.
+    pub difference_scale: DifferenceScale,
+    /// The generation whose poor-run banner was closed.
+    banner_closed: Option<u64>,
 }
 
 impl AttentionView {
+    /// The height (points) this view needs at `width` to show its matrices at a readable
+    /// size, wrapping them onto rows when narrow; for the stacked Live tab.
+    pub fn stacked_height(width: f32) -> f32 {
+        // Token labels, the colour bar's room and the gap around each matrix.
+        let frame = 80.0 + 18.0;
+        let side = (width - frame).clamp(60.0, 240.0);
+        let columns = ((width / (side + frame)).floor()).clamp(1.0, 3.0);
+        let rows = (3.0 / columns).ceil();
+        // Each row: title, matrix, key labels and colour bar, scale note; then the title,
+        // caption and metrics of the view.
+        rows * (side + 24.0 + 20.0 + FOOTER_HEIGHT + 8.0) + 200.0
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
         ui.label(theme::title(
             "Attention: transformer vs neurons + astrocyte",
@@ -118,14 +165,17 @@ impl AttentionView {
             min: 0.0,
             max: top.max(1e-9),
         };
-        let limit =
+        let largest =
             self.difference.iter().fold(
                 0.0f64,
                 |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
             );
-        let diverging = ColorScale::Diverging {
-            limit: limit.max(1e-6),
+        let limit = match self.difference_scale {
+            DifferenceScale::Fixed(limit) => limit,
+            DifferenceScale::Auto => largest.max(1e-6),
         };
+        let diverging = ColorScale::Diverging { limit };
+        let beyond = (largest > limit).then_some(largest);
         let query = snapshot
             .slot
             .filter(|s| s.phase == Phase::Read)
@@ -135,16 +185,36 @@ impl AttentionView {
                     .then_some(snapshot.rows_completed)
             });
 
-        let metrics_height = 30.0;
-        let title_height = 20.0;
+        let title_height = 24.0;
+        let note_height = 20.0;
         let gap = 18.0;
         let left = label_width(&run.tokens) + 4.0;
-        let width_side = (ui.available_width() - 3.0 * (left + 40.0) - 2.0 * gap) / 3.0;
-        let height_side =
-            ui.available_height() - metrics_height - title_height - FOOTER_HEIGHT - 8.0;
-        let side = width_side.min(height_side).max(40.0);
+        // The three matrices in one row, or wrapped onto two or three rows in a narrow view,
+        // whichever makes them largest.
+        let fit = |width: f32, height: f32| {
+            (1..=3usize)
+                .map(|columns| {
+                    let rows = 3usize.div_ceil(columns) as f32;
+                    let c = columns as f32;
+                    let by_width = (width - c * (left + 44.0) - (c - 1.0) * gap) / c;
+                    let by_height =
+                        (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
+                    by_width.min(by_height)
+                })
+                .fold(40.0f32, f32::max)
+        };
+        let full = ui.available_size();
+        // With metrics beside the matrices they may use the whole height; that wins whenever
+        // the window is wider than the matrices need.
+        let metrics_below = 56.0;
+        let metrics_width = 230.0;
+        let side_below = fit(full.x, full.y - metrics_below);
+        let side_beside = fit(full.x - metrics_width - gap, full.y);
+        let beside = side_beside > side_below + 8.0;
+        let side = if beside { side_beside } else { side_below };
         let mut hover = None;
-        ui.horizontal_top(|ui| {
+        let mut scale_choice = self.difference_scale;
+        ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = gap;
             let panels: [Panel<'_>; 3] = [
                 (
@@ -173,8 +243,15 @@ impl AttentionView {
                 ),
             ];
             for (name, subtitle, matrix, rows, scale, cache) in panels {
+                let is_difference = matches!(scale, ColorScale::Diverging { .. });
                 ui.vertical(|ui| {
-                    ui.strong(name).on_hover_text(subtitle);
+                    ui.horizontal(|ui| {
+                        ui.spacing_mut().item_spacing.x = 6.0;
+                        ui.strong(name).on_hover_text(subtitle);
+                        if is_difference {
+                            scale_switch(ui, &mut scale_choice);
+                        }
+                    });
                     let shown = Heatmap {
                         name,
                         matrix,
@@ -188,33 +265,138 @@ impl AttentionView {
                     }
                     .show(ui, cache);
                     hover = hover.or(shown.hovered);
+                    if is_difference && let Some(largest) = beyond {
+                        ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(format!(
+                                    "Values reach ±{}, beyond this scale: those cells show at \
+                                     full colour.",
+                                    theme::sig(largest)
+                                ))
+                                .size(12.5)
+                                .color(theme::CAPTION),
+                            )
+                            .wrap(),
+                        );
+                    }
+                });
+            }
+            if beside {
+                ui.vertical(|ui| {
+                    ui.set_max_width(metrics_width);
+                    self.metrics(ui, history, true);
                 });
             }
         });
+        self.difference_scale = scale_choice;
         self.hover = hover;
-        self.metrics(ui, history);
+        if !beside {
+            self.metrics(ui, history, false);
+        }
     }
 
-    fn metrics(&self, ui: &mut egui::Ui, history: &RunHistory) {
+    /// A dismissible banner over the Live tab when this run's attn_tv is poor.
+    pub fn banner(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            return;
+        };
+        let tv = snapshot.metrics.attn_tv;
+        if snapshot.rows_completed == 0
+            || !tv.is_finite()
+            || Quality::of(tv) != Quality::Poor
+            || self.banner_closed == Some(snapshot.generation)
+        {
+            return;
+        }
+        egui::Frame::new()
+            .fill(egui::Color32::from_rgb(0xFF, 0xF4, 0xE0))
+            .stroke(egui::Stroke::new(1.0, Quality::Poor.color()))
+            .inner_margin(6.0)
+            .corner_radius(4.0)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let room = (ui.available_width() - 32.0).max(100.0);
+                    ui.scope(|ui| {
+                        ui.set_max_width(room);
+                        ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(POOR_RUN_BANNER)
+                                    .size(14.0)
+                                    .color(egui::Color32::from_gray(20)),
+                            )
+                            .wrap(),
+                        );
+                    });
+                    if ui
+                        .small_button("×")
+                        .on_hover_text("Close this note (it returns with the next poor run)")
+                        .clicked()
+                    {
+                        self.banner_closed = Some(snapshot.generation);
+                    }
+                });
+            });
+    }
+
+    fn metrics(&self, ui: &mut egui::Ui, history: &RunHistory, column: bool) {
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
         let values = snapshot.metrics.values();
         let n = snapshot.run.as_ref().map_or(0, |r| r.tokens.len());
-        ui.horizontal_wrapped(|ui| {
+        let body = |ui: &mut egui::Ui| {
             ui.label(
                 egui::RichText::new(format!("Metrics ({}/{} rows):", snapshot.rows_completed, n))
                     .strong(),
             );
-            for ((name, short, help), value) in METRIC_HELP.iter().zip(values) {
-                let label = ui
-                    .label(format!("{short} ="))
-                    .on_hover_text(format!("{name}: {help}"));
-                ui.label(egui::RichText::new(theme::sig(value)).monospace().strong())
+            let tv = snapshot.metrics.attn_tv;
+            if snapshot.rows_completed > 0 && tv.is_finite() {
+                let quality = Quality::of(tv);
+                ui.horizontal(|ui| {
+                    let label = ui.label("Verdict:");
+                    ui.label(
+                        egui::RichText::new(quality.word())
+                            .strong()
+                            .color(egui::Color32::BLACK)
+                            .background_color(quality.color()),
+                    )
                     .labelled_by(label.id)
-                    .on_hover_text(format!("{name}: {help}"));
-                ui.add_space(2.0);
+                    .on_hover_text(format!(
+                        "From attn_tv = {}: good below {GOOD_TV}, fair below {POOR_TV}, poor \
+                         from {POOR_TV}, the same marks as All heads.",
+                        theme::sig(tv)
+                    ));
+                });
             }
-        });
+            for ((name, short, help), value) in METRIC_HELP.iter().zip(values) {
+                ui.horizontal(|ui| {
+                    let label = ui
+                        .label(format!("{short} ="))
+                        .on_hover_text(format!("{name}: {help}"));
+                    ui.label(egui::RichText::new(theme::sig(value)).monospace().strong())
+                        .labelled_by(label.id)
+                        .on_hover_text(format!("{name}: {help}"));
+                });
+            }
+        };
+        if column {
+            ui.vertical(body);
+        } else {
+            ui.horizontal_wrapped(body);
+        }
     }
+}
+
+/// "±0.25" or "auto" for the difference's colour scale.
+fn scale_switch(ui: &mut egui::Ui, choice: &mut DifferenceScale) {
+    let fixed = DifferenceScale::default();
+    ui.selectable_value(choice, fixed, format!("±{FIXED_DIFFERENCE_LIMIT}"))
+        .on_hover_text(
+            "Fixed scale: the same colours for every run, so a good run looks pale and a poor \
+             one red",
+        );
+    ui.selectable_value(choice, DifferenceScale::Auto, "auto")
+        .on_hover_text(
+            "Scale to this run's largest difference (shows the pattern of small errors)",
+        );
 }

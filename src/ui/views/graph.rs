@@ -58,6 +58,10 @@ const MARKER_AT: f32 = 0.8;
 /// Fraction of the canvas height used by the neuron columns (the astrocyte sits below).
 const COLUMNS_BOTTOM: f32 = 0.76;
 
+/// Shown above the graph in algebraic mode.
+pub const ALGEBRAIC_NOTE: &str =
+    "Algebraic mode has no activity over time: the graph shows the structure only.";
+
 impl GraphView {
     /// Screen position of an item as drawn in the last frame (for tests and the screenshot
     /// script).
@@ -97,6 +101,17 @@ impl GraphView {
             return;
         };
         self.subset_controls(ui, snapshot);
+        // A line of its own above the canvas: painted inside it, it covered the legend.
+        if snapshot.run.as_ref().is_some_and(|run| !run.dynamic) {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(ALGEBRAIC_NOTE)
+                        .size(13.5)
+                        .color(theme::ERROR),
+                )
+                .wrap(),
+            );
+        }
         if self.sent.as_ref() != Some(&self.request) {
             out.push(AppCommand::Worker(Command::SetSubset(self.request.clone())));
             self.sent = Some(self.request.clone());
@@ -236,7 +251,7 @@ impl GraphView {
             "fill: rate (input/output: blue negative, red positive) · edge width: |H| · dot \
              colour: process p"
                 .to_owned(),
-            FontId::proportional(11.5),
+            FontId::proportional(12.5),
             Color32::from_gray(70),
             (rect.width() - 12.0).max(40.0),
         );
@@ -487,15 +502,6 @@ impl GraphView {
                     fx
                 };
                 painter.text(to_screen(x, 0.0), align, label, title_font.clone(), text);
-            }
-            if !run.dynamic {
-                painter.text(
-                    rect.center_bottom() - vec2(0.0, 6.0),
-                    Align2::CENTER_BOTTOM,
-                    "Algebraic mode has no activity over time: the graph shows the structure only.",
-                    FontId::proportional(13.0),
-                    theme::ERROR,
-                );
             }
         }
         let corner = rect.left_bottom() + vec2(6.0, -4.0 - key.size().y);

@@ -2,7 +2,7 @@
 //! each read slot, and the traces of the selected items, over shaded write and read slots.
 
 use crate::model::schedule::{Phase, Slot};
-use crate::sim::{RunHistory, RunInfo, TraceSample};
+use crate::sim::{RunHistory, RunInfo, RunState, TraceSample};
 use crate::ui::views::selection::Selection;
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
@@ -18,6 +18,11 @@ const HEADING_HEIGHT: f32 = 26.0;
 const LEGEND_ROW: f32 = 21.0;
 /// Size of a selection legend entry's text.
 const LEGEND_TEXT: f32 = 12.5;
+/// The calcium plot keeps at least this height (points, with its time axis) when a probe is
+/// selected.
+pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
+/// The selected traces' plot keeps at least this height, scrolling when the row is short.
+const SELECTED_MIN_HEIGHT: f32 = 80.0;
 
 #[derive(Default)]
 pub struct TracesView {}
@@ -75,8 +80,11 @@ impl TracesView {
                 .map(|p| format!("{} (0.0000)", p.label()))
                 .collect();
             let header = HEADING_HEIGHT + LEGEND_ROW * legend_rows(ui, &names) as f32;
-            // The calcium plot is the one the hypothesis is about: it gets the larger share.
-            ((height - header) * 0.58).max(80.0)
+            // The calcium plot is the one the hypothesis is about: it gets the larger share,
+            // and never less than a readable height while the selected plot keeps a sliver.
+            // When the row is short the selected traces scroll below it.
+            let shared = height - header;
+            (shared * 0.55).max(MIN_CALCIUM_HEIGHT)
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
@@ -124,88 +132,111 @@ impl TracesView {
             }
             return;
         }
-        // Each trace is scaled to its own peak: rates, weights and processes differ by orders of
-        // magnitude, and the shapes are what matter here.
-        let series: Vec<(String, Vec<[f64; 2]>)> = selected_probes
-            .iter()
-            .map(|probe| {
-                let points: Vec<[f64; 2]> = samples
+        egui::ScrollArea::vertical()
+            .id_salt("selected traces")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                // Each trace is scaled to its own peak: rates, weights and processes differ by orders of
+                // magnitude, and the shapes are what matter here.
+                let series: Vec<(String, Vec<[f64; 2]>)> = selected_probes
                     .iter()
-                    .filter_map(|s| {
-                        s.probes
+                    .map(|probe| {
+                        let points: Vec<[f64; 2]> = samples
                             .iter()
-                            .find(|(p, _)| p == probe)
-                            .map(|(_, v)| [s.time_ms, *v])
+                            .filter_map(|s| {
+                                s.probes
+                                    .iter()
+                                    .find(|(p, _)| p == probe)
+                                    .map(|(_, v)| [s.time_ms, *v])
+                            })
+                            .collect();
+                        let peak = points.iter().fold(0.0f64, |m, p| {
+                            if p[1].is_finite() {
+                                m.max(p[1].abs())
+                            } else {
+                                m
+                            }
+                        });
+                        let scale = if peak > 0.0 { 1.0 / peak } else { 1.0 };
+                        // No samples is not a value of zero.
+                        let name = if points.is_empty() {
+                            format!("{} (not recorded yet)", probe.label())
+                        } else {
+                            format!("{} ({})", probe.label(), theme::sig(peak))
+                        };
+                        (
+                            name,
+                            points.into_iter().map(|p| [p[0], p[1] * scale]).collect(),
+                        )
                     })
                     .collect();
-                let peak = points.iter().fold(0.0f64, |m, p| {
-                    if p[1].is_finite() {
-                        m.max(p[1].abs())
-                    } else {
-                        m
+                let first = series.iter().find_map(|(_, pts)| pts.first().map(|p| p[0]));
+                let since = match first {
+                    Some(t) if t > 0.01 * total => {
+                        format!(" (since t = {} ms, when selected)", theme::thousands(t, 1))
+                    }
+                    Some(_) => String::new(),
+                    // Traces are recorded from when an item is selected.
+                    None if snapshot.state == RunState::Finished => format!(
+                        " (since t = {} ms, when selected: the run has finished, so nothing is \
+                         recorded; Reset and Run to trace it)",
+                        theme::thousands(now, 1)
+                    ),
+                    None => format!(
+                        " (since t = {} ms, when selected: recorded as the run goes on)",
+                        theme::thousands(now, 1)
+                    ),
+                };
+                let what = selection.map(|s| s.describe()).unwrap_or_default();
+                ui.label(
+                    RichText::new(format!("Selected: {what}{since}"))
+                        .strong()
+                        .size(14.0),
+                )
+                .on_hover_text("Each trace is scaled to its own peak (shown in brackets).");
+                ui.horizontal_wrapped(|ui| {
+                    for (k, (name, _)) in series.iter().enumerate() {
+                        // Marker and name wrap together.
+                        if ui.available_size_before_wrap().x < legend_item_width(ui, name) {
+                            ui.end_row();
+                        }
+                        ui.horizontal(|ui| {
+                            let (rect, _) =
+                                ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
+                            ui.painter().rect_filled(
+                                rect,
+                                1.0,
+                                palette::SERIES[k % palette::SERIES.len()],
+                            );
+                            ui.label(RichText::new(name).size(LEGEND_TEXT));
+                        });
                     }
                 });
-                let scale = if peak > 0.0 { 1.0 / peak } else { 1.0 };
-                let name = format!("{} ({})", probe.label(), theme::sig(peak));
-                (
-                    name,
-                    points.into_iter().map(|p| [p[0], p[1] * scale]).collect(),
-                )
-            })
-            .collect();
-        let first = series.iter().find_map(|(_, pts)| pts.first().map(|p| p[0]));
-        let since = match first {
-            Some(t) if t > 0.01 * total => {
-                format!(" (since t = {} ms, when selected)", theme::thousands(t, 1))
-            }
-            _ => String::new(),
-        };
-        let what = selection.map(|s| s.describe()).unwrap_or_default();
-        ui.label(
-            RichText::new(format!("Selected: {what}{since}"))
-                .strong()
-                .size(14.0),
-        )
-        .on_hover_text("Each trace is scaled to its own peak (shown in brackets).");
-        ui.horizontal_wrapped(|ui| {
-            for (k, (name, _)) in series.iter().enumerate() {
-                // Marker and name wrap together.
-                if ui.available_size_before_wrap().x < legend_item_width(ui, name) {
-                    ui.end_row();
-                }
-                ui.horizontal(|ui| {
-                    let (rect, _) =
-                        ui.allocate_exact_size(egui::vec2(14.0, 4.0), egui::Sense::hover());
-                    ui.painter()
-                        .rect_filled(rect, 1.0, palette::SERIES[k % palette::SERIES.len()]);
-                    ui.label(RichText::new(name).size(LEGEND_TEXT));
+                let run_for_plot = run.clone();
+                let response = Plot::new("selected traces")
+                    .height((ui.available_height() - 4.0).max(SELECTED_MIN_HEIGHT))
+                    .include_x(0.0)
+                    .include_x(total)
+                    .custom_x_axes(vec![time_axis()])
+                    .custom_y_axes(vec![value_axis("÷ peak")])
+                    .link_axis(time_link(), [true, false])
+                    .allow_scroll(false)
+                    .show(ui, move |plot| {
+                        let bounds = plot.plot_bounds();
+                        shade_slots(plot, &run_for_plot, bounds.min()[0], bounds.max()[0], false);
+                        for (k, (name, points)) in series.into_iter().enumerate() {
+                            plot.line(
+                                Line::new(name, PlotPoints::new(points))
+                                    .color(palette::SERIES[k % palette::SERIES.len()])
+                                    .width(2.0),
+                            );
+                        }
+                        plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
+                    });
+                response.response.widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Selected item traces")
                 });
-            }
-        });
-        let run_for_plot = run.clone();
-        let response = Plot::new("selected traces")
-            .height((ui.available_height() - 4.0).max(60.0))
-            .include_x(0.0)
-            .include_x(total)
-            .custom_x_axes(vec![time_axis()])
-            .custom_y_axes(vec![value_axis("÷ peak")])
-            .link_axis(time_link(), [true, false])
-            .allow_scroll(false)
-            .show(ui, move |plot| {
-                let bounds = plot.plot_bounds();
-                shade_slots(plot, &run_for_plot, bounds.min()[0], bounds.max()[0], false);
-                for (k, (name, points)) in series.into_iter().enumerate() {
-                    plot.line(
-                        Line::new(name, PlotPoints::new(points))
-                            .color(palette::SERIES[k % palette::SERIES.len()])
-                            .width(2.0),
-                    );
-                }
-                plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
             });
-        response.response.widget_info(|| {
-            egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Selected item traces")
-        });
     }
 }
 

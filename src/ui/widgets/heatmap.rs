@@ -196,8 +196,9 @@ impl Heatmap<'_> {
     /// Query labels on the left, key labels below; every k-th when cells are small.
     fn axis_labels(&self, ui: &mut egui::Ui, grid: Rect, n: usize, left: f32) {
         let cell = grid.width() / n as f32;
-        // Every query gets its label while a cell is at least 10 points tall.
-        let font = (cell - 0.5).clamp(9.5, 13.0);
+        // Every query gets its label while a cell is at least 12 points tall; below that,
+        // every k-th, still at a readable 12 points.
+        let font = (cell - 0.5).clamp(12.0, 13.0);
         let every_row = (font / cell).ceil().max(1.0) as usize;
         let widest = self
             .tokens
@@ -265,7 +266,7 @@ impl Heatmap<'_> {
             );
         }
         let (lo, hi) = self.scale.range();
-        let font = FontId::proportional(11.5);
+        let font = FontId::proportional(12.5);
         let color = ui.visuals().text_color();
         painter.text(
             bar.left_center() - vec2(4.0, 0.0),

@@ -12,6 +12,11 @@ const MIN_TOP: f32 = 200.0;
 const MIN_BOTTOM: f32 = 170.0;
 const MIN_WIDTH: f32 = 240.0;
 
+/// The smallest area in which every view stays usable; a smaller central area (a zoomed or
+/// small window) scrolls instead of squeezing the views until they vanish.
+/// (Below it the graph's text, the traces' legend and the metrics crowd out what they label.)
+pub const MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(860.0, 560.0);
+
 /// Where the splitters sit, as fractions of the central area.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -24,8 +29,10 @@ pub struct LiveLayout {
 
 impl Default for LiveLayout {
     fn default() -> Self {
+        // The traces need room for a selected probe under the calcium plot; the matrices
+        // below are squares and give up height most easily.
         LiveLayout {
-            top: 0.5,
+            top: 0.55,
             left: 0.5,
         }
     }
@@ -188,7 +195,7 @@ mod tests {
     #[test]
     fn default_split_matches_the_fractions() {
         let r = LiveLayout::default().rects(area());
-        assert!((r.split_y - 0.5 * 700.0).abs() < 1e-3);
+        assert!((r.split_y - 0.55 * 700.0).abs() < 1e-3);
         assert!((r.split_x - 450.0).abs() < 1e-3);
         assert!(r.graph.max.x < r.traces.min.x);
         assert!(r.graph.max.y < r.attention.min.y);

@@ -191,6 +191,17 @@ impl HeadsOverview {
             }
             return None;
         };
+        theme::caption(
+            ui,
+            &format!(
+                "Layer {layer}, {shown}, {} mode; {}",
+                run.setup.params.mode.name(),
+                crate::ui::views::sweep::non_default_params(
+                    &run.setup.params,
+                    &["layer", "head", "feature_map", "projection", "mode"],
+                )
+            ),
+        );
         if run.setup != current {
             ui.colored_label(
                 theme::CAPTION,

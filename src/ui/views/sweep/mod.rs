@@ -5,6 +5,8 @@
 //! random-feature theory predicts for comparison.
 
 use crate::data::experiment::Experiment;
+use crate::io::export::csv::SweepRow;
+use crate::model::params::Params;
 use crate::sim::batch::{SweepPoint, Variant};
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
@@ -81,16 +83,40 @@ impl SweepPanel {
 
     /// Draws both plots. `current` holds c_t and Z_t of the run shown in the main view
     /// ([`CalciumSamples::from_history`] in the app); `experiment` is what a sweep runs on.
-    pub fn ui(&mut self, ui: &mut egui::Ui, experiment: &Experiment, current: &CalciumSamples) {
+    /// The results as rows of the one sweep CSV layout (`tripartite sweep`'s columns, with the
+    /// variant last).
+    pub fn export_rows(&self) -> Vec<SweepRow> {
+        self.state
+            .points
+            .iter()
+            .map(|p| SweepRow {
+                param: "m".to_string(),
+                value: p.m.to_string(),
+                seed: p.seed,
+                metrics: p.metrics,
+                variant: Some(p.variant.to_string()),
+            })
+            .collect()
+    }
+
+    /// Draws the tab; true when the user asked to export the results as CSV.
+    #[must_use]
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        experiment: &Experiment,
+        current: &CalciumSamples,
+    ) -> bool {
         self.poll();
+        let mut export = false;
         ui.label(theme::title(
             "Does the astrocyte compute the softmax normaliser?",
         ));
         theme::caption(
             ui,
-            "Left: each token's astrocyte calcium against the transformer's normaliser — on the \
-             diagonal they agree. Right: the attention error shrinks as the hidden layer grows; \
-             compare its fall with the 1/√m slope of the theory.",
+            "First plot: each token's astrocyte calcium against the transformer's normaliser — \
+             on the diagonal they agree. Second plot: the attention error shrinks as the hidden \
+             layer grows; compare its fall with the 1/√m slope of the theory.",
         );
         let wide = ui.available_width() >= 900.0;
         if wide {
@@ -102,20 +128,30 @@ impl SweepPanel {
                 });
                 ui.separator();
                 ui.allocate_ui(egui::vec2(half, height), |ui| {
-                    ui.vertical(|ui| self.sweep(ui, experiment));
+                    ui.vertical(|ui| export |= self.sweep(ui, experiment));
                 });
             });
         } else {
-            let height = (ui.available_height() / 2.0).max(260.0);
-            ui.allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
-                ui.vertical(|ui| scatter(ui, current));
-            });
-            ui.separator();
-            self.sweep(ui, experiment);
+            // Stacked, each plot keeps a readable height and the page scrolls.
+            let height = (ui.available_height() / 2.0).max(STACKED_PLOT_HEIGHT);
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
+                        ui.vertical(|ui| scatter(ui, current));
+                    });
+                    ui.separator();
+                    ui.allocate_ui(egui::vec2(ui.available_width(), height + 200.0), |ui| {
+                        ui.vertical(|ui| export |= self.sweep(ui, experiment));
+                    });
+                });
+            return export;
         }
+        export
     }
 
-    fn sweep(&mut self, ui: &mut egui::Ui, experiment: &Experiment) {
+    fn sweep(&mut self, ui: &mut egui::Ui, experiment: &Experiment) -> bool {
+        let mut export = false;
         ui.strong(RichText::new("Attention error attn_tv against m").size(16.0));
         ui.horizontal_wrapped(|ui| {
             let label = ui.label("m values");
@@ -172,6 +208,17 @@ impl SweepPanel {
             {
                 ui.ctx().copy_text(self.results_csv());
             }
+            if !self.state.points.is_empty()
+                && ui
+                    .button("Export sweep CSV…")
+                    .on_hover_text(
+                        "Save the results as CSV with the columns of `tripartite sweep` \
+                         (param,value,seed and the metrics), plus the variant.",
+                    )
+                    .clicked()
+            {
+                export = true;
+            }
         });
         if self.is_running() {
             let fraction = if self.state.total == 0 {
@@ -199,12 +246,20 @@ impl SweepPanel {
                     setup.experiment.params.layer, setup.experiment.params.head
                 ));
             }
+            about.push_str(&format!(
+                "; {}",
+                non_default_params(
+                    &setup.experiment.params,
+                    &["m", "seed", "feature_map", "projection", "mode"]
+                )
+            ));
             if &setup.experiment != experiment {
                 about.push_str(" (the experiment has changed since; run again to update)");
             }
             theme::caption(ui, &about);
         }
         self.sweep_plot(ui);
+        export
     }
 
     fn sweep_plot(&self, ui: &mut egui::Ui) {
@@ -257,7 +312,7 @@ impl SweepPanel {
                     .follow_insertion_order(true),
             )
             .x_axis_label("random features m (log scale)")
-            .y_axis_label("attn_tv (log scale)")
+            .y_axis_label("attn_tv (log)")
             .x_grid_spacer(log_grid)
             .y_grid_spacer(log_grid)
             .x_axis_formatter(|mark, _| pow10_label(mark.value))
@@ -362,7 +417,7 @@ fn scatter(ui: &mut egui::Ui, samples: &CalciumSamples) {
         .data_aspect(1.0)
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label("softmax normaliser Z_t (log scale)")
-        .y_axis_label("astrocyte calcium c_t, normaliser units (log scale)")
+        .y_axis_label("calcium c_t (log)")
         .x_grid_spacer(log_grid)
         .y_grid_spacer(log_grid)
         .x_axis_formatter(|mark, _| pow10_label(mark.value))
@@ -463,6 +518,25 @@ fn pow10_label(value: f64) -> String {
         format!("{rounded:.decimals$}")
     } else {
         format!("{rounded:.0e}")
+    }
+}
+
+/// Height of each plot when the two are stacked (points).
+const STACKED_PLOT_HEIGHT: f32 = 300.0;
+
+/// "parameters as default" or "non-default: tau_calcium = 55, m = 512", leaving out the
+/// parameters the view itself varies (`varied`).
+pub fn non_default_params(params: &Params, varied: &[&str]) -> String {
+    let defaults = Params::default();
+    let changed: Vec<String> = params
+        .changes(&defaults)
+        .filter(|p| !varied.contains(&p.name))
+        .map(|p| format!("{} = {}", p.name, p.get(params)))
+        .collect();
+    if changed.is_empty() {
+        "every other parameter at its default".to_string()
+    } else {
+        format!("non-default: {}", changed.join(", "))
     }
 }
 
