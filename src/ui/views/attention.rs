@@ -68,10 +68,12 @@ impl Default for DifferenceScale {
 
 /// What a poor run means, for the banner.
 pub const POOR_RUN_BANNER: &str = "This run reproduces the transformer's attention poorly \
-     (attn_tv is poor). That is a finding, not a fault: the astrocyte only approximates the \
-     softmax when it has enough random features and time. Try the example “The paper's \
-     correspondence” (File menu, Examples), more hidden neurons (m), a slower astrocyte (τ_c), or smaller queries and \
-     keys (synthetic scale), then Run again.";
+     (attn_tv is poor). That is a finding, not a fault: the astrocyte's calcium estimates the \
+     softmax normaliser from m random features, and with few of them the estimate is noisy, \
+     most of all for queries and keys with large norms. Try more hidden neurons (m), the \
+     hyperbolic or orthogonal feature map, or smaller queries and keys (synthetic scale); or \
+     open the example “The astrocyte tracks the normaliser” (File menu, Examples) to see the \
+     mechanism working.";
 
 /// One matrix to show: name, hover subtitle, values, completed rows, scale, texture.
 type Panel<'a> = (
@@ -265,20 +267,6 @@ impl AttentionView {
                     }
                     .show(ui, cache);
                     hover = hover.or(shown.hovered);
-                    if is_difference && let Some(largest) = beyond {
-                        ui.add(
-                            egui::Label::new(
-                                egui::RichText::new(format!(
-                                    "Values reach ±{}, beyond this scale: those cells show at \
-                                     full colour.",
-                                    theme::sig(largest)
-                                ))
-                                .size(12.5)
-                                .color(theme::CAPTION),
-                            )
-                            .wrap(),
-                        );
-                    }
                 });
             }
             if beside {
@@ -288,6 +276,23 @@ impl AttentionView {
                 });
             }
         });
+        // Under the row, not inside the difference column: a wrapped line there would widen
+        // the column and push the metrics off the window.
+        if let Some(largest) = beyond {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(format!(
+                        "Difference values reach ±{}, beyond this scale (±{}): those cells show \
+                         at full colour.",
+                        theme::sig(largest),
+                        theme::sig(FIXED_DIFFERENCE_LIMIT)
+                    ))
+                    .size(12.5)
+                    .color(theme::CAPTION),
+                )
+                .wrap(),
+            );
+        }
         self.difference_scale = scale_choice;
         self.hover = hover;
         if !beside {
