@@ -25,25 +25,10 @@ fn classroom() -> Experiment {
 }
 
 fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .wgpu_setup(common::lavapipe())
-        .build_ui_state(
-            |ui, app: &mut TripartiteApp| app.show(ui),
-            TripartiteApp::new(experiment),
-        );
-    wait(&mut h, "the first snapshot", |s| s.run.is_some());
-    h
+    common::app_harness(experiment, [1280.0, 800.0], 1.0)
 }
 
-/// Steps frames until `done` holds for the app's snapshot, and returns that snapshot.
-fn wait(
-    h: &mut Harness<'_, TripartiteApp>,
-    what: &str,
-    done: impl Fn(&Snapshot) -> bool,
-) -> Snapshot {
-    common::wait_for(h, what, |app| app.snapshot().filter(|s| done(s)).cloned())
-}
+use common::wait_snapshot as wait;
 
 fn snapshot(h: &Harness<'_, TripartiteApp>) -> Snapshot {
     h.state().snapshot().expect("a snapshot").clone()

@@ -9,7 +9,6 @@ use std::time::Duration;
 use tripartite::data::real::bundle;
 use tripartite::io::experiment::Experiment;
 use tripartite::io::presets;
-use tripartite::sim::Snapshot;
 use tripartite::ui::files::FileAction;
 use tripartite::ui::{Selection, TripartiteApp};
 
@@ -18,24 +17,10 @@ fn example(name: &str) -> Experiment {
 }
 
 fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .wgpu_setup(common::lavapipe())
-        .build_ui_state(
-            |ui, app: &mut TripartiteApp| app.show(ui),
-            TripartiteApp::new(experiment),
-        );
-    wait(&mut h, "the first snapshot", |s| s.run.is_some());
-    h
+    common::app_harness(experiment, [1280.0, 800.0], 1.0)
 }
 
-fn wait(
-    h: &mut Harness<'_, TripartiteApp>,
-    what: &str,
-    done: impl Fn(&Snapshot) -> bool,
-) -> Snapshot {
-    common::wait_for(h, what, |app| app.snapshot().filter(|s| done(s)).cloned())
-}
+use common::wait_snapshot as wait;
 
 fn frames(h: &mut Harness<'_, TripartiteApp>, n: usize) {
     for _ in 0..n {

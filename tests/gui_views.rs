@@ -98,25 +98,10 @@ fn harness_at(
     size: [f32; 2],
     zoom: f32,
 ) -> Harness<'static, TripartiteApp> {
-    let mut h = Harness::builder()
-        .with_size([size[0] / zoom, size[1] / zoom])
-        .with_pixels_per_point(zoom)
-        .wgpu_setup(common::lavapipe())
-        .build_ui_state(
-            |ui, app: &mut TripartiteApp| app.show(ui),
-            TripartiteApp::new(experiment),
-        );
-    wait(&mut h, "the first snapshot", |s| s.run.is_some());
-    h
+    common::app_harness(experiment, size, zoom)
 }
 
-fn wait(
-    h: &mut Harness<'_, TripartiteApp>,
-    what: &str,
-    done: impl Fn(&Snapshot) -> bool,
-) -> Snapshot {
-    common::wait_for(h, what, |app| app.snapshot().filter(|s| done(s)).cloned())
-}
+use common::wait_snapshot as wait;
 
 fn canvas(h: &Harness<'_, TripartiteApp>, name: &str) -> egui::Rect {
     h.get_by_role_and_label(Role::Canvas, name).rect()

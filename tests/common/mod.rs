@@ -10,6 +10,9 @@ use egui_wgpu::WgpuSetup;
 use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tripartite::data::experiment::Experiment;
+use tripartite::sim::Snapshot;
+use tripartite::ui::TripartiteApp;
 
 /// How long a wait may take before the test fails (a deadline against hangs, not a timing).
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -57,4 +60,32 @@ pub fn lavapipe() -> WgpuSetup {
             })
     }));
     WgpuSetup::CreateNew(setup)
+}
+
+/// The whole app in a harness `size` pixels large at `zoom` pixels per point (a zoomed window
+/// shows fewer points, each drawn larger), stepped until the worker's first snapshot.
+pub fn app_harness(
+    experiment: Experiment,
+    size: [f32; 2],
+    zoom: f32,
+) -> Harness<'static, TripartiteApp> {
+    let mut h = Harness::builder()
+        .with_size([size[0] / zoom, size[1] / zoom])
+        .with_pixels_per_point(zoom)
+        .wgpu_setup(lavapipe())
+        .build_ui_state(
+            |ui, app: &mut TripartiteApp| app.show(ui),
+            TripartiteApp::new(experiment),
+        );
+    wait_snapshot(&mut h, "the first snapshot", |s| s.run.is_some());
+    h
+}
+
+/// Steps frames until `done` holds for the app's snapshot, and returns that snapshot.
+pub fn wait_snapshot(
+    h: &mut Harness<'_, TripartiteApp>,
+    what: &str,
+    done: impl Fn(&Snapshot) -> bool,
+) -> Snapshot {
+    wait_for(h, what, |app| app.snapshot().filter(|s| done(s)).cloned())
 }
