@@ -163,7 +163,7 @@ impl UserAction {
                 "Open an experiment file (.toml): parameters plus sequence",
                 CTRL_O,
                 "Ctrl + O",
-                None,
+                Some("Open an experiment file"),
                 Global,
             ),
             UserAction::SaveExperimentAs => (
@@ -171,7 +171,7 @@ impl UserAction {
                 "Save the experiment to a new file",
                 CTRL_SHIFT_S,
                 "Ctrl + Shift + S",
-                None,
+                Some("Save the experiment to a new file"),
                 Global,
             ),
             UserAction::SaveExperiment => (
@@ -179,7 +179,7 @@ impl UserAction {
                 "Save over the experiment's file (untitled: asks where)",
                 CTRL_S,
                 "Ctrl + S",
-                None,
+                Some("Save the experiment"),
                 Global,
             ),
             UserAction::ImportQkvFolder => (
