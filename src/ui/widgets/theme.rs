@@ -109,3 +109,62 @@ mod tests {
         assert_eq!(bytes(3 << 20), "3.0 MiB");
     }
 }
+
+#[cfg(test)]
+mod contrast {
+    use super::*;
+
+    /// WCAG 2 relative luminance of an sRGB colour.
+    fn luminance(c: Color32) -> f64 {
+        let channel = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(c.r()) + 0.7152 * channel(c.g()) + 0.0722 * channel(c.b())
+    }
+
+    /// WCAG 2 contrast ratio, from 1 (none) to 21 (black on white).
+    fn ratio(a: Color32, b: Color32) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    #[test]
+    fn the_ratio_matches_wcag_examples() {
+        assert!((ratio(Color32::BLACK, Color32::WHITE) - 21.0).abs() < 1e-9);
+        // #767676 on white is the classic just-passing grey, 4.54:1.
+        let grey = Color32::from_rgb(0x76, 0x76, 0x76);
+        assert!((ratio(grey, Color32::WHITE) - 4.54).abs() < 0.01);
+    }
+
+    /// Captions, hints, legends and tick labels must read at 4.5:1 or better on every
+    /// background the light theme draws text on (the accessibility floor).
+    #[test]
+    fn text_colours_reach_4_5_to_1_on_the_theme_backgrounds() {
+        let ctx = egui::Context::default();
+        apply(&ctx);
+        let visuals = ctx.style_of(egui::Theme::Light).visuals.clone();
+        let backgrounds = [
+            ("panel", visuals.panel_fill),
+            ("window", visuals.window_fill),
+            ("text field", visuals.text_edit_bg_color()),
+        ];
+        let texts = [
+            ("caption", CAPTION),
+            ("error", ERROR),
+            ("ok", OK),
+            ("body text", visuals.text_color()),
+            ("weak text (hints, plot ticks)", visuals.weak_text_color()),
+        ];
+        for (text_name, text) in texts {
+            for (bg_name, bg) in backgrounds {
+                let r = ratio(text, bg);
+                assert!(r >= 4.5, "{text_name} on {bg_name}: {r:.2}:1, below 4.5:1");
+            }
+        }
+    }
+}
