@@ -6,23 +6,11 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 use std::time::Duration;
-use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
-use tripartite::model::params::Params;
 use tripartite::sim::{Command, RunState, Snapshot};
 use tripartite::ui::{Selection, TripartiteApp};
 
-/// The classroom setup on a fixed synthetic sequence (independent of the app's default).
-fn classroom() -> Experiment {
-    Experiment {
-        params: Params::default(),
-        source: SourceSpec::Synthetic {
-            tokens: 12,
-            dim: 32,
-        },
-        ..Experiment::default()
-    }
-}
+use common::classroom;
 
 fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
     common::app_harness(experiment, [1280.0, 800.0], 1.0)

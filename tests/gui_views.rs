@@ -71,7 +71,6 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
 use tripartite::io::export::csv::{SWEEP_HEADER, SweepRow, sweep_csv};
 use tripartite::model::params::{Mode, Params};
 use tripartite::sim::{RunState, Snapshot};
@@ -80,16 +79,7 @@ use tripartite::ui::heads::Quality;
 use tripartite::ui::views::attention::{FIXED_DIFFERENCE_LIMIT, POOR_RUN_BANNER};
 use tripartite::ui::{Selection, TripartiteApp};
 
-fn classroom() -> Experiment {
-    Experiment {
-        params: Params::default(),
-        source: SourceSpec::Synthetic {
-            tokens: 12,
-            dim: 32,
-        },
-        ..Experiment::default()
-    }
-}
+use common::classroom;
 
 /// The app in a window of `size` physical pixels at `zoom` (Ctrl+= steps the zoom the same
 /// way: fewer points, each drawn larger).

@@ -11,6 +11,8 @@ use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripartite::data::experiment::Experiment;
+use tripartite::data::source::SourceSpec;
+use tripartite::model::params::Params;
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;
 
@@ -88,4 +90,16 @@ pub fn wait_snapshot(
     done: impl Fn(&Snapshot) -> bool,
 ) -> Snapshot {
     wait_for(h, what, |app| app.snapshot().filter(|s| done(s)).cloned())
+}
+
+/// The classroom setup on a fixed synthetic sequence (independent of the app's default).
+pub fn classroom() -> Experiment {
+    Experiment {
+        params: Params::default(),
+        source: SourceSpec::Synthetic {
+            tokens: 12,
+            dim: 32,
+        },
+        ..Experiment::default()
+    }
 }
