@@ -86,6 +86,16 @@ pub struct RunArgs {
     /// Save the experiment as run (every parameter) to this TOML file.
     #[arg(long, value_name = "FILE")]
     pub save_experiment: Option<PathBuf>,
+    /// Stop at the end of slot K (1-based, write and read slots in schedule order; algebraic
+    /// mode: after K read rows) instead of the end of the schedule.
+    #[arg(long, value_name = "SLOT")]
+    pub until: Option<usize>,
+    /// Write the run's whole state (at --until, or at the end) to this file, for --resume.
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
+    /// Continue the run saved in this state file to the end of its schedule.
+    #[arg(long, value_name = "FILE", conflicts_with = "until")]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -186,11 +196,53 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
 }
 
 fn run_command(args: RunArgs) -> Result<()> {
-    let experiment = build_experiment(&args.input)?;
+    use crate::io::checkpoint::{Checkpoint, check_same_experiment, load_state, save_state};
+    let (experiment, run) = match &args.resume {
+        Some(path) => {
+            let saved = load_state(path)?;
+            let given = &args.input;
+            if given.experiment.is_some() || given.sequence.is_some() || !given.set.is_empty() {
+                check_same_experiment(path, &saved.experiment, &build_experiment(given)?)?;
+            }
+            let sequence = std::sync::Arc::new(saved.experiment.load_sequence()?);
+            let run = crate::sim::run::resume_run(
+                &saved.experiment.params,
+                sequence,
+                &saved.state,
+                saved.trace,
+            )
+            .with_context(|| format!("cannot resume '{}'", path.display()))?;
+            (saved.experiment, run)
+        }
+        None => {
+            let experiment = build_experiment(&args.input)?;
+            let run = match args.until {
+                Some(slots) => {
+                    let sequence = std::sync::Arc::new(experiment.load_sequence()?);
+                    crate::sim::run::run_until(&experiment.params, sequence, slots)?
+                }
+                None => run_experiment(&experiment)?,
+            };
+            (experiment, run)
+        }
+    };
     if let Some(path) = &args.save_experiment {
         experiment.save(path)?;
     }
-    let run = run_experiment(&experiment)?;
+    if let Some(path) = &args.save_state {
+        let checkpoint = Checkpoint {
+            experiment: experiment.clone(),
+            state: run.simulation.state(),
+            trace: run.trace.clone(),
+        };
+        save_state(path, &checkpoint)?;
+        eprintln!(
+            "saved the state after {} of {} steps to '{}'",
+            run.simulation.step_index(),
+            run.simulation.total_steps(),
+            path.display()
+        );
+    }
     if let Some(dir) = &args.out {
         write_run_outputs(dir, &run)?;
     }

@@ -71,6 +71,43 @@ pub struct DynamicSim {
     output: NetworkOutput,
 }
 
+/// A dynamic simulation's state at one step (see [`DynamicSim::state`]): what a keyframe or a
+/// state file holds. The live parameters in force are part of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamicState {
+    pub params: Params,
+    pub step: u64,
+    pub input_rates: Vec<f64>,
+    pub drive: Vec<f64>,
+    pub drive_target: Vec<f64>,
+    pub target_slot: Option<usize>,
+    pub hidden_rates: Vec<f64>,
+    pub output_rates: Vec<f64>,
+    pub presynaptic: Vec<f64>,
+    pub process_drive: Vec<f64>,
+    pub calcium: f64,
+    pub eligibility: Vec<Vec<f64>>,
+    pub output: NetworkOutput,
+}
+
+impl DynamicState {
+    /// Bytes held, roughly: the vectors and matrices.
+    pub fn bytes(&self) -> usize {
+        let vectors = self.input_rates.len()
+            + self.drive.len()
+            + self.drive_target.len()
+            + self.hidden_rates.len()
+            + self.output_rates.len()
+            + self.presynaptic.len()
+            + self.process_drive.len()
+            + self.eligibility.iter().map(Vec::len).sum::<usize>()
+            + self.output.attention.len()
+            + self.output.outputs.len()
+            + self.output.calcium.len();
+        vectors * std::mem::size_of::<f64>() + std::mem::size_of::<Self>()
+    }
+}
+
 /// The state after each step of the last block, as far as it is recorded: c, u and y always,
 /// h_j, p̃_j and e_τj for the watched hidden neurons j.
 #[derive(Clone, Debug, Default)]
@@ -316,6 +353,107 @@ impl DynamicSim {
     /// Steps to the end of the schedule.
     pub fn run_to_end(&mut self) {
         self.step_many(u64::MAX);
+    }
+
+    /// Everything the next step depends on besides the network and the sequence: a keyframe.
+    pub fn state(&self) -> DynamicState {
+        DynamicState {
+            params: self.network.params.clone(),
+            step: self.step,
+            input_rates: self.input_rates.clone(),
+            drive: self.drive.clone(),
+            drive_target: self.drive_target.clone(),
+            target_slot: self.target_slot,
+            hidden_rates: self.hidden_rates.clone(),
+            output_rates: self.output_rates.clone(),
+            presynaptic: self.presynaptic.clone(),
+            process_drive: self.process_drive.clone(),
+            calcium: self.calcium,
+            eligibility: self.eligibility.clone(),
+            output: self.output.clone(),
+        }
+    }
+
+    /// Puts the simulation in `state`, taken from a simulation of the same network (the same
+    /// structural parameters and sizes); its live parameters come back with it. Stepping on from
+    /// here gives, bit for bit, what the simulation that saved it would have given.
+    pub fn restore(&mut self, state: &DynamicState) -> Result<(), ModelError> {
+        let sizes = self.network.sizes;
+        let differing: Vec<&str> = self
+            .network
+            .params
+            .changes(&state.params)
+            .filter(|param| !param.live)
+            .map(|param| param.name)
+            .collect();
+        if !differing.is_empty() {
+            return Err(ModelError::State(format!(
+                "it was saved with other values of {}",
+                differing.join(", ")
+            )));
+        }
+        state.params.validate()?;
+        let checks = [
+            ("u", state.input_rates.len(), sizes.inputs),
+            ("z", state.drive.len(), sizes.hidden),
+            ("W s", state.drive_target.len(), sizes.hidden),
+            ("h", state.hidden_rates.len(), sizes.hidden),
+            ("y", state.output_rates.len(), sizes.outputs),
+            ("g", state.presynaptic.len(), sizes.hidden),
+            ("p", state.process_drive.len(), sizes.hidden),
+            ("e", state.eligibility.len(), sizes.tokens),
+            ("c_t", state.output.calcium.len(), sizes.tokens),
+            ("read rows", state.output.rows_done.len(), sizes.tokens),
+        ];
+        for (name, got, want) in checks {
+            if got != want {
+                return Err(ModelError::State(format!(
+                    "{name} has {got} entries where this network has {want}"
+                )));
+            }
+        }
+        if let Some(row) = state.eligibility.iter().find(|row| row.len() != sizes.hidden) {
+            return Err(ModelError::State(format!(
+                "an eligibility trace has {} entries where this network has {} hidden neurons",
+                row.len(),
+                sizes.hidden
+            )));
+        }
+        if state.output.attention.dim() != (sizes.tokens, sizes.tokens)
+            || state.output.outputs.dim() != (sizes.tokens, sizes.outputs)
+        {
+            return Err(ModelError::State(
+                "its attention or output rows have the wrong shape".to_string(),
+            ));
+        }
+        if state.step > self.schedule.total_steps() {
+            return Err(ModelError::State(format!(
+                "it is at step {} of a run of {} steps",
+                state.step,
+                self.schedule.total_steps()
+            )));
+        }
+        if state
+            .target_slot
+            .is_some_and(|slot| slot >= self.schedule.slots.len())
+        {
+            return Err(ModelError::State("it names a slot past the end".to_string()));
+        }
+        self.network.params = state.params.clone();
+        self.step = state.step;
+        self.input_rates.clone_from(&state.input_rates);
+        self.drive.clone_from(&state.drive);
+        self.drive_target.clone_from(&state.drive_target);
+        self.target_slot = state.target_slot;
+        self.hidden_rates.clone_from(&state.hidden_rates);
+        self.output_rates.clone_from(&state.output_rates);
+        self.presynaptic.clone_from(&state.presynaptic);
+        self.process_drive.clone_from(&state.process_drive);
+        self.calcium = state.calcium;
+        self.eligibility.clone_from(&state.eligibility);
+        self.output = state.output.clone();
+        self.block = BlockRecord::default();
+        Ok(())
     }
 
     fn stimulus(&self, slot: &Slot) -> ndarray::ArrayView1<'_, f64> {

@@ -22,6 +22,8 @@ pub enum ModelError {
         value: f64,
         limit: f64,
     },
+    #[error("the saved state does not fit this simulation: {0}")]
+    State(String),
 }
 
 /// Sizes of one head's network.

@@ -1,7 +1,7 @@
 //! One head's simulation in either mode, behind one interface for the CLI and the worker.
 
 use super::algebraic::{NetworkOutput, run_algebraic};
-use super::dynamic::{DynamicSim, LiveParams};
+use super::dynamic::{DynamicSim, DynamicState, LiveParams};
 use super::metrics::Metrics;
 use super::network::{ModelError, Network};
 use super::params::{Mode, Params};
@@ -19,6 +19,32 @@ enum Engine {
         shown: Box<NetworkOutput>,
         rows: usize,
     },
+}
+
+/// A simulation's state at one step: what a keyframe or a state file holds (see
+/// [`Simulation::state`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SimState {
+    Dynamic(Box<DynamicState>),
+    /// Algebraic mode: how many read rows have been revealed, and the live parameters.
+    Algebraic { rows: usize, params: Box<Params> },
+}
+
+impl SimState {
+    /// Steps taken (algebraic mode: rows read).
+    pub fn step_index(&self) -> u64 {
+        match self {
+            SimState::Dynamic(state) => state.step,
+            SimState::Algebraic { rows, .. } => *rows as u64,
+        }
+    }
+    /// Bytes held, roughly.
+    pub fn bytes(&self) -> usize {
+        match self {
+            SimState::Dynamic(state) => state.bytes(),
+            SimState::Algebraic { .. } => std::mem::size_of::<Self>() + std::mem::size_of::<Params>(),
+        }
+    }
 }
 
 /// A simulation of one head on one sequence, with its softmax reference.
@@ -169,6 +195,75 @@ impl Simulation {
         match &mut self.engine {
             Engine::Dynamic(sim) => sim.run_to_end(),
             Engine::Algebraic { .. } => while self.step() {},
+        }
+    }
+
+    /// The state now; [`Self::restore`] returns a simulation of the same experiment to it.
+    pub fn state(&self) -> SimState {
+        match &self.engine {
+            Engine::Dynamic(sim) => SimState::Dynamic(Box::new(sim.state())),
+            Engine::Algebraic { network, rows, .. } => SimState::Algebraic {
+                rows: *rows,
+                params: Box::new(network.params.clone()),
+            },
+        }
+    }
+
+    /// Returns to `state`, saved by a simulation of the same experiment. Running on from here
+    /// gives, bit for bit, what that simulation gave.
+    pub fn restore(&mut self, state: &SimState) -> Result<(), ModelError> {
+        match (&mut self.engine, state) {
+            (Engine::Dynamic(sim), SimState::Dynamic(state)) => sim.restore(state),
+            (
+                Engine::Algebraic {
+                    network,
+                    full,
+                    shown,
+                    rows,
+                },
+                SimState::Algebraic {
+                    rows: saved_rows,
+                    params,
+                },
+            ) => {
+                let differing: Vec<&str> = network
+                    .params
+                    .changes(params)
+                    .filter(|param| !param.live)
+                    .map(|param| param.name)
+                    .collect();
+                if !differing.is_empty() {
+                    return Err(ModelError::State(format!(
+                        "it was saved with other values of {}",
+                        differing.join(", ")
+                    )));
+                }
+                if *saved_rows > full.rows_done.len() {
+                    return Err(ModelError::State(format!(
+                        "it has {saved_rows} rows read of a sequence of {}",
+                        full.rows_done.len()
+                    )));
+                }
+                params.validate()?;
+                network.params = (**params).clone();
+                **shown = NetworkOutput::empty(network.sizes.tokens, network.sizes.outputs);
+                *rows = 0;
+                while *rows < *saved_rows {
+                    let t = *rows;
+                    shown.attention.row_mut(t).assign(&full.attention.row(t));
+                    shown.outputs.row_mut(t).assign(&full.outputs.row(t));
+                    shown.calcium[t] = full.calcium[t];
+                    shown.rows_done[t] = true;
+                    *rows += 1;
+                }
+                Ok(())
+            }
+            (Engine::Dynamic(_), SimState::Algebraic { .. }) => Err(ModelError::State(
+                "it is an algebraic-mode state and this simulation is dynamic".to_string(),
+            )),
+            (Engine::Algebraic { .. }, SimState::Dynamic(_)) => Err(ModelError::State(
+                "it is a dynamic-mode state and this simulation is algebraic".to_string(),
+            )),
         }
     }
 

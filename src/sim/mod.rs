@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod command;
 pub mod history;
+pub mod keyframes;
 pub mod meter;
 pub mod pacing;
 pub mod publisher;

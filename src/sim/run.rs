@@ -7,7 +7,7 @@ use crate::data::source::SequenceError;
 use crate::model::network::ModelError;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
-use crate::model::simulation::Simulation;
+use crate::model::simulation::{SimState, Simulation};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,6 +73,85 @@ pub fn run_sequence(params: &Params, sequence: Arc<Sequence>) -> Result<Headless
         trace,
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Where a headless run stops early: after `slots` slots (dynamic mode; write and read slots
+/// counted in schedule order) or `slots` read rows (algebraic mode).
+pub fn run_until(
+    params: &Params,
+    sequence: Arc<Sequence>,
+    slots: usize,
+) -> Result<HeadlessRun, ModelError> {
+    let started = Instant::now();
+    let mut simulation = Simulation::new(params, sequence)?;
+    let available = slot_count(&simulation);
+    if slots == 0 || slots > available {
+        return Err(ModelError::State(format!(
+            "--until {slots} is outside this run, which has slots 1 to {available}"
+        )));
+    }
+    let stop = stop_step(&simulation, slots);
+    let every = (simulation.total_steps() / TRACE_ROWS).max(1);
+    let mut trace = Vec::new();
+    let _ = run_to_end(&mut simulation, |simulation| {
+        record_block(simulation, every, &mut trace);
+        if simulation.step_index() >= stop {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    Ok(HeadlessRun {
+        simulation,
+        trace,
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Continues a run from `state` (saved by a run of the same `params` and `sequence`) with the
+/// trace it had recorded, to the end of its schedule. The result equals the uninterrupted
+/// run's, bit for bit.
+pub fn resume_run(
+    params: &Params,
+    sequence: Arc<Sequence>,
+    state: &SimState,
+    trace: Vec<TraceSample>,
+) -> Result<HeadlessRun, ModelError> {
+    let started = Instant::now();
+    let mut simulation = Simulation::new(params, sequence)?;
+    simulation.restore(state)?;
+    let every = (simulation.total_steps() / TRACE_ROWS).max(1);
+    let mut trace = trace;
+    let ControlFlow::Continue(()) = run_to_end(&mut simulation, |simulation| {
+        record_block(simulation, every, &mut trace);
+        ControlFlow::<std::convert::Infallible>::Continue(())
+    });
+    Ok(HeadlessRun {
+        simulation,
+        trace,
+        wall_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Slots in the run (algebraic mode: read rows).
+pub fn slot_count(simulation: &Simulation) -> usize {
+    simulation
+        .dynamic()
+        .map_or(simulation.total_steps() as usize, |sim| {
+            sim.schedule().slots.len()
+        })
+}
+
+/// Steps taken when `slots` slots have ended (algebraic mode: rows read).
+pub fn stop_step(simulation: &Simulation, slots: usize) -> u64 {
+    match simulation.dynamic() {
+        Some(sim) => sim
+            .schedule()
+            .slots
+            .get(slots.saturating_sub(1))
+            .map_or(sim.schedule().total_steps(), |slot| slot.end_step()),
+        None => slots as u64,
+    }
 }
 
 /// Keeps every `every`-th step of the block just taken, and the last step of a slot (the block
