@@ -122,7 +122,8 @@ impl Keyframes {
     /// Puts `simulation` (a fresh or any simulation of this run's experiment) in the state the
     /// run had after `step` steps: restores the nearest keyframe (or starts from `fresh`'s step 0
     /// state when there is none) and replays, applying the recorded live edits where they were
-    /// made. Returns the number of steps replayed.
+    /// made (an edit made at `step` itself takes effect with the next step, so it is not applied).
+    /// Returns the number of steps replayed.
     pub fn replay_to(
         &self,
         simulation: &mut Simulation,
@@ -137,7 +138,7 @@ impl Keyframes {
         for (at, params) in self
             .edits
             .iter()
-            .filter(|(at, _)| *at >= from.step_index() && *at <= target)
+            .filter(|(at, _)| *at >= from.step_index() && *at < target)
         {
             replayed += advance(simulation, *at);
             simulation.set_live(LiveParams::of(params))?;
