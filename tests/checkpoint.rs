@@ -66,10 +66,7 @@ fn configurations() -> Vec<(&'static str, Experiment)> {
                 p.t_read = 10.0;
             }),
         ),
-        (
-            "algebraic",
-            experiment(|p| p.mode = Mode::Algebraic),
-        ),
+        ("algebraic", experiment(|p| p.mode = Mode::Algebraic)),
         (
             "algebraic, causal",
             experiment(|p| {
@@ -201,7 +198,10 @@ fn replaying_from_keyframes_shows_any_step_exactly_and_never_touches_the_live_ru
                 "{name}: the replay to step {step} differs"
             );
         }
-        assert!(state_bytes(&experiment, &live) == live_end, "{name}: live run untouched");
+        assert!(
+            state_bytes(&experiment, &live) == live_end,
+            "{name}: live run untouched"
+        );
     }
 }
 
@@ -216,11 +216,17 @@ fn the_keyframe_budget_is_respected_and_thinning_keeps_them_evenly_spaced() {
     for boundary in 1..=slots {
         simulation.step_slot();
         keyframes.offer(boundary, || simulation.state());
-        assert!(keyframes.bytes() <= keyframes.budget(), "after slot {boundary}");
+        assert!(
+            keyframes.bytes() <= keyframes.budget(),
+            "after slot {boundary}"
+        );
     }
     let kept = keyframes.boundaries();
     let stride = keyframes.stride();
-    assert!(stride > 1, "12 slots do not fit in 5 keyframes: thinning happened");
+    assert!(
+        stride > 1,
+        "12 slots do not fit in 5 keyframes: thinning happened"
+    );
     assert!(kept.len() >= 2, "kept {kept:?}");
     let expected: Vec<usize> = (1..=slots / stride).map(|k| k * stride).collect();
     assert_eq!(kept, expected, "evenly spaced every {stride} slots");
@@ -260,7 +266,10 @@ fn a_branch_changes_only_the_future() {
     };
     assert_eq!(before(&branched), before(&whole), "the past is shared");
     assert_ne!(after(&branched), after(&whole), "the future differs");
-    assert_eq!(branched.simulation.params().tau_calcium, 4.0 * experiment.params.tau_calcium);
+    assert_eq!(
+        branched.simulation.params().tau_calcium,
+        4.0 * experiment.params.tau_calcium
+    );
 }
 
 fn saved_file(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
@@ -304,23 +313,39 @@ fn malformed_state_files_get_one_clear_sentence() {
     trailing.extend_from_slice(b"extra");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "is not a tripartite state file"),
-        ("text", b"m = 256\n".to_vec(), "is not a tripartite state file"),
         (
-            "truncated",
-            good[..good.len() / 2].to_vec(),
+            "text",
+            b"m = 256\n".to_vec(),
+            "is not a tripartite state file",
+        ),
+        ("truncated", good[..good.len() / 2].to_vec(), "is damaged"),
+        (
+            "magic only",
+            tripartite::io::checkpoint::MAGIC.to_vec(),
             "is damaged",
         ),
-        ("magic only", tripartite::io::checkpoint::MAGIC.to_vec(), "is damaged"),
-        ("newer format", with_checksum(newer), "newer than this build reads"),
+        (
+            "newer format",
+            with_checksum(newer),
+            "newer than this build reads",
+        ),
         ("unknown mode", with_checksum(mode), "unknown mode tag 7"),
-        ("trailing bytes", with_checksum(trailing), "bytes follow the trace"),
+        (
+            "trailing bytes",
+            with_checksum(trailing),
+            "bytes follow the trace",
+        ),
     ];
     for (name, bytes, expected) in cases {
         let file = dir.path().join(format!("{}.tps", name.replace(' ', "_")));
         std::fs::write(&file, &bytes).unwrap();
         let message = load_state(&file).unwrap_err().to_string();
         assert!(message.contains(expected), "{name}: {message}");
-        assert_eq!(message.lines().count(), 1, "{name}: one sentence: {message}");
+        assert_eq!(
+            message.lines().count(),
+            1,
+            "{name}: one sentence: {message}"
+        );
     }
     // Every single flipped byte is caught, wherever it is.
     for at in (0..good.len()).step_by(97).chain([good.len() - 1]) {
@@ -379,9 +404,23 @@ fn cli_save_state_then_resume_equals_the_uninterrupted_run() {
     let mut args = vec!["run", "--until", "4", "--save-state", state_arg];
     args.extend_from_slice(SMALL);
     let out = tripartite(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = tripartite(&["run", "--resume", state_arg, "--out", resumed.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tripartite(&[
+        "run",
+        "--resume",
+        state_arg,
+        "--out",
+        resumed.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut compared = 0;
     for entry in std::fs::read_dir(&whole).unwrap() {
         let name = entry.unwrap().file_name();
@@ -406,7 +445,14 @@ fn cli_save_state_then_resume_equals_the_uninterrupted_run() {
     assert_eq!(metrics(&whole), metrics(&resumed));
     // Resuming as another experiment is refused, naming the parameter.
     let out = tripartite(&[
-        "run", "--resume", state_arg, "--sequence", "synthetic:5x8", "--set", "m=65", "--set",
+        "run",
+        "--resume",
+        state_arg,
+        "--sequence",
+        "synthetic:5x8",
+        "--set",
+        "m=65",
+        "--set",
         "t_read=100",
     ]);
     assert!(!out.status.success());

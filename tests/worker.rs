@@ -388,3 +388,101 @@ fn run_at_the_default_speed_reveals_rows_in_algebraic_mode() {
     let s = h.wait("a row revealed at 1000 ms/s", |s| s.rows_completed >= 2);
     assert!(s.rows_completed >= 2);
 }
+
+/// The calcium a fresh simulation of `experiment` has after `step` single steps.
+fn calcium_after(experiment: &Experiment, step: u64) -> f64 {
+    let sequence = load_sequence(&experiment.source, None, &experiment.params).unwrap();
+    let mut sim = Simulation::new(&experiment.params, Arc::new(sequence)).unwrap();
+    for _ in 0..step {
+        sim.step();
+    }
+    sim.dynamic().unwrap().calcium_normalised()
+}
+
+#[test]
+fn showing_an_earlier_step_replays_it_exactly_and_leaves_the_live_run_alone() {
+    let experiment = small();
+    let mut h = Harness::new(experiment.clone());
+    h.send(Command::RunToEnd);
+    let end = h.wait("the end", |s| s.state == RunState::Finished);
+    let total = end.step;
+    assert!(!end.timeline.scrubbed);
+    assert!(
+        end.timeline.keyframe_steps.len() >= 4,
+        "keyframes at slot ends: {:?}",
+        end.timeline.keyframe_steps
+    );
+    assert!(end.timeline.keyframe_bytes <= end.timeline.keyframe_budget);
+    for step in [0, 7, 20, 37, 111, total - 1] {
+        h.send(Command::ShowStep(Some(step)));
+        let shown = h.wait("the shown step", |s| s.timeline.scrubbed && s.step == step);
+        assert_eq!(shown.timeline.live_step, total, "the present is kept");
+        assert_eq!(
+            shown.calcium.to_bits(),
+            calcium_after(&experiment, step).to_bits(),
+            "the calcium at step {step}"
+        );
+        let rows = shown.timeline.rows_done.iter().filter(|d| **d).count();
+        assert_eq!(rows, shown.rows_completed);
+        assert!(rows < 4 || step >= total - 1);
+    }
+    h.send(Command::ShowStep(None));
+    let live = h.wait("the present again", |s| !s.timeline.scrubbed);
+    assert_eq!(live.step, total);
+    assert_eq!(
+        live.metrics.attn_tv.to_bits(),
+        end.metrics.attn_tv.to_bits()
+    );
+}
+
+#[test]
+fn a_branch_discards_the_future_and_goes_on_with_the_new_value() {
+    let experiment = small();
+    let mut h = Harness::new(experiment.clone());
+    h.send(Command::RunToEnd);
+    let end = h.wait("the end", |s| s.state == RunState::Finished);
+    let branch_step = 100;
+    h.send(Command::ShowStep(Some(branch_step)));
+    h.wait("the shown step", |s| {
+        s.timeline.scrubbed && s.step == branch_step
+    });
+    // A structural change cannot branch.
+    let mut structural = end.params.clone();
+    structural.m = 32;
+    h.send(Command::Branch(Box::new(structural)));
+    let refused = h.wait("the refusal", |s| s.rejected().is_some());
+    assert!(
+        refused.rejected().unwrap().contains("a change of m:"),
+        "{:?}",
+        refused.status
+    );
+    let mut slower = end.params.clone();
+    slower.tau_calcium *= 3.0;
+    h.send(Command::Branch(Box::new(slower.clone())));
+    let branched = h.wait("the branch", |s| s.timeline.branches == vec![branch_step]);
+    assert!(!branched.timeline.scrubbed);
+    assert_eq!(
+        branched.step, branch_step,
+        "the live run is at the branch point"
+    );
+    assert_eq!(branched.params.tau_calcium, slower.tau_calcium);
+    assert!(
+        h.history.samples.iter().all(|s| s.step <= branch_step),
+        "history after the branch point is gone"
+    );
+    assert!(
+        branched
+            .timeline
+            .keyframe_steps
+            .iter()
+            .all(|&s| s <= branch_step)
+    );
+    h.send(Command::RunToEnd);
+    let after = h.wait("the branch's end", |s| s.state == RunState::Finished);
+    assert_eq!(after.step, end.step);
+    assert_ne!(
+        after.metrics.calcium_rel_err.to_bits(),
+        end.metrics.calcium_rel_err.to_bits(),
+        "a slower astrocyte changes the future"
+    );
+}

@@ -68,7 +68,10 @@ pub fn check_same_experiment(
         .map(|param| param.name.to_string())
         .collect();
     if saved.source != given.source {
-        differing.push(format!("the sequence ({} against {})", saved.source, given.source));
+        differing.push(format!(
+            "the sequence ({} against {})",
+            saved.source, given.source
+        ));
     }
     if saved.text != given.text {
         differing.push("the text".to_string());
@@ -375,7 +378,9 @@ impl Reader<'_> {
             .checked_mul(cols)
             .filter(|n| n.checked_mul(8).is_some_and(|b| b <= self.bytes.len()))
             .ok_or_else(|| format!("a {rows} × {cols} matrix runs past the end"))?;
-        let values = (0..count).map(|_| self.f64()).collect::<Result<Vec<_>, _>>()?;
+        let values = (0..count)
+            .map(|_| self.f64())
+            .collect::<Result<Vec<_>, _>>()?;
         Array2::from_shape_vec((rows, cols), values).map_err(|e| e.to_string())
     }
 }

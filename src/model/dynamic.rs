@@ -412,7 +412,11 @@ impl DynamicSim {
                 )));
             }
         }
-        if let Some(row) = state.eligibility.iter().find(|row| row.len() != sizes.hidden) {
+        if let Some(row) = state
+            .eligibility
+            .iter()
+            .find(|row| row.len() != sizes.hidden)
+        {
             return Err(ModelError::State(format!(
                 "an eligibility trace has {} entries where this network has {} hidden neurons",
                 row.len(),
@@ -437,7 +441,9 @@ impl DynamicSim {
             .target_slot
             .is_some_and(|slot| slot >= self.schedule.slots.len())
         {
-            return Err(ModelError::State("it names a slot past the end".to_string()));
+            return Err(ModelError::State(
+                "it names a slot past the end".to_string(),
+            ));
         }
         self.network.params = state.params.clone();
         self.step = state.step;

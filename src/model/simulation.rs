@@ -27,7 +27,10 @@ enum Engine {
 pub enum SimState {
     Dynamic(Box<DynamicState>),
     /// Algebraic mode: how many read rows have been revealed, and the live parameters.
-    Algebraic { rows: usize, params: Box<Params> },
+    Algebraic {
+        rows: usize,
+        params: Box<Params>,
+    },
 }
 
 impl SimState {
@@ -42,7 +45,9 @@ impl SimState {
     pub fn bytes(&self) -> usize {
         match self {
             SimState::Dynamic(state) => state.bytes(),
-            SimState::Algebraic { .. } => std::mem::size_of::<Self>() + std::mem::size_of::<Params>(),
+            SimState::Algebraic { .. } => {
+                std::mem::size_of::<Self>() + std::mem::size_of::<Params>()
+            }
         }
     }
 }

@@ -139,6 +139,14 @@ pub enum Command {
     SetSubset(SubsetRequest),
     /// Items to trace over time (also always shown in the subset).
     SetProbes(Vec<Probe>),
+    /// Show the state after this many steps (an earlier time: the worker replays it from the
+    /// nearest keyframe, leaving the live run alone); None, or the present step, shows the present.
+    ShowStep(Option<u64>),
+    /// Branch at the shown step: the run's future is discarded and the live simulation goes on
+    /// from the state at that step with these parameters (live parameters only).
+    Branch(Box<Params>),
+    /// The most memory keyframes may hold (bytes); fewer are kept, evenly spaced, when lowered.
+    SetKeyframeBudget(usize),
     /// Test hook: the worker panics on its next step, as a bug in the model would.
     #[doc(hidden)]
     InjectPanic,

@@ -43,6 +43,7 @@ impl RunHistory {
             snapshot,
             samples,
             rows,
+            truncate,
         } = update;
         if self.generation != Some(snapshot.generation) {
             self.generation = Some(snapshot.generation);
@@ -51,6 +52,22 @@ impl RunHistory {
             self.network_attention = Array2::zeros((n, n));
             self.rows_done = vec![false; n];
             self.row_calcium = vec![f64::NAN; n];
+            self.attention_version += 1;
+        }
+        if let Some((step, rows_done)) = truncate {
+            let kept: Vec<TraceSample> = self
+                .samples
+                .drain()
+                .filter(|sample| sample.step <= step)
+                .collect();
+            self.samples.extend(kept);
+            for (t, done) in rows_done.iter().enumerate() {
+                if !done && t < self.rows_done.len() && self.rows_done[t] {
+                    self.rows_done[t] = false;
+                    self.row_calcium[t] = f64::NAN;
+                    self.network_attention.row_mut(t).fill(0.0);
+                }
+            }
             self.attention_version += 1;
         }
         let generation = snapshot.generation;

@@ -89,6 +89,19 @@ impl Keyframes {
         }
     }
 
+    /// Changes the budget, thinning the kept keyframes until they fit.
+    pub fn set_budget(&mut self, budget: usize) {
+        self.budget = budget;
+        while self.bytes > self.budget && !self.frames.is_empty() {
+            self.thin();
+        }
+    }
+
+    /// The steps of the live edits recorded, in order.
+    pub fn edit_steps(&self) -> Vec<u64> {
+        self.edits.iter().map(|(at, _)| *at).collect()
+    }
+
     /// Doubles the stride and drops the keyframes off it.
     fn thin(&mut self) {
         self.stride = self.stride.saturating_mul(2);

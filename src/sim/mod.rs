@@ -21,6 +21,7 @@ pub use command::{Command, Probe, Speed, SubsetMode, SubsetRequest};
 pub use history::RunHistory;
 pub use ring::Ring;
 pub use snapshot::{
-    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, Status, SubsetState, TraceSample, Update,
+    NeuronState, RowUpdate, RunInfo, RunState, Snapshot, Status, SubsetState, Timeline,
+    TraceSample, Update,
 };
 pub use worker::{FULL_SPEED_PUBLISH_INTERVAL, PUBLISH_INTERVAL, Start, Worker};

@@ -15,6 +15,7 @@ pub struct Mailbox {
     snapshot: Option<Snapshot>,
     samples: VecDeque<TraceSample>,
     rows: Vec<RowUpdate>,
+    truncate: Option<(u64, Vec<bool>)>,
 }
 
 impl Mailbox {
@@ -25,6 +26,7 @@ impl Mailbox {
             snapshot,
             samples: self.samples.drain(..).collect(),
             rows: std::mem::take(&mut self.rows),
+            truncate: self.truncate.take(),
         })
     }
 }
@@ -73,6 +75,17 @@ impl Publisher {
     }
 
     /// Wall time since the last publication.
+    /// A branch at `step`: drops pending samples after it and tells the reader to do the same
+    /// with its history; `rows_done` is the read rows completed at `step`.
+    pub fn truncate_after(&mut self, step: u64, rows_done: Vec<bool>) {
+        self.samples.retain(|sample| sample.step <= step);
+        self.rows.clear();
+        let mut mailbox = lock(&self.mailbox);
+        mailbox.samples.retain(|sample| sample.step <= step);
+        mailbox.rows.clear();
+        mailbox.truncate = Some((step, rows_done));
+    }
+
     pub fn since_last(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.last_publish)
     }

@@ -149,6 +149,28 @@ pub struct Snapshot {
     /// Steps taken while running and the wall time spent running, since the worker started.
     pub run_steps_total: u64,
     pub run_wall_s_total: f64,
+    /// Where the shown time sits in the run, and what the keyframes hold.
+    pub timeline: Timeline,
+}
+
+/// The run's timeline: the present, the shown time when scrubbed back, keyframes and branches.
+/// When [`Timeline::scrubbed`] is true every other field of the snapshot (step, time, slot,
+/// calcium, metrics, subset, rows) describes the shown time, not the present.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    /// Steps the live run has taken (the present).
+    pub live_step: u64,
+    pub live_time_ms: f64,
+    /// The snapshot shows an earlier time than the present.
+    pub scrubbed: bool,
+    /// Read rows completed by the shown time.
+    pub rows_done: Vec<bool>,
+    /// Steps at which keyframes are kept.
+    pub keyframe_steps: Vec<u64>,
+    pub keyframe_bytes: usize,
+    pub keyframe_budget: usize,
+    /// Steps at which the run was branched, in order.
+    pub branches: Vec<u64>,
 }
 
 /// One trace sample: the astrocyte's calcium, and the probes' values, after one step. The
@@ -207,4 +229,7 @@ pub struct Update {
     pub snapshot: Snapshot,
     pub samples: Vec<TraceSample>,
     pub rows: Vec<RowUpdate>,
+    /// A branch discarded the future after this step: history past it must go, and rows not
+    /// completed by then (false in the mask) are no longer read.
+    pub truncate: Option<(u64, Vec<bool>)>,
 }

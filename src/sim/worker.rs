@@ -7,10 +7,13 @@
 //! dropped, the failure is published, and `Reset` rebuilds it.
 
 use super::command::{Command, Probe, Speed};
+use super::keyframes::{DEFAULT_BUDGET_BYTES, Keyframes};
 use super::meter::RateMeter;
 use super::pacing::Pacer;
 use super::publisher::{Mailbox, Publisher};
-use super::snapshot::{RowUpdate, RunInfo, RunState, Snapshot, Status, TraceSample, Update};
+use super::snapshot::{
+    RowUpdate, RunInfo, RunState, Snapshot, Status, Timeline, TraceSample, Update,
+};
 use super::subset::SubsetPicker;
 use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
@@ -21,7 +24,7 @@ use crate::model::network::memory_estimate;
 use crate::model::params::Params;
 use crate::model::schedule::Phase;
 use crate::model::sequence::Sequence;
-use crate::model::simulation::Simulation;
+use crate::model::simulation::{SimState, Simulation};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
@@ -151,6 +154,16 @@ struct Engine {
     panic_armed: bool,
     /// A command received while pacing, handled first in the next loop turn.
     deferred: Option<Command>,
+    /// Keyframes of the live run, at slot boundaries.
+    keyframes: Keyframes,
+    /// The live run's state at step 0, where replays start without a keyframe.
+    start_state: Option<SimState>,
+    /// A second simulation of the same run, for showing an earlier time (built on first use).
+    scrub: Option<Simulation>,
+    /// The step shown when scrubbed back; None shows the present.
+    shown: Option<u64>,
+    /// Steps at which the run was branched.
+    branches: Vec<u64>,
 }
 
 fn no_metrics() -> Metrics {
@@ -198,6 +211,11 @@ impl Engine {
             dirty: true,
             panic_armed: false,
             deferred: None,
+            keyframes: Keyframes::new(DEFAULT_BUDGET_BYTES),
+            start_state: None,
+            scrub: None,
+            shown: None,
+            branches: Vec::new(),
         }
     }
 
@@ -353,6 +371,7 @@ impl Engine {
         self.dirty = true;
         match command {
             Command::Run => {
+                self.shown = None;
                 if self.finished() && self.looping {
                     self.rebuild();
                 }
@@ -414,6 +433,9 @@ impl Engine {
                 self.probes = probes;
                 self.watch_probes();
             }
+            Command::ShowStep(step) => self.show_step(step),
+            Command::Branch(params) => self.branch(*params),
+            Command::SetKeyframeBudget(bytes) => self.keyframes.set_budget(bytes),
             Command::InjectPanic => self.panic_armed = true,
             Command::Quit => {
                 self.set_running(false);
@@ -452,6 +474,9 @@ impl Engine {
             {
                 self.status = Status::Refused(format!("Not applied: {error}"));
                 return;
+            }
+            if let Some(step) = self.sim.as_ref().map(Simulation::step_index) {
+                self.keyframes.record_edit(step, &new);
             }
             self.params = new;
             self.status =
@@ -568,6 +593,11 @@ impl Engine {
         self.metrics = no_metrics();
         self.metrics_rows = 0;
         self.run = Some(Arc::new(run));
+        self.keyframes = Keyframes::new(self.keyframes.budget());
+        self.start_state = Some(sim.state());
+        self.scrub = None;
+        self.shown = None;
+        self.branches.clear();
         if matches!(self.status, Status::Failed(_)) {
             self.status = Status::Quiet;
         }
@@ -606,6 +636,10 @@ impl Engine {
         let boundary = step >= self.next_boundary;
         if boundary {
             self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
+        }
+        if boundary || !dynamic {
+            let ended = completed_slots(sim);
+            self.keyframes.offer(ended, || sim.state());
         }
         if boundary || !dynamic {
             self.collect_rows();
@@ -757,8 +791,20 @@ impl Engine {
             Some(_) if self.running => RunState::Running,
             Some(_) => RunState::Paused,
         };
-        let subset = self.subset.pick(self.sim.as_ref(), &self.probes);
-        let sim = self.sim.as_ref();
+        let live = self.sim.as_ref();
+        let scrubbed = self.shown.is_some() && self.scrub.is_some() && live.is_some();
+        let sim = if scrubbed { self.scrub.as_ref() } else { live };
+        let subset = self.subset.pick(sim, &self.probes);
+        let timeline = Timeline {
+            live_step: live.map_or(0, Simulation::step_index),
+            live_time_ms: live.map_or(0.0, Simulation::time_ms),
+            scrubbed,
+            rows_done: sim.map_or_else(Vec::new, |sim| sim.output().rows_done.clone()),
+            keyframe_steps: self.keyframes.steps(),
+            keyframe_bytes: self.keyframes.bytes(),
+            keyframe_budget: self.keyframes.budget(),
+            branches: self.branches.clone(),
+        };
         let dynamic = sim.and_then(Simulation::dynamic);
         let live_row = dynamic.and_then(|d| {
             let slot = d.current_slot()?;
@@ -779,15 +825,138 @@ impl Engine {
             time_ms: sim.map_or(0.0, Simulation::time_ms),
             slot: sim.and_then(Simulation::current_slot),
             calcium: dynamic.map_or(f64::NAN, |d| d.calcium_normalised()),
-            metrics: self.metrics,
-            rows_completed: self.rows_completed,
+            metrics: if scrubbed {
+                sim.map_or_else(no_metrics, Simulation::metrics)
+            } else {
+                self.metrics
+            },
+            rows_completed: if scrubbed {
+                timeline.rows_done.iter().filter(|done| **done).count()
+            } else {
+                self.rows_completed
+            },
             live_row,
             subset,
             probes: self.probes.clone(),
             steps_per_s: self.meter.steps_per_s(),
             run_steps_total: self.meter.total_steps(),
             run_wall_s_total: self.meter.total_wall_s(Instant::now()),
+            timeline,
         }
+    }
+
+    /// Shows the state after `step` steps (None or the present: the live run).
+    fn show_step(&mut self, step: Option<u64>) {
+        let Some(live) = self.sim.as_ref() else {
+            return;
+        };
+        let live_params = live.params().clone();
+        let step = match step {
+            Some(step) if step < live.step_index() => step,
+            _ => {
+                self.shown = None;
+                return;
+            }
+        };
+        self.set_running(false);
+        if self.scrub.is_none() {
+            let built = self
+                .sequence
+                .clone()
+                .ok_or_else(|| "no sequence is loaded".to_string())
+                .and_then(|sequence| {
+                    Simulation::new(&live_params, sequence).map_err(|e| e.to_string())
+                });
+            match built {
+                Ok(mut scrub) => {
+                    let hidden: Vec<usize> = self.probes.iter().filter_map(Probe::hidden).collect();
+                    scrub.set_watch(&hidden);
+                    self.scrub = Some(scrub);
+                }
+                Err(error) => {
+                    self.status = Status::Refused(format!("Cannot show an earlier time: {error}"));
+                    return;
+                }
+            }
+        }
+        let (Some(scrub), Some(start)) = (self.scrub.as_mut(), self.start_state.as_ref()) else {
+            return;
+        };
+        match self.keyframes.replay_to(scrub, start, step) {
+            Ok(_) => self.shown = Some(step),
+            Err(error) => {
+                self.shown = None;
+                self.status = Status::Refused(format!("Cannot show an earlier time: {error}"));
+            }
+        }
+    }
+
+    /// Branches at the shown step with `new` parameters: the future is discarded.
+    fn branch(&mut self, new: Params) {
+        let Some(step) = self.shown else {
+            self.apply_params(new);
+            return;
+        };
+        if self.params.is_structural_change(&new) {
+            let list = changed_params(&self.params, &new)
+                .into_iter()
+                .filter(|name| {
+                    crate::model::params::PARAMS
+                        .iter()
+                        .any(|param| param.name == name && !param.live)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.status = Status::Refused(format!(
+                "Cannot branch with a change of {list}: it rebuilds the network, so the run restarts at t = 0 instead."
+            ));
+            return;
+        }
+        if let Err(error) = new.validate() {
+            self.status = Status::Refused(format!("Not applied: {error}"));
+            return;
+        }
+        let Some(state) = self.scrub.as_ref().map(Simulation::state) else {
+            return;
+        };
+        let Some(sim) = self.sim.as_mut() else {
+            return;
+        };
+        if let Err(error) = sim
+            .restore(&state)
+            .and_then(|()| sim.set_live(LiveParams::of(&new)))
+        {
+            self.status = Status::Refused(format!("Cannot branch: {error}"));
+            return;
+        }
+        let changed = changed_params(&self.params, &new).join(", ");
+        self.params = new;
+        self.keyframes.truncate_after(step);
+        self.keyframes.record_edit(step, &self.params);
+        self.branches.retain(|at| *at < step);
+        self.branches.push(step);
+        let rows_done = sim.output().rows_done.clone();
+        self.rows_sent.clone_from(&rows_done);
+        self.rows_completed = rows_done.iter().filter(|done| **done).count();
+        self.metrics = sim.metrics();
+        self.metrics_rows = self.rows_completed;
+        self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
+        self.publisher.truncate_after(step, rows_done);
+        self.shown = None;
+        self.status = Status::Applied(format!(
+            "Branched at step {step}: the run goes on from there with {changed} changed; its old future is gone."
+        ));
+    }
+}
+
+/// Slots completed by `sim` (algebraic mode: rows read): the keyframe boundary index.
+fn completed_slots(sim: &Simulation) -> usize {
+    match sim.dynamic() {
+        Some(dynamic) => dynamic
+            .schedule()
+            .slot_index_at(dynamic.step_index())
+            .unwrap_or(dynamic.schedule().slots.len()),
+        None => sim.step_index() as usize,
     }
 }
 
