@@ -11,4 +11,5 @@ pub mod picker;
 pub mod selection;
 pub mod status;
 pub mod sweep;
+pub mod timeline;
 pub mod traces;
