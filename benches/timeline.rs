@@ -46,9 +46,7 @@ fn live_run_cost(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(25));
-    group.bench_function("without_keyframes", |b| {
-        b.iter(|| live_run(&params, None))
-    });
+    group.bench_function("without_keyframes", |b| b.iter(|| live_run(&params, None)));
     group.bench_function("with_keyframes", |b| {
         b.iter(|| {
             let mut keyframes = Keyframes::default();
@@ -94,10 +92,22 @@ fn jump(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.bench_function("worst_case_one_slot_of_replay", |b| {
-        b.iter(|| black_box(keyframes.replay_to(&mut scrub, &start, worst).expect("replays")))
+        b.iter(|| {
+            black_box(
+                keyframes
+                    .replay_to(&mut scrub, &start, worst)
+                    .expect("replays"),
+            )
+        })
     });
     group.bench_function("middle_of_the_run", |b| {
-        b.iter(|| black_box(keyframes.replay_to(&mut scrub, &start, middle).expect("replays")))
+        b.iter(|| {
+            black_box(
+                keyframes
+                    .replay_to(&mut scrub, &start, middle)
+                    .expect("replays"),
+            )
+        })
     });
     group.finish();
 }

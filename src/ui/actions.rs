@@ -27,6 +27,16 @@ pub enum UserAction {
     OpenModelFolder,
     ShowDescription,
     Quit,
+    /// The timeline: back to the start of the run.
+    TimelineStart,
+    /// The timeline: one step (dt) back.
+    TimelineStepBack,
+    /// The timeline: one step forward.
+    TimelineStepForward,
+    /// The timeline: back to the previous slot boundary.
+    TimelineSlotBack,
+    /// The timeline: on to the next slot boundary.
+    TimelineSlotForward,
 }
 
 /// Where a shortcut applies.
@@ -63,6 +73,11 @@ const RIGHT: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::ArrowRight)];
 const SHIFT_RIGHT: &[KeyboardShortcut] = &[key(Modifiers::SHIFT, Key::ArrowRight)];
 const END: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::End)];
 const R: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::R)];
+const HOME: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Home)];
+const COMMA: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Comma)];
+const PERIOD: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Period)];
+const CTRL_LEFT: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::ArrowLeft)];
+const CTRL_RIGHT: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::ArrowRight)];
 const ESCAPE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Escape)];
 const CTRL_O: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::O)];
 const CTRL_SHIFT_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S)];
@@ -74,7 +89,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 14] = [
+    pub const ALL: [UserAction; 19] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -89,6 +104,11 @@ impl UserAction {
         UserAction::OpenModelFolder,
         UserAction::ShowDescription,
         UserAction::Quit,
+        UserAction::TimelineStart,
+        UserAction::TimelineStepBack,
+        UserAction::TimelineStepForward,
+        UserAction::TimelineSlotBack,
+        UserAction::TimelineSlotForward,
     ];
 
     /// The declaration.
@@ -131,7 +151,7 @@ impl UserAction {
                 "Run at full speed to the end of the schedule",
                 END,
                 "End",
-                Some("Run to the end"),
+                Some("Run to the end (while looking back on the timeline: back to the present)"),
                 Simulation,
             ),
             UserAction::Reset => (
@@ -207,6 +227,46 @@ impl UserAction {
                 Global,
             ),
             UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
+            UserAction::TimelineStart => (
+                "Start of the run",
+                "Show the start of the run on the timeline",
+                HOME,
+                "Home",
+                Some("Timeline: show the start of the run (End: back to the present)"),
+                Simulation,
+            ),
+            UserAction::TimelineStepBack => (
+                "One step back",
+                "Show the time one step (dt) earlier",
+                COMMA,
+                ",",
+                Some("Timeline: one step back"),
+                Simulation,
+            ),
+            UserAction::TimelineStepForward => (
+                "One step forward",
+                "Show the time one step (dt) later",
+                PERIOD,
+                ".",
+                Some("Timeline: one step forward"),
+                Simulation,
+            ),
+            UserAction::TimelineSlotBack => (
+                "One slot back",
+                "Show the previous slot boundary",
+                CTRL_LEFT,
+                "Ctrl + Left arrow",
+                Some("Timeline: one slot back"),
+                Global,
+            ),
+            UserAction::TimelineSlotForward => (
+                "One slot forward",
+                "Show the next slot boundary",
+                CTRL_RIGHT,
+                "Ctrl + Right arrow",
+                Some("Timeline: one slot forward"),
+                Global,
+            ),
         };
         ActionSpec {
             label,
@@ -258,7 +318,33 @@ impl UserAction {
             UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
             UserAction::ShowDescription => file(FileAction::ShowDescription),
             UserAction::Quit => file(FileAction::Quit),
+            // Without a snapshot to measure from: the start, or the present.
+            UserAction::TimelineStart => AppCommand::Worker(Command::ShowStep(Some(0))),
+            UserAction::TimelineStepBack
+            | UserAction::TimelineStepForward
+            | UserAction::TimelineSlotBack
+            | UserAction::TimelineSlotForward => AppCommand::Worker(Command::ShowStep(None)),
         }
+    }
+
+    /// What the action asks of the app given the newest snapshot: the timeline's keys move from
+    /// the shown time, and End returns to the present while looking back (and runs to the end
+    /// otherwise). None when nothing would change.
+    pub fn command_in(self, snapshot: Option<&crate::sim::Snapshot>) -> Option<AppCommand> {
+        use crate::ui::views::timeline::{TimelineKey, key_command};
+        let running = snapshot.is_some_and(|s| s.state == crate::sim::RunState::Running);
+        let key = match self {
+            UserAction::TimelineStart => TimelineKey::Start,
+            UserAction::TimelineStepBack => TimelineKey::StepBack,
+            UserAction::TimelineStepForward => TimelineKey::StepForward,
+            UserAction::TimelineSlotBack => TimelineKey::SlotBack,
+            UserAction::TimelineSlotForward => TimelineKey::SlotForward,
+            UserAction::RunToEnd if snapshot.is_some_and(|s| s.timeline.scrubbed) => {
+                TimelineKey::Present
+            }
+            _ => return Some(self.command(running)),
+        };
+        snapshot.and_then(|snapshot| key_command(key, snapshot))
     }
 
     /// The File action this is, for the File menu's items.

@@ -69,6 +69,20 @@ pub enum AppCommand {
     Escape,
     /// Hide the last file message.
     DismissMessage,
+    /// Branch at the shown (earlier) time: discard the run's future and go on from there, with
+    /// these parameters if given, running if `run`.
+    Branch {
+        params: Option<Box<Params>>,
+        run: bool,
+    },
+    /// Leave the shown earlier time and go on from the present, with these parameters if given,
+    /// running if `run`.
+    ContinueFromPresent {
+        params: Option<Box<Params>>,
+        run: bool,
+    },
+    /// Close the branch question without doing anything.
+    DismissBranchQuestion,
 }
 
 impl AppCommand {
@@ -103,7 +117,10 @@ impl AppCommand {
             | AppCommand::FileConfirmed(_)
             | AppCommand::OpenHead { .. }
             | AppCommand::Escape
-            | AppCommand::DismissMessage => return None,
+            | AppCommand::DismissMessage
+            | AppCommand::Branch { .. }
+            | AppCommand::ContinueFromPresent { .. }
+            | AppCommand::DismissBranchQuestion => return None,
         })
     }
 

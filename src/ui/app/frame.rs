@@ -12,6 +12,8 @@ use crate::ui::widgets::layout::MIN_LIVE_SIZE;
 use crate::ui::widgets::theme;
 
 /// Height of each view when the Live tab stacks them (points).
+/// Height of the timeline under the Live tab (px).
+const TIMELINE_HEIGHT: f32 = 58.0;
 const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
@@ -73,6 +75,17 @@ impl TripartiteApp {
             }
         });
         self.help.ui(&ctx);
+        if let Some(question) = &self.branch_question {
+            let dynamic = self
+                .history
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.run.as_ref())
+                .is_some_and(|run| run.dynamic);
+            if let Some(answer) = question.ui(&ctx, dynamic) {
+                out.extend(answer);
+            }
+        }
         self.file_windows(&ctx, &mut out);
         self.handle_all(&ctx, out);
     }
@@ -193,7 +206,18 @@ impl TripartiteApp {
     /// Graph and traces above, the attention matrices below; the splitters move.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         self.attention.banner(ui, &self.history);
-        let area = ui.available_rect_before_wrap();
+        // The timeline across the bottom of the page, under all three views.
+        let page = ui.available_rect_before_wrap();
+        let timeline = egui::Rect::from_min_max(
+            egui::pos2(page.left(), page.bottom() - TIMELINE_HEIGHT),
+            page.max,
+        );
+        ui.scope_builder(egui::UiBuilder::new().max_rect(timeline), |ui| {
+            self.timeline.ui(ui, &self.history, out);
+        });
+        ui.set_max_height(page.height() - TIMELINE_HEIGHT - 6.0);
+        let mut area = ui.available_rect_before_wrap();
+        area.max.y = area.max.y.min(timeline.top() - 6.0);
         if area.width() >= MIN_LIVE_SIZE.x && area.height() >= MIN_LIVE_SIZE.y {
             self.live_views(ui, area, out);
         } else {

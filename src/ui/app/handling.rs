@@ -17,8 +17,67 @@ use std::sync::Arc;
 impl TripartiteApp {
     /// Carries out one command.
     pub fn handle(&mut self, ctx: &egui::Context, command: AppCommand) {
+        if let Some(command) = self.ask_before_branching(command) {
+            self.carry_out(ctx, command);
+        }
+    }
+
+    /// While the views show an earlier time, Run and live parameter edits ask first whether to
+    /// branch from that time or to continue from the present; the command then waits.
+    fn ask_before_branching(&mut self, command: AppCommand) -> Option<AppCommand> {
+        let Some(snapshot) = self
+            .history
+            .snapshot
+            .as_ref()
+            .filter(|s| s.timeline.scrubbed)
+        else {
+            return Some(command);
+        };
+        let params = match &command {
+            AppCommand::Worker(Command::Run) => None,
+            AppCommand::EditParams { after, .. }
+                if !self.loaded && !snapshot.params.is_structural_change(after) =>
+            {
+                Some(after.clone())
+            }
+            _ => return Some(command),
+        };
+        let change = params.as_ref().map_or_else(String::new, |after| {
+            crate::sim::worker::changed_params(&snapshot.params, after).join(", ")
+        });
+        self.branch_question = Some(crate::ui::views::timeline::BranchQuestion {
+            step: snapshot.step,
+            time_ms: snapshot.time_ms,
+            live_time_ms: snapshot.timeline.live_time_ms,
+            params,
+            change,
+        });
+        None
+    }
+
+    fn carry_out(&mut self, ctx: &egui::Context, command: AppCommand) {
         match command {
             AppCommand::Worker(command) => self.worker.send(command),
+            AppCommand::Branch { params, run } => {
+                self.branch_question = None;
+                let params =
+                    params.map_or_else(|| self.current_experiment().params, |params| *params);
+                self.worker.send(Command::Branch(Box::new(params)));
+                if run {
+                    self.worker.send(Command::Run);
+                }
+            }
+            AppCommand::ContinueFromPresent { params, run } => {
+                self.branch_question = None;
+                self.worker.send(Command::ShowStep(None));
+                if let Some(params) = params {
+                    self.worker.send(Command::SetParams(*params));
+                }
+                if run {
+                    self.worker.send(Command::Run);
+                }
+            }
+            AppCommand::DismissBranchQuestion => self.branch_question = None,
             // Edits drawn against the experiment a load just replaced would carry its values over.
             AppCommand::EditParams { .. } | AppCommand::LoadSequence { .. } if self.loaded => {}
             AppCommand::EditParams { after, .. } => self.worker.send(Command::SetParams(*after)),

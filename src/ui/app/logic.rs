@@ -3,7 +3,6 @@
 //! runs it in [`eframe::App::logic`], before the frame is drawn.
 
 use super::TripartiteApp;
-use crate::sim::RunState;
 use crate::ui::actions::UserAction;
 use crate::ui::files::FileAction;
 use crate::ui::widgets::theme;
@@ -17,13 +16,10 @@ impl TripartiteApp {
             self.styled = true;
         }
         let typing = ctx.egui_wants_keyboard_input();
-        let running = self
-            .history
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| s.state == RunState::Running);
         for action in ctx.input_mut(|input| UserAction::pressed(input, typing)) {
-            self.handle(ctx, action.command(running));
+            if let Some(command) = action.command_in(self.history.snapshot.as_ref()) {
+                self.handle(ctx, command);
+            }
         }
         self.poll();
         self.heads.poll();

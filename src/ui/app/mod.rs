@@ -78,6 +78,10 @@ pub struct TripartiteApp {
     /// A load happened in the commands being handled: later edits from the same frame were
     /// drawn against the replaced experiment and are dropped.
     loaded: bool,
+    /// The timeline bar under the Live tab.
+    timeline: crate::ui::views::timeline::TimelineView,
+    /// Run or a live edit while looking back: branch, or continue from the present?
+    branch_question: Option<crate::ui::views::timeline::BranchQuestion>,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -145,6 +149,8 @@ impl TripartiteApp {
             },
             base: experiment,
             loaded: false,
+            timeline: Default::default(),
+            branch_question: None,
         }
     }
 

@@ -135,14 +135,25 @@ impl AttentionView {
             .live_row
             .as_ref()
             .filter(|(t, row)| *t < n && row.len() == n && n <= LIVE_OVERLAY_MAX_TOKENS);
+        // Looking back on the timeline: only the rows completed by the shown time.
+        let scrubbed = snapshot.timeline.scrubbed;
         let key = (
             history.attention_version,
-            if live.is_some() { snapshot.revision } else { 0 },
+            if live.is_some() || scrubbed {
+                snapshot.revision
+            } else {
+                0
+            },
         );
         if self.key != Some(key) {
             self.key = Some(key);
             self.shown_net = history.network_attention.clone();
             self.shown_rows = history.rows_done.clone();
+            if scrubbed {
+                for (shown, done) in self.shown_rows.iter_mut().zip(&snapshot.timeline.rows_done) {
+                    *shown &= *done;
+                }
+            }
             if let Some((t, row)) = live {
                 for (tau, v) in row.iter().enumerate() {
                     self.shown_net[[*t, tau]] = *v;

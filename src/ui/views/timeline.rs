@@ -189,9 +189,7 @@ impl TimelineView {
             theme::bytes(timeline.keyframe_bytes as u64),
             theme::bytes(timeline.keyframe_budget as u64),
         ));
-        response.widget_info(|| {
-            egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline")
-        });
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
         let bar = Rect::from_min_size(
             outer.min + vec2(0.0, 14.0),
             vec2(outer.width(), BAR_HEIGHT - 4.0),
@@ -247,7 +245,11 @@ impl TimelineView {
             let name = tokens.get(span.token).map_or("", String::as_str);
             let label = format!(
                 "{}{}",
-                if span.phase == Phase::Write { "w " } else { "r " },
+                if span.phase == Phase::Write {
+                    "w "
+                } else {
+                    "r "
+                },
                 name
             );
             let room = right - left;
@@ -334,18 +336,51 @@ mod tests {
     fn keys_move_by_a_step_or_a_slot_and_end_at_the_present() {
         let boundaries = [20, 40, 140, 240];
         let live = 200;
-        assert_eq!(key_target(TimelineKey::Start, 150, live, &boundaries), Some(0));
-        assert_eq!(key_target(TimelineKey::Present, 10, live, &boundaries), None);
-        assert_eq!(key_target(TimelineKey::StepBack, 150, live, &boundaries), Some(149));
-        assert_eq!(key_target(TimelineKey::StepBack, 0, live, &boundaries), Some(0));
-        assert_eq!(key_target(TimelineKey::StepForward, 150, live, &boundaries), Some(151));
-        assert_eq!(key_target(TimelineKey::StepForward, 199, live, &boundaries), None);
-        assert_eq!(key_target(TimelineKey::SlotBack, 150, live, &boundaries), Some(140));
-        assert_eq!(key_target(TimelineKey::SlotBack, 140, live, &boundaries), Some(40));
-        assert_eq!(key_target(TimelineKey::SlotBack, 10, live, &boundaries), Some(0));
-        assert_eq!(key_target(TimelineKey::SlotForward, 30, live, &boundaries), Some(40));
+        assert_eq!(
+            key_target(TimelineKey::Start, 150, live, &boundaries),
+            Some(0)
+        );
+        assert_eq!(
+            key_target(TimelineKey::Present, 10, live, &boundaries),
+            None
+        );
+        assert_eq!(
+            key_target(TimelineKey::StepBack, 150, live, &boundaries),
+            Some(149)
+        );
+        assert_eq!(
+            key_target(TimelineKey::StepBack, 0, live, &boundaries),
+            Some(0)
+        );
+        assert_eq!(
+            key_target(TimelineKey::StepForward, 150, live, &boundaries),
+            Some(151)
+        );
+        assert_eq!(
+            key_target(TimelineKey::StepForward, 199, live, &boundaries),
+            None
+        );
+        assert_eq!(
+            key_target(TimelineKey::SlotBack, 150, live, &boundaries),
+            Some(140)
+        );
+        assert_eq!(
+            key_target(TimelineKey::SlotBack, 140, live, &boundaries),
+            Some(40)
+        );
+        assert_eq!(
+            key_target(TimelineKey::SlotBack, 10, live, &boundaries),
+            Some(0)
+        );
+        assert_eq!(
+            key_target(TimelineKey::SlotForward, 30, live, &boundaries),
+            Some(40)
+        );
         // The next boundary lies in the future: the present is as far as it goes.
-        assert_eq!(key_target(TimelineKey::SlotForward, 150, live, &boundaries), None);
+        assert_eq!(
+            key_target(TimelineKey::SlotForward, 150, live, &boundaries),
+            None
+        );
     }
 
     #[test]
@@ -357,5 +392,84 @@ mod tests {
         assert_eq!(step_at(20.0, rect, 1000), 0);
         assert_eq!(step_at(900.0, rect, 1000), 1000);
         assert!((x_of(250, rect, 1000) - 200.0).abs() < 1e-4);
+    }
+}
+
+/// "You are looking back": asked when Run is pressed, or a live parameter edited, while the
+/// views show an earlier time than the present.
+#[derive(Clone, Debug)]
+pub struct BranchQuestion {
+    /// The shown step and time.
+    pub step: u64,
+    pub time_ms: f64,
+    pub live_time_ms: f64,
+    /// The edited parameters (None: Run was pressed).
+    pub params: Option<Box<crate::model::params::Params>>,
+    /// What changed, in words (empty for Run).
+    pub change: String,
+}
+
+impl BranchQuestion {
+    /// Draws the question; returns the answer's commands (empty while unanswered) and whether
+    /// it is answered.
+    pub fn ui(&self, ctx: &egui::Context, dynamic: bool) -> Option<Vec<AppCommand>> {
+        let at = |time_ms: f64, step: u64| {
+            if dynamic {
+                format!("t = {} ms", theme::thousands(time_ms, 1))
+            } else {
+                format!("row {step}")
+            }
+        };
+        let shown = at(self.time_ms, self.step);
+        let mut answer = None;
+        egui::Modal::new(egui::Id::unique("tripartite.branch_question")).show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            ui.label(theme::title("You are looking back in time"));
+            ui.add_space(4.0);
+            let what = if self.params.is_some() {
+                format!("You changed {} while showing {shown}.", self.change)
+            } else {
+                format!("You pressed Run while showing {shown}.")
+            };
+            ui.label(what);
+            ui.label(format!(
+                "Branch from {shown}: the run goes on from that moment{}, and everything after \
+                 it is discarded. Continue from the present ({}): the run goes on where it was{}.",
+                if self.params.is_some() {
+                    " with the new value"
+                } else {
+                    ""
+                },
+                at(self.live_time_ms, 0),
+                if self.params.is_some() {
+                    " with the new value"
+                } else {
+                    ""
+                },
+            ));
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui
+                    .button(format!("Branch from {shown}"))
+                    .on_hover_text("Discard the run's future and go on from the shown time.")
+                    .clicked()
+                {
+                    answer = Some(AppCommand::Branch {
+                        params: self.params.clone(),
+                        run: self.params.is_none(),
+                    });
+                }
+                if ui.button("Continue from the present").clicked() {
+                    answer = Some(AppCommand::ContinueFromPresent {
+                        params: self.params.clone(),
+                        run: self.params.is_none(),
+                    });
+                }
+                if ui.button("Cancel").clicked() {
+                    answer = Some(AppCommand::DismissBranchQuestion);
+                }
+            });
+        });
+        answer.map(|command| vec![command])
     }
 }
