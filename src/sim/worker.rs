@@ -943,8 +943,13 @@ impl Engine {
         self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
         self.publisher.truncate_after(step, rows_done);
         self.shown = None;
+        let with = if changed.is_empty() {
+            String::new()
+        } else {
+            format!(" with {changed} changed")
+        };
         self.status = Status::Applied(format!(
-            "Branched at step {step}: the run goes on from there with {changed} changed; its old future is gone."
+            "Branched at step {step}: the run goes on from there{with}; its old future is gone."
         ));
     }
 }

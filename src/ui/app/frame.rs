@@ -13,7 +13,7 @@ use crate::ui::widgets::theme;
 
 /// Height of each view when the Live tab stacks them (points).
 /// Height of the timeline under the Live tab (px).
-const TIMELINE_HEIGHT: f32 = 58.0;
+const TIMELINE_HEIGHT: f32 = 54.0;
 const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
@@ -206,27 +206,25 @@ impl TripartiteApp {
     /// Graph and traces above, the attention matrices below; the splitters move.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         self.attention.banner(ui, &self.history);
-        // The timeline across the bottom of the page, under all three views.
+        // The views above, the timeline across the bottom of the page under all three.
         let page = ui.available_rect_before_wrap();
-        let timeline = egui::Rect::from_min_max(
-            egui::pos2(page.left(), page.bottom() - TIMELINE_HEIGHT),
-            page.max,
-        );
+        let split = page.bottom() - TIMELINE_HEIGHT;
+        let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - 6.0));
+        let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
+            if area.width() >= MIN_LIVE_SIZE.x && area.height() >= MIN_LIVE_SIZE.y {
+                self.live_views(ui, area, out);
+            } else {
+                // Too small for three views side by side (a zoomed or small window): one under
+                // the other at full width, each at a readable height, and the page scrolls.
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| self.stacked_views(ui, area, out));
+            }
+        });
         ui.scope_builder(egui::UiBuilder::new().max_rect(timeline), |ui| {
             self.timeline.ui(ui, &self.history, out);
         });
-        ui.set_max_height(page.height() - TIMELINE_HEIGHT - 6.0);
-        let mut area = ui.available_rect_before_wrap();
-        area.max.y = area.max.y.min(timeline.top() - 6.0);
-        if area.width() >= MIN_LIVE_SIZE.x && area.height() >= MIN_LIVE_SIZE.y {
-            self.live_views(ui, area, out);
-        } else {
-            // Too small for three views side by side (a zoomed or small window): one under
-            // the other at full width, each at a readable height, and the page scrolls.
-            egui::ScrollArea::vertical()
-                .auto_shrink([false, false])
-                .show(ui, |ui| self.stacked_views(ui, area, out));
-        }
     }
 
     /// Graph, traces and attention one under the other, for a small central area.

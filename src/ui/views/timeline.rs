@@ -13,6 +13,8 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, vec2}
 
 /// Height of the bar itself (px).
 const BAR_HEIGHT: f32 = 22.0;
+/// Width of the title and time to the left of the bar (px).
+const LABEL_WIDTH: f32 = 190.0;
 
 /// One span of the run on the timeline: a slot (dynamic mode) or a read row (algebraic mode).
 #[derive(Clone, Debug, PartialEq)]
@@ -138,44 +140,66 @@ impl TimelineView {
                 format!("{step} of {} rows read", run.total_steps)
             }
         };
-        ui.horizontal(|ui| {
-            ui.label(theme::title("Timeline").size(15.0));
-            if timeline.scrubbed {
-                ui.label(
-                    egui::RichText::new(format!(
-                        "showing {}",
-                        shown_label(snapshot.step, snapshot.time_ms)
-                    ))
-                    .color(palette::CURSOR)
-                    .strong(),
-                );
-                ui.label(format!(
-                    "· present {}",
-                    shown_label(timeline.live_step, timeline.live_time_ms)
-                ));
-                if ui
-                    .button("Back to live")
-                    .on_hover_text("Show the present again (End).")
-                    .clicked()
-                {
-                    self.requested = Some(None);
-                    out.push(AppCommand::Worker(Command::ShowStep(None)));
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(LABEL_WIDTH);
+                ui.horizontal(|ui| {
+                    ui.label(theme::title("Timeline").size(15.0));
+                    if timeline.scrubbed {
+                        if ui
+                            .button("Back to live")
+                            .on_hover_text("Show the present again (End).")
+                            .clicked()
+                        {
+                            self.requested = Some(None);
+                            out.push(AppCommand::Worker(Command::ShowStep(None)));
+                        }
+                    } else {
+                        let badge = egui::RichText::new(" LIVE ")
+                            .strong()
+                            .color(Color32::WHITE)
+                            .background_color(theme::OK);
+                        ui.label(badge).on_hover_text(
+                            "The views show the present. Drag the timeline, click a slot, or \
+                             press Home, `,` or Ctrl+← to look back.",
+                        );
+                    }
+                });
+                let now = shown_label(snapshot.step, snapshot.time_ms);
+                if timeline.scrubbed {
+                    ui.label(
+                        egui::RichText::new(format!("showing {now}"))
+                            .color(palette::CURSOR)
+                            .strong(),
+                    )
+                    .on_hover_text(format!(
+                        "The views show this earlier time; the present is {}.",
+                        shown_label(timeline.live_step, timeline.live_time_ms)
+                    ));
+                } else {
+                    ui.label(now);
                 }
-            } else {
-                let badge = egui::RichText::new(" LIVE ")
-                    .strong()
-                    .color(Color32::WHITE)
-                    .background_color(theme::OK);
-                ui.label(badge).on_hover_text(
-                    "The views show the present. Drag the timeline, click a slot, or press Home, \
-                     `,` or Ctrl+← to look back.",
-                );
-                ui.label(shown_label(snapshot.step, snapshot.time_ms));
-            }
+            });
+            self.bar(ui, snapshot, &spans, total, unit, out);
         });
+    }
+
+    fn bar(
+        &mut self,
+        ui: &mut egui::Ui,
+        snapshot: &Snapshot,
+        spans: &[Span],
+        total: u64,
+        unit: &str,
+        out: &mut Vec<AppCommand>,
+    ) {
+        let Some(run) = snapshot.run.as_ref() else {
+            return;
+        };
+        let timeline = &snapshot.timeline;
         let width = ui.available_width();
         let (outer, response) =
-            ui.allocate_exact_size(vec2(width, BAR_HEIGHT + 16.0), Sense::click_and_drag());
+            ui.allocate_exact_size(vec2(width, BAR_HEIGHT + 30.0), Sense::click_and_drag());
         let response = response.on_hover_text(format!(
             "The whole run ({}). Click or drag to show that time; Home / End: start / present; \
              , and .: one step; Ctrl+← and Ctrl+→: one slot. Small triangles mark keyframes \
@@ -189,10 +213,15 @@ impl TimelineView {
             theme::bytes(timeline.keyframe_bytes as u64),
             theme::bytes(timeline.keyframe_budget as u64),
         ));
-        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
+        response
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline bar"));
         let bar = Rect::from_min_size(
             outer.min + vec2(0.0, 14.0),
             vec2(outer.width(), BAR_HEIGHT - 4.0),
+        );
+        debug_assert!(
+            bar.bottom() + 16.0 <= outer.bottom() + 0.5,
+            "room for marks under the bar"
         );
         if (response.clicked() || response.dragged())
             && let Some(pointer) = response.interact_pointer_pos()
@@ -207,11 +236,11 @@ impl TimelineView {
         if response.drag_stopped() {
             self.requested = None;
         }
-        self.paint(ui, snapshot, &spans, bar, total);
+        self.paint(ui, snapshot, spans, bar, total);
     }
 
     fn paint(&self, ui: &egui::Ui, snapshot: &Snapshot, spans: &[Span], bar: Rect, total: u64) {
-        let painter = ui.painter_at(bar.expand2(vec2(4.0, 16.0)));
+        let painter = ui.painter_at(bar.expand2(vec2(6.0, 16.0)));
         let timeline = &snapshot.timeline;
         let tokens = snapshot
             .run
@@ -433,8 +462,8 @@ impl BranchQuestion {
             };
             ui.label(what);
             ui.label(format!(
-                "Branch from {shown}: the run goes on from that moment{}, and everything after \
-                 it is discarded. Continue from the present ({}): the run goes on where it was{}.",
+                "Branching goes on from that moment{}, and everything after it is discarded. \
+                 Continuing goes on from the present ({}), where the run was{}.",
                 if self.params.is_some() {
                     " with the new value"
                 } else {

@@ -15,7 +15,7 @@ const MIN_WIDTH: f32 = 240.0;
 /// The smallest area in which every view stays usable; a smaller central area (a zoomed or
 /// small window) scrolls instead of squeezing the views until they vanish.
 /// (Below it the graph's text, the traces' legend and the metrics crowd out what they label.)
-pub const MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(860.0, 560.0);
+pub const MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(860.0, 500.0);
 
 /// Where the splitters sit, as fractions of the central area.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,160 @@
+//! The timeline in the real app (issue 15): clicking and dragging the bar and the keys show an
+//! earlier time in every view, the LIVE badge marks the present, and Run while looking back
+//! asks whether to branch, after which the bar marks the branch point.
+
+mod common;
+
+use common::{WAIT, app_harness, wait_snapshot};
+use egui::{Key, Modifiers, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::time::Instant;
+use tripartite::data::experiment::Experiment;
+use tripartite::data::source::SourceSpec;
+use tripartite::model::params::Params;
+use tripartite::sim::Snapshot;
+use tripartite::ui::TripartiteApp;
+use tripartite::ui::views::controls::phase_text;
+
+/// Six tokens, short slots: a whole run in a moment.
+fn small() -> Experiment {
+    Experiment {
+        params: Params {
+            m: 64,
+            t_write: 10.0,
+            t_read: 40.0,
+            ..Params::default()
+        },
+        source: SourceSpec::Synthetic { tokens: 6, dim: 8 },
+        ..Experiment::default()
+    }
+}
+
+fn finished(h: &mut Harness<'static, TripartiteApp>) -> Snapshot {
+    h.get_by_label("Run to end").click();
+    wait_snapshot(h, "the end of the run", |s| {
+        s.step == s.run.as_ref().map_or(u64::MAX, |r| r.total_steps)
+    })
+}
+
+fn shown(h: &mut Harness<'static, TripartiteApp>, what: &str, step: u64) -> Snapshot {
+    wait_snapshot(h, what, |s| s.timeline.scrubbed && s.step == step)
+}
+
+#[test]
+fn clicking_and_dragging_the_timeline_shows_an_earlier_time_and_live_returns() {
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let end = finished(&mut h);
+    let total = end.step;
+    assert!(h.query_by_label(" LIVE ").is_some(), "the present is LIVE");
+    let live_phase = phase_text(Some(&end));
+    assert!(h.query_by_label_contains(&live_phase).is_some());
+    let bar = h.get_by_label("Timeline bar").rect();
+    // A quarter of the way along: the bar's geometry maps x to the step.
+    let quarter = Pos2::new(bar.left() + bar.width() * 0.25, bar.bottom() - 8.0);
+    h.hover_at(quarter);
+    h.drag_at(quarter);
+    h.run_steps(1);
+    h.drop_at(quarter);
+    let expected = tripartite::ui::views::timeline::step_at(
+        quarter.x,
+        egui::Rect::from_min_max(Pos2::new(bar.left(), bar.top() + 14.0), bar.max),
+        total,
+    );
+    let s = shown(&mut h, "the clicked time", expected);
+    assert!(
+        s.time_ms < end.time_ms,
+        "the trace cursor moves back with the shown time"
+    );
+    assert_eq!(s.timeline.live_step, total, "the present is kept");
+    assert!(
+        h.query_by_label(" LIVE ").is_none(),
+        "no LIVE badge while looking back"
+    );
+    assert!(h.query_by_label("Back to live").is_some());
+    let phase = phase_text(Some(&s));
+    assert_ne!(phase, live_phase);
+    assert!(
+        h.query_by_label_contains(&phase).is_some(),
+        "the header names the shown phase: {phase}"
+    );
+    // Dragging on to three quarters shows that time.
+    let three = Pos2::new(bar.left() + bar.width() * 0.75, quarter.y);
+    h.drag_at(quarter);
+    h.run_steps(1);
+    h.hover_at(three);
+    h.run_steps(1);
+    h.drop_at(three);
+    wait_snapshot(&mut h, "the dragged time", |s| {
+        s.timeline.scrubbed && s.step > expected + total / 3
+    });
+    h.get_by_label("Back to live").click();
+    wait_snapshot(&mut h, "the present", |s| !s.timeline.scrubbed);
+    h.run_steps(2);
+    assert!(h.query_by_label(" LIVE ").is_some(), "LIVE again");
+}
+
+#[test]
+fn the_keys_move_by_a_step_and_a_slot_and_end_returns_to_the_present() {
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let end = finished(&mut h);
+    let slots = end.run.as_ref().unwrap().slots.clone();
+    h.key_press(Key::Home);
+    shown(&mut h, "the start (Home)", 0);
+    h.key_press(Key::Period);
+    shown(&mut h, "one step on (.)", 1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::ArrowRight);
+    let first_end = slots[0].end_step();
+    shown(&mut h, "the first slot's end (Ctrl+→)", first_end);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::ArrowRight);
+    shown(
+        &mut h,
+        "the second slot's end (Ctrl+→)",
+        slots[1].end_step(),
+    );
+    h.key_press(Key::Comma);
+    shown(&mut h, "one step back (,)", slots[1].end_step() - 1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::ArrowLeft);
+    shown(&mut h, "back to the first slot's end (Ctrl+←)", first_end);
+    h.key_press(Key::End);
+    let live = wait_snapshot(&mut h, "the present (End)", |s| !s.timeline.scrubbed);
+    assert_eq!(
+        live.step, end.step,
+        "End while looking back returns; it does not run on"
+    );
+}
+
+#[test]
+fn run_while_looking_back_asks_and_a_branch_is_marked() {
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let end = finished(&mut h);
+    let slots = end.run.as_ref().unwrap().slots.clone();
+    let at = slots[7].end_step();
+    h.key_press(Key::Home);
+    shown(&mut h, "the start", 0);
+    for _ in 0..8 {
+        h.key_press_modifiers(Modifiers::COMMAND, Key::ArrowRight);
+        h.run_steps(2);
+    }
+    shown(&mut h, "the eighth slot's end", at);
+    h.key_press(Key::Space);
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("You are looking back in time")
+            .is_some(),
+        "Run while looking back asks first"
+    );
+    assert_eq!(h.state().snapshot().unwrap().step, at, "nothing ran yet");
+    let branch = h.get_by_label_contains("Branch from t =");
+    branch.click();
+    let s = wait_snapshot(&mut h, "the branch", |s| s.timeline.branches == vec![at]);
+    assert!(!s.timeline.scrubbed);
+    let deadline = Instant::now() + WAIT;
+    while h.state().snapshot().is_some_and(|s| s.step < end.step) {
+        assert!(Instant::now() < deadline, "the branch runs to the end");
+        h.step();
+    }
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("You are looking back").is_none());
+    h.snapshot("timeline_branched");
+}
