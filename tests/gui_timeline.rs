@@ -158,3 +158,65 @@ fn run_while_looking_back_asks_and_a_branch_is_marked() {
     assert!(h.query_by_label_contains("You are looking back").is_none());
     h.snapshot("timeline_branched");
 }
+
+#[test]
+fn file_save_state_and_open_state_continue_the_run_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.tpstate");
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let whole = finished(&mut h);
+    h.get_by_label("Reset").click();
+    wait_snapshot(&mut h, "the reset", |s| s.step == 0);
+    for _ in 0..7 {
+        h.get_by_label("Step slot").click();
+        h.run_steps(2);
+    }
+    let slots = whole.run.as_ref().unwrap().slots.clone();
+    let saved_at = slots[6].end_step();
+    wait_snapshot(&mut h, "the seventh slot's end", |s| s.step == saved_at);
+    let ctx = h.ctx.clone();
+    h.state_mut().file_action(
+        &ctx,
+        tripartite::ui::files::FileAction::SaveState(path.clone()),
+    );
+    wait_for_label(&mut h, "Saved the run's state at step");
+    assert!(path.is_file());
+    // Run on to the end, then open the saved state: the run is back at the saved step, and
+    // running on gives the uninterrupted run's result exactly.
+    h.get_by_label("Run to end").click();
+    wait_snapshot(&mut h, "the end", |s| s.step == whole.step);
+    h.state_mut().file_action(
+        &ctx,
+        tripartite::ui::files::FileAction::OpenState(path.clone()),
+    );
+    wait_snapshot(&mut h, "the saved step", |s| s.step == saved_at);
+    h.get_by_label("Run to end").click();
+    let again = wait_snapshot(&mut h, "the end again", |s| s.step == whole.step);
+    assert_eq!(
+        again.metrics.values().map(f64::to_bits),
+        whole.metrics.values().map(f64::to_bits)
+    );
+    // A damaged file is refused in one sentence and the run is kept.
+    let damaged = dir.path().join("damaged.tpstate");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&damaged, bytes).unwrap();
+    h.state_mut()
+        .file_action(&ctx, tripartite::ui::files::FileAction::OpenState(damaged));
+    wait_for_label(&mut h, "is damaged");
+    assert_eq!(
+        h.state().snapshot().unwrap().step,
+        whole.step,
+        "the run is kept"
+    );
+}
+
+fn wait_for_label(h: &mut Harness<'static, TripartiteApp>, text: &str) {
+    let deadline = Instant::now() + WAIT;
+    while h.query_by_label_contains(text).is_none() {
+        assert!(Instant::now() < deadline, "timed out waiting for '{text}'");
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+}

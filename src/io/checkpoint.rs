@@ -21,15 +21,7 @@ pub const MAGIC: &[u8] = b"tripartite state\n";
 /// The newest state format this build reads, and the one it writes.
 pub const STATE_VERSION: u32 = 1;
 
-/// A run's state as a file holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Checkpoint {
-    /// The experiment the run belongs to.
-    pub experiment: Experiment,
-    pub state: SimState,
-    /// Trace samples recorded so far (calcium only).
-    pub trace: Vec<TraceSample>,
-}
+pub use crate::sim::run::Checkpoint;
 
 /// Why a state file could not be written or used.
 #[derive(Debug, thiserror::Error)]

@@ -147,6 +147,11 @@ pub enum Command {
     Branch(Box<Params>),
     /// The most memory keyframes may hold (bytes); fewer are kept, evenly spaced, when lowered.
     SetKeyframeBudget(usize),
+    /// Capture the live run's whole state with its experiment; the next update carries it
+    /// (File ▸ Save state writes it).
+    CaptureState,
+    /// Continue a saved run: its experiment is loaded and the simulation put in its state.
+    LoadState(Box<super::run::Checkpoint>),
     /// Test hook: the worker panics on its next step, as a bug in the model would.
     #[doc(hidden)]
     InjectPanic,

@@ -19,6 +19,8 @@ pub struct RunHistory {
     pub row_calcium: Vec<f64>,
     /// Changes whenever `network_attention` changes (for texture caches).
     pub attention_version: u64,
+    /// A state captured for File ▸ Save state, waiting to be written (take it).
+    pub captured: Option<Result<std::sync::Arc<super::run::Checkpoint>, String>>,
     generation: Option<u64>,
 }
 
@@ -31,6 +33,7 @@ impl Default for RunHistory {
             rows_done: Vec::new(),
             row_calcium: Vec::new(),
             attention_version: 0,
+            captured: None,
             generation: None,
         }
     }
@@ -44,7 +47,11 @@ impl RunHistory {
             samples,
             rows,
             truncate,
+            captured,
         } = update;
+        if captured.is_some() {
+            self.captured = captured;
+        }
         if self.generation != Some(snapshot.generation) {
             self.generation = Some(snapshot.generation);
             self.samples.clear();

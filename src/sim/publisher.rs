@@ -16,6 +16,7 @@ pub struct Mailbox {
     samples: VecDeque<TraceSample>,
     rows: Vec<RowUpdate>,
     truncate: Option<(u64, Vec<bool>)>,
+    captured: Option<Result<Arc<super::run::Checkpoint>, String>>,
 }
 
 impl Mailbox {
@@ -27,6 +28,7 @@ impl Mailbox {
             samples: self.samples.drain(..).collect(),
             rows: std::mem::take(&mut self.rows),
             truncate: self.truncate.take(),
+            captured: self.captured.take(),
         })
     }
 }
@@ -84,6 +86,11 @@ impl Publisher {
         mailbox.samples.retain(|sample| sample.step <= step);
         mailbox.rows.clear();
         mailbox.truncate = Some((step, rows_done));
+    }
+
+    /// Hands a captured state (or why there is none) to the reader with the next update.
+    pub fn captured(&mut self, captured: Result<Arc<super::run::Checkpoint>, String>) {
+        lock(&self.mailbox).captured = Some(captured);
     }
 
     pub fn since_last(&self, now: Instant) -> Duration {

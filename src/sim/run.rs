@@ -43,6 +43,17 @@ pub struct HeadlessRun {
     pub wall_s: f64,
 }
 
+/// A run's whole state with the experiment it belongs to: what a state file holds
+/// (`io::checkpoint` reads and writes it) and what the worker captures for File ▸ Save state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// The experiment the run belongs to.
+    pub experiment: Experiment,
+    pub state: SimState,
+    /// Trace samples recorded so far (calcium only; the app's saved states carry none).
+    pub trace: Vec<TraceSample>,
+}
+
 /// Why a headless run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

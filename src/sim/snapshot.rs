@@ -232,4 +232,6 @@ pub struct Update {
     /// A branch discarded the future after this step: history past it must go, and rows not
     /// completed by then (false in the mask) are no longer read.
     pub truncate: Option<(u64, Vec<bool>)>,
+    /// The state captured for File ▸ Save state, or why it could not be.
+    pub captured: Option<Result<Arc<super::run::Checkpoint>, String>>,
 }

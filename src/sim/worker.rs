@@ -11,6 +11,7 @@ use super::keyframes::{DEFAULT_BUDGET_BYTES, Keyframes};
 use super::meter::RateMeter;
 use super::pacing::Pacer;
 use super::publisher::{Mailbox, Publisher};
+use super::run::Checkpoint;
 use super::snapshot::{
     RowUpdate, RunInfo, RunState, Snapshot, Status, Timeline, TraceSample, Update,
 };
@@ -436,6 +437,26 @@ impl Engine {
             Command::ShowStep(step) => self.show_step(step),
             Command::Branch(params) => self.branch(*params),
             Command::SetKeyframeBudget(bytes) => self.keyframes.set_budget(bytes),
+            Command::CaptureState => {
+                let captured = match (&self.sim, &self.experiment) {
+                    (Some(sim), Some(experiment)) => Ok(Arc::new(Checkpoint {
+                        experiment: Experiment {
+                            params: self.params.clone(),
+                            ..experiment.clone()
+                        },
+                        state: sim.state(),
+                        trace: Vec::new(),
+                    })),
+                    (None, _) => Err("there is no simulation to save".to_string()),
+                    (Some(_), None) => Err(
+                        "this run's sequence was handed over directly, with no experiment to record; \
+                         save the experiment first"
+                            .to_string(),
+                    ),
+                };
+                self.publisher.captured(captured);
+            }
+            Command::LoadState(checkpoint) => self.load_state(*checkpoint),
             Command::InjectPanic => self.panic_armed = true,
             Command::Quit => {
                 self.set_running(false);
@@ -889,6 +910,53 @@ impl Engine {
                 self.status = Status::Refused(format!("Cannot show an earlier time: {error}"));
             }
         }
+    }
+
+    /// Loads a saved run: its experiment, then its state. A state that does not fit keeps the
+    /// current simulation.
+    fn load_state(&mut self, checkpoint: Checkpoint) {
+        self.set_running(false);
+        let built = load_sequence(
+            &checkpoint.experiment.source,
+            checkpoint.experiment.text.as_deref(),
+            &checkpoint.experiment.params,
+        )
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+        .and_then(|sequence| {
+            let mut sim = Simulation::new(&checkpoint.experiment.params, sequence.clone())
+                .map_err(|e| e.to_string())?;
+            let fresh = sim.state();
+            sim.restore(&checkpoint.state).map_err(|e| e.to_string())?;
+            Ok((sequence, sim, fresh))
+        });
+        match built {
+            Ok((sequence, sim, fresh)) => {
+                let step = sim.step_index();
+                self.params = sim.params().clone();
+                self.sequence = Some(sequence);
+                self.experiment = Some(checkpoint.experiment);
+                self.status = Status::Applied(format!(
+                    "Opened a saved state: the run continues from step {step}."
+                ));
+                self.install(sim);
+                // Times before the saved step replay from step 0 (the file keeps no keyframes).
+                self.start_state = Some(fresh);
+                // The rows read before the save, as if they had just been read.
+                self.collect_rows();
+                if let Some(sim) = self.sim.as_ref() {
+                    self.metrics = sim.metrics();
+                    self.metrics_rows = self.rows_completed;
+                    self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
+                }
+            }
+            Err(error) => {
+                self.status = Status::Refused(format!(
+                    "Not opened: {error}. The current experiment is unchanged."
+                ));
+            }
+        }
+        self.dirty = true;
     }
 
     /// Branches at the shown step with `new` parameters: the future is discarded.

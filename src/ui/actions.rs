@@ -27,6 +27,10 @@ pub enum UserAction {
     OpenModelFolder,
     ShowDescription,
     Quit,
+    /// File ▸ Save state: the run's whole state, to continue later (here or with `run --resume`).
+    SaveState,
+    /// File ▸ Open state.
+    OpenState,
     /// The timeline: back to the start of the run.
     TimelineStart,
     /// The timeline: one step (dt) back.
@@ -89,7 +93,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 19] = [
+    pub const ALL: [UserAction; 21] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -104,6 +108,8 @@ impl UserAction {
         UserAction::OpenModelFolder,
         UserAction::ShowDescription,
         UserAction::Quit,
+        UserAction::SaveState,
+        UserAction::OpenState,
         UserAction::TimelineStart,
         UserAction::TimelineStepBack,
         UserAction::TimelineStepForward,
@@ -227,6 +233,22 @@ impl UserAction {
                 Global,
             ),
             UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
+            UserAction::SaveState => (
+                "Save state…",
+                "Save the run's whole state at this moment, to continue it later (File ▸ Open state, or `tripartite run --resume FILE`)",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::OpenState => (
+                "Open state…",
+                "Continue a run saved with Save state or `tripartite run --save-state`",
+                &[],
+                "",
+                None,
+                Global,
+            ),
             UserAction::TimelineStart => (
                 "Start of the run",
                 "Show the start of the run on the timeline",
@@ -318,6 +340,8 @@ impl UserAction {
             UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
             UserAction::ShowDescription => file(FileAction::ShowDescription),
             UserAction::Quit => file(FileAction::Quit),
+            UserAction::SaveState => file(FileAction::Choose(DialogKind::SaveState)),
+            UserAction::OpenState => file(FileAction::Choose(DialogKind::OpenState)),
             // Without a snapshot to measure from: the start, or the present.
             UserAction::TimelineStart => AppCommand::Worker(Command::ShowStep(Some(0))),
             UserAction::TimelineStepBack

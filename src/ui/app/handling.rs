@@ -124,14 +124,19 @@ impl TripartiteApp {
     /// The new experiment starts from a clean view: nothing selected, the whole graph in
     /// sight, and no message left from the one it replaces.
     fn load(&mut self, experiment: Experiment) {
+        self.start_over(&experiment);
+        self.worker
+            .send(Command::LoadExperiment(Box::new(experiment)));
+    }
+
+    /// The views start over for `experiment`, about to be loaded.
+    fn start_over(&mut self, experiment: &Experiment) {
         self.base = experiment.clone();
-        self.picker = SequencePicker::new(&experiment);
-        self.params = ParamsView::new(&experiment);
+        self.picker = SequencePicker::new(experiment);
+        self.params = ParamsView::new(experiment);
         self.select(None);
         self.graph.reset_view();
         self.loaded = true;
-        self.worker
-            .send(Command::LoadExperiment(Box::new(experiment)));
     }
 
     fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
@@ -220,6 +225,19 @@ impl TripartiteApp {
                 let result = self.export(ctx, kind, &path);
                 report(self, result);
             }
+            FileAction::SaveState(path) => {
+                // The worker captures the state; `logic` writes it when it arrives.
+                self.state_save = Some(path);
+                self.worker.send(Command::CaptureState);
+            }
+            FileAction::OpenState(path) => match crate::io::checkpoint::load_state(&path) {
+                Ok(checkpoint) => {
+                    self.start_over(&checkpoint.experiment);
+                    self.worker.send(Command::LoadState(Box::new(checkpoint)));
+                    report(self, Ok(format!("Opened the state {}", path.display())));
+                }
+                Err(error) => report(self, Err(error.to_string())),
+            },
             FileAction::Quit => {
                 self.files.quitting = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);

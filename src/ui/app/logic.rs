@@ -22,6 +22,7 @@ impl TripartiteApp {
             }
         }
         self.poll();
+        self.write_captured_state();
         self.heads.poll();
         self.sweep.poll();
         self.ask_before_closing(ctx);
@@ -44,6 +45,34 @@ impl TripartiteApp {
                 .confirm
                 .ask(self.files.document.name(), FileAction::Quit);
         }
+    }
+
+    /// Writes the state the worker captured for File ▸ Save state, off the UI thread (a large
+    /// network's state is tens of megabytes); the outcome shows like a figure export's.
+    fn write_captured_state(&mut self) {
+        let Some(captured) = self.history.captured.take() else {
+            return;
+        };
+        let Some(path) = self.state_save.take() else {
+            return;
+        };
+        let slot: super::FigureSlot = Default::default();
+        self.files.pending_figure = Some(slot.clone());
+        std::thread::spawn(move || {
+            let outcome = captured.and_then(|checkpoint| {
+                crate::io::checkpoint::save_state(&path, &checkpoint)
+                    .map(|()| {
+                        format!(
+                            "Saved the run's state at step {} to {}",
+                            checkpoint.state.step_index(),
+                            path.display()
+                        )
+                    })
+                    .map_err(|e| e.to_string())
+            });
+            let outcome = outcome.map_err(|e| format!("State not saved: {e}"));
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        });
     }
 
     /// Shows the outcome of a figure export once the screenshot has been written.

@@ -82,6 +82,8 @@ pub struct TripartiteApp {
     timeline: crate::ui::views::timeline::TimelineView,
     /// Run or a live edit while looking back: branch, or continue from the present?
     branch_question: Option<crate::ui::views::timeline::BranchQuestion>,
+    /// File ▸ Save state asked the worker for the state; it is written here when it arrives.
+    state_save: Option<std::path::PathBuf>,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -151,6 +153,7 @@ impl TripartiteApp {
             loaded: false,
             timeline: Default::default(),
             branch_question: None,
+            state_save: None,
         }
     }
 

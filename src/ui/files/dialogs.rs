@@ -78,6 +78,10 @@ pub enum DialogKind {
     /// A folder holding a BERT-style `model.safetensors` and `tokenizer.json`.
     OpenModelFolder,
     Export(ExportKind),
+    /// Where to write the run's state (File ▸ Save state).
+    SaveState,
+    /// A state file to continue (File ▸ Open state).
+    OpenState,
 }
 
 impl DialogKind {
@@ -94,6 +98,8 @@ impl DialogKind {
             DialogKind::Export(ExportKind::MetricsJson) => "Export metrics (JSON)",
             DialogKind::Export(ExportKind::FigurePng) => "Export figure (PNG)",
             DialogKind::Export(ExportKind::SweepCsv) => "Export sweep results (CSV)",
+            DialogKind::SaveState => "Save the run's state",
+            DialogKind::OpenState => "Open a saved state",
         }
     }
 
@@ -119,6 +125,11 @@ impl DialogKind {
                 .set_file_name("experiment.toml")
                 .save_file(),
             DialogKind::ImportQkvFolder | DialogKind::OpenModelFolder => dialog.pick_folder(),
+            DialogKind::SaveState => dialog
+                .add_filter("Run state", &["tpstate"])
+                .set_file_name("run.tpstate")
+                .save_file(),
+            DialogKind::OpenState => dialog.add_filter("Run state", &["tpstate"]).pick_file(),
             DialogKind::Export(kind) => dialog
                 .add_filter(kind.extension(), &[kind.extension()])
                 .set_file_name(kind.default_file_name())
@@ -260,6 +271,7 @@ impl FileDialogs {
         let folder = self.start_folder.clone().unwrap_or_default();
         let name = match kind {
             DialogKind::SaveExperimentAs => "experiment.toml",
+            DialogKind::SaveState => "run.tpstate",
             DialogKind::Export(export) => export.default_file_name(),
             _ => "",
         };

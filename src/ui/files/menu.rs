@@ -57,7 +57,12 @@ impl FileMenu {
                 });
             });
             ui.separator();
-            for user in [UserAction::ImportQkvFolder, UserAction::OpenModelFolder] {
+            for user in [
+                UserAction::ImportQkvFolder,
+                UserAction::OpenModelFolder,
+                UserAction::SaveState,
+                UserAction::OpenState,
+            ] {
                 if let Some(chosen) = item(ui, user, None) {
                     action = Some(chosen);
                 }

@@ -43,6 +43,10 @@ pub enum FileAction {
     OpenModel(PathBuf),
     /// Write this export to this path.
     Export(ExportKind, PathBuf),
+    /// Write the run's whole state to this file.
+    SaveState(PathBuf),
+    /// Continue the run saved in this state file.
+    OpenState(PathBuf),
     Quit,
 }
 
@@ -56,6 +60,8 @@ impl FileAction {
             DialogKind::ImportQkvFolder => FileAction::ImportQkv(path),
             DialogKind::OpenModelFolder => FileAction::OpenModel(path),
             DialogKind::Export(export) => FileAction::Export(export, path),
+            DialogKind::SaveState => FileAction::SaveState(path),
+            DialogKind::OpenState => FileAction::OpenState(path),
         })
     }
 
@@ -67,6 +73,7 @@ impl FileAction {
             FileAction::Choose(DialogKind::OpenExperiment)
                 | FileAction::Open(_)
                 | FileAction::OpenExample { .. }
+                | FileAction::OpenState(_)
                 | FileAction::Quit
         )
     }
