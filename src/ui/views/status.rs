@@ -93,6 +93,19 @@ impl StatusView {
                         "Planned memory of the simulation (model::network::memory_estimate)",
                     );
                 sep(ui);
+                let timeline = &snapshot.timeline;
+                ui.label(format!(
+                    "keyframes {} · {} of {}",
+                    timeline.keyframe_steps.len(),
+                    theme::bytes(timeline.keyframe_bytes as u64),
+                    theme::bytes(timeline.keyframe_budget as u64)
+                ))
+                .on_hover_text(
+                    "States kept at slot ends so that the timeline can show any earlier time: \
+                     kept, memory used, and the budget (right-click the timeline to change it). \
+                     When the budget is reached every other keyframe is dropped.",
+                );
+                sep(ui);
                 ui.label(format!(
                     "N = {} tokens, D = {}, m' = {}",
                     run.sizes.tokens,

@@ -13,6 +13,8 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, vec2}
 
 /// Height of the bar itself (px).
 const BAR_HEIGHT: f32 = 22.0;
+/// The keyframe budgets the timeline's context menu offers (MiB).
+const BUDGETS_MIB: [usize; 5] = [64, 128, 256, 512, 1024];
 /// Width of the title and time to the left of the bar (px).
 const LABEL_WIDTH: f32 = 190.0;
 
@@ -236,6 +238,19 @@ impl TimelineView {
         if response.drag_stopped() {
             self.requested = None;
         }
+        response.context_menu(|ui| {
+            ui.label("Keyframe memory budget");
+            for mib in BUDGETS_MIB {
+                let bytes = mib << 20;
+                if ui
+                    .radio(timeline.keyframe_budget == bytes, format!("{mib} MiB"))
+                    .clicked()
+                {
+                    out.push(AppCommand::Worker(Command::SetKeyframeBudget(bytes)));
+                    ui.close();
+                }
+            }
+        });
         self.paint(ui, snapshot, spans, bar, total);
     }
 
