@@ -245,6 +245,9 @@ enum Stage {
     /// The example that shows the hypothesis working, opened as File ▸ Examples does.
     TrackingLoad,
     TrackingShot,
+    /// The tracking example run to its end, then shown back at mid-run on the timeline.
+    TimelineRun,
+    TimelineShot,
     Done,
 }
 
@@ -484,6 +487,25 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "tracking.png", None) {
+                    app.handle(ctx, AppCommand::Worker(Command::RunToEnd));
+                    self.next(Stage::TimelineRun);
+                }
+            }
+            Stage::TimelineRun => {
+                if snapshot.state != RunState::Finished {
+                    return;
+                }
+                app.handle(
+                    ctx,
+                    AppCommand::Worker(Command::ShowStep(Some(self.target))),
+                );
+                self.next(Stage::TimelineShot);
+            }
+            Stage::TimelineShot => {
+                if !(snapshot.timeline.scrubbed && snapshot.step == self.target) {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "timeline_scrubbed.png", None) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
