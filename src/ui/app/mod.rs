@@ -5,6 +5,7 @@
 //! one place that carries out an [`AppCommand`] in [`handling`]. [`scripted`] wraps the app
 //! for the screenshot tour and the frame-time measurement; the app knows nothing of it.
 
+mod compare;
 mod frame;
 mod handling;
 mod logic;
@@ -78,6 +79,8 @@ pub struct TripartiteApp {
     /// A load happened in the commands being handled: later edits from the same frame were
     /// drawn against the replaced experiment and are dropped.
     loaded: bool,
+    /// Undo history, the pinned baseline and the twin run.
+    ab: compare::AbState,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -145,6 +148,7 @@ impl TripartiteApp {
             },
             base: experiment,
             loaded: false,
+            ab: compare::AbState::default(),
         }
     }
 
