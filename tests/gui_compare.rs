@@ -37,7 +37,7 @@ fn diff_keys(app: &TripartiteApp) -> Vec<String> {
 fn menu_item(h: &mut Harness<'_, TripartiteApp>, menu: &str, item: &str) {
     h.get_by_label(menu).click();
     h.run_steps(2);
-    h.get_by_label(item).click();
+    h.get_by_label_contains(item).click();
     h.run_steps(2);
 }
 
@@ -86,6 +86,14 @@ fn pin_edit_then_the_diff_lists_exactly_the_edited_keys_and_undo_restores() {
 
     // The History window lists the edits in words; Revert to baseline is itself undoable.
     menu_item(&mut h, "Edit", "History…");
+    h.run_steps(3);
+    let words: Vec<String> = h
+        .state()
+        .edit_history()
+        .done()
+        .map(tripartite::ui::history::describe)
+        .collect();
+    assert_eq!(words, ["tau_calcium: 100 → 55", "tau_calcium: 55 → 70"]);
     assert!(
         h.query_by_label_contains("1. tau_calcium: 100 → 55")
             .is_some()
@@ -118,8 +126,10 @@ fn a_twin_runs_beside_the_current_experiment_and_its_comparison_appears() {
     h.get_by_label("Compare").click();
     h.run_steps(2);
     assert!(h.query_by_label_contains("No twin").is_some());
+    h.get_by_label("set to").click();
+    h.run_steps(2);
     h.get_by_label("set to").type_text("1024");
-    h.run_steps(1);
+    h.run_steps(2);
     h.get_by_label("Run twin").click();
     h.run_steps(1);
     common::wait_for(&mut h, "the twin", |app| {

@@ -150,6 +150,11 @@ pub fn describe(command: &AppCommand) -> String {
         .join(", ")
 }
 
+/// An edit in words as the window shows it: monospace, whose font has the arrow.
+pub fn words(text: String) -> egui::RichText {
+    egui::RichText::new(text).monospace()
+}
+
 /// The History window: the edits in words, the current one marked; a click jumps there.
 #[derive(Debug, Default)]
 pub struct HistoryWindow {
@@ -199,7 +204,7 @@ impl HistoryWindow {
                             if ui
                                 .selectable_label(
                                     current,
-                                    format!("{}. {}", index + 1, describe(edit)),
+                                    words(format!("{}. {}", index + 1, describe(edit))),
                                 )
                                 .on_hover_text("Go back to just after this edit")
                                 .clicked()
@@ -209,10 +214,10 @@ impl HistoryWindow {
                             }
                         }
                         for edit in history.undone() {
-                            ui.label(
-                                egui::RichText::new(format!("undone: {}", describe(edit))).weak(),
-                            )
-                            .on_hover_text("Redo carries this out again; a new edit forgets it");
+                            ui.label(words(format!("undone: {}", describe(edit))).weak())
+                                .on_hover_text(
+                                    "Redo carries this out again; a new edit forgets it",
+                                );
                         }
                         if applied == 0 && !history.can_redo() {
                             ui.weak("No edits yet: parameter and sequence changes appear here.");

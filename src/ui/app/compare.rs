@@ -6,7 +6,7 @@ use crate::model::params::Param;
 use crate::sim::compare::{Comparison, RunRecord, Twin};
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::history::{EditHistory, HistoryAction, HistoryWindow, describe};
+use crate::ui::history::{EditHistory, HistoryAction, HistoryWindow, describe, words};
 use crate::ui::views::compare::{CompareAction, CompareData, CompareView, ablate_menu};
 
 /// Undo history, baseline and twin.
@@ -166,7 +166,10 @@ impl TripartiteApp {
                 if let Some(keys) = action.shortcut() {
                     button = button.shortcut_text(ui.ctx().format_shortcut(&keys));
                 }
-                let tooltip = tooltip.unwrap_or_else(|| action.spec().tooltip.to_string());
+                let tooltip = match tooltip {
+                    Some(text) => words(text),
+                    None => egui::RichText::new(action.spec().tooltip),
+                };
                 if ui
                     .add_enabled(enabled, button)
                     .on_hover_text(tooltip)

@@ -291,9 +291,10 @@ fn comparison_ui(
             "No setting differs: {b} is the same experiment as {a}."
         ));
     } else {
-        ui.label(egui::RichText::new(format!("Settings that differ ({a} → {b}):")).strong());
+        ui.label(egui::RichText::new(format!("Settings that differ, from {a} to {b}:")).strong());
+        // Monospace: the proportional font has no arrow.
         for difference in &diff {
-            ui.label(format!("  {difference}"));
+            ui.label(egui::RichText::new(format!("  {difference}")).monospace());
         }
     }
     let progress = |record: &crate::sim::compare::RunRecord| {
