@@ -19,6 +19,9 @@ pub(super) struct AbState {
     view: CompareView,
     /// Undo or redo is carrying out recorded edits: they are not recorded again.
     replaying: bool,
+    /// Counts pins and twins, so that each gets fresh heatmap textures.
+    pins: u64,
+    twins: u64,
 }
 
 impl TripartiteApp {
@@ -73,6 +76,7 @@ impl TripartiteApp {
                 match RunRecord::of_history(&current, &self.history) {
                     Some(record) => {
                         self.ab.baseline = Some(record);
+                        self.ab.pins += 1;
                         self.tab = Tab::Compare;
                     }
                     None => {
@@ -132,9 +136,11 @@ impl TripartiteApp {
                         }
                     },
                 ));
+                self.ab.twins += 1;
                 self.tab = Tab::Compare;
             }
             CompareAction::CloseTwin => self.ab.twin = None,
+            CompareAction::RunToEnd => self.worker.send(crate::sim::Command::RunToEnd),
         }
     }
 
@@ -221,6 +227,8 @@ impl TripartiteApp {
             baseline: baseline.as_ref(),
             twin: self.ab.twin.as_ref().map(|t| (t.label.as_str(), t.state())),
             current: &current,
+            baseline_version: (self.ab.pins << 40) ^ self.history.attention_version,
+            twin_version: self.ab.twins,
         };
         let actions = self.ab.view.ui(ui, &data);
         out.extend(actions.into_iter().map(AppCommand::Compare));

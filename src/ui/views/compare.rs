@@ -24,6 +24,8 @@ pub enum CompareAction {
     StartTwin { key: String, value: String },
     /// Stop and forget the twin.
     CloseTwin,
+    /// Run the live simulation to the end, so that its final results meet the baseline's.
+    RunToEnd,
 }
 
 /// The parameters a twin may change, with their choices, for the Ablate menu and the twin
@@ -74,7 +76,6 @@ pub struct CompareView {
     /// The twin form: which parameter and what value.
     pub twin_key: String,
     pub twin_value: String,
-    version: u64,
 }
 
 impl Default for CompareView {
@@ -84,7 +85,6 @@ impl Default for CompareView {
             twin_texture: HeatmapTexture::default(),
             twin_key: "m".into(),
             twin_value: String::new(),
-            version: 0,
         }
     }
 }
@@ -96,20 +96,24 @@ pub struct CompareData<'a> {
     /// The twin's label ("m = 512") and state.
     pub twin: Option<(&'a str, &'a TwinState)>,
     pub current: &'a Experiment,
+    /// Changes whenever either side of the baseline comparison changes (for the texture).
+    pub baseline_version: u64,
+    /// Changes with each new twin.
+    pub twin_version: u64,
 }
 
 impl CompareView {
     pub fn ui(&mut self, ui: &mut egui::Ui, data: &CompareData<'_>) -> Vec<CompareAction> {
         let mut out = Vec::new();
-        // The live side changes every frame while running: a new texture version each frame.
-        self.version = self.version.wrapping_add(1);
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 self.twin_form(ui, data.current, &mut out);
                 ui.separator();
                 match data.twin {
-                    Some((label, state)) => self.twin_ui(ui, label, state, &mut out),
+                    Some((label, state)) => {
+                        self.twin_ui(ui, label, state, data.twin_version, &mut out)
+                    }
                     None => {
                         ui.weak(
                             "No twin: pick a parameter and a value above (or an ablation in the \
@@ -140,14 +144,24 @@ impl CompareView {
                                 out.push(CompareAction::Unpin);
                             }
                         });
-                        let version = self.version;
+                        if !comparison.other.is_finished()
+                            && ui
+                                .button("Run to end")
+                                .on_hover_text(
+                                    "Run the live simulation to the end of its schedule, to \
+                                     compare final results",
+                                )
+                                .clicked()
+                        {
+                            out.push(CompareAction::RunToEnd);
+                        }
                         comparison_ui(
                             ui,
                             "baseline",
                             ["baseline", "now"],
                             comparison,
                             &mut self.baseline_texture,
-                            version,
+                            data.baseline_version,
                         );
                     }
                     None => {
@@ -237,6 +251,7 @@ impl CompareView {
         ui: &mut egui::Ui,
         label: &str,
         state: &TwinState,
+        version: u64,
         out: &mut Vec<CompareAction>,
     ) {
         ui.horizontal(|ui| {
@@ -260,7 +275,6 @@ impl CompareView {
                 ui.colored_label(theme::ERROR, reason);
             }
             TwinState::Done(comparison) => {
-                let version = self.version;
                 comparison_ui(
                     ui,
                     "twin",
