@@ -107,3 +107,41 @@ fn a_missing_or_malformed_file_gets_one_sentence_naming_it() {
     let bad_value = write_experiment(dir.path(), "bad_value.toml", "m = 0");
     fails_naming(&["compare", &good, &bad_value], "bad_value.toml");
 }
+
+/// README's `compare` example is this measurement: each quoted line is a line of the report.
+#[test]
+fn the_readme_example_is_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, m: usize| {
+        let path = dir.path().join(name);
+        let text = format!(
+            "format_version = 1\n[params]\nmode = \"algebraic\"\nm = {m}\nlayer = 3\nhead = 1\n\
+             [sequence]\nsource = \"bundled:coreference-it\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (a, b) = (write("a.toml", 1024), write("b.toml", 16384));
+    let report = tripartite::io::compare::compare_files(&a, &b).unwrap();
+    let collapse = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme = collapse(include_str!("../README.md"));
+    let text = report.text();
+    let quoted: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            [
+                "m: ",
+                "attn_tv",
+                "output_rel_err",
+                "calcium_corr",
+                "Settings",
+            ]
+            .iter()
+            .any(|start| line.trim_start().starts_with(start))
+        })
+        .collect();
+    assert_eq!(quoted.len(), 5, "{text}");
+    for line in quoted {
+        assert!(readme.contains(&collapse(line)), "README lacks '{line}'");
+    }
+}
