@@ -61,13 +61,30 @@ impl EditHistory {
     /// Records an edit just carried out. A new edit clears what could be redone. Anything
     /// else (events, view changes, edits that change nothing) is ignored.
     pub fn record(&mut self, command: &AppCommand) {
-        if !is_experiment_edit(command) {
+        if !is_experiment_edit(command) || self.repeats_last(command) {
             return;
         }
         self.undone.clear();
         self.done.push_back(command.clone());
         while self.done.len() > self.limit {
             self.done.pop_front();
+        }
+    }
+
+    /// Whether `command` asks for the state the last edit already reached. The parameter
+    /// panel sends a live change every frame until the worker's snapshot shows it, so one
+    /// edit can arrive more than once.
+    fn repeats_last(&self, command: &AppCommand) -> bool {
+        match (self.done.back(), command) {
+            (
+                Some(AppCommand::EditParams { after: last, .. }),
+                AppCommand::EditParams { after, .. },
+            ) => last == after,
+            (
+                Some(AppCommand::LoadSequence { after: last, .. }),
+                AppCommand::LoadSequence { after, .. },
+            ) => last == after,
+            _ => false,
         }
     }
 
@@ -282,6 +299,11 @@ mod tests {
         history.record(&edit(100.0, 20.0));
         assert!(!history.can_redo());
         assert_eq!(history.done().len(), 1);
+        // The same edit sent again before the worker showed it is one edit.
+        history.record(&edit(100.0, 20.0));
+        assert_eq!(history.done().len(), 1);
+        history.record(&edit(20.0, 25.0));
+        assert_eq!(history.done().len(), 2);
     }
 
     #[test]

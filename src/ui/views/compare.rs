@@ -7,7 +7,7 @@ use crate::data::experiment::Experiment;
 use crate::model::params::{Param, Range};
 use crate::sim::compare::{Comparison, TwinState};
 use crate::ui::widgets::colormap::{ColorScale, palette};
-use crate::ui::widgets::heatmap::{Heatmap, HeatmapTexture};
+use crate::ui::widgets::heatmap::{Heatmap, HeatmapTexture, label_width};
 use crate::ui::widgets::theme;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
@@ -71,8 +71,8 @@ pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment) -> Option<CompareAct
 
 /// The state of the Compare tab.
 pub struct CompareView {
-    baseline_texture: HeatmapTexture,
-    twin_texture: HeatmapTexture,
+    baseline_textures: [HeatmapTexture; 3],
+    twin_textures: [HeatmapTexture; 3],
     /// The twin form: which parameter and what value.
     pub twin_key: String,
     pub twin_value: String,
@@ -81,8 +81,8 @@ pub struct CompareView {
 impl Default for CompareView {
     fn default() -> Self {
         CompareView {
-            baseline_texture: HeatmapTexture::default(),
-            twin_texture: HeatmapTexture::default(),
+            baseline_textures: Default::default(),
+            twin_textures: Default::default(),
             twin_key: "m".into(),
             twin_value: String::new(),
         }
@@ -160,7 +160,7 @@ impl CompareView {
                             "baseline",
                             ["baseline", "now"],
                             comparison,
-                            &mut self.baseline_texture,
+                            &mut self.baseline_textures,
                             data.baseline_version,
                         );
                     }
@@ -280,7 +280,7 @@ impl CompareView {
                     "twin",
                     ["current", "twin"],
                     comparison,
-                    &mut self.twin_texture,
+                    &mut self.twin_textures,
                     version,
                 );
             }
@@ -295,7 +295,7 @@ fn comparison_ui(
     id: &str,
     names: [&str; 2],
     comparison: &Comparison,
-    texture: &mut HeatmapTexture,
+    textures: &mut [HeatmapTexture; 3],
     version: u64,
 ) {
     let [a, b] = names;
@@ -349,67 +349,92 @@ fn comparison_ui(
             }
         });
     ui.add_space(6.0);
+    let (ra, rb) = (&comparison.reference, &comparison.other);
+    let top = ra
+        .network_attention
+        .iter()
+        .chain(rb.network_attention.iter())
+        .fold(0.0f64, |m, x| m.max(*x));
+    let shared = ColorScale::Sequential {
+        min: 0.0,
+        max: if top > 0.0 { top } else { 1.0 },
+    };
+    let change = comparison.attention_change();
+    let longest = label_width(&ra.tokens).max(label_width(&rb.tokens));
+    let side = ((ui.available_width() - 3.0 * (longest + 56.0)) / 3.0).clamp(110.0, 260.0);
+    let [texture_a, texture_b, texture_change] = textures;
     ui.horizontal_top(|ui| {
-        let side = (ui.available_width() * 0.4).clamp(160.0, 300.0);
+        for (record, name, texture) in [(ra, a, &mut *texture_a), (rb, b, &mut *texture_b)] {
+            ui.vertical(|ui| {
+                ui.label(format!("A_net, {name}"));
+                Heatmap {
+                    name: &format!("A_net {name} ({id})"),
+                    matrix: &record.network_attention,
+                    tokens: &record.tokens,
+                    scale: shared,
+                    version,
+                    rows_done: Some(&record.rows_done),
+                    highlight_row: None,
+                    linked_cell: None,
+                    side,
+                }
+                .show(ui, texture);
+            });
+        }
         ui.vertical(|ui| {
             ui.label(format!("Change in A_net ({b} − {a})"));
-            match comparison.attention_change() {
+            match &change {
                 Some((change, rows)) => {
                     let limit = change.iter().fold(0.0f64, |m, x| m.max(x.abs()));
                     Heatmap {
                         name: &format!("A_net change ({id})"),
-                        matrix: &change,
-                        tokens: &comparison.other.tokens,
+                        matrix: change,
+                        tokens: &rb.tokens,
                         scale: ColorScale::Diverging {
                             limit: if limit > 0.0 { limit } else { 1.0 },
                         },
                         version,
-                        rows_done: Some(&rows),
+                        rows_done: Some(rows),
                         highlight_row: None,
                         linked_cell: None,
                         side,
                     }
-                    .show(ui, texture);
+                    .show(ui, texture_change);
                 }
                 None => {
                     ui.weak("The two runs have different tokens: no cell-by-cell change.");
                 }
             }
         });
-        ui.vertical(|ui| {
-            let dynamic = comparison.reference.dynamic && comparison.other.dynamic;
-            ui.label(if dynamic {
-                "Calcium c(t), both runs"
-            } else {
-                "Calcium c_t per query, both runs"
-            });
-            let (ref_points, other_points) = (
-                comparison.reference.calcium.clone(),
-                comparison.other.calcium.clone(),
-            );
-            let (a, b) = (a.to_string(), b.to_string());
-            let response = Plot::new(format!("{id} calcium"))
-                .height(side)
-                .legend(Legend::default())
-                .allow_scroll(false)
-                .show(ui, move |plot| {
-                    plot.line(
-                        Line::new(a, PlotPoints::new(ref_points))
-                            .color(palette::NORMALISER)
-                            .width(2.0),
-                    );
-                    plot.line(
-                        Line::new(b, PlotPoints::new(other_points))
-                            .color(palette::CALCIUM)
-                            .width(2.0),
-                    );
-                });
-            let name = format!("Calcium of both runs ({id})");
-            response
-                .response
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, &name));
-        });
     });
+    let dynamic = ra.dynamic && rb.dynamic;
+    ui.label(if dynamic {
+        "Calcium c(t) of both runs, against time (ms)"
+    } else {
+        "Calcium c_t of both runs, per query"
+    });
+    let (ref_points, other_points) = (ra.calcium.clone(), rb.calcium.clone());
+    let (a, b) = (a.to_string(), b.to_string());
+    let response = Plot::new(format!("{id} calcium"))
+        .height(220.0)
+        .legend(Legend::default())
+        .allow_scroll(false)
+        .show(ui, move |plot| {
+            plot.line(
+                Line::new(a, PlotPoints::new(ref_points))
+                    .color(palette::NORMALISER)
+                    .width(2.0),
+            );
+            plot.line(
+                Line::new(b, PlotPoints::new(other_points))
+                    .color(palette::CALCIUM)
+                    .width(2.0),
+            );
+        });
+    let name = format!("Calcium of both runs ({id})");
+    response
+        .response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, &name));
 }
 
 #[cfg(test)]
