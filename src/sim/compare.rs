@@ -257,7 +257,7 @@ pub enum TwinState {
 
 /// A twin run: the current experiment and a copy with one thing changed, both run to the end
 /// on a background thread (same seed, same inputs), then compared. Dropping it stops the
-/// thread between blocks.
+/// thread at its next block of steps.
 pub struct Twin {
     /// What was changed, in words ("ablation = no_astrocyte").
     pub label: String,
@@ -328,11 +328,10 @@ impl Twin {
 }
 
 impl Drop for Twin {
+    /// Asks the thread to stop at its next block and leaves it to finish alone: waiting here
+    /// would freeze the window while a large sequence loads or a large network is built.
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

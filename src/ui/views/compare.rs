@@ -361,7 +361,7 @@ fn comparison_ui(
     };
     let change = comparison.attention_change();
     let longest = label_width(&ra.tokens).max(label_width(&rb.tokens));
-    let side = ((ui.available_width() - 3.0 * (longest + 56.0)) / 3.0).clamp(110.0, 260.0);
+    let side = ((ui.available_width() - 3.0 * (longest + 72.0)) / 3.0).clamp(110.0, 260.0);
     let [texture_a, texture_b, texture_change] = textures;
     ui.horizontal_top(|ui| {
         for (record, name, texture) in [(ra, a, &mut *texture_a), (rb, b, &mut *texture_b)] {
