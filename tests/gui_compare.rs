@@ -218,3 +218,21 @@ fn a_rebuilt_run_against_its_baseline_snapshot() {
     assert!(h.query_by_label("A_net change (baseline)").is_some());
     h.snapshot("compare_baseline");
 }
+
+#[test]
+fn a_twin_with_a_bad_value_is_refused_in_one_sentence() {
+    let mut h = harness(algebraic());
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    h.get_by_label("set to").click();
+    h.run_steps(2);
+    h.get_by_label("set to").type_text("0");
+    h.run_steps(2);
+    h.get_by_label("Run twin").click();
+    h.run_steps(3);
+    assert!(h.state().twin().is_none());
+    assert!(
+        h.query_by_label_contains("the twin cannot run: invalid m = 0")
+            .is_some()
+    );
+}

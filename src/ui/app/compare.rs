@@ -6,7 +6,7 @@ use crate::model::params::Param;
 use crate::sim::compare::{Comparison, RunRecord, Twin};
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::history::{EditHistory, HistoryAction, HistoryWindow, describe, words};
+use crate::ui::history::{EditHistory, HistoryAction, HistoryWindow, words};
 use crate::ui::views::compare::{CompareAction, CompareData, CompareView, ablate_menu};
 
 /// Undo history, baseline and twin.
@@ -232,10 +232,5 @@ impl TripartiteApp {
         };
         let actions = self.ab.view.ui(ui, &data);
         out.extend(actions.into_iter().map(AppCommand::Compare));
-    }
-
-    /// What Undo would take back, in words (for the status and tests).
-    pub fn next_undo(&self) -> Option<String> {
-        self.ab.edits.done().last().map(describe)
     }
 }
