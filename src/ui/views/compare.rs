@@ -115,10 +115,13 @@ impl CompareView {
                         self.twin_ui(ui, label, state, data.twin_version, &mut out)
                     }
                     None => {
-                        ui.weak(
+                        ui.weak(if choices(ABLATION_KEY).is_some() {
                             "No twin: pick a parameter and a value above (or an ablation in the \
-                             Ablate menu) to run one beside the current experiment.",
-                        );
+                             Ablate menu) to run one beside the current experiment."
+                        } else {
+                            "No twin: pick a parameter and a value above to run one beside the \
+                             current experiment."
+                        });
                     }
                 }
                 ui.separator();
@@ -188,6 +191,7 @@ impl CompareView {
     fn twin_form(&mut self, ui: &mut egui::Ui, current: &Experiment, out: &mut Vec<CompareAction>) {
         ui.horizontal_wrapped(|ui| {
             ui.label("Twin with");
+            let key_before = self.twin_key.clone();
             egui::ComboBox::from_id_salt("twin parameter")
                 .selected_text(self.twin_key.as_str())
                 .show_ui(ui, |ui| {
@@ -197,6 +201,9 @@ impl CompareView {
                 })
                 .response
                 .on_hover_text("The one parameter the twin changes");
+            if self.twin_key != key_before {
+                self.twin_value.clear();
+            }
             let set_to = ui.label("set to");
             match choices(&self.twin_key) {
                 Some(names) => {
