@@ -101,7 +101,9 @@ fn jump(c: &mut Criterion) {
         })
     });
     // What keeping keyframes adds to the live run: one capture per slot end (16 here).
-    group.bench_function("one_keyframe_capture", |b| b.iter(|| black_box(live.state())));
+    group.bench_function("one_keyframe_capture", |b| {
+        b.iter(|| black_box(live.state()))
+    });
     group.bench_function("middle_of_the_run", |b| {
         b.iter(|| {
             black_box(

@@ -35,6 +35,21 @@ pub enum Command {
     Sequences,
     /// List the bundled example experiments, one name a line.
     Presets,
+    /// Run two experiment files to the end and show what differs: settings, metrics, deltas.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The baseline experiment (TOML).
+    #[arg(value_name = "A.toml")]
+    pub a: PathBuf,
+    /// The experiment compared with it (TOML).
+    #[arg(value_name = "B.toml")]
+    pub b: PathBuf,
+    /// Print one JSON object (both reports, the differences and the deltas).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +207,7 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(args),
+        Some(Command::Compare(args)) => crate::io::compare::print(&args.a, &args.b, args.json),
     }
 }
 

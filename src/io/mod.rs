@@ -1,6 +1,7 @@
 //! Files: experiment TOML, exports (CSV, .npy, JSON, PNG) and atomic saves.
 
 pub mod checkpoint;
+pub mod compare;
 pub mod experiment;
 pub mod export;
 pub mod presets;

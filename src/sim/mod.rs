@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod command;
+pub mod compare;
 pub mod history;
 pub mod keyframes;
 pub mod meter;

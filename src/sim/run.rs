@@ -167,7 +167,7 @@ pub fn stop_step(simulation: &Simulation, slots: usize) -> u64 {
 
 /// Keeps every `every`-th step of the block just taken, and the last step of a slot (the block
 /// records the calcium after each of its steps, so this equals stepping singly).
-fn record_block(simulation: &Simulation, every: u64, trace: &mut Vec<TraceSample>) {
+pub(super) fn record_block(simulation: &Simulation, every: u64, trace: &mut Vec<TraceSample>) {
     let Some(sim) = simulation.dynamic() else {
         return;
     };

@@ -8,6 +8,8 @@
 use crate::sim::Command;
 use crate::ui::command::AppCommand;
 use crate::ui::files::{DialogKind, FileAction};
+use crate::ui::history::HistoryAction;
+use crate::ui::views::compare::CompareAction;
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 /// A user action that has a name.
@@ -41,6 +43,11 @@ pub enum UserAction {
     TimelineSlotBack,
     /// The timeline: on to the next slot boundary.
     TimelineSlotForward,
+    Undo,
+    Redo,
+    ShowHistory,
+    PinBaseline,
+    RevertToBaseline,
 }
 
 /// Where a shortcut applies.
@@ -86,6 +93,8 @@ const ESCAPE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Escape)];
 const CTRL_O: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::O)];
 const CTRL_SHIFT_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S)];
 const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
+const CTRL_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::Z)];
+const CTRL_SHIFT_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -93,7 +102,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 21] = [
+    pub const ALL: [UserAction; 26] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -115,6 +124,11 @@ impl UserAction {
         UserAction::TimelineStepForward,
         UserAction::TimelineSlotBack,
         UserAction::TimelineSlotForward,
+        UserAction::Undo,
+        UserAction::Redo,
+        UserAction::ShowHistory,
+        UserAction::PinBaseline,
+        UserAction::RevertToBaseline,
     ];
 
     /// The declaration.
@@ -241,9 +255,43 @@ impl UserAction {
                 None,
                 Global,
             ),
+            // Plain-key scope: while a text field has the keyboard, Ctrl+Z undoes its typing.
+            UserAction::Undo => (
+                "Undo",
+                "Take back the last parameter or sequence change",
+                CTRL_Z,
+                "Ctrl + Z",
+                Some("Undo the last parameter or sequence change"),
+                Simulation,
+            ),
+            UserAction::Redo => (
+                "Redo",
+                "Carry out the last undone change again",
+                CTRL_SHIFT_Z,
+                "Ctrl + Shift + Z",
+                Some("Redo"),
+                Simulation,
+            ),
+            UserAction::ShowHistory => (
+                "History…",
+                "Every change in words; click one to go back to it",
+                &[],
+                "",
+                None,
+                Global,
+            ),
             UserAction::OpenState => (
                 "Open state…",
                 "Continue a run saved with Save state or `tripartite run --save-state`",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::PinBaseline => (
+                "Pin as baseline",
+                "Keep this run (experiment, metrics, A_net, calcium) and compare later runs \
+                 with it in the Compare tab",
                 &[],
                 "",
                 None,
@@ -287,6 +335,14 @@ impl UserAction {
                 CTRL_RIGHT,
                 "Ctrl + Right arrow",
                 Some("Timeline: one slot forward"),
+                Global,
+            ),
+            UserAction::RevertToBaseline => (
+                "Revert to baseline",
+                "Restore the pinned baseline's parameters and sequence (undoable)",
+                &[],
+                "",
+                None,
                 Global,
             ),
         };
@@ -348,6 +404,11 @@ impl UserAction {
             | UserAction::TimelineStepForward
             | UserAction::TimelineSlotBack
             | UserAction::TimelineSlotForward => AppCommand::Worker(Command::ShowStep(None)),
+            UserAction::Undo => AppCommand::History(HistoryAction::Undo),
+            UserAction::Redo => AppCommand::History(HistoryAction::Redo),
+            UserAction::ShowHistory => AppCommand::History(HistoryAction::ToggleWindow),
+            UserAction::PinBaseline => AppCommand::Compare(CompareAction::Pin),
+            UserAction::RevertToBaseline => AppCommand::Compare(CompareAction::RevertToBaseline),
         }
     }
 
@@ -478,6 +539,16 @@ mod tests {
             [UserAction::SaveExperiment]
         );
         assert_eq!(press(Modifiers::NONE, Key::Space, true), []);
+        assert_eq!(press(Modifiers::COMMAND, Key::Z, false), [UserAction::Undo]);
+        assert_eq!(
+            press(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z, false),
+            [UserAction::Redo]
+        );
+        assert_eq!(
+            press(Modifiers::COMMAND, Key::Z, true),
+            [],
+            "a text field keeps Ctrl+Z for its own typing"
+        );
         assert!(matches!(
             UserAction::RunPause.command(true),
             AppCommand::Worker(Command::Pause)

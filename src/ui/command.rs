@@ -13,6 +13,8 @@ use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::sim::Command;
 use crate::ui::files::FileAction;
+use crate::ui::history::HistoryAction;
+use crate::ui::views::compare::CompareAction;
 use crate::ui::views::selection::Selection;
 
 /// Which page the central area shows.
@@ -24,6 +26,8 @@ pub enum Tab {
     AllHeads,
     /// c_t against Z_t, and attn_tv against m.
     Sweep,
+    /// The run against a pinned baseline, and twin runs.
+    Compare,
 }
 
 /// What the user (or a script) asked of the app.
@@ -83,6 +87,10 @@ pub enum AppCommand {
     },
     /// Close the branch question without doing anything.
     DismissBranchQuestion,
+    /// Undo, redo or jump in the edit history (an event: it carries out recorded edits).
+    History(HistoryAction),
+    /// Pin or revert to a baseline, start or close a twin run.
+    Compare(CompareAction),
 }
 
 impl AppCommand {
@@ -121,6 +129,7 @@ impl AppCommand {
             | AppCommand::Branch { .. }
             | AppCommand::ContinueFromPresent { .. }
             | AppCommand::DismissBranchQuestion => return None,
+            AppCommand::History(_) | AppCommand::Compare(_) => return None,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod app;
 pub mod command;
 pub mod exports;
 pub mod files;
+pub mod history;
 pub mod views;
 pub mod widgets;
 

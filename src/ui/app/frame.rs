@@ -18,7 +18,7 @@ const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
 /// The tabs of the central area, with their hover text.
-const TABS: [(Tab, &str, &str); 3] = [
+const TABS: [(Tab, &str, &str); 4] = [
     (
         Tab::Live,
         "Live",
@@ -33,6 +33,11 @@ const TABS: [(Tab, &str, &str); 3] = [
         Tab::Sweep,
         "Sweep",
         "Calcium against Z_t, and the error against m",
+    ),
+    (
+        Tab::Compare,
+        "Compare",
+        "This run against a pinned baseline, and twin runs with one thing changed",
     ),
 ];
 
@@ -73,6 +78,7 @@ impl TripartiteApp {
                     ))));
                 }
             }
+            Tab::Compare => self.compare_page(ui, &mut out),
         });
         self.help.ui(&ctx);
         if let Some(question) = &self.branch_question {
@@ -86,6 +92,7 @@ impl TripartiteApp {
                 out.extend(answer);
             }
         }
+        self.history_window(&ctx, &mut out);
         self.file_windows(&ctx, &mut out);
         self.handle_all(&ctx, out);
     }
@@ -97,6 +104,7 @@ impl TripartiteApp {
             if let Some(action) = self.files.menu.ui(ui, &self.files.document) {
                 out.push(AppCommand::File(action));
             }
+            self.edit_menu(ui, out);
             ui.separator();
             ui.label(
                 egui::RichText::new("Neurons + astrocyte ≈ self-attention")

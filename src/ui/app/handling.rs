@@ -56,6 +56,7 @@ impl TripartiteApp {
     }
 
     fn carry_out(&mut self, ctx: &egui::Context, command: AppCommand) {
+        self.record_edit(&command);
         match command {
             AppCommand::Worker(command) => self.worker.send(command),
             AppCommand::Branch { params, run } => {
@@ -92,10 +93,18 @@ impl TripartiteApp {
             AppCommand::ShowTab { after, .. } => self.tab = after,
             AppCommand::ShowParams(shown) => self.show_params = shown,
             AppCommand::OpenHead { layer, head } => {
-                let mut params = self.current_experiment().params;
+                let before = self.current_experiment().params;
+                let mut params = before.clone();
                 params.layer = layer;
                 params.head = head;
-                self.worker.send(Command::SetParams(params));
+                // A parameter edit, so that undo covers it.
+                self.handle(
+                    ctx,
+                    AppCommand::EditParams {
+                        before: Box::new(before),
+                        after: Box::new(params),
+                    },
+                );
                 self.tab = Tab::Live;
             }
             AppCommand::ToggleHelp => self.help.open = !self.help.open,
@@ -104,6 +113,8 @@ impl TripartiteApp {
                 self.select(None);
             }
             AppCommand::DismissMessage => self.files.message = None,
+            AppCommand::History(action) => self.handle_history(ctx, action),
+            AppCommand::Compare(action) => self.handle_compare(ctx, action),
         }
     }
 
@@ -136,6 +147,7 @@ impl TripartiteApp {
         self.params = ParamsView::new(experiment);
         self.select(None);
         self.graph.reset_view();
+        self.forget_edits();
         self.loaded = true;
     }
 

@@ -5,6 +5,7 @@
 //! one place that carries out an [`AppCommand`] in [`handling`]. [`scripted`] wraps the app
 //! for the screenshot tour and the frame-time measurement; the app knows nothing of it.
 
+mod compare;
 mod frame;
 mod handling;
 mod logic;
@@ -84,6 +85,8 @@ pub struct TripartiteApp {
     branch_question: Option<crate::ui::views::timeline::BranchQuestion>,
     /// File ▸ Save state asked the worker for the state; it is written here when it arrives.
     state_save: Option<std::path::PathBuf>,
+    /// Undo history, the pinned baseline and the twin run.
+    ab: compare::AbState,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -154,6 +157,7 @@ impl TripartiteApp {
             timeline: Default::default(),
             branch_question: None,
             state_save: None,
+            ab: compare::AbState::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! read the worker's snapshots and return what the user asked for; they never step the model.
 
 pub mod attention;
+pub mod compare;
 pub mod controls;
 pub mod graph;
 pub mod heads;
