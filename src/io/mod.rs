@@ -1,5 +1,6 @@
 //! Files: experiment TOML, exports (CSV, .npy, JSON, PNG) and atomic saves.
 
+pub mod encode;
 pub mod experiment;
 pub mod export;
 pub mod presets;

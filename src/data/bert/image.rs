@@ -134,7 +134,7 @@ impl Preprocessor {
                 .ok_or_else(|| bad("field \"rescale_factor\" is not a number".into()))?,
         };
         let image_std = per_channel("image_std")?;
-        if image_std.iter().any(|&s| !(s > 0.0)) {
+        if image_std.iter().any(|s| s.is_nan() || *s <= 0.0) {
             return Err(bad("every image_std must be positive".into()));
         }
         Ok(Preprocessor {
