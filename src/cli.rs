@@ -31,6 +31,8 @@ pub enum Command {
     Gui(GuiArgs),
     /// Encode text (BERT, ALBERT) or an image (ViT) and write one head's q, k, v and attention.
     Encode(EncodeArgs),
+    /// The authors' figure: c_t at m = 10³ and 10⁵ against Z_t (CSV, JSON and PNG).
+    Figure(FigureArgs),
     /// List the bundled sentences, one name a line.
     Sequences,
     /// List the bundled example experiments, one name a line.
@@ -60,6 +62,16 @@ pub struct EncodeArgs {
     #[arg(long, default_value_t = 0)]
     pub head: usize,
     /// Folder to write q.npy, k.npy, v.npy, tokens.txt and attention_softmax.npy into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct FigureArgs {
+    /// The source to draw (default: the default MiniLM sentence and bundled digit 0).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder to write figure.csv, figure.json and figure.png into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -185,6 +197,7 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
         }
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Encode(args)) => encode_command(args),
+        Some(Command::Figure(args)) => figure_command(args),
         Some(Command::Sequences) => {
             for name in crate::data::real::bundled_names()? {
                 println!("{name}");
@@ -246,6 +259,40 @@ fn encode_command(args: EncodeArgs) -> Result<()> {
         &args.out,
         args.json,
     )?;
+    Ok(())
+}
+
+fn figure_command(args: FigureArgs) -> Result<()> {
+    use crate::io::figure::{default_experiments, figure_panel, write_figure};
+    let input = &args.input;
+    let experiments = if input.experiment.is_none()
+        && input.sequence.is_none()
+        && input.image.is_none()
+        && input.set.is_empty()
+    {
+        default_experiments()
+    } else {
+        vec![build_experiment(input)?]
+    };
+    let panels = experiments
+        .iter()
+        .map(figure_panel)
+        .collect::<Result<Vec<_>, _>>()?;
+    write_figure(&args.out, &panels)?;
+    for p in &panels {
+        println!(
+            "{} ({}, layer {} head {}): calcium_corr {:.4} / {:.4}, calcium_rel_err {:.4} / {:.4} at m = 1000 / 100000",
+            p.source,
+            p.model.as_deref().unwrap_or("synthetic"),
+            p.layer,
+            p.head,
+            p.calcium_corr[0],
+            p.calcium_corr[1],
+            p.calcium_rel_err[0],
+            p.calcium_rel_err[1]
+        );
+    }
+    println!("→ {}", args.out.display());
     Ok(())
 }
 

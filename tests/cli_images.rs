@@ -386,3 +386,68 @@ fn albert_encodes_text() {
     assert_eq!(report["tokens"], 6);
     assert_eq!(report["predicted_class"], Value::Null);
 }
+
+#[test]
+fn figure_writes_the_curves_for_a_sentence_and_a_digit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tripartite(&["figure", "--out", s(tmp.path())]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bundled:coreference-it"), "{stdout}");
+    assert!(
+        stdout.contains("digits:0 (digits ViT (bundled), layer 2 head 1)"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("figure.csv")).unwrap();
+    assert!(csv.starts_with("source,t,token,z,c_m1000,c_m100000\n"));
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.starts_with("\"digits:0\""))
+            .count(),
+        17
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("figure.json")).unwrap())
+            .unwrap();
+    let panels = json["panels"].as_array().unwrap();
+    assert_eq!(panels.len(), 2);
+    for panel in panels {
+        let err: Vec<f64> = panel["calcium_rel_err"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert!(
+            err[1] < err[0],
+            "m = 10⁵ is closer to Z_t than 10³: {err:?}"
+        );
+    }
+    let png = image::open(tmp.path().join("figure.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (640, 480));
+
+    // One source of the user's choice, with its layer and head.
+    let one = tmp.path().join("one");
+    let out = tripartite(&[
+        "figure",
+        "--sequence",
+        "digits:4",
+        "--set",
+        "layer=0",
+        "--set",
+        "head=3",
+        "--out",
+        s(&one),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(one.join("figure.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 18);
+}

@@ -3,6 +3,7 @@
 pub mod encode;
 pub mod experiment;
 pub mod export;
+pub mod figure;
 pub mod presets;
 
 use std::io::Write;
