@@ -1,8 +1,10 @@
 //! Files: experiment TOML, exports (CSV, .npy, JSON, PNG) and atomic saves.
 
 pub mod compare;
+pub mod encode;
 pub mod experiment;
 pub mod export;
+pub mod figure;
 pub mod presets;
 
 use std::io::Write;
