@@ -29,8 +29,10 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Open the desktop app.
     Gui(GuiArgs),
-    /// Encode text with a BERT-family model and write one head's q, k, v and attention.
+    /// Encode text (BERT, ALBERT) or an image (ViT) and write one head's q, k, v and attention.
     Encode(EncodeArgs),
+    /// The authors' figure: c_t at m = 10³ and 10⁵ against Z_t (CSV, JSON and PNG).
+    Figure(FigureArgs),
     /// List the bundled sentences, one name a line.
     Sequences,
     /// List the bundled example experiments, one name a line.
@@ -53,13 +55,21 @@ pub struct CompareArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("input").required(true).args(["text", "image"]))]
 pub struct EncodeArgs {
-    /// HuggingFace model folder (config.json, model.safetensors, tokenizer.json).
+    /// HuggingFace model folder: BERT or ALBERT for --text, ViT for --image. With --image
+    /// and no --model, the bundled digits ViT reads the image.
     #[arg(long, value_name = "DIR")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Text to encode.
     #[arg(long, value_name = "TEXT")]
-    pub text: String,
+    pub text: Option<String>,
+    /// PNG or JPEG image to encode, or digits:INDEX for a bundled digit.
+    #[arg(long, value_name = "PATH")]
+    pub image: Option<String>,
+    /// Print a JSON summary (with the predicted class for images) on stdout.
+    #[arg(long)]
+    pub json: bool,
     /// Layer, 0-based.
     #[arg(long, default_value_t = 0)]
     pub layer: usize,
@@ -71,18 +81,33 @@ pub struct EncodeArgs {
     pub out: PathBuf,
 }
 
+#[derive(Args, Debug)]
+pub struct FigureArgs {
+    /// The source to draw (default: the default MiniLM sentence and bundled digit 0).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder to write figure.csv, figure.json and figure.png into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
 /// Where the experiment comes from: a file, then `--sequence`/`--text`/`--set` on top.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
     /// Experiment file (TOML) to start from.
     #[arg(long, value_name = "FILE")]
     pub experiment: Option<PathBuf>,
-    /// Sequence source: synthetic:NxD, npy:DIR, bundled:NAME or model:DIR.
+    /// Sequence source: synthetic:NxD, npy:DIR, bundled:NAME, model:DIR, digits:INDEX or
+    /// image:PATH.
     #[arg(long, value_name = "SPEC")]
     pub sequence: Option<String>,
     /// Text to encode, for model:DIR sequences.
     #[arg(long, value_name = "TEXT")]
     pub text: Option<String>,
+    /// Image to encode: with --sequence model:DIR (a ViT folder) that model reads it, else the
+    /// bundled digits ViT.
+    #[arg(long, value_name = "PATH")]
+    pub image: Option<PathBuf>,
     /// Set a parameter, e.g. --set m=1024 --set mode=algebraic (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -158,6 +183,9 @@ pub fn build_experiment(input: &InputArgs) -> Result<Experiment> {
     if let Some(text) = &input.text {
         experiment.text = Some(text.clone());
     }
+    if let Some(image) = &input.image {
+        experiment.source = experiment.source.with_image(image.clone());
+    }
     for assignment in &input.set {
         let (key, value) = assignment
             .split_once('=')
@@ -194,6 +222,7 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
         }
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Encode(args)) => encode_command(args),
+        Some(Command::Figure(args)) => figure_command(args),
         Some(Command::Sequences) => {
             for name in crate::data::real::bundled_names()? {
                 println!("{name}");
@@ -290,35 +319,48 @@ fn run_command(args: RunArgs) -> Result<()> {
 }
 
 fn encode_command(args: EncodeArgs) -> Result<()> {
-    use ndarray_npy::WriteNpyExt;
-    let model = crate::data::real::load_model(&args.model)?;
-    let encoding = model.encode(&args.text)?;
-    let head = encoding.head(args.layer, args.head)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create '{}'", args.out.display()))?;
-    for (name, array) in [
-        ("q.npy", &head.q),
-        ("k.npy", &head.k),
-        ("v.npy", &head.v),
-        ("attention_softmax.npy", &head.attention),
-    ] {
-        let path = args.out.join(name);
-        let mut bytes = Vec::new();
-        array.write_npy(&mut bytes)?;
-        crate::io::atomic_write(&path, &bytes)
-            .with_context(|| format!("cannot write '{}'", path.display()))?;
+    crate::io::encode::encode_command(
+        args.model.as_deref(),
+        args.text.as_deref(),
+        args.image.as_deref(),
+        (args.layer, args.head),
+        &args.out,
+        args.json,
+    )?;
+    Ok(())
+}
+
+fn figure_command(args: FigureArgs) -> Result<()> {
+    use crate::io::figure::{default_experiments, figure_panel, write_figure};
+    let input = &args.input;
+    let experiments = if input.experiment.is_none()
+        && input.sequence.is_none()
+        && input.image.is_none()
+        && input.set.is_empty()
+    {
+        default_experiments()
+    } else {
+        vec![build_experiment(input)?]
+    };
+    let panels = experiments
+        .iter()
+        .map(figure_panel)
+        .collect::<Result<Vec<_>, _>>()?;
+    write_figure(&args.out, &panels)?;
+    for p in &panels {
+        println!(
+            "{} ({}, layer {} head {}): calcium_corr {:.4} / {:.4}, calcium_rel_err {:.4} / {:.4} at m = 1000 / 100000",
+            p.source,
+            p.model.as_deref().unwrap_or("synthetic"),
+            p.layer,
+            p.head,
+            p.calcium_corr[0],
+            p.calcium_corr[1],
+            p.calcium_rel_err[0],
+            p.calcium_rel_err[1]
+        );
     }
-    let tokens = args.out.join("tokens.txt");
-    crate::io::atomic_write(&tokens, (encoding.tokens.join("\n") + "\n").as_bytes())
-        .with_context(|| format!("cannot write '{}'", tokens.display()))?;
-    println!(
-        "{} tokens, layer {} head {} of {} → {}",
-        encoding.tokens.len(),
-        args.layer,
-        args.head,
-        model.name(),
-        args.out.display()
-    );
+    println!("→ {}", args.out.display());
     Ok(())
 }
 

@@ -14,7 +14,7 @@ pub const MAX_SYNTHETIC_DIM: usize = 4096;
 #[derive(Debug, thiserror::Error)]
 pub enum SequenceError {
     #[error(
-        "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME or model:DIR"
+        "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME, model:DIR, digits:INDEX or image:PATH"
     )]
     UnknownSource(String),
     #[error(
@@ -39,6 +39,20 @@ pub enum SequenceError {
     Shape(#[from] ShapeError),
     #[error("model:{0} needs text to encode (give --text or a `text` key in [sequence])")]
     MissingText(String),
+    #[error(
+        "model:{0} is a vision transformer and reads images: give it one (--image PATH, or an `image` key in [sequence])"
+    )]
+    MissingImage(String),
+    #[error("model:{0} reads text, not images: give it --text instead of --image")]
+    ImageForTextModel(String),
+    #[error("there is no bundled digit {index}: the bundled digits are 0..={max}", max = count.saturating_sub(1))]
+    UnknownDigit { index: usize, count: usize },
+    #[error(
+        "bad digit index '{0}': expected digits:INDEX with INDEX a whole number, e.g. digits:0"
+    )]
+    BadDigitIndex(String),
+    #[error("the bundled digits model could not be built: {0}")]
+    BundledModel(String),
 }
 
 impl From<BundleError> for SequenceError {

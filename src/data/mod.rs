@@ -1,10 +1,12 @@
 //! Where sequences come from: synthetic Gaussian data, `.npy` folders, bundled MiniLM
-//! sentences and BERT-family model folders.
+//! sentences, BERT/ALBERT model folders, and images (bundled digits, image files, ViT
+//! folders).
 
 pub mod bert;
 pub mod bundle;
 pub mod error;
 pub mod experiment;
+pub mod images;
 pub mod npy;
 pub mod synthetic;
 

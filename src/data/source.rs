@@ -1,7 +1,10 @@
-//! Sequence sources as text (`synthetic:12x32`, `npy:DIR`, `bundled:NAME`, `model:DIR`), as
-//! used by `--sequence`, experiment files and the app's picker.
+//! Sequence sources as text (`synthetic:12x32`, `npy:DIR`, `bundled:NAME`, `model:DIR`,
+//! `digits:INDEX`, `image:PATH`), as used by `--sequence`, experiment files and the app's
+//! picker.
 
+use super::bert::Family;
 pub use super::error::SequenceError;
+use super::images::{digit_sequence, digits_model, folder_family, image_sequence, load_vit};
 use super::npy::load_folder;
 use super::real::{bundle, load_model};
 use super::synthetic::synthetic;
@@ -22,8 +25,17 @@ pub enum SourceSpec {
     Npy(PathBuf),
     /// `bundled:NAME`: a MiniLM sentence shipped with the app.
     Bundled(String),
-    /// `model:DIR`: a BERT-family model folder, encoding the experiment's text.
+    /// `model:DIR`: a BERT or ALBERT model folder, encoding the experiment's text.
     Model(PathBuf),
+    /// `digits:INDEX`: a bundled held-out digit, read by the bundled digits ViT.
+    Digits(usize),
+    /// `image:PATH`: a PNG or JPEG read by the ViT in `model` (a folder), or by the bundled
+    /// digits ViT when `model` is `None`. Written `image:PATH|model:DIR` when a folder is given
+    /// (experiment files store the folder as `source = "model:DIR"` and the path as `image`).
+    Image {
+        path: PathBuf,
+        model: Option<PathBuf>,
+    },
 }
 
 impl FromStr for SourceSpec {
@@ -51,6 +63,21 @@ impl FromStr for SourceSpec {
             "npy" if !rest.is_empty() => Ok(SourceSpec::Npy(PathBuf::from(rest))),
             "bundled" if !rest.is_empty() => Ok(SourceSpec::Bundled(rest.to_string())),
             "model" if !rest.is_empty() => Ok(SourceSpec::Model(PathBuf::from(rest))),
+            "digits" => rest
+                .trim()
+                .parse()
+                .map(SourceSpec::Digits)
+                .map_err(|_| SequenceError::BadDigitIndex(rest.to_string())),
+            "image" if !rest.is_empty() => Ok(match rest.rsplit_once("|model:") {
+                Some((path, dir)) if !path.is_empty() && !dir.is_empty() => SourceSpec::Image {
+                    path: PathBuf::from(path),
+                    model: Some(PathBuf::from(dir)),
+                },
+                _ => SourceSpec::Image {
+                    path: PathBuf::from(rest),
+                    model: None,
+                },
+            }),
             _ => Err(SequenceError::UnknownSource(text.to_string())),
         }
     }
@@ -63,6 +90,12 @@ impl fmt::Display for SourceSpec {
             SourceSpec::Npy(path) => write!(f, "npy:{}", path.display()),
             SourceSpec::Bundled(name) => write!(f, "bundled:{name}"),
             SourceSpec::Model(path) => write!(f, "model:{}", path.display()),
+            SourceSpec::Digits(index) => write!(f, "digits:{index}"),
+            SourceSpec::Image { path, model: None } => write!(f, "image:{}", path.display()),
+            SourceSpec::Image {
+                path,
+                model: Some(dir),
+            } => write!(f, "image:{}|model:{}", path.display(), dir.display()),
         }
     }
 }
@@ -73,6 +106,20 @@ impl SourceSpec {
         match self {
             SourceSpec::Npy(p) if p.is_relative() => SourceSpec::Npy(base.join(p)),
             SourceSpec::Model(p) if p.is_relative() => SourceSpec::Model(base.join(p)),
+            SourceSpec::Image { path, model } => SourceSpec::Image {
+                path: if path.is_relative() {
+                    base.join(path)
+                } else {
+                    path.clone()
+                },
+                model: model.as_ref().map(|dir| {
+                    if dir.is_relative() {
+                        base.join(dir)
+                    } else {
+                        dir.clone()
+                    }
+                }),
+            },
             other => other.clone(),
         }
     }
@@ -84,7 +131,29 @@ impl SourceSpec {
 
     /// Whether layer/head select among this source's heads.
     pub fn has_heads(&self) -> bool {
-        matches!(self, SourceSpec::Bundled(_) | SourceSpec::Model(_))
+        matches!(
+            self,
+            SourceSpec::Bundled(_)
+                | SourceSpec::Model(_)
+                | SourceSpec::Digits(_)
+                | SourceSpec::Image { .. }
+        )
+    }
+
+    /// The spec for an image read by `model:DIR` (a ViT folder) — what `--sequence model:DIR
+    /// --image PATH` and an experiment file's `image` key build. Other sources cannot take an
+    /// image; for them the image is read by the bundled digits ViT.
+    pub fn with_image(&self, path: PathBuf) -> SourceSpec {
+        match self {
+            SourceSpec::Model(dir)
+            | SourceSpec::Image {
+                model: Some(dir), ..
+            } => SourceSpec::Image {
+                path,
+                model: Some(dir.clone()),
+            },
+            _ => SourceSpec::Image { path, model: None },
+        }
     }
 }
 
@@ -104,8 +173,26 @@ pub fn load_sequence(
         SourceSpec::Npy(dir) => Ok(load_folder(dir)?),
         SourceSpec::Bundled(name) => super::real::bundled_sequence(name, params.layer, params.head),
         SourceSpec::Model(dir) => {
+            if folder_family(dir).ok() == Some(Family::Vit) {
+                return Err(SequenceError::MissingImage(dir.display().to_string()));
+            }
             let text = text.ok_or_else(|| SequenceError::MissingText(dir.display().to_string()))?;
             super::real::model_sequence(dir, text, params.layer, params.head)
+        }
+        SourceSpec::Digits(index) => digit_sequence(*index, params.layer, params.head),
+        SourceSpec::Image { path, model } => {
+            if let Some(dir) = model
+                && matches!(folder_family(dir), Ok(Family::Bert | Family::Albert))
+            {
+                return Err(SequenceError::ImageForTextModel(dir.display().to_string()));
+            }
+            image_sequence(
+                spec.to_string(),
+                path,
+                model.as_deref(),
+                params.layer,
+                params.head,
+            )
         }
     }
 }
@@ -117,8 +204,21 @@ pub fn head_grid(spec: &SourceSpec) -> Result<Option<(usize, usize)>, SequenceEr
             let bundle = bundle()?;
             Ok(bundle.find(name).map(|s| (s.num_layers, s.num_heads)))
         }
+        SourceSpec::Model(dir) if folder_family(dir).ok() == Some(Family::Vit) => {
+            let model = load_vit(dir)?;
+            Ok(Some((model.config().num_layers, model.config().num_heads)))
+        }
         SourceSpec::Model(dir) => {
             let model = load_model(dir)?;
+            Ok(Some((model.config().num_layers, model.config().num_heads)))
+        }
+        SourceSpec::Digits(_) | SourceSpec::Image { .. } => {
+            let model = match spec {
+                SourceSpec::Image {
+                    model: Some(dir), ..
+                } => load_vit(dir)?,
+                _ => digits_model()?,
+            };
             Ok(Some((model.config().num_layers, model.config().num_heads)))
         }
         _ => Ok(None),
@@ -136,6 +236,9 @@ mod tests {
             "npy:/tmp/x",
             "bundled:coreference",
             "model:models/m",
+            "digits:7",
+            "image:/tmp/seven.png",
+            "image:pics/a.png|model:models/vit",
         ] {
             assert_eq!(text.parse::<SourceSpec>().unwrap().to_string(), text);
         }
@@ -146,9 +249,25 @@ mod tests {
             "npy:",
             "12x32",
             "synthetic:5000x2",
+            "image:",
         ] {
             let err = bad.parse::<SourceSpec>().unwrap_err().to_string();
             assert!(err.contains("synthetic:"), "{bad}: {err}");
         }
+        let err = "digits:seven"
+            .parse::<SourceSpec>()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "bad digit index 'seven': expected digits:INDEX with INDEX a whole number, e.g. digits:0"
+        );
+        assert_eq!(
+            "image:a.png|model:vit".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Image {
+                path: "a.png".into(),
+                model: Some("vit".into())
+            }
+        );
     }
 }

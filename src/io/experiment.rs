@@ -6,8 +6,9 @@
 //! [params]
 //! m = 256
 //! [sequence]
-//! source = "synthetic:16x32"   # or "npy:PATH", "bundled:NAME", "model:PATH"
-//! text = "only for model: sources"
+//! source = "synthetic:16x32"   # or "npy:PATH", "bundled:NAME", "model:PATH", "digits:INDEX", "image:PATH"
+//! text = "only for model: sources that read text"
+//! image = "only for model: sources that read images (a ViT folder)"
 //! ```
 //! Relative paths resolve against the file's folder. Unknown keys are errors.
 
@@ -28,6 +29,8 @@ struct FileSequence {
     source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -134,7 +137,7 @@ impl Experiment {
             .ok_or_else(|| ExperimentError::MissingSequence {
                 path: path.to_path_buf(),
             })?;
-        let source: SourceSpec =
+        let mut source: SourceSpec =
             sequence
                 .source
                 .parse()
@@ -142,6 +145,9 @@ impl Experiment {
                     path: path.to_path_buf(),
                     source,
                 })?;
+        if let Some(image) = sequence.image {
+            source = source.with_image(image);
+        }
         Ok(Experiment {
             params: file.params,
             source,
@@ -156,9 +162,20 @@ impl Experiment {
             format_version: Some(FORMAT_VERSION),
             description: self.description.clone(),
             params: self.params.clone(),
-            sequence: Some(FileSequence {
-                source: self.source.to_string(),
-                text: self.text.clone(),
+            sequence: Some(match &self.source {
+                SourceSpec::Image {
+                    path,
+                    model: Some(dir),
+                } => FileSequence {
+                    source: SourceSpec::Model(dir.clone()).to_string(),
+                    text: self.text.clone(),
+                    image: Some(path.clone()),
+                },
+                source => FileSequence {
+                    source: source.to_string(),
+                    text: self.text.clone(),
+                    image: None,
+                },
             }),
         };
         toml::to_string_pretty(&file).expect("experiments always serialise")
@@ -253,6 +270,55 @@ mod tests {
             assert!(err.contains(expect), "{text:?}: {err}");
             assert!(!err.contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn images_are_recorded_by_bundled_index_or_path() {
+        for source in [
+            SourceSpec::Digits(5),
+            SourceSpec::Image {
+                path: "/pics/seven.png".into(),
+                model: None,
+            },
+            SourceSpec::Image {
+                path: "/pics/cat.jpg".into(),
+                model: Some("/models/vit-base".into()),
+            },
+        ] {
+            let e = Experiment {
+                source: source.clone(),
+                ..Experiment::default()
+            };
+            let toml = e.to_toml();
+            assert_eq!(parse(&toml).unwrap().source, source, "{toml}");
+        }
+        let e = Experiment {
+            source: SourceSpec::Image {
+                path: "/pics/cat.jpg".into(),
+                model: Some("/models/vit-base".into()),
+            },
+            ..Experiment::default()
+        };
+        let toml = e.to_toml();
+        assert!(
+            toml.contains("source = \"model:/models/vit-base\""),
+            "{toml}"
+        );
+        assert!(toml.contains("image = \"/pics/cat.jpg\""), "{toml}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("e.toml");
+        std::fs::write(
+            &file,
+            "format_version = 1\n[sequence]\nsource = 'model:vit'\nimage = 'pics/a.png'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Experiment::load(&file).unwrap().source,
+            SourceSpec::Image {
+                path: dir.path().join("pics/a.png"),
+                model: Some(dir.path().join("vit")),
+            }
+        );
     }
 
     #[test]

@@ -2,8 +2,10 @@
 
 pub mod checkpoint;
 pub mod compare;
+pub mod encode;
 pub mod experiment;
 pub mod export;
+pub mod figure;
 pub mod presets;
 
 use std::io::Write;

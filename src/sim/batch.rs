@@ -530,7 +530,7 @@ impl HeadGrids {
             self.ready = None;
             self.lookup = None;
             match source {
-                SourceSpec::Model(_) => {
+                SourceSpec::Model(_) | SourceSpec::Image { model: Some(_), .. } => {
                     let source = source.clone();
                     self.lookup = Some(BatchRunner::start_with(
                         move |out| {

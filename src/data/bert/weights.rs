@@ -1,8 +1,8 @@
 //! Reading weights from `model.safetensors`: dtype conversion, tensor look-up with or without
-//! the `bert.` prefix, shape checks, and the word-embedding table left in the memory map.
+//! the model's prefix (`bert.`, `albert.`, `vit.`), shape checks, and the word-embedding table
+//! left in the memory map.
 
 use super::BertError;
-use super::config::BertConfig;
 use super::layers::{EncoderLayer, LayerNorm, Linear};
 use ndarray::{Array1, Array2, Axis};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -39,38 +39,46 @@ pub(super) fn convert_into(bytes: &[u8], dtype: Dtype, out: &mut [f32]) {
     }
 }
 
-/// Looks tensors up in the safetensors file, with or without the `bert.` prefix, checking
+/// Looks tensors up in the safetensors file, with or without the model's prefix, checking
 /// dtype and shape.
 pub(super) struct Weights<'a> {
     pub(super) st: &'a SafeTensors<'a>,
     pub(super) path: &'a Path,
     prefix: &'static str,
-    config: &'a BertConfig,
+    /// Width of the hidden state, for LayerNorms and blocks.
+    hidden: usize,
+    eps: f64,
 }
 
 impl<'a> Weights<'a> {
+    /// Finds the prefix (`""` or one of `prefixes`) under which `probe` exists.
     pub(super) fn new(
         st: &'a SafeTensors<'a>,
         path: &'a Path,
-        config: &'a BertConfig,
+        probe: &str,
+        prefixes: &[&'static str],
+        hidden: usize,
+        eps: f64,
     ) -> Result<Self, BertError> {
-        let probe = "embeddings.word_embeddings.weight";
-        let prefix = if st.tensor(probe).is_ok() {
-            ""
-        } else if st.tensor(&format!("bert.{probe}")).is_ok() {
-            "bert."
-        } else {
-            return Err(BertError::MissingTensor {
+        let prefix = std::iter::once("")
+            .chain(prefixes.iter().copied())
+            .find(|p| st.tensor(&format!("{p}{probe}")).is_ok())
+            .ok_or_else(|| BertError::MissingTensor {
                 path: path.to_owned(),
                 name: probe.into(),
-            });
-        };
+            })?;
         Ok(Weights {
             st,
             path,
             prefix,
-            config,
+            hidden,
+            eps,
         })
+    }
+
+    /// Whether a tensor exists under `name` (prefixed or not).
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.st.tensor(&format!("{}{name}", self.prefix)).is_ok() || self.st.tensor(name).is_ok()
     }
 
     pub(super) fn view(&self, name: &str, shape: &[usize]) -> Result<TensorView<'a>, BertError> {
@@ -138,30 +146,44 @@ impl<'a> Weights<'a> {
         })
     }
 
+    /// A LayerNorm over the hidden state.
     pub(super) fn layer_norm(&self, stem: &str) -> Result<LayerNorm, BertError> {
-        let h = self.config.hidden_size;
+        self.layer_norm_of(stem, self.hidden)
+    }
+
+    /// A LayerNorm over `len` features (ALBERT's embeddings are narrower than its hidden state).
+    pub(super) fn layer_norm_of(&self, stem: &str, len: usize) -> Result<LayerNorm, BertError> {
         Ok(LayerNorm {
-            gamma: self.vector(&format!("{stem}.weight"), h)?,
-            beta: self.vector(&format!("{stem}.bias"), h)?,
-            eps: self.config.layer_norm_eps,
+            gamma: self.vector(&format!("{stem}.weight"), len)?,
+            beta: self.vector(&format!("{stem}.bias"), len)?,
+            eps: self.eps,
         })
     }
 
-    pub(super) fn encoder_layer(&self, i: usize) -> Result<EncoderLayer, BertError> {
-        let h = self.config.hidden_size;
-        let inter = self.config.intermediate_size;
-        let p = format!("encoder.layer.{i}");
-        let q = self.linear(&format!("{p}.attention.self.query"), h, h)?;
-        let k = self.linear(&format!("{p}.attention.self.key"), h, h)?;
-        let v = self.linear(&format!("{p}.attention.self.value"), h, h)?;
-        let qkv = Linear {
+    /// q, k, v projections fused into one matrix.
+    fn fused_qkv(&self, query: &str, key: &str, value: &str) -> Result<Linear, BertError> {
+        let h = self.hidden;
+        let q = self.linear(query, h, h)?;
+        let k = self.linear(key, h, h)?;
+        let v = self.linear(value, h, h)?;
+        Ok(Linear {
             w: ndarray::concatenate(Axis(0), &[q.w.view(), k.w.view(), v.w.view()])
                 .expect("same widths"),
             b: ndarray::concatenate(Axis(0), &[q.b.view(), k.b.view(), v.b.view()])
                 .expect("same widths"),
-        };
+        })
+    }
+
+    /// BERT layer `i` (`encoder.layer.{i}.…`).
+    pub(super) fn encoder_layer(&self, i: usize, inter: usize) -> Result<EncoderLayer, BertError> {
+        let h = self.hidden;
+        let p = format!("encoder.layer.{i}");
         Ok(EncoderLayer {
-            qkv,
+            qkv: self.fused_qkv(
+                &format!("{p}.attention.self.query"),
+                &format!("{p}.attention.self.key"),
+                &format!("{p}.attention.self.value"),
+            )?,
             attn_out: self.linear(&format!("{p}.attention.output.dense"), h, h)?,
             attn_norm: self.layer_norm(&format!("{p}.attention.output.LayerNorm"))?,
             intermediate: self.linear(&format!("{p}.intermediate.dense"), inter, h)?,
@@ -169,4 +191,49 @@ impl<'a> Weights<'a> {
             out_norm: self.layer_norm(&format!("{p}.output.LayerNorm"))?,
         })
     }
+
+    /// ALBERT's one shared layer (`encoder.albert_layer_groups.0.albert_layers.0.…`).
+    pub(super) fn albert_layer(&self, inter: usize) -> Result<EncoderLayer, BertError> {
+        let h = self.hidden;
+        let p = ALBERT_SHARED_LAYER;
+        let layer = || -> Result<EncoderLayer, BertError> {
+            Ok(EncoderLayer {
+                qkv: self.fused_qkv(
+                    &format!("{p}.attention.query"),
+                    &format!("{p}.attention.key"),
+                    &format!("{p}.attention.value"),
+                )?,
+                attn_out: self.linear(&format!("{p}.attention.dense"), h, h)?,
+                attn_norm: self.layer_norm(&format!("{p}.attention.LayerNorm"))?,
+                intermediate: self.linear(&format!("{p}.ffn"), inter, h)?,
+                output: self.linear(&format!("{p}.ffn_output"), h, inter)?,
+                out_norm: self.layer_norm(&format!("{p}.full_layer_layer_norm"))?,
+            })
+        };
+        layer().map_err(|e| match e {
+            BertError::MissingTensor { path, name } => BertError::MissingSharedLayer { path, name },
+            other => other,
+        })
+    }
+
+    /// ViT layer `i` (`encoder.layer.{i}.…`, pre-LayerNorm).
+    pub(super) fn vit_layer(&self, i: usize, inter: usize) -> Result<EncoderLayer, BertError> {
+        let h = self.hidden;
+        let p = format!("encoder.layer.{i}");
+        Ok(EncoderLayer {
+            qkv: self.fused_qkv(
+                &format!("{p}.attention.attention.query"),
+                &format!("{p}.attention.attention.key"),
+                &format!("{p}.attention.attention.value"),
+            )?,
+            attn_out: self.linear(&format!("{p}.attention.output.dense"), h, h)?,
+            attn_norm: self.layer_norm(&format!("{p}.layernorm_before"))?,
+            intermediate: self.linear(&format!("{p}.intermediate.dense"), inter, h)?,
+            output: self.linear(&format!("{p}.output.dense"), h, inter)?,
+            out_norm: self.layer_norm(&format!("{p}.layernorm_after"))?,
+        })
+    }
 }
+
+/// Where ALBERT keeps the weights every layer shares.
+pub(super) const ALBERT_SHARED_LAYER: &str = "encoder.albert_layer_groups.0.albert_layers.0";

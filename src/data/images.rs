@@ -1,0 +1,305 @@
+//! Image sequences: the bundled digits ViT and its held-out digits (`digits:INDEX`), image
+//! files (`image:PATH`) read by that model or by any HF ViT folder (`model:DIR` with an
+//! image), each turned into one head's q, k, v over `[CLS]` and the patch tokens.
+//!
+//! The digits ViT (`assets/digits_vit/`, trained by `tools/train_vit_digits.py` on
+//! scikit-learn's copy of the UCI Optical Recognition of Handwritten Digits, CC BY 4.0) and
+//! the held-out digits (`assets/digits_heldout.json`) are compiled into the binary.
+
+use super::bert::image::{gray_image, read_image};
+use super::bert::{BertError, Family, ImageEncoding, VitModel};
+use super::error::SequenceError;
+use crate::model::sequence::{Sequence, TextOrigin};
+use image::DynamicImage;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The digits ViT's files, compiled in.
+pub const DIGITS_VIT_CONFIG: &str = include_str!("../../assets/digits_vit/config.json");
+pub const DIGITS_VIT_PREPROCESSOR: &str =
+    include_str!("../../assets/digits_vit/preprocessor_config.json");
+pub const DIGITS_VIT_WEIGHTS: &[u8] = include_bytes!("../../assets/digits_vit/model.safetensors");
+/// The held-out digits the app offers, with their labels.
+pub const DIGITS_HELDOUT_JSON: &str = include_str!("../../assets/digits_heldout.json");
+/// How the bundled model is named in reports and on screen.
+pub const DIGITS_MODEL_NAME: &str = "digits ViT (bundled)";
+/// Side of a digit image, in pixels.
+pub const DIGIT_SIZE: u32 = 8;
+
+/// One held-out digit: 8×8 gray pixels (ink bright), row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundledDigit {
+    /// Its index in scikit-learn's `load_digits()`.
+    pub sklearn_index: usize,
+    /// The digit written (0–9).
+    pub label: u8,
+    pub pixels: Vec<u8>,
+}
+
+impl BundledDigit {
+    pub fn image(&self) -> DynamicImage {
+        gray_image(&self.pixels, DIGIT_SIZE, DIGIT_SIZE).expect("64 pixels, checked on parse")
+    }
+}
+
+/// The bundled held-out digits, parsed once.
+pub fn bundled_digits() -> &'static [BundledDigit] {
+    static DIGITS: OnceLock<Vec<BundledDigit>> = OnceLock::new();
+    DIGITS.get_or_init(|| {
+        parse_digits(DIGITS_HELDOUT_JSON).expect("the bundled digits asset is valid (tested)")
+    })
+}
+
+fn parse_digits(json: &str) -> Option<Vec<BundledDigit>> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v.get("digits")?
+        .as_array()?
+        .iter()
+        .map(|d| {
+            let pixels: Vec<u8> = d
+                .get("pixels")?
+                .as_array()?
+                .iter()
+                .map(|p| p.as_u64().and_then(|p| u8::try_from(p).ok()))
+                .collect::<Option<_>>()?;
+            (pixels.len() == (DIGIT_SIZE * DIGIT_SIZE) as usize).then_some(())?;
+            Some(BundledDigit {
+                sklearn_index: d.get("sklearn_index")?.as_u64()? as usize,
+                label: u8::try_from(d.get("label")?.as_u64()?).ok()?,
+                pixels,
+            })
+        })
+        .collect()
+}
+
+/// The bundled digit `index`; the error names the valid range.
+pub fn bundled_digit(index: usize) -> Result<&'static BundledDigit, SequenceError> {
+    let digits = bundled_digits();
+    digits.get(index).ok_or(SequenceError::UnknownDigit {
+        index,
+        count: digits.len(),
+    })
+}
+
+/// The digits ViT compiled into the binary, built once.
+pub fn digits_model() -> Result<Arc<VitModel>, SequenceError> {
+    static MODEL: OnceLock<Result<Arc<VitModel>, String>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| load_digits_model().map(Arc::new).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(SequenceError::BundledModel)
+}
+
+/// Builds the bundled digits ViT from its compiled-in files (what the load benchmark times).
+pub fn load_digits_model() -> Result<VitModel, BertError> {
+    VitModel::from_bytes(
+        DIGITS_MODEL_NAME,
+        DIGITS_VIT_CONFIG,
+        Some(DIGITS_VIT_PREPROCESSOR),
+        DIGITS_VIT_WEIGHTS,
+        Path::new("assets/digits_vit"),
+    )
+}
+
+/// Which family a model folder's `config.json` names.
+pub fn folder_family(dir: &Path) -> Result<Family, SequenceError> {
+    let path = dir.join("config.json");
+    if !dir.is_dir() {
+        return Err(BertError::FolderNotFound {
+            dir: dir.to_owned(),
+        }
+        .into());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| BertError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| BertError::BadConfig {
+            path: path.clone(),
+            reason: format!("invalid JSON ({e})"),
+        })?;
+    Ok(Family::detect(&value)?)
+}
+
+/// Loads a ViT folder, reusing the last one loaded from the same folder.
+pub fn load_vit(dir: &Path) -> Result<Arc<VitModel>, SequenceError> {
+    static CACHE: Mutex<Option<(PathBuf, Arc<VitModel>)>> = Mutex::new(None);
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((cached_dir, model)) = cache.as_ref()
+        && cached_dir == dir
+    {
+        return Ok(model.clone());
+    }
+    let model = Arc::new(VitModel::load(dir)?);
+    *cache = Some((dir.to_path_buf(), model.clone()));
+    Ok(model)
+}
+
+/// The model that reads an image: the folder's ViT, or the bundled digits ViT.
+pub fn image_model(model_dir: Option<&Path>) -> Result<Arc<VitModel>, SequenceError> {
+    match model_dir {
+        Some(dir) => load_vit(dir),
+        None => digits_model(),
+    }
+}
+
+/// An encoded image and what it was: the model, the encoding, and a one-line description.
+#[derive(Debug, Clone)]
+pub struct EncodedImage {
+    pub model: Arc<VitModel>,
+    pub encoding: ImageEncoding,
+    /// e.g. "digit 12 of the bundled held-out set (a 7)" or the file's path.
+    pub description: String,
+    /// The true label, for bundled digits.
+    pub label: Option<u8>,
+}
+
+impl EncodedImage {
+    /// The predicted class name, when the model has a classifier.
+    pub fn predicted_label(&self) -> Option<String> {
+        self.encoding
+            .predicted_class()
+            .map(|class| self.model.label(class))
+    }
+
+    /// The text recorded as the sequence's origin: what the image is and what the model
+    /// predicts.
+    pub fn origin_text(&self) -> String {
+        match self.predicted_label() {
+            Some(label) => format!("{}; the model predicts {label}", self.description),
+            None => self.description.clone(),
+        }
+    }
+
+    fn into_sequence(
+        self,
+        source: String,
+        layer: usize,
+        head: usize,
+    ) -> Result<Sequence, SequenceError> {
+        let qkv = self.encoding.head(layer, head)?;
+        let widen = |a: &ndarray::Array2<f32>| a.mapv(f64::from);
+        let mut sequence = Sequence::new(
+            source,
+            self.encoding.tokens.clone(),
+            widen(&qkv.q),
+            widen(&qkv.k),
+            widen(&qkv.v),
+        )?;
+        sequence.origin = Some(TextOrigin {
+            text: self.origin_text(),
+            model: self.model.name(),
+            layer,
+            head,
+        });
+        Ok(sequence)
+    }
+}
+
+/// Encodes bundled digit `index` with the digits ViT.
+pub fn encode_digit(index: usize) -> Result<EncodedImage, SequenceError> {
+    let digit = bundled_digit(index)?;
+    let model = digits_model()?;
+    let description = format!(
+        "digit {index} of the bundled held-out set (a {})",
+        digit.label
+    );
+    let encoding = model.encode(&digit.image(), &format!("digit {index}"))?;
+    Ok(EncodedImage {
+        model,
+        encoding,
+        description,
+        label: Some(digit.label),
+    })
+}
+
+/// Encodes a PNG or JPEG file with the folder's ViT, or the bundled digits ViT.
+pub fn encode_image_file(
+    path: &Path,
+    model_dir: Option<&Path>,
+) -> Result<EncodedImage, SequenceError> {
+    let model = image_model(model_dir)?;
+    let image = read_image(path).map_err(BertError::from)?;
+    encode_image(model, &image, &path.display().to_string())
+}
+
+/// Encodes an image already in memory (e.g. a drawing); `name` names it in messages.
+pub fn encode_image(
+    model: Arc<VitModel>,
+    image: &DynamicImage,
+    name: &str,
+) -> Result<EncodedImage, SequenceError> {
+    let encoding = model.encode(image, name)?;
+    Ok(EncodedImage {
+        model,
+        encoding,
+        description: name.to_owned(),
+        label: None,
+    })
+}
+
+/// `digits:INDEX` at `layer`, `head`.
+pub fn digit_sequence(index: usize, layer: usize, head: usize) -> Result<Sequence, SequenceError> {
+    encode_digit(index)?.into_sequence(format!("digits:{index}"), layer, head)
+}
+
+/// `image:PATH` (or `model:DIR` with an image) at `layer`, `head`.
+pub fn image_sequence(
+    source: String,
+    path: &Path,
+    model_dir: Option<&Path>,
+    layer: usize,
+    head: usize,
+) -> Result<Sequence, SequenceError> {
+    encode_image_file(path, model_dir)?.into_sequence(source, layer, head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_digits_parse_and_encode() {
+        let digits = bundled_digits();
+        assert!(
+            digits.len() >= 36,
+            "a few dozen digits, got {}",
+            digits.len()
+        );
+        assert!(digits.iter().all(|d| d.label < 10));
+        let seq = digit_sequence(0, 1, 2).unwrap();
+        assert_eq!(seq.tokens.len(), 17);
+        assert_eq!(seq.tokens[0], "[CLS]");
+        let origin = seq.origin.as_ref().unwrap();
+        assert_eq!(origin.model, DIGITS_MODEL_NAME);
+        assert!(
+            origin
+                .text
+                .starts_with("digit 0 of the bundled held-out set (a "),
+            "{}",
+            origin.text
+        );
+        let err = digit_sequence(digits.len(), 0, 0).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "there is no bundled digit {}: the bundled digits are 0..={}",
+                digits.len(),
+                digits.len() - 1
+            )
+        );
+        let err = digit_sequence(0, 9, 0).unwrap_err().to_string();
+        assert!(err.starts_with("layer 9 is out of range"), "{err}");
+    }
+
+    #[test]
+    fn bad_digit_assets_are_rejected() {
+        assert!(parse_digits("{}").is_none());
+        assert!(
+            parse_digits(r#"{"digits":[{"sklearn_index":1,"label":3,"pixels":[1,2]}]}"#).is_none()
+        );
+    }
+}

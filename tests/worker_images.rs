@@ -1,0 +1,88 @@
+//! Images through the simulation worker: a bundled digit runs, and a bad image file while
+//! running is refused in one sentence with the current experiment kept.
+
+use std::time::{Duration, Instant};
+use tripartite::data::source::SourceSpec;
+use tripartite::io::experiment::Experiment;
+use tripartite::model::params::Params;
+use tripartite::sim::{Command, RunHistory, Snapshot, Worker};
+
+fn digit(index: usize) -> Experiment {
+    Experiment {
+        params: Params {
+            m: 64,
+            t_write: 10.0,
+            t_read: 40.0,
+            layer: 1,
+            head: 0,
+            ..Params::default()
+        },
+        source: SourceSpec::Digits(index),
+        ..Experiment::default()
+    }
+}
+
+struct Harness {
+    worker: Worker,
+    history: RunHistory,
+}
+
+impl Harness {
+    /// Polls until `done` holds for the newest snapshot (fails after 30 s).
+    fn wait(&mut self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(update) = self.worker.take_update() {
+                self.history.apply(update);
+            }
+            if let Some(s) = &self.history.snapshot
+                && done(s)
+            {
+                return s.clone();
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+#[test]
+fn a_bad_image_while_running_keeps_the_current_digit() {
+    let mut h = Harness {
+        worker: Worker::spawn(digit(2), || {}),
+        history: RunHistory::default(),
+    };
+    let first = h.wait("the digit", |s| s.run.is_some());
+    let run = first.run.as_ref().unwrap();
+    assert_eq!(run.source, "digits:2");
+    assert_eq!(run.tokens.len(), 17);
+    h.worker.send(Command::StepSlot);
+    let before = h.wait("a step", |s| s.step > 0);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let corrupt = tmp.path().join("corrupt.jpg");
+    std::fs::write(&corrupt, b"\xff\xd8\xff\xe0 not really a jpeg").unwrap();
+    for (path, expect) in [
+        (&empty, "is an empty file (0 bytes), not an image"),
+        (&corrupt, "is not a readable PNG or JPEG image"),
+    ] {
+        let bad = Experiment {
+            source: SourceSpec::Image {
+                path: path.clone(),
+                model: None,
+            },
+            ..digit(0)
+        };
+        h.worker.send(Command::LoadExperiment(Box::new(bad)));
+        let after = h.wait("the refusal", |s| {
+            s.rejected().is_some_and(|m| m.contains(expect))
+        });
+        let message = after.rejected().unwrap();
+        assert!(message.contains("unchanged"), "{message}");
+        assert!(after.failure().is_none());
+        assert_eq!(after.step, before.step, "the running simulation was kept");
+        assert_eq!(after.run.as_ref().unwrap().source, "digits:2");
+    }
+}
