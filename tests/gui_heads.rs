@@ -50,6 +50,8 @@ struct HeadsState {
     view: HeadsOverview,
     experiment: Experiment,
     clicked: Vec<usize>,
+    /// The linked token selection, changed by the commands the view pushes.
+    tokens: tripartite::ui::views::selection::TokenSelection,
 }
 
 fn heads_harness() -> Harness<'static, HeadsState> {
@@ -59,14 +61,25 @@ fn heads_harness() -> Harness<'static, HeadsState> {
         .build_ui_state(
             |ui, state: &mut HeadsState| {
                 theme::apply(ui.ctx());
-                if let Some(head) = state.view.ui(ui, &state.experiment) {
+                let mut out = Vec::new();
+                if let Some(head) = state
+                    .view
+                    .ui(ui, &state.experiment, &state.tokens, &mut out)
+                {
                     state.clicked.push(head);
+                }
+                for command in out {
+                    if let tripartite::ui::command::AppCommand::SelectTokens { after, .. } = command
+                    {
+                        state.tokens = after;
+                    }
                 }
             },
             HeadsState {
                 view: HeadsOverview::new(),
                 experiment: small_bundled(),
                 clicked: Vec::new(),
+                tokens: Default::default(),
             },
         )
 }

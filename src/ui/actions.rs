@@ -27,6 +27,8 @@ pub enum UserAction {
     OpenModelFolder,
     ShowDescription,
     Quit,
+    Presentation,
+    Welcome,
 }
 
 /// Where a shortcut applies.
@@ -67,6 +69,7 @@ const ESCAPE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Escape)];
 const CTRL_O: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::O)];
 const CTRL_SHIFT_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S)];
 const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
+const F5: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::F5)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -74,7 +77,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 14] = [
+    pub const ALL: [UserAction; 16] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -89,6 +92,8 @@ impl UserAction {
         UserAction::OpenModelFolder,
         UserAction::ShowDescription,
         UserAction::Quit,
+        UserAction::Presentation,
+        UserAction::Welcome,
     ];
 
     /// The declaration.
@@ -207,6 +212,23 @@ impl UserAction {
                 Global,
             ),
             UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
+            UserAction::Presentation => (
+                "Presentation",
+                "For a projector: larger type, no menus, parameters or status bar (F5 or Esc \
+                 returns to the layout before)",
+                F5,
+                "F5",
+                Some("Presentation mode on / off (Esc also leaves it)"),
+                Global,
+            ),
+            UserAction::Welcome => (
+                "Welcome",
+                "The first screen again: the lesson, a working example, a real head, a file",
+                &[],
+                "",
+                None,
+                Global,
+            ),
         };
         ActionSpec {
             label,
@@ -258,6 +280,8 @@ impl UserAction {
             UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
             UserAction::ShowDescription => file(FileAction::ShowDescription),
             UserAction::Quit => file(FileAction::Quit),
+            UserAction::Presentation => AppCommand::TogglePresentation,
+            UserAction::Welcome => AppCommand::ShowWelcome(true),
         }
     }
 

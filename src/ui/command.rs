@@ -13,7 +13,7 @@ use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::sim::Command;
 use crate::ui::files::FileAction;
-use crate::ui::views::selection::Selection;
+use crate::ui::views::selection::{Selection, TokenSelection};
 
 /// Which page the central area shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +69,18 @@ pub enum AppCommand {
     Escape,
     /// Hide the last file message.
     DismissMessage,
+    /// Select these query rows and key columns in every view (the linked token selection).
+    /// An edit.
+    SelectTokens {
+        before: TokenSelection,
+        after: TokenSelection,
+    },
+    /// Enter or leave presentation mode (F5). An edit.
+    TogglePresentation,
+    /// Show or hide the welcome panel. An edit.
+    ShowWelcome(bool),
+    /// Open a bundled lesson (an index into the bundled lessons).
+    StartLesson(usize),
 }
 
 impl AppCommand {
@@ -98,12 +110,19 @@ impl AppCommand {
             },
             AppCommand::ShowParams(shown) => AppCommand::ShowParams(!shown),
             AppCommand::ToggleHelp => AppCommand::ToggleHelp,
+            AppCommand::SelectTokens { before, after } => AppCommand::SelectTokens {
+                before: after.clone(),
+                after: before.clone(),
+            },
+            AppCommand::TogglePresentation => AppCommand::TogglePresentation,
+            AppCommand::ShowWelcome(shown) => AppCommand::ShowWelcome(!shown),
             AppCommand::Worker(_)
             | AppCommand::File(_)
             | AppCommand::FileConfirmed(_)
             | AppCommand::OpenHead { .. }
             | AppCommand::Escape
-            | AppCommand::DismissMessage => return None,
+            | AppCommand::DismissMessage
+            | AppCommand::StartLesson(_) => return None,
         })
     }
 

@@ -3,9 +3,13 @@
 
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
+use crate::ui::command::AppCommand;
 use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
+use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::colormap::ColorScale;
-use crate::ui::widgets::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
+use crate::ui::widgets::heatmap::{
+    FOOTER_HEIGHT, Heatmap, HeatmapTexture, heatmap_id, label_width,
+};
 use crate::ui::widgets::theme;
 use ndarray::Array2;
 
@@ -115,14 +119,35 @@ impl AttentionView {
         rows * (side + 24.0 + 20.0 + FOOTER_HEIGHT + 8.0) + 200.0
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
+    /// The names of the three matrices, as their accessible labels read.
+    pub const MATRICES: [&'static str; 3] = [
+        "Transformer softmax A_soft",
+        "Network A_net",
+        "Difference A_net − A_soft",
+    ];
+
+    /// Whether one of the three matrices has the keyboard focus (the arrow keys then move the
+    /// token selection).
+    pub fn has_focus(ctx: &egui::Context) -> bool {
+        ctx.memory(|m| m.focused())
+            .is_some_and(|id| Self::MATRICES.iter().any(|name| heatmap_id(name) == id))
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        tokens: &TokenSelection,
+        out: &mut Vec<AppCommand>,
+    ) {
         ui.label(theme::title(
             "Attention: transformer vs neurons + astrocyte",
         ));
         theme::caption(
             ui,
             "Rows: queries, columns: keys. A_net fills row by row as read slots end; white \
-             difference = same as the transformer.",
+             difference = same as the transformer. Click a row or a token to select it \
+             everywhere.",
         );
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
@@ -215,6 +240,7 @@ impl AttentionView {
         let beside = side_beside > side_below + 8.0;
         let side = if beside { side_beside } else { side_below };
         let mut hover = None;
+        let mut clicked = None;
         let mut scale_choice = self.difference_scale;
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = gap;
@@ -263,10 +289,12 @@ impl AttentionView {
                         rows_done: rows,
                         highlight_row: query,
                         linked_cell: self.hover,
+                        selected: tokens,
                         side,
                     }
                     .show(ui, cache);
                     hover = hover.or(shown.hovered);
+                    clicked = clicked.or(shown.clicked);
                 });
             }
             if beside {
@@ -295,6 +323,12 @@ impl AttentionView {
         }
         self.difference_scale = scale_choice;
         self.hover = hover;
+        if let Some((axis, index, add)) = clicked {
+            out.push(AppCommand::SelectTokens {
+                before: tokens.clone(),
+                after: tokens.clicked(axis, index, add),
+            });
+        }
         if !beside {
             self.metrics(ui, history, false);
         }

@@ -3,8 +3,10 @@
 
 use crate::model::schedule::{Phase, Slot};
 use crate::sim::{RunHistory, RunInfo, RunState, TraceSample};
-use crate::ui::views::selection::Selection;
+use crate::ui::command::AppCommand;
+use crate::ui::views::selection::{Selection, TokenAxis, TokenSelection};
 use crate::ui::widgets::colormap::palette;
+use crate::ui::widgets::heatmap::SELECTED_TOKEN;
 use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
 use egui_plot::{AxisHints, Line, LineStyle, Plot, PlotPoints, Span, VLine};
@@ -28,7 +30,14 @@ const SELECTED_MIN_HEIGHT: f32 = 80.0;
 pub struct TracesView {}
 
 impl TracesView {
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, selection: Option<Selection>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        selection: Option<Selection>,
+        tokens: &TokenSelection,
+        out: &mut Vec<AppCommand>,
+    ) {
         ui.label(theme::title("Calcium vs softmax normaliser"));
         theme::caption(
             ui,
@@ -66,6 +75,7 @@ impl TracesView {
         // Say when the calcium leaves the top, so that no one misreads a clipped line.
         let clipped = (peak > y_top).then_some(peak);
         legend(ui, snapshot.calcium, snapshot.slot, &run, clipped);
+        selected_tokens(ui, history, &run, tokens);
         let total = run.total_ms.max(1.0);
         let now = snapshot.time_ms;
         let height = ui.available_height();
@@ -89,6 +99,7 @@ impl TracesView {
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
         let run_for_plot = run.clone();
+        let marked = tokens.clone();
         // A new build gets a new plot (and so its own y range).
         let response = Plot::new(format!("calcium trace {}", snapshot.generation))
             .height(top_height.max(80.0))
@@ -118,11 +129,25 @@ impl TracesView {
                             .width(2.0),
                     );
                 }
+                mark_tokens(plot, &run_for_plot, &marked);
                 plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
+                // A click on a slot selects its token: a read slot its query, a write slot its key.
+                plot.response()
+                    .clicked()
+                    .then(|| plot.pointer_coordinate())
+                    .flatten()
+                    .and_then(|at| slot_at(&run_for_plot, at.x))
             });
         response.response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Calcium and normaliser traces")
         });
+        if let Some((axis, index)) = response.inner {
+            let add = ui.input(|i| i.modifiers.shift);
+            out.push(AppCommand::SelectTokens {
+                before: tokens.clone(),
+                after: tokens.clicked(axis, index, add),
+            });
+        }
 
         if selected_probes.is_empty() {
             if selection == Some(Selection::Astrocyte) {
@@ -238,6 +263,112 @@ impl TracesView {
                 });
             });
     }
+}
+
+/// The token of the slot at `time_ms`: a read slot's query or a write slot's key.
+fn slot_at(run: &RunInfo, time_ms: f64) -> Option<(TokenAxis, usize)> {
+    run.slots.iter().find_map(|slot| {
+        let (start, end) = slot_ms(run, slot);
+        (start <= time_ms && time_ms < end).then_some((
+            if slot.phase == Phase::Read {
+                TokenAxis::Query
+            } else {
+                TokenAxis::Key
+            },
+            slot.token,
+        ))
+    })
+}
+
+/// Outlines the read slot of each selected query and the write slot of each selected key.
+fn mark_tokens(plot: &mut egui_plot::PlotUi<'_>, run: &RunInfo, tokens: &TokenSelection) {
+    for slot in &run.slots {
+        let selected = match slot.phase {
+            Phase::Read => tokens.has_query(slot.token),
+            Phase::Write => tokens.has_key(slot.token),
+        };
+        if !selected {
+            continue;
+        }
+        let (start, end) = slot_ms(run, slot);
+        plot.span(
+            Span::new("", start..=end)
+                .fill(SELECTED_TOKEN.gamma_multiply(0.12))
+                .border_color(SELECTED_TOKEN)
+                .border_width(2.5),
+        );
+    }
+}
+
+/// One line per selected token: a query's c_t, Z_t and c_t / Z_t once its read slot is done; a
+/// key's write slot and the calcium it added (when recorded).
+fn selected_tokens(
+    ui: &mut egui::Ui,
+    history: &RunHistory,
+    run: &RunInfo,
+    tokens: &TokenSelection,
+) {
+    if tokens.is_empty() {
+        return;
+    }
+    let name = |i: usize| run.tokens.get(i).map_or("?", String::as_str);
+    let text = |t: String| RichText::new(t).size(13.0).color(SELECTED_TOKEN).strong();
+    ui.horizontal_wrapped(|ui| {
+        for &t in tokens.queries.iter().filter(|&&t| t < run.tokens.len()) {
+            let z = run.normaliser[t];
+            let done = history.rows_done.get(t).copied().unwrap_or(false);
+            let line = match history.row_calcium.get(t).filter(|_| done) {
+                Some(&c) => format!(
+                    "read slot {t} '{}': c_t = {}, Z_t = {}, c_t / Z_t = {}",
+                    name(t),
+                    theme::sig(c),
+                    theme::sig(z),
+                    theme::sig(c / z)
+                ),
+                None => format!(
+                    "read slot {t} '{}': Z_t = {}, c_t not read yet",
+                    name(t),
+                    theme::sig(z)
+                ),
+            };
+            ui.label(text(line)).on_hover_text(
+                "c_t: the calcium at the end of read slot t; Z_t: the softmax normaliser the \
+                 calcium should meet; their ratio is 1 when the astrocyte tracks Z_t",
+            );
+        }
+        for &tau in tokens.keys.iter().filter(|&&tau| tau < run.tokens.len()) {
+            let line = match write_contribution(history, run, tau) {
+                Some(rise) => format!(
+                    "write slot {tau} '{}': calcium rose by {} while it was written",
+                    name(tau),
+                    theme::sig(rise)
+                ),
+                None => format!("write slot {tau} '{}': not written yet", name(tau)),
+            };
+            ui.label(text(line)).on_hover_text(
+                "Writing key τ adds φ(k_τ) to the presynaptic trace g, and the calcium rises by \
+                 its share of every Z_t",
+            );
+        }
+    });
+}
+
+/// How much the calcium rose over write slot `tau` (normaliser units), from the recorded
+/// samples; `None` until the slot has been written and recorded.
+fn write_contribution(history: &RunHistory, run: &RunInfo, tau: usize) -> Option<f64> {
+    let slot = run
+        .slots
+        .iter()
+        .find(|s| s.phase == Phase::Write && s.token == tau)?;
+    let (start, end) = slot_ms(run, slot);
+    let mut inside = history
+        .samples
+        .iter()
+        .filter(|s| s.time_ms >= start - 1e-9 && s.time_ms <= end + 1e-9);
+    let first = inside.next()?;
+    let last = inside.last()?;
+    (last.time_ms >= end - 2.0 * (end - start) / slot.steps.max(1) as f64)
+        .then_some(last.calcium - first.calcium)
 }
 
 /// The calcium plot and the selected traces share their time axis (zoom one, both follow).
