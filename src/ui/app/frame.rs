@@ -256,6 +256,10 @@ impl TripartiteApp {
 
     /// Graph and traces above, the attention matrices below; the splitters move.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        let compact = self.presentation.is_some();
+        self.graph.compact = compact;
+        self.traces.compact = compact;
+        self.attention.compact = compact;
         self.attention.banner(ui, &self.history);
         let area = ui.available_rect_before_wrap();
         let min = if self.presentation.is_some() {

@@ -18,6 +18,9 @@ const PRESENTED_WIDTH: f32 = 853.0;
 const MIN_SCALE: f32 = 1.0;
 const MAX_SCALE: f32 = 2.0;
 
+/// The graph-and-traces row's share of the height while presenting.
+const PRESENTED_TOP: f32 = 0.45;
+
 /// What presentation mode changed, to put back when it ends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Presented {
@@ -52,6 +55,9 @@ impl TripartiteApp {
                 let native = ctx.pixels_per_point() / zoom.max(0.01);
                 let width_px = ctx.content_rect().width() * ctx.pixels_per_point();
                 self.show_params = false;
+                // The matrices and metrics are what a class reads from afar: they get the
+                // larger share of the smaller (scaled) window.
+                self.layout.top = PRESENTED_TOP;
                 ctx.set_zoom_factor(presentation_zoom(width_px, native).max(zoom));
             }
         }
@@ -79,20 +85,20 @@ impl TripartiteApp {
             ui.separator();
             ui.label(
                 egui::RichText::new(phase_text(snapshot))
-                    .size(26.0)
+                    .size(22.0)
                     .strong()
                     .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
             );
             ui.separator();
             ui.label(
                 egui::RichText::new(ratio_text(&self.history))
-                    .size(26.0)
+                    .size(24.0)
                     .strong(),
             )
             .on_hover_text("The astrocyte's calcium over the softmax normaliser of this read: 1 when it tracks Z_t");
             ui.separator();
             if ui
-                .button(egui::RichText::new("Exit presentation (F5)").size(15.0))
+                .button(egui::RichText::new("Exit (F5)").size(15.0))
                 .on_hover_text(UserAction::Presentation.tooltip())
                 .clicked()
             {

@@ -103,6 +103,8 @@ pub struct AttentionView {
     pub difference_scale: DifferenceScale,
     /// The generation whose poor-run banner was closed.
     banner_closed: Option<u64>,
+    /// Presentation mode: no caption, the matrices get the room.
+    pub compact: bool,
 }
 
 impl AttentionView {
@@ -143,12 +145,14 @@ impl AttentionView {
         ui.label(theme::title(
             "Attention: transformer vs neurons + astrocyte",
         ));
-        theme::caption(
-            ui,
-            "Rows: queries, columns: keys. A_net fills row by row as read slots end; white \
+        if !self.compact {
+            theme::caption(
+                ui,
+                "Rows: queries, columns: keys. A_net fills row by row as read slots end; white \
              difference = same as the transformer. Click a row or a token to select it \
              everywhere.",
-        );
+            );
+        }
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -236,8 +240,26 @@ impl AttentionView {
         let metrics_below = 56.0;
         let metrics_width = 230.0;
         let side_below = fit(full.x, full.y - metrics_below);
-        let side_beside = fit(full.x - metrics_width - gap, full.y);
-        let beside = side_beside > side_below + 8.0;
+        let first_guess = fit(full.x - metrics_width - gap, full.y);
+        // The difference's heading (with its scale switch) can be wider than its matrix; the
+        // metrics beside must still fit after it (in a scaled view it pushed them off).
+        let heading = ui
+            .painter()
+            .layout_no_wrap(
+                "Difference A_net − A_soft".to_owned(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                egui::Color32::BLACK,
+            )
+            .size()
+            .x
+            + 110.0;
+        let heading_excess = (heading - (first_guess + left + 44.0)).max(0.0);
+        let side_beside = fit(full.x - metrics_width - gap - heading_excess, full.y);
+        // The column holds a heading, the verdict and five metrics; where it would not fit
+        // (a short, scaled view) the metrics wrap below instead of being cut off.
+        let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 4.0;
+        let column_fits = full.y >= 7.0 * row;
+        let beside = column_fits && side_beside > side_below + 8.0;
         let side = if beside { side_beside } else { side_below };
         let mut hover = None;
         let mut clicked = None;
@@ -408,6 +430,10 @@ impl AttentionView {
                 });
             }
             for ((name, short, help), value) in METRIC_HELP.iter().zip(values) {
+                // In a row, a metric that would not fit moves to the next line whole.
+                if !column && ui.available_size_before_wrap().x < 150.0 {
+                    ui.end_row();
+                }
                 ui.horizontal(|ui| {
                     let label = ui
                         .label(format!("{short} ="))

@@ -35,6 +35,8 @@ pub struct GraphView {
     request: SubsetRequest,
     sent: Option<SubsetRequest>,
     targets: Vec<Target>,
+    /// Presentation mode: no caption or subset controls, the network gets the room.
+    pub compact: bool,
 }
 
 impl Default for GraphView {
@@ -45,6 +47,7 @@ impl Default for GraphView {
             request: SubsetRequest::default(),
             sent: None,
             targets: Vec::new(),
+            compact: false,
         }
     }
 }
@@ -92,16 +95,20 @@ impl GraphView {
         out: &mut Vec<AppCommand>,
     ) {
         ui.label(theme::title("Network: neurons and one astrocyte"));
-        theme::caption(
-            ui,
-            "Colour: activity. Edge width: synapse strength H. The star is the astrocyte; \
-             its processes (dots) reach every hidden-to-output synapse.",
-        );
+        if !self.compact {
+            theme::caption(
+                ui,
+                "Colour: activity. Edge width: synapse strength H. The star is the astrocyte; \
+                 its processes (dots) reach every hidden-to-output synapse.",
+            );
+        }
         let Some(snapshot) = history.snapshot.as_ref() else {
             ui.label("Starting the simulation…");
             return;
         };
-        self.subset_controls(ui, snapshot);
+        if !self.compact {
+            self.subset_controls(ui, snapshot);
+        }
         if let (Some(t), Some(run)) = (snapshot.subset.query, snapshot.run.as_ref())
             && !snapshot.subset.query_features.is_empty()
         {

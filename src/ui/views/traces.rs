@@ -27,7 +27,10 @@ pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
 const SELECTED_MIN_HEIGHT: f32 = 80.0;
 
 #[derive(Default)]
-pub struct TracesView {}
+pub struct TracesView {
+    /// Presentation mode: no caption, thicker lines.
+    pub compact: bool,
+}
 
 impl TracesView {
     pub fn ui(
@@ -39,10 +42,13 @@ impl TracesView {
         out: &mut Vec<AppCommand>,
     ) {
         ui.label(theme::title("Calcium vs softmax normaliser"));
-        theme::caption(
-            ui,
-            "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
-        );
+        if !self.compact {
+            theme::caption(
+                ui,
+                "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
+            );
+        }
+        let thick = if self.compact { 1.6 } else { 1.0 };
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -109,6 +115,7 @@ impl TracesView {
             .default_y_bounds(-0.03 * y_top, y_top)
             .custom_x_axes(vec![time_axis()])
             .custom_y_axes(vec![value_axis("c, Z_t")])
+            .y_grid_spacer(egui_plot::uniform_grid_spacer(nice_steps))
             .link_axis(time_link(), [true, false])
             .allow_scroll(false)
             .show(ui, move |plot| {
@@ -117,7 +124,7 @@ impl TracesView {
                 plot.line(
                     Line::new("calcium c(t)", PlotPoints::new(calcium))
                         .color(palette::CALCIUM)
-                        .width(2.5),
+                        .width(2.5 * thick),
                 );
                 // Z_t over the calcium: where they agree, the dashes stay visible on the orange.
                 for segment in normaliser_segments(&run_for_plot, bounds.min()[0], bounds.max()[0])
@@ -126,7 +133,7 @@ impl TracesView {
                         Line::new("", PlotPoints::new(segment))
                             .color(palette::NORMALISER)
                             .style(LineStyle::dashed_loose())
-                            .width(2.0),
+                            .width(2.0 * thick),
                     );
                 }
                 mark_tokens(plot, &run_for_plot, &marked);
@@ -366,7 +373,7 @@ fn write_contribution(history: &RunHistory, run: &RunInfo, tau: usize) -> Option
         .iter()
         .filter(|s| s.time_ms >= start - 1e-9 && s.time_ms <= end + 1e-9);
     let first = inside.next()?;
-    let last = inside.last()?;
+    let last = inside.next_back()?;
     (last.time_ms >= end - 2.0 * (end - start) / slot.steps.max(1) as f64)
         .then_some(last.calcium - first.calcium)
 }
@@ -376,17 +383,45 @@ fn time_link() -> egui::Id {
     egui::Id::unique("tripartite traces time axis")
 }
 
-/// Tick labels closer together than egui_plot's default, so narrow plots still show numbers.
+/// Spacing (points) between tick labels on the time axis: closer than egui_plot's default, so
+/// narrow plots still show numbers. egui_plot fades labels spaced inside the range; an empty
+/// range draws every label at full contrast (4.5:1, tested in `theme`) or hides it.
+pub const TIME_TICK_SPACING: std::ops::RangeInclusive<f32> = 40.0..=40.0;
+/// The same for the value axis: a short calcium plot still gets ticks every 10 or 20 units
+/// (with a wide fade band it showed only the 0).
+pub const VALUE_TICK_SPACING: std::ops::RangeInclusive<f32> = 16.0..=16.0;
+
+/// Steps of 1, 2 or 5 × 10^k for the value axis: egui_plot's default (powers of ten) left a
+/// short calcium plot with a lone 0 tick, since 10 was too dense to label and 100 off the plot.
+fn nice_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    let first = nice_at_least(input.base_step_size);
+    let second = nice_at_least(first * 2.0);
+    [first, second, nice_at_least(second * 2.0)]
+}
+
+/// The smallest of 1, 2 or 5 × 10^k that is at least `x` (x > 0).
+fn nice_at_least(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let decade = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * decade)
+        .find(|&step| step >= x * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
 fn time_axis() -> AxisHints<'static> {
     AxisHints::new_x()
         .label("simulated time (ms)")
-        .label_spacing(36.0..=56.0)
+        .label_spacing(TIME_TICK_SPACING)
 }
 
 fn value_axis(label: &str) -> AxisHints<'static> {
     AxisHints::new_y()
         .label(label.to_string())
-        .label_spacing(14.0..=22.0)
+        .label_spacing(VALUE_TICK_SPACING)
 }
 
 /// The legend, with the present calcium beside the normaliser it should meet as numbers: the
@@ -635,4 +670,22 @@ fn normaliser_segments(run: &RunInfo, from: f64, to: f64) -> Vec<Vec<[f64; 2]>> 
         last_end = end;
     }
     segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_steps_are_1_2_or_5_times_a_power_of_ten() {
+        assert_eq!(nice_at_least(7.4), 10.0);
+        assert_eq!(nice_at_least(1.3), 2.0);
+        assert_eq!(nice_at_least(0.03), 0.05);
+        assert_eq!(nice_at_least(20.0), 20.0);
+        let steps = nice_steps(egui_plot::GridInput {
+            bounds: (0.0, 65.0),
+            base_step_size: 7.4,
+        });
+        assert_eq!(steps, [10.0, 20.0, 50.0]);
+    }
 }

@@ -44,29 +44,37 @@ impl WelcomePanel {
             return;
         }
         let screen = ctx.content_rect();
-        let width = (screen.width() - 40.0).clamp(280.0, 640.0);
-        let mut open = true;
-        egui::Window::new("Welcome")
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-            .fixed_size(egui::vec2(width, 0.0))
-            .max_height(screen.height() - 40.0)
-            .show(ctx, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| self.body(ui, out));
-            });
-        if !open {
+        let width = (screen.width() - 60.0).clamp(260.0, 620.0);
+        // A modal over the Live tab: the views show dimmed behind it, and a click outside or
+        // Esc dismisses it (the experiment already loaded stays).
+        let response = egui::Modal::new(egui::Id::unique("welcome")).show(ctx, |ui| {
+            ui.set_width(width);
+            egui::ScrollArea::vertical()
+                .max_height((screen.height() - 80.0).max(200.0))
+                .show(ui, |ui| self.body(ui, out));
+        });
+        if response.should_close() && !out.iter().any(|c| matches!(c, AppCommand::ShowWelcome(_))) {
             out.push(AppCommand::ShowWelcome(false));
         }
     }
 
     fn body(&self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
-        ui.label(
-            egui::RichText::new("Can an astrocyte compute attention?")
-                .size(22.0)
-                .strong(),
-        );
+        ui.horizontal(|ui| {
+            ui.label(
+                egui::RichText::new("Welcome: can an astrocyte compute attention?")
+                    .size(22.0)
+                    .strong(),
+            );
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                if ui
+                    .small_button("×")
+                    .on_hover_text("Close (Help > Welcome brings it back)")
+                    .clicked()
+                {
+                    out.push(AppCommand::ShowWelcome(false));
+                }
+            });
+        });
         ui.add_space(4.0);
         ui.add(egui::Label::new(egui::RichText::new(HYPOTHESIS).size(15.0)).wrap());
         ui.add_space(10.0);
@@ -120,7 +128,7 @@ impl WelcomePanel {
         }
         theme::caption(
             ui,
-            "Close this panel to keep the current experiment; Help ▸ Welcome brings it back.",
+            "Close this panel to keep the current experiment; Help > Welcome brings it back.",
         );
     }
 }
