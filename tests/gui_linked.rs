@@ -437,3 +437,49 @@ fn the_welcome_line_on_the_default_head_quotes_its_measurement() {
         tripartite::ui::heads::Quality::Poor
     );
 }
+
+/// Issue 11 item 15: with a synapse selected, the calcium plot and the selected traces both
+/// stay in sight inside the traces view, at every zoom the issue names and at 1024×768.
+#[test]
+fn a_selected_synapse_keeps_both_trace_plots_in_sight_at_every_zoom() {
+    for (size, zoom) in [
+        ([1280.0, 800.0], 1.0),
+        ([1280.0, 800.0], 1.5),
+        ([1280.0, 800.0], 2.0),
+        ([1024.0, 768.0], 1.0),
+    ] {
+        let mut h = common::app_harness(classroom(), size, zoom);
+        h.state_mut()
+            .select(Some(tripartite::ui::Selection::Synapse {
+                output: 2,
+                hidden: 5,
+            }));
+        h.get_by_label("Step slot").click();
+        wait(&mut h, "a traced slot", |s| s.step > 0);
+        frames(&mut h, 4);
+        let calcium = canvas(&h, "Calcium and normaliser traces");
+        let selected = canvas(&h, "Selected item traces");
+        // The traces view's own rectangle (side by side, or one of the stacked views that the
+        // page scrolls through when the window is too small).
+        let traces = h.state().view_rects().traces.expect("traces drawn");
+        assert!(
+            calcium.height() >= 90.0,
+            "{size:?} at {zoom}×: calcium plot {calcium:?}"
+        );
+        assert!(
+            selected.height() >= 45.0 && selected.bottom() <= traces.bottom() + 1.0,
+            "{size:?} at {zoom}×: selected traces {selected:?} in {traces:?}"
+        );
+        if zoom == 1.0 && size[0] == 1280.0 {
+            // Below the calcium plot, not hidden under the attention view.
+            let attention_title = h
+                .get_by_label("Attention: transformer vs neurons + astrocyte")
+                .rect();
+            assert!(
+                selected.bottom() <= attention_title.top(),
+                "selected traces {selected:?} run under the attention view"
+            );
+            h.snapshot("live_1x_synapse_selected");
+        }
+    }
+}

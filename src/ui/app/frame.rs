@@ -108,11 +108,15 @@ impl TripartiteApp {
             )
             .on_hover_text("Kozachkov, Kastanenka & Krotov, PNAS 2023");
             ui.add_space(16.0);
-            ui.label(
-                egui::RichText::new(phase_text(self.history.snapshot.as_ref()))
-                    .size(19.0)
-                    .strong()
-                    .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+            // Whole, on the next line when it does not fit beside the title.
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(phase_text(self.history.snapshot.as_ref()))
+                        .size(19.0)
+                        .strong()
+                        .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+                )
+                .extend(),
             );
             self.run_hint(ui);
         });

@@ -24,7 +24,7 @@ const LEGEND_TEXT: f32 = 12.5;
 /// selected.
 pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
 /// The selected traces' plot keeps at least this height, scrolling when the row is short.
-const SELECTED_MIN_HEIGHT: f32 = 80.0;
+const SELECTED_MIN_HEIGHT: f32 = 60.0;
 
 #[derive(Default)]
 pub struct TracesView {
@@ -100,7 +100,10 @@ impl TracesView {
             // and never less than a readable height while the selected plot keeps a sliver.
             // When the row is short the selected traces scroll below it.
             let shared = height - header;
-            (shared * 0.55).max(MIN_CALCIUM_HEIGHT)
+            // Both plots in sight whenever the row can hold them at their smallest.
+            (shared * 0.55)
+                .min(shared - SELECTED_MIN_HEIGHT - 8.0)
+                .max(MIN_CALCIUM_HEIGHT)
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
@@ -245,8 +248,13 @@ impl TracesView {
                     }
                 });
                 let run_for_plot = run.clone();
+                let room = ui.available_height() - 4.0;
+                // In a short row the time axis goes (the calcium plot above shows the same,
+                // linked), so the traces keep their drawing height.
+                let time_labels = room >= 2.0 * SELECTED_MIN_HEIGHT;
                 let response = Plot::new("selected traces")
-                    .height((ui.available_height() - 4.0).max(SELECTED_MIN_HEIGHT))
+                    .height(room.max(SELECTED_MIN_HEIGHT))
+                    .show_axes([time_labels, true])
                     .include_x(0.0)
                     .include_x(total)
                     .custom_x_axes(vec![time_axis()])
@@ -396,7 +404,8 @@ pub const VALUE_TICK_SPACING: std::ops::RangeInclusive<f32> = 16.0..=16.0;
 fn nice_steps(input: egui_plot::GridInput) -> [f64; 3] {
     let first = nice_at_least(input.base_step_size);
     let second = nice_at_least(first * 2.0);
-    [first, second, nice_at_least(second * 2.0)]
+    // Each step a multiple of the finer ones, so labels of two levels never sit 10 apart.
+    [first, second, second * 10.0]
 }
 
 /// The smallest of 1, 2 or 5 × 10^k that is at least `x` (x > 0).
@@ -686,6 +695,6 @@ mod tests {
             bounds: (0.0, 65.0),
             base_step_size: 7.4,
         });
-        assert_eq!(steps, [10.0, 20.0, 50.0]);
+        assert_eq!(steps, [10.0, 20.0, 200.0]);
     }
 }
