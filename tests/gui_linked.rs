@@ -483,3 +483,57 @@ fn a_selected_synapse_keeps_both_trace_plots_in_sight_at_every_zoom() {
         }
     }
 }
+
+/// A click on a read slot in the traces selects its query (found where the matrices' selection
+/// of the same row marks it); a click on a write slot selects its key.
+#[test]
+fn clicking_a_slot_in_the_traces_selects_its_token() {
+    let mut h = common::app_harness(classroom(), [1280.0, 800.0], 1.0);
+    run_to_end(&mut h);
+    frames(&mut h, 3);
+    let net = canvas(&h, "Network A_net");
+    let cell = net.height() / 12.0;
+    click_at(
+        &mut h,
+        net.left_top() + egui::vec2(5.5 * cell, 6.5 * cell),
+        egui::Modifiers::NONE,
+    );
+    frames(&mut h, 3);
+    assert_eq!(h.state().tokens(), &TokenSelection::query(6));
+    // Where read slot 6 is marked on the calcium plot.
+    let calcium = canvas(&h, "Calcium and normaliser traces");
+    let image = h.render().expect("the harness renders");
+    let y = (calcium.center().y) as u32;
+    let marked: Vec<u32> = (calcium.left() as u32..calcium.right() as u32)
+        .filter(|&x| {
+            let p = image.get_pixel(x, y);
+            p[0].abs_diff(SELECTED_TOKEN.r()) <= 12
+                && p[1].abs_diff(SELECTED_TOKEN.g()) <= 12
+                && p[2].abs_diff(SELECTED_TOKEN.b()) <= 12
+        })
+        .collect();
+    assert!(marked.len() >= 2, "read slot 6 marked: {marked:?}");
+    let middle = (marked[0] + marked[marked.len() - 1]) as f32 / 2.0;
+    h.key_press(Key::Escape);
+    frames(&mut h, 2);
+    assert!(h.state().tokens().is_empty());
+    click_at(
+        &mut h,
+        egui::pos2(middle, calcium.center().y),
+        egui::Modifiers::NONE,
+    );
+    frames(&mut h, 3);
+    assert_eq!(h.state().tokens(), &TokenSelection::query(6));
+    // The write slots come first: a click near the plot's start selects a key.
+    click_at(
+        &mut h,
+        egui::pos2(calcium.left() + 0.08 * calcium.width(), calcium.center().y),
+        egui::Modifiers::NONE,
+    );
+    frames(&mut h, 3);
+    assert!(
+        h.state().tokens().queries.is_empty() && h.state().tokens().keys.len() == 1,
+        "a write slot selects its key: {:?}",
+        h.state().tokens()
+    );
+}
