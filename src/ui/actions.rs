@@ -157,10 +157,11 @@ impl UserAction {
             ),
             UserAction::Escape => (
                 "Clear",
-                "Clear the selection and close the help",
+                "Clear the selection (graph and tokens) and close the help; in presentation mode, \
+                 leave it",
                 ESCAPE,
                 "Esc",
-                Some("Clear the selection and close this help"),
+                Some("Clear the selection and close this help (presentation: leave it)"),
                 Simulation,
             ),
             UserAction::OpenExperiment => (

@@ -44,6 +44,7 @@ impl TripartiteApp {
             AppCommand::Escape if self.presentation.is_some() => self.toggle_presentation(ctx),
             AppCommand::Escape => {
                 self.help.open = false;
+                self.welcome.open = false;
                 self.select(None);
                 self.tokens = Default::default();
             }
