@@ -153,6 +153,12 @@ fn clicking_row_t_marks_read_slot_t_and_outlines_row_t_in_all_three_matrices() {
     frames(&mut h, 2);
     assert_eq!(h.state().tokens().keys, [0]);
     assert_eq!(h.state().snapshot().unwrap().step, step);
+    // Key column 0 is write slot 0, with the calcium it added.
+    assert!(
+        h.query_by_label_contains("write slot 0 't0': calcium rose by")
+            .is_some(),
+        "the traces name write slot 0 and its contribution"
+    );
 
     // Shift-click adds a row; a key label selects its column; the selection survives tabs.
     h.key_down(Key::Escape);

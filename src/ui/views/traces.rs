@@ -358,6 +358,10 @@ fn selected_tokens(
                     name(tau),
                     theme::sig(rise)
                 ),
+                None if written(history, run, tau) => format!(
+                    "write slot {tau} '{}': its calcium was not recorded (Reset and Run to see it)",
+                    name(tau)
+                ),
                 None => format!("write slot {tau} '{}': not written yet", name(tau)),
             };
             ui.label(text(line)).on_hover_text(
@@ -366,6 +370,15 @@ fn selected_tokens(
             );
         }
     });
+}
+
+/// Whether the run is past write slot `tau`.
+fn written(history: &RunHistory, run: &RunInfo, tau: usize) -> bool {
+    let now = history.snapshot.as_ref().map_or(0.0, |s| s.time_ms);
+    run.slots
+        .iter()
+        .find(|s| s.phase == Phase::Write && s.token == tau)
+        .is_some_and(|slot| slot_ms(run, slot).1 <= now)
 }
 
 /// How much the calcium rose over write slot `tau` (normaliser units), from the recorded
