@@ -13,3 +13,4 @@ pub mod selection;
 pub mod status;
 pub mod sweep;
 pub mod traces;
+pub mod welcome;
