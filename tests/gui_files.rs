@@ -161,6 +161,11 @@ fn the_session_round_trips_through_storage() {
                 top: 0.3,
                 left: 0.7,
             },
+            // The linked token selection is part of the session (issue 12 §3).
+            tokens: tripartite::ui::views::selection::TokenSelection {
+                queries: vec![3],
+                keys: vec![1, 4],
+            },
         },
     );
     let mut storage = MemoryStorage::default();

@@ -50,6 +50,8 @@ struct HeadsState {
     view: HeadsOverview,
     experiment: Experiment,
     clicked: Vec<usize>,
+    /// The linked token selection, changed by the commands the view pushes.
+    tokens: tripartite::ui::views::selection::TokenSelection,
 }
 
 fn heads_harness() -> Harness<'static, HeadsState> {
@@ -59,14 +61,25 @@ fn heads_harness() -> Harness<'static, HeadsState> {
         .build_ui_state(
             |ui, state: &mut HeadsState| {
                 theme::apply(ui.ctx());
-                if let Some(head) = state.view.ui(ui, &state.experiment) {
+                let mut out = Vec::new();
+                if let Some(head) = state
+                    .view
+                    .ui(ui, &state.experiment, &state.tokens, &mut out)
+                {
                     state.clicked.push(head);
+                }
+                for command in out {
+                    if let tripartite::ui::command::AppCommand::SelectTokens { after, .. } = command
+                    {
+                        state.tokens = after;
+                    }
                 }
             },
             HeadsState {
                 view: HeadsOverview::new(),
                 experiment: small_bundled(),
                 clicked: Vec::new(),
+                tokens: Default::default(),
             },
         )
 }
@@ -408,4 +421,60 @@ fn a_running_sweep_shows_progress_and_can_be_cancelled() {
     assert!(message.starts_with("Cancelled after "), "{message}");
     assert!(h.query_by_label(&message).is_some());
     assert!(h.state().panel.points().len() < 80);
+}
+
+/// Issue 12 §3: a click inside a head's small multiple selects that query row in every view
+/// (here the harness's linked selection) without opening the head, and every head outlines it.
+#[test]
+fn a_click_in_a_small_multiple_selects_its_query_row_everywhere() {
+    let mut h = heads_harness();
+    run_all_heads(&mut h);
+    h.run_steps(2);
+    let label = head_cells(&h).into_iter().next().expect("a head cell");
+    let cell = h.get_by_label(&label).rect();
+    let n = h.state().view.heads(Variant::POSITIVE_IID)[0]
+        .softmax_attention
+        .nrows();
+    // The cell's layout: a 10-point margin, the heading (28) and the matrix name (16) above
+    // two square matrices side by side.
+    let side = (cell.width() - 30.0) / 2.0;
+    let t = 4;
+    let at = egui::pos2(
+        cell.left() + 10.0 + side / 2.0,
+        cell.top() + 44.0 + (t as f32 + 0.5) * side / n as f32,
+    );
+    h.hover_at(at);
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(3);
+    assert_eq!(h.state().tokens.queries, [t], "row {t} selected");
+    assert!(h.state().clicked.is_empty(), "the head was not opened");
+    // Every head outlines the row: count the selection colour in each cell.
+    let image = h.render().expect("the harness renders");
+    let color = tripartite::ui::widgets::heatmap::SELECTED_TOKEN;
+    for label in head_cells(&h) {
+        let rect = h.get_by_label(&label).rect();
+        let outlined = (rect.top() as u32..(rect.bottom() as u32).min(image.height()))
+            .flat_map(|y| {
+                (rect.left() as u32..(rect.right() as u32).min(image.width())).map(move |x| (x, y))
+            })
+            .filter(|&(x, y)| {
+                let p = image.get_pixel(x, y);
+                p[0].abs_diff(color.r()) <= 12
+                    && p[1].abs_diff(color.g()) <= 12
+                    && p[2].abs_diff(color.b()) <= 12
+            })
+            .count();
+        assert!(
+            outlined > 2 * side as usize,
+            "{label}: row {t} outlined ({outlined} px)"
+        );
+    }
 }

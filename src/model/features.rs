@@ -126,6 +126,34 @@ pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64
     }
 }
 
+/// φ(x)_j for one hidden neuron `hidden` (the j-th value of [`features`]), in O(D): the GUI
+/// shades a few shown neurons by φ(q̃_t) without computing all m' of them.
+pub fn feature(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>, hidden: usize) -> f64 {
+    let m = w.nrows();
+    let sq = x.dot(&x);
+    let row = |r: usize| w.row(r).dot(&x);
+    match map {
+        FeatureMap::Positive => (row(hidden) - sq / 2.0 - 0.5 * (m as f64).ln()).exp(),
+        FeatureMap::Hyperbolic => {
+            let z = if hidden < m {
+                row(hidden)
+            } else {
+                -row(hidden - m)
+            };
+            (z - sq / 2.0 - 0.5 * ((2 * m) as f64).ln()).exp()
+        }
+        FeatureMap::Trig => {
+            let scale = (sq / 2.0).exp() / (m as f64).sqrt();
+            if hidden < m {
+                scale * row(hidden).cos()
+            } else {
+                scale * row(hidden - m).sin()
+            }
+        }
+        FeatureMap::Elu1 => elu1(x[hidden]),
+    }
+}
+
 /// elu(x) + 1: x + 1 for x > 0, e^x otherwise.
 #[inline(always)]
 pub fn elu1(x: f64) -> f64 {
@@ -264,6 +292,27 @@ mod tests {
             let z: f64 = StandardNormal.sample(&mut rng);
             scale * z
         })
+    }
+
+    #[test]
+    fn one_feature_is_that_entry_of_all_features() {
+        let x = random_vector(6, 5, 0.7);
+        for map in [
+            FeatureMap::Positive,
+            FeatureMap::Hyperbolic,
+            FeatureMap::Trig,
+            FeatureMap::Elu1,
+        ] {
+            let w = draw_projection(9, 6, Projection::Iid, 2);
+            let all = features(map, &w, x.view());
+            for (j, value) in all.iter().enumerate() {
+                let one = feature(map, &w, x.view(), j);
+                assert!(
+                    (one - value).abs() <= 1e-12 * value.abs().max(1.0),
+                    "{map:?} {j}"
+                );
+            }
+        }
     }
 
     #[test]

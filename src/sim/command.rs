@@ -92,6 +92,8 @@ pub struct SubsetRequest {
     pub max_inputs: usize,
     pub max_hidden: usize,
     pub max_outputs: usize,
+    /// The selected query t: the shown hidden neurons also carry φ(q̃_t).
+    pub query: Option<usize>,
 }
 
 impl Default for SubsetRequest {
@@ -101,6 +103,7 @@ impl Default for SubsetRequest {
             max_inputs: 16,
             max_hidden: 24,
             max_outputs: 8,
+            query: None,
         }
     }
 }

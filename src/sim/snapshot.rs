@@ -106,6 +106,11 @@ pub struct SubsetState {
     pub process: Vec<f64>,
     /// H_ij, in the same layout as `process`.
     pub synapse: Vec<f64>,
+    /// φ(q̃_t) of each shown hidden neuron for the requested query t (empty when none is
+    /// requested or t is past the sequence).
+    pub query_features: Vec<f64>,
+    /// The query t those features belong to.
+    pub query: Option<usize>,
 }
 
 impl SubsetState {

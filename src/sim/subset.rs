@@ -76,8 +76,33 @@ impl SubsetPicker {
                 synapse.push(dynamic.map_or(f64::NAN, |d| d.synapse_weight(i, j)));
             }
         }
+        // φ(q̃_t) of the shown hidden neurons, O(shown × D): the graph shades them by it.
+        let network = sim.network();
+        let queries = &sim.sequence().queries;
+        let query = request.query.filter(|&t| t < queries.nrows());
+        let query_features = match query {
+            Some(t) => {
+                let scaled = queries
+                    .row(t)
+                    .mapv(|v| v / (queries.ncols() as f64).powf(0.25));
+                hidden
+                    .iter()
+                    .map(|&j| {
+                        crate::model::features::feature(
+                            network.params.feature_map,
+                            &network.projection,
+                            scaled.view(),
+                            j,
+                        )
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         SubsetState {
             mode,
+            query_features,
+            query,
             inputs,
             presynaptic: hidden
                 .iter()

@@ -48,6 +48,8 @@ pub enum UserAction {
     ShowHistory,
     PinBaseline,
     RevertToBaseline,
+    Presentation,
+    Welcome,
 }
 
 /// Where a shortcut applies.
@@ -95,6 +97,7 @@ const CTRL_SHIFT_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifier
 const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
 const CTRL_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::Z)];
 const CTRL_SHIFT_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z)];
+const F5: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::F5)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -102,7 +105,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 26] = [
+    pub const ALL: [UserAction; 28] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -129,6 +132,8 @@ impl UserAction {
         UserAction::ShowHistory,
         UserAction::PinBaseline,
         UserAction::RevertToBaseline,
+        UserAction::Presentation,
+        UserAction::Welcome,
     ];
 
     /// The declaration.
@@ -192,10 +197,11 @@ impl UserAction {
             ),
             UserAction::Escape => (
                 "Clear",
-                "Clear the selection and close the help",
+                "Clear the selection (graph and tokens) and close the help; in presentation mode, \
+                 leave it",
                 ESCAPE,
                 "Esc",
-                Some("Clear the selection and close this help"),
+                Some("Clear the selection and close this help (presentation: leave it)"),
                 Simulation,
             ),
             UserAction::OpenExperiment => (
@@ -345,6 +351,23 @@ impl UserAction {
                 None,
                 Global,
             ),
+            UserAction::Presentation => (
+                "Presentation",
+                "For a projector: larger type, no menus, parameters or status bar (F5 or Esc \
+                 returns to the layout before)",
+                F5,
+                "F5",
+                Some("Presentation mode on / off (Esc also leaves it)"),
+                Global,
+            ),
+            UserAction::Welcome => (
+                "Welcome",
+                "The first screen again: the lesson, a working example, a real head, a file",
+                &[],
+                "",
+                None,
+                Global,
+            ),
         };
         ActionSpec {
             label,
@@ -409,6 +432,8 @@ impl UserAction {
             UserAction::ShowHistory => AppCommand::History(HistoryAction::ToggleWindow),
             UserAction::PinBaseline => AppCommand::Compare(CompareAction::Pin),
             UserAction::RevertToBaseline => AppCommand::Compare(CompareAction::RevertToBaseline),
+            UserAction::Presentation => AppCommand::TogglePresentation,
+            UserAction::Welcome => AppCommand::ShowWelcome(true),
         }
     }
 

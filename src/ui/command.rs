@@ -15,7 +15,7 @@ use crate::sim::Command;
 use crate::ui::files::FileAction;
 use crate::ui::history::HistoryAction;
 use crate::ui::views::compare::CompareAction;
-use crate::ui::views::selection::Selection;
+use crate::ui::views::selection::{Selection, TokenSelection};
 
 /// Which page the central area shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +91,18 @@ pub enum AppCommand {
     History(HistoryAction),
     /// Pin or revert to a baseline, start or close a twin run.
     Compare(CompareAction),
+    /// Select these query rows and key columns in every view (the linked token selection).
+    /// An edit.
+    SelectTokens {
+        before: TokenSelection,
+        after: TokenSelection,
+    },
+    /// Enter or leave presentation mode (F5). An edit.
+    TogglePresentation,
+    /// Show or hide the welcome panel. An edit.
+    ShowWelcome(bool),
+    /// Open a bundled lesson (an index into the bundled lessons).
+    StartLesson(usize),
 }
 
 impl AppCommand {
@@ -120,6 +132,12 @@ impl AppCommand {
             },
             AppCommand::ShowParams(shown) => AppCommand::ShowParams(!shown),
             AppCommand::ToggleHelp => AppCommand::ToggleHelp,
+            AppCommand::SelectTokens { before, after } => AppCommand::SelectTokens {
+                before: after.clone(),
+                after: before.clone(),
+            },
+            AppCommand::TogglePresentation => AppCommand::TogglePresentation,
+            AppCommand::ShowWelcome(shown) => AppCommand::ShowWelcome(!shown),
             AppCommand::Worker(_)
             | AppCommand::File(_)
             | AppCommand::FileConfirmed(_)
@@ -128,8 +146,10 @@ impl AppCommand {
             | AppCommand::DismissMessage
             | AppCommand::Branch { .. }
             | AppCommand::ContinueFromPresent { .. }
-            | AppCommand::DismissBranchQuestion => return None,
-            AppCommand::History(_) | AppCommand::Compare(_) => return None,
+            | AppCommand::DismissBranchQuestion
+            | AppCommand::History(_)
+            | AppCommand::Compare(_)
+            | AppCommand::StartLesson(_) => return None,
         })
     }
 

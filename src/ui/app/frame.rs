@@ -3,6 +3,7 @@
 //! out once the frame is drawn.
 
 use super::TripartiteApp;
+use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
 use crate::ui::views::attention::AttentionView;
@@ -16,6 +17,10 @@ use crate::ui::widgets::theme;
 const TIMELINE_HEIGHT: f32 = 54.0;
 const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
+
+/// In presentation mode the scaled window (853 points at 1280 px) keeps the three views side
+/// by side; the larger type reads as well in less room.
+const PRESENTED_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(720.0, 380.0);
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 4] = [
@@ -46,10 +51,15 @@ impl TripartiteApp {
     pub(super) fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let mut out = Vec::new();
-        egui::Panel::top("controls").show(ui, |ui| self.control_bar(ui, &mut out));
-        egui::Panel::bottom("status").show(ui, |ui| {
-            self.status.ui(ui, &self.history, &self.stats);
-        });
+        if self.presentation.is_some() {
+            // Menus, parameters and the status bar give way; other panels (a lesson) stay.
+            egui::Panel::top("presentation").show(ui, |ui| self.presentation_bar(ui, &mut out));
+        } else {
+            egui::Panel::top("controls").show(ui, |ui| self.control_bar(ui, &mut out));
+            egui::Panel::bottom("status").show(ui, |ui| {
+                self.status.ui(ui, &self.history, &self.stats);
+            });
+        }
         if self.show_params {
             // In a narrow (or zoomed) window the panel gives way to the views.
             let room = ui.available_width();
@@ -64,7 +74,7 @@ impl TripartiteApp {
             Tab::Live => self.live_page(ui, &mut out),
             Tab::AllHeads => {
                 let experiment = self.current_experiment();
-                if let Some(head) = self.heads.ui(ui, &experiment) {
+                if let Some(head) = self.heads.ui(ui, &experiment, &self.tokens, &mut out) {
                     let layer = self.heads.layer().unwrap_or(experiment.params.layer);
                     out.push(AppCommand::OpenHead { layer, head });
                 }
@@ -93,6 +103,9 @@ impl TripartiteApp {
             }
         }
         self.history_window(&ctx, &mut out);
+        if self.tab == Tab::Live {
+            self.welcome.ui(&ctx, &mut out);
+        }
         self.file_windows(&ctx, &mut out);
         self.handle_all(&ctx, out);
     }
@@ -100,11 +113,14 @@ impl TripartiteApp {
     /// The menu, title, phase, run controls, tabs and messages across the top.
     fn control_bar(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
+        // Wrapped, so that a zoomed or narrow window moves the phase to a second line rather
+        // than clipping it at the right edge.
+        ui.horizontal_wrapped(|ui| {
             if let Some(action) = self.files.menu.ui(ui, &self.files.document) {
                 out.push(AppCommand::File(action));
             }
             self.edit_menu(ui, out);
+            self.view_and_help_menus(ui, out);
             ui.separator();
             ui.label(
                 egui::RichText::new("Neurons + astrocyte ≈ self-attention")
@@ -113,12 +129,17 @@ impl TripartiteApp {
             )
             .on_hover_text("Kozachkov, Kastanenka & Krotov, PNAS 2023");
             ui.add_space(16.0);
-            ui.label(
-                egui::RichText::new(phase_text(self.history.snapshot.as_ref()))
-                    .size(19.0)
-                    .strong()
-                    .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+            // Whole, on the next line when it does not fit beside the title.
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(phase_text(self.history.snapshot.as_ref()))
+                        .size(19.0)
+                        .strong()
+                        .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+                )
+                .extend(),
             );
+            self.run_hint(ui);
         });
         ui.horizontal_wrapped(|ui| {
             self.controls.ui(ui, &self.history, out);
@@ -188,6 +209,53 @@ impl TripartiteApp {
         ui.add_space(2.0);
     }
 
+    /// View (presentation, parameters) and Help (shortcuts, welcome), beside the File menu.
+    fn view_and_help_menus(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        let item = |ui: &mut egui::Ui, action: UserAction| {
+            let mut button = egui::Button::new(action.label());
+            if let Some(shortcut) = action.shortcut() {
+                button = button.shortcut_text(ui.ctx().format_shortcut(&shortcut));
+            }
+            ui.add(button).on_hover_text(action.tooltip()).clicked()
+        };
+        ui.menu_button("View", |ui| {
+            if item(ui, UserAction::Presentation) {
+                out.push(AppCommand::TogglePresentation);
+            }
+            let mut shown = self.show_params;
+            if ui.checkbox(&mut shown, "Parameters").clicked() {
+                out.push(AppCommand::ShowParams(shown));
+            }
+        });
+        ui.menu_button("Help", |ui| {
+            if item(ui, UserAction::Welcome) {
+                out.push(UserAction::Welcome.command(false));
+            }
+            if item(ui, UserAction::ToggleHelp) {
+                out.push(AppCommand::ToggleHelp);
+            }
+        });
+    }
+
+    /// At t = 0 and paused, one line on what Run will show (nothing starts silent).
+    fn run_hint(&self, ui: &mut egui::Ui) {
+        let Some(snapshot) = self.history.snapshot.as_ref() else {
+            return;
+        };
+        let at_start = snapshot.step == 0 && snapshot.state == crate::sim::RunState::Paused;
+        if !at_start || snapshot.run.is_none() {
+            return;
+        }
+        let dynamic = snapshot.run.as_ref().is_some_and(|r| r.dynamic);
+        let hint = if dynamic {
+            "Press Run (Space): keys are written first, then each query is read while the \
+             calcium (orange) rises toward Z_t (dashed)."
+        } else {
+            "Press Run (Space): the rows of A_net are read one by one."
+        };
+        ui.add(egui::Label::new(egui::RichText::new(hint).size(14.0).color(theme::CAPTION)).wrap());
+    }
+
     /// The sequence picker and the parameters, on the left.
     fn parameter_panel(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let mut worker = Vec::new();
@@ -213,14 +281,23 @@ impl TripartiteApp {
 
     /// Graph and traces above, the attention matrices below; the splitters move.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        let compact = self.presentation.is_some();
+        self.graph.compact = compact;
+        self.traces.compact = compact;
+        self.attention.compact = compact;
         self.attention.banner(ui, &self.history);
         // The views above, the timeline across the bottom of the page under all three.
         let page = ui.available_rect_before_wrap();
         let split = page.bottom() - TIMELINE_HEIGHT;
         let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - 6.0));
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
+        let min = if self.presentation.is_some() {
+            PRESENTED_MIN_LIVE_SIZE
+        } else {
+            MIN_LIVE_SIZE
+        };
         ui.scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
-            if area.width() >= MIN_LIVE_SIZE.x && area.height() >= MIN_LIVE_SIZE.y {
+            if area.width() >= min.x && area.height() >= min.y {
                 self.live_views(ui, area, out);
             } else {
                 // Too small for three views side by side (a zoomed or small window): one under
@@ -260,13 +337,15 @@ impl TripartiteApp {
             });
         };
         region(ui, graph, &mut |ui| {
-            self.graph.ui(ui, &self.history, self.selection, out)
+            self.graph
+                .ui(ui, &self.history, self.selection, &self.tokens, out)
         });
         region(ui, traces, &mut |ui| {
-            self.traces.ui(ui, &self.history, self.selection)
+            self.traces
+                .ui(ui, &self.history, self.selection, &self.tokens, out)
         });
         region(ui, attention, &mut |ui| {
-            self.attention.ui(ui, &self.history)
+            self.attention.ui(ui, &self.history, &self.tokens, out)
         });
         self.rects = super::ViewRects {
             graph: Some(graph),
@@ -285,13 +364,15 @@ impl TripartiteApp {
             });
         };
         region(ui, rects.graph, &mut |ui| {
-            self.graph.ui(ui, &self.history, self.selection, out)
+            self.graph
+                .ui(ui, &self.history, self.selection, &self.tokens, out)
         });
         region(ui, rects.traces, &mut |ui| {
-            self.traces.ui(ui, &self.history, self.selection)
+            self.traces
+                .ui(ui, &self.history, self.selection, &self.tokens, out)
         });
         region(ui, rects.attention, &mut |ui| {
-            self.attention.ui(ui, &self.history)
+            self.attention.ui(ui, &self.history, &self.tokens, out)
         });
         let [graph, traces, attention] = rects.padded();
         self.rects = super::ViewRects {

@@ -108,13 +108,31 @@ impl TripartiteApp {
                 self.tab = Tab::Live;
             }
             AppCommand::ToggleHelp => self.help.open = !self.help.open,
+            // In presentation mode Esc first restores the layout, as F5 does.
+            AppCommand::Escape if self.presentation.is_some() => self.toggle_presentation(ctx),
             AppCommand::Escape => {
                 self.help.open = false;
+                self.welcome.open = false;
                 self.select(None);
+                self.tokens = Default::default();
             }
             AppCommand::DismissMessage => self.files.message = None,
             AppCommand::History(action) => self.handle_history(ctx, action),
             AppCommand::Compare(action) => self.handle_compare(ctx, action),
+            AppCommand::SelectTokens { after, .. } => self.tokens = after,
+            AppCommand::TogglePresentation => self.toggle_presentation(ctx),
+            AppCommand::ShowWelcome(shown) => self.welcome.open = shown,
+            // The lesson player lands on its own branch; until then the request is only noted.
+            AppCommand::StartLesson(index) => {
+                eprintln!("tripartite: lesson {index} requested; no lesson player in this build");
+                self.files.message = Some((
+                    format!(
+                        "Lesson {}: the lesson player is not in this build yet.",
+                        index + 1
+                    ),
+                    false,
+                ));
+            }
         }
     }
 
@@ -146,6 +164,7 @@ impl TripartiteApp {
         self.picker = SequencePicker::new(experiment);
         self.params = ParamsView::new(experiment);
         self.select(None);
+        self.tokens = Default::default();
         self.graph.reset_view();
         self.forget_edits();
         self.loaded = true;
@@ -205,6 +224,17 @@ impl TripartiteApp {
                     .clone()
                     .unwrap_or_else(|| "This experiment has no description.".to_string());
                 report(self, Ok(text));
+            }
+            FileAction::OpenDefault => {
+                let experiment = Experiment::default();
+                let recent = self.files.document.recent().to_vec();
+                self.files.document = crate::ui::files::Document::untitled(&experiment);
+                self.files.document.set_recent(recent);
+                report(
+                    self,
+                    Ok(crate::ui::views::welcome::DEFAULT_HEAD_LINE.to_string()),
+                );
+                self.load(experiment);
             }
             FileAction::OpenExample { .. } => match action.preset().map(|p| (p, p.experiment())) {
                 Some((preset, Ok(experiment))) => {

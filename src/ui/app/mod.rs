@@ -9,6 +9,7 @@ mod compare;
 mod frame;
 mod handling;
 mod logic;
+mod presentation;
 pub(crate) mod scripted;
 
 use crate::data::experiment::Experiment;
@@ -24,10 +25,11 @@ use crate::ui::views::heads::HeadsOverview;
 use crate::ui::views::help::HelpWindow;
 use crate::ui::views::params::ParamsView;
 use crate::ui::views::picker::SequencePicker;
-use crate::ui::views::selection::Selection;
+use crate::ui::views::selection::{Selection, TokenSelection};
 use crate::ui::views::status::{FrameStats, StatusView};
 use crate::ui::views::sweep::SweepPanel;
 use crate::ui::views::traces::TracesView;
+use crate::ui::views::welcome::WelcomePanel;
 use crate::ui::widgets::layout::LiveLayout;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -87,6 +89,11 @@ pub struct TripartiteApp {
     state_save: Option<std::path::PathBuf>,
     /// Undo history, the pinned baseline and the twin run.
     ab: compare::AbState,
+    /// The query rows and key columns selected in every view (issue 12 §3).
+    tokens: TokenSelection,
+    /// The layout to restore when presentation mode ends; `Some` while presenting.
+    presentation: Option<presentation::Presented>,
+    welcome: WelcomePanel,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -158,6 +165,9 @@ impl TripartiteApp {
             branch_question: None,
             state_save: None,
             ab: compare::AbState::default(),
+            tokens: TokenSelection::default(),
+            presentation: None,
+            welcome: WelcomePanel::default(),
         }
     }
 
@@ -165,6 +175,7 @@ impl TripartiteApp {
     /// no experiment was asked for.
     pub fn for_window(experiment: Experiment, storage: Option<&dyn eframe::Storage>) -> Self {
         let (state, notice) = crate::ui::files::persist::load(storage);
+        let first_launch = !crate::ui::files::persist::has_session(storage);
         let restore = experiment == Experiment::default() && storage.is_some();
         let start = if restore {
             state.experiment()
@@ -178,7 +189,10 @@ impl TripartiteApp {
             app.files.document.restore(state.document.clone(), &start);
             app.show_params = state.ui.show_params;
             app.layout = state.ui.layout;
+            app.tokens = state.ui.tokens.clone();
         }
+        // The first launch opens on the welcome panel; later ones on the last session.
+        app.welcome.open = first_launch;
         app.files.message = notice.map(|n| (n, false));
         app
     }
@@ -258,6 +272,26 @@ impl TripartiteApp {
         }
     }
 
+    /// The query rows and key columns selected across the views.
+    pub fn tokens(&self) -> &TokenSelection {
+        &self.tokens
+    }
+
+    /// Whether presentation mode is on.
+    pub fn presenting(&self) -> bool {
+        self.presentation.is_some()
+    }
+
+    /// Whether the parameter panel is shown.
+    pub fn params_shown(&self) -> bool {
+        self.show_params
+    }
+
+    /// Whether the welcome panel is open.
+    pub fn welcome_open(&self) -> bool {
+        self.welcome.open
+    }
+
     pub fn graph(&self) -> &GraphView {
         &self.graph
     }
@@ -315,9 +349,15 @@ impl eframe::App for TripartiteApp {
             self.files.document.path(),
             self.files.document.recent(),
             UiChoices {
-                show_params: self.show_params,
+                // Presentation mode is a moment, not a setting: the session keeps the layout
+                // it will return to.
+                show_params: self
+                    .presentation
+                    .as_ref()
+                    .map_or(self.show_params, |p| p.show_params),
                 layout: self.layout,
                 show_help: self.help.open,
+                tokens: self.tokens.clone(),
             },
         );
         crate::ui::files::persist::save(storage, &state);

@@ -37,6 +37,8 @@ pub enum FileAction {
     },
     /// Show the experiment's description again (after its banner was closed).
     ShowDescription,
+    /// Replace the experiment with the app's default (a real MiniLM head), as on first launch.
+    OpenDefault,
     /// Use the `q.npy`/`k.npy`/`v.npy` in this folder as the sequence.
     ImportQkv(PathBuf),
     /// Use the BERT model in this folder as the sequence source.
@@ -74,6 +76,7 @@ impl FileAction {
                 | FileAction::Open(_)
                 | FileAction::OpenExample { .. }
                 | FileAction::OpenState(_)
+                | FileAction::OpenDefault
                 | FileAction::Quit
         )
     }

@@ -4,6 +4,7 @@
 //! defaults with a notice for the status bar; loading never fails and never panics.
 
 use crate::data::experiment::Experiment;
+use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::layout::LiveLayout;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ pub struct UiChoices {
     pub show_help: bool,
     /// The Live tab's splitters.
     pub layout: LiveLayout,
+    /// The linked token selection (a view of the session, not part of the experiment).
+    pub tokens: TokenSelection,
 }
 
 impl Default for UiChoices {
@@ -31,6 +34,7 @@ impl Default for UiChoices {
             show_params: true,
             show_help: false,
             layout: LiveLayout::default(),
+            tokens: TokenSelection::default(),
         }
     }
 }
@@ -122,6 +126,11 @@ pub fn load(storage: Option<&dyn eframe::Storage>) -> (PersistedState, Option<St
         state.document = None;
     }
     (state, notice)
+}
+
+/// Whether a session was saved before (false on the first launch, which opens the welcome).
+pub fn has_session(storage: Option<&dyn eframe::Storage>) -> bool {
+    storage.is_some_and(|s| s.get_string(STORAGE_KEY).is_some())
 }
 
 /// Stores `state` under [`STORAGE_KEY`] (eframe flushes it to disk).

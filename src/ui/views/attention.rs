@@ -3,9 +3,13 @@
 
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
+use crate::ui::command::AppCommand;
 use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
+use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::colormap::ColorScale;
-use crate::ui::widgets::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
+use crate::ui::widgets::heatmap::{
+    FOOTER_HEIGHT, Heatmap, HeatmapTexture, heatmap_id, label_width,
+};
 use crate::ui::widgets::theme;
 use ndarray::Array2;
 
@@ -99,6 +103,8 @@ pub struct AttentionView {
     pub difference_scale: DifferenceScale,
     /// The generation whose poor-run banner was closed.
     banner_closed: Option<u64>,
+    /// Presentation mode: no caption, the matrices get the room.
+    pub compact: bool,
 }
 
 impl AttentionView {
@@ -115,15 +121,38 @@ impl AttentionView {
         rows * (side + 24.0 + 20.0 + FOOTER_HEIGHT + 8.0) + 200.0
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory) {
+    /// The names of the three matrices, as their accessible labels read.
+    pub const MATRICES: [&'static str; 3] = [
+        "Transformer softmax A_soft",
+        "Network A_net",
+        "Difference A_net − A_soft",
+    ];
+
+    /// Whether one of the three matrices has the keyboard focus (the arrow keys then move the
+    /// token selection).
+    pub fn has_focus(ctx: &egui::Context) -> bool {
+        ctx.memory(|m| m.focused())
+            .is_some_and(|id| Self::MATRICES.iter().any(|name| heatmap_id(name) == id))
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        tokens: &TokenSelection,
+        out: &mut Vec<AppCommand>,
+    ) {
         ui.label(theme::title(
             "Attention: transformer vs neurons + astrocyte",
         ));
-        theme::caption(
-            ui,
-            "Rows: queries, columns: keys. A_net fills row by row as read slots end; white \
-             difference = same as the transformer.",
-        );
+        if !self.compact {
+            theme::caption(
+                ui,
+                "Rows: queries, columns: keys. A_net fills row by row as read slots end; white \
+             difference = same as the transformer. Click a row or a token to select it \
+             everywhere.",
+            );
+        }
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -222,10 +251,29 @@ impl AttentionView {
         let metrics_below = 56.0;
         let metrics_width = 230.0;
         let side_below = fit(full.x, full.y - metrics_below);
-        let side_beside = fit(full.x - metrics_width - gap, full.y);
-        let beside = side_beside > side_below + 8.0;
+        let first_guess = fit(full.x - metrics_width - gap, full.y);
+        // The difference's heading (with its scale switch) can be wider than its matrix; the
+        // metrics beside must still fit after it (in a scaled view it pushed them off).
+        let heading = ui
+            .painter()
+            .layout_no_wrap(
+                "Difference A_net − A_soft".to_owned(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                egui::Color32::BLACK,
+            )
+            .size()
+            .x
+            + 110.0;
+        let heading_excess = (heading - (first_guess + left + 44.0)).max(0.0);
+        let side_beside = fit(full.x - metrics_width - gap - heading_excess, full.y);
+        // The column holds a heading, the verdict and five metrics; where it would not fit
+        // (a short, scaled view) the metrics wrap below instead of being cut off.
+        let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 4.0;
+        let column_fits = full.y >= 7.0 * row;
+        let beside = column_fits && side_beside > side_below + 8.0;
         let side = if beside { side_beside } else { side_below };
         let mut hover = None;
+        let mut clicked = None;
         let mut scale_choice = self.difference_scale;
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = gap;
@@ -274,10 +322,12 @@ impl AttentionView {
                         rows_done: rows,
                         highlight_row: query,
                         linked_cell: self.hover,
+                        selected: tokens,
                         side,
                     }
                     .show(ui, cache);
                     hover = hover.or(shown.hovered);
+                    clicked = clicked.or(shown.clicked);
                 });
             }
             if beside {
@@ -306,6 +356,12 @@ impl AttentionView {
         }
         self.difference_scale = scale_choice;
         self.hover = hover;
+        if let Some((axis, index, add)) = clicked {
+            out.push(AppCommand::SelectTokens {
+                before: tokens.clone(),
+                after: tokens.clicked(axis, index, add),
+            });
+        }
         if !beside {
             self.metrics(ui, history, false);
         }
@@ -385,6 +441,10 @@ impl AttentionView {
                 });
             }
             for ((name, short, help), value) in METRIC_HELP.iter().zip(values) {
+                // In a row, a metric that would not fit moves to the next line whole.
+                if !column && ui.available_size_before_wrap().x < 150.0 {
+                    ui.end_row();
+                }
                 ui.horizontal(|ui| {
                     let label = ui
                         .label(format!("{short} ="))

@@ -76,6 +76,11 @@ impl ControlsView {
                 }
             }
             ui.separator();
+            // The label, slider and its value move to the next row together in a narrow or
+            // zoomed window (the slider is one nested row that does not wrap by itself).
+            if ui.available_size_before_wrap().x < 290.0 {
+                ui.end_row();
+            }
             let label = ui.label("Speed");
             let slider = ui.add_enabled(
                 !self.max_speed,

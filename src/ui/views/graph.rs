@@ -7,7 +7,7 @@
 
 use crate::sim::{Command, RunHistory, Snapshot, SubsetMode, SubsetRequest};
 use crate::ui::command::AppCommand;
-use crate::ui::views::selection::Selection;
+use crate::ui::views::selection::{Selection, TokenSelection};
 use crate::ui::widgets::colormap::{self, palette};
 use crate::ui::widgets::theme;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2};
@@ -35,6 +35,8 @@ pub struct GraphView {
     request: SubsetRequest,
     sent: Option<SubsetRequest>,
     targets: Vec<Target>,
+    /// Presentation mode: no caption or subset controls, the network gets the room.
+    pub compact: bool,
 }
 
 impl Default for GraphView {
@@ -45,6 +47,7 @@ impl Default for GraphView {
             request: SubsetRequest::default(),
             sent: None,
             targets: Vec::new(),
+            compact: false,
         }
     }
 }
@@ -88,19 +91,37 @@ impl GraphView {
         ui: &mut egui::Ui,
         history: &RunHistory,
         selection: Option<Selection>,
+        tokens: &TokenSelection,
         out: &mut Vec<AppCommand>,
     ) {
         ui.label(theme::title("Network: neurons and one astrocyte"));
-        theme::caption(
-            ui,
-            "Colour: activity. Edge width: synapse strength H. The star is the astrocyte; \
-             its processes (dots) reach every hidden-to-output synapse.",
-        );
+        if !self.compact {
+            theme::caption(
+                ui,
+                "Colour: activity. Edge width: synapse strength H. The star is the astrocyte; \
+                 its processes (dots) reach every hidden-to-output synapse.",
+            );
+        }
         let Some(snapshot) = history.snapshot.as_ref() else {
             ui.label("Starting the simulation…");
             return;
         };
-        self.subset_controls(ui, snapshot);
+        if !self.compact {
+            self.subset_controls(ui, snapshot);
+        }
+        if let (Some(t), Some(run)) = (snapshot.subset.query, snapshot.run.as_ref())
+            && !snapshot.subset.query_features.is_empty()
+        {
+            ui.label(
+                egui::RichText::new(format!(
+                    "Hidden fill: φ(q_t) for query '{}' (row {t}), the features its read slot \
+                     drives",
+                    run.tokens.get(t).map_or("?", String::as_str)
+                ))
+                .size(13.0)
+                .color(crate::ui::widgets::heatmap::SELECTED_TOKEN),
+            );
+        }
         // A line of its own above the canvas: painted inside it, it covered the legend.
         if snapshot.run.as_ref().is_some_and(|run| !run.dynamic) {
             ui.add(
@@ -112,6 +133,8 @@ impl GraphView {
                 .wrap(),
             );
         }
+        // The selected query's φ(q̃_t) comes with the subset, for the hidden neurons' fill.
+        self.request.query = tokens.first_query();
         if self.sent.as_ref() != Some(&self.request) {
             out.push(AppCommand::Worker(Command::SetSubset(self.request.clone())));
             self.sent = Some(self.request.clone());
@@ -433,7 +456,13 @@ impl GraphView {
             (&subset.hidden, &hidden, Selection::Hidden, false),
             (&subset.outputs, &outputs, Selection::Output, true),
         ];
-        for (neurons, positions, make, signed) in layers {
+        // With a query selected, hidden neurons show φ(q̃_t) instead of their rate now.
+        let by_query =
+            subset.query_features.len() == subset.hidden.len() && !subset.query_features.is_empty();
+        let max_feature = subset.query_features.iter().fold(0.0f64, |m, v| {
+            if v.is_finite() { m.max(v.abs()) } else { m }
+        });
+        for (layer, (neurons, positions, make, signed)) in layers.into_iter().enumerate() {
             let max = neurons.iter().fold(0.0f64, |m, n| {
                 if n.rate.is_finite() {
                     m.max(n.rate.abs())
@@ -442,8 +471,16 @@ impl GraphView {
                 }
             });
             let r = radius(neurons.len());
-            for (neuron, pos) in neurons.iter().zip(positions) {
-                let fill = if !neuron.rate.is_finite() {
+            for (k, (neuron, pos)) in neurons.iter().zip(positions).enumerate() {
+                let feature = subset.query_features.get(k).copied();
+                let fill = if layer == 1 && by_query {
+                    let value = feature.unwrap_or(f64::NAN);
+                    if value.is_finite() && max_feature > 0.0 {
+                        colormap::viridis(value / max_feature)
+                    } else {
+                        Color32::from_gray(200)
+                    }
+                } else if !neuron.rate.is_finite() {
                     Color32::from_gray(200)
                 } else if signed {
                     colormap::diverging(if max > 0.0 { neuron.rate / max } else { 0.0 })
@@ -551,6 +588,9 @@ fn describe(ui: &mut egui::Ui, snapshot: &Snapshot, item: Selection) {
                     subset.presynaptic[p],
                     "its weight onto the astrocyte",
                 );
+                if let Some(&feature) = subset.query_features.get(p) {
+                    line(ui, "φ(q_t)", feature, "its feature for the selected query");
+                }
             }
         }
         Selection::Output(i) => {

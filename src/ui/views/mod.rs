@@ -14,3 +14,4 @@ pub mod status;
 pub mod sweep;
 pub mod timeline;
 pub mod traces;
+pub mod welcome;

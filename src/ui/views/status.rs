@@ -50,7 +50,10 @@ impl StatusView {
             ui.label("starting the simulation worker…");
             return;
         };
-        ui.horizontal(|ui| {
+        // Wrapped, so that a zoomed window shows every item on a second line.
+        ui.horizontal_wrapped(|ui| {
+            // Each item whole: one that does not fit starts the next line.
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             let sep = |ui: &mut egui::Ui| {
                 ui.label(egui::RichText::new("·").strong());
             };

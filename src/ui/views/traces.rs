@@ -3,8 +3,10 @@
 
 use crate::model::schedule::{Phase, Slot};
 use crate::sim::{RunHistory, RunInfo, RunState, TraceSample};
-use crate::ui::views::selection::Selection;
+use crate::ui::command::AppCommand;
+use crate::ui::views::selection::{Selection, TokenAxis, TokenSelection};
 use crate::ui::widgets::colormap::palette;
+use crate::ui::widgets::heatmap::SELECTED_TOKEN;
 use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
 use egui_plot::{AxisHints, Line, LineStyle, Plot, PlotPoints, Span, VLine};
@@ -22,18 +24,31 @@ const LEGEND_TEXT: f32 = 12.5;
 /// selected.
 pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
 /// The selected traces' plot keeps at least this height, scrolling when the row is short.
-const SELECTED_MIN_HEIGHT: f32 = 80.0;
+const SELECTED_MIN_HEIGHT: f32 = 60.0;
 
 #[derive(Default)]
-pub struct TracesView {}
+pub struct TracesView {
+    /// Presentation mode: no caption, thicker lines.
+    pub compact: bool,
+}
 
 impl TracesView {
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, selection: Option<Selection>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        selection: Option<Selection>,
+        tokens: &TokenSelection,
+        out: &mut Vec<AppCommand>,
+    ) {
         ui.label(theme::title("Calcium vs softmax normaliser"));
-        theme::caption(
-            ui,
-            "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
-        );
+        if !self.compact {
+            theme::caption(
+                ui,
+                "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
+            );
+        }
+        let thick = if self.compact { 1.6 } else { 1.0 };
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -66,6 +81,7 @@ impl TracesView {
         // Say when the calcium leaves the top, so that no one misreads a clipped line.
         let clipped = (peak > y_top).then_some(peak);
         legend(ui, snapshot.calcium, snapshot.slot, &run, clipped);
+        selected_tokens(ui, history, &run, tokens);
         let total = run.total_ms.max(1.0);
         let now = snapshot.time_ms;
         let height = ui.available_height();
@@ -84,11 +100,15 @@ impl TracesView {
             // and never less than a readable height while the selected plot keeps a sliver.
             // When the row is short the selected traces scroll below it.
             let shared = height - header;
-            (shared * 0.55).max(MIN_CALCIUM_HEIGHT)
+            // Both plots in sight whenever the row can hold them at their smallest.
+            (shared * 0.55)
+                .min(shared - SELECTED_MIN_HEIGHT - 8.0)
+                .max(MIN_CALCIUM_HEIGHT)
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
         let run_for_plot = run.clone();
+        let marked = tokens.clone();
         // A new build gets a new plot (and so its own y range).
         let response = Plot::new(format!("calcium trace {}", snapshot.generation))
             .height(top_height.max(80.0))
@@ -98,6 +118,7 @@ impl TracesView {
             .default_y_bounds(-0.03 * y_top, y_top)
             .custom_x_axes(vec![time_axis()])
             .custom_y_axes(vec![value_axis("c, Z_t")])
+            .y_grid_spacer(egui_plot::uniform_grid_spacer(nice_steps))
             .link_axis(time_link(), [true, false])
             .allow_scroll(false)
             .show(ui, move |plot| {
@@ -106,7 +127,7 @@ impl TracesView {
                 plot.line(
                     Line::new("calcium c(t)", PlotPoints::new(calcium))
                         .color(palette::CALCIUM)
-                        .width(2.5),
+                        .width(2.5 * thick),
                 );
                 // Z_t over the calcium: where they agree, the dashes stay visible on the orange.
                 for segment in normaliser_segments(&run_for_plot, bounds.min()[0], bounds.max()[0])
@@ -115,14 +136,28 @@ impl TracesView {
                         Line::new("", PlotPoints::new(segment))
                             .color(palette::NORMALISER)
                             .style(LineStyle::dashed_loose())
-                            .width(2.0),
+                            .width(2.0 * thick),
                     );
                 }
+                mark_tokens(plot, &run_for_plot, &marked);
                 plot.vline(VLine::new("", now).color(palette::CURSOR).width(1.5));
+                // A click on a slot selects its token: a read slot its query, a write slot its key.
+                plot.response()
+                    .clicked()
+                    .then(|| plot.pointer_coordinate())
+                    .flatten()
+                    .and_then(|at| slot_at(&run_for_plot, at.x))
             });
         response.response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Calcium and normaliser traces")
         });
+        if let Some((axis, index)) = response.inner {
+            let add = ui.input(|i| i.modifiers.shift);
+            out.push(AppCommand::SelectTokens {
+                before: tokens.clone(),
+                after: tokens.clicked(axis, index, add),
+            });
+        }
 
         if selected_probes.is_empty() {
             if selection == Some(Selection::Astrocyte) {
@@ -213,8 +248,13 @@ impl TracesView {
                     }
                 });
                 let run_for_plot = run.clone();
+                let room = ui.available_height() - 4.0;
+                // In a short row the time axis goes (the calcium plot above shows the same,
+                // linked), so the traces keep their drawing height.
+                let time_labels = room >= 2.0 * SELECTED_MIN_HEIGHT;
                 let response = Plot::new("selected traces")
-                    .height((ui.available_height() - 4.0).max(SELECTED_MIN_HEIGHT))
+                    .height(room.max(SELECTED_MIN_HEIGHT))
+                    .show_axes([time_labels, true])
                     .include_x(0.0)
                     .include_x(total)
                     .custom_x_axes(vec![time_axis()])
@@ -240,22 +280,170 @@ impl TracesView {
     }
 }
 
+/// The token of the slot at `time_ms`: a read slot's query or a write slot's key.
+fn slot_at(run: &RunInfo, time_ms: f64) -> Option<(TokenAxis, usize)> {
+    run.slots.iter().find_map(|slot| {
+        let (start, end) = slot_ms(run, slot);
+        (start <= time_ms && time_ms < end).then_some((
+            if slot.phase == Phase::Read {
+                TokenAxis::Query
+            } else {
+                TokenAxis::Key
+            },
+            slot.token,
+        ))
+    })
+}
+
+/// Outlines the read slot of each selected query and the write slot of each selected key.
+fn mark_tokens(plot: &mut egui_plot::PlotUi<'_>, run: &RunInfo, tokens: &TokenSelection) {
+    for slot in &run.slots {
+        let selected = match slot.phase {
+            Phase::Read => tokens.has_query(slot.token),
+            Phase::Write => tokens.has_key(slot.token),
+        };
+        if !selected {
+            continue;
+        }
+        let (start, end) = slot_ms(run, slot);
+        plot.span(
+            Span::new("", start..=end)
+                .fill(SELECTED_TOKEN.gamma_multiply(0.12))
+                .border_color(SELECTED_TOKEN)
+                .border_width(2.5),
+        );
+    }
+}
+
+/// One line per selected token: a query's c_t, Z_t and c_t / Z_t once its read slot is done; a
+/// key's write slot and the calcium it added (when recorded).
+fn selected_tokens(
+    ui: &mut egui::Ui,
+    history: &RunHistory,
+    run: &RunInfo,
+    tokens: &TokenSelection,
+) {
+    if tokens.is_empty() {
+        return;
+    }
+    let name = |i: usize| run.tokens.get(i).map_or("?", String::as_str);
+    let text = |t: String| RichText::new(t).size(13.0).color(SELECTED_TOKEN).strong();
+    ui.horizontal_wrapped(|ui| {
+        for &t in tokens.queries.iter().filter(|&&t| t < run.tokens.len()) {
+            let z = run.normaliser[t];
+            let done = history.rows_done.get(t).copied().unwrap_or(false);
+            let line = match history.row_calcium.get(t).filter(|_| done) {
+                Some(&c) => format!(
+                    "read slot {t} '{}': c_t = {}, Z_t = {}, c_t / Z_t = {}",
+                    name(t),
+                    theme::sig(c),
+                    theme::sig(z),
+                    theme::sig(c / z)
+                ),
+                None => format!(
+                    "read slot {t} '{}': Z_t = {}, c_t not read yet",
+                    name(t),
+                    theme::sig(z)
+                ),
+            };
+            ui.label(text(line)).on_hover_text(
+                "c_t: the calcium at the end of read slot t; Z_t: the softmax normaliser the \
+                 calcium should meet; their ratio is 1 when the astrocyte tracks Z_t",
+            );
+        }
+        for &tau in tokens.keys.iter().filter(|&&tau| tau < run.tokens.len()) {
+            let line = match write_contribution(history, run, tau) {
+                Some(rise) => format!(
+                    "write slot {tau} '{}': calcium rose by {} while it was written",
+                    name(tau),
+                    theme::sig(rise)
+                ),
+                None if written(history, run, tau) => format!(
+                    "write slot {tau} '{}': its calcium was not recorded (Reset and Run to see it)",
+                    name(tau)
+                ),
+                None => format!("write slot {tau} '{}': not written yet", name(tau)),
+            };
+            ui.label(text(line)).on_hover_text(
+                "Writing key τ adds φ(k_τ) to the presynaptic trace g, and the calcium rises by \
+                 its share of every Z_t",
+            );
+        }
+    });
+}
+
+/// Whether the run is past write slot `tau`.
+fn written(history: &RunHistory, run: &RunInfo, tau: usize) -> bool {
+    let now = history.snapshot.as_ref().map_or(0.0, |s| s.time_ms);
+    run.slots
+        .iter()
+        .find(|s| s.phase == Phase::Write && s.token == tau)
+        .is_some_and(|slot| slot_ms(run, slot).1 <= now)
+}
+
+/// How much the calcium rose over write slot `tau` (normaliser units), from the recorded
+/// samples; `None` until the slot has been written and recorded.
+fn write_contribution(history: &RunHistory, run: &RunInfo, tau: usize) -> Option<f64> {
+    let slot = run
+        .slots
+        .iter()
+        .find(|s| s.phase == Phase::Write && s.token == tau)?;
+    let (start, end) = slot_ms(run, slot);
+    let mut inside = history
+        .samples
+        .iter()
+        .filter(|s| s.time_ms >= start - 1e-9 && s.time_ms <= end + 1e-9);
+    let first = inside.next()?;
+    let last = inside.next_back()?;
+    (last.time_ms >= end - 2.0 * (end - start) / slot.steps.max(1) as f64)
+        .then_some(last.calcium - first.calcium)
+}
+
 /// The calcium plot and the selected traces share their time axis (zoom one, both follow).
 fn time_link() -> egui::Id {
     egui::Id::unique("tripartite traces time axis")
 }
 
-/// Tick labels closer together than egui_plot's default, so narrow plots still show numbers.
+/// Spacing (points) between tick labels on the time axis: closer than egui_plot's default, so
+/// narrow plots still show numbers. egui_plot fades labels spaced inside the range; an empty
+/// range draws every label at full contrast (4.5:1, tested in `theme`) or hides it.
+pub const TIME_TICK_SPACING: std::ops::RangeInclusive<f32> = 40.0..=40.0;
+/// The same for the value axis: a short calcium plot still gets ticks every 10 or 20 units
+/// (with a wide fade band it showed only the 0).
+pub const VALUE_TICK_SPACING: std::ops::RangeInclusive<f32> = 16.0..=16.0;
+
+/// Steps of 1, 2 or 5 × 10^k for the value axis: egui_plot's default (powers of ten) left a
+/// short calcium plot with a lone 0 tick, since 10 was too dense to label and 100 off the plot.
+fn nice_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    let first = nice_at_least(input.base_step_size);
+    let second = nice_at_least(first * 2.0);
+    // Each step a multiple of the finer ones, so labels of two levels never sit 10 apart.
+    [first, second, second * 10.0]
+}
+
+/// The smallest of 1, 2 or 5 × 10^k that is at least `x` (x > 0).
+fn nice_at_least(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let decade = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * decade)
+        .find(|&step| step >= x * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
 fn time_axis() -> AxisHints<'static> {
     AxisHints::new_x()
         .label("simulated time (ms)")
-        .label_spacing(36.0..=56.0)
+        .label_spacing(TIME_TICK_SPACING)
 }
 
 fn value_axis(label: &str) -> AxisHints<'static> {
     AxisHints::new_y()
         .label(label.to_string())
-        .label_spacing(14.0..=22.0)
+        .label_spacing(VALUE_TICK_SPACING)
 }
 
 /// The legend, with the present calcium beside the normaliser it should meet as numbers: the
@@ -504,4 +692,22 @@ fn normaliser_segments(run: &RunInfo, from: f64, to: f64) -> Vec<Vec<[f64; 2]>> 
         last_end = end;
     }
     segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_steps_are_1_2_or_5_times_a_power_of_ten() {
+        assert_eq!(nice_at_least(7.4), 10.0);
+        assert_eq!(nice_at_least(1.3), 2.0);
+        assert_eq!(nice_at_least(0.03), 0.05);
+        assert_eq!(nice_at_least(20.0), 20.0);
+        let steps = nice_steps(egui_plot::GridInput {
+            bounds: (0.0, 65.0),
+            base_step_size: 7.4,
+        });
+        assert_eq!(steps, [10.0, 20.0, 200.0]);
+    }
 }

@@ -2,6 +2,7 @@
 //! both axes (as real labels, so screen readers and tests see them), a highlighted row, a
 //! colour bar and exact values on hover.
 
+use crate::ui::views::selection::{TokenAxis, TokenSelection};
 use crate::ui::widgets::colormap::{self, ColorScale};
 use crate::ui::widgets::theme;
 use egui::{
@@ -32,6 +33,8 @@ pub struct Heatmap<'a> {
     pub highlight_row: Option<usize>,
     /// A cell to outline because it is hovered in a sibling heatmap.
     pub linked_cell: Option<(usize, usize)>,
+    /// The linked token selection: its query rows and key columns are outlined.
+    pub selected: &'a TokenSelection,
     /// Side of the matrix in points.
     pub side: f32,
 }
@@ -41,7 +44,19 @@ pub struct HeatmapResponse {
     pub response: egui::Response,
     /// The (query, key) cell under the pointer.
     pub hovered: Option<(usize, usize)>,
+    /// A token clicked this frame (a cell or a row label: its query row; a column label: its
+    /// key column), and whether Shift was held (add to the selection).
+    pub clicked: Option<(TokenAxis, usize, bool)>,
 }
+
+/// The id of the heatmap named `name`: it takes the keyboard focus when clicked, and the app
+/// moves the token selection with the arrow keys while it has it.
+pub fn heatmap_id(name: &str) -> egui::Id {
+    egui::Id::unique(("heatmap", name))
+}
+
+/// Colour of the linked selection's outlines (rows and columns), in every view.
+pub const SELECTED_TOKEN: Color32 = Color32::from_rgb(0xC2, 0x00, 0x78);
 
 /// Width reserved for the query labels on the left.
 pub fn label_width(tokens: &[String]) -> f32 {
@@ -63,16 +78,31 @@ impl Heatmap<'_> {
         );
         let grid = Rect::from_min_size(pos2(outer.min.x + left, outer.min.y), vec2(side, side));
         let response = ui
-            .interact(grid, ui.scope_id().with(self.name), Sense::hover())
+            .interact(grid, heatmap_id(self.name), Sense::click())
             .on_hover_cursor(egui::CursorIcon::Crosshair);
         let name = self.name.to_string();
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, &name));
+        if response.has_focus() {
+            // The arrow keys move the selection here, not the focus.
+            ui.memory_mut(|m| {
+                m.set_focus_lock_filter(
+                    response.id,
+                    egui::EventFilter {
+                        horizontal_arrows: true,
+                        vertical_arrows: true,
+                        ..Default::default()
+                    },
+                )
+            });
+        }
         if n == 0 {
             return HeatmapResponse {
                 response,
                 hovered: None,
+                clicked: None,
             };
         }
+        let shift = ui.input(|i| i.modifiers.shift);
         let cell = side / n as f32;
         self.upload(ui.ctx(), cache, n);
         let painter = ui.painter_at(outer);
@@ -119,6 +149,21 @@ impl Heatmap<'_> {
                 egui::StrokeKind::Outside,
             );
         }
+        let selection = Stroke::new(2.5, SELECTED_TOKEN);
+        for &t in self.selected.queries.iter().filter(|&&t| t < n) {
+            let row = Rect::from_min_size(
+                pos2(grid.left(), grid.top() + t as f32 * cell),
+                vec2(side, cell),
+            );
+            painter.rect_stroke(row, 0.0, selection, egui::StrokeKind::Middle);
+        }
+        for &tau in self.selected.keys.iter().filter(|&&tau| tau < n) {
+            let column = Rect::from_min_size(
+                pos2(grid.left() + tau as f32 * cell, grid.top()),
+                vec2(cell, side),
+            );
+            painter.rect_stroke(column, 0.0, selection, egui::StrokeKind::Middle);
+        }
         if let Some((t, tau)) = self.linked_cell.filter(|&(t, tau)| t < n && tau < n) {
             painter.rect_stroke(
                 cell_rect(t, tau),
@@ -127,7 +172,9 @@ impl Heatmap<'_> {
                 egui::StrokeKind::Inside,
             );
         }
-        self.axis_labels(ui, grid, n, left);
+        let mut clicked = self
+            .axis_labels(ui, grid, n, left)
+            .map(|(axis, index)| (axis, index, shift));
         self.color_bar(ui, &painter, grid);
 
         let hovered = response.hover_pos().and_then(|p| {
@@ -136,6 +183,12 @@ impl Heatmap<'_> {
             (tau >= 0.0 && t >= 0.0 && (tau as usize) < n && (t as usize) < n)
                 .then_some((t as usize, tau as usize))
         });
+        if response.clicked() {
+            response.request_focus();
+            if let Some((t, _)) = hovered {
+                clicked = Some((TokenAxis::Query, t, shift));
+            }
+        }
         let response = match hovered {
             Some((t, tau)) => {
                 let done = self
@@ -157,7 +210,11 @@ impl Heatmap<'_> {
             }
             None => response,
         };
-        HeatmapResponse { response, hovered }
+        HeatmapResponse {
+            response,
+            hovered,
+            clicked,
+        }
     }
 
     fn upload(&self, ctx: &egui::Context, cache: &mut HeatmapTexture, n: usize) {
@@ -193,8 +250,16 @@ impl Heatmap<'_> {
         cache.key = Some(key);
     }
 
-    /// Query labels on the left, key labels below; every k-th when cells are small.
-    fn axis_labels(&self, ui: &mut egui::Ui, grid: Rect, n: usize, left: f32) {
+    /// Query labels on the left, key labels below; every k-th when cells are small. A click
+    /// on one selects its token: a query label its row, a key label its column.
+    fn axis_labels(
+        &self,
+        ui: &mut egui::Ui,
+        grid: Rect,
+        n: usize,
+        left: f32,
+    ) -> Option<(TokenAxis, usize)> {
+        let mut clicked = None;
         let cell = grid.width() / n as f32;
         // Every query gets its label while a cell is at least 12 points tall; below that,
         // every k-th, still at a readable 12 points.
@@ -207,10 +272,17 @@ impl Heatmap<'_> {
             .max()
             .unwrap_or(1) as f32;
         let every_column = ((widest * font * 0.55 + 4.0) / cell).ceil().max(1.0) as usize;
-        let label = |text: &str| {
-            egui::Label::new(egui::RichText::new(text).size(font).color(theme::CAPTION))
+        let label = |text: &str, selected: bool| {
+            let text = egui::RichText::new(text).size(font);
+            let text = if selected {
+                text.color(SELECTED_TOKEN).strong()
+            } else {
+                text.color(theme::CAPTION)
+            };
+            egui::Label::new(text)
                 .truncate()
                 .selectable(false)
+                .sense(Sense::click())
         };
         for t in (0..n).step_by(every_row) {
             let rect = Rect::from_min_max(
@@ -229,7 +301,14 @@ impl Heatmap<'_> {
                 UiBuilder::new()
                     .max_rect(rect)
                     .layout(Layout::right_to_left(Align::Center)),
-                |ui| ui.add(label(&self.tokens[t])),
+                |ui| {
+                    let response = ui
+                        .add(label(&self.tokens[t], self.selected.has_query(t)))
+                        .on_hover_cursor(egui::CursorIcon::PointingHand);
+                    if response.clicked() {
+                        clicked = Some((TokenAxis::Query, t));
+                    }
+                },
             );
         }
         for tau in (0..n).step_by(every_column) {
@@ -245,9 +324,17 @@ impl Heatmap<'_> {
                 UiBuilder::new()
                     .max_rect(rect)
                     .layout(Layout::top_down(Align::Center)),
-                |ui| ui.add(label(&self.tokens[tau])),
+                |ui| {
+                    let response = ui
+                        .add(label(&self.tokens[tau], self.selected.has_key(tau)))
+                        .on_hover_cursor(egui::CursorIcon::PointingHand);
+                    if response.clicked() {
+                        clicked = Some((TokenAxis::Key, tau));
+                    }
+                },
             );
         }
+        clicked
     }
 
     fn color_bar(&self, ui: &egui::Ui, painter: &egui::Painter, grid: Rect) {

@@ -141,6 +141,36 @@ mod contrast {
         assert!((ratio(grey, Color32::WHITE) - 4.54).abs() < 0.01);
     }
 
+    /// egui_plot draws a tick label in the body text colour faded by √strength, where the
+    /// strength rises from 0 to 1 across the axis's label spacing (labels spaced below it are
+    /// hidden). The traces' spacings are empty ranges, so every label drawn is at full
+    /// strength: the body text colour, composited over the panel, at 4.5:1 or better. (With
+    /// egui_plot's default fade a label a quarter into the band read at 2.4:1.)
+    #[test]
+    fn plot_tick_labels_reach_4_5_to_1() {
+        use crate::ui::views::traces::{TIME_TICK_SPACING, VALUE_TICK_SPACING};
+        let ctx = egui::Context::default();
+        apply(&ctx);
+        let visuals = ctx.style_of(egui::Theme::Light).visuals.clone();
+        let bg = visuals.panel_fill;
+        for band in [TIME_TICK_SPACING, VALUE_TICK_SPACING] {
+            assert_eq!(band.start(), band.end(), "a fade band would dim labels");
+            // The strength of any drawn label, as egui_plot computes it.
+            let strength = egui::emath::remap_clamp(band.end() + 0.01, band.clone(), 0.0..=1.0);
+            let faded = visuals.text_color().gamma_multiply(strength.sqrt());
+            // A premultiplied colour over the background.
+            let a = f32::from(faded.a()) / 255.0;
+            let over = |c: u8, b: u8| (f32::from(c) + f32::from(b) * (1.0 - a)).round() as u8;
+            let seen = Color32::from_rgb(
+                over(faded.r(), bg.r()),
+                over(faded.g(), bg.g()),
+                over(faded.b(), bg.b()),
+            );
+            let r = ratio(seen, bg);
+            assert!(r >= 4.5, "tick labels: {r:.2}:1");
+        }
+    }
+
     /// Captions, hints, legends and tick labels must read at 4.5:1 or better on every
     /// background the light theme draws text on (the accessibility floor).
     #[test]

@@ -7,7 +7,10 @@
 use crate::data::experiment::Experiment;
 use crate::model::params::Mode;
 use crate::sim::batch::{HeadResult, Variant};
+use crate::ui::command::AppCommand;
+use crate::ui::views::selection::{TokenAxis, TokenSelection};
 use crate::ui::widgets::colormap::{ColorScale, palette};
+use crate::ui::widgets::heatmap::SELECTED_TOKEN;
 use crate::ui::widgets::theme;
 use egui::{
     Align2, Color32, ColorImage, FontId, Rect, RichText, Sense, Stroke, TextureHandle,
@@ -132,7 +135,16 @@ impl HeadsOverview {
 
     /// Draws the view. Returns the head the user clicked, to open in the main view at
     /// [`Self::layer`].
-    pub fn ui(&mut self, ui: &mut egui::Ui, experiment: &Experiment) -> Option<usize> {
+    /// The overview; returns the head clicked (to open it). A click inside a small multiple
+    /// selects its query row in every view (pushed to `out`), and the linked `tokens` are
+    /// outlined in every head.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        experiment: &Experiment,
+        tokens: &TokenSelection,
+        out: &mut Vec<AppCommand>,
+    ) -> Option<usize> {
         self.poll();
         ui.label(theme::title("All heads of one layer"));
         let grid = match self.state.grid(&experiment.source, repaint(ui.ctx())) {
@@ -208,7 +220,14 @@ impl HeadsOverview {
                 "These results were computed for other settings; press “Run all heads” to update them.",
             );
         }
-        self.cells(ui, layer, shown, heads)
+        let (opened, picked) = self.cells(ui, layer, shown, heads, tokens);
+        if let Some((t, add)) = picked {
+            out.push(AppCommand::SelectTokens {
+                before: tokens.clone(),
+                after: tokens.clicked(TokenAxis::Query, t, add),
+            });
+        }
+        opened
     }
 
     fn controls(
@@ -426,8 +445,11 @@ impl HeadsOverview {
         layer: usize,
         variant: Variant,
         heads: usize,
-    ) -> Option<usize> {
-        let run = self.state.runs.get(&(layer, variant))?;
+        tokens: &TokenSelection,
+    ) -> (Option<usize>, Option<(usize, bool)>) {
+        let Some(run) = self.state.runs.get(&(layer, variant)) else {
+            return (None, None);
+        };
         let mut order: Vec<usize> = (0..run.heads.len()).collect();
         if self.state.order == HeadOrder::ByAttnTv {
             order.sort_by(|&a, &b| {
@@ -453,6 +475,7 @@ impl HeadsOverview {
         );
         let cell = vec2(2.0 * side + CELL_PAD_X, side + CELL_PAD_Y);
         let mut clicked = None;
+        let mut picked = None;
         let ctx = ui.ctx().clone();
         let textures = &mut self.textures;
         egui::ScrollArea::vertical()
@@ -483,9 +506,12 @@ impl HeadsOverview {
                                     };
                                     let soft = texture(false, textures);
                                     let net = texture(true, textures);
-                                    if head_cell(ui, head, cell, side, &soft, &net).clicked() {
+                                    let (response, row) =
+                                        head_cell(ui, head, cell, side, (&soft, &net), tokens);
+                                    if response.clicked() {
                                         clicked = Some(head.head);
                                     }
+                                    picked = picked.or(row);
                                 }
                                 None => {
                                     let index = row * columns + k - order.len();
@@ -496,7 +522,7 @@ impl HeadsOverview {
                     });
                 }
             });
-        clicked
+        (clicked, picked)
     }
 }
 
@@ -578,15 +604,19 @@ pub fn cell_label(head: &HeadResult) -> String {
     )
 }
 
+/// One head's cell; a click on it opens the head, a click inside one of its matrices picks
+/// that query row (returned with whether Shift was held).
 fn head_cell(
     ui: &mut egui::Ui,
     head: &HeadResult,
     size: egui::Vec2,
     side: f32,
-    soft: &TextureHandle,
-    net: &TextureHandle,
-) -> egui::Response {
+    (soft, net): (&TextureHandle, &TextureHandle),
+    tokens: &TokenSelection,
+) -> (egui::Response, Option<(usize, bool)>) {
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+    let mut picked = None;
+    let n = head.softmax_attention.nrows();
     let label = cell_label(head);
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
     let quality = Quality::of(head.metrics.attn_tv);
@@ -645,6 +675,37 @@ fn head_cell(
             Stroke::new(1.0, Color32::GRAY),
             egui::StrokeKind::Outside,
         );
+        if n > 0 {
+            let row_height = side / n as f32;
+            for &t in tokens.queries.iter().filter(|&&t| t < n) {
+                let row = Rect::from_min_size(
+                    pos2(image.left(), image.top() + t as f32 * row_height),
+                    vec2(side, row_height),
+                );
+                painter.rect_stroke(
+                    row,
+                    0.0,
+                    Stroke::new(2.0, SELECTED_TOKEN),
+                    egui::StrokeKind::Middle,
+                );
+            }
+            let rows = ui
+                .interact(
+                    image,
+                    ui.scope_id().with(("head rows", head.head, k)),
+                    Sense::click(),
+                )
+                .on_hover_cursor(egui::CursorIcon::Crosshair)
+                .on_hover_text("Click a row to select that query in every view");
+            if rows.clicked()
+                && let Some(at) = rows.interact_pointer_pos()
+            {
+                let t = ((at.y - image.top()) / row_height).floor();
+                if t >= 0.0 && (t as usize) < n {
+                    picked = Some((t as usize, ui.input(|i| i.modifiers.shift)));
+                }
+            }
+        }
     }
     let below = top + 16.0 + side + 6.0;
     painter.text(
@@ -661,7 +722,7 @@ fn head_cell(
         FontId::proportional(14.5),
         text,
     );
-    response
+    let response = response
         .on_hover_cursor(egui::CursorIcon::PointingHand)
         .on_hover_text(format!(
             "Head {} of layer {} ({}, m = {}, {} mode)\n\
@@ -676,7 +737,8 @@ fn head_cell(
             theme::sig(head.metrics.attn_tv),
             Quality::of(head.metrics.attn_tv).word(),
             theme::sig(head.metrics.calcium_corr),
-        ))
+        ));
+    (response, picked)
 }
 
 /// A head whose result has not arrived (still running, or cancelled before it ran).
