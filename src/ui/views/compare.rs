@@ -3,6 +3,7 @@
 //! exactly the settings that differ, the metric deltas, the change in A_net and both calcium
 //! traces overlaid.
 
+use crate::ui::views::selection::TokenSelection;
 use crate::data::experiment::Experiment;
 use crate::model::params::{Param, Range};
 use crate::sim::compare::{Comparison, TwinState};
@@ -383,6 +384,7 @@ fn comparison_ui(
                     rows_done: Some(&record.rows_done),
                     highlight_row: None,
                     linked_cell: None,
+                    selected: &TokenSelection::default(),
                     side,
                 }
                 .show(ui, texture);
@@ -404,6 +406,7 @@ fn comparison_ui(
                         rows_done: Some(rows),
                         highlight_row: None,
                         linked_cell: None,
+                        selected: &TokenSelection::default(),
                         side,
                     }
                     .show(ui, texture_change);
