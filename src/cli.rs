@@ -35,6 +35,27 @@ pub enum Command {
     Sequences,
     /// List the bundled example experiments, one name a line.
     Presets,
+    /// List the bundled lessons, one a line (title, step count, file).
+    Lessons(LessonsArgs),
+    /// Work with a lesson file.
+    #[command(subcommand)]
+    Lesson(LessonCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct LessonsArgs {
+    /// Print a JSON array of {title, file, steps}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LessonCommand {
+    /// Check a lesson file; exits non-zero with one sentence naming the step and field.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -182,6 +203,10 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(args),
+        Some(Command::Lessons(args)) => Ok(print!("{}", crate::io::lesson::listing(args.json)?)),
+        Some(Command::Lesson(LessonCommand::Check { file })) => {
+            Ok(println!("{}", crate::io::lesson::check(&file)?))
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bert;
 pub mod bundle;
 pub mod error;
 pub mod experiment;
+pub mod lesson;
 pub mod npy;
 pub mod synthetic;
 

@@ -2,6 +2,7 @@
 
 pub mod experiment;
 pub mod export;
+pub mod lesson;
 pub mod presets;
 
 use std::io::Write;
