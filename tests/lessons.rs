@@ -48,10 +48,13 @@ fn experiment_of(lesson: &Lesson, number: usize) -> Experiment {
         .clone()
 }
 
+/// The whole run of `experiment` with `edit` applied to its parameters (the sequence too is
+/// made with them: synthetic_scale and the seed shape it).
 fn run(experiment: &Experiment, edit: impl FnOnce(&mut Params)) -> Metrics {
-    let mut params = experiment.params.clone();
-    edit(&mut params);
-    let sequence = experiment.load_sequence().unwrap();
+    let mut edited = experiment.clone();
+    edit(&mut edited.params);
+    let params = edited.params.clone();
+    let sequence = edited.load_sequence().unwrap();
     let mut sim = Simulation::new(&params, Arc::new(sequence)).unwrap();
     sim.run_to_end();
     sim.metrics()
@@ -112,7 +115,10 @@ fn how_an_astrocyte_computes_softmax() {
         .states("back to {} ms", 100.0)
         .quotes("within {} % again", 100.0 * fast.calcium_rel_err)
         .all_claimed();
-    assert_eq!(slow.params.tau_calcium, slow.params.t_read, "as long as a read slot");
+    assert_eq!(
+        slow.params.tau_calcium, slow.params.t_read,
+        "as long as a read slot"
+    );
 
     let real = experiment_of(&l, 8);
     assert_eq!(real.params.mode, Mode::Dynamic);
@@ -130,8 +136,18 @@ fn how_an_astrocyte_computes_softmax() {
     // The app opens on this head.
     let default = Experiment::default();
     assert_eq!(
-        (real.source.clone(), real.params.layer, real.params.head, real.params.m),
-        (default.source, default.params.layer, default.params.head, default.params.m)
+        (
+            real.source.clone(),
+            real.params.layer,
+            real.params.head,
+            real.params.m
+        ),
+        (
+            default.source,
+            default.params.layer,
+            default.params.head,
+            default.params.m
+        )
     );
     words(&l, 9).all_claimed();
 }
@@ -154,7 +170,10 @@ fn where_the_approximation_breaks() {
         .quotes("and {} at scale 2", tv_at(2.0))
         .states("at scale {};", 2.0)
         .all_claimed();
-    assert_eq!(norms.params.synthetic_scale, 1.0, "the scale doubled from 0.5");
+    assert_eq!(
+        norms.params.synthetic_scale, 1.0,
+        "the scale doubled from 0.5"
+    );
 
     let sweep = experiment_of(&l, 2);
     let tv = |m: usize, scale: f64| {
@@ -165,7 +184,8 @@ fn where_the_approximation_breaks() {
         .attn_tv
     };
     let mut text = words(&l, 2);
-    text.notation("1/√m").states("synthetic_scale = {} they", sweep.params.synthetic_scale);
+    text.notation("1/√m")
+        .states("synthetic_scale = {} they", sweep.params.synthetic_scale);
     for (m, end) in [(64, ","), (256, ","), (1024, " "), (4096, ".")] {
         text.quotes(&format!("{{}} at m = {m}{end}"), tv(m, 0.5));
     }
@@ -181,7 +201,10 @@ fn where_the_approximation_breaks() {
     let map_tv = |map: FeatureMap| run(&maps, |p| p.feature_map = map).attn_tv;
     words(&l, 3)
         .states("m = {}, the", maps.params.m as f64)
-        .quotes("variation of {}, the hyperbolic", map_tv(FeatureMap::Positive))
+        .quotes(
+            "variation of {}, the hyperbolic",
+            map_tv(FeatureMap::Positive),
+        )
         .quotes("hyperbolic ones {} and", map_tv(FeatureMap::Hyperbolic))
         .quotes("trigonometric ones {}.", map_tv(FeatureMap::Trig))
         .notation("elu(x) + 1")
@@ -227,7 +250,10 @@ fn lessons_lists_each_bundled_lesson_and_json_gives_title_file_and_steps() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), lesson::bundled().len(), "{text}");
-    assert!(lines[0].starts_with("How an astrocyte computes softmax · 9 steps · "), "{text}");
+    assert!(
+        lines[0].starts_with("How an astrocyte computes softmax · 9 steps · "),
+        "{text}"
+    );
     let out = tripartite(&["lessons", "--json"]);
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -240,7 +266,11 @@ fn lessons_lists_each_bundled_lesson_and_json_gives_title_file_and_steps() {
     for row in rows {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(row["file"].as_str().unwrap());
         let out = tripartite(&["lesson", "check", file.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("all sound"));
     }
 }
@@ -313,7 +343,9 @@ fn lesson_check_refuses_malformed_lessons_in_one_sentence() {
             "step 1: unknown field `hightlight`",
         ),
         (
-            format!("{HEAD}[[step]]\ntext = 'x'\n[step.experiment.params]\nm = 0\n[step.experiment.sequence]\nsource = 'synthetic:4x4'\n"),
+            format!(
+                "{HEAD}[[step]]\ntext = 'x'\n[step.experiment.params]\nm = 0\n[step.experiment.sequence]\nsource = 'synthetic:4x4'\n"
+            ),
             "step 1: experiment: invalid m = 0",
         ),
         (
@@ -325,7 +357,9 @@ fn lesson_check_refuses_malformed_lessons_in_one_sentence() {
             "step 1: text is empty",
         ),
         (
-            format!("{HEAD}[[step]]\ntext = 'x'\nexperiment = 'paper-correspondence'\ndone_when = ['past write 1']\n"),
+            format!(
+                "{HEAD}[[step]]\ntext = 'x'\nexperiment = 'paper-correspondence'\ndone_when = ['past write 1']\n"
+            ),
             "step 1: done_when \"write 1\" needs the dynamic mode",
         ),
         (

@@ -186,7 +186,11 @@ pub enum Condition {
     /// Read slot K (from 1) has produced its row of A_net (either mode).
     ReadCompleted(usize),
     /// A numeric parameter lies in [low, high].
-    ParamBetween { key: String, low: f64, high: f64 },
+    ParamBetween {
+        key: String,
+        low: f64,
+        high: f64,
+    },
     /// This token (from 1) is selected.
     TokenSelected(usize),
     TabOpened(LessonTab),
@@ -277,7 +281,8 @@ impl Condition {
     /// Reads a condition as an author writes it, e.g. "read 3 completed".
     pub fn parse(text: &str) -> Result<Condition, String> {
         let words = normalised(text);
-        let bad = || format!("done_when \"{text}\" is not a condition; conditions are: {CONDITIONS}");
+        let bad =
+            || format!("done_when \"{text}\" is not a condition; conditions are: {CONDITIONS}");
         if let Some(rest) = words.strip_prefix("past ") {
             return Ok(Condition::Past(slot_ref(rest).ok_or_else(bad)?));
         }
@@ -334,10 +339,11 @@ impl Lesson {
             if step.experiment.is_some() {
                 current = step.experiment.as_ref();
             }
-            step.validate(current).map_err(|problem| LessonError::Step {
-                step: index + 1,
-                problem,
-            })?;
+            step.validate(current)
+                .map_err(|problem| LessonError::Step {
+                    step: index + 1,
+                    problem,
+                })?;
         }
         Ok(())
     }
@@ -373,14 +379,18 @@ impl Step {
         if let Some(question) = &self.question {
             question.validate()?;
             if self.experiment.is_none() {
-                return Err("question: this step loads no experiment, so there is no fresh run \
+                return Err(
+                    "question: this step loads no experiment, so there is no fresh run \
                             to reveal the answer; add `experiment` to the step"
-                    .into());
+                        .into(),
+                );
             }
             if self.setup.contains(&SetupAction::RunToEnd) {
-                return Err("question: the setup runs to the end, so the answer would show \
+                return Err(
+                    "question: the setup runs to the end, so the answer would show \
                             before the learner runs the experiment; drop \"run to end\""
-                    .into());
+                        .into(),
+                );
             }
         }
         let needs_experiment = || {
@@ -453,8 +463,9 @@ impl Question {
             ));
         }
         if self.why.trim().is_empty() {
-            return Err("question: `why` is empty; say in one sentence why the answer is right"
-                .into());
+            return Err(
+                "question: `why` is empty; say in one sentence why the answer is right".into(),
+            );
         }
         Ok(())
     }
@@ -528,11 +539,11 @@ fn check_action(action: &SetupAction, e: &LessonExperiment) -> Result<(), String
             }
             Ok(())
         }
-        SetupAction::RunToMs(_) => {
-            Err("setup \"run to T ms\" needs the dynamic mode, but this step's experiment is \
+        SetupAction::RunToMs(_) => Err(
+            "setup \"run to T ms\" needs the dynamic mode, but this step's experiment is \
                  algebraic"
-                .into())
-        }
+                .into(),
+        ),
         SetupAction::Run | SetupAction::Pause | SetupAction::RunToEnd | SetupAction::ShowTab(_) => {
             Ok(())
         }
@@ -576,7 +587,11 @@ mod tests {
             SetupAction::parse("tab all heads").unwrap(),
             SetupAction::ShowTab(LessonTab::AllHeads)
         );
-        assert!(SetupAction::parse("jump").unwrap_err().contains("actions are"));
+        assert!(
+            SetupAction::parse("jump")
+                .unwrap_err()
+                .contains("actions are")
+        );
         assert_eq!(
             Condition::parse("m between 1000 and 5000").unwrap(),
             Condition::ParamBetween {
@@ -593,6 +608,10 @@ mod tests {
             Condition::parse("tab sweep opened").unwrap(),
             Condition::TabOpened(LessonTab::Sweep)
         );
-        assert!(Condition::parse("soon").unwrap_err().contains("conditions are"));
+        assert!(
+            Condition::parse("soon")
+                .unwrap_err()
+                .contains("conditions are")
+        );
     }
 }

@@ -74,6 +74,15 @@ impl BundledLesson {
         format!("assets/lessons/{}.toml", self.name)
     }
 
+    /// The lesson's title, read without checking the rest (for menus).
+    pub fn title(&self) -> String {
+        self.toml
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("title").and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_else(|| self.name.to_string())
+    }
+
     pub fn lesson(&self) -> Result<Lesson, LessonFileError> {
         parse(self.toml, Path::new(&self.file()), Path::new("."))
     }
@@ -275,9 +284,11 @@ fn experiment(value: toml::Value, base: &Path) -> Result<LessonExperiment, Strin
         }
         toml::Value::Table(mut table) => {
             if table.contains_key("format_version") || table.contains_key("description") {
-                return Err("experiment: an inline experiment has only [params] and [sequence] \
+                return Err(
+                    "experiment: an inline experiment has only [params] and [sequence] \
                             tables"
-                    .into());
+                        .into(),
+                );
             }
             table.insert(
                 "format_version".into(),
@@ -363,7 +374,9 @@ pub fn listing(json: bool) -> Result<String, LessonFileError> {
                 serde_json::json!({ "title": title, "file": file, "steps": steps })
             })
             .collect();
-        return Ok(serde_json::to_string_pretty(&array).expect("JSON of strings and numbers") + "\n");
+        return Ok(
+            serde_json::to_string_pretty(&array).expect("JSON of strings and numbers") + "\n",
+        );
     }
     Ok(rows
         .iter()

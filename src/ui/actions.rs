@@ -27,6 +27,9 @@ pub enum UserAction {
     OpenModelFolder,
     ShowDescription,
     Quit,
+    NextLessonStep,
+    PreviousLessonStep,
+    OpenLesson,
 }
 
 /// Where a shortcut applies.
@@ -67,6 +70,8 @@ const ESCAPE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Escape)];
 const CTRL_O: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::O)];
 const CTRL_SHIFT_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S)];
 const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
+const PAGE_DOWN: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageDown)];
+const PAGE_UP: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageUp)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -74,7 +79,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 14] = [
+    pub const ALL: [UserAction; 17] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -89,6 +94,9 @@ impl UserAction {
         UserAction::OpenModelFolder,
         UserAction::ShowDescription,
         UserAction::Quit,
+        UserAction::NextLessonStep,
+        UserAction::PreviousLessonStep,
+        UserAction::OpenLesson,
     ];
 
     /// The declaration.
@@ -207,6 +215,30 @@ impl UserAction {
                 Global,
             ),
             UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
+            UserAction::OpenLesson => (
+                "Open lesson…",
+                "Open a lesson file (.toml) and start it at its first step",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::NextLessonStep => (
+                "Next ▶",
+                "The lesson's next step, once this one is done (a presentation clicker sends it)",
+                PAGE_DOWN,
+                "Page Down",
+                Some("Lesson: next step"),
+                Simulation,
+            ),
+            UserAction::PreviousLessonStep => (
+                "◀ Back",
+                "The lesson's previous step, with its experiment",
+                PAGE_UP,
+                "Page Up",
+                Some("Lesson: previous step"),
+                Simulation,
+            ),
         };
         ActionSpec {
             label,
@@ -258,7 +290,22 @@ impl UserAction {
             UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
             UserAction::ShowDescription => file(FileAction::ShowDescription),
             UserAction::Quit => file(FileAction::Quit),
+            UserAction::OpenLesson => file(FileAction::Choose(DialogKind::OpenLesson)),
+            UserAction::NextLessonStep => AppCommand::LessonNext,
+            UserAction::PreviousLessonStep => AppCommand::LessonBack,
         }
+    }
+
+    /// Whether this is one of the run controls (run, step, run to end, reset).
+    pub fn runs_the_simulation(self) -> bool {
+        matches!(
+            self,
+            UserAction::RunPause
+                | UserAction::StepDt
+                | UserAction::StepSlot
+                | UserAction::RunToEnd
+                | UserAction::Reset
+        )
     }
 
     /// The File action this is, for the File menu's items.

@@ -69,6 +69,15 @@ pub enum AppCommand {
     Escape,
     /// Hide the last file message.
     DismissMessage,
+    /// Start bundled lesson `n` (in the order `tripartite lessons` lists them) at its first
+    /// step; asks first when unsaved changes would be lost.
+    StartLesson(usize),
+    /// The lesson's next step, when its `done_when` holds (Next, Page Down).
+    LessonNext,
+    /// The lesson's previous step, with its experiment restored (Back, Page Up).
+    LessonBack,
+    /// Close the lesson; the experiment stays as it is.
+    LeaveLesson,
 }
 
 impl AppCommand {
@@ -103,7 +112,11 @@ impl AppCommand {
             | AppCommand::FileConfirmed(_)
             | AppCommand::OpenHead { .. }
             | AppCommand::Escape
-            | AppCommand::DismissMessage => return None,
+            | AppCommand::DismissMessage
+            | AppCommand::StartLesson(_)
+            | AppCommand::LessonNext
+            | AppCommand::LessonBack
+            | AppCommand::LeaveLesson => return None,
         })
     }
 

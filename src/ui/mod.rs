@@ -18,6 +18,7 @@ pub mod app;
 pub mod command;
 pub mod exports;
 pub mod files;
+pub mod regions;
 pub mod views;
 pub mod widgets;
 

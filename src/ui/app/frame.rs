@@ -43,7 +43,17 @@ impl TripartiteApp {
         egui::Panel::bottom("status").show(ui, |ui| {
             self.status.ui(ui, &self.history, &self.stats);
         });
-        if self.show_params {
+        if self.lesson.is_open() {
+            let mut lesson = std::mem::take(&mut self.lesson);
+            let world = self.lesson_world();
+            egui::Panel::right("lesson")
+                .resizable(true)
+                .default_size(360.0)
+                .min_size(260.0)
+                .show(ui, |ui| lesson.ui(ui, world, &mut out));
+            self.lesson = lesson;
+        }
+        if self.show_params && !self.lesson.hides("parameters") {
             // In a narrow (or zoomed) window the panel gives way to the views.
             let room = ui.available_width();
             egui::Panel::left("parameters")
@@ -73,6 +83,7 @@ impl TripartiteApp {
             }
         });
         self.help.ui(&ctx);
+        self.lesson.paint_highlights(&ctx);
         self.file_windows(&ctx, &mut out);
         self.handle_all(&ctx, out);
     }
@@ -100,7 +111,10 @@ impl TripartiteApp {
             );
         });
         ui.horizontal_wrapped(|ui| {
-            self.controls.ui(ui, &self.history, out);
+            if !self.lesson.hides("controls") {
+                let locked = self.lesson.locks("controls");
+                ui.add_enabled_ui(!locked, |ui| self.controls.ui(ui, &self.history, out));
+            }
             ui.separator();
             for (tab, label, tip) in TABS {
                 if ui
@@ -173,12 +187,23 @@ impl TripartiteApp {
         // Pending changes, Apply and every error stay in sight above the scrolling fields.
         self.params.bar(ui, &self.history, &mut worker);
         ui.separator();
+        let (locked, hidden) = self.lesson.restricted_params();
+        self.params.restrict(locked, hidden);
+        if self.lesson.locks("parameters") {
+            ui.disable();
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::CollapsingHeader::new(egui::RichText::new("Real transformer input").strong())
-                .default_open(true)
-                .show(ui, |ui| {
-                    self.picker.ui(ui, &self.history, &mut worker);
+            if !self.lesson.hides("picker") {
+                ui.add_enabled_ui(!self.lesson.locks("picker"), |ui| {
+                    egui::CollapsingHeader::new(
+                        egui::RichText::new("Real transformer input").strong(),
+                    )
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        self.picker.ui(ui, &self.history, &mut worker);
+                    });
                 });
+            }
             self.params.ui(ui, &self.history, &mut worker);
         });
         // Both views speak in worker commands; as app commands they carry what they replace.

@@ -21,6 +21,7 @@ use crate::ui::views::controls::ControlsView;
 use crate::ui::views::graph::GraphView;
 use crate::ui::views::heads::HeadsOverview;
 use crate::ui::views::help::HelpWindow;
+use crate::ui::views::lesson::{LessonPlayer, LessonWorld};
 use crate::ui::views::params::ParamsView;
 use crate::ui::views::picker::SequencePicker;
 use crate::ui::views::selection::Selection;
@@ -78,6 +79,8 @@ pub struct TripartiteApp {
     /// A load happened in the commands being handled: later edits from the same frame were
     /// drawn against the replaced experiment and are dropped.
     loaded: bool,
+    /// The open lesson, if any, and where the learner is in it.
+    lesson: LessonPlayer,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -145,6 +148,7 @@ impl TripartiteApp {
             },
             base: experiment,
             loaded: false,
+            lesson: LessonPlayer::default(),
         }
     }
 
@@ -242,6 +246,21 @@ impl TripartiteApp {
         if probes != self.sent_probes {
             self.worker.send(Command::SetProbes(probes.clone()));
             self.sent_probes = probes;
+        }
+    }
+
+    /// The lesson player (title, step, whether Next may be pressed).
+    pub fn lesson(&self) -> &LessonPlayer {
+        &self.lesson
+    }
+
+    /// What the lesson player reads of the app this frame.
+    pub fn lesson_world(&self) -> LessonWorld<'_> {
+        LessonWorld {
+            snapshot: self.history.snapshot.as_ref(),
+            tab: self.tab,
+            // The linked token selection (issue 12 §3) is wired in here when it lands.
+            selected_tokens: &[],
         }
     }
 

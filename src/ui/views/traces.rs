@@ -123,6 +123,12 @@ impl TracesView {
         response.response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Calcium and normaliser traces")
         });
+        crate::ui::regions::record(ui.ctx(), "calcium_plot", response.response.rect);
+        crate::ui::regions::record(
+            ui.ctx(),
+            "z_line",
+            crate::ui::regions::z_line(&response.transform, &run.normaliser),
+        );
 
         if selected_probes.is_empty() {
             if selection == Some(Selection::Astrocyte) {
