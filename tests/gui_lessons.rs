@@ -6,7 +6,7 @@ mod common;
 
 use common::{classroom, wait_for, wait_snapshot};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::path::Path;
 use tripartite::data::lesson::Condition;
 use tripartite::io::lesson;
