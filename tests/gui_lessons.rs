@@ -128,7 +128,7 @@ fn done_when_does_not_fire_early_and_fires_when_met() {
     // Step 2 waits for the end of write slot 1.
     h.run_steps(4);
     assert!(!h.state().lesson().can_advance(h.state().lesson_world()));
-    assert!(h.get_by_label("Next ▶").accesskit_node().is_disabled());
+    assert!(h.get_by_label("Next").accesskit_node().is_disabled());
     assert!(
         h.query_by_label_contains("play through write slot 1")
             .is_some()
@@ -147,12 +147,12 @@ fn done_when_does_not_fire_early_and_fires_when_met() {
     wait_for(&mut h, "Next to light up", |app| {
         app.lesson().can_advance(app.lesson_world()).then_some(())
     });
-    assert!(!h.get_by_label("Next ▶").accesskit_node().is_disabled());
+    assert!(!h.get_by_label("Next").accesskit_node().is_disabled());
     assert!(
         h.query_by_label_contains("play through write slot 1")
             .is_none()
     );
-    h.get_by_label("Next ▶").click();
+    h.get_by_label("Next").click();
     wait_step(&mut h, 3, count);
 }
 

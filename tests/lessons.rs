@@ -80,7 +80,7 @@ fn how_an_astrocyte_computes_softmax() {
         .all_claimed();
     words(&l, 2)
         .notation("Token 1's")
-        .notation("Shift+→")
+        .notation("Shift + Right arrow")
         .all_claimed();
     words(&l, 3)
         .states("all {} write slots", shape.tokens as f64)

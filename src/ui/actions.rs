@@ -224,7 +224,7 @@ impl UserAction {
                 Global,
             ),
             UserAction::NextLessonStep => (
-                "Next ▶",
+                "Next",
                 "The lesson's next step, once this one is done (a presentation clicker sends it)",
                 PAGE_DOWN,
                 "Page Down",
@@ -232,7 +232,7 @@ impl UserAction {
                 Simulation,
             ),
             UserAction::PreviousLessonStep => (
-                "◀ Back",
+                "Back",
                 "The lesson's previous step, with its experiment",
                 PAGE_UP,
                 "Page Up",

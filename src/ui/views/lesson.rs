@@ -273,14 +273,14 @@ impl LessonPlayer {
                     let back = ui
                         .add_enabled(
                             index > 0,
-                            egui::Button::new(RichText::new("◀ Back").size(16.0)),
+                            egui::Button::new(RichText::new("Back").size(16.0)),
                         )
                         .on_hover_text("The previous step, with its experiment (Page Up)");
                     if back.clicked() {
                         out.push(AppCommand::LessonBack);
                     }
                     let last = index + 1 == count;
-                    let next_label = if last { "Finish" } else { "Next ▶" };
+                    let next_label = if last { "Finish" } else { "Next" };
                     let next = ui
                         .add_enabled(
                             can_advance || (last && needed.is_empty()),
@@ -363,7 +363,7 @@ impl LessonPlayer {
                     ui.add_space(10.0);
                     ui.label(RichText::new("Before Next:").size(15.0).strong());
                     for need in &needed {
-                        ui.label(RichText::new(format!("• {need}")).size(15.0));
+                        ui.label(RichText::new(format!("– {need}")).size(15.0));
                     }
                 }
             });
@@ -395,7 +395,7 @@ impl LessonPlayer {
 fn describe(condition: &Condition, snapshot: Option<&Snapshot>) -> String {
     match condition {
         Condition::Past(slot) => format!(
-            "play through {} slot {} (Step slot, Shift+→)",
+            "play through {} slot {} (Step slot, Shift + Right arrow)",
             slot.phase.name(),
             slot.token
         ),
