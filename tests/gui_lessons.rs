@@ -83,9 +83,10 @@ fn each_lesson_opens_and_steps_forward_and_back() {
                 .clone();
             if lesson.steps[n].experiment.is_some() {
                 let running = wait_snapshot(&mut h, "the step's experiment", |s| {
-                    s.run
-                        .as_ref()
-                        .is_some_and(|r| r.source == expected.source.to_string())
+                    s.params == expected.params
+                        && s.run
+                            .as_ref()
+                            .is_some_and(|r| r.source == expected.source.to_string())
                 });
                 assert_eq!(running.params, expected.params, "step {}", n + 1);
             }

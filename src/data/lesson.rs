@@ -350,6 +350,20 @@ impl Lesson {
 }
 
 impl Step {
+    /// Whether the step points at, locks or hides a parameter (so the parameter panel should
+    /// be in sight).
+    pub fn names_a_parameter(&self) -> bool {
+        self.highlight
+            .iter()
+            .chain(&self.lock)
+            .chain(&self.hide)
+            .any(|name| is_param(name) || name == "parameters" || name == "picker")
+            || self
+                .done_when
+                .iter()
+                .any(|c| matches!(c, Condition::ParamBetween { .. }))
+    }
+
     /// Checks this step, run in `experiment` (the last one loaded up to here, if any).
     fn validate(&self, experiment: Option<&LessonExperiment>) -> Result<(), String> {
         if self.text.trim().is_empty() {

@@ -33,12 +33,12 @@ pub fn record(ctx: &Context, name: &'static str, rect: Rect) {
     });
 }
 
-/// Where `name` was drawn in this frame, if it was.
+/// Where `name` was drawn in this frame (or, between frames, in the last one), if it was.
 pub fn rect(ctx: &Context, name: &str) -> Option<Rect> {
     let pass = ctx.cumulative_pass_nr();
     ctx.data(|data| {
         data.get_temp::<Regions>(id())
-            .filter(|r| r.pass == pass)
+            .filter(|r| r.pass + 1 >= pass)
             .and_then(|r| r.rects.iter().find(|(n, _)| *n == name).map(|(_, r)| *r))
     })
 }

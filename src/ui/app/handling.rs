@@ -66,12 +66,17 @@ impl TripartiteApp {
                     self.open_lesson_step(index - 1, true);
                 }
             }
-            AppCommand::LeaveLesson => self.lesson.leave(),
+            AppCommand::LeaveLesson => {
+                if let Some(shown) = self.lesson.leave() {
+                    self.show_params = shown;
+                }
+            }
         }
     }
 
     /// Starts `lesson` at its first step.
     fn start_lesson(&mut self, lesson: crate::data::lesson::Lesson) {
+        self.lesson.remember_params_shown(self.show_params);
         self.lesson.start(lesson);
         self.open_lesson_step(0, true);
     }
@@ -90,6 +95,12 @@ impl TripartiteApp {
         let Some(setup) = self.lesson.step_at(index).map(|s| s.setup.clone()) else {
             return;
         };
+        // Beside the lesson panel the views need the width: the parameters show on the steps
+        // that point at one.
+        self.show_params = self
+            .lesson
+            .step_at(index)
+            .is_some_and(|s| s.names_a_parameter());
         let loaded_after = loads
             .as_ref()
             .map(|_| self.history.snapshot.as_ref().map_or(0, |s| s.generation));

@@ -49,6 +49,8 @@ struct Open {
 #[derive(Default)]
 pub struct LessonPlayer {
     open: Option<Open>,
+    /// Whether the parameter panel was shown before the lesson, restored on leaving.
+    params_before: Option<bool>,
 }
 
 fn lesson_tab(tab: Tab) -> LessonTab {
@@ -85,8 +87,16 @@ impl LessonPlayer {
         });
     }
 
-    pub fn leave(&mut self) {
+    /// Closes the lesson; returns whether the parameter panel was shown before it.
+    pub fn leave(&mut self) -> Option<bool> {
         self.open = None;
+        self.params_before.take()
+    }
+
+    /// Remembers whether the parameter panel was shown before the lesson (the first call
+    /// counts).
+    pub fn remember_params_shown(&mut self, shown: bool) {
+        self.params_before.get_or_insert(shown);
     }
 
     /// The lesson's title and the step shown (from 0).
