@@ -203,9 +203,13 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(args),
-        Some(Command::Lessons(args)) => Ok(print!("{}", crate::io::lesson::listing(args.json)?)),
+        Some(Command::Lessons(args)) => {
+            print!("{}", crate::io::lesson::listing(args.json)?);
+            Ok(())
+        }
         Some(Command::Lesson(LessonCommand::Check { file })) => {
-            Ok(println!("{}", crate::io::lesson::check(&file)?))
+            println!("{}", crate::io::lesson::check(&file)?);
+            Ok(())
         }
     }
 }

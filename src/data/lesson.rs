@@ -408,10 +408,9 @@ impl Step {
             }
         }
         let needs_experiment = || {
-            format!(
-                "no step up to this one loads an experiment, so its slots, tokens and neurons \
-                 cannot be checked; add `experiment` here or earlier"
-            )
+            "no step up to this one loads an experiment, so its slots, tokens and neurons \
+             cannot be checked; add `experiment` here or earlier"
+                .to_string()
         };
         for action in &self.setup {
             let slot_or_token = matches!(
