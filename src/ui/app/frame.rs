@@ -111,9 +111,12 @@ impl TripartiteApp {
             );
         });
         ui.horizontal_wrapped(|ui| {
-            if !self.lesson.hides("controls") {
-                let locked = self.lesson.locks("controls");
-                ui.add_enabled_ui(!locked, |ui| self.controls.ui(ui, &self.history, out));
+            // A child ui would change how the row wraps: only a locking lesson step gets one.
+            if self.lesson.hides("controls") {
+            } else if self.lesson.locks("controls") {
+                ui.add_enabled_ui(false, |ui| self.controls.ui(ui, &self.history, out));
+            } else {
+                self.controls.ui(ui, &self.history, out);
             }
             ui.separator();
             for (tab, label, tip) in TABS {
@@ -193,16 +196,18 @@ impl TripartiteApp {
             ui.disable();
         }
         egui::ScrollArea::vertical().show(ui, |ui| {
-            if !self.lesson.hides("picker") {
-                ui.add_enabled_ui(!self.lesson.locks("picker"), |ui| {
-                    egui::CollapsingHeader::new(
-                        egui::RichText::new("Real transformer input").strong(),
-                    )
+            let mut picker = |ui: &mut egui::Ui| {
+                egui::CollapsingHeader::new(egui::RichText::new("Real transformer input").strong())
                     .default_open(true)
                     .show(ui, |ui| {
                         self.picker.ui(ui, &self.history, &mut worker);
                     });
-                });
+            };
+            if self.lesson.hides("picker") {
+            } else if self.lesson.locks("picker") {
+                ui.add_enabled_ui(false, picker);
+            } else {
+                picker(ui);
             }
             self.params.ui(ui, &self.history, &mut worker);
         });
