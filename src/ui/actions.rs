@@ -36,6 +36,9 @@ pub enum UserAction {
     RevertToBaseline,
     Presentation,
     Welcome,
+    NextLessonStep,
+    PreviousLessonStep,
+    OpenLesson,
 }
 
 /// Where a shortcut applies.
@@ -79,6 +82,8 @@ const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
 const CTRL_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::Z)];
 const CTRL_SHIFT_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z)];
 const F5: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::F5)];
+const PAGE_DOWN: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageDown)];
+const PAGE_UP: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageUp)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -86,7 +91,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 21] = [
+    pub const ALL: [UserAction; 24] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -108,6 +113,9 @@ impl UserAction {
         UserAction::RevertToBaseline,
         UserAction::Presentation,
         UserAction::Welcome,
+        UserAction::NextLessonStep,
+        UserAction::PreviousLessonStep,
+        UserAction::OpenLesson,
     ];
 
     /// The declaration.
@@ -286,6 +294,30 @@ impl UserAction {
                 None,
                 Global,
             ),
+            UserAction::OpenLesson => (
+                "Open lesson…",
+                "Open a lesson file (.toml) and start it at its first step",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::NextLessonStep => (
+                "Next",
+                "The lesson's next step, once this one is done (a presentation clicker sends it)",
+                PAGE_DOWN,
+                "Page Down",
+                Some("Lesson: next step"),
+                Simulation,
+            ),
+            UserAction::PreviousLessonStep => (
+                "Back",
+                "The lesson's previous step, with its experiment",
+                PAGE_UP,
+                "Page Up",
+                Some("Lesson: previous step"),
+                Simulation,
+            ),
         };
         ActionSpec {
             label,
@@ -344,7 +376,22 @@ impl UserAction {
             UserAction::RevertToBaseline => AppCommand::Compare(CompareAction::RevertToBaseline),
             UserAction::Presentation => AppCommand::TogglePresentation,
             UserAction::Welcome => AppCommand::ShowWelcome(true),
+            UserAction::OpenLesson => file(FileAction::Choose(DialogKind::OpenLesson)),
+            UserAction::NextLessonStep => AppCommand::LessonNext,
+            UserAction::PreviousLessonStep => AppCommand::LessonBack,
         }
+    }
+
+    /// Whether this is one of the run controls (run, step, run to end, reset).
+    pub fn runs_the_simulation(self) -> bool {
+        matches!(
+            self,
+            UserAction::RunPause
+                | UserAction::StepDt
+                | UserAction::StepSlot
+                | UserAction::RunToEnd
+                | UserAction::Reset
+        )
     }
 
     /// The File action this is, for the File menu's items.

@@ -27,6 +27,10 @@ impl TripartiteApp {
             .is_some_and(|s| s.state == RunState::Running);
         self.matrix_keys(ctx);
         for action in ctx.input_mut(|input| UserAction::pressed(input, typing)) {
+            // A lesson step that locks the run controls locks their keys too.
+            if self.lesson.locks("controls") && action.runs_the_simulation() {
+                continue;
+            }
             self.handle(ctx, action.command(running));
         }
         self.poll();

@@ -46,6 +46,10 @@ pub enum FileAction {
     /// Write this export to this path.
     Export(ExportKind, PathBuf),
     Quit,
+    /// Open this lesson file and start it.
+    OpenLesson(PathBuf),
+    /// Start bundled lesson `n`, in the order `tripartite lessons` lists them.
+    StartLesson(usize),
 }
 
 impl FileAction {
@@ -58,6 +62,7 @@ impl FileAction {
             DialogKind::ImportQkvFolder => FileAction::ImportQkv(path),
             DialogKind::OpenModelFolder => FileAction::OpenModel(path),
             DialogKind::Export(export) => FileAction::Export(export, path),
+            DialogKind::OpenLesson => FileAction::OpenLesson(path),
         })
     }
 
@@ -70,6 +75,8 @@ impl FileAction {
                 | FileAction::Open(_)
                 | FileAction::OpenExample { .. }
                 | FileAction::OpenDefault
+                | FileAction::OpenLesson(_)
+                | FileAction::StartLesson(_)
                 | FileAction::Quit
         )
     }
