@@ -39,6 +39,27 @@ pub enum Command {
     Presets,
     /// Run two experiment files to the end and show what differs: settings, metrics, deltas.
     Compare(CompareArgs),
+    /// List the bundled lessons, one a line (title, step count, file).
+    Lessons(LessonsArgs),
+    /// Work with a lesson file.
+    #[command(subcommand)]
+    Lesson(LessonCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct LessonsArgs {
+    /// Print a JSON array of {title, file, steps}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LessonCommand {
+    /// Check a lesson file; exits non-zero with one sentence naming the step and field.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +258,14 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
         }
         Some(Command::Sweep(args)) => sweep_command(args),
         Some(Command::Compare(args)) => crate::io::compare::print(&args.a, &args.b, args.json),
+        Some(Command::Lessons(args)) => {
+            print!("{}", crate::io::lesson::listing(args.json)?);
+            Ok(())
+        }
+        Some(Command::Lesson(LessonCommand::Check { file })) => {
+            println!("{}", crate::io::lesson::check(&file)?);
+            Ok(())
+        }
     }
 }
 

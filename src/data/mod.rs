@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod error;
 pub mod experiment;
 pub mod images;
+pub mod lesson;
 pub mod npy;
 pub mod synthetic;
 

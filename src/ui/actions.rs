@@ -50,6 +50,9 @@ pub enum UserAction {
     RevertToBaseline,
     Presentation,
     Welcome,
+    NextLessonStep,
+    PreviousLessonStep,
+    OpenLesson,
 }
 
 /// Where a shortcut applies.
@@ -98,6 +101,8 @@ const CTRL_S: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::S)];
 const CTRL_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND, Key::Z)];
 const CTRL_SHIFT_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z)];
 const F5: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::F5)];
+const PAGE_DOWN: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageDown)];
+const PAGE_UP: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageUp)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -105,7 +110,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 28] = [
+    pub const ALL: [UserAction; 31] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -134,6 +139,9 @@ impl UserAction {
         UserAction::RevertToBaseline,
         UserAction::Presentation,
         UserAction::Welcome,
+        UserAction::NextLessonStep,
+        UserAction::PreviousLessonStep,
+        UserAction::OpenLesson,
     ];
 
     /// The declaration.
@@ -368,6 +376,30 @@ impl UserAction {
                 None,
                 Global,
             ),
+            UserAction::OpenLesson => (
+                "Open lesson…",
+                "Open a lesson file (.toml) and start it at its first step",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::NextLessonStep => (
+                "Next",
+                "The lesson's next step, once this one is done (a presentation clicker sends it)",
+                PAGE_DOWN,
+                "Page Down",
+                Some("Lesson: next step"),
+                Simulation,
+            ),
+            UserAction::PreviousLessonStep => (
+                "Back",
+                "The lesson's previous step, with its experiment",
+                PAGE_UP,
+                "Page Up",
+                Some("Lesson: previous step"),
+                Simulation,
+            ),
         };
         ActionSpec {
             label,
@@ -434,6 +466,9 @@ impl UserAction {
             UserAction::RevertToBaseline => AppCommand::Compare(CompareAction::RevertToBaseline),
             UserAction::Presentation => AppCommand::TogglePresentation,
             UserAction::Welcome => AppCommand::ShowWelcome(true),
+            UserAction::OpenLesson => file(FileAction::Choose(DialogKind::OpenLesson)),
+            UserAction::NextLessonStep => AppCommand::LessonNext,
+            UserAction::PreviousLessonStep => AppCommand::LessonBack,
         }
     }
 
@@ -455,6 +490,18 @@ impl UserAction {
             _ => return Some(self.command(running)),
         };
         snapshot.and_then(|snapshot| key_command(key, snapshot))
+    }
+
+    /// Whether this is one of the run controls (run, step, run to end, reset).
+    pub fn runs_the_simulation(self) -> bool {
+        matches!(
+            self,
+            UserAction::RunPause
+                | UserAction::StepDt
+                | UserAction::StepSlot
+                | UserAction::RunToEnd
+                | UserAction::Reset
+        )
     }
 
     /// The File action this is, for the File menu's items.

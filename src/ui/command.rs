@@ -101,8 +101,15 @@ pub enum AppCommand {
     TogglePresentation,
     /// Show or hide the welcome panel. An edit.
     ShowWelcome(bool),
-    /// Open a bundled lesson (an index into the bundled lessons).
+    /// Start bundled lesson `n` (in the order `tripartite lessons` lists them) at its first
+    /// step; asks first when unsaved changes would be lost.
     StartLesson(usize),
+    /// The lesson's next step, when its `done_when` holds (Next, Page Down).
+    LessonNext,
+    /// The lesson's previous step, with its experiment restored (Back, Page Up).
+    LessonBack,
+    /// Close the lesson; the experiment stays as it is.
+    LeaveLesson,
 }
 
 impl AppCommand {
@@ -149,7 +156,10 @@ impl AppCommand {
             | AppCommand::DismissBranchQuestion
             | AppCommand::History(_)
             | AppCommand::Compare(_)
-            | AppCommand::StartLesson(_) => return None,
+            | AppCommand::StartLesson(_)
+            | AppCommand::LessonNext
+            | AppCommand::LessonBack
+            | AppCommand::LeaveLesson => return None,
         })
     }
 

@@ -19,6 +19,7 @@ pub mod command;
 pub mod exports;
 pub mod files;
 pub mod history;
+pub mod regions;
 pub mod views;
 pub mod widgets;
 

@@ -60,7 +60,17 @@ impl TripartiteApp {
                 self.status.ui(ui, &self.history, &self.stats);
             });
         }
-        if self.show_params {
+        if self.lesson.is_open() {
+            let mut lesson = std::mem::take(&mut self.lesson);
+            let world = self.lesson_world();
+            egui::Panel::right("lesson")
+                .resizable(true)
+                .default_size(360.0)
+                .min_size(260.0)
+                .show(ui, |ui| lesson.ui(ui, world, &mut out));
+            self.lesson = lesson;
+        }
+        if self.show_params && !self.lesson.hides("parameters") {
             // In a narrow (or zoomed) window the panel gives way to the views.
             let room = ui.available_width();
             egui::Panel::left("parameters")
@@ -106,6 +116,7 @@ impl TripartiteApp {
         if self.tab == Tab::Live {
             self.welcome.ui(&ctx, &mut out);
         }
+        self.lesson.paint_highlights(&ctx);
         self.file_windows(&ctx, &mut out);
         self.handle_all(&ctx, out);
     }
@@ -142,7 +153,13 @@ impl TripartiteApp {
             self.run_hint(ui);
         });
         ui.horizontal_wrapped(|ui| {
-            self.controls.ui(ui, &self.history, out);
+            // A child ui would change how the row wraps: only a locking lesson step gets one.
+            if self.lesson.hides("controls") {
+            } else if self.lesson.locks("controls") {
+                ui.add_enabled_ui(false, |ui| self.controls.ui(ui, &self.history, out));
+            } else {
+                self.controls.ui(ui, &self.history, out);
+            }
             ui.separator();
             for (tab, label, tip) in TABS {
                 if ui
@@ -262,12 +279,25 @@ impl TripartiteApp {
         // Pending changes, Apply and every error stay in sight above the scrolling fields.
         self.params.bar(ui, &self.history, &mut worker);
         ui.separator();
+        let (locked, hidden) = self.lesson.restricted_params();
+        self.params.restrict(locked, hidden);
+        if self.lesson.locks("parameters") {
+            ui.disable();
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::CollapsingHeader::new(egui::RichText::new("Real transformer input").strong())
-                .default_open(true)
-                .show(ui, |ui| {
-                    self.picker.ui(ui, &self.history, &mut worker);
-                });
+            let mut picker = |ui: &mut egui::Ui| {
+                egui::CollapsingHeader::new(egui::RichText::new("Real transformer input").strong())
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        self.picker.ui(ui, &self.history, &mut worker);
+                    });
+            };
+            if self.lesson.hides("picker") {
+            } else if self.lesson.locks("picker") {
+                ui.add_enabled_ui(false, picker);
+            } else {
+                picker(ui);
+            }
             self.params.ui(ui, &self.history, &mut worker);
         });
         // Both views speak in worker commands; as app commands they carry what they replace.

@@ -3,14 +3,19 @@
 
 use super::{TripartiteApp, ViewRects};
 use crate::data::experiment::Experiment;
+use crate::data::lesson::{SetupAction, Target};
 use crate::data::source::SourceSpec;
 use crate::io::export::{csv, json, npy};
+use crate::model::schedule::SlotSchedule;
 use crate::sim::Command;
 use crate::ui::command::{AppCommand, Tab};
+use crate::ui::views::selection::TokenSelection;
 use crate::ui::exports;
 use crate::ui::files::{DialogKind, ExportKind, FileAction};
+use crate::ui::views::lesson::app_tab;
 use crate::ui::views::params::ParamsView;
 use crate::ui::views::picker::SequencePicker;
+use crate::ui::views::selection::Selection;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -122,16 +127,106 @@ impl TripartiteApp {
             AppCommand::SelectTokens { after, .. } => self.tokens = after,
             AppCommand::TogglePresentation => self.toggle_presentation(ctx),
             AppCommand::ShowWelcome(shown) => self.welcome.open = shown,
-            // The lesson player lands on its own branch; until then the request is only noted.
             AppCommand::StartLesson(index) => {
-                eprintln!("tripartite: lesson {index} requested; no lesson player in this build");
-                self.files.message = Some((
-                    format!(
-                        "Lesson {}: the lesson player is not in this build yet.",
-                        index + 1
-                    ),
-                    false,
-                ));
+                self.perform(ctx, FileAction::StartLesson(index), false)
+            }
+            AppCommand::LessonNext => {
+                if self.lesson.can_advance(self.lesson_world())
+                    && let Some((_, index, _)) = self.lesson.position()
+                {
+                    self.open_lesson_step(index + 1, false);
+                }
+            }
+            AppCommand::LessonBack => {
+                if let Some((_, index, _)) = self.lesson.position()
+                    && index > 0
+                {
+                    self.open_lesson_step(index - 1, true);
+                }
+            }
+            AppCommand::LeaveLesson => {
+                if let Some(shown) = self.lesson.leave() {
+                    self.show_params = shown;
+                }
+            }
+        }
+    }
+
+    /// Starts `lesson` at its first step.
+    fn start_lesson(&mut self, lesson: crate::data::lesson::Lesson) {
+        self.lesson.remember_params_shown(self.show_params);
+        self.lesson.start(lesson);
+        self.open_lesson_step(0, true);
+    }
+
+    /// Shows lesson step `index`: loads its experiment (going back, the one it ran in, so that
+    /// Back restores it), then runs its setup.
+    fn open_lesson_step(&mut self, index: usize, restore: bool) {
+        let loads = if restore {
+            self.lesson.experiment_for(index)
+        } else {
+            self.lesson
+                .step_at(index)
+                .and_then(|s| s.experiment.as_ref())
+        }
+        .cloned();
+        let Some(setup) = self.lesson.step_at(index).map(|s| s.setup.clone()) else {
+            return;
+        };
+        // Beside the lesson panel the views need the width: the parameters show on the steps
+        // that point at one.
+        self.show_params = self
+            .lesson
+            .step_at(index)
+            .is_some_and(|s| s.names_a_parameter());
+        let loaded_after = loads
+            .as_ref()
+            .map(|_| self.history.snapshot.as_ref().map_or(0, |s| s.generation));
+        if let Some(loaded) = &loads {
+            let title = self
+                .lesson
+                .position()
+                .map(|(title, _, _)| format!("Lesson: {title}"))
+                .unwrap_or_default();
+            self.files.document.from_example(&title, &loaded.experiment);
+            self.load(loaded.experiment.clone());
+        }
+        self.lesson.go_to(index, loaded_after);
+        // Slots and times of what runs once the commands above are carried out.
+        let (params, tokens) = match (&loads, self.history.snapshot.as_ref()) {
+            (Some(l), _) => (l.experiment.params.clone(), l.shape.tokens),
+            (None, Some(s)) => (
+                s.params.clone(),
+                s.run.as_ref().map_or(0, |r| r.tokens.len()),
+            ),
+            (None, None) => return,
+        };
+        let schedule = SlotSchedule::new(&params, tokens);
+        for action in setup {
+            match action {
+                SetupAction::Run => self.worker.send(Command::Run),
+                SetupAction::Pause => self.worker.send(Command::Pause),
+                SetupAction::RunToEnd => self.worker.send(Command::RunToEnd),
+                SetupAction::RunToMs(ms) => self
+                    .worker
+                    .send(Command::RunToStep((ms / params.dt).ceil() as u64)),
+                SetupAction::RunThrough(slot) => {
+                    if let Some(end) = slot.end_step(&schedule) {
+                        self.worker.send(Command::RunToStep(end));
+                    }
+                }
+                SetupAction::Select(target) => self.select(Some(match target {
+                    Target::Astrocyte => Selection::Astrocyte,
+                    Target::Input(k) => Selection::Input(k),
+                    Target::Hidden(j) => Selection::Hidden(j),
+                    Target::Output(i) => Selection::Output(i),
+                    Target::Synapse { output, hidden } => Selection::Synapse { output, hidden },
+                })),
+                // Lessons count tokens from 1; the linked selection from 0.
+                SetupAction::SelectToken(t) => {
+                    self.tokens = TokenSelection::query(t.saturating_sub(1));
+                }
+                SetupAction::ShowTab(tab) => self.tab = app_tab(tab),
             }
         }
     }
@@ -280,6 +375,30 @@ impl TripartiteApp {
                 }
                 Err(error) => report(self, Err(error.to_string())),
             },
+            FileAction::OpenLesson(path) => match crate::io::lesson::load(&path) {
+                Ok(lesson) => {
+                    report(self, Ok(format!("Opened the lesson {}", path.display())));
+                    self.start_lesson(lesson);
+                }
+                // The lesson and the experiment shown stay as they were.
+                Err(e) => report(self, Err(e.to_string())),
+            },
+            FileAction::StartLesson(index) => {
+                match crate::io::lesson::bundled().get(index).map(|b| b.lesson()) {
+                    Some(Ok(lesson)) => {
+                        self.files.message = None;
+                        self.start_lesson(lesson);
+                    }
+                    Some(Err(e)) => report(self, Err(e.to_string())),
+                    None => report(
+                        self,
+                        Err(format!(
+                            "there is no bundled lesson {index}; there are {}",
+                            crate::io::lesson::bundled().len()
+                        )),
+                    ),
+                }
+            }
             FileAction::Quit => {
                 self.files.quitting = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -21,6 +21,10 @@ impl TripartiteApp {
         let typing = ctx.egui_wants_keyboard_input();
         self.matrix_keys(ctx);
         for action in ctx.input_mut(|input| UserAction::pressed(input, typing)) {
+            // A lesson step that locks the run controls locks their keys too.
+            if self.lesson.locks("controls") && action.runs_the_simulation() {
+                continue;
+            }
             if let Some(command) = action.command_in(self.history.snapshot.as_ref()) {
                 self.handle(ctx, command);
             }

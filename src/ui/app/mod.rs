@@ -23,6 +23,7 @@ use crate::ui::views::controls::ControlsView;
 use crate::ui::views::graph::GraphView;
 use crate::ui::views::heads::HeadsOverview;
 use crate::ui::views::help::HelpWindow;
+use crate::ui::views::lesson::{LessonPlayer, LessonWorld};
 use crate::ui::views::params::ParamsView;
 use crate::ui::views::picker::SequencePicker;
 use crate::ui::views::selection::{Selection, TokenSelection};
@@ -94,6 +95,8 @@ pub struct TripartiteApp {
     /// The layout to restore when presentation mode ends; `Some` while presenting.
     presentation: Option<presentation::Presented>,
     welcome: WelcomePanel,
+    /// The open lesson, if any, and where the learner is in it.
+    lesson: LessonPlayer,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -168,6 +171,7 @@ impl TripartiteApp {
             tokens: TokenSelection::default(),
             presentation: None,
             welcome: WelcomePanel::default(),
+            lesson: LessonPlayer::default(),
         }
     }
 
@@ -290,6 +294,20 @@ impl TripartiteApp {
     /// Whether the welcome panel is open.
     pub fn welcome_open(&self) -> bool {
         self.welcome.open
+    }
+
+    /// The lesson player (title, step, whether Next may be pressed).
+    pub fn lesson(&self) -> &LessonPlayer {
+        &self.lesson
+    }
+
+    /// What the lesson player reads of the app this frame.
+    pub fn lesson_world(&self) -> LessonWorld<'_> {
+        LessonWorld {
+            snapshot: self.history.snapshot.as_ref(),
+            tab: self.tab,
+            selected_tokens: &self.tokens.queries,
+        }
     }
 
     pub fn graph(&self) -> &GraphView {

@@ -72,6 +72,8 @@ impl ExportKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DialogKind {
     OpenExperiment,
+    /// A lesson file (.toml).
+    OpenLesson,
     SaveExperimentAs,
     /// A folder holding `q.npy`, `k.npy`, `v.npy`.
     ImportQkvFolder,
@@ -89,6 +91,7 @@ impl DialogKind {
     pub fn title(self) -> &'static str {
         match self {
             DialogKind::OpenExperiment => "Open experiment",
+            DialogKind::OpenLesson => "Open lesson",
             DialogKind::SaveExperimentAs => "Save experiment as",
             DialogKind::ImportQkvFolder => "Import a Q/K/V folder",
             DialogKind::OpenModelFolder => "Open a model folder",
@@ -120,6 +123,7 @@ impl DialogKind {
             DialogKind::OpenExperiment => dialog
                 .add_filter("Experiment (TOML)", &["toml"])
                 .pick_file(),
+            DialogKind::OpenLesson => dialog.add_filter("Lesson (TOML)", &["toml"]).pick_file(),
             DialogKind::SaveExperimentAs => dialog
                 .add_filter("Experiment (TOML)", &["toml"])
                 .set_file_name("experiment.toml")

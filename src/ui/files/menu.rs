@@ -79,6 +79,16 @@ impl FileMenu {
                     }
                 }
             });
+            if let Some(chosen) = item(ui, UserAction::OpenLesson, None) {
+                action = Some(chosen);
+            }
+            ui.menu_button("Lessons", |ui| {
+                for (index, lesson) in crate::io::lesson::bundled().iter().enumerate() {
+                    if ui.button(lesson.title()).clicked() {
+                        action = Some(FileAction::StartLesson(index));
+                    }
+                }
+            });
             if let Some(chosen) = item(ui, UserAction::ShowDescription, None) {
                 action = Some(chosen);
             }

@@ -50,6 +50,10 @@ pub enum FileAction {
     /// Continue the run saved in this state file.
     OpenState(PathBuf),
     Quit,
+    /// Open this lesson file and start it.
+    OpenLesson(PathBuf),
+    /// Start bundled lesson `n`, in the order `tripartite lessons` lists them.
+    StartLesson(usize),
 }
 
 impl FileAction {
@@ -64,6 +68,7 @@ impl FileAction {
             DialogKind::Export(export) => FileAction::Export(export, path),
             DialogKind::SaveState => FileAction::SaveState(path),
             DialogKind::OpenState => FileAction::OpenState(path),
+            DialogKind::OpenLesson => FileAction::OpenLesson(path),
         })
     }
 
@@ -77,6 +82,8 @@ impl FileAction {
                 | FileAction::OpenExample { .. }
                 | FileAction::OpenState(_)
                 | FileAction::OpenDefault
+                | FileAction::OpenLesson(_)
+                | FileAction::StartLesson(_)
                 | FileAction::Quit
         )
     }

@@ -328,6 +328,11 @@ impl AttentionView {
                     .show(ui, cache);
                     hover = hover.or(shown.hovered);
                     clicked = clicked.or(shown.clicked);
+                    crate::ui::regions::record(
+                        ui.ctx(),
+                        crate::ui::regions::matrix(name),
+                        ui.min_rect(),
+                    );
                 });
             }
             if beside {
@@ -455,11 +460,12 @@ impl AttentionView {
                 });
             }
         };
-        if column {
-            ui.vertical(body);
+        let shown = if column {
+            ui.vertical(body)
         } else {
-            ui.horizontal_wrapped(body);
-        }
+            ui.horizontal_wrapped(body)
+        };
+        crate::ui::regions::record(ui.ctx(), "metrics", shown.response.rect);
     }
 }
 

@@ -113,6 +113,7 @@ impl ControlsView {
             if actions::button(ui, UserAction::ToggleHelp, true) {
                 out.push(UserAction::ToggleHelp.command(is_running));
             }
+            crate::ui::regions::record(ui.ctx(), "controls", ui.min_rect());
         }
     }
 }

@@ -145,6 +145,7 @@ impl GraphView {
         response
             .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Network graph"));
         self.navigate(ui, &response, rect);
+        crate::ui::regions::record(ui.ctx(), "graph", rect);
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_gray(252));
         self.draw(&painter, rect, snapshot, selection);
@@ -421,6 +422,12 @@ impl GraphView {
             })
             .collect();
         let astro_selected = selection == Some(Selection::Astrocyte);
+        crate::ui::regions::record(
+            painter.ctx(),
+            "astrocyte",
+            Rect::from_center_size(astro_center, vec2(2.6, 2.6) * star_r)
+                .intersect(painter.clip_rect()),
+        );
         // Fill the star as triangles (it is not convex).
         let mut mesh = egui::Mesh::default();
         mesh.colored_vertex(astro_center, astro_fill);

@@ -7,6 +7,7 @@ pub mod controls;
 pub mod graph;
 pub mod heads;
 pub mod help;
+pub mod lesson;
 pub mod params;
 pub mod picker;
 pub mod selection;

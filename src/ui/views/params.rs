@@ -200,6 +200,9 @@ pub struct ParamsView {
     notice: Option<(String, Instant)>,
     /// Text and description of the experiment being shown, kept for reloads.
     experiment: Experiment,
+    /// Parameter keys a lesson step keeps from being changed, and keys it hides.
+    locked: Vec<String>,
+    hidden: Vec<String>,
 }
 
 impl ParamsView {
@@ -218,9 +221,17 @@ impl ParamsView {
             typed: BTreeMap::new(),
             notice: None,
             experiment: experiment.clone(),
+            locked: Vec::new(),
+            hidden: Vec::new(),
         };
         view.show_source(&experiment.source);
         view
+    }
+
+    /// The parameter keys a lesson step locks and hides (empty lists: none).
+    pub fn restrict(&mut self, locked: Vec<String>, hidden: Vec<String>) {
+        self.locked = locked;
+        self.hidden = hidden;
     }
 
     /// Sets the Input group's fields to `source`.
@@ -424,7 +435,9 @@ impl ParamsView {
                         .spacing([6.0, 4.0])
                         .show(ui, |ui| {
                             for field in FIELDS.iter().filter(|f| f.group == group) {
-                                if CHOSEN_BY_THE_PICKER.contains(&field.key) {
+                                if CHOSEN_BY_THE_PICKER.contains(&field.key)
+                                    || self.hidden.iter().any(|k| k == field.key)
+                                {
                                     continue;
                                 }
                                 let Some(param) = Param::named(field.key) else {
@@ -562,7 +575,8 @@ impl ParamsView {
                 }
             }
         };
-        let mut response = match param.edit(&mut self.draft) {
+        let locked = self.locked.iter().any(|k| k == field.key);
+        let editor = ui.add_enabled_ui(!locked, |ui| match param.edit(&mut self.draft) {
             ValueMut::Choice(choice) => choice_combo(ui, field.key, choice),
             ValueMut::Count(count) => ui.add(
                 egui::DragValue::new(count)
@@ -585,7 +599,9 @@ impl ParamsView {
                         .custom_parser(real),
                 )
             }
-        };
+        });
+        let mut response = editor.inner;
+        crate::ui::regions::record(ui.ctx(), field.key, label.rect.union(editor.response.rect));
         if let Some(text) = bad_text.take() {
             self.typed.insert(field.key, text);
         } else if good_text.get() || response.dragged() || response.changed() {

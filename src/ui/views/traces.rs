@@ -158,6 +158,12 @@ impl TracesView {
                 after: tokens.clicked(axis, index, add),
             });
         }
+        crate::ui::regions::record(ui.ctx(), "calcium_plot", response.response.rect);
+        crate::ui::regions::record(
+            ui.ctx(),
+            "z_line",
+            crate::ui::regions::z_line(&response.transform, &run.normaliser),
+        );
 
         if selected_probes.is_empty() {
             if selection == Some(Selection::Astrocyte) {

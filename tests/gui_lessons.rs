@@ -1,0 +1,283 @@
+//! The lesson player in the whole app: each bundled lesson opens and steps forward and back,
+//! Next waits for a step's `done_when`, a question's answer waits for the run, a malformed
+//! lesson is refused in one sentence, and a snapshot of a step.
+
+mod common;
+
+use common::{classroom, wait_for, wait_snapshot};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+use std::path::Path;
+use tripartite::data::lesson::Condition;
+use tripartite::io::lesson;
+use tripartite::model::params::Param;
+use tripartite::sim::{Command, RunState};
+use tripartite::ui::TripartiteApp;
+use tripartite::ui::command::AppCommand;
+use tripartite::ui::files::FileAction;
+
+fn harness() -> Harness<'static, TripartiteApp> {
+    common::app_harness(classroom(), [1280.0, 800.0], 1.0)
+}
+
+fn command(h: &mut Harness<'_, TripartiteApp>, command: AppCommand) {
+    let ctx = h.ctx.clone();
+    h.state_mut().handle(&ctx, command);
+}
+
+/// Waits until the panel says "step `n` of `count`" and the step's experiment is running.
+fn wait_step(h: &mut Harness<'_, TripartiteApp>, n: usize, count: usize) {
+    let label = format!("step {n} of {count}");
+    wait_for(h, &label, |app| {
+        let at = app.lesson().position().map(|(_, i, _)| i + 1);
+        let fresh = app.snapshot().is_some_and(|s| s.run.is_some());
+        (at == Some(n) && fresh).then_some(())
+    });
+    assert!(h.query_by_label(&label).is_some(), "{label} is shown");
+}
+
+/// Does what the step's `done_when` asks: runs to the end, or sets a parameter.
+fn meet_the_step(h: &mut Harness<'_, TripartiteApp>) {
+    let conditions = h.state().lesson().step().unwrap().done_when.clone();
+    for condition in conditions {
+        match condition {
+            Condition::Past(_) | Condition::ReadCompleted(_) => {
+                h.state_mut().send(Command::RunToEnd)
+            }
+            Condition::ParamBetween { key, low, .. } => {
+                let mut params = h.state().snapshot().unwrap().params.clone();
+                Param::named(&key)
+                    .unwrap()
+                    .set_text(&mut params, &low.to_string())
+                    .unwrap();
+                h.state_mut().send(Command::SetParams(params));
+            }
+            other => panic!("the bundled lessons do not ask for {other:?}"),
+        }
+    }
+    wait_for(h, "Next to light up", |app| {
+        app.lesson().can_advance(app.lesson_world()).then_some(())
+    });
+}
+
+#[test]
+fn each_lesson_opens_and_steps_forward_and_back() {
+    for (index, bundled) in lesson::bundled().iter().enumerate() {
+        let lesson = bundled.lesson().unwrap();
+        let count = lesson.steps.len();
+        let mut h = harness();
+        command(&mut h, AppCommand::StartLesson(index));
+        wait_step(&mut h, 1, count);
+        assert!(h.query_by_label(&lesson.title).is_some());
+        for n in 1..count {
+            meet_the_step(&mut h);
+            h.key_press(egui::Key::PageDown);
+            wait_step(&mut h, n + 1, count);
+            // The step's experiment is the one running.
+            let expected = h
+                .state()
+                .lesson()
+                .experiment_for(n)
+                .unwrap()
+                .experiment
+                .clone();
+            if lesson.steps[n].experiment.is_some() {
+                let running = wait_snapshot(&mut h, "the step's experiment", |s| {
+                    s.params == expected.params
+                        && s.run
+                            .as_ref()
+                            .is_some_and(|r| r.source == expected.source.to_string())
+                });
+                assert_eq!(running.params, expected.params, "step {}", n + 1);
+            }
+        }
+        // Back restores the previous step's experiment, even one loaded two steps before.
+        h.key_press(egui::Key::PageUp);
+        wait_step(&mut h, count - 1, count);
+        let expected = h
+            .state()
+            .lesson()
+            .experiment_for(count - 2)
+            .unwrap()
+            .experiment
+            .clone();
+        let running = wait_snapshot(&mut h, "the restored experiment", |s| {
+            s.params == expected.params
+                && s.run
+                    .as_ref()
+                    .is_some_and(|r| r.source == expected.source.to_string())
+        });
+        assert_eq!(running.params, expected.params);
+        h.get_by_label("Leave lesson").click();
+        h.run_steps(2);
+        assert!(!h.state().lesson().is_open());
+        assert!(
+            h.query_by_label(&format!("step {} of {count}", count - 1))
+                .is_none()
+        );
+    }
+}
+
+#[test]
+fn done_when_does_not_fire_early_and_fires_when_met() {
+    let mut h = harness();
+    command(&mut h, AppCommand::StartLesson(0));
+    let count = lesson::bundled()[0].lesson().unwrap().steps.len();
+    wait_step(&mut h, 1, count);
+    h.key_press(egui::Key::PageDown);
+    wait_step(&mut h, 2, count);
+    // Step 2 waits for the end of write slot 1.
+    h.run_steps(4);
+    assert!(!h.state().lesson().can_advance(h.state().lesson_world()));
+    assert!(h.get_by_label("Next").accesskit_node().is_disabled());
+    assert!(
+        h.query_by_label_contains("play through write slot 1")
+            .is_some()
+    );
+    // Page Down does nothing yet.
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(2);
+    assert_eq!(h.state().lesson().position().unwrap().1, 1);
+    // One Euler step is not the slot.
+    h.key_press(egui::Key::ArrowRight);
+    wait_snapshot(&mut h, "one step", |s| s.step >= 1);
+    h.run_steps(2);
+    assert!(!h.state().lesson().can_advance(h.state().lesson_world()));
+    // Step slot plays write slot 1 to its end: Next lights up.
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowRight);
+    wait_for(&mut h, "Next to light up", |app| {
+        app.lesson().can_advance(app.lesson_world()).then_some(())
+    });
+    assert!(!h.get_by_label("Next").accesskit_node().is_disabled());
+    assert!(
+        h.query_by_label_contains("play through write slot 1")
+            .is_none()
+    );
+    h.get_by_label("Next").click();
+    wait_step(&mut h, 3, count);
+}
+
+/// A one-step lesson with a question, on a run short enough to finish at once.
+const QUESTION: &str = r#"format_version = 1
+title = "A quick question"
+summary = "One prediction."
+
+[[step]]
+text = "Predict, then run."
+highlight = ["calcium_plot", "m"]
+lock = ["m"]
+hide = ["seed"]
+[step.experiment.params]
+m = 64
+t_read = 100.0
+[step.experiment.sequence]
+source = "synthetic:3x8"
+[step.question]
+prompt = "Where does the calcium go?"
+choices = ["Up to Z_t", "Down to zero"]
+answer = 1
+why = "The processes sum g_j h_j."
+"#;
+
+#[test]
+fn the_answer_stays_hidden_until_the_run_and_locked_fields_are_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("question.toml");
+    std::fs::write(&path, QUESTION).unwrap();
+    let mut h = harness();
+    command(&mut h, AppCommand::File(FileAction::OpenLesson(path)));
+    wait_step(&mut h, 1, 1);
+    wait_snapshot(&mut h, "the lesson's experiment", |s| s.params.m == 64);
+    assert!(h.query_by_label_contains("Answer:").is_none());
+    assert!(h.query_by_label_contains("The answer shows once").is_some());
+    // The step locks m and hides the seed.
+    assert!(h.get_by_label("m features").accesskit_node().is_disabled());
+    assert!(h.query_by_label("seed").is_none());
+    h.get_by_label("Up to Z_t").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Answer:").is_none(),
+        "a pick is no run"
+    );
+    h.key_press(egui::Key::End);
+    wait_snapshot(&mut h, "the end of the run", |s| {
+        s.state == RunState::Finished
+    });
+    assert!(
+        h.query_by_label("You predicted it. Answer: Up to Z_t.")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("The processes sum").is_some());
+    // The outline of the highlighted regions was recorded where the views drew.
+    assert!(
+        tripartite::ui::regions::rect(&h.ctx, "calcium_plot").is_some_and(|r| r.width() > 100.0)
+    );
+    assert!(tripartite::ui::regions::rect(&h.ctx, "m").is_some());
+    // Leaving hands m back.
+    command(&mut h, AppCommand::LeaveLesson);
+    h.run_steps(2);
+    assert!(!h.get_by_label("m features").accesskit_node().is_disabled());
+    assert!(h.query_by_label("seed").is_some());
+}
+
+#[test]
+fn a_malformed_lesson_is_refused_in_one_sentence_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        QUESTION.replace(
+            r#"highlight = ["calcium_plot", "m"]"#,
+            r#"highlight = ["calcum_plot"]"#,
+        ),
+    )
+    .unwrap();
+    let mut h = harness();
+    let before = h.state().snapshot().unwrap().params.clone();
+    command(
+        &mut h,
+        AppCommand::File(FileAction::OpenLesson(path.clone())),
+    );
+    h.run_steps(3);
+    assert!(!h.state().lesson().is_open());
+    let expected = format!(
+        "'{}': step 1: highlight \"calcum_plot\" is not a region; regions are: graph,",
+        path.display()
+    );
+    assert!(
+        h.query_by_label_contains(&expected).is_some(),
+        "the error bar says {expected}"
+    );
+    assert_eq!(h.state().snapshot().unwrap().params, before);
+    // A bundled lesson index that does not exist is refused the same way.
+    command(&mut h, AppCommand::StartLesson(99));
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("there is no bundled lesson 99")
+            .is_some()
+    );
+    assert!(!h.state().lesson().is_open());
+    assert!(Path::new(&path).exists());
+}
+
+#[test]
+fn snapshot_of_a_lesson_step() {
+    let mut h = harness();
+    h.state_mut().hide_timings(true);
+    command(&mut h, AppCommand::StartLesson(0));
+    let count = lesson::bundled()[0].lesson().unwrap().steps.len();
+    wait_step(&mut h, 1, count);
+    h.key_press(egui::Key::PageDown);
+    wait_step(&mut h, 2, count);
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::ArrowRight);
+    wait_for(&mut h, "Next to light up", |app| {
+        app.lesson().can_advance(app.lesson_world()).then_some(())
+    });
+    h.key_press(egui::Key::PageDown);
+    wait_step(&mut h, 3, count);
+    wait_snapshot(&mut h, "the write slots played", |s| {
+        s.state == RunState::Paused && s.step == 8 * 100
+    });
+    h.run_steps(4);
+    h.snapshot("lesson_step");
+}
