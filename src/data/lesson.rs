@@ -141,6 +141,7 @@ pub enum LessonTab {
     Live,
     AllHeads,
     Sweep,
+    Compare,
 }
 
 impl LessonTab {
@@ -148,6 +149,7 @@ impl LessonTab {
         match words {
             "live" => Some(LessonTab::Live),
             "all heads" | "heads" => Some(LessonTab::AllHeads),
+            "compare" => Some(LessonTab::Compare),
             "sweep" => Some(LessonTab::Sweep),
             _ => None,
         }
@@ -158,6 +160,7 @@ impl LessonTab {
             LessonTab::Live => "Live",
             LessonTab::AllHeads => "All heads",
             LessonTab::Sweep => "Sweep",
+            LessonTab::Compare => "Compare",
         }
     }
 }

@@ -58,6 +58,7 @@ fn lesson_tab(tab: Tab) -> LessonTab {
         Tab::Live => LessonTab::Live,
         Tab::AllHeads => LessonTab::AllHeads,
         Tab::Sweep => LessonTab::Sweep,
+        Tab::Compare => LessonTab::Compare,
     }
 }
 
@@ -67,6 +68,7 @@ pub fn app_tab(tab: LessonTab) -> Tab {
         LessonTab::Live => Tab::Live,
         LessonTab::AllHeads => Tab::AllHeads,
         LessonTab::Sweep => Tab::Sweep,
+        LessonTab::Compare => Tab::Compare,
     }
 }
 
