@@ -114,7 +114,10 @@ fn frozen_calcium_keeps_row_ratios_and_rows_sum_to_c_t_over_c_1() {
     let sequence = Sequence::gaussian(6, 8, 11, 0.8);
     for schedule in [Schedule::Bidirectional, Schedule::Causal] {
         let base = finished(&algebraic(Ablation::None, schedule, 0.0), &sequence);
-        let frozen = finished(&algebraic(Ablation::FrozenCalcium, schedule, 0.0), &sequence);
+        let frozen = finished(
+            &algebraic(Ablation::FrozenCalcium, schedule, 0.0),
+            &sequence,
+        );
         let (a, b) = (&base.output().attention, &frozen.output().attention);
         let c = &base.output().calcium;
         for t in 0..6 {
@@ -125,11 +128,17 @@ fn frozen_calcium_keeps_row_ratios_and_rows_sum_to_c_t_over_c_1() {
                 }
                 let before = a[[t, tau]] / a[[t, 0]];
                 let after = b[[t, tau]] / b[[t, 0]];
-                assert!((before - after).abs() <= 1e-12 * before.abs(), "{schedule} ({t},{tau})");
+                assert!(
+                    (before - after).abs() <= 1e-12 * before.abs(),
+                    "{schedule} ({t},{tau})"
+                );
             }
             let sum: f64 = b.row(t).sum();
             let expected = c[t] / c[0];
-            assert!((sum - expected).abs() < 1e-12 * expected, "{schedule} row {t}: {sum} vs {expected}");
+            assert!(
+                (sum - expected).abs() < 1e-12 * expected,
+                "{schedule} row {t}: {sum} vs {expected}"
+            );
             assert_eq!(frozen.output().calcium[t], c[0], "c stays at c_1");
         }
         // Not vacuous: later rows do not sum to 1.
@@ -147,8 +156,14 @@ fn no_astrocyte_rows_sum_to_the_calcium() {
         for t in 0..6 {
             let sum: f64 = out.attention.row(t).sum();
             let c = out.calcium[t];
-            assert!((sum - c).abs() < 1e-12 * c, "{schedule} row {t}: {sum} vs c_t {c}");
-            assert!((c - 1.0).abs() > 1e-3, "c_t is not 1, so the rows are not normalised");
+            assert!(
+                (sum - c).abs() < 1e-12 * c,
+                "{schedule} row {t}: {sum} vs c_t {c}"
+            );
+            assert!(
+                (c - 1.0).abs() > 1e-3,
+                "c_t is not 1, so the rows are not normalised"
+            );
         }
         let y = out.attention.dot(&sequence.values);
         assert!((&y - &out.outputs).iter().all(|e| e.abs() < 1e-12));
@@ -160,16 +175,28 @@ fn no_astrocyte_rows_sum_to_the_calcium() {
 #[test]
 fn shuffled_and_uniform_change_only_the_normaliser() {
     let sequence = Sequence::gaussian(6, 8, 13, 0.8);
-    let base = finished(&algebraic(Ablation::None, Schedule::Bidirectional, 0.0), &sequence);
+    let base = finished(
+        &algebraic(Ablation::None, Schedule::Bidirectional, 0.0),
+        &sequence,
+    );
     for ablation in [Ablation::ShuffledProcesses, Ablation::UniformPresynaptic] {
-        let sim = finished(&algebraic(ablation, Schedule::Bidirectional, 0.0), &sequence);
+        let sim = finished(
+            &algebraic(ablation, Schedule::Bidirectional, 0.0),
+            &sequence,
+        );
         let (a, b) = (&base.output().attention, &sim.output().attention);
         for t in 0..6 {
             let ratio = b[[t, 3]] / b[[t, 0]];
             let expected = a[[t, 3]] / a[[t, 0]];
-            assert!((ratio - expected).abs() < 1e-12 * expected.abs(), "{ablation}");
+            assert!(
+                (ratio - expected).abs() < 1e-12 * expected.abs(),
+                "{ablation}"
+            );
             let change = (sim.output().calcium[t] - base.output().calcium[t]).abs();
-            assert!(change > 1e-6 * base.output().calcium[t], "{ablation} row {t}");
+            assert!(
+                change > 1e-6 * base.output().calcium[t],
+                "{ablation} row {t}"
+            );
         }
     }
 }
@@ -179,7 +206,12 @@ fn shuffled_and_uniform_change_only_the_normaliser() {
 fn shuffled_calcium_reads_the_permuted_presynaptic_weights() {
     use tripartite::model::features::features_with;
     let sequence = Sequence::gaussian(4, 6, 14, 0.8);
-    for map in [FeatureMap::Positive, FeatureMap::Hyperbolic, FeatureMap::Trig, FeatureMap::Oprf] {
+    for map in [
+        FeatureMap::Positive,
+        FeatureMap::Hyperbolic,
+        FeatureMap::Trig,
+        FeatureMap::Oprf,
+    ] {
         let params = Params {
             m: 300,
             feature_map: map,
@@ -190,7 +222,11 @@ fn shuffled_calcium_reads_the_permuted_presynaptic_weights() {
         let perm = net.permutation.as_ref().unwrap();
         let mut sorted = perm.clone();
         sorted.sort_unstable();
-        assert_eq!(sorted, (0..net.sizes.hidden).collect::<Vec<_>>(), "a permutation");
+        assert_eq!(
+            sorted,
+            (0..net.sizes.hidden).collect::<Vec<_>>(),
+            "a permutation"
+        );
         let (q, k) = (sequence.scaled_queries(), sequence.scaled_keys());
         let phi = |x| features_with(map, &net.projection, &net.constants, x);
         for t in 0..4 {
@@ -203,7 +239,10 @@ fn shuffled_calcium_reads_the_permuted_presynaptic_weights() {
             }
             let expected: f64 = (0..h.len()).map(|j| h[j] * g[perm[j]]).sum();
             let c = sim.output().calcium[t];
-            assert!((c - expected).abs() < 1e-10 * expected.abs(), "{map} row {t}: {c} vs {expected}");
+            assert!(
+                (c - expected).abs() < 1e-10 * expected.abs(),
+                "{map} row {t}: {c} vs {expected}"
+            );
         }
     }
 }
@@ -223,7 +262,10 @@ fn dynamic_ablations_do_what_they_say() {
     let base = finished(&params(Ablation::None), &sequence);
     let frozen = finished(&params(Ablation::FrozenCalcium), &sequence);
     let c = &frozen.output().calcium;
-    assert!(c.iter().all(|&v| v == c[0]), "frozen after read slot 1: {c:?}");
+    assert!(
+        c.iter().all(|&v| v == c[0]),
+        "frozen after read slot 1: {c:?}"
+    );
     assert_eq!(c[0], base.output().calcium[0], "read slot 1 is unchanged");
     assert_ne!(base.output().calcium[3], c[3]);
     let none_psi = finished(&params(Ablation::NoAstrocyte), &sequence);
@@ -234,7 +276,10 @@ fn dynamic_ablations_do_what_they_say() {
         for tau in 0..4 {
             let expected = base.output().attention[[t, tau]] * c_network;
             let got = none_psi.output().attention[[t, tau]];
-            assert!((got - expected).abs() < 1e-12 * expected, "({t},{tau}): {got} vs {expected}");
+            assert!(
+                (got - expected).abs() < 1e-12 * expected,
+                "({t},{tau}): {got} vs {expected}"
+            );
         }
         assert_eq!(none_psi.output().calcium[t], base.output().calcium[t]);
     }
@@ -242,7 +287,12 @@ fn dynamic_ablations_do_what_they_say() {
         let sim = finished(&params(ablation), &sequence);
         let changed = (0..4).any(|t| sim.output().calcium[t] != base.output().calcium[t]);
         assert!(changed, "{ablation} changes the calcium");
-        assert!(sim.output().calcium.iter().all(|c| c.is_finite() && *c > 0.0));
+        assert!(
+            sim.output()
+                .calcium
+                .iter()
+                .all(|c| c.is_finite() && *c > 0.0)
+        );
     }
 }
 
@@ -250,11 +300,18 @@ fn dynamic_ablations_do_what_they_say() {
 #[test]
 fn an_unknown_ablation_is_refused_with_the_list() {
     let mut params = Params::default();
-    let error = params.set("ablation", "no_neurons").unwrap_err().to_string();
+    let error = params
+        .set("ablation", "no_neurons")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         error,
         "invalid ablation = no_neurons: must be one of: none no_astrocyte frozen_calcium shuffled_processes uniform_presynaptic"
     );
     assert_eq!(Ablation::ALL.len(), 5);
-    assert!(Ablation::ALL.iter().all(|a| !a.label().is_empty() && !a.tooltip().is_empty()));
+    assert!(
+        Ablation::ALL
+            .iter()
+            .all(|a| !a.label().is_empty() && !a.tooltip().is_empty())
+    );
 }

@@ -16,7 +16,11 @@ fn finished(params: &Params, sequence: &Sequence) -> Simulation {
 fn the_mean_of_per_query_tv_is_attn_tv() {
     let sequence = Sequence::gaussian(9, 8, 21, 1.0);
     for (mode, schedule, map) in [
-        (Mode::Algebraic, Schedule::Bidirectional, FeatureMap::Positive),
+        (
+            Mode::Algebraic,
+            Schedule::Bidirectional,
+            FeatureMap::Positive,
+        ),
         (Mode::Algebraic, Schedule::Causal, FeatureMap::Cosine),
         (Mode::Dynamic, Schedule::Bidirectional, FeatureMap::Oprf),
     ] {
@@ -33,7 +37,11 @@ fn the_mean_of_per_query_tv_is_attn_tv() {
         let metrics = sim.metrics();
         assert_eq!(per_query.row, (0..9).collect::<Vec<_>>());
         let mean = per_query.tv.iter().sum::<f64>() / 9.0;
-        assert!((mean - metrics.attn_tv).abs() <= 1e-12, "{mode} {map}: {mean} vs {}", metrics.attn_tv);
+        assert!(
+            (mean - metrics.attn_tv).abs() <= 1e-12,
+            "{mode} {map}: {mean} vs {}",
+            metrics.attn_tv
+        );
         let max = per_query.max_abs.iter().copied().fold(0.0, f64::max);
         assert_eq!(max, metrics.attn_max_abs);
         for t in 0..9 {
@@ -65,18 +73,24 @@ fn c_rel_se_predicts_the_spread_of_the_calcium_over_seeds() {
     let (small, large) = (se(1000), se(16000));
     for t in 0..5 {
         let ratio = small[t] / large[t];
-        assert!((ratio - 4.0).abs() < 1.0, "row {t}: 1/√m says 4, got {ratio}");
+        assert!(
+            (ratio - 4.0).abs() < 1.0,
+            "row {t}: 1/√m says 4, got {ratio}"
+        );
     }
     let seeds = 60;
     let ratios: Vec<Vec<f64>> = (0..seeds)
-        .map(|seed| finished(&params(1000, seed + 100), &sequence).per_query().c_over_z)
+        .map(|seed| {
+            finished(&params(1000, seed + 100), &sequence)
+                .per_query()
+                .c_over_z
+        })
         .collect();
     for t in 0..5 {
         let mean = ratios.iter().map(|r| r[t]).sum::<f64>() / seeds as f64;
-        let spread = (ratios.iter().map(|r| (r[t] - mean).powi(2)).sum::<f64>()
-            / (seeds - 1) as f64)
-            .sqrt()
-            / mean;
+        let spread =
+            (ratios.iter().map(|r| (r[t] - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64).sqrt()
+                / mean;
         let predicted = small[t];
         assert!(
             spread < 1.5 * predicted && spread > predicted / 1.5,

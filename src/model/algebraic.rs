@@ -206,7 +206,9 @@ fn gathered_features(
                     offsets.push(sq[t] / 2.0 - 0.5 * (m as f64).ln());
                 } else {
                     let signed = |c: usize| if hidden[c] < m { z[[t, c]] } else { -z[[t, c]] };
-                    let top = (0..hidden.len()).map(signed).fold(f64::NEG_INFINITY, f64::max);
+                    let top = (0..hidden.len())
+                        .map(signed)
+                        .fold(f64::NEG_INFINITY, f64::max);
                     for c in 0..hidden.len() {
                         mantissa[[t, c]] = (signed(c) - top).exp();
                     }
@@ -220,7 +222,10 @@ fn gathered_features(
             let bias: Vec<f64> = if network.constants.row_bias.is_empty() {
                 Vec::new()
             } else {
-                hidden.iter().map(|&h| network.constants.row_bias[h]).collect()
+                hidden
+                    .iter()
+                    .map(|&h| network.constants.row_bias[h])
+                    .collect()
             };
             feature_block(map, inputs, w.view(), m, &bias, network.constants.oprf_b())
         }
@@ -243,8 +248,14 @@ pub fn run_algebraic_with_diagnostics(network: &Network, sequence: &Sequence) ->
         let w = block_rows_of(&network.projection, layout);
         let bias = network.constants.bias_rows(layout.start, layout.rows);
         let oprf_b = network.constants.oprf_b();
-        let (fq, query_offset) =
-            feature_block(layout.map, queries.view(), w, layout.total_rows, bias, oprf_b);
+        let (fq, query_offset) = feature_block(
+            layout.map,
+            queries.view(),
+            w,
+            layout.total_rows,
+            bias,
+            oprf_b,
+        );
         let (fk, key_offset) =
             feature_block(layout.map, keys.view(), w, layout.total_rows, bias, oprf_b);
         let gram = fq.dot(&fk.t());

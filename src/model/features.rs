@@ -101,7 +101,11 @@ pub fn oprf_a_star(queries: ArrayView2<f64>, keys: ArrayView2<f64>) -> f64 {
     let mut total = 0.0;
     for q in queries.rows() {
         for k in keys.rows() {
-            total += q.iter().zip(k.iter()).map(|(a, b)| (a + b) * (a + b)).sum::<f64>();
+            total += q
+                .iter()
+                .zip(k.iter())
+                .map(|(a, b)| (a + b) * (a + b))
+                .sum::<f64>();
         }
     }
     let rho = total / pairs / dim;
@@ -549,7 +553,8 @@ mod tests {
     fn oprf_with_a_zero_is_the_positive_map() {
         let dim = 5;
         let w = draw_projection(12, dim, Projection::Iid, 9);
-        let inputs = Array2::from_shape_fn((4, dim), |(t, i)| (t as f64 - 1.5) * 0.2 + i as f64 * 0.1);
+        let inputs =
+            Array2::from_shape_fn((4, dim), |(t, i)| (t as f64 - 1.5) * 0.2 + i as f64 * 0.1);
         let zero = MapConstants::oprf(&w, 0.0);
         assert!(zero.row_bias.iter().all(|&b| b == 0.0) && zero.oprf_b() == 1.0);
         for t in 0..4 {

@@ -1,7 +1,9 @@
 //! The fixed parts of one head's network: projection W, process gains γ, and sizes.
 
 use super::features::{MapConstants, Stream, draw_projection, rng_for};
-use super::params::{Ablation, FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params};
+use super::params::{
+    Ablation, FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params,
+};
 use super::schedule::SlotSchedule;
 use crate::model::sequence::{Sequence, ShapeError};
 use ndarray::{Array2, Axis};
