@@ -931,7 +931,7 @@ fn reduce_lanes(acc: [f64; LANES]) -> f64 {
 mod tests {
     use super::*;
     use crate::model::algebraic::run_algebraic;
-    use crate::model::features::features;
+    use crate::model::features::features_with;
     use crate::model::params::{Mode, Schedule};
 
     fn sim(params: &Params, seq: &Sequence) -> DynamicSim {
@@ -945,6 +945,25 @@ mod tests {
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let params = Params {
                 m: 6,
+                heterogeneity: 0.3,
+                decay: 0.01,
+                schedule,
+                t_write: 10.0,
+                t_read: 20.0,
+                ..Params::default()
+            };
+            matches_the_naive_equations(&params, &seq);
+        }
+        // The maps of issue 13 (per-row bias or phase, B on w·u, clip, rectification).
+        for (map, schedule) in [
+            (FeatureMap::Oprf, Schedule::Bidirectional),
+            (FeatureMap::Cosine, Schedule::Causal),
+            (FeatureMap::Truncated, Schedule::Bidirectional),
+            (FeatureMap::RectifiedCosine, Schedule::Causal),
+        ] {
+            let params = Params {
+                m: 6,
+                feature_map: map,
                 heterogeneity: 0.3,
                 decay: 0.01,
                 schedule,
@@ -1010,7 +1029,12 @@ mod tests {
                     if write {
                         y.assign(&seq.values.row(slot.token));
                     }
-                    let phi = Array1::from(features(params.feature_map, &net.projection, u.view()));
+                    let phi = Array1::from(features_with(
+                        params.feature_map,
+                        &net.projection,
+                        &net.constants,
+                        u.view(),
+                    ));
                     let gate = if write { 1.0 } else { 0.0 };
                     let psi = 1.0 / c.max(params.c_min);
                     let du = (&s - &u) / params.tau_neuron;
@@ -1184,6 +1208,8 @@ mod tests {
             (FeatureMap::Hyperbolic, Schedule::Causal),
             (FeatureMap::Trig, Schedule::Bidirectional),
             (FeatureMap::Elu1, Schedule::Causal),
+            (FeatureMap::Oprf, Schedule::Bidirectional),
+            (FeatureMap::Cosine, Schedule::Causal),
         ] {
             let params = Params {
                 m: 20_000,

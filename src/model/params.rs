@@ -65,7 +65,7 @@ pub enum Ablation {
     /// Today's model, unchanged.
     #[default]
     None,
-    /// ψ ≡ 1: the astrocyte never divides the synapses.
+    /// ψ = 1 always: the astrocyte never divides the synapses.
     NoAstrocyte,
     /// The calcium stops responding once read slot 1 has ended.
     FrozenCalcium,
@@ -159,7 +159,7 @@ impl Ablation {
         match self {
             Ablation::None => "The full model: the astrocyte divides every synapse by its calcium.",
             Ablation::NoAstrocyte => {
-                "ψ ≡ 1: the synapses are never divided, so y_t = H h_t and A_net = M φ(q̃)·φ(k̃). Rows no longer sum to 1; they sum to c_t."
+                "ψ = 1 always: the synapses are never divided, so y_t = H h_t and A_net = M φ(q~)·φ(k~). Rows no longer sum to 1; they sum to c_t."
             }
             Ablation::FrozenCalcium => {
                 "The calcium stops responding once read slot 1 has ended (algebraic: c_t = c_1 for every t), so every later row is divided by the wrong normaliser."

@@ -90,7 +90,7 @@ const FIELDS: &[Field] = &[
     Field {
         key: "ablation",
         label: "ablation",
-        help: "Switch off one part of the mechanism: none (the model); no_astrocyte (ψ ≡ 1, synapses never divided); frozen_calcium (c stops after read slot 1); shuffled_processes (process j reads g of another neuron π(j)); uniform_presynaptic (every g_j replaced by the mean of g).",
+        help: "Switch off one part of the mechanism: none (the model); no_astrocyte (ψ = 1 always, synapses never divided); frozen_calcium (c stops after read slot 1); shuffled_processes (process j reads g of another neuron π(j)); uniform_presynaptic (every g_j replaced by the mean of g).",
         group: Group::Network,
     },
     Field {
