@@ -16,7 +16,7 @@ use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
 use crate::data::source::load_sequence;
 use crate::model::dynamic::LiveParams;
-use crate::model::metrics::Metrics;
+use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::network::memory_estimate;
 use crate::model::params::Params;
 use crate::model::schedule::Phase;
@@ -142,6 +142,8 @@ struct Engine {
     next_boundary: u64,
     rows_sent: Vec<bool>,
     metrics: Metrics,
+    /// Per-query diagnostics, computed with `metrics` over the same rows.
+    per_query: Arc<PerQuery>,
     metrics_rows: usize,
     rows_completed: usize,
     meter: RateMeter,
@@ -191,6 +193,7 @@ impl Engine {
             next_boundary: 0,
             rows_sent: Vec::new(),
             metrics: no_metrics(),
+            per_query: Arc::default(),
             metrics_rows: 0,
             rows_completed: 0,
             meter: RateMeter::new(now),
@@ -566,6 +569,7 @@ impl Engine {
         self.rows_sent = vec![false; sizes.tokens];
         self.rows_completed = 0;
         self.metrics = no_metrics();
+        self.per_query = Arc::default();
         self.metrics_rows = 0;
         self.run = Some(Arc::new(run));
         if matches!(self.status, Status::Failed(_)) {
@@ -742,6 +746,7 @@ impl Engine {
             && self.rows_completed != self.metrics_rows
         {
             self.metrics = sim.metrics();
+            self.per_query = Arc::new(sim.per_query());
             self.metrics_rows = self.rows_completed;
         }
         let snapshot = self.snapshot();
@@ -780,6 +785,7 @@ impl Engine {
             slot: sim.and_then(Simulation::current_slot),
             calcium: dynamic.map_or(f64::NAN, |d| d.calcium_normalised()),
             metrics: self.metrics,
+            per_query: self.per_query.clone(),
             rows_completed: self.rows_completed,
             live_row,
             subset,
