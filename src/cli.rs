@@ -44,6 +44,32 @@ pub enum Command {
     /// Work with a lesson file.
     #[command(subcommand)]
     Lesson(LessonCommand),
+    /// How many hidden neurons each head needs: fit attn_tv ≈ a·m^(−1/2) over a short sweep.
+    Budget(BudgetArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BudgetArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// attn_tv to reach, strictly between 0 and 1.
+    #[arg(long, default_value_t = crate::sim::budget::DEFAULT_TARGET, allow_negative_numbers = true)]
+    pub target: f64,
+    /// Seeds per m: seed, seed+1, … seed+K−1.
+    #[arg(long, default_value_t = crate::sim::budget::DEFAULT_SEEDS, value_name = "K")]
+    pub seeds: u32,
+    /// Values of m to sweep (default 1024,2048,4096,8192,16384,65536).
+    #[arg(long, value_name = "M1,M2,...", value_delimiter = ',')]
+    pub ms: Option<Vec<usize>>,
+    /// Layer whose heads are budgeted (default: the experiment's layer).
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// Budget only this head.
+    #[arg(long)]
+    pub head: Option<usize>,
+    /// Print the budget as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -266,6 +292,19 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             println!("{}", crate::io::lesson::check(&file)?);
             Ok(())
         }
+        Some(Command::Budget(a)) => Ok(crate::sim::budget::print_budget(
+            &build_experiment(&a.input)?,
+            a.layer,
+            a.head,
+            &crate::sim::budget::BudgetSpec {
+                target: a.target,
+                seeds: a.seeds,
+                ms: a
+                    .ms
+                    .unwrap_or_else(|| crate::sim::budget::DEFAULT_MS.to_vec()),
+            },
+            a.json,
+        )?),
     }
 }
 

@@ -11,7 +11,7 @@ use tripartite::data::source::SourceSpec;
 use tripartite::io::checkpoint::{
     Checkpoint, STATE_VERSION, StateFileError, decode, encode, fnv1a, load_state, save_state,
 };
-use tripartite::model::params::{FeatureMap, LiveParams, Mode, Params, Schedule};
+use tripartite::model::params::{Ablation, FeatureMap, LiveParams, Mode, Params, Schedule};
 use tripartite::model::sequence::Sequence;
 use tripartite::model::simulation::Simulation;
 use tripartite::sim::keyframes::Keyframes;
@@ -66,7 +66,30 @@ fn configurations() -> Vec<(&'static str, Experiment)> {
                 p.t_read = 10.0;
             }),
         ),
+        (
+            "dynamic, oprf",
+            experiment(|p| p.feature_map = FeatureMap::Oprf),
+        ),
+        (
+            "dynamic, cosine",
+            experiment(|p| p.feature_map = FeatureMap::Cosine),
+        ),
+        (
+            "dynamic, frozen calcium",
+            experiment(|p| p.ablation = Ablation::FrozenCalcium),
+        ),
+        (
+            "dynamic, shuffled processes",
+            experiment(|p| p.ablation = Ablation::ShuffledProcesses),
+        ),
         ("algebraic", experiment(|p| p.mode = Mode::Algebraic)),
+        (
+            "algebraic, no astrocyte",
+            experiment(|p| {
+                p.mode = Mode::Algebraic;
+                p.ablation = Ablation::NoAstrocyte;
+            }),
+        ),
         (
             "algebraic, causal",
             experiment(|p| {

@@ -340,6 +340,7 @@ fn metrics_json_holds_metrics_and_params() {
             wall_s: None,
             steps_per_s: None,
             synapses: 64,
+            per_query: Default::default(),
         },
     )
     .unwrap();

@@ -113,6 +113,7 @@ pub fn encode(checkpoint: &Checkpoint) -> Vec<u8> {
             w.u64(state.step);
             w.u64(state.target_slot.map_or(u64::MAX, |slot| slot as u64));
             w.f64(state.calcium);
+            w.u8(u8::from(state.calcium_frozen));
             for vector in [
                 &state.input_rates,
                 &state.drive,
@@ -200,6 +201,11 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint, StateFileError> {
                     slot => Some(usize::try_from(slot).map_err(|_| "a slot out of range")?),
                 };
                 let calcium = r.f64()?;
+                let calcium_frozen = match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    other => return Err(format!("a frozen-calcium flag of {other}")),
+                };
                 let input_rates = r.vector()?;
                 let drive = r.vector()?;
                 let drive_target = r.vector()?;
@@ -230,6 +236,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint, StateFileError> {
                     presynaptic,
                     process_drive,
                     calcium,
+                    calcium_frozen,
                     eligibility,
                     output: NetworkOutput {
                         attention,

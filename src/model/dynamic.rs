@@ -19,7 +19,7 @@ use super::algebraic::NetworkOutput;
 use super::fastmath;
 use super::network::{ModelError, Network};
 pub use super::params::LiveParams;
-use super::params::{FeatureMap, Params};
+use super::params::{Ablation, FeatureMap, Params};
 use super::schedule::{Phase, Slot, SlotSchedule};
 use super::softmax::in_mask;
 use crate::model::sequence::Sequence;
@@ -62,6 +62,11 @@ pub struct DynamicSim {
     process_drive: Vec<f64>,
     /// c.
     calcium: f64,
+    /// Whether dc/dt = 0 from now on (`frozen_calcium`, after read slot 1).
+    calcium_frozen: bool,
+    /// The g each process reads, formed before every step when it is not its own g_j
+    /// (`shuffled_processes`: g_{π(j)}; `uniform_presynaptic`: the mean of g). Empty otherwise.
+    process_source: Vec<f64>,
     /// e_τ (N × m').
     eligibility: Vec<Vec<f64>>,
     /// Hidden neurons whose state each block records step by step (sorted, distinct).
@@ -86,6 +91,8 @@ pub struct DynamicState {
     pub presynaptic: Vec<f64>,
     pub process_drive: Vec<f64>,
     pub calcium: f64,
+    /// `frozen_calcium`: whether dc/dt = 0 already (after read slot 1).
+    pub calcium_frozen: bool,
     pub eligibility: Vec<Vec<f64>>,
     pub output: NetworkOutput,
 }
@@ -153,6 +160,8 @@ impl DynamicSim {
             presynaptic: vec![0.0; sizes.hidden],
             process_drive: vec![0.0; sizes.hidden],
             calcium: 0.0,
+            calcium_frozen: false,
+            process_source: Vec::new(),
             eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
             watch: Vec::new(),
             block: BlockRecord::default(),
@@ -237,9 +246,9 @@ impl DynamicSim {
     pub fn output(&self) -> &NetworkOutput {
         &self.output
     }
-    /// ψ(c) = 1 / max(c, c_min).
+    /// ψ(c) = 1 / max(c, c_min) (1 under `no_astrocyte`).
     pub fn modulation(&self) -> f64 {
-        1.0 / self.calcium.max(self.network.params.c_min)
+        modulation(&self.network.params, self.calcium)
     }
 
     /// Row `t` of A_dyn from the present state: M[t,τ] (e_τ·h) ψ(c).
@@ -302,9 +311,19 @@ impl DynamicSim {
         if self.target_slot != Some(slot_index) {
             self.load_stimulus(slot_index);
         }
-        let block = max_steps.min(slot.end_step() - self.step).min(BLOCK);
+        // A process reading another neuron's g (or their mean) needs all of g at the start of
+        // each step, so those ablations step one at a time.
+        let reads_other_g = matches!(
+            self.network.params.ablation,
+            Ablation::ShuffledProcesses | Ablation::UniformPresynaptic
+        );
+        let longest = if reads_other_g { 1 } else { BLOCK };
+        let block = max_steps.min(slot.end_step() - self.step).min(longest);
         if block == 0 {
             return 0;
+        }
+        if reads_other_g {
+            self.form_process_source();
         }
         self.euler_block(&slot, block as usize);
         self.step += block;
@@ -369,6 +388,7 @@ impl DynamicSim {
             presynaptic: self.presynaptic.clone(),
             process_drive: self.process_drive.clone(),
             calcium: self.calcium,
+            calcium_frozen: self.calcium_frozen,
             eligibility: self.eligibility.clone(),
             output: self.output.clone(),
         }
@@ -456,6 +476,7 @@ impl DynamicSim {
         self.presynaptic.clone_from(&state.presynaptic);
         self.process_drive.clone_from(&state.process_drive);
         self.calcium = state.calcium;
+        self.calcium_frozen = state.calcium_frozen;
         self.eligibility.clone_from(&state.eligibility);
         self.output = state.output.clone();
         self.block = BlockRecord::default();
@@ -488,7 +509,12 @@ impl DynamicSim {
                             *value = w.row(c * CHUNK + r).dot(&s);
                         }
                     });
-                if map == FeatureMap::Hyperbolic {
+                if map == FeatureMap::Oprf {
+                    let b = self.network.constants.oprf_b();
+                    for value in target[..m].iter_mut() {
+                        *value *= b;
+                    }
+                } else if map == FeatureMap::Hyperbolic {
                     let (first, second) = target.split_at_mut(m);
                     for (neg, pos) in second.iter_mut().zip(first.iter()) {
                         *neg = -*pos;
@@ -571,6 +597,7 @@ impl DynamicSim {
                 .iter_mut()
                 .map(|it| it.next().expect("same length"))
                 .collect();
+            let range = index * CHUNK..index * CHUNK + h.len();
             chunks.push(HiddenChunk {
                 start: index * CHUNK,
                 h,
@@ -580,6 +607,8 @@ impl DynamicSim {
                 target,
                 gains,
                 e,
+                bias: row_bias_range(&self.network.constants.row_bias, range.clone()),
+                source: (!self.process_source.is_empty()).then(|| &self.process_source[range]),
             });
         }
         let watch = &self.watch;
@@ -630,7 +659,7 @@ impl DynamicSim {
             }
             // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
             if !write {
-                let psi = 1.0 / self.calcium.max(params.c_min);
+                let psi = modulation(params, self.calcium);
                 for (i, y) in self.output_rates.iter_mut().enumerate() {
                     let hh: f64 = masked
                         .iter()
@@ -640,15 +669,30 @@ impl DynamicSim {
                     *y += rates.a_n * (-*y + psi * hh);
                 }
             }
-            // τ_c dc/dt = −c + (1/d) Σ_ij p_ij.
-            self.calcium += dt / params.tau_calcium * (-self.calcium + calcium_drive);
+            // τ_c dc/dt = −c + (1/d) Σ_ij p_ij (dc/dt = 0 once frozen).
+            if !self.calcium_frozen {
+                self.calcium += dt / params.tau_calcium * (-self.calcium + calcium_drive);
+            }
             self.block.calcium.push(self.calcium);
             self.block.outputs.extend_from_slice(&self.output_rates);
         }
     }
 
-    /// Stores y_t, c_t and row t of A_dyn at the last step of read slot t.
+    /// The g each process reads this step: g_{π(j)} or the mean of g.
+    fn form_process_source(&mut self) {
+        let g = &self.presynaptic;
+        self.process_source = match &self.network.permutation {
+            Some(perm) => perm.iter().map(|&j| g[j]).collect(),
+            None => vec![sum(g) / g.len().max(1) as f64; g.len()],
+        };
+    }
+
+    /// Stores y_t, c_t and row t of A_dyn at the last step of read slot t. Under
+    /// `frozen_calcium` the calcium stops here after the first read slot.
     fn record_read(&mut self, query: usize) {
+        if self.network.params.ablation == Ablation::FrozenCalcium {
+            self.calcium_frozen = true;
+        }
         let row = self.attention_row_now(query);
         self.output.attention.row_mut(query).assign(&row);
         self.output.calcium[query] = self.calcium_normalised();
@@ -753,6 +797,15 @@ impl BlockStep<'_> {
     }
 }
 
+/// ψ(c) = 1 / max(c, c_min), or 1 under `no_astrocyte` (the synapses are never divided).
+fn modulation(params: &Params, calcium: f64) -> f64 {
+    if params.ablation == Ablation::NoAstrocyte {
+        1.0
+    } else {
+        1.0 / calcium.max(params.c_min)
+    }
+}
+
 /// How φ is evaluated from z = W u in a step that starts with input rates `u` (‖u‖² is fixed
 /// within a step).
 fn feature_kernel(params: &Params, u: &[f64]) -> FeatureKernel {
@@ -770,6 +823,18 @@ fn feature_kernel(params: &Params, u: &[f64]) -> FeatureKernel {
             m,
         },
         FeatureMap::Elu1 => FeatureKernel::Elu1,
+        // z holds B·w·u (see `load_stimulus`); the bias A*‖w_j‖² + (D/4) ln(1 − 4A*) is per row.
+        FeatureMap::Oprf => FeatureKernel::ExpBiased {
+            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
+        },
+        FeatureMap::Truncated => FeatureKernel::ExpClipped {
+            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
+            clip: super::features::TRUNCATION.ln(),
+        },
+        FeatureMap::Cosine | FeatureMap::RectifiedCosine => FeatureKernel::Cosine {
+            scale: (sq / 2.0 + super::features::cosine_log_norm(params.feature_map, m)).exp(),
+            rectify: params.feature_map == FeatureMap::RectifiedCosine,
+        },
     }
 }
 
@@ -797,6 +862,12 @@ enum FeatureKernel {
     Trig { scale: f64, m: usize },
     /// elu(z) + 1 (z = u).
     Elu1,
+    /// exp(z + bias_j + offset): `oprf`.
+    ExpBiased { offset: f64 },
+    /// exp(min(z, clip) + offset): `truncated`.
+    ExpClipped { offset: f64, clip: f64 },
+    /// scale · cos(z + b_j), rectified at 0 for `rectified_cosine`.
+    Cosine { scale: f64, rectify: bool },
 }
 
 /// Mutable views of one chunk of hidden neurons.
@@ -809,6 +880,19 @@ struct HiddenChunk<'a> {
     target: &'a [f64],
     gains: &'a [f64],
     e: Vec<&'a mut [f64]>,
+    /// The chunk's per-row constants (`oprf` bias, cosine phases); empty for other maps.
+    bias: &'a [f64],
+    /// The g each process reads when it is not its own (see `DynamicSim::process_source`).
+    source: Option<&'a [f64]>,
+}
+
+/// `row_bias[range]`, or empty when the map has no per-row constants.
+fn row_bias_range(row_bias: &[f64], range: std::ops::Range<usize>) -> &[f64] {
+    if row_bias.is_empty() {
+        &[]
+    } else {
+        &row_bias[range]
+    }
 }
 
 impl HiddenChunk<'_> {
@@ -871,6 +955,30 @@ impl HiddenChunk<'_> {
                 #[inline(always)]
                 |_, z| super::features::elu1(z),
             ),
+            FeatureKernel::ExpBiased { offset } => {
+                let bias = self.bias;
+                self.update(
+                    rates,
+                    #[inline(always)]
+                    |j, z| fastmath::exp(z + bias[j] + offset),
+                );
+            }
+            FeatureKernel::ExpClipped { offset, clip } => self.update(
+                rates,
+                #[inline(always)]
+                |_, z| fastmath::exp(z.min(clip) + offset),
+            ),
+            FeatureKernel::Cosine { scale, rectify } => {
+                let bias = self.bias;
+                self.update(
+                    rates,
+                    #[inline(always)]
+                    |j, z| {
+                        let c = scale * (z + bias[j]).cos();
+                        if rectify { c.max(0.0) } else { c }
+                    },
+                );
+            }
         }
     }
 
@@ -893,6 +1001,18 @@ impl HiddenChunk<'_> {
             &mut self.p[..len],
             &self.target[..len],
         );
+        if let Some(source) = self.source {
+            // The process reads another g (shuffled or uniform), formed before the step.
+            let source = &source[..len];
+            for j in 0..len {
+                let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
+                h[j] = hj + a_n * (phi(j, zj) - hj);
+                z[j] = zj + a_n * (target[j] - zj);
+                g[j] = gj + dt * (gate * hj - decay * gj);
+                p[j] = pj + a_p * (source[j] * hj - pj);
+            }
+            return;
+        }
         for j in 0..len {
             let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
             h[j] = hj + a_n * (phi(j, zj) - hj);
@@ -959,7 +1079,7 @@ fn reduce_lanes(acc: [f64; LANES]) -> f64 {
 mod tests {
     use super::*;
     use crate::model::algebraic::run_algebraic;
-    use crate::model::features::features;
+    use crate::model::features::features_with;
     use crate::model::params::{Mode, Schedule};
 
     fn sim(params: &Params, seq: &Sequence) -> DynamicSim {
@@ -973,6 +1093,25 @@ mod tests {
         for schedule in [Schedule::Bidirectional, Schedule::Causal] {
             let params = Params {
                 m: 6,
+                heterogeneity: 0.3,
+                decay: 0.01,
+                schedule,
+                t_write: 10.0,
+                t_read: 20.0,
+                ..Params::default()
+            };
+            matches_the_naive_equations(&params, &seq);
+        }
+        // The maps of issue 13 (per-row bias or phase, B on w·u, clip, rectification).
+        for (map, schedule) in [
+            (FeatureMap::Oprf, Schedule::Bidirectional),
+            (FeatureMap::Cosine, Schedule::Causal),
+            (FeatureMap::Truncated, Schedule::Bidirectional),
+            (FeatureMap::RectifiedCosine, Schedule::Causal),
+        ] {
+            let params = Params {
+                m: 6,
+                feature_map: map,
                 heterogeneity: 0.3,
                 decay: 0.01,
                 schedule,
@@ -1038,7 +1177,12 @@ mod tests {
                     if write {
                         y.assign(&seq.values.row(slot.token));
                     }
-                    let phi = Array1::from(features(params.feature_map, &net.projection, u.view()));
+                    let phi = Array1::from(features_with(
+                        params.feature_map,
+                        &net.projection,
+                        &net.constants,
+                        u.view(),
+                    ));
                     let gate = if write { 1.0 } else { 0.0 };
                     let psi = 1.0 / c.max(params.c_min);
                     let du = (&s - &u) / params.tau_neuron;
@@ -1212,6 +1356,8 @@ mod tests {
             (FeatureMap::Hyperbolic, Schedule::Causal),
             (FeatureMap::Trig, Schedule::Bidirectional),
             (FeatureMap::Elu1, Schedule::Causal),
+            (FeatureMap::Oprf, Schedule::Bidirectional),
+            (FeatureMap::Cosine, Schedule::Causal),
         ] {
             let params = Params {
                 m: 20_000,

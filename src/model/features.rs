@@ -20,6 +20,96 @@ pub enum Stream {
     Projection = 1,
     ProcessGains = 2,
     Synthetic = 3,
+    /// Phases b_j of the cosine maps.
+    Phases = 4,
+    /// The permutation π of `shuffled_processes`.
+    Permutation = 5,
+}
+
+/// The clip of e^{w·x} in the `truncated` map (the authors' notebooks use 150).
+pub const TRUNCATION: f64 = 150.0;
+
+/// What some maps need besides W: `oprf`'s A* (chosen from the data) and per-row constants.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MapConstants {
+    /// A* of `oprf` (0 for every other map).
+    pub oprf_a: f64,
+    /// Per projection row j: `oprf`: A*‖w_j‖² + (D/4) ln(1 − 4A*); cosine maps: the phase b_j
+    /// ~ U[0, 2π). Empty for the other maps.
+    pub row_bias: Vec<f64>,
+}
+
+impl MapConstants {
+    /// The constants of `map` for projection `w` on `queries`/`keys` (scaled), drawn from `seed`.
+    pub fn new(
+        map: FeatureMap,
+        w: &Array2<f64>,
+        queries: ArrayView2<f64>,
+        keys: ArrayView2<f64>,
+        seed: u64,
+    ) -> MapConstants {
+        match map {
+            FeatureMap::Oprf => Self::oprf(w, oprf_a_star(queries, keys)),
+            FeatureMap::Cosine | FeatureMap::RectifiedCosine => {
+                use rand_distr::Uniform;
+                let uniform = Uniform::new(0.0, std::f64::consts::TAU).expect("valid range");
+                let mut rng = rng_for(seed, Stream::Phases, 0);
+                MapConstants {
+                    oprf_a: 0.0,
+                    row_bias: (0..w.nrows()).map(|_| uniform.sample(&mut rng)).collect(),
+                }
+            }
+            _ => MapConstants::default(),
+        }
+    }
+
+    /// `oprf` constants for a given A (A < 1/8); A = 0 gives the `positive` map exactly.
+    pub fn oprf(w: &Array2<f64>, a: f64) -> MapConstants {
+        let dim = w.ncols() as f64;
+        let log_scale = dim / 4.0 * (1.0 - 4.0 * a).ln();
+        MapConstants {
+            oprf_a: a,
+            row_bias: w
+                .rows()
+                .into_iter()
+                .map(|row| a * row.dot(&row) + log_scale)
+                .collect(),
+        }
+    }
+
+    /// B = √(1 − 4A*), the factor on w·x in `oprf` (1 for the other maps).
+    pub fn oprf_b(&self) -> f64 {
+        (1.0 - 4.0 * self.oprf_a).sqrt()
+    }
+
+    /// The per-row constants of rows `start..start + rows` (empty when the map has none).
+    pub fn bias_rows(&self, start: usize, rows: usize) -> &[f64] {
+        if self.row_bias.is_empty() {
+            &[]
+        } else {
+            &self.row_bias[start..start + rows]
+        }
+    }
+}
+
+/// A* = (1 − 2ρ − √((2ρ+1)² + 8ρ))/16 with ρ the mean over all query–key pairs of ‖q̃ + k̃‖²/D
+/// (Likhosherstov et al. 2022): the A that minimises the estimator's second moment averaged
+/// over the pairs.
+pub fn oprf_a_star(queries: ArrayView2<f64>, keys: ArrayView2<f64>) -> f64 {
+    let dim = queries.ncols().max(1) as f64;
+    let pairs = (queries.nrows() * keys.nrows()).max(1) as f64;
+    let mut total = 0.0;
+    for q in queries.rows() {
+        for k in keys.rows() {
+            total += q
+                .iter()
+                .zip(k.iter())
+                .map(|(a, b)| (a + b) * (a + b))
+                .sum::<f64>();
+        }
+    }
+    let rho = total / pairs / dim;
+    (1.0 - 2.0 * rho - ((2.0 * rho + 1.0).powi(2) + 8.0 * rho).sqrt()) / 16.0
 }
 
 /// A ChaCha8 generator for `seed`, stream `stream` and sub-stream `block`.
@@ -93,12 +183,53 @@ fn orthonormal_rows(block: &Array2<f64>) -> Array2<f64> {
     q
 }
 
+/// φ(x) for one input, exactly (no offset), m' values, for maps that need no
+/// [`MapConstants`] (with `oprf` it is A = 0, i.e. `positive`; with the cosine maps every
+/// phase is 0). See [`features_with`].
+pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64> {
+    features_with(map, w, &MapConstants::default(), x)
+}
+
 /// φ(x) for one input, exactly (no offset), m' values. Used by tests, the GUI and the dynamic
 /// mode's checks; the hot paths use [`feature_block`].
-pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64> {
+pub fn features_with(
+    map: FeatureMap,
+    w: &Array2<f64>,
+    constants: &MapConstants,
+    x: ArrayView1<f64>,
+) -> Vec<f64> {
     let m = w.nrows();
     let sq = x.dot(&x);
+    let bias = |j: usize| constants.row_bias.get(j).copied().unwrap_or(0.0);
     match map {
+        FeatureMap::Oprf => {
+            let norm = -0.5 * (m as f64).ln();
+            let b = constants.oprf_b();
+            w.dot(&x)
+                .iter()
+                .enumerate()
+                .map(|(j, z)| (b * z + bias(j) - sq / 2.0 + norm).exp())
+                .collect()
+        }
+        FeatureMap::Truncated => {
+            let norm = -0.5 * (m as f64).ln();
+            w.dot(&x)
+                .iter()
+                .map(|z| (z.min(TRUNCATION.ln()) - sq / 2.0 + norm).exp())
+                .collect()
+        }
+        FeatureMap::Cosine | FeatureMap::RectifiedCosine => {
+            let scale = (sq / 2.0 + cosine_log_norm(map, m)).exp();
+            let rectify = map == FeatureMap::RectifiedCosine;
+            w.dot(&x)
+                .iter()
+                .enumerate()
+                .map(|(j, z)| {
+                    let c = (z + bias(j)).cos();
+                    scale * if rectify { c.max(0.0) } else { c }
+                })
+                .collect()
+        }
         FeatureMap::Positive => {
             let norm = -0.5 * (m as f64).ln();
             w.dot(&x)
@@ -126,14 +257,36 @@ pub fn features(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>) -> Vec<f64
     }
 }
 
-/// φ(x)_j for one hidden neuron `hidden` (the j-th value of [`features`]), in O(D): the GUI
-/// shades a few shown neurons by φ(q̃_t) without computing all m' of them.
-pub fn feature(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>, hidden: usize) -> f64 {
+/// φ(x)_j for one hidden neuron `hidden` (the j-th value of [`features_with`]), in O(D): the
+/// GUI shades a few shown neurons by φ(q̃_t) without computing all m' of them.
+pub fn feature(
+    map: FeatureMap,
+    w: &Array2<f64>,
+    constants: &MapConstants,
+    x: ArrayView1<f64>,
+    hidden: usize,
+) -> f64 {
     let m = w.nrows();
     let sq = x.dot(&x);
     let row = |r: usize| w.row(r).dot(&x);
+    let bias = |j: usize| constants.row_bias.get(j).copied().unwrap_or(0.0);
+    let norm = -0.5 * (m as f64).ln();
     match map {
-        FeatureMap::Positive => (row(hidden) - sq / 2.0 - 0.5 * (m as f64).ln()).exp(),
+        FeatureMap::Oprf => {
+            (constants.oprf_b() * row(hidden) + bias(hidden) - sq / 2.0 + norm).exp()
+        }
+        FeatureMap::Truncated => (row(hidden).min(TRUNCATION.ln()) - sq / 2.0 + norm).exp(),
+        FeatureMap::Cosine | FeatureMap::RectifiedCosine => {
+            let scale = (sq / 2.0 + cosine_log_norm(map, m)).exp();
+            let c = (row(hidden) + bias(hidden)).cos();
+            scale
+                * if map == FeatureMap::RectifiedCosine {
+                    c.max(0.0)
+                } else {
+                    c
+                }
+        }
+        FeatureMap::Positive => (row(hidden) - sq / 2.0 + norm).exp(),
         FeatureMap::Hyperbolic => {
             let z = if hidden < m {
                 row(hidden)
@@ -151,6 +304,16 @@ pub fn feature(map: FeatureMap, w: &Array2<f64>, x: ArrayView1<f64>, hidden: usi
             }
         }
         FeatureMap::Elu1 => elu1(x[hidden]),
+    }
+}
+
+/// ln of the constant factor of the cosine maps: √(2/m) (cosine, unbiased) or √(2/(π m))
+/// (rectified_cosine, as in the authors' notebooks).
+pub fn cosine_log_norm(map: FeatureMap, m: usize) -> f64 {
+    let ln_m = (m as f64).ln();
+    match map {
+        FeatureMap::RectifiedCosine => 0.5 * (2.0 / std::f64::consts::PI).ln() - 0.5 * ln_m,
+        _ => 0.5 * 2f64.ln() - 0.5 * ln_m,
     }
 }
 
@@ -192,15 +355,56 @@ impl BlockLayout {
 /// `inputs` is N × D (already scaled by D^(−1/4)); `w_block` the block's projection rows.
 /// For `positive`/`hyperbolic` the offset is the row's largest log-feature in the block, so the
 /// mantissa lies in (0, 1]. For `trig` it is ‖x‖²/2 − ½ ln m and the mantissa is cos/sin.
+/// `bias` holds the block's rows of [`MapConstants::row_bias`] and `oprf_b` is B (1 otherwise).
 pub fn feature_block(
     map: FeatureMap,
     inputs: ArrayView2<f64>,
     w_block: ArrayView2<f64>,
     total_rows: usize,
+    bias: &[f64],
+    oprf_b: f64,
 ) -> (Array2<f64>, Vec<f64>) {
     let n = inputs.nrows();
     let sq: Vec<f64> = inputs.rows().into_iter().map(|x| x.dot(&x)).collect();
     match map {
+        FeatureMap::Oprf | FeatureMap::Truncated => {
+            let mut z = inputs.dot(&w_block.t());
+            if map == FeatureMap::Oprf {
+                for mut row in z.rows_mut() {
+                    for (v, b) in row.iter_mut().zip(bias) {
+                        *v = oprf_b * *v + b;
+                    }
+                }
+            } else {
+                let clip = TRUNCATION.ln();
+                z.mapv_inplace(|v| v.min(clip));
+            }
+            let log_norm = -0.5 * (total_rows as f64).ln();
+            let mut offsets = Vec::with_capacity(n);
+            for (t, mut row) in z.rows_mut().into_iter().enumerate() {
+                let top = row.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v));
+                let out = row.as_slice_mut().expect("row-major");
+                for v in out.iter_mut() {
+                    *v -= top;
+                }
+                fastmath::exp_in_place(out);
+                offsets.push(top - sq[t] / 2.0 + log_norm);
+            }
+            (z, offsets)
+        }
+        FeatureMap::Cosine | FeatureMap::RectifiedCosine => {
+            let mut z = inputs.dot(&w_block.t());
+            let rectify = map == FeatureMap::RectifiedCosine;
+            for mut row in z.rows_mut() {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    let c = (*v + b).cos();
+                    *v = if rectify { c.max(0.0) } else { c };
+                }
+            }
+            let log_norm = cosine_log_norm(map, total_rows);
+            let offsets = sq.iter().map(|s| s / 2.0 + log_norm).collect();
+            (z, offsets)
+        }
         FeatureMap::Elu1 => {
             let mantissa = inputs.mapv(elu1);
             (mantissa, vec![0.0; n])
@@ -297,16 +501,15 @@ mod tests {
     #[test]
     fn one_feature_is_that_entry_of_all_features() {
         let x = random_vector(6, 5, 0.7);
-        for map in [
-            FeatureMap::Positive,
-            FeatureMap::Hyperbolic,
-            FeatureMap::Trig,
-            FeatureMap::Elu1,
-        ] {
+        for &map in FeatureMap::ALL {
             let w = draw_projection(9, 6, Projection::Iid, 2);
-            let all = features(map, &w, x.view());
+            let keys = ndarray::Array2::from_shape_fn((4, 6), |(i, k)| {
+                ((i * 6 + k) as f64 * 0.37).sin() * 0.5
+            });
+            let constants = MapConstants::new(map, &w, keys.view(), keys.view(), 3);
+            let all = features_with(map, &w, &constants, x.view());
             for (j, value) in all.iter().enumerate() {
-                let one = feature(map, &w, x.view(), j);
+                let one = feature(map, &w, &constants, x.view(), j);
                 assert!(
                     (one - value).abs() <= 1e-12 * value.abs().max(1.0),
                     "{map:?} {j}"
@@ -376,31 +579,98 @@ mod tests {
         }
     }
 
+    /// The new unbiased maps: `oprf` at the A* its data choose (negative here) and `cosine`
+    /// with its random phases, each mean over seeds within 4 standard errors of exp(x·y).
+    #[test]
+    fn oprf_and_cosine_are_unbiased() {
+        let dim = 6;
+        let x = random_vector(dim, 1, 0.45);
+        let y = random_vector(dim, 2, 0.45);
+        let target = x.dot(&y).exp();
+        let pair = |v: &Array1<f64>| v.clone().insert_axis(Axis(0));
+        let a_star = oprf_a_star(pair(&x).view(), pair(&y).view());
+        assert!(a_star < 0.0 && a_star > -1.0, "A* = {a_star}");
+        for map in [FeatureMap::Oprf, FeatureMap::Cosine] {
+            let seeds = 4000;
+            let samples: Vec<f64> = (0..seeds)
+                .map(|seed| {
+                    let w = draw_projection(16, dim, Projection::Iid, seed);
+                    let constants = match map {
+                        FeatureMap::Oprf => MapConstants::oprf(&w, a_star),
+                        _ => MapConstants::new(map, &w, pair(&x).view(), pair(&y).view(), seed),
+                    };
+                    let fx = features_with(map, &w, &constants, x.view());
+                    let fy = features_with(map, &w, &constants, y.view());
+                    fx.iter().zip(&fy).map(|(a, b)| a * b).sum()
+                })
+                .collect();
+            let mean = samples.iter().sum::<f64>() / seeds as f64;
+            let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64;
+            let stderr = (var / seeds as f64).sqrt();
+            assert!(
+                (mean - target).abs() < 4.0 * stderr,
+                "{map}: mean {mean} vs exp(x·y) {target}, stderr {stderr}"
+            );
+            assert!(
+                stderr > 0.0 && stderr < 0.05 * target,
+                "{map}: stderr {stderr}"
+            );
+        }
+    }
+
+    /// `oprf` with A = 0 is `positive`, bit for bit, in the exact map and in the blocks.
+    #[test]
+    fn oprf_with_a_zero_is_the_positive_map() {
+        let dim = 5;
+        let w = draw_projection(12, dim, Projection::Iid, 9);
+        let inputs =
+            Array2::from_shape_fn((4, dim), |(t, i)| (t as f64 - 1.5) * 0.2 + i as f64 * 0.1);
+        let zero = MapConstants::oprf(&w, 0.0);
+        assert!(zero.row_bias.iter().all(|&b| b == 0.0) && zero.oprf_b() == 1.0);
+        for t in 0..4 {
+            assert_eq!(
+                features_with(FeatureMap::Oprf, &w, &zero, inputs.row(t)),
+                features(FeatureMap::Positive, &w, inputs.row(t))
+            );
+        }
+        let block = |map| feature_block(map, inputs.view(), w.view(), 12, &zero.row_bias, 1.0);
+        assert_eq!(block(FeatureMap::Oprf), block(FeatureMap::Positive));
+        // And A* ≠ 0 changes it.
+        let other = MapConstants::oprf(&w, -0.1);
+        assert_ne!(
+            features_with(FeatureMap::Oprf, &w, &other, inputs.row(0)),
+            features(FeatureMap::Positive, &w, inputs.row(0))
+        );
+    }
+
     #[test]
     fn feature_blocks_reassemble_the_exact_features() {
         let dim = 5;
         let w = draw_projection(10, dim, Projection::Iid, 4);
         let inputs =
             Array2::from_shape_fn((3, dim), |(t, i)| ((t * 7 + i * 3) % 5) as f64 * 0.3 - 0.5);
-        for map in [
-            FeatureMap::Positive,
-            FeatureMap::Hyperbolic,
-            FeatureMap::Trig,
-            FeatureMap::Elu1,
-        ] {
+        for &map in FeatureMap::ALL {
             let m_hidden = map.hidden_count(10, dim);
             let mut assembled = Array2::<f64>::zeros((3, m_hidden));
             for layout in blocks(map, 10, dim, 4) {
-                let (mantissa, offsets) =
-                    feature_block(map, inputs.view(), block_rows_of(&w, &layout), 10);
+                let constants = MapConstants::new(map, &w, inputs.view(), inputs.view(), 4);
+                let (mantissa, offsets) = feature_block(
+                    map,
+                    inputs.view(),
+                    block_rows_of(&w, &layout),
+                    10,
+                    constants.bias_rows(layout.start, layout.rows),
+                    constants.oprf_b(),
+                );
                 for (col, hidden) in layout.hidden_indices().enumerate() {
                     for t in 0..3 {
                         assembled[[t, hidden]] = offsets[t].exp() * mantissa[[t, col]];
                     }
                 }
             }
+            let constants = MapConstants::new(map, &w, inputs.view(), inputs.view(), 4);
             for t in 0..3 {
-                let exact = features(map, &w, inputs.row(t));
+                let exact = features_with(map, &w, &constants, inputs.row(t));
                 for (a, b) in assembled.row(t).iter().zip(&exact) {
                     assert!(
                         (a - b).abs() <= 1e-12 * b.abs().max(1e-3),

@@ -1,7 +1,9 @@
 //! Metrics (spec "Metrics"): how far the network's attention is from the transformer's.
 
 use super::algebraic::NetworkOutput;
-use super::softmax::SoftmaxReference;
+use super::params::Schedule;
+use super::sequence::Sequence;
+use super::softmax::{SoftmaxReference, in_mask};
 use serde::{Deserialize, Serialize};
 
 /// The five metrics of one head and run, over the read slots completed so far.
@@ -78,6 +80,104 @@ impl Metrics {
             calcium_corr: pearson(&calcium, &normaliser),
             calcium_rel_err: rel / count,
         }
+    }
+}
+
+/// Per-query diagnostics (issue 13 §1): one entry per completed read row t, in row order.
+/// Undefined entries are NaN (`null` in JSON).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerQuery {
+    /// Query row index t of each entry.
+    pub row: Vec<usize>,
+    /// ½ Σ_τ |A_net[t,τ] − A_soft[t,τ]|; their mean is `attn_tv`.
+    pub tv: Vec<f64>,
+    /// max_τ |A_net[t,τ] − A_soft[t,τ]|.
+    pub max_abs: Vec<f64>,
+    /// ‖y_net,t − y_soft,t‖ / ‖y_soft,t‖.
+    pub output_rel_err: Vec<f64>,
+    /// c_t (softmax-normaliser units).
+    pub c: Vec<f64>,
+    /// Z_t, the softmax normaliser.
+    pub z: Vec<f64>,
+    /// c_t / Z_t.
+    pub c_over_z: Vec<f64>,
+    /// ‖q̃_t‖.
+    pub q_norm: Vec<f64>,
+    /// max over the keys in row t's mask of ‖k̃_τ‖.
+    pub max_k_norm: Vec<f64>,
+    /// The estimator's own relative standard error of c_t, from its m' terms (no reference).
+    pub c_rel_se: Vec<f64>,
+}
+
+impl PerQuery {
+    /// Column names, in the order of [`PerQuery::columns`] (the CSV header after `row`).
+    pub const NAMES: [&'static str; 9] = [
+        "tv",
+        "max_abs",
+        "output_rel_err",
+        "c",
+        "z",
+        "c_over_z",
+        "q_norm",
+        "max_k_norm",
+        "c_rel_se",
+    ];
+
+    /// The columns in [`PerQuery::NAMES`] order.
+    pub fn columns(&self) -> [&[f64]; 9] {
+        [
+            &self.tv,
+            &self.max_abs,
+            &self.output_rel_err,
+            &self.c,
+            &self.z,
+            &self.c_over_z,
+            &self.q_norm,
+            &self.max_k_norm,
+            &self.c_rel_se,
+        ]
+    }
+
+    /// The diagnostics of the completed rows of `network` against `reference`. `sequence`
+    /// gives q̃ and k̃, `schedule` the mask, and `calcium_rel_se` the estimator's c_rel_se per
+    /// row (see [`crate::model::algebraic::AlgebraicRun`]).
+    pub fn compute(
+        reference: &SoftmaxReference,
+        network: &NetworkOutput,
+        sequence: &Sequence,
+        schedule: Schedule,
+        calcium_rel_se: &[f64],
+    ) -> PerQuery {
+        let queries = sequence.scaled_queries();
+        let keys = sequence.scaled_keys();
+        let key_norm: Vec<f64> = keys.rows().into_iter().map(|k| k.dot(&k).sqrt()).collect();
+        let z = reference.normaliser();
+        let mut out = PerQuery::default();
+        for t in (0..network.rows_done.len()).filter(|&t| network.rows_done[t]) {
+            let diff = &network.attention.row(t) - &reference.attention.row(t);
+            out.row.push(t);
+            out.tv.push(0.5 * diff.mapv(f64::abs).sum());
+            out.max_abs
+                .push(diff.iter().fold(0.0, |m: f64, d| m.max(d.abs())));
+            let y_diff = &network.outputs.row(t) - &reference.outputs.row(t);
+            let y_ref = reference.outputs.row(t);
+            out.output_rel_err
+                .push((y_diff.dot(&y_diff) / y_ref.dot(&y_ref)).sqrt());
+            out.c.push(network.calcium[t]);
+            out.z.push(z[t]);
+            out.c_over_z.push(network.calcium[t] / z[t]);
+            let q = queries.row(t);
+            out.q_norm.push(q.dot(&q).sqrt());
+            out.max_k_norm.push(
+                (0..key_norm.len())
+                    .filter(|&tau| in_mask(schedule, t, tau))
+                    .map(|tau| key_norm[tau])
+                    .fold(f64::NAN, f64::max),
+            );
+            out.c_rel_se
+                .push(calcium_rel_se.get(t).copied().unwrap_or(f64::NAN));
+        }
+        out
     }
 }
 

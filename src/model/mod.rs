@@ -17,7 +17,7 @@ pub use algebraic::NetworkOutput;
 pub use dynamic::{DynamicSim, LiveParams};
 pub use metrics::Metrics;
 pub use network::{ModelError, Network, Sizes};
-pub use params::{FeatureMap, Mode, ParamError, Params, Projection, Schedule};
+pub use params::{Ablation, FeatureMap, Mode, ParamError, Params, Projection, Schedule};
 pub use schedule::{Phase, Slot, SlotSchedule};
 pub use sequence::{Sequence, ShapeError, TextOrigin};
 pub use simulation::Simulation;

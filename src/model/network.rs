@@ -1,7 +1,9 @@
 //! The fixed parts of one head's network: projection W, process gains γ, and sizes.
 
-use super::features::{Stream, draw_projection, rng_for};
-use super::params::{FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params};
+use super::features::{MapConstants, Stream, draw_projection, rng_for};
+use super::params::{
+    Ablation, FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params,
+};
 use super::schedule::SlotSchedule;
 use crate::model::sequence::{Sequence, ShapeError};
 use ndarray::{Array2, Axis};
@@ -57,6 +59,11 @@ pub struct Network {
     pub process_gains: Option<Array2<f64>>,
     /// Σ_i γ_ij / d per hidden neuron j (1 when heterogeneity = 0).
     pub mean_gain: Vec<f64>,
+    /// `oprf`'s A* and the per-row constants of `oprf` and the cosine maps.
+    pub constants: MapConstants,
+    /// π of `shuffled_processes` (perm[j] = π(j), a permutation of the m' hidden neurons);
+    /// None for every other ablation.
+    pub permutation: Option<Vec<usize>>,
 }
 
 /// Planned memory of a run (bytes), checked against [`MEMORY_LIMIT_BYTES`].
@@ -137,12 +144,23 @@ impl Network {
             Some(gains) => gains.mean_axis(Axis(0)).expect("d ≥ 1").to_vec(),
             None => vec![1.0; sizes.hidden],
         };
+        let constants = MapConstants::new(
+            params.feature_map,
+            &projection,
+            sequence.scaled_queries().view(),
+            sequence.scaled_keys().view(),
+            params.seed,
+        );
+        let permutation = (params.ablation == Ablation::ShuffledProcesses)
+            .then(|| draw_permutation(sizes.hidden, params.seed));
         Ok(Network {
             params: params.clone(),
             sizes,
             projection,
             process_gains,
             mean_gain,
+            constants,
+            permutation,
         })
     }
 
@@ -152,6 +170,14 @@ impl Network {
             .as_ref()
             .map_or(1.0, |g| g[[output, hidden]])
     }
+}
+
+/// A uniformly random permutation of 0..n (Fisher–Yates) drawn from `seed`.
+pub fn draw_permutation(n: usize, seed: u64) -> Vec<usize> {
+    use rand::seq::SliceRandom;
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.shuffle(&mut rng_for(seed, Stream::Permutation, 0));
+    perm
 }
 
 /// The exponentials of the trig map grow like e^{‖x‖²/2}; positive and hyperbolic features are
@@ -169,8 +195,11 @@ fn check_overflow(params: &Params, sequence: &Sequence) -> Result<(), ModelError
         })
         .fold(0.0, f64::max);
     let risky = match params.feature_map {
-        FeatureMap::Trig => true,
-        FeatureMap::Positive | FeatureMap::Hyperbolic => params.mode == Mode::Dynamic,
+        FeatureMap::Trig | FeatureMap::Cosine | FeatureMap::RectifiedCosine => true,
+        FeatureMap::Positive
+        | FeatureMap::Hyperbolic
+        | FeatureMap::Oprf
+        | FeatureMap::Truncated => params.mode == Mode::Dynamic,
         FeatureMap::Elu1 => false,
     };
     if risky && largest > LIMIT {

@@ -43,6 +43,36 @@ pub enum FeatureMap {
     Trig,
     /// elu(x) + 1: the linear-transformer baseline, not a softmax estimator, m' = D.
     Elu1,
+    /// Optimal positive random features (Likhosherstov et al. 2022): positive, unbiased, with
+    /// a data-chosen A* that lowers the variance, m' = m.
+    Oprf,
+    /// √2 e^{‖x‖²/2} cos(w·x + b)/√m with a uniform random phase b: unbiased, can be negative,
+    /// m' = m.
+    Cosine,
+    /// The positive map with e^{w·x} clipped at 150 (the authors' notebooks): positive and
+    /// bounded, biased, m' = m.
+    Truncated,
+    /// max(0, √(2/π) e^{‖x‖²/2} cos(w·x + b))/√m (the authors' notebooks): a non-negative
+    /// rate, biased, m' = m.
+    #[serde(rename = "rectified_cosine")]
+    RectifiedCosine,
+}
+
+/// Which part of the mechanism is switched off (spec "Ablations"); `none` is the model itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Ablation {
+    /// Today's model, unchanged.
+    #[default]
+    None,
+    /// ψ = 1 always: the astrocyte never divides the synapses.
+    NoAstrocyte,
+    /// The calcium stops responding once read slot 1 has ended.
+    FrozenCalcium,
+    /// The process at synapse (i, j) reads g_{π(j)}, π a permutation drawn from the seed.
+    ShuffledProcesses,
+    /// Every g_j is replaced by the mean of g over j.
+    UniformPresynaptic,
 }
 
 /// How the projection W is drawn.
@@ -109,16 +139,100 @@ macro_rules! named_enum {
 
 named_enum!(Mode, "mode", Algebraic => "algebraic", Dynamic => "dynamic");
 named_enum!(Schedule, "schedule", Bidirectional => "bidirectional", Causal => "causal");
-named_enum!(FeatureMap, "feature_map", Positive => "positive", Hyperbolic => "hyperbolic", Trig => "trig", Elu1 => "elu1");
+named_enum!(FeatureMap, "feature_map", Positive => "positive", Hyperbolic => "hyperbolic", Trig => "trig", Elu1 => "elu1", Oprf => "oprf", Cosine => "cosine", Truncated => "truncated", RectifiedCosine => "rectified_cosine");
+named_enum!(Ablation, "ablation", None => "none", NoAstrocyte => "no_astrocyte", FrozenCalcium => "frozen_calcium", ShuffledProcesses => "shuffled_processes", UniformPresynaptic => "uniform_presynaptic");
+
+impl Ablation {
+    /// A short label for menus.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ablation::None => "None (the model)",
+            Ablation::NoAstrocyte => "No astrocyte",
+            Ablation::FrozenCalcium => "Frozen calcium",
+            Ablation::ShuffledProcesses => "Shuffled processes",
+            Ablation::UniformPresynaptic => "Uniform presynaptic weights",
+        }
+    }
+
+    /// What the ablation changes, for hover text.
+    pub fn tooltip(self) -> &'static str {
+        match self {
+            Ablation::None => "The full model: the astrocyte divides every synapse by its calcium.",
+            Ablation::NoAstrocyte => {
+                "ψ = 1 always: the synapses are never divided, so y_t = H h_t and A_net = M φ(q~)·φ(k~). Rows no longer sum to 1; they sum to c_t."
+            }
+            Ablation::FrozenCalcium => {
+                "The calcium stops responding once read slot 1 has ended (algebraic: c_t = c_1 for every t), so every later row is divided by the wrong normaliser."
+            }
+            Ablation::ShuffledProcesses => {
+                "The process at synapse (i, j) reads the presynaptic weight g_π(j) of another hidden neuron (π drawn from the seed, exported as perm.npy): the astrocyte loses track of which synapse it sits on."
+            }
+            Ablation::UniformPresynaptic => {
+                "Every presynaptic weight g_j is replaced by the mean of g over j: the astrocyte keeps only the total key drive, not its pattern over hidden neurons."
+            }
+        }
+    }
+}
 named_enum!(Projection, "projection", Iid => "iid", Orthogonal => "orthogonal");
 
 impl FeatureMap {
     /// Number of hidden neurons m' for `m` random features in `dim` input dimensions.
     pub fn hidden_count(self, m: usize, dim: usize) -> usize {
         match self {
-            FeatureMap::Positive => m,
+            FeatureMap::Positive
+            | FeatureMap::Oprf
+            | FeatureMap::Cosine
+            | FeatureMap::Truncated
+            | FeatureMap::RectifiedCosine => m,
             FeatureMap::Hyperbolic | FeatureMap::Trig => 2 * m,
             FeatureMap::Elu1 => dim,
+        }
+    }
+
+    /// Whether E[φ(x)·φ(y)] = exp(x·y) exactly (tested); the others are labelled biased.
+    pub fn is_unbiased(self) -> bool {
+        matches!(
+            self,
+            FeatureMap::Positive
+                | FeatureMap::Hyperbolic
+                | FeatureMap::Trig
+                | FeatureMap::Oprf
+                | FeatureMap::Cosine
+        )
+    }
+
+    /// Whether every hidden rate is ≥ 0, as a neuron's firing rate must be.
+    pub fn is_firing_rate(self) -> bool {
+        !matches!(self, FeatureMap::Trig | FeatureMap::Cosine)
+    }
+
+    /// What the map means for a hidden neuron, for hover text and MODEL.md.
+    pub fn neuron_meaning(self) -> &'static str {
+        match self {
+            FeatureMap::Positive => {
+                "positive (Performer FAVOR+): unbiased; every hidden rate is > 0, a firing rate."
+            }
+            FeatureMap::Hyperbolic => {
+                "hyperbolic: unbiased, lower variance, m' = 2m; every rate > 0, a firing rate."
+            }
+            FeatureMap::Trig => {
+                "trig (random Fourier): unbiased, m' = 2m; rates can be negative, so not a firing rate."
+            }
+            FeatureMap::Elu1 => {
+                "elu1: linear-attention baseline, not a softmax estimator, m' = D; rates > 0."
+            }
+            FeatureMap::Oprf => {
+                "oprf (optimal positive, Likhosherstov et al. 2022): unbiased, A* chosen from the data lowers the variance; every rate > 0, a firing rate."
+            }
+            FeatureMap::Cosine => {
+                "cosine (random phase, the authors' notebooks): unbiased; rates can be negative, so not a firing rate."
+            }
+            FeatureMap::Truncated => {
+                "truncated (positive map with e^{w·x} clipped at 150): BIASED; rates > 0 and bounded, a saturating firing rate."
+            }
+            FeatureMap::RectifiedCosine => {
+                "rectified_cosine (max(0, cos) scaled): BIASED; rates ≥ 0, a rectified firing rate."
+            }
         }
     }
 }
@@ -197,6 +311,8 @@ pub struct Params {
     pub layer: usize,
     /// Attention head (0-based) for model and bundled sequences.
     pub head: usize,
+    /// Which part of the mechanism is switched off (`none`: the model itself).
+    pub ablation: Ablation,
 }
 
 impl Default for Params {
@@ -221,6 +337,7 @@ impl Default for Params {
             synthetic_scale: 1.0,
             layer: 0,
             head: 0,
+            ablation: Ablation::None,
         }
     }
 }
@@ -265,6 +382,7 @@ pub const PARAMS: &[Param] = &param_table![
     synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false;
     layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false;
     head:            "",       Range::Whole { min: 0, max: None },                   None,                   false;
+    ablation:        "",       Range::OneOf(Ablation::NAMES),                        None,                   false;
 ];
 
 /// Longest accepted time constant or slot (ms): a guard against overflow, not a modelling limit.
@@ -927,7 +1045,11 @@ mod tests {
         );
         assert_eq!(
             words("feature_map"),
-            "one of: positive, hyperbolic, trig, elu1"
+            "one of: positive, hyperbolic, trig, elu1, oprf, cosine, truncated, rectified_cosine"
+        );
+        assert_eq!(
+            words("ablation"),
+            "one of: none, no_astrocyte, frozen_calcium, shuffled_processes, uniform_presynaptic"
         );
         assert_eq!(words("layer"), "a whole number from 0");
     }

@@ -1,8 +1,8 @@
 //! One head's simulation in either mode, behind one interface for the CLI and the worker.
 
-use super::algebraic::{NetworkOutput, run_algebraic};
+use super::algebraic::{NetworkOutput, run_algebraic_with_diagnostics};
 use super::dynamic::{DynamicSim, DynamicState, LiveParams};
-use super::metrics::Metrics;
+use super::metrics::{Metrics, PerQuery};
 use super::network::{ModelError, Network};
 use super::params::{Mode, Params};
 use super::schedule::Slot;
@@ -57,6 +57,8 @@ pub struct Simulation {
     sequence: Arc<Sequence>,
     reference: SoftmaxReference,
     engine: Engine,
+    /// `c_rel_se` of every row, from the algebraic estimator on this network (both modes).
+    calcium_rel_se: Vec<f64>,
 }
 
 impl Simulation {
@@ -64,10 +66,12 @@ impl Simulation {
     pub fn new(params: &Params, sequence: Arc<Sequence>) -> Result<Self, ModelError> {
         let network = Network::new(params, &sequence)?;
         let reference = softmax_reference(&sequence, params.schedule);
+        let algebraic = run_algebraic_with_diagnostics(&network, &sequence);
+        let calcium_rel_se = algebraic.calcium_rel_se;
         let engine = match params.mode {
             Mode::Dynamic => Engine::Dynamic(Box::new(DynamicSim::new(network, &sequence)?)),
             Mode::Algebraic => {
-                let full = run_algebraic(&network, &sequence);
+                let full = algebraic.output;
                 let shown = NetworkOutput::empty(network.sizes.tokens, network.sizes.outputs);
                 Engine::Algebraic {
                     network: Box::new(network),
@@ -81,6 +85,7 @@ impl Simulation {
             sequence,
             reference,
             engine,
+            calcium_rel_se,
         })
     }
 
@@ -116,6 +121,20 @@ impl Simulation {
     /// Metrics over the completed read slots.
     pub fn metrics(&self) -> Metrics {
         Metrics::compute(&self.reference, self.output())
+    }
+    /// Per-query diagnostics over the completed read slots.
+    pub fn per_query(&self) -> PerQuery {
+        PerQuery::compute(
+            &self.reference,
+            self.output(),
+            &self.sequence,
+            self.params().schedule,
+            &self.calcium_rel_se,
+        )
+    }
+    /// `c_rel_se` of every row (the algebraic estimator's, in both modes).
+    pub fn calcium_rel_se(&self) -> &[f64] {
+        &self.calcium_rel_se
     }
     /// Steps taken (algebraic mode: rows read).
     pub fn step_index(&self) -> u64 {

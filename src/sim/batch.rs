@@ -152,6 +152,8 @@ pub struct HeadResult {
     /// Z_t per query.
     pub normaliser: Vec<f64>,
     pub metrics: Metrics,
+    /// The head's neuron budget ([`super::budget::BudgetSpec::grid`]); None when it failed.
+    pub budget: Option<super::budget::BudgetFit>,
 }
 
 /// One run of an m sweep.
@@ -416,6 +418,13 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) ->
             calcium: output.calcium.clone(),
             normaliser: reference.normaliser(),
             metrics: simulation.metrics(),
+            budget: super::budget::head_budget(
+                &params,
+                simulation.sequence(),
+                &super::budget::BudgetSpec::grid(),
+            )
+            .ok()
+            .map(|budget| budget.fit),
         };
         out.complete(result, heads);
         Ok(())

@@ -4,6 +4,7 @@
 //! Headless runs ([`run`]) and batches of them ([`batch`]) share one run-to-end loop.
 
 pub mod batch;
+pub mod budget;
 pub mod command;
 pub mod compare;
 pub mod history;

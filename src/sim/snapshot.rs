@@ -3,7 +3,7 @@
 
 use super::command::{Probe, Speed, SubsetMode};
 use crate::model::dynamic::BlockStep;
-use crate::model::metrics::Metrics;
+use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::network::Sizes;
 use crate::model::params::Params;
 use crate::model::schedule::Slot;
@@ -143,6 +143,8 @@ pub struct Snapshot {
     /// Astrocyte calcium c / (η T_write), in softmax-normaliser units.
     pub calcium: f64,
     pub metrics: Metrics,
+    /// Per-query diagnostics over the same completed rows as `metrics`.
+    pub per_query: Arc<PerQuery>,
     /// Read rows completed so far.
     pub rows_completed: usize,
     /// The row of A_dyn forming in the current read slot: (query, row).

@@ -91,6 +91,7 @@ impl SubsetPicker {
                         crate::model::features::feature(
                             network.params.feature_map,
                             &network.projection,
+                            &network.constants,
                             scaled.view(),
                             j,
                         )

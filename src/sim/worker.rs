@@ -20,7 +20,7 @@ use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
 use crate::data::source::load_sequence;
 use crate::model::dynamic::LiveParams;
-use crate::model::metrics::Metrics;
+use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::network::memory_estimate;
 use crate::model::params::Params;
 use crate::model::schedule::Phase;
@@ -146,6 +146,8 @@ struct Engine {
     next_boundary: u64,
     rows_sent: Vec<bool>,
     metrics: Metrics,
+    /// Per-query diagnostics, computed with `metrics` over the same rows.
+    per_query: Arc<PerQuery>,
     metrics_rows: usize,
     rows_completed: usize,
     meter: RateMeter,
@@ -205,6 +207,7 @@ impl Engine {
             next_boundary: 0,
             rows_sent: Vec::new(),
             metrics: no_metrics(),
+            per_query: Arc::default(),
             metrics_rows: 0,
             rows_completed: 0,
             meter: RateMeter::new(now),
@@ -612,6 +615,7 @@ impl Engine {
         self.rows_sent = vec![false; sizes.tokens];
         self.rows_completed = 0;
         self.metrics = no_metrics();
+        self.per_query = Arc::default();
         self.metrics_rows = 0;
         self.run = Some(Arc::new(run));
         self.keyframes = Keyframes::new(self.keyframes.budget());
@@ -797,6 +801,7 @@ impl Engine {
             && self.rows_completed != self.metrics_rows
         {
             self.metrics = sim.metrics();
+            self.per_query = Arc::new(sim.per_query());
             self.metrics_rows = self.rows_completed;
         }
         let snapshot = self.snapshot();
@@ -850,6 +855,11 @@ impl Engine {
                 sim.map_or_else(no_metrics, Simulation::metrics)
             } else {
                 self.metrics
+            },
+            per_query: if scrubbed {
+                Arc::new(sim.map(Simulation::per_query).unwrap_or_default())
+            } else {
+                self.per_query.clone()
             },
             rows_completed: if scrubbed {
                 timeline.rows_done.iter().filter(|done| **done).count()

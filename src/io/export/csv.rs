@@ -1,7 +1,7 @@
 //! The CSV layouts: the calcium trace and the attention matrices in long form.
 
 use super::{ExportError, check_square, write_bytes};
-use crate::model::metrics::Metrics;
+use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::schedule::{Phase, Slot};
 use crate::sim::TraceSample;
 use ndarray::Array2;
@@ -52,6 +52,42 @@ pub fn write_trace<'a>(
     normaliser: &[f64],
 ) -> Result<(), ExportError> {
     write_bytes(path, trace_csv(trace, slots, tokens, normaliser).as_bytes())
+}
+
+/// The per-query diagnostics as CSV, one line per completed read row:
+/// `row,token,tv,max_abs,output_rel_err,c,z,c_over_z,q_norm,max_k_norm,c_rel_se` (undefined
+/// values are empty).
+pub fn per_query_csv(tokens: &[String], per_query: &PerQuery) -> String {
+    let mut out = String::from("row,token");
+    for name in PerQuery::NAMES {
+        out.push(',');
+        out.push_str(name);
+    }
+    out.push('\n');
+    let columns = per_query.columns();
+    for (index, &row) in per_query.row.iter().enumerate() {
+        let token = tokens.get(row).map_or("", String::as_str);
+        let _ = write!(out, "{row},{}", csv_field(token));
+        for column in &columns {
+            let value = column[index];
+            if value.is_finite() {
+                let _ = write!(out, ",{value}");
+            } else {
+                out.push(',');
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes [`per_query_csv`] to `path`.
+pub fn write_per_query(
+    path: &Path,
+    tokens: &[String],
+    per_query: &PerQuery,
+) -> Result<(), ExportError> {
+    write_bytes(path, per_query_csv(tokens, per_query).as_bytes())
 }
 
 /// A_soft, A_net and their difference in long form, with token labels:

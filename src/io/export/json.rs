@@ -3,7 +3,7 @@
 //! run on screen.
 
 use super::{ExportError, write_bytes};
-use crate::model::metrics::Metrics;
+use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::params::Params;
 use crate::model::sequence::{Sequence, TextOrigin};
 use crate::sim::run::HeadlessRun;
@@ -62,6 +62,8 @@ pub struct RunReport {
     pub steps_per_s: Option<f64>,
     /// Tripartite synapses d·m'.
     pub synapses: u64,
+    /// Per-query diagnostics: one array per column, one entry per completed read row.
+    pub per_query: PerQuery,
 }
 
 impl RunReport {
@@ -78,6 +80,7 @@ impl RunReport {
             wall_s: Some(run.wall_s),
             steps_per_s: Some(steps as f64 / run.wall_s.max(1e-12)),
             synapses: sim.network().sizes.synapses(),
+            per_query: sim.per_query(),
         }
     }
 
@@ -92,6 +95,7 @@ impl RunReport {
             wall_s: None,
             steps_per_s: None,
             synapses: run.sizes.synapses(),
+            per_query: (*snapshot.per_query).clone(),
         }
     }
 }

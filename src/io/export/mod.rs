@@ -1,8 +1,10 @@
 //! The one exporter, shared by `run --out` and File ▸ Export: one layout per kind of file, every
 //! file written atomically (a failed export leaves any previous file untouched).
 //!
-//! - [`csv`]: `trace.csv` (`time_ms,phase,slot,token,c,z`) and `attention.csv`
-//!   (`query,key,softmax,network,difference`, long form).
+//! - [`csv`]: `trace.csv` (`time_ms,phase,slot,token,c,z`), `attention.csv`
+//!   (`query,key,softmax,network,difference`, long form) and `per_query.csv` (the per-query
+//!   diagnostics of `metrics.json`, one line per row).
+//! - `perm.npy`: π of `shuffled_processes` (perm[j] = π(j)), only under that ablation.
 //! - [`npy`]: arrays as `.npy`, attention as `STEM_softmax.npy`, `STEM_network.npy` (and
 //!   `STEM_difference.npy` from the app).
 //! - [`json`]: `metrics.json`, the [`json::RunReport`].
@@ -56,6 +58,10 @@ pub fn write_run_outputs(dir: &Path, run: &HeadlessRun) -> Result<(), ExportErro
     if let Some(gains) = &net.process_gains {
         array("gamma.npy", gains)?;
     }
+    if let Some(perm) = &net.permutation {
+        let perm: Array1<i64> = perm.iter().map(|&j| j as i64).collect();
+        npy::write_npy(&dir.join("perm.npy"), &perm)?;
+    }
     array("attention_softmax.npy", &sim.reference().attention)?;
     array("attention_network.npy", &sim.output().attention)?;
     let vector =
@@ -75,6 +81,7 @@ pub fn write_run_outputs(dir: &Path, run: &HeadlessRun) -> Result<(), ExportErro
         &seq.tokens,
         &sim.reference().normaliser(),
     )?;
+    csv::write_per_query(&dir.join("per_query.csv"), &seq.tokens, &report.per_query)?;
     write_bytes(
         &dir.join("tokens.txt"),
         (seq.tokens.join("\n") + "\n").as_bytes(),

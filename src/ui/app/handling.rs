@@ -9,13 +9,13 @@ use crate::io::export::{csv, json, npy};
 use crate::model::schedule::SlotSchedule;
 use crate::sim::Command;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::views::selection::TokenSelection;
 use crate::ui::exports;
 use crate::ui::files::{DialogKind, ExportKind, FileAction};
 use crate::ui::views::lesson::app_tab;
 use crate::ui::views::params::ParamsView;
 use crate::ui::views::picker::SequencePicker;
 use crate::ui::views::selection::Selection;
+use crate::ui::views::selection::TokenSelection;
 use std::path::PathBuf;
 use std::sync::Arc;
 

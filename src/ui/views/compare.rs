@@ -3,10 +3,10 @@
 //! exactly the settings that differ, the metric deltas, the change in A_net and both calcium
 //! traces overlaid.
 
-use crate::ui::views::selection::TokenSelection;
 use crate::data::experiment::Experiment;
 use crate::model::params::{Param, Range};
 use crate::sim::compare::{Comparison, TwinState};
+use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::colormap::{ColorScale, palette};
 use crate::ui::widgets::heatmap::{Heatmap, HeatmapTexture, label_width};
 use crate::ui::widgets::theme;

@@ -66,7 +66,7 @@ const FIELDS: &[Field] = &[
     Field {
         key: "feature_map",
         label: "feature map φ",
-        help: "positive: Performer FAVOR+; hyperbolic: lower variance; trig: random Fourier (can be negative); elu1: linear-attention baseline, not a softmax estimator.",
+        help: "positive: Performer FAVOR+, unbiased, rates > 0 (a firing rate); hyperbolic: lower variance, rates > 0; trig: random Fourier, unbiased, rates can be negative (not a firing rate); elu1: linear-attention baseline, not a softmax estimator; oprf: optimal positive features, unbiased, rates > 0, A* chosen from the data; cosine: random phase, unbiased, rates can be negative; truncated: e^{w·x} clipped at 150, BIASED, rates > 0 and bounded; rectified_cosine: max(0, cos), BIASED, rates ≥ 0.",
         group: Group::Network,
     },
     Field {
@@ -85,6 +85,12 @@ const FIELDS: &[Field] = &[
         key: "heterogeneity",
         label: "σ_γ gain spread",
         help: "Spread of the process gains γ_ij = 1 + σ_γ ξ_ij. 0: every process responds alike.",
+        group: Group::Network,
+    },
+    Field {
+        key: "ablation",
+        label: "ablation",
+        help: "Switch off one part of the mechanism: none (the model); no_astrocyte (ψ = 1 always, synapses never divided); frozen_calcium (c stops after read slot 1); shuffled_processes (process j reads g of another neuron π(j)); uniform_presynaptic (every g_j replaced by the mean of g).",
         group: Group::Network,
     },
     Field {

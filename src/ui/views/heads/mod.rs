@@ -722,12 +722,20 @@ fn head_cell(
         FontId::proportional(14.5),
         text,
     );
+    painter.text(
+        pos2(rect.right() - 10.0, below),
+        Align2::RIGHT_TOP,
+        format!("m_needed {}", m_needed_text(head)),
+        FontId::proportional(12.5),
+        theme::CAPTION,
+    );
     let response = response
         .on_hover_cursor(egui::CursorIcon::PointingHand)
         .on_hover_text(format!(
             "Head {} of layer {} ({}, m = {}, {} mode)\n\
              attn_tv = {}: {} (good below {GOOD_TV}, poor from {POOR_TV})\n\
              calcium_corr = {}: how closely the astrocyte's calcium follows the softmax normaliser Z_t\n\
+             m_needed = {}: {}\n\
              Click to open this head in the main view.",
             head.head,
             head.layer,
@@ -737,8 +745,44 @@ fn head_cell(
             theme::sig(head.metrics.attn_tv),
             Quality::of(head.metrics.attn_tv).word(),
             theme::sig(head.metrics.calcium_corr),
+            m_needed_text(head),
+            m_needed_help(head),
         ));
     (response, picked)
+}
+
+/// m_needed of a head in short scientific form ("?" when the budget could not be fitted).
+fn m_needed_text(head: &HeadResult) -> String {
+    match head.budget {
+        Some(fit) if fit.m_needed.is_finite() => format!("{:.1e}", fit.m_needed),
+        _ => "?".to_string(),
+    }
+}
+
+/// What m_needed means and how far to trust it, for the cell's hover text.
+fn m_needed_help(head: &HeadResult) -> String {
+    let spec = crate::sim::budget::BudgetSpec::grid();
+    let Some(fit) = head.budget.filter(|fit| fit.m_needed.is_finite()) else {
+        return "no budget (the sweep could not be fitted)".to_string();
+    };
+    format!(
+        "random features for attn_tv {} by the fit attn_tv ≈ a·m^(−1/2) (a = {}, R² {}) over m = {}…{}, one seed; {}{}. `tripartite budget` gives it with more seeds and the astrocyte comparison.",
+        spec.target,
+        theme::sig(fit.amplitude),
+        theme::sig(fit.r_squared),
+        spec.ms.first().copied().unwrap_or_default(),
+        spec.ms.last().copied().unwrap_or_default(),
+        if fit.law_holds {
+            "the 1/√m law holds over that range"
+        } else {
+            "the 1/√m law does NOT hold over that range (free slope "
+        },
+        if fit.law_holds {
+            String::new()
+        } else {
+            format!("{})", theme::sig(fit.free_slope))
+        },
+    )
 }
 
 /// A head whose result has not arrived (still running, or cancelled before it ran).
