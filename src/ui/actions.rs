@@ -33,6 +33,8 @@ pub enum UserAction {
     SaveState,
     /// File ▸ Open state.
     OpenState,
+    /// View ▸ Per-query diagnostics: one bar per query row, sortable.
+    PerQuery,
     /// The timeline: back to the start of the run.
     TimelineStart,
     /// The timeline: one step (dt) back.
@@ -110,7 +112,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 31] = [
+    pub const ALL: [UserAction; 32] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -127,6 +129,7 @@ impl UserAction {
         UserAction::Quit,
         UserAction::SaveState,
         UserAction::OpenState,
+        UserAction::PerQuery,
         UserAction::TimelineStart,
         UserAction::TimelineStepBack,
         UserAction::TimelineStepForward,
@@ -311,6 +314,14 @@ impl UserAction {
                 None,
                 Global,
             ),
+            UserAction::PerQuery => (
+                "Per-query diagnostics",
+                "One bar per query row: its total variation, c_t / Z_t, query norm, the estimator's own error bar and more, sortable; click a bar to select that token",
+                &[],
+                "",
+                None,
+                Global,
+            ),
             UserAction::TimelineStart => (
                 "Start of the run",
                 "Show the start of the run on the timeline",
@@ -453,6 +464,7 @@ impl UserAction {
             UserAction::Quit => file(FileAction::Quit),
             UserAction::SaveState => file(FileAction::Choose(DialogKind::SaveState)),
             UserAction::OpenState => file(FileAction::Choose(DialogKind::OpenState)),
+            UserAction::PerQuery => AppCommand::TogglePerQuery,
             // Without a snapshot to measure from: the start, or the present.
             UserAction::TimelineStart => AppCommand::Worker(Command::ShowStep(Some(0))),
             UserAction::TimelineStepBack

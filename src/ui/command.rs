@@ -87,6 +87,8 @@ pub enum AppCommand {
     },
     /// Close the branch question without doing anything.
     DismissBranchQuestion,
+    /// Open or close the per-query diagnostics window.
+    TogglePerQuery,
     /// Undo, redo or jump in the edit history (an event: it carries out recorded edits).
     History(HistoryAction),
     /// Pin or revert to a baseline, start or close a twin run.
@@ -154,6 +156,7 @@ impl AppCommand {
             | AppCommand::Branch { .. }
             | AppCommand::ContinueFromPresent { .. }
             | AppCommand::DismissBranchQuestion
+            | AppCommand::TogglePerQuery
             | AppCommand::History(_)
             | AppCommand::Compare(_)
             | AppCommand::StartLesson(_)

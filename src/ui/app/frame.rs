@@ -101,6 +101,8 @@ impl TripartiteApp {
             Tab::Compare => self.compare_page(ui, &mut out),
         });
         self.help.ui(&ctx);
+        self.per_query
+            .window(&ctx, self.history.snapshot.as_ref(), &self.tokens, &mut out);
         if let Some(question) = &self.branch_question {
             let dynamic = self
                 .history
@@ -242,6 +244,14 @@ impl TripartiteApp {
             let mut shown = self.show_params;
             if ui.checkbox(&mut shown, "Parameters").clicked() {
                 out.push(AppCommand::ShowParams(shown));
+            }
+            let mut per_query = self.per_query.open;
+            if ui
+                .checkbox(&mut per_query, UserAction::PerQuery.label())
+                .on_hover_text(UserAction::PerQuery.tooltip())
+                .clicked()
+            {
+                out.push(AppCommand::TogglePerQuery);
             }
         });
         ui.menu_button("Help", |ui| {

@@ -84,6 +84,7 @@ impl TripartiteApp {
                 }
             }
             AppCommand::DismissBranchQuestion => self.branch_question = None,
+            AppCommand::TogglePerQuery => self.per_query.open = !self.per_query.open,
             // Edits drawn against the experiment a load just replaced would carry its values over.
             AppCommand::EditParams { .. } | AppCommand::LoadSequence { .. } if self.loaded => {}
             AppCommand::EditParams { after, .. } => self.worker.send(Command::SetParams(*after)),

@@ -88,6 +88,8 @@ pub struct TripartiteApp {
     branch_question: Option<crate::ui::views::timeline::BranchQuestion>,
     /// File ▸ Save state asked the worker for the state; it is written here when it arrives.
     state_save: Option<std::path::PathBuf>,
+    /// The per-query diagnostics window (issue 13 §1).
+    per_query: crate::ui::views::per_query::PerQueryView,
     /// Undo history, the pinned baseline and the twin run.
     ab: compare::AbState,
     /// The query rows and key columns selected in every view (issue 12 §3).
@@ -167,6 +169,7 @@ impl TripartiteApp {
             timeline: Default::default(),
             branch_question: None,
             state_save: None,
+            per_query: Default::default(),
             ab: compare::AbState::default(),
             tokens: TokenSelection::default(),
             presentation: None,

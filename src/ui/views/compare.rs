@@ -52,11 +52,16 @@ pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment) -> Option<CompareAct
     ui.menu_button("Ablate", |ui| {
         ui.weak("Run a twin with one part of the mechanism changed");
         for name in names {
+            let ablation = crate::model::params::Ablation::ALL
+                .iter()
+                .find(|a| a.to_string() == *name);
+            let label = ablation.map_or(*name, |a| a.label());
+            let what = ablation.map_or("", |a| a.tooltip());
             let item = ui
-                .add_enabled(*name != now, egui::Button::new(*name))
+                .add_enabled(*name != now, egui::Button::new(label))
                 .on_hover_text(format!(
-                    "Run the current experiment again with {ABLATION_KEY} = {name} in the \
-                     background (same seed and inputs) and compare (Compare tab)"
+                    "{what}\nRuns the current experiment again with {ABLATION_KEY} = {name} in \
+                     the background (same seed and inputs) and compares it (Compare tab)."
                 ));
             if item.clicked() {
                 action = Some(CompareAction::StartTwin {

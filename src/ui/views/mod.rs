@@ -9,6 +9,7 @@ pub mod heads;
 pub mod help;
 pub mod lesson;
 pub mod params;
+pub mod per_query;
 pub mod picker;
 pub mod selection;
 pub mod status;

@@ -1,0 +1,103 @@
+//! The approximation lab in the app (issue 13): the per-query panel lists every read row and
+//! selects its token in every view, and the Ablate menu runs a twin with one part of the
+//! mechanism switched off.
+
+mod common;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tripartite::data::experiment::Experiment;
+use tripartite::model::params::Mode;
+use tripartite::sim::compare::TwinState;
+use tripartite::ui::TripartiteApp;
+
+fn algebraic() -> Experiment {
+    let mut experiment = common::classroom();
+    experiment.params.mode = Mode::Algebraic;
+    experiment
+}
+
+fn finished(h: &mut Harness<'static, TripartiteApp>) {
+    h.get_by_label("Run to end").click();
+    common::wait_snapshot(h, "the end of the run", |s| {
+        s.run
+            .as_ref()
+            .is_some_and(|r| s.rows_completed == r.tokens.len())
+    });
+}
+
+#[test]
+fn the_per_query_panel_lists_every_row_and_a_click_selects_its_token() {
+    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
+    finished(&mut h);
+    h.get_by_label("View").click();
+    h.run_steps(2);
+    h.get_by_label("Per-query diagnostics").click();
+    h.run_steps(3);
+    let snapshot = h.state().snapshot().unwrap().clone();
+    let per_query = snapshot.per_query.clone();
+    assert_eq!(per_query.row.len(), 12, "one entry per read row");
+    // The worst row (largest tv) is listed first, with its value.
+    let worst = (0..per_query.tv.len())
+        .max_by(|&a, &b| per_query.tv[a].total_cmp(&per_query.tv[b]))
+        .unwrap();
+    let t = per_query.row[worst];
+    let label = format!("query {t} ");
+    let first_bar_y = h.get_by_label_contains(&label).rect().top();
+    for other in 0..12 {
+        if other != t {
+            let other_label = format!("query {other} ");
+            let other_top = h.get_by_label_contains(&other_label).rect().top();
+            assert!(other_top > first_bar_y, "row {t} is listed first");
+        }
+    }
+    h.get_by_label_contains(&label).click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().tokens().queries,
+        vec![t],
+        "the click selects query {t}"
+    );
+    // Shift+click adds another row.
+    let next = (t + 1) % 12;
+    let next_label = format!("query {next} ");
+    h.get_by_label_contains(&next_label)
+        .click_modifiers(egui::Modifiers::SHIFT);
+    h.run_steps(3);
+    let mut both = vec![t, next];
+    both.sort_unstable();
+    assert_eq!(h.state().tokens().queries, both);
+    h.snapshot("per_query_panel");
+}
+
+#[test]
+fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
+    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
+    h.get_by_label("Ablate").click();
+    h.run_steps(2);
+    h.get_by_label("Frozen calcium").click();
+    h.run_steps(1);
+    common::wait_for(&mut h, "the twin", |app| {
+        app.twin()
+            .filter(|t| !matches!(t.state(), TwinState::Running))
+            .map(|_| ())
+    });
+    let twin = h.state().twin().expect("a twin");
+    let TwinState::Done(comparison) = twin.state() else {
+        panic!("the twin failed: {:?}", twin.state());
+    };
+    let keys: Vec<String> = comparison.diff().into_iter().map(|d| d.key).collect();
+    assert_eq!(keys, ["ablation"]);
+    let tv = comparison.deltas()[0];
+    assert!(
+        tv.delta > 0.0,
+        "freezing the calcium approximates worse: {tv:?}"
+    );
+    h.get_by_label("Compare").click();
+    h.run_steps(4);
+    assert!(
+        h.query_by_label_contains("ablation: none → frozen_calcium")
+            .is_some()
+    );
+    h.snapshot("ablation_twin");
+}
