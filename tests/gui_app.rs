@@ -30,7 +30,7 @@ fn step_advances_simulated_time_by_dt() {
     assert_eq!(s.time_ms, 0.5);
     h.run_steps(2);
     assert!(
-        h.query_by_label_contains("t = 0.5 ms").is_some(),
+        h.query_all_by_label_contains("t = 0.5 ms").next().is_some(),
         "the phase text shows the time"
     );
     h.get_by_label("Step slot").click();

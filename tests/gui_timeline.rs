@@ -51,14 +51,14 @@ fn clicking_and_dragging_the_timeline_shows_an_earlier_time_and_live_returns() {
     assert!(h.query_by_label_contains(&live_phase).is_some());
     let bar = h.get_by_label("Timeline bar").rect();
     // A quarter of the way along: the bar's geometry maps x to the step.
-    let quarter = Pos2::new(bar.left() + bar.width() * 0.25, bar.bottom() - 8.0);
+    let quarter = Pos2::new(bar.left() + bar.width() * 0.25, bar.center().y);
     h.hover_at(quarter);
     h.drag_at(quarter);
     h.run_steps(1);
     h.drop_at(quarter);
     let expected = tripartite::ui::views::timeline::step_at(
         quarter.x,
-        egui::Rect::from_min_max(Pos2::new(bar.left(), bar.top() + 14.0), bar.max),
+        bar.shrink2(egui::vec2(8.0, 1.0)),
         total,
     );
     let s = shown(&mut h, "the clicked time", expected);

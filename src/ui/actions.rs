@@ -266,7 +266,7 @@ impl UserAction {
             UserAction::Quit => ("Quit", "Close the window", &[], "", None, Global),
             UserAction::SaveState => (
                 "Save state…",
-                "Save the run's whole state at this moment, to continue it later (File ▸ Open state, or `tripartite run --resume FILE`)",
+                "Save the run's whole state at this moment, to continue it later (File > Open state, or `tripartite run --resume FILE`)",
                 &[],
                 "",
                 None,

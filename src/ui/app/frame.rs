@@ -14,7 +14,7 @@ use crate::ui::widgets::theme;
 
 /// Height of each view when the Live tab stacks them (points).
 /// Height of the timeline under the Live tab (px).
-const TIMELINE_HEIGHT: f32 = 54.0;
+const TIMELINE_HEIGHT: f32 = 26.0;
 const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
@@ -328,8 +328,15 @@ impl TripartiteApp {
         self.attention.banner(ui, &self.history);
         // The views above, the timeline across the bottom of the page under all three.
         let page = ui.available_rect_before_wrap();
-        let split = page.bottom() - TIMELINE_HEIGHT;
-        let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - 6.0));
+        // On a projector the views need every point; the timeline's keys still work.
+        let timeline_height = if self.presentation.is_some() {
+            0.0
+        } else {
+            TIMELINE_HEIGHT
+        };
+        let split = page.bottom() - timeline_height;
+        let gap = if timeline_height > 0.0 { 4.0 } else { 0.0 };
+        let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - gap));
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
         let min = if self.presentation.is_some() {
             PRESENTED_MIN_LIVE_SIZE
@@ -347,9 +354,11 @@ impl TripartiteApp {
                     .show(ui, |ui| self.stacked_views(ui, area, out));
             }
         });
-        ui.scope_builder(egui::UiBuilder::new().max_rect(timeline), |ui| {
-            self.timeline.ui(ui, &self.history, out);
-        });
+        if timeline_height > 0.0 {
+            ui.scope_builder(egui::UiBuilder::new().max_rect(timeline), |ui| {
+                self.timeline.ui(ui, &self.history, out);
+            });
+        }
     }
 
     /// Graph, traces and attention one under the other, for a small central area.

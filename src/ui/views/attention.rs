@@ -148,9 +148,8 @@ impl AttentionView {
         if !self.compact {
             theme::caption(
                 ui,
-                "Rows: queries, columns: keys. A_net fills row by row as read slots end; white \
-             difference = same as the transformer. Click a row or a token to select it \
-             everywhere.",
+                "Rows: queries, columns: keys; A_net fills as read slots end; white = same as the \
+             transformer. Click a row to select it everywhere.",
             );
         }
         let Some(snapshot) = history.snapshot.as_ref() else {

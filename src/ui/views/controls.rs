@@ -93,8 +93,8 @@ impl ControlsView {
                 .labelled_by(label.id)
                 .on_hover_text("Simulated milliseconds per wall-clock second");
             let max = ui
-                .checkbox(&mut self.max_speed, "as fast as possible")
-                .on_hover_text("Run the simulation at full speed");
+                .checkbox(&mut self.max_speed, "max speed")
+                .on_hover_text("Run the simulation as fast as possible");
             if slider.changed() || max.changed() {
                 out.push(AppCommand::Worker(Command::SetSpeed(if self.max_speed {
                     Speed::Max
@@ -109,10 +109,7 @@ impl ControlsView {
             {
                 out.push(AppCommand::Worker(Command::SetLoop(self.looping)));
             }
-            ui.separator();
-            if actions::button(ui, UserAction::ToggleHelp, true) {
-                out.push(UserAction::ToggleHelp.command(is_running));
-            }
+            // Help lives in the Help menu (and F1), which keeps this row on one line.
             crate::ui::regions::record(ui.ctx(), "controls", ui.min_rect());
         }
     }

@@ -15,12 +15,12 @@ use egui::{Color32, RichText, Sense, vec2};
 const MEANINGS: [&str; 9] = [
     "total variation of the row: ½ Σ_τ |A_net − A_soft| (the mean over rows is attn_tv)",
     "largest |A_net − A_soft| in the row",
-    "‖y_net − y_soft‖ / ‖y_soft‖ of the row's output",
+    "|y_net − y_soft| / |y_soft| of the row's output",
     "the astrocyte's calcium c_t at the end of the read (softmax-normaliser units)",
     "Z_t, the softmax normaliser the calcium should reach",
     "c_t / Z_t: 1 when the calcium meets the normaliser",
-    "‖q̃_t‖, the scaled query's norm: large norms make the exponential estimator heavy-tailed",
-    "the largest ‖k̃_τ‖ among the keys the row sees",
+    "|q~_t|, the scaled query's norm: large norms make the exponential estimator heavy-tailed",
+    "the largest |k~_τ| among the keys the row sees",
     "the estimator's own relative standard error of c_t, from its m' terms, with no softmax \
      reference: it predicts a bad row before the reference is consulted",
 ];

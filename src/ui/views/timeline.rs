@@ -9,14 +9,14 @@ use crate::sim::{Command, RunHistory, Snapshot};
 use crate::ui::command::AppCommand;
 use crate::ui::widgets::colormap::{EMPTY, palette};
 use crate::ui::widgets::theme;
-use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, vec2};
+use egui::{Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, vec2};
 
 /// Height of the bar itself (px).
 const BAR_HEIGHT: f32 = 22.0;
 /// The keyframe budgets the timeline's context menu offers (MiB).
 const BUDGETS_MIB: [usize; 5] = [64, 128, 256, 512, 1024];
 /// Width of the title and time to the left of the bar (px).
-const LABEL_WIDTH: f32 = 190.0;
+const LABEL_WIDTH: f32 = 170.0;
 
 /// One span of the run on the timeline: a slot (dynamic mode) or a read row (algebraic mode).
 #[derive(Clone, Debug, PartialEq)]
@@ -142,46 +142,45 @@ impl TimelineView {
                 format!("{step} of {} rows read", run.total_steps)
             }
         };
-        ui.horizontal_top(|ui| {
-            ui.vertical(|ui| {
-                ui.set_width(LABEL_WIDTH);
-                ui.horizontal(|ui| {
-                    ui.label(theme::title("Timeline").size(15.0));
-                    if timeline.scrubbed {
-                        if ui
-                            .button("Back to live")
-                            .on_hover_text("Show the present again (End).")
-                            .clicked()
-                        {
-                            self.requested = Some(None);
-                            out.push(AppCommand::Worker(Command::ShowStep(None)));
-                        }
-                    } else {
-                        let badge = egui::RichText::new(" LIVE ")
-                            .strong()
-                            .color(Color32::WHITE)
-                            .background_color(theme::OK);
-                        ui.label(badge).on_hover_text(
-                            "The views show the present. Drag the timeline, click a slot, or \
-                             press Home, `,` or Ctrl+← to look back.",
-                        );
-                    }
-                });
-                let now = shown_label(snapshot.step, snapshot.time_ms);
-                if timeline.scrubbed {
-                    ui.label(
-                        egui::RichText::new(format!("showing {now}"))
-                            .color(palette::CURSOR)
-                            .strong(),
-                    )
-                    .on_hover_text(format!(
-                        "The views show this earlier time; the present is {}.",
-                        shown_label(timeline.live_step, timeline.live_time_ms)
-                    ));
-                } else {
-                    ui.label(now);
+        ui.horizontal_centered(|ui| {
+            ui.label(theme::title("Timeline").size(14.0));
+            if timeline.scrubbed {
+                if ui
+                    .button("Back to live")
+                    .on_hover_text("Show the present again (End).")
+                    .clicked()
+                {
+                    self.requested = Some(None);
+                    out.push(AppCommand::Worker(Command::ShowStep(None)));
                 }
-            });
+            } else {
+                let badge = egui::RichText::new(" LIVE ")
+                    .strong()
+                    .color(Color32::WHITE)
+                    .background_color(theme::OK);
+                ui.label(badge).on_hover_text(
+                    "The views show the present. Drag the timeline, click a slot, or press \
+                     Home, `,` or Ctrl + Left arrow to look back.",
+                );
+            }
+            let now = shown_label(snapshot.step, snapshot.time_ms);
+            // A fixed width, so that the bar does not move as the time's digits change.
+            ui.allocate_ui_with_layout(
+                vec2(LABEL_WIDTH, BAR_HEIGHT),
+                egui::Layout::left_to_right(egui::Align::Center),
+                |ui| {
+                    ui.set_min_width(LABEL_WIDTH);
+                    if timeline.scrubbed {
+                        ui.label(egui::RichText::new(now).color(palette::CURSOR).strong())
+                            .on_hover_text(format!(
+                                "The views show this earlier time; the present is {}.",
+                                shown_label(timeline.live_step, timeline.live_time_ms)
+                            ));
+                    } else {
+                        ui.label(now);
+                    }
+                },
+            );
             self.bar(ui, snapshot, &spans, total, unit, out);
         });
     }
@@ -201,11 +200,12 @@ impl TimelineView {
         let timeline = &snapshot.timeline;
         let width = ui.available_width();
         let (outer, response) =
-            ui.allocate_exact_size(vec2(width, BAR_HEIGHT + 30.0), Sense::click_and_drag());
+            ui.allocate_exact_size(vec2(width, BAR_HEIGHT), Sense::click_and_drag());
         let response = response.on_hover_text(format!(
             "The whole run ({}). Click or drag to show that time; Home / End: start / present; \
-             , and .: one step; Ctrl+← and Ctrl+→: one slot. Small triangles mark keyframes \
-             ({} kept, {} of {}).",
+             , and .: one step; Ctrl + Left / Right arrow: one slot. Small triangles mark \
+             keyframes ({} kept, {} of {}; right-click to change the budget); a dashed purple \
+             line marks where the run was branched.",
             if run.dynamic {
                 format!("{} {unit}", theme::thousands(run.total_ms, 0))
             } else {
@@ -217,14 +217,7 @@ impl TimelineView {
         ));
         response
             .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline bar"));
-        let bar = Rect::from_min_size(
-            outer.min + vec2(0.0, 14.0),
-            vec2(outer.width(), BAR_HEIGHT - 4.0),
-        );
-        debug_assert!(
-            bar.bottom() + 16.0 <= outer.bottom() + 0.5,
-            "room for marks under the bar"
-        );
+        let bar = outer.shrink2(vec2(8.0, 1.0));
         if (response.clicked() || response.dragged())
             && let Some(pointer) = response.interact_pointer_pos()
         {
@@ -255,7 +248,7 @@ impl TimelineView {
     }
 
     fn paint(&self, ui: &egui::Ui, snapshot: &Snapshot, spans: &[Span], bar: Rect, total: u64) {
-        let painter = ui.painter_at(bar.expand2(vec2(6.0, 16.0)));
+        let painter = ui.painter_at(bar.expand2(vec2(8.0, 1.0)));
         let timeline = &snapshot.timeline;
         let tokens = snapshot
             .run
@@ -301,7 +294,7 @@ impl TimelineView {
             if galley.size().x + 4.0 <= room && left >= last_label_end {
                 last_label_end = left + galley.size().x + 4.0;
                 painter.galley(
-                    Pos2::new(left + 2.0, bar.top() - 14.0),
+                    Pos2::new(left + 3.0, bar.center().y - galley.size().y / 2.0),
                     galley,
                     theme::CAPTION,
                 );
@@ -316,12 +309,12 @@ impl TimelineView {
         // Keyframes: small triangles under the bar.
         for &step in &timeline.keyframe_steps {
             let x = x_of(step, bar, total);
-            let y = bar.bottom() + 1.0;
+            let y = bar.bottom() - 5.0;
             painter.add(egui::Shape::convex_polygon(
                 vec![
                     Pos2::new(x, y),
-                    Pos2::new(x - 3.5, y + 6.0),
-                    Pos2::new(x + 3.5, y + 6.0),
+                    Pos2::new(x - 3.5, y + 5.0),
+                    Pos2::new(x + 3.5, y + 5.0),
                 ],
                 Color32::from_gray(70),
                 Stroke::NONE,
@@ -331,41 +324,31 @@ impl TimelineView {
         for &step in &timeline.branches {
             let x = x_of(step, bar, total);
             painter.extend(egui::Shape::dashed_line(
-                &[
-                    Pos2::new(x, bar.top() - 2.0),
-                    Pos2::new(x, bar.bottom() + 2.0),
-                ],
+                &[Pos2::new(x, bar.top()), Pos2::new(x, bar.bottom())],
                 Stroke::new(2.0, Color32::from_rgb(0x7A, 0x1F, 0x8C)),
                 3.0,
                 2.0,
             ));
-            painter.text(
-                Pos2::new(x + 3.0, bar.bottom() + 1.0),
-                Align2::LEFT_TOP,
-                "branch",
-                FontId::proportional(12.0),
-                Color32::from_rgb(0x7A, 0x1F, 0x8C),
-            );
         }
         // The present, and the handle for the shown time.
         painter.line_segment(
             [
-                Pos2::new(live_x, bar.top() - 2.0),
-                Pos2::new(live_x, bar.bottom() + 2.0),
+                Pos2::new(live_x, bar.top()),
+                Pos2::new(live_x, bar.bottom()),
             ],
             Stroke::new(2.0, Color32::from_gray(40)),
         );
         let shown_x = x_of(snapshot.step, bar, total);
         painter.line_segment(
             [
-                Pos2::new(shown_x, bar.top() - 3.0),
-                Pos2::new(shown_x, bar.bottom() + 3.0),
+                Pos2::new(shown_x, bar.top()),
+                Pos2::new(shown_x, bar.bottom()),
             ],
             Stroke::new(3.0, palette::CURSOR),
         );
         painter.circle(
             Pos2::new(shown_x, bar.center().y),
-            6.0,
+            7.0,
             palette::CURSOR,
             Stroke::new(1.5, Color32::WHITE),
         );

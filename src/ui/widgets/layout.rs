@@ -32,7 +32,7 @@ impl Default for LiveLayout {
         // The traces need room for a selected probe under the calcium plot; the matrices
         // below are squares and give up height most easily.
         LiveLayout {
-            top: 0.55,
+            top: 0.58,
             left: 0.5,
         }
     }
