@@ -154,7 +154,6 @@ fn the_attention_view_labels_tokens_and_fills_rows() {
     }
     // Each heatmap labels its query rows and key columns with the tokens.
     assert!(h.get_all_by_label("t0").count() >= 6);
-    assert!(h.get_all_by_label("t4").count() >= 3);
     h.get_by_label("Run to end").click();
     let end = wait(&mut h, "the end", |s| s.state == RunState::Finished);
     assert_eq!(end.rows_completed, 12);

@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn default_split_matches_the_fractions() {
         let r = LiveLayout::default().rects(area());
-        assert!((r.split_y - 0.55 * 700.0).abs() < 1e-3);
+        assert!((r.split_y - LiveLayout::default().top * 700.0).abs() < 1e-3);
         assert!((r.split_x - 450.0).abs() < 1e-3);
         assert!(r.graph.max.x < r.traces.min.x);
         assert!(r.graph.max.y < r.attention.min.y);
