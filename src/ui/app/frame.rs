@@ -188,6 +188,9 @@ impl TripartiteApp {
                     self.picker.ui(ui, &self.history, &mut worker);
                 });
             self.params.ui(ui, &self.history, &mut worker);
+            egui::CollapsingHeader::new(egui::RichText::new("Images: the digits ViT").strong())
+                .default_open(false)
+                .show(ui, |ui| self.digits.ui(ui, &self.history, &mut worker));
         });
         // Both views speak in worker commands; as app commands they carry what they replace.
         let current = self.current_experiment();

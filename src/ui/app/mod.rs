@@ -19,6 +19,7 @@ use crate::ui::files::persist::{PersistedState, UiChoices};
 use crate::ui::files::{ConfirmDiscard, Document, FileAction, FileDialogs, FileMenu};
 use crate::ui::views::attention::AttentionView;
 use crate::ui::views::controls::ControlsView;
+use crate::ui::views::digits::DigitsPanel;
 use crate::ui::views::graph::GraphView;
 use crate::ui::views::heads::HeadsOverview;
 use crate::ui::views::help::HelpWindow;
@@ -64,6 +65,7 @@ pub struct TripartiteApp {
     status: StatusView,
     help: HelpWindow,
     picker: SequencePicker,
+    digits: DigitsPanel,
     heads: HeadsOverview,
     sweep: SweepPanel,
     stats: FrameStats,
@@ -133,6 +135,7 @@ impl TripartiteApp {
             rects: ViewRects::default(),
             tab: Tab::Live,
             picker: SequencePicker::new(&experiment),
+            digits: DigitsPanel::default(),
             heads: HeadsOverview::new(),
             sweep: SweepPanel::new(),
             files: FileState {
@@ -247,6 +250,10 @@ impl TripartiteApp {
             self.worker.send(Command::SetProbes(probes.clone()));
             self.sent_probes = probes;
         }
+    }
+
+    pub fn digits(&self) -> &DigitsPanel {
+        &self.digits
     }
 
     pub fn graph(&self) -> &GraphView {

@@ -4,6 +4,7 @@
 pub mod attention;
 pub mod compare;
 pub mod controls;
+pub mod digits;
 pub mod graph;
 pub mod heads;
 pub mod help;
