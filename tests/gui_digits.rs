@@ -79,6 +79,16 @@ fn stroke(h: &mut Harness<'_, TripartiteApp>, points: &[(f32, f32)]) {
     frames(h, 2);
 }
 
+/// With TRIPARTITE_SHOTS=DIR, saves the rendered window as DIR/NAME for a look by eye.
+fn save_if_requested(h: &mut Harness<'_, TripartiteApp>, name: &str) {
+    if let Some(dir) = std::env::var_os("TRIPARTITE_SHOTS") {
+        let image = h.render().expect("the harness renders");
+        image
+            .save(std::path::Path::new(&dir).join(name))
+            .expect("the screenshot folder is writable");
+    }
+}
+
 #[test]
 fn a_thumbnail_loads_its_digit_and_the_patch_overlays_show() {
     let mut h = harness(digit(0));
@@ -124,7 +134,10 @@ fn drawing_on_the_pad_changes_the_prediction_and_the_matrices() {
         SourceSpec::Drawing(pad).to_string(),
         "the worker reads exactly the pad"
     );
+    frames(&mut h, 20);
+    save_if_requested(&mut h, "digits_pad.png");
     let after = drawn.run.unwrap();
+    assert_eq!(prediction(&h), "1", "a vertical bar reads as a one");
     assert_ne!(prediction(&h), first, "the prediction changed");
     assert_ne!(
         after.softmax_attention, before.softmax_attention,

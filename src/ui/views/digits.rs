@@ -23,8 +23,10 @@ const GRID: usize = SIDE / PATCH;
 /// Layers and heads of the digits ViT; a head picked on a larger model is brought inside.
 const DIGITS_LAYERS: usize = 4;
 const DIGITS_HEADS: usize = 4;
-/// The brush's radius, in digit pixels: ink fades linearly to nothing at this distance.
-const BRUSH_RADIUS: f32 = 1.1;
+/// The brush, in digit pixels: full ink within `BRUSH_CORE` of the pointer, fading linearly
+/// to nothing at `BRUSH_RADIUS` (the bundled digits' strokes are one to two pixels wide).
+const BRUSH_CORE: f32 = 0.5;
+const BRUSH_RADIUS: f32 = 1.3;
 
 /// Accessible names, for tests and screen readers.
 pub const PAD_LABEL: &str = "Digit draw pad";
@@ -45,6 +47,9 @@ pub struct DigitsPanel {
     stroke_changed: bool,
     /// The query patch (0..16, row by row) whose attention row is drawn.
     query_patch: usize,
+    /// Where the pointer was in the last frame of the stroke (digit pixels), so that a fast
+    /// stroke inks the whole segment between frames.
+    last_point: Option<Vec2>,
 }
 
 impl Default for DigitsPanel {
@@ -53,6 +58,7 @@ impl Default for DigitsPanel {
             pad: vec![0; SIDE * SIDE],
             stroke_changed: false,
             query_patch: 5,
+            last_point: None,
         }
     }
 }
@@ -116,7 +122,8 @@ impl DigitsPanel {
         let mut changed = false;
         for (i, pixel) in self.pad.iter_mut().enumerate() {
             let centre = Vec2::new((i % SIDE) as f32 + 0.5, (i / SIDE) as f32 + 0.5);
-            let weight = 1.0 - (centre - at).length() / BRUSH_RADIUS;
+            let distance = (centre - at).length();
+            let weight = (BRUSH_RADIUS - distance) / (BRUSH_RADIUS - BRUSH_CORE);
             if weight <= 0.0 {
                 continue;
             }
@@ -199,7 +206,14 @@ impl DigitsPanel {
         {
             let at = (pos - rect.min) / (side / SIDE as f32);
             let erase = ui.input(|i| i.pointer.secondary_down()) || response.secondary_clicked();
-            self.stroke_changed |= self.ink(at, erase);
+            let from = self.last_point.unwrap_or(at);
+            // Ink every quarter pixel along the segment from the last frame's point.
+            let steps = ((at - from).length() * 4.0).ceil().max(1.0) as usize;
+            for k in 1..=steps {
+                let point = from + (at - from) * (k as f32 / steps as f32);
+                self.stroke_changed |= self.ink(point, erase);
+            }
+            self.last_point = response.dragged().then_some(at);
         }
         let stroke_over =
             response.drag_stopped() || response.clicked() || response.secondary_clicked();
@@ -286,13 +300,18 @@ impl DigitsPanel {
                         .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, label));
                     paint_pixels(ui.painter(), rect, pixels);
                     self.overlay(ui.painter(), rect, query, row.map(|r| r.as_slice()));
+                    if row.is_none() {
+                        ui.label(egui::RichText::new("after its read slot").small());
+                    }
                     let cls = row.map(|r| r[0]);
                     let hover = match cls {
                         Some(cls) => format!(
                             "{name} row of the query patch; [CLS] gets {:.1} % of it",
                             100.0 * cls
                         ),
-                        None => format!("{name}: this query's read slot has not ended yet"),
+                        None => format!(
+                            "{name}: this query's read slot has not ended yet (Run or Step slot)"
+                        ),
                     };
                     let response = response.on_hover_text(hover);
                     if response.clicked()
@@ -350,15 +369,17 @@ mod tests {
     #[test]
     fn the_brush_inks_near_the_pointer_and_erases() {
         let mut panel = DigitsPanel::default();
-        assert!(panel.ink(Vec2::new(3.5, 3.5), false));
+        // Between pixels 3 and 4 of row 3: both centres are half a pixel away.
+        assert!(panel.ink(Vec2::new(4.0, 3.5), false));
         assert_eq!(panel.pad[3 * SIDE + 3], 255);
+        assert_eq!(panel.pad[3 * SIDE + 4], 255, "full ink within half a pixel");
+        assert!(panel.pad[2 * SIDE + 3] > 0 && panel.pad[2 * SIDE + 3] < 255);
         assert_eq!(panel.pad[0], 0, "far pixels stay blank");
-        assert!(panel.pad[3 * SIDE + 4] > 0 && panel.pad[3 * SIDE + 4] < 255);
         assert!(
-            !panel.ink(Vec2::new(3.5, 3.5), false),
+            !panel.ink(Vec2::new(4.0, 3.5), false),
             "inking twice changes nothing"
         );
-        assert!(panel.ink(Vec2::new(3.5, 3.5), true));
+        assert!(panel.ink(Vec2::new(4.0, 3.5), true));
         assert_eq!(panel.pad[3 * SIDE + 3], 0);
     }
 
