@@ -106,6 +106,19 @@ fn a_thumbnail_loads_its_digit_and_the_patch_overlays_show() {
     h.get_by_label(&format!("The model predicts {label}"));
     h.get_by_label(SOFT_OVERLAY_LABEL);
     h.get_by_label(NET_OVERLAY_LABEL);
+    // The attention axes name the patches (thumbnails are drawn over these labels).
+    assert!(
+        h.query_all_by_label("r3c3").count() >= 3,
+        "each matrix labels the last patch"
+    );
+    save_if_requested(&mut h, "digits_thumbnail.png");
+    // The attention matrices of the same digit at the usual window size, with A_net read.
+    if std::env::var_os("TRIPARTITE_SHOTS").is_some() {
+        let mut small = common::app_harness(digit(4), [1280.0, 800.0], 1.0);
+        small.get_by_label("Run to end").click();
+        common::wait_snapshot(&mut small, "the run's end", |s| s.rows_completed == 17);
+        save_if_requested(&mut small, "digits_attention.png");
+    }
 }
 
 #[test]

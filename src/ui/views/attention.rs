@@ -3,6 +3,7 @@
 
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
+use crate::ui::views::digits::{patch_axis_thumbnails, source_pixels};
 use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
 use crate::ui::widgets::colormap::ColorScale;
 use crate::ui::widgets::heatmap::{FOOTER_HEIGHT, Heatmap, HeatmapTexture, label_width};
@@ -244,6 +245,8 @@ impl AttentionView {
                     &mut self.diff,
                 ),
             ];
+            // Images read by the digits ViT: patches are labelled by their pixels.
+            let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
             for (name, subtitle, matrix, rows, scale, cache) in panels {
                 let is_difference = matches!(scale, ColorScale::Diverging { .. });
                 ui.vertical(|ui| {
@@ -266,6 +269,9 @@ impl AttentionView {
                         side,
                     }
                     .show(ui, cache);
+                    if let Some(pixels) = &patch_pixels {
+                        patch_axis_thumbnails(ui, shown.grid, &run.tokens, pixels);
+                    }
                     hover = hover.or(shown.hovered);
                 });
             }

@@ -11,6 +11,7 @@ use crate::data::source::SourceSpec;
 use crate::model::params::Params;
 use crate::sim::{Command, RunHistory};
 use crate::ui::widgets::colormap::viridis;
+use crate::ui::widgets::heatmap::label_width;
 use crate::ui::widgets::theme;
 use egui::{Color32, Rect, Sense, Stroke, StrokeKind, Vec2};
 
@@ -64,7 +65,7 @@ impl Default for DigitsPanel {
 }
 
 /// The 8×8 pixels of a source the digits ViT reads, when the app has them.
-fn source_pixels(spec: &SourceSpec) -> Option<Vec<u8>> {
+pub fn source_pixels(spec: &SourceSpec) -> Option<Vec<u8>> {
     match spec {
         SourceSpec::Digits(index) => bundled_digit(*index).ok().map(|d| d.pixels.clone()),
         SourceSpec::Drawing(pixels) => Some(pixels.clone()),
@@ -108,6 +109,70 @@ fn paint_pixels(painter: &egui::Painter, rect: Rect, pixels: &[u8]) {
             0.0,
             Color32::from_gray(p),
         );
+    }
+}
+
+/// Labels a heatmap's patch tokens (1..=16 of `n` = 17) by their 2×2 pixels, drawn over the
+/// text labels (which stay for screen readers and hover text) beside and below `grid`.
+pub fn patch_axis_thumbnails(ui: &egui::Ui, grid: Rect, tokens: &[String], pixels: &[u8]) {
+    let n = tokens.len();
+    if n != 1 + GRID * GRID || pixels.len() != SIDE * SIDE {
+        return;
+    }
+    let cell = grid.height() / n as f32;
+    let thumb = (cell - 2.0).clamp(4.0, 16.0);
+    let background = ui.visuals().panel_fill;
+    let painter = ui.painter();
+    // Cover the text labels of the patches (not [CLS]) so the thumbnails read cleanly.
+    painter.rect_filled(
+        Rect::from_min_max(
+            egui::pos2(grid.left() - label_width(tokens), grid.top() + cell),
+            // A little below the grid: the last row's label overhangs it.
+            egui::pos2(grid.left() - 1.0, grid.bottom() + 8.0),
+        ),
+        0.0,
+        background,
+    );
+    painter.rect_filled(
+        Rect::from_min_max(
+            egui::pos2(grid.left() + cell, grid.bottom() + 1.0),
+            egui::pos2(grid.right(), grid.bottom() + 19.0),
+        ),
+        0.0,
+        background,
+    );
+    for p in 0..GRID * GRID {
+        let (row, col) = (p / GRID, p % GRID);
+        let patch: Vec<u8> = (0..PATCH * PATCH)
+            .map(|k| pixels[(row * PATCH + k / PATCH) * SIDE + col * PATCH + k % PATCH])
+            .collect();
+        let centre = (1 + p) as f32 * cell + cell / 2.0;
+        for rect in [
+            Rect::from_center_size(
+                egui::pos2(grid.left() - 3.0 - thumb / 2.0, grid.top() + centre),
+                Vec2::splat(thumb),
+            ),
+            Rect::from_center_size(
+                egui::pos2(grid.left() + centre, grid.bottom() + 3.0 + thumb / 2.0),
+                Vec2::splat(thumb),
+            ),
+        ] {
+            let half = thumb / PATCH as f32;
+            for (k, &value) in patch.iter().enumerate() {
+                let min = rect.min + Vec2::new((k % PATCH) as f32, (k / PATCH) as f32) * half;
+                painter.rect_filled(
+                    Rect::from_min_size(min, Vec2::splat(half)),
+                    0.0,
+                    Color32::from_gray(value),
+                );
+            }
+            painter.rect_stroke(
+                rect,
+                0.0,
+                Stroke::new(1.0, Color32::GRAY),
+                StrokeKind::Inside,
+            );
+        }
     }
 }
 
@@ -157,6 +222,7 @@ impl DigitsPanel {
         let per_row = ((ui.available_width() / (thumb + 4.0)).floor() as usize).max(1);
         for row in bundled_digits().chunks(per_row).enumerate() {
             ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 4.0;
                 for (k, digit) in row.1.iter().enumerate() {
                     let index = row.0 * per_row + k;
                     let (rect, response) =

@@ -41,6 +41,8 @@ pub struct HeatmapResponse {
     pub response: egui::Response,
     /// The (query, key) cell under the pointer.
     pub hovered: Option<(usize, usize)>,
+    /// Where the matrix itself was drawn, for decorations such as patch thumbnails.
+    pub grid: Rect,
 }
 
 /// Width reserved for the query labels on the left.
@@ -71,6 +73,7 @@ impl Heatmap<'_> {
             return HeatmapResponse {
                 response,
                 hovered: None,
+                grid,
             };
         }
         let cell = side / n as f32;
@@ -157,7 +160,11 @@ impl Heatmap<'_> {
             }
             None => response,
         };
-        HeatmapResponse { response, hovered }
+        HeatmapResponse {
+            response,
+            hovered,
+            grid,
+        }
     }
 
     fn upload(&self, ctx: &egui::Context, cache: &mut HeatmapTexture, n: usize) {
