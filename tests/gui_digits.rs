@@ -162,3 +162,35 @@ fn drawing_on_the_pad_changes_the_prediction_and_the_matrices() {
     assert!(h.state().digits().pad().iter().all(|&p| p == 0));
     assert!(source(&h).starts_with("drawing:"));
 }
+
+#[test]
+fn the_sweep_tab_draws_the_authors_figure_for_the_current_digit() {
+    let mut h = common::app_harness(digit(4), [1280.0, 800.0], 1.0);
+    h.state_mut().set_tab(tripartite::ui::app::Tab::Sweep);
+    frames(&mut h, 2);
+    h.get_by_label("The authors' figure: c_t at m = 10³ and 10⁵ against Z_t")
+        .click();
+    frames(&mut h, 2);
+    h.get_by_label(tripartite::ui::views::authors_figure::DRAW_LABEL)
+        .click();
+    let panel = common::wait_for(&mut h, "the figure", |app| {
+        app.authors_figure().panel().cloned()
+    });
+    assert_eq!(panel.source, "digits:4");
+    assert_eq!((panel.layer, panel.head), (1, 0));
+    assert_eq!(panel.tokens.len(), 17);
+    assert_eq!(panel.calcium.len(), 2);
+    // More features, a closer estimate of Z_t: the authors' point.
+    assert!(
+        panel.calcium_rel_err[1] < panel.calcium_rel_err[0],
+        "{:?}",
+        panel.calcium_rel_err
+    );
+    h.get_by_label(&format!(
+        "m = {}: calcium_corr = {:.4}, calcium_rel_err = {:.4}",
+        tripartite::ui::theme::thousands(100_000.0, 0),
+        panel.calcium_corr[1],
+        panel.calcium_rel_err[1]
+    ));
+    save_if_requested(&mut h, "authors_figure.png");
+}

@@ -69,6 +69,12 @@ impl TripartiteApp {
             }
             Tab::Sweep => {
                 let experiment = self.current_experiment();
+                egui::CollapsingHeader::new(
+                    egui::RichText::new("The authors' figure: c_t at m = 10³ and 10⁵ against Z_t")
+                        .strong(),
+                )
+                .default_open(false)
+                .show(ui, |ui| self.authors_figure.ui(ui, &experiment));
                 let samples = CalciumSamples::from_history(&self.history);
                 if self.sweep.ui(ui, &experiment, &samples) {
                     out.push(AppCommand::File(FileAction::Choose(DialogKind::Export(

@@ -18,6 +18,7 @@ pub use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::persist::{PersistedState, UiChoices};
 use crate::ui::files::{ConfirmDiscard, Document, FileAction, FileDialogs, FileMenu};
 use crate::ui::views::attention::AttentionView;
+use crate::ui::views::authors_figure::AuthorsFigure;
 use crate::ui::views::controls::ControlsView;
 use crate::ui::views::digits::DigitsPanel;
 use crate::ui::views::graph::GraphView;
@@ -66,6 +67,7 @@ pub struct TripartiteApp {
     help: HelpWindow,
     picker: SequencePicker,
     digits: DigitsPanel,
+    authors_figure: AuthorsFigure,
     heads: HeadsOverview,
     sweep: SweepPanel,
     stats: FrameStats,
@@ -136,6 +138,7 @@ impl TripartiteApp {
             tab: Tab::Live,
             picker: SequencePicker::new(&experiment),
             digits: DigitsPanel::default(),
+            authors_figure: AuthorsFigure::default(),
             heads: HeadsOverview::new(),
             sweep: SweepPanel::new(),
             files: FileState {
@@ -250,6 +253,10 @@ impl TripartiteApp {
             self.worker.send(Command::SetProbes(probes.clone()));
             self.sent_probes = probes;
         }
+    }
+
+    pub fn authors_figure(&self) -> &AuthorsFigure {
+        &self.authors_figure
     }
 
     pub fn digits(&self) -> &DigitsPanel {
