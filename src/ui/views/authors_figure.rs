@@ -52,7 +52,7 @@ impl AuthorsFigure {
         }
         theme::caption(
             ui,
-            "What Kozachkov et al. plotted: the astrocyte's calcium c_t = φ(q̃_t)·Σ_τ φ(k̃_τ) \
+            "What Kozachkov et al. plotted: the astrocyte's calcium c_t = φ(q_t)·Σ_τ φ(k_τ) \
              over the query index against the softmax normaliser Z_t, with positive random \
              features (iid projections, q and k divided by D^¼). At m = 10⁵ the curves nearly \
              coincide; at m = 10³ they scatter. This uses the current sequence and head.",
