@@ -451,3 +451,32 @@ fn figure_writes_the_curves_for_a_sentence_and_a_digit() {
     let csv = std::fs::read_to_string(one.join("figure.csv")).unwrap();
     assert_eq!(csv.lines().count(), 18);
 }
+
+#[test]
+fn a_drawing_runs_as_a_sequence_and_a_bad_one_gets_one_sentence() {
+    let digit = &tripartite::data::images::bundled_digits()[5];
+    let spec = tripartite::data::source::SourceSpec::Drawing(digit.pixels.clone()).to_string();
+    let report = json_of(&tripartite(&[
+        "run",
+        "--json",
+        "--set",
+        "m=64",
+        "--set",
+        "t_read=50",
+        "--sequence",
+        &spec,
+    ]));
+    let text = report["sequence"]["text"].as_str().unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "a digit drawn on the pad; the model predicts {}",
+            digit.label
+        ),
+        "the bundled digit's pixels, drawn, read as that digit"
+    );
+    fails_with(
+        &["run", "--sequence", "drawing:00ff"],
+        "bad drawing '00ff': expected drawing:PIXELS with PIXELS 64 two-digit hex values",
+    );
+}

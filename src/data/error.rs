@@ -14,7 +14,7 @@ pub const MAX_SYNTHETIC_DIM: usize = 4096;
 #[derive(Debug, thiserror::Error)]
 pub enum SequenceError {
     #[error(
-        "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME, model:DIR, digits:INDEX or image:PATH"
+        "unknown sequence source '{0}': expected synthetic:NxD, npy:DIR, bundled:NAME, model:DIR, digits:INDEX, drawing:PIXELS or image:PATH"
     )]
     UnknownSource(String),
     #[error(
@@ -51,6 +51,10 @@ pub enum SequenceError {
         "bad digit index '{0}': expected digits:INDEX with INDEX a whole number, e.g. digits:0"
     )]
     BadDigitIndex(String),
+    #[error(
+        "bad drawing '{0}': expected drawing:PIXELS with PIXELS 64 two-digit hex values (8×8 gray, row by row, ink bright)"
+    )]
+    BadDrawing(String),
     #[error("the bundled digits model could not be built: {0}")]
     BundledModel(String),
 }

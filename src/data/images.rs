@@ -246,6 +246,25 @@ pub fn digit_sequence(index: usize, layer: usize, head: usize) -> Result<Sequenc
     encode_digit(index)?.into_sequence(format!("digits:{index}"), layer, head)
 }
 
+/// Encodes an 8×8 drawing (row-major gray pixels, ink bright) with the digits ViT.
+pub fn encode_drawing(pixels: &[u8]) -> Result<EncodedImage, SequenceError> {
+    let image = gray_image(pixels, DIGIT_SIZE, DIGIT_SIZE)
+        .ok_or_else(|| SequenceError::BadDrawing(format!("{} pixels", pixels.len())))?;
+    let mut encoded = encode_image(digits_model()?, &image, "drawing")?;
+    encoded.description = "a digit drawn on the pad".to_owned();
+    Ok(encoded)
+}
+
+/// `drawing:PIXELS` at `layer`, `head`.
+pub fn drawing_sequence(
+    pixels: &[u8],
+    layer: usize,
+    head: usize,
+) -> Result<Sequence, SequenceError> {
+    let source = super::source::SourceSpec::Drawing(pixels.to_vec()).to_string();
+    encode_drawing(pixels)?.into_sequence(source, layer, head)
+}
+
 /// `image:PATH` (or `model:DIR` with an image) at `layer`, `head`.
 pub fn image_sequence(
     source: String,
@@ -293,6 +312,23 @@ mod tests {
         );
         let err = digit_sequence(0, 9, 0).unwrap_err().to_string();
         assert!(err.starts_with("layer 9 is out of range"), "{err}");
+    }
+
+    #[test]
+    fn a_drawing_reads_like_the_same_bundled_digit() {
+        let digit = bundled_digit(3).unwrap();
+        let drawn = encode_drawing(&digit.pixels).unwrap();
+        let bundled = encode_digit(3).unwrap();
+        assert_eq!(drawn.predicted_label(), bundled.predicted_label());
+        let seq = drawing_sequence(&digit.pixels, 1, 0).unwrap();
+        assert!(seq.source.starts_with("drawing:"), "{}", seq.source);
+        let origin = seq.origin.unwrap().text;
+        assert!(
+            origin.starts_with("a digit drawn on the pad; the model predicts "),
+            "{origin}"
+        );
+        let err = encode_drawing(&[0; 10]).unwrap_err().to_string();
+        assert!(err.starts_with("bad drawing '10 pixels'"), "{err}");
     }
 
     #[test]

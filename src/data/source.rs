@@ -4,7 +4,10 @@
 
 use super::bert::Family;
 pub use super::error::SequenceError;
-use super::images::{digit_sequence, digits_model, folder_family, image_sequence, load_vit};
+use super::images::{
+    DIGIT_SIZE, digit_sequence, digits_model, drawing_sequence, folder_family, image_sequence,
+    load_vit,
+};
 use super::npy::load_folder;
 use super::real::{bundle, load_model};
 use super::synthetic::synthetic;
@@ -29,6 +32,9 @@ pub enum SourceSpec {
     Model(PathBuf),
     /// `digits:INDEX`: a bundled held-out digit, read by the bundled digits ViT.
     Digits(usize),
+    /// `drawing:PIXELS`: an 8×8 digit drawn on the app's pad (64 two-digit hex values, row
+    /// by row, ink bright), read by the bundled digits ViT.
+    Drawing(Vec<u8>),
     /// `image:PATH`: a PNG or JPEG read by the ViT in `model` (a folder), or by the bundled
     /// digits ViT when `model` is `None`. Written `image:PATH|model:DIR` when a folder is given
     /// (experiment files store the folder as `source = "model:DIR"` and the path as `image`).
@@ -68,6 +74,9 @@ impl FromStr for SourceSpec {
                 .parse()
                 .map(SourceSpec::Digits)
                 .map_err(|_| SequenceError::BadDigitIndex(rest.to_string())),
+            "drawing" => parse_drawing(rest.trim())
+                .map(SourceSpec::Drawing)
+                .ok_or_else(|| SequenceError::BadDrawing(rest.to_string())),
             "image" if !rest.is_empty() => Ok(match rest.rsplit_once("|model:") {
                 Some((path, dir)) if !path.is_empty() && !dir.is_empty() => SourceSpec::Image {
                     path: PathBuf::from(path),
@@ -91,6 +100,10 @@ impl fmt::Display for SourceSpec {
             SourceSpec::Bundled(name) => write!(f, "bundled:{name}"),
             SourceSpec::Model(path) => write!(f, "model:{}", path.display()),
             SourceSpec::Digits(index) => write!(f, "digits:{index}"),
+            SourceSpec::Drawing(pixels) => {
+                write!(f, "drawing:")?;
+                pixels.iter().try_for_each(|p| write!(f, "{p:02x}"))
+            }
             SourceSpec::Image { path, model: None } => write!(f, "image:{}", path.display()),
             SourceSpec::Image {
                 path,
@@ -136,6 +149,7 @@ impl SourceSpec {
             SourceSpec::Bundled(_)
                 | SourceSpec::Model(_)
                 | SourceSpec::Digits(_)
+                | SourceSpec::Drawing(_)
                 | SourceSpec::Image { .. }
         )
     }
@@ -155,6 +169,17 @@ impl SourceSpec {
             _ => SourceSpec::Image { path, model: None },
         }
     }
+}
+
+/// The 64 pixels of `drawing:PIXELS`, or None unless it is exactly 64 two-digit hex values.
+fn parse_drawing(hex: &str) -> Option<Vec<u8>> {
+    let count = (DIGIT_SIZE * DIGIT_SIZE) as usize;
+    if hex.len() != 2 * count || !hex.is_ascii() {
+        return None;
+    }
+    (0..count)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 /// Produces the sequence `spec` describes (with `text` for model sources).
@@ -180,6 +205,7 @@ pub fn load_sequence(
             super::real::model_sequence(dir, text, params.layer, params.head)
         }
         SourceSpec::Digits(index) => digit_sequence(*index, params.layer, params.head),
+        SourceSpec::Drawing(pixels) => drawing_sequence(pixels, params.layer, params.head),
         SourceSpec::Image { path, model } => {
             if let Some(dir) = model
                 && matches!(folder_family(dir), Ok(Family::Bert | Family::Albert))
@@ -212,7 +238,7 @@ pub fn head_grid(spec: &SourceSpec) -> Result<Option<(usize, usize)>, SequenceEr
             let model = load_model(dir)?;
             Ok(Some((model.config().num_layers, model.config().num_heads)))
         }
-        SourceSpec::Digits(_) | SourceSpec::Image { .. } => {
+        SourceSpec::Digits(_) | SourceSpec::Drawing(_) | SourceSpec::Image { .. } => {
             let model = match spec {
                 SourceSpec::Image {
                     model: Some(dir), ..
@@ -253,6 +279,14 @@ mod tests {
         ] {
             let err = bad.parse::<SourceSpec>().unwrap_err().to_string();
             assert!(err.contains("synthetic:"), "{bad}: {err}");
+        }
+        let drawing = SourceSpec::Drawing((0..64).map(|i| (i * 4) as u8).collect());
+        let text = drawing.to_string();
+        assert_eq!(text.len(), "drawing:".len() + 128);
+        assert_eq!(text.parse::<SourceSpec>().unwrap(), drawing);
+        for bad in ["drawing:", "drawing:0g", &text[..text.len() - 2]] {
+            let err = bad.parse::<SourceSpec>().unwrap_err().to_string();
+            assert!(err.starts_with("bad drawing '"), "{bad}: {err}");
         }
         let err = "digits:seven"
             .parse::<SourceSpec>()

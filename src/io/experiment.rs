@@ -276,6 +276,7 @@ mod tests {
     fn images_are_recorded_by_bundled_index_or_path() {
         for source in [
             SourceSpec::Digits(5),
+            SourceSpec::Drawing((0..64).map(|i| (i * 3) as u8).collect()),
             SourceSpec::Image {
                 path: "/pics/seven.png".into(),
                 model: None,

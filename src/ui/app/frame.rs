@@ -91,6 +91,12 @@ impl TripartiteApp {
             }
             Tab::Sweep => {
                 let experiment = self.current_experiment();
+                egui::CollapsingHeader::new(
+                    egui::RichText::new("The authors' figure: c_t at m = 10³ and 10⁵ against Z_t")
+                        .strong(),
+                )
+                .default_open(false)
+                .show(ui, |ui| self.authors_figure.ui(ui, &experiment));
                 let samples = CalciumSamples::from_history(&self.history);
                 if self.sweep.ui(ui, &experiment, &samples) {
                     out.push(AppCommand::File(FileAction::Choose(DialogKind::Export(
@@ -309,6 +315,9 @@ impl TripartiteApp {
                 picker(ui);
             }
             self.params.ui(ui, &self.history, &mut worker);
+            egui::CollapsingHeader::new(egui::RichText::new("Images: the digits ViT").strong())
+                .default_open(false)
+                .show(ui, |ui| self.digits.ui(ui, &self.history, &mut worker));
         });
         // Both views speak in worker commands; as app commands they carry what they replace.
         let current = self.current_experiment();

@@ -19,7 +19,9 @@ pub use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::persist::{PersistedState, UiChoices};
 use crate::ui::files::{ConfirmDiscard, Document, FileAction, FileDialogs, FileMenu};
 use crate::ui::views::attention::AttentionView;
+use crate::ui::views::authors_figure::AuthorsFigure;
 use crate::ui::views::controls::ControlsView;
+use crate::ui::views::digits::DigitsPanel;
 use crate::ui::views::graph::GraphView;
 use crate::ui::views::heads::HeadsOverview;
 use crate::ui::views::help::HelpWindow;
@@ -67,6 +69,8 @@ pub struct TripartiteApp {
     status: StatusView,
     help: HelpWindow,
     picker: SequencePicker,
+    digits: DigitsPanel,
+    authors_figure: AuthorsFigure,
     heads: HeadsOverview,
     sweep: SweepPanel,
     stats: FrameStats,
@@ -151,6 +155,8 @@ impl TripartiteApp {
             rects: ViewRects::default(),
             tab: Tab::Live,
             picker: SequencePicker::new(&experiment),
+            digits: DigitsPanel::default(),
+            authors_figure: AuthorsFigure::default(),
             heads: HeadsOverview::new(),
             sweep: SweepPanel::new(),
             files: FileState {
@@ -311,6 +317,14 @@ impl TripartiteApp {
             tab: self.tab,
             selected_tokens: &self.tokens.queries,
         }
+    }
+
+    pub fn authors_figure(&self) -> &AuthorsFigure {
+        &self.authors_figure
+    }
+
+    pub fn digits(&self) -> &DigitsPanel {
+        &self.digits
     }
 
     pub fn graph(&self) -> &GraphView {

@@ -4,6 +4,7 @@
 use crate::model::schedule::Phase;
 use crate::sim::RunHistory;
 use crate::ui::command::AppCommand;
+use crate::ui::views::digits::{patch_axis_thumbnails, source_pixels};
 use crate::ui::views::heads::{GOOD_TV, POOR_TV, Quality};
 use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::colormap::ColorScale;
@@ -302,6 +303,8 @@ impl AttentionView {
                     &mut self.diff,
                 ),
             ];
+            // Images read by the digits ViT: patches are labelled by their pixels.
+            let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
             for (name, subtitle, matrix, rows, scale, cache) in panels {
                 let is_difference = matches!(scale, ColorScale::Diverging { .. });
                 ui.vertical(|ui| {
@@ -325,6 +328,9 @@ impl AttentionView {
                         side,
                     }
                     .show(ui, cache);
+                    if let Some(pixels) = &patch_pixels {
+                        patch_axis_thumbnails(ui, shown.grid, &run.tokens, pixels);
+                    }
                     hover = hover.or(shown.hovered);
                     clicked = clicked.or(shown.clicked);
                     crate::ui::regions::record(

@@ -2,8 +2,10 @@
 //! read the worker's snapshots and return what the user asked for; they never step the model.
 
 pub mod attention;
+pub mod authors_figure;
 pub mod compare;
 pub mod controls;
+pub mod digits;
 pub mod graph;
 pub mod heads;
 pub mod help;

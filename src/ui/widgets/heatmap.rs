@@ -47,6 +47,8 @@ pub struct HeatmapResponse {
     /// A token clicked this frame (a cell or a row label: its query row; a column label: its
     /// key column), and whether Shift was held (add to the selection).
     pub clicked: Option<(TokenAxis, usize, bool)>,
+    /// Where the matrix itself was drawn, for decorations such as patch thumbnails.
+    pub grid: Rect,
 }
 
 /// The id of the heatmap named `name`: it takes the keyboard focus when clicked, and the app
@@ -100,6 +102,7 @@ impl Heatmap<'_> {
                 response,
                 hovered: None,
                 clicked: None,
+                grid,
             };
         }
         let shift = ui.input(|i| i.modifiers.shift);
@@ -214,6 +217,7 @@ impl Heatmap<'_> {
             response,
             hovered,
             clicked,
+            grid,
         }
     }
 
