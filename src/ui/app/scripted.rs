@@ -248,6 +248,16 @@ enum Stage {
     /// The tracking example run to its end, then shown back at mid-run on the timeline.
     TimelineRun,
     TimelineShot,
+    /// The per-query window over the finished tracking run, its worst row selected.
+    PerQueryShot,
+    /// The Ablate menu's frozen-calcium twin in the Compare tab.
+    AblationRun,
+    AblationShot,
+    /// The first lesson at its third step.
+    LessonRun,
+    LessonShot,
+    /// Presentation mode on the lesson's experiment.
+    PresentationShot,
     Done,
 }
 
@@ -506,6 +516,95 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "timeline_scrubbed.png", None) {
+                    app.handle(ctx, AppCommand::Worker(Command::ShowStep(None)));
+                    let per_query = &snapshot.per_query;
+                    let worst = (0..per_query.tv.len())
+                        .max_by(|&a, &b| per_query.tv[a].total_cmp(&per_query.tv[b]))
+                        .map(|i| per_query.row[i]);
+                    if let Some(t) = worst {
+                        let before = app.tokens().clone();
+                        app.handle(
+                            ctx,
+                            AppCommand::SelectTokens {
+                                before,
+                                after: crate::ui::views::selection::TokenSelection::query(t),
+                            },
+                        );
+                    }
+                    app.handle(ctx, AppCommand::TogglePerQuery);
+                    self.next(Stage::PerQueryShot);
+                }
+            }
+            Stage::PerQueryShot => {
+                if snapshot.timeline.scrubbed {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "per_query.png", None) {
+                    app.handle(ctx, AppCommand::TogglePerQuery);
+                    app.handle(
+                        ctx,
+                        AppCommand::Compare(crate::ui::views::compare::CompareAction::StartTwin {
+                            key: "ablation".into(),
+                            value: "frozen_calcium".into(),
+                        }),
+                    );
+                    app.set_tab(crate::ui::command::Tab::Compare);
+                    self.next(Stage::AblationRun);
+                }
+            }
+            Stage::AblationRun => {
+                let done = app.twin().is_some_and(|twin| {
+                    !matches!(twin.state(), crate::sim::compare::TwinState::Running)
+                });
+                if done {
+                    self.next(Stage::AblationShot);
+                }
+            }
+            Stage::AblationShot => {
+                if self.settle_and_shoot(ctx, "ablation_twin.png", None) {
+                    app.set_tab(crate::ui::command::Tab::Live);
+                    self.generation = snapshot.generation + 1;
+                    app.handle(ctx, AppCommand::StartLesson(0));
+                    self.next(Stage::LessonRun);
+                }
+            }
+            Stage::LessonRun => {
+                if snapshot.generation < self.generation {
+                    return;
+                }
+                // Step 3 of the first lesson (Next is pressed as the learner would).
+                let at = app.lesson().position().map(|(_, index, _)| index);
+                match at {
+                    Some(index) if index < 2 => {
+                        // Step 2 asks for the first write slot to have been played.
+                        if index == 1 && snapshot.step == 0 && self.settle == 0 {
+                            app.handle(ctx, AppCommand::Worker(Command::StepSlot));
+                        }
+                        if self.settle > SETTLE_FRAMES * 4 {
+                            self.settle = 0;
+                            app.handle(ctx, AppCommand::LessonNext);
+                        } else {
+                            self.settle += 1;
+                        }
+                    }
+                    Some(_) => self.next(Stage::LessonShot),
+                    None => {}
+                }
+            }
+            Stage::LessonShot => {
+                if self.stage_started.elapsed() < Duration::from_millis(1500) {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "lesson_step.png", None) {
+                    app.handle(ctx, AppCommand::TogglePresentation);
+                    self.next(Stage::PresentationShot);
+                }
+            }
+            Stage::PresentationShot => {
+                if self.stage_started.elapsed() < Duration::from_millis(800) {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "presentation.png", None) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
