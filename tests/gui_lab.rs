@@ -101,3 +101,42 @@ fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
     );
     h.snapshot("ablation_twin");
 }
+
+#[test]
+fn the_per_query_csv_export_equals_the_cli_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
+    finished(&mut h);
+    let exported = dir.path().join("per_query.csv");
+    let ctx = h.ctx.clone();
+    h.state_mut().file_action(
+        &ctx,
+        tripartite::ui::files::FileAction::Export(
+            tripartite::ui::files::ExportKind::PerQueryCsv,
+            exported.clone(),
+        ),
+    );
+    h.run_steps(2);
+    let out = dir.path().join("cli");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tripartite"))
+        .args([
+            "run",
+            "--sequence",
+            "synthetic:12x32",
+            "--set",
+            "mode=algebraic",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let app = std::fs::read_to_string(&exported).unwrap();
+    let cli = std::fs::read_to_string(out.join("per_query.csv")).unwrap();
+    assert_eq!(app, cli, "the app's per-query CSV is the CLI's");
+    assert_eq!(
+        app.lines().count(),
+        13,
+        "a header and one line per query row"
+    );
+}

@@ -483,6 +483,11 @@ impl TripartiteApp {
                 done(path)
             }
             ExportKind::SweepCsv => self.export_sweep(path),
+            ExportKind::PerQueryCsv => {
+                let text = csv::per_query_csv(&run.tokens, &snapshot.per_query);
+                crate::io::export::write_bytes(path, text.as_bytes()).map_err(|e| e.to_string())?;
+                done(path)
+            }
             ExportKind::FigurePng => {
                 let slot = Arc::new(std::sync::Mutex::new(None));
                 self.files.pending_figure = Some(slot.clone());

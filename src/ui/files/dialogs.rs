@@ -21,15 +21,18 @@ pub enum ExportKind {
     FigurePng,
     /// The Sweep tab's results, in `tripartite sweep`'s columns (plus the variant).
     SweepCsv,
+    /// The per-query diagnostics, in `per_query.csv`'s layout.
+    PerQueryCsv,
 }
 
 impl ExportKind {
     /// Every export, in menu order.
-    pub const ALL: [ExportKind; 6] = [
+    pub const ALL: [ExportKind; 7] = [
         ExportKind::TracesCsv,
         ExportKind::AttentionCsv,
         ExportKind::AttentionNpy,
         ExportKind::MetricsJson,
+        ExportKind::PerQueryCsv,
         ExportKind::FigurePng,
         ExportKind::SweepCsv,
     ];
@@ -43,6 +46,7 @@ impl ExportKind {
             ExportKind::MetricsJson => "Metrics (JSON)…",
             ExportKind::FigurePng => "Figure (PNG)…",
             ExportKind::SweepCsv => "Sweep results (CSV)…",
+            ExportKind::PerQueryCsv => "Per-query diagnostics (CSV)…",
         }
     }
 
@@ -55,12 +59,16 @@ impl ExportKind {
             ExportKind::MetricsJson => "metrics.json",
             ExportKind::FigurePng => "figure.png",
             ExportKind::SweepCsv => "sweep.csv",
+            ExportKind::PerQueryCsv => "per_query.csv",
         }
     }
 
     fn extension(self) -> &'static str {
         match self {
-            ExportKind::TracesCsv | ExportKind::AttentionCsv | ExportKind::SweepCsv => "csv",
+            ExportKind::TracesCsv
+            | ExportKind::AttentionCsv
+            | ExportKind::SweepCsv
+            | ExportKind::PerQueryCsv => "csv",
             ExportKind::AttentionNpy => "npy",
             ExportKind::MetricsJson => "json",
             ExportKind::FigurePng => "png",
@@ -101,6 +109,7 @@ impl DialogKind {
             DialogKind::Export(ExportKind::MetricsJson) => "Export metrics (JSON)",
             DialogKind::Export(ExportKind::FigurePng) => "Export figure (PNG)",
             DialogKind::Export(ExportKind::SweepCsv) => "Export sweep results (CSV)",
+            DialogKind::Export(ExportKind::PerQueryCsv) => "Export per-query diagnostics (CSV)",
             DialogKind::SaveState => "Save the run's state",
             DialogKind::OpenState => "Open a saved state",
         }
