@@ -10,7 +10,7 @@ use egui_kittest::kittest::Queryable;
 use tripartite::data::experiment::Experiment;
 use tripartite::model::params::Mode;
 use tripartite::sim::RunState;
-use tripartite::sim::compare::{TwinState, experiment_diff};
+use tripartite::sim::compare::experiment_diff;
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::command::Tab;
 use tripartite::ui::views::compare::{ABLATION_KEY, choices};
@@ -132,15 +132,7 @@ fn a_twin_runs_beside_the_current_experiment_and_its_comparison_appears() {
     h.run_steps(2);
     h.get_by_label("Run twin").click();
     h.run_steps(1);
-    common::wait_for(&mut h, "the twin", |app| {
-        app.twin()
-            .filter(|t| !matches!(t.state(), TwinState::Running))
-            .map(|_| ())
-    });
-    let twin = h.state().twin().expect("a twin");
-    let TwinState::Done(comparison) = twin.state() else {
-        panic!("the twin failed: {:?}", twin.state());
-    };
+    let comparison = common::wait_twin(&mut h);
     let keys: Vec<String> = comparison.diff().into_iter().map(|d| d.key).collect();
     assert_eq!(keys, ["m"]);
     assert_eq!(

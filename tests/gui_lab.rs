@@ -8,7 +8,6 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use tripartite::data::experiment::Experiment;
 use tripartite::model::params::Mode;
-use tripartite::sim::compare::TwinState;
 use tripartite::ui::TripartiteApp;
 
 fn algebraic() -> Experiment {
@@ -77,15 +76,7 @@ fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
     h.run_steps(2);
     h.get_by_label("Frozen calcium").click();
     h.run_steps(1);
-    common::wait_for(&mut h, "the twin", |app| {
-        app.twin()
-            .filter(|t| !matches!(t.state(), TwinState::Running))
-            .map(|_| ())
-    });
-    let twin = h.state().twin().expect("a twin");
-    let TwinState::Done(comparison) = twin.state() else {
-        panic!("the twin failed: {:?}", twin.state());
-    };
+    let comparison = common::wait_twin(&mut h);
     let keys: Vec<String> = comparison.diff().into_iter().map(|d| d.key).collect();
     assert_eq!(keys, ["ablation"]);
     let tv = comparison.deltas()[0];

@@ -103,3 +103,17 @@ pub fn classroom() -> Experiment {
         ..Experiment::default()
     }
 }
+
+/// Steps frames until the app's twin run has finished (done or failed); returns its comparison.
+pub fn wait_twin(h: &mut Harness<'_, TripartiteApp>) -> tripartite::sim::compare::Comparison {
+    use tripartite::sim::compare::TwinState;
+    wait_for(h, "the twin", |app| {
+        app.twin()
+            .filter(|t| !matches!(t.state(), TwinState::Running))
+            .map(|_| ())
+    });
+    match h.state().twin().expect("a twin").state() {
+        TwinState::Done(comparison) => (**comparison).clone(),
+        other => panic!("the twin failed: {other:?}"),
+    }
+}
