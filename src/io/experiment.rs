@@ -191,7 +191,7 @@ impl Experiment {
 }
 
 /// The first line of a multi-line parser message, plus the line/column it points at.
-fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     let lines: Vec<&str> = message
         .lines()
         .map(str::trim)

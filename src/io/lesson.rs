@@ -29,6 +29,7 @@
 //! Tokens and slots count from 1, as the app shows them; neurons from 0. Unknown keys are
 //! errors, and every problem is one sentence naming the step and the field.
 
+use super::experiment::one_line;
 use super::experiment::{Experiment, ExperimentError, FORMAT_VERSION};
 use super::presets;
 use crate::data::lesson::{
@@ -343,20 +344,6 @@ fn experiment_reason(error: &ExperimentError) -> String {
             "it has no [sequence] table with a `source` key".into()
         }
         other => other.to_string(),
-    }
-}
-
-/// The first line of a multi-line parser message, plus the line/column it points at.
-fn one_line(message: &str) -> String {
-    let lines: Vec<&str> = message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    match lines.as_slice() {
-        [] => String::new(),
-        [only] => (*only).to_string(),
-        [first, .., last] => format!("{first} ({last})"),
     }
 }
 
