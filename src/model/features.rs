@@ -543,6 +543,25 @@ mod tests {
         assert_ne!(a, c);
     }
 
+    /// Draws `seeds` kernel estimates of exp(x·y) = `target` (one per projection seed) and
+    /// asserts their mean lies within 4 standard errors of it, with a real but small spread
+    /// (so the check is not vacuous).
+    fn assert_unbiased(map: FeatureMap, target: f64, seeds: u64, estimate: impl Fn(u64) -> f64) {
+        let samples: Vec<f64> = (0..seeds).map(estimate).collect();
+        let n = samples.len() as f64;
+        let mean = samples.iter().sum::<f64>() / n;
+        let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let stderr = (var / n).sqrt();
+        assert!(
+            (mean - target).abs() < 4.0 * stderr,
+            "{map}: mean {mean} vs exp(x·y) {target}, stderr {stderr}"
+        );
+        assert!(
+            stderr > 0.0 && stderr < 0.05 * target,
+            "{map}: stderr {stderr}"
+        );
+    }
+
     /// E[φ(x)·φ(y)] = exp(x·y): the mean over many seeds lies within 4 standard errors.
     #[test]
     fn softmax_kernel_estimators_are_unbiased() {
@@ -555,27 +574,12 @@ mod tests {
             FeatureMap::Hyperbolic,
             FeatureMap::Trig,
         ] {
-            let seeds = 2000;
-            let samples: Vec<f64> = (0..seeds)
-                .map(|seed| {
-                    let w = draw_projection(16, dim, Projection::Iid, seed);
-                    let fx = features(map, &w, x.view());
-                    let fy = features(map, &w, y.view());
-                    fx.iter().zip(&fy).map(|(a, b)| a * b).sum()
-                })
-                .collect();
-            let mean = samples.iter().sum::<f64>() / seeds as f64;
-            let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64;
-            let stderr = (var / seeds as f64).sqrt();
-            assert!(
-                (mean - target).abs() < 4.0 * stderr,
-                "{map}: mean {mean} vs exp(x·y) {target}, stderr {stderr}"
-            );
-            // Not vacuous: the spread is real but small next to the target.
-            assert!(
-                stderr > 0.0 && stderr < 0.05 * target,
-                "{map}: stderr {stderr}"
-            );
+            assert_unbiased(map, target, 2000, |seed| {
+                let w = draw_projection(16, dim, Projection::Iid, seed);
+                let fx = features(map, &w, x.view());
+                let fy = features(map, &w, y.view());
+                fx.iter().zip(&fy).map(|(a, b)| a * b).sum()
+            });
         }
     }
 
@@ -591,30 +595,16 @@ mod tests {
         let a_star = oprf_a_star(pair(&x).view(), pair(&y).view());
         assert!(a_star < 0.0 && a_star > -1.0, "A* = {a_star}");
         for map in [FeatureMap::Oprf, FeatureMap::Cosine] {
-            let seeds = 4000;
-            let samples: Vec<f64> = (0..seeds)
-                .map(|seed| {
-                    let w = draw_projection(16, dim, Projection::Iid, seed);
-                    let constants = match map {
-                        FeatureMap::Oprf => MapConstants::oprf(&w, a_star),
-                        _ => MapConstants::new(map, &w, pair(&x).view(), pair(&y).view(), seed),
-                    };
-                    let fx = features_with(map, &w, &constants, x.view());
-                    let fy = features_with(map, &w, &constants, y.view());
-                    fx.iter().zip(&fy).map(|(a, b)| a * b).sum()
-                })
-                .collect();
-            let mean = samples.iter().sum::<f64>() / seeds as f64;
-            let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64;
-            let stderr = (var / seeds as f64).sqrt();
-            assert!(
-                (mean - target).abs() < 4.0 * stderr,
-                "{map}: mean {mean} vs exp(x·y) {target}, stderr {stderr}"
-            );
-            assert!(
-                stderr > 0.0 && stderr < 0.05 * target,
-                "{map}: stderr {stderr}"
-            );
+            assert_unbiased(map, target, 4000, |seed| {
+                let w = draw_projection(16, dim, Projection::Iid, seed);
+                let constants = match map {
+                    FeatureMap::Oprf => MapConstants::oprf(&w, a_star),
+                    _ => MapConstants::new(map, &w, pair(&x).view(), pair(&y).view(), seed),
+                };
+                let fx = features_with(map, &w, &constants, x.view());
+                let fy = features_with(map, &w, &constants, y.view());
+                fx.iter().zip(&fy).map(|(a, b)| a * b).sum()
+            });
         }
     }
 

@@ -176,11 +176,7 @@ impl Simulation {
                 if *rows >= full.rows_done.len() {
                     return false;
                 }
-                let t = *rows;
-                shown.attention.row_mut(t).assign(&full.attention.row(t));
-                shown.outputs.row_mut(t).assign(&full.outputs.row(t));
-                shown.calcium[t] = full.calcium[t];
-                shown.rows_done[t] = true;
+                reveal_row(full, shown, *rows);
                 *rows += 1;
                 true
             }
@@ -271,15 +267,10 @@ impl Simulation {
                 params.validate()?;
                 network.params = (**params).clone();
                 **shown = NetworkOutput::empty(network.sizes.tokens, network.sizes.outputs);
-                *rows = 0;
-                while *rows < *saved_rows {
-                    let t = *rows;
-                    shown.attention.row_mut(t).assign(&full.attention.row(t));
-                    shown.outputs.row_mut(t).assign(&full.outputs.row(t));
-                    shown.calcium[t] = full.calcium[t];
-                    shown.rows_done[t] = true;
-                    *rows += 1;
+                for t in 0..*saved_rows {
+                    reveal_row(full, shown, t);
                 }
+                *rows = *saved_rows;
                 Ok(())
             }
             (Engine::Dynamic(_), SimState::Algebraic { .. }) => Err(ModelError::State(
@@ -304,4 +295,12 @@ impl Simulation {
             }
         }
     }
+}
+
+/// Algebraic mode: copies row `t` of the precomputed output into the shown one.
+fn reveal_row(full: &NetworkOutput, shown: &mut NetworkOutput, t: usize) {
+    shown.attention.row_mut(t).assign(&full.attention.row(t));
+    shown.outputs.row_mut(t).assign(&full.outputs.row(t));
+    shown.calcium[t] = full.calcium[t];
+    shown.rows_done[t] = true;
 }
