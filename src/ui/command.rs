@@ -99,6 +99,12 @@ pub enum AppCommand {
         before: TokenSelection,
         after: TokenSelection,
     },
+    /// Move the token selection `step` tokens along `axis` (the arrow keys on a focused
+    /// matrix); carried out as the [`AppCommand::SelectTokens`] edit it amounts to.
+    MoveTokens {
+        axis: crate::ui::views::selection::TokenAxis,
+        step: isize,
+    },
     /// Enter or leave presentation mode (F5). An edit.
     TogglePresentation,
     /// Show or hide the welcome panel. An edit.
@@ -162,7 +168,8 @@ impl AppCommand {
             | AppCommand::StartLesson(_)
             | AppCommand::LessonNext
             | AppCommand::LessonBack
-            | AppCommand::LeaveLesson => return None,
+            | AppCommand::LeaveLesson
+            | AppCommand::MoveTokens { .. } => return None,
         })
     }
 

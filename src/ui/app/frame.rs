@@ -18,9 +18,16 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
-/// In presentation mode the scaled window (853 points at 1280 px) keeps the three views side
-/// by side; the larger type reads as well in less room.
-const PRESENTED_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(720.0, 380.0);
+/// Beside a lesson, or on a projector (the scaled window is 853 points wide at 1280 px, where
+/// the larger type reads as well in less room), the views a step points at must all be in sight:
+/// graph and traces side by side above the matrices (2 + 1) down to this central area, and
+/// only below it one under the other with a scroll bar.
+const LESSON_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(470.0, 360.0);
+
+/// Width of the lesson panel (points): wide enough for its text at a projector's size, narrow
+/// enough to leave the Live views side by side at 1280×800 with the parameters shown.
+const LESSON_WIDTH: f32 = 300.0;
+const LESSON_MIN_WIDTH: f32 = 230.0;
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 4] = [
@@ -65,8 +72,8 @@ impl TripartiteApp {
             let world = self.lesson_world();
             egui::Panel::right("lesson")
                 .resizable(true)
-                .default_size(360.0)
-                .min_size(260.0)
+                .default_size(LESSON_WIDTH)
+                .min_size(LESSON_MIN_WIDTH)
                 .show(ui, |ui| lesson.ui(ui, world, &mut out));
             self.lesson = lesson;
         }
@@ -347,8 +354,8 @@ impl TripartiteApp {
         let gap = if timeline_height > 0.0 { 4.0 } else { 0.0 };
         let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - gap));
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
-        let min = if self.presentation.is_some() {
-            PRESENTED_MIN_LIVE_SIZE
+        let min = if self.lesson.is_open() || self.presentation.is_some() {
+            LESSON_MIN_LIVE_SIZE
         } else {
             MIN_LIVE_SIZE
         };

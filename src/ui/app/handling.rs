@@ -126,6 +126,17 @@ impl TripartiteApp {
             AppCommand::History(action) => self.handle_history(ctx, action),
             AppCommand::Compare(action) => self.handle_compare(ctx, action),
             AppCommand::SelectTokens { after, .. } => self.tokens = after,
+            AppCommand::MoveTokens { axis, step } => {
+                let tokens = self
+                    .history
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.run.as_ref())
+                    .map_or(0, |r| r.tokens.len());
+                let after = self.tokens.moved(axis, step, tokens);
+                let before = self.tokens.clone();
+                self.handle(ctx, AppCommand::SelectTokens { before, after });
+            }
             AppCommand::TogglePresentation => self.toggle_presentation(ctx),
             AppCommand::ShowWelcome(shown) => self.welcome.open = shown,
             AppCommand::StartLesson(index) => {
@@ -193,6 +204,7 @@ impl TripartiteApp {
             self.load(loaded.experiment.clone());
         }
         self.lesson.go_to(index, loaded_after);
+        self.params.reveal(self.lesson.step().and_then(|s| s.first_parameter()));
         // Slots and times of what runs once the commands above are carried out.
         let (params, tokens) = match (&loads, self.history.snapshot.as_ref()) {
             (Some(l), _) => (l.experiment.params.clone(), l.shape.tokens),
