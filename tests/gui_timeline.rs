@@ -181,6 +181,24 @@ fn file_save_state_and_open_state_continue_the_run_exactly() {
     );
     wait_for_label(&mut h, "Saved the run's state at step");
     assert!(path.is_file());
+    // The file carries the trace so far, as the CLI's do: the app's history up to the step.
+    let saved = tripartite::io::checkpoint::load_state(&path).unwrap();
+    let history: Vec<(u64, u64)> = h
+        .state()
+        .history()
+        .samples
+        .iter()
+        .filter(|s| s.step <= saved_at)
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect();
+    let in_file: Vec<(u64, u64)> = saved
+        .trace
+        .iter()
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect();
+    assert!(in_file.len() > 10, "{} samples", in_file.len());
+    assert_eq!(in_file, history);
+    assert!(in_file.first().unwrap().0 < slots[0].end_step(), "from the start");
     // Run on to the end, then open the saved state: the run is back at the saved step, and
     // running on gives the uninterrupted run's result exactly.
     h.get_by_label("Run to end").click();
@@ -190,6 +208,17 @@ fn file_save_state_and_open_state_continue_the_run_exactly() {
         tripartite::ui::files::FileAction::OpenState(path.clone()),
     );
     wait_snapshot(&mut h, "the saved step", |s| s.step == saved_at);
+    // After Open state the trace shows the past: the file's samples, under the new run.
+    h.run_steps(3);
+    let opened: Vec<(u64, u64)> = h
+        .state()
+        .history()
+        .samples
+        .iter()
+        .filter(|s| s.step <= saved_at)
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect();
+    assert_eq!(opened, in_file, "the saved trace is shown again");
     h.get_by_label("Run to end").click();
     let again = wait_snapshot(&mut h, "the end again", |s| s.step == whole.step);
     assert_eq!(

@@ -950,6 +950,13 @@ impl Engine {
                     "Opened a saved state: the run continues from step {step}."
                 ));
                 self.install(sim);
+                // The trace recorded before the save, as this generation's past.
+                for sample in checkpoint.trace {
+                    self.publisher.push_sample(TraceSample {
+                        generation: self.generation,
+                        ..sample
+                    });
+                }
                 // Times before the saved step replay from step 0 (the file keeps no keyframes).
                 self.start_state = Some(fresh);
                 // The rows read before the save, as if they had just been read.

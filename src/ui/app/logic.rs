@@ -74,6 +74,26 @@ impl TripartiteApp {
         let Some(path) = self.state_save.take() else {
             return;
         };
+        // The worker holds no trace history: the app's, up to the saved step, goes into the
+        // file (as the CLI's does), so that an opened state shows its past on the timeline.
+        let generation = self.history.generation();
+        let captured = captured.map(|checkpoint| {
+            let step = checkpoint.state.step_index();
+            let trace = self
+                .history
+                .samples
+                .iter()
+                .filter(|s| Some(s.generation) == generation && s.step <= step)
+                .map(|s| crate::sim::snapshot::TraceSample {
+                    probes: Vec::new(),
+                    ..s.clone()
+                })
+                .collect();
+            std::sync::Arc::new(crate::sim::run::Checkpoint {
+                trace,
+                ..(*checkpoint).clone()
+            })
+        });
         let slot: super::FigureSlot = Default::default();
         self.files.pending_figure = Some(slot.clone());
         std::thread::spawn(move || {
