@@ -312,7 +312,10 @@ fn assert_highlights_in_sight(h: &mut Harness<'_, TripartiteApp>, lesson: &str, 
                 "{lesson}, step {n}: {name} at {rect:?} is cut off by its view {view:?}"
             );
         }
-        assert!(rect.width() > 8.0 && rect.height() > 8.0, "{name}: {rect:?}");
+        assert!(
+            rect.width() > 8.0 && rect.height() > 8.0,
+            "{name}: {rect:?}"
+        );
     }
 }
 

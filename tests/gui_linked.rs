@@ -591,7 +591,11 @@ fn help_lists_the_arrow_keys_of_a_focused_matrix() {
         tripartite::ui::actions::UserAction::MatrixKeyColumn,
     ] {
         let spec = action.spec();
-        assert!(h.query_by_label(spec.keys).is_some(), "{} listed", spec.keys);
+        assert!(
+            h.query_by_label(spec.keys).is_some(),
+            "{} listed",
+            spec.keys
+        );
         assert!(
             h.query_by_label(spec.help.unwrap()).is_some(),
             "{} explained",

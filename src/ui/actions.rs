@@ -168,8 +168,8 @@ impl UserAction {
 
     /// The declaration.
     pub const fn spec(self) -> ActionSpec {
-        use Scope::{Global, Simulation};
         use Scope::FocusedMatrix;
+        use Scope::{Global, Simulation};
         let (label, tooltip, shortcuts, keys, help, scope): (
             &str,
             &str,
@@ -584,8 +584,7 @@ impl UserAction {
                 continue;
             };
             for (index, shortcut) in spec.shortcuts.iter().enumerate() {
-                let presses =
-                    input.count_and_consume_key(shortcut.modifiers, shortcut.logical_key);
+                let presses = input.count_and_consume_key(shortcut.modifiers, shortcut.logical_key);
                 let step = if index == 0 { -1 } else { 1 };
                 moves.extend((0..presses).map(|_| AppCommand::MoveTokens { axis, step }));
             }
@@ -679,7 +678,10 @@ mod tests {
                 },
             ]
         ));
-        assert!(UserAction::pressed(&mut input, false).is_empty(), "consumed");
+        assert!(
+            UserAction::pressed(&mut input, false).is_empty(),
+            "consumed"
+        );
     }
 
     #[test]

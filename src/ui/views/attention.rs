@@ -231,6 +231,19 @@ impl AttentionView {
         let note_height = 20.0;
         let gap = 18.0;
         let left = label_width(&run.tokens) + 4.0;
+        // The difference's heading (with its scale switch) can be wider than its matrix: the
+        // row it shares must still fit (in a narrow or scaled view it pushed the metrics off,
+        // or was cut off at the view's edge).
+        let heading = ui
+            .painter()
+            .layout_no_wrap(
+                "Difference A_net − A_soft".to_owned(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                egui::Color32::BLACK,
+            )
+            .size()
+            .x
+            + 110.0;
         // The three matrices in one row, or wrapped onto two or three rows in a narrow view,
         // whichever makes them largest.
         let fit = |width: f32, height: f32| {
@@ -238,7 +251,14 @@ impl AttentionView {
                 .map(|columns| {
                     let rows = 3usize.div_ceil(columns) as f32;
                     let c = columns as f32;
-                    let by_width = (width - c * (left + 44.0) - (c - 1.0) * gap) / c;
+                    let frame = left + 44.0;
+                    let even = (width - (c - 1.0) * gap) / c - frame;
+                    // The difference's column is as wide as its heading when that is wider.
+                    let by_width = if columns > 1 && heading > even + frame {
+                        (width - heading - (c - 1.0) * gap) / (c - 1.0) - frame
+                    } else {
+                        even
+                    };
                     let by_height =
                         (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
                     by_width.min(by_height)
@@ -251,21 +271,7 @@ impl AttentionView {
         let metrics_below = 56.0;
         let metrics_width = 230.0;
         let side_below = fit(full.x, full.y - metrics_below);
-        let first_guess = fit(full.x - metrics_width - gap, full.y);
-        // The difference's heading (with its scale switch) can be wider than its matrix; the
-        // metrics beside must still fit after it (in a scaled view it pushed them off).
-        let heading = ui
-            .painter()
-            .layout_no_wrap(
-                "Difference A_net − A_soft".to_owned(),
-                egui::TextStyle::Body.resolve(ui.style()),
-                egui::Color32::BLACK,
-            )
-            .size()
-            .x
-            + 110.0;
-        let heading_excess = (heading - (first_guess + left + 44.0)).max(0.0);
-        let side_beside = fit(full.x - metrics_width - gap - heading_excess, full.y);
+        let side_beside = fit(full.x - metrics_width - gap, full.y);
         // The column holds a heading, the verdict and five metrics; where it would not fit
         // (a short, scaled view) the metrics wrap below instead of being cut off.
         let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 4.0;
