@@ -28,6 +28,7 @@ const LESSON_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(470.0, 360.0);
 /// enough to leave the Live views side by side at 1280×800 with the parameters shown.
 const LESSON_WIDTH: f32 = 300.0;
 const LESSON_MIN_WIDTH: f32 = 230.0;
+const PRESENTED_LESSON_WIDTH: f32 = 245.0;
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 4] = [
@@ -70,10 +71,17 @@ impl TripartiteApp {
         if self.lesson.is_open() {
             let mut lesson = std::mem::take(&mut self.lesson);
             let world = self.lesson_world();
-            egui::Panel::right("lesson")
+            // On a projector the scaled window is 853 points wide: the lesson keeps less of it
+            // (its own remembered width, so leaving presentation restores the other).
+            let (id, width) = if self.presentation.is_some() {
+                ("lesson presented", PRESENTED_LESSON_WIDTH)
+            } else {
+                ("lesson", LESSON_WIDTH)
+            };
+            egui::Panel::right(id)
                 .resizable(true)
-                .default_size(LESSON_WIDTH)
-                .min_size(LESSON_MIN_WIDTH)
+                .default_size(width)
+                .min_size(LESSON_MIN_WIDTH.min(width))
                 .show(ui, |ui| lesson.ui(ui, world, &mut out));
             self.lesson = lesson;
         }
@@ -341,7 +349,11 @@ impl TripartiteApp {
         self.graph.compact = compact;
         self.traces.compact = compact;
         self.attention.compact = compact;
-        self.attention.banner(ui, &self.history);
+        // In a lesson the step's text says what a poor run means; the banner would push the
+        // views the step points at below the window.
+        if !self.lesson.is_open() {
+            self.attention.banner(ui, &self.history);
+        }
         // The views above, the timeline across the bottom of the page under all three.
         let page = ui.available_rect_before_wrap();
         // On a projector the views need every point; the timeline's keys still work.

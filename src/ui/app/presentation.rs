@@ -85,14 +85,14 @@ impl TripartiteApp {
             ui.separator();
             ui.label(
                 egui::RichText::new(phase_text(snapshot))
-                    .size(22.0)
+                    .size(19.0)
                     .strong()
                     .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
             );
             ui.separator();
             ui.label(
                 egui::RichText::new(ratio_text(&self.history))
-                    .size(24.0)
+                    .size(21.0)
                     .strong(),
             )
             .on_hover_text("The astrocyte's calcium over the softmax normaliser of this read: 1 when it tracks Z_t");
