@@ -307,8 +307,10 @@ fn a_branch_can_keep_the_old_run_as_baseline_and_undo_brings_the_old_run_back() 
         end.metrics.values().map(f64::to_bits)
     );
     assert_eq!(baseline.experiment.params, before);
-    // The branch runs to its own end: the Compare tab sets the two against each other.
-    h.get_by_label("Run to end").click();
+    // Pinning shows the Compare tab. The branch runs to its own end: the tab sets the two
+    // against each other.
+    assert_eq!(h.state().tab(), tripartite::ui::command::Tab::Compare);
+    h.state_mut().send(tripartite::sim::Command::RunToEnd);
     let branched = wait_snapshot(&mut h, "the branch's end", |s| {
         s.step == end.step && s.params == after && !s.timeline.scrubbed
     });
@@ -319,7 +321,6 @@ fn a_branch_can_keep_the_old_run_as_baseline_and_undo_brings_the_old_run_back() 
     h.run_steps(3);
     let new_trace = trace(&h);
     assert_ne!(new_trace, old_trace);
-    h.state_mut().set_tab(tripartite::ui::command::Tab::Compare);
     h.run_steps(3);
     for value in [
         end.metrics.calcium_rel_err,

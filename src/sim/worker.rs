@@ -972,12 +972,17 @@ impl Engine {
                     "Opened a saved state: the run continues from step {step}."
                 ));
                 self.install(sim);
-                // The trace recorded before the save, as this generation's past.
-                for sample in checkpoint.trace {
-                    self.publisher.push_sample(TraceSample {
-                        generation: self.generation,
-                        ..sample
-                    });
+                // The trace recorded before the save, as this generation's past, in order
+                // before the sample of the present that `install` took.
+                if !checkpoint.trace.is_empty() {
+                    self.publisher.clear();
+                    for sample in checkpoint.trace.into_iter().filter(|s| s.step < step) {
+                        self.publisher.push_sample(TraceSample {
+                            generation: self.generation,
+                            ..sample
+                        });
+                    }
+                    self.sample();
                 }
                 // Times before the saved step replay from step 0 (the file keeps no keyframes).
                 self.start_state = Some(fresh);

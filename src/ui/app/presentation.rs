@@ -20,6 +20,8 @@ const MAX_SCALE: f32 = 2.0;
 
 /// The graph-and-traces row's share of the height while presenting.
 const PRESENTED_TOP: f32 = 0.45;
+/// Beside a lesson the views are narrower: graph and traces need the taller row.
+const PRESENTED_LESSON_TOP: f32 = 0.56;
 
 /// What presentation mode changed, to put back when it ends.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,7 +59,11 @@ impl TripartiteApp {
                 self.show_params = false;
                 // The matrices and metrics are what a class reads from afar: they get the
                 // larger share of the smaller (scaled) window.
-                self.layout.top = PRESENTED_TOP;
+                self.layout.top = if self.lesson.is_open() {
+                    PRESENTED_LESSON_TOP
+                } else {
+                    PRESENTED_TOP
+                };
                 ctx.set_zoom_factor(presentation_zoom(width_px, native).max(zoom));
             }
         }
