@@ -75,6 +75,12 @@ impl TripartiteApp {
     pub(super) fn presentation_bar(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let snapshot = self.history.snapshot.as_ref();
         let running = snapshot.is_some_and(|s| s.state == crate::sim::RunState::Running);
+        // Beside a lesson the bar is narrower: slightly smaller type keeps it on one line.
+        let (phase_size, ratio_size) = if self.lesson.is_open() {
+            (19.0, 21.0)
+        } else {
+            (22.0, 24.0)
+        };
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
             let run = if running { "Pause" } else { "Run" };
@@ -91,14 +97,14 @@ impl TripartiteApp {
             ui.separator();
             ui.label(
                 egui::RichText::new(phase_text(snapshot))
-                    .size(19.0)
+                    .size(phase_size)
                     .strong()
                     .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
             );
             ui.separator();
             ui.label(
                 egui::RichText::new(ratio_text(&self.history))
-                    .size(21.0)
+                    .size(ratio_size)
                     .strong(),
             )
             .on_hover_text("The astrocyte's calcium over the softmax normaliser of this read: 1 when it tracks Z_t");
