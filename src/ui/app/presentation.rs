@@ -21,7 +21,7 @@ const MAX_SCALE: f32 = 2.0;
 /// The graph-and-traces row's share of the height while presenting.
 const PRESENTED_TOP: f32 = 0.45;
 /// Beside a lesson the views are narrower: graph and traces need the taller row.
-const PRESENTED_LESSON_TOP: f32 = 0.56;
+const PRESENTED_LESSON_TOP: f32 = 0.5;
 
 /// What presentation mode changed, to put back when it ends.
 #[derive(Clone, Debug, PartialEq)]

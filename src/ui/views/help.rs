@@ -37,8 +37,11 @@ impl HelpWindow {
             .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
             .show(ctx, |ui| {
                 // Every shortcut and the text below stay reachable in a short window.
+                // (A scrolled area takes at least `min_scrolled_height`: all of the room.)
+                let room = (ctx.content_rect().height() - 90.0).max(200.0);
                 egui::ScrollArea::vertical()
-                    .max_height((ctx.content_rect().height() - 90.0).max(200.0))
+                    .max_height(room)
+                    .min_scrolled_height(room)
                     .show(ui, Self::contents);
             });
         self.open = open;
