@@ -281,3 +281,106 @@ fn snapshot_of_a_lesson_step() {
     h.run_steps(4);
     h.snapshot("lesson_step");
 }
+
+/// The view whose rectangle a Live region lies in, if it is one of a view's.
+fn view_of(app: &TripartiteApp, region: &str) -> Option<egui::Rect> {
+    let rects = app.view_rects();
+    match region {
+        "graph" | "astrocyte" => rects.graph,
+        "calcium_plot" | "z_line" => rects.traces,
+        "a_soft" | "a_net" | "a_diff" | "metrics" => rects.attention,
+        _ => None,
+    }
+}
+
+/// Every region step `n` highlights is drawn inside the window (and inside its view, which
+/// clips it), so that the learner sees it without scrolling.
+fn assert_highlights_in_sight(h: &mut Harness<'_, TripartiteApp>, lesson: &str, n: usize) {
+    h.run_steps(4);
+    let screen = h.ctx.content_rect();
+    let step = h.state().lesson().step().unwrap().clone();
+    for name in &step.highlight {
+        let rect = tripartite::ui::regions::rect(&h.ctx, name)
+            .unwrap_or_else(|| panic!("{lesson}, step {n}: {name} was not drawn"));
+        assert!(
+            screen.contains_rect(rect),
+            "{lesson}, step {n}: {name} at {rect:?} is outside the window {screen:?}"
+        );
+        if let Some(view) = view_of(h.state(), name) {
+            assert!(
+                view.expand(1.0).contains_rect(rect),
+                "{lesson}, step {n}: {name} at {rect:?} is cut off by its view {view:?}"
+            );
+        }
+        assert!(
+            rect.width() > 8.0 && rect.height() > 8.0,
+            "{name}: {rect:?}"
+        );
+    }
+}
+
+#[test]
+fn every_highlighted_region_of_every_step_is_in_sight_at_1280_by_800() {
+    for (index, bundled) in lesson::bundled().iter().enumerate() {
+        let lesson = bundled.lesson().unwrap();
+        let count = lesson.steps.len();
+        let mut h = harness();
+        command(&mut h, AppCommand::StartLesson(index));
+        wait_step(&mut h, 1, count);
+        assert_highlights_in_sight(&mut h, &lesson.title, 1);
+        for n in 1..count {
+            meet_the_step(&mut h);
+            h.key_press(egui::Key::PageDown);
+            wait_step(&mut h, n + 1, count);
+            assert_highlights_in_sight(&mut h, &lesson.title, n + 1);
+        }
+    }
+}
+
+/// Presses F5 and, as a real window of the same pixels would, gives the app fewer points.
+fn present(h: &mut Harness<'_, TripartiteApp>, size_px: [f32; 2]) {
+    h.key_press(egui::Key::F5);
+    h.run_steps(2);
+    let ppp = h.ctx.pixels_per_point();
+    h.set_size(egui::vec2(size_px[0] / ppp, size_px[1] / ppp));
+    h.run_steps(4);
+}
+
+#[test]
+fn presentation_beside_a_lesson_keeps_graph_traces_and_matrices_in_sight() {
+    for size in [[1280.0, 800.0], [1024.0, 768.0]] {
+        let mut h = common::app_harness(classroom(), size, 1.0);
+        command(&mut h, AppCommand::StartLesson(0));
+        let count = lesson::bundled()[0].lesson().unwrap().steps.len();
+        wait_step(&mut h, 1, count);
+        present(&mut h, size);
+        assert!(h.state().presenting());
+        assert!(h.state().lesson().is_open(), "the lesson stays");
+        if size[0] == 1280.0 {
+            h.state_mut().hide_timings(true);
+            h.run_steps(2);
+            h.snapshot("presentation_lesson_1280x800");
+        }
+        let screen = h.ctx.content_rect();
+        // The matrices may shrink to the attention view's smallest side (40 points).
+        for (name, least) in [
+            ("Network graph", 60.0),
+            ("Calcium and normaliser traces", 50.0),
+            ("Transformer softmax A_soft", 40.0),
+            ("Network A_net", 40.0),
+            ("Difference A_net − A_soft", 40.0),
+        ] {
+            let rect = h
+                .get_by_role_and_label(egui::accesskit::Role::Canvas, name)
+                .rect();
+            assert!(
+                screen.contains_rect(rect) && rect.width() >= least && rect.height() >= least,
+                "{size:?}: {name} is {rect:?} in {screen:?}"
+            );
+        }
+        for button in ["Next", "Back", "Exit (F5)"] {
+            let rect = h.get_by_label(button).rect();
+            assert!(screen.contains_rect(rect), "{size:?}: {button} at {rect:?}");
+        }
+    }
+}

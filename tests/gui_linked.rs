@@ -549,3 +549,59 @@ fn clicking_a_slot_in_the_traces_selects_its_token() {
         h.state().tokens()
     );
 }
+
+#[test]
+fn all_four_ways_in_are_in_sight_in_the_welcome_at_1280_by_800() {
+    let empty = MemoryStorage::default();
+    let mut h = window_harness(TripartiteApp::for_window(
+        Experiment::default(),
+        Some(&empty),
+    ));
+    frames(&mut h, 3);
+    assert!(h.state().welcome_open());
+    let modal = h
+        .ctx
+        .memory(|m| m.area_rect(egui::Id::unique("welcome")))
+        .expect("the welcome modal was drawn");
+    let screen = h.ctx.content_rect();
+    assert!(screen.contains_rect(modal), "{modal:?} in {screen:?}");
+    for button in [
+        welcome::TAKE_THE_LESSON,
+        welcome::WATCH_IT_WORK,
+        welcome::EXPLORE_A_HEAD,
+        welcome::OPEN_AN_EXPERIMENT,
+    ] {
+        let rect = h.get_by_label(button).rect();
+        // Inside the modal's frame, not scrolled below its fold.
+        assert!(
+            modal.shrink(2.0).contains_rect(rect),
+            "{button} at {rect:?} in the modal {modal:?}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_the_arrow_keys_of_a_focused_matrix() {
+    let mut h = common::app_harness(classroom(), [1280.0, 800.0], 1.0);
+    h.key_press(Key::F1);
+    frames(&mut h, 3);
+    assert!(h.state().help_open());
+    for action in [
+        tripartite::ui::actions::UserAction::MatrixQueryRow,
+        tripartite::ui::actions::UserAction::MatrixKeyColumn,
+    ] {
+        let spec = action.spec();
+        assert!(
+            h.query_by_label(spec.keys).is_some(),
+            "{} listed",
+            spec.keys
+        );
+        assert!(
+            h.query_by_label(spec.help.unwrap()).is_some(),
+            "{} explained",
+            spec.keys
+        );
+    }
+    assert!(h.query_by_label("Up / Down arrow").is_some());
+    assert!(h.query_by_label("Left / Right arrow").is_some());
+}

@@ -181,6 +181,27 @@ fn file_save_state_and_open_state_continue_the_run_exactly() {
     );
     wait_for_label(&mut h, "Saved the run's state at step");
     assert!(path.is_file());
+    // The file carries the trace so far, as the CLI's do: the app's history up to the step.
+    let saved = tripartite::io::checkpoint::load_state(&path).unwrap();
+    let history: Vec<(u64, u64)> = h
+        .state()
+        .history()
+        .samples
+        .iter()
+        .filter(|s| s.step <= saved_at)
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect();
+    let in_file: Vec<(u64, u64)> = saved
+        .trace
+        .iter()
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect();
+    assert!(in_file.len() > 10, "{} samples", in_file.len());
+    assert_eq!(in_file, history);
+    assert!(
+        in_file.first().unwrap().0 < slots[0].end_step(),
+        "from the start"
+    );
     // Run on to the end, then open the saved state: the run is back at the saved step, and
     // running on gives the uninterrupted run's result exactly.
     h.get_by_label("Run to end").click();
@@ -190,6 +211,17 @@ fn file_save_state_and_open_state_continue_the_run_exactly() {
         tripartite::ui::files::FileAction::OpenState(path.clone()),
     );
     wait_snapshot(&mut h, "the saved step", |s| s.step == saved_at);
+    // After Open state the trace shows the past: the file's samples, under the new run.
+    h.run_steps(3);
+    let opened: Vec<(u64, u64)> = h
+        .state()
+        .history()
+        .samples
+        .iter()
+        .filter(|s| s.step <= saved_at)
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect();
+    assert_eq!(opened, in_file, "the saved trace is shown again");
     h.get_by_label("Run to end").click();
     let again = wait_snapshot(&mut h, "the end again", |s| s.step == whole.step);
     assert_eq!(
@@ -219,4 +251,124 @@ fn wait_for_label(h: &mut Harness<'static, TripartiteApp>, text: &str) {
         h.step();
         std::thread::sleep(std::time::Duration::from_millis(3));
     }
+}
+
+/// (step, calcium bits) of the app's trace history: equal lists are the same trace.
+fn trace(h: &Harness<'static, TripartiteApp>) -> Vec<(u64, u64)> {
+    h.state()
+        .history()
+        .samples
+        .iter()
+        .map(|s| (s.step, s.calcium.to_bits()))
+        .collect()
+}
+
+#[test]
+fn a_branch_can_keep_the_old_run_as_baseline_and_undo_brings_the_old_run_back() {
+    use tripartite::ui::command::AppCommand;
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let end = finished(&mut h);
+    h.run_steps(3);
+    let old_trace = trace(&h);
+    let slots = end.run.as_ref().unwrap().slots.clone();
+    let at = slots[3].end_step();
+    h.key_press(Key::Home);
+    shown(&mut h, "the start", 0);
+    for _ in 0..4 {
+        h.key_press_modifiers(Modifiers::COMMAND, Key::ArrowRight);
+        h.run_steps(2);
+    }
+    shown(&mut h, "the fourth slot's end", at);
+    // A live edit while looking back: the branch question, answered "keep as baseline".
+    let before = h.state().snapshot().unwrap().params.clone();
+    let after = Params {
+        tau_calcium: before.tau_calcium * 4.0,
+        ..before.clone()
+    };
+    let ctx = h.ctx.clone();
+    h.state_mut().handle(
+        &ctx,
+        AppCommand::EditParams {
+            before: Box::new(before.clone()),
+            after: Box::new(after.clone()),
+        },
+    );
+    h.run_steps(2);
+    h.get_by_label(tripartite::ui::views::timeline::KEEP_AS_BASELINE)
+        .click();
+    wait_snapshot(&mut h, "the branch", |s| {
+        s.timeline.branches == vec![at] && s.params == after
+    });
+    // The baseline is the old run as a whole (its end), not the time that was shown.
+    let baseline = h.state().baseline().expect("the old run pinned").clone();
+    assert_eq!(baseline.steps, end.step);
+    assert_eq!(
+        baseline.metrics.values().map(f64::to_bits),
+        end.metrics.values().map(f64::to_bits)
+    );
+    assert_eq!(baseline.experiment.params, before);
+    // Pinning shows the Compare tab. The branch runs to its own end: the tab sets the two
+    // against each other.
+    assert_eq!(h.state().tab(), tripartite::ui::command::Tab::Compare);
+    h.state_mut().send(tripartite::sim::Command::RunToEnd);
+    let branched = wait_snapshot(&mut h, "the branch's end", |s| {
+        s.step == end.step && s.params == after && !s.timeline.scrubbed
+    });
+    assert_ne!(
+        branched.metrics.calcium_rel_err,
+        end.metrics.calcium_rel_err
+    );
+    h.run_steps(3);
+    let new_trace = trace(&h);
+    assert_ne!(new_trace, old_trace);
+    h.run_steps(3);
+    for value in [
+        end.metrics.calcium_rel_err,
+        branched.metrics.calcium_rel_err,
+    ] {
+        let text = tripartite::ui::theme::sig(value);
+        assert!(
+            h.query_by_label(&text).is_some(),
+            "{text} in the Compare tab"
+        );
+    }
+    h.state_mut().set_tab(tripartite::ui::command::Tab::Live);
+    h.run_steps(2);
+
+    // Undo: the run before the branch, future, marks and trace included, shown where it was.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    let undone = wait_snapshot(&mut h, "the run before the branch", |s| {
+        s.timeline.branches.is_empty() && s.params == before && s.timeline.live_step == end.step
+    });
+    assert!(
+        undone.timeline.scrubbed && undone.step == at,
+        "shown where it was"
+    );
+    assert_eq!(
+        undone
+            .timeline
+            .live_metrics
+            .unwrap()
+            .values()
+            .map(f64::to_bits),
+        end.metrics.values().map(f64::to_bits)
+    );
+    h.run_steps(3);
+    assert_eq!(trace(&h), old_trace, "the old trace is back");
+    assert_eq!(
+        h.state().history().rows_done,
+        vec![true; 6],
+        "every row of the old run"
+    );
+    // Redo: the branch again, with its own future.
+    h.key_press_modifiers(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
+    let redone = wait_snapshot(&mut h, "the branch again", |s| {
+        s.timeline.branches == vec![at] && s.params == after && s.timeline.live_step == end.step
+    });
+    assert_eq!(
+        redone.metrics.values().map(f64::to_bits),
+        branched.metrics.values().map(f64::to_bits)
+    );
+    h.run_steps(3);
+    assert_eq!(trace(&h), new_trace, "the branch's trace is back");
 }

@@ -131,7 +131,8 @@ fn how_an_astrocyte_computes_softmax() {
         .quotes("misses Z_t by {} %", 100.0 * at_256.calcium_rel_err)
         .quotes("A_net is {} from", at_256.attn_tv)
         .states("Set m to {} (", 4096.0)
-        .quotes("falls only to {}.", at_4096.attn_tv)
+        .quotes("falls only to {},", at_4096.attn_tv)
+        .quotes("still {} % off", 100.0 * at_4096.calcium_rel_err)
         .all_claimed();
     // The app opens on this head.
     let default = Experiment::default();

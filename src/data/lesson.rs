@@ -353,6 +353,11 @@ impl Lesson {
 }
 
 impl Step {
+    /// The first parameter the step highlights (for the app to scroll it into sight).
+    pub fn first_parameter(&self) -> Option<String> {
+        self.highlight.iter().find(|name| is_param(name)).cloned()
+    }
+
     /// Whether the step points at, locks or hides a parameter (so the parameter panel should
     /// be in sight).
     pub fn names_a_parameter(&self) -> bool {

@@ -148,6 +148,11 @@ pub enum Command {
     /// Branch at the shown step: the run's future is discarded and the live simulation goes on
     /// from the state at that step with these parameters (live parameters only).
     Branch(Box<Params>),
+    /// Undo the latest branch: the run as it was before it (its state, parameters, keyframes,
+    /// branch marks and trace) comes back, and the branched line is kept for redo.
+    UndoBranch,
+    /// Redo the branch the last `UndoBranch` took back.
+    RedoBranch,
     /// The most memory keyframes may hold (bytes); fewer are kept, evenly spaced, when lowered.
     SetKeyframeBudget(usize),
     /// Capture the live run's whole state with its experiment; the next update carries it

@@ -109,7 +109,8 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// The run the app shows now, as far as it has got; `None` before the first snapshot or
-    /// when the simulation failed to build.
+    /// when the simulation failed to build. Scrubbed back, it is still the live run (the
+    /// present's metrics and steps, as its A_net and trace are), not the time shown.
     pub fn of_history(experiment: &Experiment, history: &RunHistory) -> Option<RunRecord> {
         let snapshot = history.snapshot.as_ref()?;
         let run = snapshot.run.as_ref()?;
@@ -124,13 +125,17 @@ impl RunRecord {
         };
         Some(RunRecord {
             experiment: experiment.clone(),
-            metrics: snapshot.metrics,
+            metrics: snapshot.timeline.live_metrics.unwrap_or(snapshot.metrics),
             tokens: run.tokens.clone(),
             network_attention: history.network_attention.clone(),
             rows_done: history.rows_done.clone(),
             calcium,
             dynamic: run.dynamic,
-            steps: snapshot.step,
+            steps: if snapshot.timeline.scrubbed {
+                snapshot.timeline.live_step
+            } else {
+                snapshot.step
+            },
             total_steps: run.total_steps,
         })
     }

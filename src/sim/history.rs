@@ -22,7 +22,14 @@ pub struct RunHistory {
     /// A state captured for File ▸ Save state, waiting to be written (take it).
     pub captured: Option<Result<std::sync::Arc<super::run::Checkpoint>, String>>,
     generation: Option<u64>,
+    /// The trace each branch discarded (the future of the line before it), latest last, and
+    /// the futures undone branches had, for redo: the worker keeps the matching states.
+    branch_futures: Vec<Vec<TraceSample>>,
+    undone_futures: Vec<Vec<TraceSample>>,
 }
+
+/// Branches whose discarded futures are kept for undo (the worker keeps as many states).
+pub const BRANCHES_KEPT: usize = 4;
 
 impl Default for RunHistory {
     fn default() -> Self {
@@ -35,6 +42,8 @@ impl Default for RunHistory {
             attention_version: 0,
             captured: None,
             generation: None,
+            branch_futures: Vec::new(),
+            undone_futures: Vec::new(),
         }
     }
 }
@@ -48,6 +57,7 @@ impl RunHistory {
             rows,
             truncate,
             captured,
+            switch,
         } = update;
         if captured.is_some() {
             self.captured = captured;
@@ -60,22 +70,29 @@ impl RunHistory {
             self.rows_done = vec![false; n];
             self.row_calcium = vec![f64::NAN; n];
             self.attention_version += 1;
+            self.branch_futures.clear();
+            self.undone_futures.clear();
+        }
+        if let Some(switch) = switch {
+            let left = self.split_off_after(switch.step);
+            let (from, to) = if switch.back {
+                (&mut self.branch_futures, &mut self.undone_futures)
+            } else {
+                (&mut self.undone_futures, &mut self.branch_futures)
+            };
+            let restored = from.pop().unwrap_or_default();
+            to.push(left);
+            self.samples.extend(restored);
+            self.clear_rows_not_done(&switch.rows_done);
         }
         if let Some((step, rows_done)) = truncate {
-            let kept: Vec<TraceSample> = self
-                .samples
-                .drain()
-                .filter(|sample| sample.step <= step)
-                .collect();
-            self.samples.extend(kept);
-            for (t, done) in rows_done.iter().enumerate() {
-                if !done && t < self.rows_done.len() && self.rows_done[t] {
-                    self.rows_done[t] = false;
-                    self.row_calcium[t] = f64::NAN;
-                    self.network_attention.row_mut(t).fill(0.0);
-                }
+            let future = self.split_off_after(step);
+            self.branch_futures.push(future);
+            if self.branch_futures.len() > BRANCHES_KEPT {
+                self.branch_futures.remove(0);
             }
-            self.attention_version += 1;
+            self.undone_futures.clear();
+            self.clear_rows_not_done(&rows_done);
         }
         let generation = snapshot.generation;
         self.samples
@@ -84,6 +101,26 @@ impl RunHistory {
             self.apply_row(row);
         }
         self.snapshot = Some(snapshot);
+    }
+
+    /// Removes and returns the samples after `step`.
+    fn split_off_after(&mut self, step: u64) -> Vec<TraceSample> {
+        let (kept, future): (Vec<TraceSample>, Vec<TraceSample>) =
+            self.samples.drain().partition(|sample| sample.step <= step);
+        self.samples.extend(kept);
+        future
+    }
+
+    /// Clears the rows `rows_done` says are not completed.
+    fn clear_rows_not_done(&mut self, rows_done: &[bool]) {
+        for (t, done) in rows_done.iter().enumerate() {
+            if !done && t < self.rows_done.len() && self.rows_done[t] {
+                self.rows_done[t] = false;
+                self.row_calcium[t] = f64::NAN;
+                self.network_attention.row_mut(t).fill(0.0);
+            }
+        }
+        self.attention_version += 1;
     }
 
     fn apply_row(&mut self, row: RowUpdate) {

@@ -3,7 +3,7 @@
 //! last unread one, as a triple buffer would) with everything gathered since.
 
 use super::history::TRACE_CAPACITY;
-use super::snapshot::{RowUpdate, Snapshot, TraceSample, Update};
+use super::snapshot::{BranchSwitch, RowUpdate, Snapshot, TraceSample, Update};
 use super::thread::lock;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,7 @@ pub struct Mailbox {
     rows: Vec<RowUpdate>,
     truncate: Option<(u64, Vec<bool>)>,
     captured: Option<Result<Arc<super::run::Checkpoint>, String>>,
+    switch: Option<BranchSwitch>,
 }
 
 impl Mailbox {
@@ -29,6 +30,7 @@ impl Mailbox {
             rows: std::mem::take(&mut self.rows),
             truncate: self.truncate.take(),
             captured: self.captured.take(),
+            switch: self.switch.take(),
         })
     }
 }
@@ -86,6 +88,18 @@ impl Publisher {
         mailbox.samples.retain(|sample| sample.step <= step);
         mailbox.rows.clear();
         mailbox.truncate = Some((step, rows_done));
+    }
+
+    /// A branch undone or redone at `switch.step`: samples past it that the reader has not
+    /// taken belong to the line being left, and go.
+    pub fn switch_branch(&mut self, switch: BranchSwitch) {
+        let step = switch.step;
+        self.samples.retain(|sample| sample.step <= step);
+        self.rows.clear();
+        let mut mailbox = lock(&self.mailbox);
+        mailbox.samples.retain(|sample| sample.step <= step);
+        mailbox.rows.clear();
+        mailbox.switch = Some(switch);
     }
 
     /// Hands a captured state (or why there is none) to the reader with the next update.

@@ -50,7 +50,8 @@ pub struct Checkpoint {
     /// The experiment the run belongs to.
     pub experiment: Experiment,
     pub state: SimState,
-    /// Trace samples recorded so far (calcium only; the app's saved states carry none).
+    /// Trace samples recorded so far (calcium only; the app's saved states carry the trace its
+    /// history holds).
     pub trace: Vec<TraceSample>,
 }
 

@@ -178,6 +178,9 @@ pub struct Timeline {
     pub keyframe_budget: usize,
     /// Steps at which the run was branched, in order.
     pub branches: Vec<u64>,
+    /// The live run's metrics while scrubbed back (the snapshot's own are the shown time's);
+    /// None at the present.
+    pub live_metrics: Option<crate::model::metrics::Metrics>,
 }
 
 /// One trace sample: the astrocyte's calcium, and the probes' values, after one step. The
@@ -241,4 +244,16 @@ pub struct Update {
     pub truncate: Option<(u64, Vec<bool>)>,
     /// The state captured for File ▸ Save state, or why it could not be.
     pub captured: Option<Result<Arc<super::run::Checkpoint>, String>>,
+    /// A branch was undone or redone: the trace past its step belongs to the other line.
+    pub switch: Option<BranchSwitch>,
+}
+
+/// Undo (`back`) or redo of the branch at `step`: the trace after `step` is swapped with the
+/// one the branch (or its undo) put aside, and rows not completed in the restored line
+/// (false in `rows_done`) are cleared; the worker sends the restored line's rows again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BranchSwitch {
+    pub step: u64,
+    pub rows_done: Vec<bool>,
+    pub back: bool,
 }

@@ -13,7 +13,7 @@ use super::pacing::Pacer;
 use super::publisher::{Mailbox, Publisher};
 use super::run::Checkpoint;
 use super::snapshot::{
-    RowUpdate, RunInfo, RunState, Snapshot, Status, Timeline, TraceSample, Update,
+    BranchSwitch, RowUpdate, RunInfo, RunState, Snapshot, Status, Timeline, TraceSample, Update,
 };
 use super::subset::SubsetPicker;
 use super::thread::{lock, panic_message};
@@ -167,6 +167,21 @@ struct Engine {
     shown: Option<u64>,
     /// Steps at which the run was branched.
     branches: Vec<u64>,
+    /// The lines of the run before each branch (latest last), for undo, and the lines undone
+    /// branches left, for redo.
+    before_branches: Vec<Lineage>,
+    undone_branches: Vec<Lineage>,
+}
+
+/// One line of the run's history, put aside by a branch or by its undo: everything the live
+/// run's future depends on, so that switching back continues it exactly.
+struct Lineage {
+    params: Params,
+    state: SimState,
+    keyframes: Keyframes,
+    branches: Vec<u64>,
+    /// The step shown when the line was left (None: the present).
+    shown: Option<u64>,
 }
 
 fn no_metrics() -> Metrics {
@@ -220,6 +235,8 @@ impl Engine {
             scrub: None,
             shown: None,
             branches: Vec::new(),
+            before_branches: Vec::new(),
+            undone_branches: Vec::new(),
         }
     }
 
@@ -439,6 +456,8 @@ impl Engine {
             }
             Command::ShowStep(step) => self.show_step(step),
             Command::Branch(params) => self.branch(*params),
+            Command::UndoBranch => self.switch_branch(true),
+            Command::RedoBranch => self.switch_branch(false),
             Command::SetKeyframeBudget(bytes) => self.keyframes.set_budget(bytes),
             Command::CaptureState => {
                 let captured = match (&self.sim, &self.experiment) {
@@ -623,6 +642,8 @@ impl Engine {
         self.scrub = None;
         self.shown = None;
         self.branches.clear();
+        self.before_branches.clear();
+        self.undone_branches.clear();
         if matches!(self.status, Status::Failed(_)) {
             self.status = Status::Quiet;
         }
@@ -830,6 +851,7 @@ impl Engine {
             keyframe_bytes: self.keyframes.bytes(),
             keyframe_budget: self.keyframes.budget(),
             branches: self.branches.clone(),
+            live_metrics: scrubbed.then_some(self.metrics),
         };
         let dynamic = sim.and_then(Simulation::dynamic);
         let live_row = dynamic.and_then(|d| {
@@ -950,6 +972,18 @@ impl Engine {
                     "Opened a saved state: the run continues from step {step}."
                 ));
                 self.install(sim);
+                // The trace recorded before the save, as this generation's past, in order
+                // before the sample of the present that `install` took.
+                if !checkpoint.trace.is_empty() {
+                    self.publisher.clear();
+                    for sample in checkpoint.trace.into_iter().filter(|s| s.step < step) {
+                        self.publisher.push_sample(TraceSample {
+                            generation: self.generation,
+                            ..sample
+                        });
+                    }
+                    self.sample();
+                }
                 // Times before the saved step replay from step 0 (the file keeps no keyframes).
                 self.start_state = Some(fresh);
                 // The rows read before the save, as if they had just been read.
@@ -1000,6 +1034,13 @@ impl Engine {
         let Some(sim) = self.sim.as_mut() else {
             return;
         };
+        let before = Lineage {
+            params: self.params.clone(),
+            state: sim.state(),
+            keyframes: self.keyframes.clone(),
+            branches: self.branches.clone(),
+            shown: self.shown,
+        };
         if let Err(error) = sim
             .restore(&state)
             .and_then(|()| sim.set_live(LiveParams::of(&new)))
@@ -1007,6 +1048,11 @@ impl Engine {
             self.status = Status::Refused(format!("Cannot branch: {error}"));
             return;
         }
+        self.before_branches.push(before);
+        if self.before_branches.len() > super::history::BRANCHES_KEPT {
+            self.before_branches.remove(0);
+        }
+        self.undone_branches.clear();
         let changed = changed_params(&self.params, &new).join(", ");
         self.params = new;
         self.keyframes.truncate_after(step);
@@ -1029,6 +1075,90 @@ impl Engine {
         self.status = Status::Applied(format!(
             "Branched at step {step}: the run goes on from there{with}; its old future is gone."
         ));
+    }
+}
+
+impl Engine {
+    /// Undoes (`back`) or redoes the latest branch: the live run switches to the line put
+    /// aside, and the line it leaves is put aside for the way back.
+    fn switch_branch(&mut self, back: bool) {
+        let target = if back {
+            self.before_branches.pop()
+        } else {
+            self.undone_branches.pop()
+        };
+        let Some(target) = target else {
+            let what = if back { "undo" } else { "redo" };
+            self.status = Status::Refused(format!("There is no branch to {what}."));
+            return;
+        };
+        self.set_running(false);
+        self.stop_at = None;
+        let Some(sim) = self.sim.as_mut() else {
+            return;
+        };
+        let left = Lineage {
+            params: self.params.clone(),
+            state: sim.state(),
+            keyframes: self.keyframes.clone(),
+            branches: self.branches.clone(),
+            shown: self.shown,
+        };
+        if let Err(error) = sim
+            .restore(&target.state)
+            .and_then(|()| sim.set_live(LiveParams::of(&target.params)))
+        {
+            // The left line is intact: keep the target for another try.
+            let _ = sim.restore(&left.state);
+            self.status = Status::Refused(format!("Cannot switch branches: {error}"));
+            if back {
+                self.before_branches.push(target);
+            } else {
+                self.undone_branches.push(target);
+            }
+            return;
+        }
+        // Where the two lines part: the branch point of the newer one.
+        let newer = if back {
+            &left.branches
+        } else {
+            &target.branches
+        };
+        let step = newer.last().copied().unwrap_or(0);
+        let budget = self.keyframes.budget();
+        self.params = target.params;
+        self.keyframes = target.keyframes;
+        self.keyframes.set_budget(budget);
+        self.branches = target.branches;
+        let rows_done = sim.output().rows_done.clone();
+        self.metrics = sim.metrics();
+        self.per_query = Arc::new(sim.per_query());
+        self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
+        self.publisher.switch_branch(BranchSwitch {
+            step,
+            rows_done: rows_done.clone(),
+            back,
+        });
+        // Every row the restored line has read, sent again.
+        self.rows_sent = vec![false; rows_done.len()];
+        self.rows_completed = 0;
+        self.collect_rows();
+        self.metrics_rows = self.rows_completed;
+        if back {
+            self.undone_branches.push(left);
+        } else {
+            self.before_branches.push(left);
+        }
+        self.shown = None;
+        if let Some(shown) = target.shown {
+            self.show_step(Some(shown));
+        }
+        self.status = Status::Applied(if back {
+            format!("Undid the branch at step {step}: the run before it is back, future included.")
+        } else {
+            format!("Redid the branch at step {step}.")
+        });
+        self.dirty = true;
     }
 }
 

@@ -10,6 +10,7 @@ use crate::ui::command::AppCommand;
 use crate::ui::files::{DialogKind, FileAction};
 use crate::ui::history::HistoryAction;
 use crate::ui::views::compare::CompareAction;
+use crate::ui::views::selection::TokenAxis;
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 /// A user action that has a name.
@@ -55,6 +56,10 @@ pub enum UserAction {
     NextLessonStep,
     PreviousLessonStep,
     OpenLesson,
+    /// With a matrix focused: Up / Down move the selected query row.
+    MatrixQueryRow,
+    /// With a matrix focused: Left / Right move the selected key column.
+    MatrixKeyColumn,
 }
 
 /// Where a shortcut applies.
@@ -64,6 +69,9 @@ pub enum Scope {
     Simulation,
     /// Always (keys with Ctrl/Cmd, which typing never produces).
     Global,
+    /// Only while an attention matrix has the keyboard focus, where they take precedence
+    /// over the same keys' other actions (the arrows step the simulation elsewhere).
+    FocusedMatrix,
 }
 
 /// The one declaration of a user action.
@@ -105,6 +113,15 @@ const CTRL_SHIFT_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifier
 const F5: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::F5)];
 const PAGE_DOWN: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageDown)];
 const PAGE_UP: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageUp)];
+/// The backward key first, then the forward one (see [`UserAction::matrix_moves`]).
+const UP_DOWN: &[KeyboardShortcut] = &[
+    key(Modifiers::NONE, Key::ArrowUp),
+    key(Modifiers::NONE, Key::ArrowDown),
+];
+const LEFT_RIGHT: &[KeyboardShortcut] = &[
+    key(Modifiers::NONE, Key::ArrowLeft),
+    key(Modifiers::NONE, Key::ArrowRight),
+];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -112,7 +129,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 32] = [
+    pub const ALL: [UserAction; 34] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -145,10 +162,13 @@ impl UserAction {
         UserAction::NextLessonStep,
         UserAction::PreviousLessonStep,
         UserAction::OpenLesson,
+        UserAction::MatrixQueryRow,
+        UserAction::MatrixKeyColumn,
     ];
 
     /// The declaration.
     pub const fn spec(self) -> ActionSpec {
+        use Scope::FocusedMatrix;
         use Scope::{Global, Simulation};
         let (label, tooltip, shortcuts, keys, help, scope): (
             &str,
@@ -411,6 +431,24 @@ impl UserAction {
                 Some("Lesson: previous step"),
                 Simulation,
             ),
+            UserAction::MatrixQueryRow => (
+                "Next query row",
+                "With an attention matrix focused (click it or Tab to it): move the selected \
+                 query row",
+                UP_DOWN,
+                "Up / Down arrow",
+                Some("Matrix focused (click or Tab): select the query row above / below"),
+                FocusedMatrix,
+            ),
+            UserAction::MatrixKeyColumn => (
+                "Next key column",
+                "With an attention matrix focused (click it or Tab to it): move the selected \
+                 key column",
+                LEFT_RIGHT,
+                "Left / Right arrow",
+                Some("Matrix focused (click or Tab): select the key column left / right"),
+                FocusedMatrix,
+            ),
         };
         ActionSpec {
             label,
@@ -481,6 +519,14 @@ impl UserAction {
             UserAction::OpenLesson => file(FileAction::Choose(DialogKind::OpenLesson)),
             UserAction::NextLessonStep => AppCommand::LessonNext,
             UserAction::PreviousLessonStep => AppCommand::LessonBack,
+            UserAction::MatrixQueryRow => AppCommand::MoveTokens {
+                axis: TokenAxis::Query,
+                step: 1,
+            },
+            UserAction::MatrixKeyColumn => AppCommand::MoveTokens {
+                axis: TokenAxis::Key,
+                step: 1,
+            },
         }
     }
 
@@ -524,11 +570,35 @@ impl UserAction {
         }
     }
 
+    /// The token moves whose keys were pressed this frame while a matrix has the focus,
+    /// consumed from the input: each [`Scope::FocusedMatrix`] action's first key moves back
+    /// one token along its axis, its second forward.
+    pub fn matrix_moves(input: &mut egui::InputState) -> Vec<AppCommand> {
+        let mut moves = Vec::new();
+        for action in UserAction::ALL {
+            let spec = action.spec();
+            if spec.scope != Scope::FocusedMatrix {
+                continue;
+            }
+            let AppCommand::MoveTokens { axis, .. } = action.command(false) else {
+                continue;
+            };
+            for (index, shortcut) in spec.shortcuts.iter().enumerate() {
+                let presses = input.count_and_consume_key(shortcut.modifiers, shortcut.logical_key);
+                let step = if index == 0 { -1 } else { 1 };
+                moves.extend((0..presses).map(|_| AppCommand::MoveTokens { axis, step }));
+            }
+        }
+        moves
+    }
+
     /// The actions whose keys were pressed this frame, consumed from the input. Plain keys are
-    /// left alone while a text field has the keyboard.
+    /// left alone while a text field has the keyboard; a focused matrix's keys are taken by
+    /// [`Self::matrix_moves`] first.
     pub fn pressed(input: &mut egui::InputState, typing: bool) -> Vec<UserAction> {
         let mut keys: Vec<(UserAction, KeyboardShortcut)> = UserAction::ALL
             .iter()
+            .filter(|action| action.spec().scope != Scope::FocusedMatrix)
             .filter(|action| !(typing && action.spec().scope == Scope::Simulation))
             .flat_map(|&action| action.spec().shortcuts.iter().map(move |&k| (action, k)))
             .collect();
@@ -563,13 +633,55 @@ mod tests {
 
     #[test]
     fn no_two_actions_share_a_key() {
-        let mut seen = Vec::new();
-        for action in UserAction::ALL {
-            for shortcut in action.spec().shortcuts {
-                assert!(!seen.contains(shortcut), "{action:?} reuses {shortcut:?}");
-                seen.push(*shortcut);
+        // A focused matrix's keys take precedence there, so they are checked among themselves.
+        for matrix in [false, true] {
+            let mut seen = Vec::new();
+            for action in UserAction::ALL {
+                if (action.spec().scope == Scope::FocusedMatrix) != matrix {
+                    continue;
+                }
+                for shortcut in action.spec().shortcuts {
+                    assert!(!seen.contains(shortcut), "{action:?} reuses {shortcut:?}");
+                    seen.push(*shortcut);
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_focused_matrix_takes_the_arrows_as_token_moves() {
+        let mut input = egui::InputState::default();
+        for key in [Key::ArrowUp, Key::ArrowRight, Key::ArrowRight] {
+            input.events.push(egui::Event::Key {
+                key,
+                physical_key: None,
+                pressed: true,
+                repeat: false,
+                modifiers: Modifiers::NONE,
+            });
+        }
+        let moves = UserAction::matrix_moves(&mut input);
+        assert!(matches!(
+            moves.as_slice(),
+            [
+                AppCommand::MoveTokens {
+                    axis: TokenAxis::Query,
+                    step: -1
+                },
+                AppCommand::MoveTokens {
+                    axis: TokenAxis::Key,
+                    step: 1
+                },
+                AppCommand::MoveTokens {
+                    axis: TokenAxis::Key,
+                    step: 1
+                },
+            ]
+        ));
+        assert!(
+            UserAction::pressed(&mut input, false).is_empty(),
+            "consumed"
+        );
     }
 
     #[test]

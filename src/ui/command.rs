@@ -78,6 +78,9 @@ pub enum AppCommand {
     Branch {
         params: Option<Box<Params>>,
         run: bool,
+        /// Pin the run as it was (the live, whole run, not the shown time) as the A/B
+        /// baseline first, so that the Compare tab sets the old future against the new one.
+        keep_baseline: bool,
     },
     /// Leave the shown earlier time and go on from the present, with these parameters if given,
     /// running if `run`.
@@ -98,6 +101,20 @@ pub enum AppCommand {
     SelectTokens {
         before: TokenSelection,
         after: TokenSelection,
+    },
+    /// Move the token selection `step` tokens along `axis` (the arrow keys on a focused
+    /// matrix); carried out as the [`AppCommand::SelectTokens`] edit it amounts to.
+    MoveTokens {
+        axis: crate::ui::views::selection::TokenAxis,
+        step: isize,
+    },
+    /// Undo (`back`) or redo the branch at `step` (`change`: what it changed, in words). An
+    /// edit: carrying out a [`AppCommand::Branch`] records it, so that Ctrl+Z brings back the
+    /// run as it was before the branch.
+    SwitchBranch {
+        back: bool,
+        step: u64,
+        change: String,
     },
     /// Enter or leave presentation mode (F5). An edit.
     TogglePresentation,
@@ -146,6 +163,11 @@ impl AppCommand {
                 after: before.clone(),
             },
             AppCommand::TogglePresentation => AppCommand::TogglePresentation,
+            AppCommand::SwitchBranch { back, step, change } => AppCommand::SwitchBranch {
+                back: !back,
+                step: *step,
+                change: change.clone(),
+            },
             AppCommand::ShowWelcome(shown) => AppCommand::ShowWelcome(!shown),
             AppCommand::Worker(_)
             | AppCommand::File(_)
@@ -162,7 +184,8 @@ impl AppCommand {
             | AppCommand::StartLesson(_)
             | AppCommand::LessonNext
             | AppCommand::LessonBack
-            | AppCommand::LeaveLesson => return None,
+            | AppCommand::LeaveLesson
+            | AppCommand::MoveTokens { .. } => return None,
         })
     }
 

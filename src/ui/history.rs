@@ -45,6 +45,7 @@ pub fn is_experiment_edit(command: &AppCommand) -> bool {
     match command {
         AppCommand::EditParams { before, after } => before != after,
         AppCommand::LoadSequence { before, after } => before != after,
+        AppCommand::SwitchBranch { .. } => true,
         _ => false,
     }
 }
@@ -146,6 +147,14 @@ impl EditHistory {
 
 /// An edit in words: "m: 256 → 512", "sequence: bundled:a → bundled:b, layer: 3 → 0".
 pub fn describe(command: &AppCommand) -> String {
+    if let AppCommand::SwitchBranch { step, change, .. } = command {
+        let with = if change.is_empty() {
+            String::new()
+        } else {
+            format!(" ({change})")
+        };
+        return format!("branch at step {step}{with}");
+    }
     let changes = match command {
         AppCommand::EditParams { before, after } => {
             let with = |params: &Params| Experiment {

@@ -18,9 +18,17 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 const STACKED_VIEW_HEIGHT: f32 = 380.0;
 const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
 
-/// In presentation mode the scaled window (853 points at 1280 px) keeps the three views side
-/// by side; the larger type reads as well in less room.
-const PRESENTED_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(720.0, 380.0);
+/// Beside a lesson, or on a projector (the scaled window is 853 points wide at 1280 px, where
+/// the larger type reads as well in less room), the views a step points at must all be in sight:
+/// graph and traces side by side above the matrices (2 + 1) down to this central area, and
+/// only below it one under the other with a scroll bar.
+const LESSON_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(470.0, 360.0);
+
+/// Width of the lesson panel (points): wide enough for its text at a projector's size, narrow
+/// enough to leave the Live views side by side at 1280×800 with the parameters shown.
+const LESSON_WIDTH: f32 = 300.0;
+const LESSON_MIN_WIDTH: f32 = 230.0;
+const PRESENTED_LESSON_WIDTH: f32 = 245.0;
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 4] = [
@@ -63,10 +71,17 @@ impl TripartiteApp {
         if self.lesson.is_open() {
             let mut lesson = std::mem::take(&mut self.lesson);
             let world = self.lesson_world();
-            egui::Panel::right("lesson")
+            // On a projector the scaled window is 853 points wide: the lesson keeps less of it
+            // (its own remembered width, so leaving presentation restores the other).
+            let (id, width) = if self.presentation.is_some() {
+                ("lesson presented", PRESENTED_LESSON_WIDTH)
+            } else {
+                ("lesson", LESSON_WIDTH)
+            };
+            egui::Panel::right(id)
                 .resizable(true)
-                .default_size(360.0)
-                .min_size(260.0)
+                .default_size(width)
+                .min_size(LESSON_MIN_WIDTH.min(width))
                 .show(ui, |ui| lesson.ui(ui, world, &mut out));
             self.lesson = lesson;
         }
@@ -334,7 +349,11 @@ impl TripartiteApp {
         self.graph.compact = compact;
         self.traces.compact = compact;
         self.attention.compact = compact;
-        self.attention.banner(ui, &self.history);
+        // In a lesson the step's text says what a poor run means; the banner would push the
+        // views the step points at below the window.
+        if !self.lesson.is_open() {
+            self.attention.banner(ui, &self.history);
+        }
         // The views above, the timeline across the bottom of the page under all three.
         let page = ui.available_rect_before_wrap();
         // On a projector the views need every point; the timeline's keys still work.
@@ -347,8 +366,8 @@ impl TripartiteApp {
         let gap = if timeline_height > 0.0 { 4.0 } else { 0.0 };
         let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - gap));
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
-        let min = if self.presentation.is_some() {
-            PRESENTED_MIN_LIVE_SIZE
+        let min = if self.lesson.is_open() || self.presentation.is_some() {
+            LESSON_MIN_LIVE_SIZE
         } else {
             MIN_LIVE_SIZE
         };

@@ -64,10 +64,32 @@ impl TripartiteApp {
         self.record_edit(&command);
         match command {
             AppCommand::Worker(command) => self.worker.send(command),
-            AppCommand::Branch { params, run } => {
+            AppCommand::Branch {
+                params,
+                run,
+                keep_baseline,
+            } => {
                 self.branch_question = None;
-                let params =
-                    params.map_or_else(|| self.current_experiment().params, |params| *params);
+                let before = self.current_experiment();
+                if keep_baseline {
+                    self.handle_compare(ctx, crate::ui::views::compare::CompareAction::Pin);
+                }
+                let params = params.map_or_else(|| before.params.clone(), |params| *params);
+                // Undo brings back the run before the branch (the worker keeps it).
+                if let Some(step) = self
+                    .history
+                    .snapshot
+                    .as_ref()
+                    .filter(|s| s.timeline.scrubbed && !before.params.is_structural_change(&params))
+                    .map(|s| s.step)
+                {
+                    self.record_edit(&AppCommand::SwitchBranch {
+                        back: false,
+                        step,
+                        change: crate::sim::worker::changed_params(&before.params, &params)
+                            .join(", "),
+                    });
+                }
                 self.worker.send(Command::Branch(Box::new(params)));
                 if run {
                     self.worker.send(Command::Run);
@@ -126,6 +148,22 @@ impl TripartiteApp {
             AppCommand::History(action) => self.handle_history(ctx, action),
             AppCommand::Compare(action) => self.handle_compare(ctx, action),
             AppCommand::SelectTokens { after, .. } => self.tokens = after,
+            AppCommand::SwitchBranch { back, .. } => self.worker.send(if back {
+                Command::UndoBranch
+            } else {
+                Command::RedoBranch
+            }),
+            AppCommand::MoveTokens { axis, step } => {
+                let tokens = self
+                    .history
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.run.as_ref())
+                    .map_or(0, |r| r.tokens.len());
+                let after = self.tokens.moved(axis, step, tokens);
+                let before = self.tokens.clone();
+                self.handle(ctx, AppCommand::SelectTokens { before, after });
+            }
             AppCommand::TogglePresentation => self.toggle_presentation(ctx),
             AppCommand::ShowWelcome(shown) => self.welcome.open = shown,
             AppCommand::StartLesson(index) => {
@@ -193,6 +231,8 @@ impl TripartiteApp {
             self.load(loaded.experiment.clone());
         }
         self.lesson.go_to(index, loaded_after);
+        self.params
+            .reveal(self.lesson.step().and_then(|s| s.first_parameter()));
         // Slots and times of what runs once the commands above are carried out.
         let (params, tokens) = match (&loads, self.history.snapshot.as_ref()) {
             (Some(l), _) => (l.experiment.params.clone(), l.shape.tokens),

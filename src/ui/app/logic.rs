@@ -4,10 +4,8 @@
 
 use super::TripartiteApp;
 use crate::ui::actions::UserAction;
-use crate::ui::command::AppCommand;
 use crate::ui::files::FileAction;
 use crate::ui::views::attention::AttentionView;
-use crate::ui::views::selection::TokenAxis;
 use crate::ui::widgets::theme;
 use std::time::Duration;
 
@@ -43,42 +41,14 @@ impl TripartiteApp {
     }
 
     /// While a matrix has the keyboard focus, the arrow keys move the token selection (Up and
-    /// Down the query rows, Left and Right the key columns) instead of stepping the simulation.
+    /// Down the query rows, Left and Right the key columns) instead of stepping the simulation;
+    /// the keys are the ones `UserAction` declares for a focused matrix.
     fn matrix_keys(&mut self, ctx: &egui::Context) {
         if !AttentionView::has_focus(ctx) {
             return;
         }
-        let tokens = self
-            .history
-            .snapshot
-            .as_ref()
-            .and_then(|s| s.run.as_ref())
-            .map_or(0, |r| r.tokens.len());
-        let moves: Vec<(TokenAxis, isize)> = ctx.input_mut(|input| {
-            let mut moves = Vec::new();
-            input.events.retain(|event| {
-                let egui::Event::Key {
-                    key, pressed: true, ..
-                } = event
-                else {
-                    return true;
-                };
-                let step = match key {
-                    egui::Key::ArrowUp => (TokenAxis::Query, -1),
-                    egui::Key::ArrowDown => (TokenAxis::Query, 1),
-                    egui::Key::ArrowLeft => (TokenAxis::Key, -1),
-                    egui::Key::ArrowRight => (TokenAxis::Key, 1),
-                    _ => return true,
-                };
-                moves.push(step);
-                false
-            });
-            moves
-        });
-        for (axis, step) in moves {
-            let after = self.tokens.moved(axis, step, tokens);
-            let before = self.tokens.clone();
-            self.handle(ctx, AppCommand::SelectTokens { before, after });
+        for command in ctx.input_mut(UserAction::matrix_moves) {
+            self.handle(ctx, command);
         }
     }
 
@@ -104,6 +74,26 @@ impl TripartiteApp {
         let Some(path) = self.state_save.take() else {
             return;
         };
+        // The worker holds no trace history: the app's, up to the saved step, goes into the
+        // file (as the CLI's does), so that an opened state shows its past on the timeline.
+        let generation = self.history.generation();
+        let captured = captured.map(|checkpoint| {
+            let step = checkpoint.state.step_index();
+            let trace = self
+                .history
+                .samples
+                .iter()
+                .filter(|s| Some(s.generation) == generation && s.step <= step)
+                .map(|s| crate::sim::snapshot::TraceSample {
+                    probes: Vec::new(),
+                    ..s.clone()
+                })
+                .collect();
+            std::sync::Arc::new(crate::sim::run::Checkpoint {
+                trace,
+                ..(*checkpoint).clone()
+            })
+        });
         let slot: super::FigureSlot = Default::default();
         self.files.pending_figure = Some(slot.clone());
         std::thread::spawn(move || {

@@ -20,6 +20,8 @@ const MAX_SCALE: f32 = 2.0;
 
 /// The graph-and-traces row's share of the height while presenting.
 const PRESENTED_TOP: f32 = 0.45;
+/// Beside a lesson the views are narrower: graph and traces need the taller row.
+const PRESENTED_LESSON_TOP: f32 = 0.5;
 
 /// What presentation mode changed, to put back when it ends.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,7 +59,11 @@ impl TripartiteApp {
                 self.show_params = false;
                 // The matrices and metrics are what a class reads from afar: they get the
                 // larger share of the smaller (scaled) window.
-                self.layout.top = PRESENTED_TOP;
+                self.layout.top = if self.lesson.is_open() {
+                    PRESENTED_LESSON_TOP
+                } else {
+                    PRESENTED_TOP
+                };
                 ctx.set_zoom_factor(presentation_zoom(width_px, native).max(zoom));
             }
         }
@@ -69,6 +75,12 @@ impl TripartiteApp {
     pub(super) fn presentation_bar(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let snapshot = self.history.snapshot.as_ref();
         let running = snapshot.is_some_and(|s| s.state == crate::sim::RunState::Running);
+        // Beside a lesson the bar is narrower: slightly smaller type keeps it on one line.
+        let (phase_size, ratio_size) = if self.lesson.is_open() {
+            (19.0, 21.0)
+        } else {
+            (22.0, 24.0)
+        };
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
             let run = if running { "Pause" } else { "Run" };
@@ -85,14 +97,14 @@ impl TripartiteApp {
             ui.separator();
             ui.label(
                 egui::RichText::new(phase_text(snapshot))
-                    .size(22.0)
+                    .size(phase_size)
                     .strong()
                     .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
             );
             ui.separator();
             ui.label(
                 egui::RichText::new(ratio_text(&self.history))
-                    .size(24.0)
+                    .size(ratio_size)
                     .strong(),
             )
             .on_hover_text("The astrocyte's calcium over the softmax normaliser of this read: 1 when it tracks Z_t");

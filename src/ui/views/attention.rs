@@ -108,6 +108,13 @@ pub struct AttentionView {
     pub compact: bool,
 }
 
+/// The matrices' headings in a view narrower than [`SHORT_HEADINGS_BELOW`] points (the hover
+/// text and the accessible labels keep the long names).
+const SHORT_NAMES: [&str; 3] = ["A_soft", "A_net", "A_net − A_soft"];
+const SHORT_HEADINGS_BELOW: f32 = 760.0;
+/// Room the difference's scale switch (±0.25 / auto) takes beside its heading (points).
+const SCALE_SWITCH_WIDTH: f32 = 110.0;
+
 impl AttentionView {
     /// The height (points) this view needs at `width` to show its matrices at a readable
     /// size, wrapping them onto rows when narrow; for the stacked Live tab.
@@ -123,6 +130,7 @@ impl AttentionView {
     }
 
     /// The names of the three matrices, as their accessible labels read.
+    /// (A narrow view heads them with [`SHORT_NAMES`].)
     pub const MATRICES: [&'static str; 3] = [
         "Transformer softmax A_soft",
         "Network A_net",
@@ -231,41 +239,70 @@ impl AttentionView {
         let note_height = 20.0;
         let gap = 18.0;
         let left = label_width(&run.tokens) + 4.0;
+        // A column is as wide as its heading when that is wider than its matrix (the
+        // difference's carries its scale switch): every row must fit with the headings, or the
+        // last heading is cut off at the view's edge. A narrow view uses the short headings.
+        let full = ui.available_size();
+        let heading_width = |text: &str| {
+            ui.painter()
+                .layout_no_wrap(
+                    text.to_owned(),
+                    egui::TextStyle::Body.resolve(ui.style()),
+                    egui::Color32::BLACK,
+                )
+                .size()
+                .x
+        };
+        let short = full.x < SHORT_HEADINGS_BELOW;
+        let names = if short { SHORT_NAMES } else { Self::MATRICES };
+        let headings = [
+            heading_width(names[0]),
+            heading_width(names[1]),
+            heading_width(names[2]) + SCALE_SWITCH_WIDTH,
+        ];
+        let frame = left + 44.0;
+        // The largest matrix side for which each row of `columns` panels fits in `width`.
+        let side_by_width = |width: f32, columns: usize| {
+            let fits = |side: f32| {
+                headings.chunks(columns).all(|row| {
+                    row.iter().map(|h| h.max(side + frame)).sum::<f32>()
+                        + (row.len() as f32 - 1.0) * gap
+                        <= width
+                })
+            };
+            let (mut low, mut high) = (0.0f32, width.max(0.0));
+            if !fits(low) {
+                return 0.0;
+            }
+            for _ in 0..24 {
+                let middle = 0.5 * (low + high);
+                if fits(middle) {
+                    low = middle;
+                } else {
+                    high = middle;
+                }
+            }
+            low
+        };
         // The three matrices in one row, or wrapped onto two or three rows in a narrow view,
         // whichever makes them largest.
         let fit = |width: f32, height: f32| {
             (1..=3usize)
                 .map(|columns| {
                     let rows = 3usize.div_ceil(columns) as f32;
-                    let c = columns as f32;
-                    let by_width = (width - c * (left + 44.0) - (c - 1.0) * gap) / c;
+                    let by_width = side_by_width(width, columns);
                     let by_height =
                         (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
                     by_width.min(by_height)
                 })
                 .fold(40.0f32, f32::max)
         };
-        let full = ui.available_size();
         // With metrics beside the matrices they may use the whole height; that wins whenever
         // the window is wider than the matrices need.
         let metrics_below = 56.0;
         let metrics_width = 230.0;
         let side_below = fit(full.x, full.y - metrics_below);
-        let first_guess = fit(full.x - metrics_width - gap, full.y);
-        // The difference's heading (with its scale switch) can be wider than its matrix; the
-        // metrics beside must still fit after it (in a scaled view it pushed them off).
-        let heading = ui
-            .painter()
-            .layout_no_wrap(
-                "Difference A_net − A_soft".to_owned(),
-                egui::TextStyle::Body.resolve(ui.style()),
-                egui::Color32::BLACK,
-            )
-            .size()
-            .x
-            + 110.0;
-        let heading_excess = (heading - (first_guess + left + 44.0)).max(0.0);
-        let side_beside = fit(full.x - metrics_width - gap - heading_excess, full.y);
+        let side_beside = fit(full.x - metrics_width - gap, full.y);
         // The column holds a heading, the verdict and five metrics; where it would not fit
         // (a short, scaled view) the metrics wrap below instead of being cut off.
         let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 4.0;
@@ -305,12 +342,15 @@ impl AttentionView {
             ];
             // Images read by the digits ViT: patches are labelled by their pixels.
             let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
-            for (name, subtitle, matrix, rows, scale, cache) in panels {
+            for ((name, subtitle, matrix, rows, scale, cache), heading) in
+                panels.into_iter().zip(names)
+            {
                 let is_difference = matches!(scale, ColorScale::Diverging { .. });
                 ui.vertical(|ui| {
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing.x = 6.0;
-                        ui.strong(name).on_hover_text(subtitle);
+                        ui.strong(heading)
+                            .on_hover_text(format!("{name}: {subtitle}"));
                         if is_difference {
                             scale_switch(ui, &mut scale_choice);
                         }

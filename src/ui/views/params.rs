@@ -209,6 +209,8 @@ pub struct ParamsView {
     /// Parameter keys a lesson step keeps from being changed, and keys it hides.
     locked: Vec<String>,
     hidden: Vec<String>,
+    /// A parameter a lesson step points at, scrolled into sight the next time it is drawn.
+    reveal: Option<String>,
 }
 
 impl ParamsView {
@@ -229,12 +231,19 @@ impl ParamsView {
             experiment: experiment.clone(),
             locked: Vec::new(),
             hidden: Vec::new(),
+            reveal: None,
         };
         view.show_source(&experiment.source);
         view
     }
 
     /// The parameter keys a lesson step locks and hides (empty lists: none).
+    /// Scrolls the panel to parameter `key` when it is next drawn (a lesson step that points
+    /// at a parameter below the panel's fold).
+    pub fn reveal(&mut self, key: Option<String>) {
+        self.reveal = key;
+    }
+
     pub fn restrict(&mut self, locked: Vec<String>, hidden: Vec<String>) {
         self.locked = locked;
         self.hidden = hidden;
@@ -607,7 +616,12 @@ impl ParamsView {
             }
         });
         let mut response = editor.inner;
-        crate::ui::regions::record(ui.ctx(), field.key, label.rect.union(editor.response.rect));
+        let drawn = label.rect.union(editor.response.rect);
+        crate::ui::regions::record(ui.ctx(), field.key, drawn);
+        if self.reveal.as_deref() == Some(field.key) {
+            ui.scroll_to_rect(drawn, Some(egui::Align::Center));
+            self.reveal = None;
+        }
         if let Some(text) = bad_text.take() {
             self.typed.insert(field.key, text);
         } else if good_text.get() || response.dragged() || response.changed() {

@@ -422,6 +422,9 @@ mod tests {
     }
 }
 
+/// The branch question's button that keeps the old future as the A/B baseline.
+pub const KEEP_AS_BASELINE: &str = "Branch, keeping the old run as baseline";
+
 /// "You are looking back": asked when Run is pressed, or a live parameter edited, while the
 /// views show an earlier time than the present.
 #[derive(Clone, Debug)]
@@ -475,15 +478,33 @@ impl BranchQuestion {
                 },
             ));
             ui.add_space(6.0);
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 if ui
                     .button(format!("Branch from {shown}"))
-                    .on_hover_text("Discard the run's future and go on from the shown time.")
+                    .on_hover_text(
+                        "Discard the run's future and go on from the shown time (Ctrl + Z \
+                         brings the run back as it was).",
+                    )
                     .clicked()
                 {
                     answer = Some(AppCommand::Branch {
                         params: self.params.clone(),
                         run: self.params.is_none(),
+                        keep_baseline: false,
+                    });
+                }
+                if ui
+                    .button(KEEP_AS_BASELINE)
+                    .on_hover_text(
+                        "Branch, and pin the run as it is now (its whole future) as the A/B \
+                         baseline: the Compare tab sets it against the new branch.",
+                    )
+                    .clicked()
+                {
+                    answer = Some(AppCommand::Branch {
+                        params: self.params.clone(),
+                        run: self.params.is_none(),
+                        keep_baseline: true,
                     });
                 }
                 if ui.button("Continue from the present").clicked() {

@@ -49,8 +49,10 @@ impl WelcomePanel {
         // Esc dismisses it (the experiment already loaded stays).
         let response = egui::Modal::new(egui::Id::unique("welcome")).show(ctx, |ui| {
             ui.set_width(width);
+            let room = (screen.height() - 80.0).max(200.0);
             egui::ScrollArea::vertical()
-                .max_height((screen.height() - 80.0).max(200.0))
+                .max_height(room)
+                .min_scrolled_height(room)
                 .show(ui, |ui| self.body(ui, out));
         });
         if response.should_close() && !out.iter().any(|c| matches!(c, AppCommand::ShowWelcome(_))) {
@@ -79,16 +81,28 @@ impl WelcomePanel {
         ui.add(egui::Label::new(egui::RichText::new(HYPOTHESIS).size(15.0)).wrap());
         ui.add_space(10.0);
         let close = AppCommand::ShowWelcome(false);
+        // Each way in is one row, the button beside what it does, so that all four are in
+        // sight without scrolling at 1280×800 (stacked, the fourth fell below the fold).
+        let button_width = (ui.available_width() * 0.4).clamp(140.0, 250.0);
         let choice = |ui: &mut egui::Ui, label: &str, what: &str| {
             let clicked = ui
-                .add(
-                    egui::Button::new(egui::RichText::new(label).size(17.0).strong())
-                        .min_size(egui::vec2(ui.available_width().min(320.0), 34.0)),
-                )
-                .clicked();
-            ui.add(
-                egui::Label::new(egui::RichText::new(what).size(13.5).color(theme::CAPTION)).wrap(),
-            );
+                .horizontal(|ui| {
+                    let clicked = ui
+                        .add(
+                            egui::Button::new(egui::RichText::new(label).size(16.0).strong())
+                                .wrap()
+                                .min_size(egui::vec2(button_width, 34.0)),
+                        )
+                        .clicked();
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(what).size(13.5).color(theme::CAPTION),
+                        )
+                        .wrap(),
+                    );
+                    clicked
+                })
+                .inner;
             ui.add_space(6.0);
             clicked
         };
