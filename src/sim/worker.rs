@@ -653,7 +653,9 @@ impl Engine {
         let old = &self.params;
         (experiment.source.depends_on_seed()
             && (old.seed != new.seed || old.synthetic_scale != new.synthetic_scale))
-            || (experiment.source.has_heads() && (old.layer != new.layer || old.head != new.head))
+            || ((experiment.source.has_heads()
+                || matches!(experiment.source, crate::data::source::SourceSpec::Synthetic { heads, .. } if heads > 1))
+                && (old.layer != new.layer || old.head != new.head))
     }
 
     fn load(&self, params: &Params) -> Result<Arc<Sequence>, String> {
