@@ -119,6 +119,7 @@ fn the_layer_output_with_softmax_matches_the_encoder() {
             / transformer.iter().map(|x| x * x).sum::<f64>())
         .sqrt();
         let max_abs = diff.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        eprintln!("layer {layer_index}: relative error {rel:e}, max |diff| {max_abs:e}");
         assert!(
             rel < 1e-5,
             "layer {layer_index}: relative error {rel:e}, max |diff| {max_abs:e}"
