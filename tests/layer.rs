@@ -365,4 +365,14 @@ fn the_worker_runs_a_layer_and_select_head_switches_the_view() {
         "{:?}",
         s.status
     );
+    // Reset rebuilds the layer at t = 0 and keeps the selected head.
+    worker.send(Command::Reset);
+    let s = wait(&worker, &mut history, "the reset", |s| {
+        s.step == 0 && s.layer.is_some()
+    });
+    assert_eq!(s.layer.as_ref().unwrap().selected, 2);
+    assert_eq!(
+        s.run.as_ref().unwrap().softmax_attention,
+        sim_2.reference().attention
+    );
 }
