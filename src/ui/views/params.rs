@@ -58,6 +58,12 @@ const FIELDS: &[Field] = &[
         group: Group::Input,
     },
     Field {
+        key: "heads",
+        label: "heads",
+        help: "one: the head chosen by layer and head, one astrocyte. all: every head of the layer side by side, one network and one astrocyte per head, their outputs concatenated and projected by W_O (a synthetic source takes a head count: synthetic:12x32x4).",
+        group: Group::Input,
+    },
+    Field {
         key: "m",
         label: "m features",
         help: "Number of random features; hidden neurons m' = m (positive), 2m (hyperbolic, trig) or D (elu1). Larger m approximates softmax better.",
@@ -174,8 +180,8 @@ enum SourceKind {
 const NOTICE_LIFETIME: Duration = Duration::from_secs(8);
 
 /// Parameters chosen elsewhere: layer and head by the sequence picker's dropdowns, so each
-/// has one control.
-const CHOSEN_BY_THE_PICKER: [&str; 2] = ["layer", "head"];
+/// has one control; heads (one head or the whole layer) belongs with them there.
+const CHOSEN_BY_THE_PICKER: [&str; 3] = ["layer", "head", "heads"];
 
 /// One refused field: what was typed or set, and why, in English.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,7 +259,7 @@ impl ParamsView {
     fn show_source(&mut self, source: &SourceSpec) {
         self.spec = source.to_string();
         match source {
-            SourceSpec::Synthetic { tokens, dim } => {
+            SourceSpec::Synthetic { tokens, dim, .. } => {
                 self.kind = SourceKind::Synthetic;
                 (self.tokens, self.dim) = (*tokens, *dim);
             }
