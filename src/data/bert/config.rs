@@ -131,7 +131,7 @@ impl<'a> ConfigJson<'a> {
 
     /// `hidden_size / num_heads`, refused when it does not divide.
     pub fn head_size(&self, hidden_size: usize, num_heads: usize) -> Result<usize, BertError> {
-        if hidden_size % num_heads != 0 {
+        if !hidden_size.is_multiple_of(num_heads) {
             return Err(self.bad(format!(
                 "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"
             )));

@@ -10,8 +10,9 @@ use crate::data::real::bundle;
 use crate::io::figure::{
     FIGURE_SIZES, FigurePanel, digit_experiment, figure_panel, passage_experiment,
 };
+use crate::ui::views::sweep::{log_grid, pow10_label};
 use crate::ui::widgets::theme;
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{HoverPosition, Legend, Line, LineStyle, Plot, PlotPoints};
 use std::sync::mpsc::{Receiver, channel};
 
 /// Accessible name of the button that computes the figure.
@@ -206,8 +207,9 @@ impl AuthorsFigure {
             ui,
             "What Kozachkov et al. plotted: the astrocyte's calcium c_t = φ(q_t)·Σ_τ φ(k_τ) \
              over the query index against the softmax normaliser Z_t, with positive random \
-             features (iid projections, q and k divided by D^¼). At m = 10⁵ the curves nearly \
-             coincide; at m = 10³ they scatter.",
+             features (iid projections, q and k divided by D^¼). On the authors' heads the \
+             curves nearly coincide at m = 10⁵ and scatter at m = 10³; the two lines below \
+             measure how close they come on this one.",
         );
         self.input_ui(ui, experiment);
         ui.horizontal(|ui| {
@@ -247,14 +249,30 @@ impl AuthorsFigure {
                 panel.calcium_rel_err[k]
             ));
         }
+        // Z_t spans orders of magnitude over a text: a logarithmic axis, as the PNG has.
         let line = |values: &[f64]| {
-            PlotPoints::from_iter(values.iter().enumerate().map(|(t, v)| [t as f64, *v]))
+            PlotPoints::from_iter(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_finite() && **v > 0.0)
+                    .map(|(t, v)| [t as f64, v.log10()]),
+            )
         };
         Plot::new("authors figure")
             .height(260.0)
             .legend(Legend::default())
             .x_axis_label("query index t")
-            .y_axis_label("normaliser units")
+            .y_axis_label("normaliser units (log scale)")
+            .y_grid_spacer(log_grid)
+            .y_axis_formatter(|mark, _| pow10_label(mark.value))
+            .label_formatter(|hover: &HoverPosition<'_>| {
+                let p = match hover {
+                    HoverPosition::NearDataPoint { position, .. } => *position,
+                    HoverPosition::Elsewhere { position } => *position,
+                };
+                Some(format!("t = {:.0}\n{}", p.x, theme::sig(10f64.powf(p.y))))
+            })
             .show(ui, |plot| {
                 plot.line(
                     Line::new("Z_t (softmax normaliser)", line(&panel.normaliser))
