@@ -1,19 +1,16 @@
 //! Benchmarks for the bundled digits ViT (`tripartite::data::images`): building it from the
 //! files compiled into the binary (target < 50 ms) and encoding one 8×8 digit, pixels to
 //! every layer's q, k, v, attention and the class scores (target < 5 ms); and the authors'
-//! figure (c_t at m = 10³ and 10⁵ against Z_t, algebraic) on 200 tokens of head size 32, the
-//! shape of a 200-wordpiece MiniLM text (target < 3 s; the text's encoding is timed by
-//! `benches/bert.rs`).
+//! figure (c_t at m = 10³ and 10⁵ against Z_t, algebraic) on the bundled passage, about 200
+//! MiniLM wordpieces of head size 32, as the app and `tripartite figure` draw it (target < 3 s).
 //!
-//! Run: `cargo bench --bench vision`.
+//! Run: `cargo bench --bench vision` (the figure alone: `-- authors_figure`).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tripartite::data::experiment::Experiment;
 use tripartite::data::images::{bundled_digits, load_digits_model};
-use tripartite::data::source::SourceSpec;
-use tripartite::io::figure::figure_panel;
+use tripartite::io::figure::{figure_panel, passage_experiment};
 
 fn benches(c: &mut Criterion) {
     c.bench_function("digits_vit_load", |b| {
@@ -31,15 +28,13 @@ fn benches(c: &mut Criterion) {
 }
 
 fn figure(c: &mut Criterion) {
-    let experiment = Experiment {
-        source: SourceSpec::Synthetic {
-            tokens: 200,
-            dim: 32,
-            heads: 1,
-        },
-        ..Experiment::default()
-    };
-    c.bench_function("authors_figure_200_tokens", |b| {
+    let experiment = passage_experiment();
+    let tokens = figure_panel(&experiment)
+        .expect("the figure runs")
+        .tokens
+        .len();
+    println!("authors_figure: the bundled passage, {tokens} wordpieces");
+    c.bench_function("authors_figure_passage", |b| {
         b.iter(|| figure_panel(black_box(&experiment)).expect("the figure runs"))
     });
 }

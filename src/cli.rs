@@ -130,7 +130,7 @@ pub struct EncodeArgs {
 
 #[derive(Args, Debug)]
 pub struct FigureArgs {
-    /// The source to draw (default: the default MiniLM sentence and bundled digit 0).
+    /// The source to draw (default: the bundled passage read by MiniLM, and bundled digit 0).
     #[command(flatten)]
     pub input: InputArgs,
     /// Folder to write figure.csv, figure.json and figure.png into.

@@ -397,7 +397,7 @@ fn figure_writes_the_curves_for_a_sentence_and_a_digit() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("bundled:coreference-it"), "{stdout}");
+    assert!(stdout.contains("bundled:astrocyte-passage"), "{stdout}");
     assert!(
         stdout.contains("digits:0 (digits ViT (bundled), layer 2 head 1)"),
         "{stdout}"

@@ -171,6 +171,9 @@ fn the_sweep_tab_draws_the_authors_figure_for_the_current_digit() {
     h.get_by_label("The authors' figure: c_t at m = 10³ and 10⁵ against Z_t")
         .click();
     frames(&mut h, 2);
+    // The figure reads the bundled passage unless told to read what runs.
+    h.get_by_label("the current sequence").click();
+    frames(&mut h, 2);
     h.get_by_label(tripartite::ui::views::authors_figure::DRAW_LABEL)
         .click();
     let panel = common::wait_for(&mut h, "the figure", |app| {

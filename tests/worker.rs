@@ -1,16 +1,17 @@
 //! The simulation worker: commands in, snapshots out, failures caught, history bounded.
 
+mod common;
+
+use common::worker::Harness;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tripartite::data::source::SourceSpec;
 use tripartite::data::source::load_sequence;
 use tripartite::io::experiment::Experiment;
 use tripartite::model::params::Params;
 use tripartite::model::simulation::Simulation;
 use tripartite::sim::history::TRACE_CAPACITY;
-use tripartite::sim::{
-    Command, Probe, RunHistory, RunState, Snapshot, Speed, SubsetMode, SubsetRequest, Worker,
-};
+use tripartite::sim::{Command, Probe, RunState, Speed, SubsetMode, SubsetRequest};
 
 /// A small, quick experiment: 4 tokens of dimension 8, short slots.
 fn small() -> Experiment {
@@ -27,45 +28,6 @@ fn small() -> Experiment {
             heads: 1,
         },
         ..Experiment::default()
-    }
-}
-
-struct Harness {
-    worker: Worker,
-    history: RunHistory,
-}
-
-impl Harness {
-    fn new(experiment: Experiment) -> Self {
-        let mut h = Harness {
-            worker: Worker::spawn(experiment, || {}),
-            history: RunHistory::default(),
-        };
-        h.wait("the first snapshot", |s| {
-            s.run.is_some() || s.state == RunState::Failed
-        });
-        h
-    }
-
-    fn send(&self, command: Command) {
-        self.worker.send(command);
-    }
-
-    /// Polls until `done` holds for the newest snapshot (fails after 30 s).
-    fn wait(&mut self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(update) = self.worker.take_update() {
-                self.history.apply(update);
-            }
-            if let Some(s) = &self.history.snapshot
-                && done(s)
-            {
-                return s.clone();
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(2));
-        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! Images through the simulation worker: a bundled digit runs, and a bad image file while
 //! running is refused in one sentence with the current experiment kept.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::worker::Harness;
 use tripartite::data::source::SourceSpec;
 use tripartite::io::experiment::Experiment;
 use tripartite::model::params::Params;
-use tripartite::sim::{Command, RunHistory, Snapshot, Worker};
+use tripartite::sim::Command;
 
 fn digit(index: usize) -> Experiment {
     Experiment {
@@ -22,36 +24,9 @@ fn digit(index: usize) -> Experiment {
     }
 }
 
-struct Harness {
-    worker: Worker,
-    history: RunHistory,
-}
-
-impl Harness {
-    /// Polls until `done` holds for the newest snapshot (fails after 30 s).
-    fn wait(&mut self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(update) = self.worker.take_update() {
-                self.history.apply(update);
-            }
-            if let Some(s) = &self.history.snapshot
-                && done(s)
-            {
-                return s.clone();
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-}
-
 #[test]
 fn a_bad_image_while_running_keeps_the_current_digit() {
-    let mut h = Harness {
-        worker: Worker::spawn(digit(2), || {}),
-        history: RunHistory::default(),
-    };
+    let mut h = Harness::new(digit(2));
     let first = h.wait("the digit", |s| s.run.is_some());
     let run = first.run.as_ref().unwrap();
     assert_eq!(run.source, "digits:2");

@@ -34,6 +34,21 @@ pub const FORMAT_VERSION: &str = "1";
 pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
 pub const MINILM_LICENCE: &str = "Apache-2.0";
 
+/// The bundled passage the authors' figure reads by default: about 150 words (about 200
+/// wordpieces) written for this project, as the authors fed their model a paragraph of text.
+pub const PASSAGE_NAME: &str = "astrocyte-passage";
+pub const PASSAGE_TEXT: &str = "Most of the brain is not made of neurons. Between them live \
+astrocytes, star-shaped cells whose fine processes wrap around thousands of synapses at once. \
+For a long time they were taken for mere scaffolding, yet an astrocyte listens: when a synapse \
+is busy, calcium rises inside the process that touches it, and the signal spreads slowly \
+through the whole cell. Because one astrocyte gathers activity from so many connections, it \
+can report something no single synapse knows, namely how active the whole neighbourhood is. \
+A transformer needs exactly that quantity. Each query compares itself with every key, and \
+the softmax divides every score by the sum over all of them. Kozachkov and colleagues \
+proposed that an astrocyte could supply this sum, scaling each synapse it wraps by the \
+total it feels. If they are right, the quiet chemistry of glia might be doing the \
+arithmetic of attention, one wave of calcium at a time.";
+
 /// Errors reading a sentence bundle; each names what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BundleError {
@@ -399,7 +414,10 @@ mod tests {
                 "{}",
                 s.name
             );
-            assert!(s.len() <= 20, "{} has {} wordpieces", s.name, s.len());
+            // Teaching sentences are short; the passage the authors' figure reads is the one
+            // long text (about 200 wordpieces, well inside MiniLM's 512).
+            let longest = if s.name == PASSAGE_NAME { 512 } else { 20 };
+            assert!(s.len() <= longest, "{} has {} wordpieces", s.name, s.len());
             assert_eq!((s.num_layers, s.num_heads, s.head_size), (6, 12, 32));
             assert!(!s.default_reason.is_empty());
             let h = s.default_head_qkv().unwrap();

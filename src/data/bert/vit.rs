@@ -16,11 +16,12 @@
 //! `model.safetensors`; `preprocessor_config.json` says how pixels are scaled and normalised
 //! and is required to read an image file. Every tensor is converted to `f32` at load time.
 
+use super::config::ConfigJson;
 use super::image::{ImageError, Preprocessor, read_image};
 use super::layers::{BlockShape, EncoderLayer, LayerNorm, Linear, NormPlacement};
 use super::numerics::Activation;
 use super::weights::Weights;
-use super::{BertError, Family, HeadQkv, LayerHeads, SUPPORTED_ACTIVATIONS, head_of};
+use super::{BertError, Family, HeadQkv, LayerHeads, head_of};
 use image::DynamicImage;
 use ndarray::{Array1, Array2, Array3};
 use safetensors::SafeTensors;
@@ -60,31 +61,15 @@ impl VitConfig {
 
     /// Parses and validates a ViT `config.json`; `path` only names the file in messages.
     pub fn parse(json: &str, path: &Path) -> Result<Self, BertError> {
-        let bad = |reason: String| BertError::BadConfig {
-            path: path.to_owned(),
-            reason,
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| bad(format!("invalid JSON ({e})")))?;
-        if !v.is_object() {
-            return Err(bad("the top level is not a JSON object".into()));
-        }
-        if Family::detect(&v)? != Family::Vit {
+        let config = ConfigJson::parse(json, path)?;
+        if config.family()? != Family::Vit {
             return Err(BertError::NotVision {
                 path: path.to_owned(),
             });
         }
-        let usize_field = |key: &str, default: Option<usize>| -> Result<usize, BertError> {
-            match (v.get(key), default) {
-                (None, Some(d)) => Ok(d),
-                (None, None) => Err(bad(format!("field {key:?} is missing"))),
-                (Some(x), _) => x
-                    .as_u64()
-                    .filter(|&n| n > 0)
-                    .map(|n| n as usize)
-                    .ok_or_else(|| bad(format!("field {key:?} is not a positive integer"))),
-            }
-        };
+        let v = &config.value;
+        let bad = |reason: String| config.bad(reason);
+        let usize_field = |key: &str, default: Option<usize>| config.positive(key, default);
         // HF ViTConfig's defaults fill what the file leaves out.
         let num_layers = usize_field("num_hidden_layers", Some(12))?;
         let num_heads = usize_field("num_attention_heads", Some(12))?;
@@ -93,11 +78,7 @@ impl VitConfig {
         let image_size = usize_field("image_size", Some(224))?;
         let patch_size = usize_field("patch_size", Some(16))?;
         let num_channels = usize_field("num_channels", Some(3))?;
-        if hidden_size % num_heads != 0 {
-            return Err(bad(format!(
-                "hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"
-            )));
-        }
+        let head_size = config.head_size(hidden_size, num_heads)?;
         if image_size % patch_size != 0 {
             return Err(bad(format!(
                 "image_size {image_size} is not a multiple of patch_size {patch_size}"
@@ -111,25 +92,8 @@ impl VitConfig {
         if v.get("qkv_bias").and_then(|x| x.as_bool()) == Some(false) {
             return Err(bad("qkv_bias = false is not supported".into()));
         }
-        let layer_norm_eps = match v.get("layer_norm_eps") {
-            None => 1e-12,
-            Some(x) => x
-                .as_f64()
-                .filter(|e| e.is_finite() && *e >= 0.0)
-                .ok_or_else(|| {
-                    bad("field \"layer_norm_eps\" is not a non-negative number".into())
-                })?,
-        };
-        let hidden_act = match v.get("hidden_act") {
-            None => "gelu".to_owned(),
-            Some(x) => x
-                .as_str()
-                .ok_or_else(|| bad("field \"hidden_act\" is not a string".into()))?
-                .to_owned(),
-        };
-        if !SUPPORTED_ACTIVATIONS.contains(&hidden_act.as_str()) {
-            return Err(BertError::UnsupportedActivation { found: hidden_act });
-        }
+        let layer_norm_eps = config.layer_norm_eps()?;
+        let hidden_act = config.hidden_act()?;
         let mut labels: Vec<(usize, String)> = v
             .get("id2label")
             .and_then(|x| x.as_object())
@@ -141,16 +105,12 @@ impl VitConfig {
             .unwrap_or_default();
         labels.sort();
         let labels = labels.into_iter().map(|(_, name)| name).collect();
-        let name_or_path = v
-            .get("_name_or_path")
-            .and_then(|x| x.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+        let name_or_path = config.name_or_path();
         Ok(VitConfig {
             num_layers,
             num_heads,
             hidden_size,
-            head_size: hidden_size / num_heads,
+            head_size,
             intermediate_size,
             layer_norm_eps,
             hidden_act,
@@ -232,19 +192,12 @@ impl VitModel {
     /// Loads a HuggingFace ViT folder. `preprocessor_config.json` is optional here; without
     /// it the model cannot [`encode`](Self::encode) images (the error says so).
     pub fn load(dir: &Path) -> Result<Self, BertError> {
-        if !dir.is_dir() {
-            return Err(BertError::FolderNotFound {
+        super::check_folder(dir, &[CONFIG_FILE, WEIGHTS_FILE], |file| {
+            BertError::MissingVitFile {
                 dir: dir.to_owned(),
-            });
-        }
-        for file in [CONFIG_FILE, WEIGHTS_FILE] {
-            if !dir.join(file).is_file() {
-                return Err(BertError::MissingVitFile {
-                    dir: dir.to_owned(),
-                    file,
-                });
+                file,
             }
-        }
+        })?;
         let read = |file: &str| {
             let path = dir.join(file);
             std::fs::read(&path).map_err(|source| BertError::Io { path, source })

@@ -111,6 +111,7 @@ impl TripartiteApp {
                         .strong(),
                 )
                 .default_open(false)
+                .open(self.authors_figure.take_open_request().then_some(true))
                 .show(ui, |ui| self.authors_figure.ui(ui, &experiment));
                 let samples = CalciumSamples::from_history(&self.history);
                 if self.sweep.ui(ui, &experiment, &samples) {
@@ -332,7 +333,12 @@ impl TripartiteApp {
             self.params.ui(ui, &self.history, &mut worker);
             egui::CollapsingHeader::new(egui::RichText::new("Images: the digits ViT").strong())
                 .default_open(false)
-                .show(ui, |ui| self.digits.ui(ui, &self.history, &mut worker));
+                .open(self.digits.wants_open().then_some(true))
+                .show(ui, |ui| {
+                    if self.digits.ui(ui, &self.history, &mut worker) {
+                        out.push(crate::ui::actions::UserAction::OpenImage.command(false));
+                    }
+                });
         });
         // Both views speak in worker commands; as app commands they carry what they replace.
         let current = self.current_experiment();

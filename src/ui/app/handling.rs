@@ -399,6 +399,28 @@ impl TripartiteApp {
                 };
                 self.load(experiment);
             }
+            FileAction::OpenImage(path) => match image_experiment(&current, path) {
+                Ok(after) => {
+                    report(self, Ok(format!("Opened the image {}", after.source)));
+                    self.digits.reveal();
+                    let before = Box::new(current);
+                    let after = Box::new(after);
+                    self.handle(ctx, AppCommand::LoadSequence { before, after });
+                }
+                // Checked here, before the views move on, so that nothing changes.
+                Err(e) => report(self, Err(format!("{e}; the sequence shown is kept"))),
+            },
+            FileAction::ShowAuthorsFigure => {
+                let before = self.tab;
+                self.handle(
+                    ctx,
+                    AppCommand::ShowTab {
+                        before,
+                        after: Tab::Sweep,
+                    },
+                );
+                self.authors_figure.show(ctx, &current);
+            }
             FileAction::Export(kind, path) => {
                 let result = self.export(ctx, kind, &path);
                 report(self, result);
@@ -547,6 +569,36 @@ impl TripartiteApp {
 
 /// The whole window at `path`, and each view alone beside it (`…_graph.png`, `…_traces.png`,
 /// `…_attention.png`).
+/// `current` with its sequence replaced by the image at `path`, read by the ViT folder open
+/// now (or the bundled digits ViT), its head brought inside that model; the error is the
+/// sentence saying why the model cannot read the file.
+fn image_experiment(current: &Experiment, path: PathBuf) -> Result<Experiment, String> {
+    use crate::data::bert::Family;
+    use crate::data::images::{folder_family, image_preview};
+    let model = match &current.source {
+        SourceSpec::Image { model, .. } => model.clone(),
+        SourceSpec::Model(dir) if matches!(folder_family(dir), Ok(Family::Vit)) => {
+            Some(dir.clone())
+        }
+        _ => None,
+    };
+    let source = SourceSpec::Image { path, model };
+    let preview = image_preview(&source)
+        .map_err(|e| e.to_string())?
+        .expect("an image source has a preview");
+    let mut params = current.params.clone();
+    if params.layer >= preview.num_layers || params.head >= preview.num_heads {
+        params.layer = preview.num_layers / 2;
+        params.head = 0;
+    }
+    Ok(Experiment {
+        params,
+        source,
+        text: None,
+        ..current.clone()
+    })
+}
+
 fn write_figures(
     path: &std::path::Path,
     image: &egui::ColorImage,

@@ -327,6 +327,11 @@ impl TripartiteApp {
         &self.digits
     }
 
+    /// The Images section (the screenshot tour puts a drawing on its pad).
+    pub fn digits_mut(&mut self) -> &mut DigitsPanel {
+        &mut self.digits
+    }
+
     pub fn graph(&self) -> &GraphView {
         &self.graph
     }

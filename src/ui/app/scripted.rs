@@ -258,6 +258,11 @@ enum Stage {
     LessonShot,
     /// Presentation mode on the lesson's experiment.
     PresentationShot,
+    /// A digit drawn on the pad, read to the end, with its patch attention on the image.
+    DrawPadRun,
+    DrawPadShot,
+    /// The authors' figure on the bundled passage, opened as File ▸ Examples does.
+    AuthorsFigureShot,
     Done,
 }
 
@@ -605,6 +610,57 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "presentation.png", None) {
+                    app.handle(ctx, AppCommand::TogglePresentation);
+                    app.handle(ctx, AppCommand::LeaveLesson);
+                    let pad = drawn_seven();
+                    app.digits_mut().put_on_pad(pad.clone());
+                    let before = app.current_experiment();
+                    let after = crate::data::experiment::Experiment {
+                        params: crate::model::params::Params {
+                            layer: 1,
+                            head: 0,
+                            ..crate::model::params::Params::default()
+                        },
+                        source: crate::data::source::SourceSpec::Drawing(pad),
+                        text: None,
+                        description: None,
+                    };
+                    self.generation = snapshot.generation + 1;
+                    app.handle(
+                        ctx,
+                        AppCommand::LoadSequence {
+                            before: Box::new(before),
+                            after: Box::new(after),
+                        },
+                    );
+                    self.next(Stage::DrawPadRun);
+                }
+            }
+            Stage::DrawPadRun => {
+                if snapshot.generation < self.generation || snapshot.run.is_none() {
+                    return;
+                }
+                app.handle(ctx, AppCommand::Worker(Command::RunToEnd));
+                self.next(Stage::DrawPadShot);
+            }
+            Stage::DrawPadShot => {
+                if snapshot.state != RunState::Finished
+                    || self.stage_started.elapsed() < Duration::from_millis(800)
+                {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "draw_pad.png", None) {
+                    let show = FileAction::ShowAuthorsFigure;
+                    app.handle(ctx, AppCommand::FileConfirmed(show));
+                    self.next(Stage::AuthorsFigureShot);
+                }
+            }
+            Stage::AuthorsFigureShot => {
+                let figure = app.authors_figure();
+                if figure.panel().is_none() || figure.is_busy() {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "authors_figure.png", None) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -613,6 +669,21 @@ impl Shots {
             Stage::Done => {}
         }
     }
+}
+
+/// A 7 as a learner might draw it on the 8×8 pad: a bar along the top, a stroke down to the
+/// bottom left.
+fn drawn_seven() -> Vec<u8> {
+    let side = crate::data::images::DIGIT_SIZE as usize;
+    let mut pad = vec![0u8; side * side];
+    for col in 1..7 {
+        pad[side + col] = 255;
+    }
+    for (row, col) in [(2, 6), (3, 5), (4, 5), (5, 4), (6, 3), (7, 3)] {
+        pad[row * side + col] = 255;
+        pad[row * side + col - 1] = 120;
+    }
+    pad
 }
 
 /// Selects as a click in the graph does.

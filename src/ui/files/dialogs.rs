@@ -87,6 +87,8 @@ pub enum DialogKind {
     ImportQkvFolder,
     /// A folder holding a BERT-style `model.safetensors` and `tokenizer.json`.
     OpenModelFolder,
+    /// A PNG or JPEG for the current ViT (the bundled digits ViT unless a ViT folder is open).
+    OpenImage,
     Export(ExportKind),
     /// Where to write the run's state (File ▸ Save state).
     SaveState,
@@ -103,6 +105,7 @@ impl DialogKind {
             DialogKind::SaveExperimentAs => "Save experiment as",
             DialogKind::ImportQkvFolder => "Import a Q/K/V folder",
             DialogKind::OpenModelFolder => "Open a model folder",
+            DialogKind::OpenImage => "Open an image (PNG or JPEG)",
             DialogKind::Export(ExportKind::TracesCsv) => "Export traces (CSV)",
             DialogKind::Export(ExportKind::AttentionCsv) => "Export attention matrices (CSV)",
             DialogKind::Export(ExportKind::AttentionNpy) => "Export attention matrices (.npy)",
@@ -133,6 +136,9 @@ impl DialogKind {
                 .add_filter("Experiment (TOML)", &["toml"])
                 .pick_file(),
             DialogKind::OpenLesson => dialog.add_filter("Lesson (TOML)", &["toml"]).pick_file(),
+            DialogKind::OpenImage => dialog
+                .add_filter("Image (PNG or JPEG)", &["png", "jpg", "jpeg"])
+                .pick_file(),
             DialogKind::SaveExperimentAs => dialog
                 .add_filter("Experiment (TOML)", &["toml"])
                 .set_file_name("experiment.toml")

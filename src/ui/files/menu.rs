@@ -60,6 +60,7 @@ impl FileMenu {
             for user in [
                 UserAction::ImportQkvFolder,
                 UserAction::OpenModelFolder,
+                UserAction::OpenImage,
                 UserAction::SaveState,
                 UserAction::OpenState,
             ] {
@@ -77,6 +78,14 @@ impl FileMenu {
                     if ui.button(preset.title).on_hover_text(description).clicked() {
                         action = Some(FileAction::OpenExample { name: preset.name });
                     }
+                }
+                ui.separator();
+                if ui
+                    .button(crate::ui::views::authors_figure::EXAMPLE_LABEL)
+                    .on_hover_text(crate::ui::views::authors_figure::EXAMPLE_TOOLTIP)
+                    .clicked()
+                {
+                    action = Some(FileAction::ShowAuthorsFigure);
                 }
             });
             if let Some(chosen) = item(ui, UserAction::OpenLesson, None) {

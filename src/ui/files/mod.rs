@@ -43,6 +43,12 @@ pub enum FileAction {
     ImportQkv(PathBuf),
     /// Use the BERT model in this folder as the sequence source.
     OpenModel(PathBuf),
+    /// Read this PNG or JPEG with the current ViT (`image:PATH`); a file the model cannot read
+    /// is refused in one sentence and the sequence shown stays.
+    OpenImage(PathBuf),
+    /// Show the authors' figure (File ▸ Examples): the Sweep tab with the figure open and
+    /// drawing.
+    ShowAuthorsFigure,
     /// Write this export to this path.
     Export(ExportKind, PathBuf),
     /// Write the run's whole state to this file.
@@ -65,6 +71,7 @@ impl FileAction {
             DialogKind::SaveExperimentAs => FileAction::SaveAs(path),
             DialogKind::ImportQkvFolder => FileAction::ImportQkv(path),
             DialogKind::OpenModelFolder => FileAction::OpenModel(path),
+            DialogKind::OpenImage => FileAction::OpenImage(path),
             DialogKind::Export(export) => FileAction::Export(export, path),
             DialogKind::SaveState => FileAction::SaveState(path),
             DialogKind::OpenState => FileAction::OpenState(path),

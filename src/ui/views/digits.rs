@@ -1,12 +1,13 @@
-//! Images in the app: thumbnails of the bundled held-out digits, a pad to draw your own, the
-//! digits ViT's prediction, and the chosen query patch's attention row drawn on the image
-//! itself, for A_soft and A_net side by side.
+//! Images in the app: thumbnails of the bundled held-out digits, a pad to draw your own, a
+//! button to open any PNG or JPEG, the model's prediction, and the chosen query patch's
+//! attention row drawn on the image itself, for A_soft and A_net side by side.
 //!
 //! The view never encodes: a picked or drawn digit is loaded as `digits:INDEX` or
-//! `drawing:PIXELS` like any source, and the worker reads it with the bundled digits ViT.
+//! `drawing:PIXELS` like any source, and the worker reads it with the bundled digits ViT; an
+//! image file goes through File ▸ Open image (`image:PATH`).
 
 use crate::data::experiment::Experiment;
-use crate::data::images::{DIGIT_SIZE, bundled_digit, bundled_digits};
+use crate::data::images::{DIGIT_SIZE, ImagePreview, bundled_digit, bundled_digits, image_preview};
 use crate::data::source::SourceSpec;
 use crate::model::params::Params;
 use crate::sim::{Command, RunHistory};
@@ -19,7 +20,7 @@ use egui::{Color32, Rect, Sense, Stroke, StrokeKind, Vec2};
 const SIDE: usize = DIGIT_SIZE as usize;
 /// Pixels per side of a patch in the digits ViT (2×2 patches, so a 4×4 grid of tokens).
 const PATCH: usize = 2;
-/// Patches per side.
+/// Patches per side in the digits ViT.
 const GRID: usize = SIDE / PATCH;
 /// Layers and heads of the digits ViT; a head picked on a larger model is brought inside.
 const DIGITS_LAYERS: usize = 4;
@@ -34,6 +35,8 @@ pub const PAD_LABEL: &str = "Digit draw pad";
 pub const CLEAR_LABEL: &str = "Clear the pad";
 pub const SOFT_OVERLAY_LABEL: &str = "Patch attention A_soft";
 pub const NET_OVERLAY_LABEL: &str = "Patch attention A_net";
+/// The button that asks for an image file (File ▸ Open image).
+pub const OPEN_IMAGE_LABEL: &str = "Open an image file…";
 
 /// The accessible name of bundled digit `index`'s thumbnail.
 pub fn thumbnail_label(index: usize) -> String {
@@ -51,6 +54,17 @@ pub struct DigitsPanel {
     /// Where the pointer was in the last frame of the stroke (digit pixels), so that a fast
     /// stroke inks the whole segment between frames.
     last_point: Option<Vec2>,
+    /// The image of the source shown, as its model sees it, read once per source.
+    shown: Option<ShownImage>,
+    /// Asked to come into view (an image was opened): the section opens and scrolls to the
+    /// image once.
+    reveal: bool,
+}
+
+/// The current source's image and its texture.
+struct ShownImage {
+    source: String,
+    preview: Option<(ImagePreview, egui::TextureHandle)>,
 }
 
 impl Default for DigitsPanel {
@@ -60,6 +74,8 @@ impl Default for DigitsPanel {
             stroke_changed: false,
             query_patch: 5,
             last_point: None,
+            shown: None,
+            reveal: false,
         }
     }
 }
@@ -110,6 +126,29 @@ fn paint_pixels(painter: &egui::Painter, rect: Rect, pixels: &[u8]) {
             Color32::from_gray(p),
         );
     }
+}
+
+/// How the Input section names a `drawing:` source (the spec itself shows on hover).
+pub const DRAWING_SEQUENCE_LABEL: &str = "Sequence: your drawing";
+/// The accessible name of the drawing's thumbnail beside it.
+pub const DRAWING_THUMBNAIL_LABEL: &str = "Thumbnail of your drawing";
+
+/// A `side`-point thumbnail of an 8×8 drawing.
+pub fn drawing_thumbnail(ui: &mut egui::Ui, pixels: &[u8], side: f32) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Image, true, DRAWING_THUMBNAIL_LABEL)
+    });
+    if pixels.len() == SIDE * SIDE {
+        paint_pixels(ui.painter(), rect, pixels);
+    }
+    ui.painter().rect_stroke(
+        rect,
+        0.0,
+        ui.visuals().widgets.noninteractive.bg_stroke,
+        StrokeKind::Outside,
+    );
+    response
 }
 
 /// Labels a heatmap's patch tokens (1..=16 of `n` = 17) by their 2×2 pixels, drawn over the
@@ -182,6 +221,24 @@ impl DigitsPanel {
         &self.pad
     }
 
+    /// Puts an 8×8 drawing on the pad and brings the section into view (it loads nothing).
+    pub fn put_on_pad(&mut self, pixels: Vec<u8>) {
+        if pixels.len() == SIDE * SIDE {
+            self.pad = pixels;
+        }
+        self.reveal = true;
+    }
+
+    /// Brings the section into view at its next frame (after an image was opened).
+    pub fn reveal(&mut self) {
+        self.reveal = true;
+    }
+
+    /// Whether the section should open this frame; it then scrolls to the image.
+    pub fn wants_open(&self) -> bool {
+        self.reveal
+    }
+
     /// Inks the pad around `at` (in digit pixels); true if a pixel changed.
     fn ink(&mut self, at: Vec2, erase: bool) -> bool {
         let mut changed = false;
@@ -204,10 +261,34 @@ impl DigitsPanel {
         changed
     }
 
-    /// Draws the panel. `history` tells the current source; loads go out as worker commands.
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
-        let Some(snapshot) = history.snapshot.as_ref() else {
+    /// The image of `source` and its texture, read when the source changes.
+    fn refresh(&mut self, ctx: &egui::Context, source: &str) {
+        if self.shown.as_ref().is_some_and(|s| s.source == source) {
             return;
+        }
+        let preview = source
+            .parse::<SourceSpec>()
+            .ok()
+            .and_then(|spec| image_preview(&spec).ok().flatten())
+            .map(|preview| {
+                let bytes: Vec<u8> = preview.rgb.iter().flatten().copied().collect();
+                let image = egui::ColorImage::from_rgb([preview.side, preview.side], &bytes);
+                let texture = ctx.load_texture("shown image", image, egui::TextureOptions::NEAREST);
+                (preview, texture)
+            });
+        self.shown = Some(ShownImage {
+            source: source.to_owned(),
+            preview,
+        });
+    }
+
+    /// Draws the panel. `history` tells the current source; loads go out as worker commands.
+    /// True when the user asked to open an image file (the app shows File ▸ Open image's
+    /// dialog).
+    #[must_use]
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) -> bool {
+        let Some(snapshot) = history.snapshot.as_ref() else {
+            return false;
         };
         let run = snapshot.run.as_ref();
         let spec = run.and_then(|r| r.source.parse::<SourceSpec>().ok());
@@ -216,6 +297,13 @@ impl DigitsPanel {
             "A small vision transformer trained here on 8×8 handwritten digits: 16 patches of \
              2×2 pixels are its tokens, plus [CLS].",
         );
+        let open_image = ui
+            .button(OPEN_IMAGE_LABEL)
+            .on_hover_text(
+                "A PNG or JPEG read by the current vision transformer: 8×8 grayscale for the \
+                 digits ViT, any size for a ViT folder that resizes",
+            )
+            .clicked();
 
         ui.label("Bundled held-out digits");
         let thumb = 26.0;
@@ -312,36 +400,52 @@ impl DigitsPanel {
             }
         });
 
-        let (Some(run), Some(pixels)) = (run, spec.as_ref().and_then(source_pixels)) else {
-            theme::caption(
-                ui,
-                "Pick or draw a digit to see its prediction and its patch attention.",
-            );
-            return;
-        };
-        if let Some(origin) = &run.origin {
-            let prediction = predicted(&origin.text).unwrap_or("nothing (no classifier)");
-            ui.label(theme::title(&format!("The model predicts {prediction}")))
-                .on_hover_text(&origin.text);
+        if let Some(run) = run {
+            self.refresh(ui.ctx(), &run.source);
         }
-        self.patch_attention(ui, history, &pixels);
+        let (Some(run), Some(shown)) = (run, self.shown.take()) else {
+            theme::caption(ui, NO_IMAGE_CAPTION);
+            return open_image;
+        };
+        match &shown.preview {
+            Some(preview) => {
+                if let Some(origin) = &run.origin {
+                    let prediction = predicted(&origin.text).unwrap_or("nothing (no classifier)");
+                    ui.label(theme::title(&format!("The model predicts {prediction}")))
+                        .on_hover_text(&origin.text);
+                }
+                self.patch_attention(ui, history, preview);
+                if std::mem::take(&mut self.reveal) {
+                    ui.scroll_to_cursor(Some(egui::Align::BOTTOM));
+                }
+            }
+            None => theme::caption(ui, NO_IMAGE_CAPTION),
+        }
+        self.shown = Some(shown);
+        open_image
     }
 
     /// The query patch's attention row over the image, for A_soft and A_net.
-    fn patch_attention(&mut self, ui: &mut egui::Ui, history: &RunHistory, pixels: &[u8]) {
+    fn patch_attention(
+        &mut self,
+        ui: &mut egui::Ui,
+        history: &RunHistory,
+        (preview, texture): &(ImagePreview, egui::TextureHandle),
+    ) {
         let Some(run) = history.snapshot.as_ref().and_then(|s| s.run.as_ref()) else {
             return;
         };
-        let n = 1 + GRID * GRID;
-        if run.tokens.len() != n || run.softmax_attention.dim() != (n, n) {
+        let grid = preview.grid;
+        let n = 1 + grid * grid;
+        if grid == 0 || run.tokens.len() != n || run.softmax_attention.dim() != (n, n) {
             return;
         }
-        let query = 1 + self.query_patch.min(GRID * GRID - 1);
+        let query = 1 + self.query_patch.min(grid * grid - 1);
         ui.add_space(6.0);
         ui.label(format!(
             "Where patch row {}, column {} looks",
-            (query - 1) / GRID,
-            (query - 1) % GRID
+            (query - 1) / grid,
+            (query - 1) % grid
         ));
         theme::caption(
             ui,
@@ -364,8 +468,13 @@ impl DigitsPanel {
                         ui.allocate_exact_size(Vec2::splat(side), Sense::click());
                     response
                         .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, label));
-                    paint_pixels(ui.painter(), rect, pixels);
-                    self.overlay(ui.painter(), rect, query, row.map(|r| r.as_slice()));
+                    ui.painter().image(
+                        texture.id(),
+                        rect,
+                        Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
+                    overlay(ui.painter(), rect, grid, query, row.map(|r| r.as_slice()));
                     if row.is_none() {
                         ui.label(egui::RichText::new("after its read slot").small());
                     }
@@ -383,49 +492,54 @@ impl DigitsPanel {
                     if response.clicked()
                         && let Some(pos) = response.interact_pointer_pos()
                     {
-                        let cell = (pos - rect.min) / (side / GRID as f32);
+                        let cell = (pos - rect.min) / (side / grid as f32);
                         let (r, c) = (cell.y.floor() as usize, cell.x.floor() as usize);
-                        if r < GRID && c < GRID {
-                            self.query_patch = r * GRID + c;
+                        if r < grid && c < grid {
+                            self.query_patch = r * grid + c;
                         }
                     }
                 });
             }
         });
     }
+}
 
-    /// Tints each patch by its share of `row` (keys 1..=16), outlines the query patch.
-    fn overlay(&self, painter: &egui::Painter, rect: Rect, query: usize, row: Option<&[f64]>) {
-        let cell = rect.width() / GRID as f32;
-        let patch_rect = |p: usize| {
-            Rect::from_min_size(
-                rect.min + Vec2::new((p % GRID) as f32, (p / GRID) as f32) * cell,
-                Vec2::splat(cell),
-            )
-        };
-        match row {
-            Some(row) => {
-                let largest = row[1..].iter().copied().fold(0.0, f64::max).max(1e-12);
-                for p in 0..GRID * GRID {
-                    let share = row[1 + p] / largest;
-                    painter.rect_filled(
-                        patch_rect(p),
-                        0.0,
-                        viridis(share).gamma_multiply(0.4 + 0.45 * share as f32),
-                    );
-                }
-            }
-            None => {
-                painter.rect_filled(rect, 0.0, Color32::from_black_alpha(150));
+/// Shown when the source is not an image.
+const NO_IMAGE_CAPTION: &str =
+    "Pick or draw a digit, or open an image, to see its prediction and its patch attention.";
+
+/// Tints each of the `grid × grid` patches by its share of `row` (keys after `[CLS]`) and
+/// outlines the query patch.
+fn overlay(painter: &egui::Painter, rect: Rect, grid: usize, query: usize, row: Option<&[f64]>) {
+    let cell = rect.width() / grid as f32;
+    let patch_rect = |p: usize| {
+        Rect::from_min_size(
+            rect.min + Vec2::new((p % grid) as f32, (p / grid) as f32) * cell,
+            Vec2::splat(cell),
+        )
+    };
+    match row {
+        Some(row) => {
+            let largest = row[1..].iter().copied().fold(0.0, f64::max).max(1e-12);
+            for p in 0..grid * grid {
+                let share = row[1 + p] / largest;
+                painter.rect_filled(
+                    patch_rect(p),
+                    0.0,
+                    viridis(share).gamma_multiply(0.4 + 0.45 * share as f32),
+                );
             }
         }
-        painter.rect_stroke(
-            patch_rect(query - 1).shrink(1.0),
-            0.0,
-            Stroke::new(2.0, Color32::from_rgb(255, 80, 80)),
-            StrokeKind::Inside,
-        );
+        None => {
+            painter.rect_filled(rect, 0.0, Color32::from_black_alpha(150));
+        }
     }
+    painter.rect_stroke(
+        patch_rect(query - 1).shrink(1.0),
+        0.0,
+        Stroke::new(2.0, Color32::from_rgb(255, 80, 80)),
+        StrokeKind::Inside,
+    );
 }
 
 #[cfg(test)]

@@ -667,7 +667,20 @@ impl ParamsView {
         if snapshot.run.is_some() {
             self.follow_source(&current);
         }
-        ui.label(format!("Sequence: {current}"));
+        match current.parse::<SourceSpec>() {
+            // 64 hex pixels say nothing to a reader: a name and the picture, the spec on hover.
+            Ok(SourceSpec::Drawing(pixels)) => {
+                ui.horizontal(|ui| {
+                    ui.label(crate::ui::views::digits::DRAWING_SEQUENCE_LABEL)
+                        .on_hover_text(&current);
+                    crate::ui::views::digits::drawing_thumbnail(ui, &pixels, 28.0)
+                        .on_hover_text(&current);
+                });
+            }
+            _ => {
+                ui.label(format!("Sequence: {current}"));
+            }
+        }
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.kind, SourceKind::Synthetic, "synthetic N×D");
             ui.radio_value(&mut self.kind, SourceKind::Npy, "npy folder");

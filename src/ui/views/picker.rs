@@ -14,6 +14,17 @@ use std::time::{Duration, Instant};
 /// Typing pauses this long before the text is re-encoded.
 const RETYPE_DELAY: Duration = Duration::from_millis(350);
 
+/// Longer bundled texts (the authors' figure's passage) show their beginning in the list.
+const SHORT_TEXT: usize = 72;
+
+/// `text`, cut after [`SHORT_TEXT`] characters with an ellipsis.
+fn short_text(text: &str) -> String {
+    match text.char_indices().nth(SHORT_TEXT) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_owned(),
+    }
+}
+
 /// Picks the sequence and the head; sends `LoadExperiment` / `SetParams` to the worker.
 pub struct SequencePicker {
     /// The model folder chosen, if any.
@@ -110,7 +121,7 @@ impl SequencePicker {
             let current = source.strip_prefix("bundled:").unwrap_or("");
             let shown = bundle
                 .find(current)
-                .map(|s| s.text.clone())
+                .map(|s| short_text(&s.text))
                 .unwrap_or_else(|| "choose a sentence…".into());
             let label = ui.label("Sentence (MiniLM)");
             egui::ComboBox::from_id_salt("bundled sentence")
@@ -119,9 +130,14 @@ impl SequencePicker {
                 .show_ui(ui, |ui| {
                     for sentence in &bundle.sentences {
                         let picked = ui
-                            .selectable_label(current == sentence.name, &sentence.text)
+                            .selectable_label(current == sentence.name, short_text(&sentence.text))
                             .on_hover_text(format!(
-                                "{} · default head: layer {}, head {} ({})",
+                                "{}{} · default head: layer {}, head {} ({})",
+                                if sentence.text.chars().count() > SHORT_TEXT {
+                                    format!("{}\n\n", sentence.text)
+                                } else {
+                                    String::new()
+                                },
                                 sentence.name,
                                 sentence.default_layer,
                                 sentence.default_head,

@@ -467,7 +467,7 @@ fn scatter(ui: &mut egui::Ui, samples: &CalciumSamples) {
 
 /// Grid marks for an axis holding log10 values: decades (thick), then 2× and 5× (thinner),
 /// then every other integer multiple when the range is narrow.
-fn log_grid(input: GridInput) -> Vec<GridMark> {
+pub(crate) fn log_grid(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return Vec::new();
@@ -506,7 +506,7 @@ fn log_grid(input: GridInput) -> Vec<GridMark> {
 }
 
 /// The label of a log10 axis value: the number itself, e.g. "1000", "0.02", "1e-6".
-fn pow10_label(value: f64) -> String {
+pub(crate) fn pow10_label(value: f64) -> String {
     let x = 10f64.powf(value);
     let rounded = {
         // Grid marks sit at k·10^d: print them without floating-point fuzz.
