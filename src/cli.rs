@@ -358,6 +358,7 @@ fn run_command(args: RunArgs) -> Result<()> {
             experiment: experiment.clone(),
             state: run.simulation.state(),
             trace: run.trace.clone(),
+            keyframes: None,
         };
         save_state(path, &checkpoint)?;
         eprintln!(

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tripartite::data::experiment::Experiment;
 use tripartite::data::source::SourceSpec;
 use tripartite::io::checkpoint::{
-    Checkpoint, STATE_VERSION, StateFileError, decode, encode, fnv1a, load_state, save_state,
+    Checkpoint, STATE_VERSION, SavedKeyframes, StateFileError, decode, encode, fnv1a, load_state,
+    save_state,
 };
 use tripartite::model::params::{Ablation, FeatureMap, LiveParams, Mode, Params, Schedule};
 use tripartite::model::sequence::Sequence;
@@ -121,6 +122,7 @@ fn fingerprint(experiment: &Experiment, run: &tripartite::sim::run::HeadlessRun)
         experiment: experiment.clone(),
         state: run.simulation.state(),
         trace: run.trace.clone(),
+        keyframes: None,
     })
 }
 
@@ -173,6 +175,7 @@ fn state_bytes(experiment: &Experiment, simulation: &Simulation) -> Vec<u8> {
         experiment: experiment.clone(),
         state: simulation.state(),
         trace: Vec::new(),
+        keyframes: None,
     })
 }
 
@@ -309,6 +312,7 @@ fn saved_file(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
             experiment,
             state: stopped.simulation.state(),
             trace: stopped.trace,
+            keyframes: None,
         },
     )
     .unwrap();
@@ -492,4 +496,153 @@ fn cli_save_state_then_resume_equals_the_uninterrupted_run() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("slots 1 to 10"), "{stderr}");
+}
+
+/// A run of `experiment` stopped after `slots` slots, with keyframes at every slot end and one
+/// live edit of τ_c after the first slot: the state, its keyframes, and the state after every
+/// step (as bytes) for reference.
+fn run_with_keyframes(experiment: &Experiment, slots: usize) -> (Checkpoint, Vec<Vec<u8>>) {
+    let sequence = sequence(experiment);
+    let mut live = Simulation::new(&experiment.params, sequence).unwrap();
+    let mut keyframes = Keyframes::default();
+    let mut states = vec![state_bytes(experiment, &live)];
+    for boundary in 1..=slots {
+        if boundary == 2 {
+            let mut params = live.params().clone();
+            params.tau_calcium *= 3.0;
+            live.set_live(LiveParams::of(&params)).unwrap();
+            keyframes.record_edit(live.step_index(), &params);
+        }
+        while live.step_index() < stop_step(&live, boundary) {
+            live.step();
+            states.push(state_bytes(experiment, &live));
+        }
+        keyframes.offer(boundary, || live.state());
+    }
+    // As File ▸ Save state does: the experiment with the parameters in force now, and the
+    // parameters the run started with.
+    let checkpoint = Checkpoint {
+        experiment: Experiment {
+            params: live.params().clone(),
+            ..experiment.clone()
+        },
+        state: live.state(),
+        trace: Vec::new(),
+        keyframes: Some(SavedKeyframes {
+            start: experiment.params.clone(),
+            keyframes,
+        }),
+    };
+    (checkpoint, states)
+}
+
+#[test]
+fn a_state_file_keeps_the_keyframes_and_earlier_times_replay_from_them_bit_for_bit() {
+    let experiment = experiment(|_| {});
+    let (checkpoint, states) = run_with_keyframes(&experiment, 5);
+    let saved = decode(&encode(&checkpoint), Path::new("state.tps")).unwrap();
+    // Compared as bytes: unread rows hold NaN.
+    assert!(
+        encode(&saved) == encode(&checkpoint),
+        "keyframes and edits come back whole"
+    );
+    let SavedKeyframes {
+        start: start_params,
+        keyframes,
+    } = saved.keyframes.as_ref().unwrap();
+    assert_eq!(keyframes.boundaries(), [1, 2, 3, 4, 5]);
+    assert_eq!(keyframes.edits().len(), 1);
+    assert_ne!(saved.experiment.params, *start_params, "τ_c was edited");
+    let sequence = sequence(&experiment);
+    // As after File ▸ Open state: step 0 of the parameters the run started with.
+    let start = Simulation::new(start_params, sequence.clone())
+        .unwrap()
+        .state();
+    let mut scrub = Simulation::new(&saved.experiment.params, sequence).unwrap();
+    let last = states.len() as u64 - 1;
+    for step in [last - 1, 0, 17, 30, 31, 77, 150, last / 2, 3] {
+        keyframes.replay_to(&mut scrub, &start, step).unwrap();
+        assert!(
+            state_bytes(&experiment, &scrub) == states[step as usize],
+            "the replay to step {step} differs from the live run"
+        );
+    }
+}
+
+#[test]
+fn a_format_1_state_file_still_opens_without_keyframes() {
+    let experiment = experiment(|_| {});
+    let (mut checkpoint, _) = run_with_keyframes(&experiment, 2);
+    checkpoint.keyframes = None;
+    let bytes = encode(&checkpoint);
+    // Format 1: the version is 1 and there is no keyframe section (its one flag byte, 0).
+    let mut body = bytes[..bytes.len() - 9].to_vec();
+    let version_at = tripartite::io::checkpoint::MAGIC.len();
+    body[version_at..version_at + 4].copy_from_slice(&1u32.to_le_bytes());
+    let old = decode(&with_checksum(body), Path::new("old.tps")).unwrap();
+    assert!(old.keyframes.is_none());
+    assert!(encode(&old) == bytes, "the rest reads as written");
+}
+
+#[test]
+fn a_corrupted_keyframe_section_gets_one_sentence() {
+    let experiment = experiment(|_| {});
+    let (checkpoint, _) = run_with_keyframes(&experiment, 3);
+    let without = {
+        let mut bare = checkpoint.clone();
+        bare.keyframes = None;
+        encode(&bare)
+    };
+    let good = encode(&checkpoint);
+    // The keyframe section starts where the file without keyframes has its flag byte; the
+    // flag, then the starting parameters (length-prefixed), the stride and the count.
+    let section = without.len() - 9;
+    assert_eq!(good[section], 1);
+    let params_len = u64::from_le_bytes(good[section + 1..section + 9].try_into().unwrap());
+    let stride_at = section + 9 + params_len as usize;
+    let mut flag = good[..good.len() - 8].to_vec();
+    flag[section] = 5;
+    let mut stride = good[..good.len() - 8].to_vec();
+    stride[stride_at..stride_at + 8].copy_from_slice(&0u64.to_le_bytes());
+    let mut count = good[..good.len() - 8].to_vec();
+    count[stride_at + 8..stride_at + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+    let mut cut = good[..good.len() - 8].to_vec();
+    cut.truncate(stride_at + 40);
+    let cases = [
+        (
+            "flag",
+            flag,
+            "its keyframes do not read (a keyframe flag of 5)",
+        ),
+        (
+            "stride",
+            stride,
+            "its keyframes do not read (they are out of order or off their stride)",
+        ),
+        ("count", count, "its keyframes do not read (a length of"),
+        (
+            "cut",
+            cut,
+            "its keyframes do not read (a length of 3 runs past",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body, expected) in cases {
+        let file = dir.path().join(format!("{name}.tps"));
+        std::fs::write(&file, with_checksum(body)).unwrap();
+        let message = load_state(&file).unwrap_err().to_string();
+        assert!(message.contains(expected), "{name}: {message}");
+        assert!(
+            message.starts_with('\''),
+            "{name}: names the file: {message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{name}: {message}");
+    }
+    // A flipped byte inside the section is damage, caught by the checksum.
+    let mut flipped = good.clone();
+    flipped[section + 30] ^= 0x01;
+    assert!(matches!(
+        decode(&flipped, Path::new("x.tps")),
+        Err(StateFileError::Damaged { .. })
+    ));
 }

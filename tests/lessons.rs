@@ -16,7 +16,9 @@ use tripartite::data::lesson::{Lesson, Step};
 use tripartite::io::lesson;
 use tripartite::model::metrics::Metrics;
 use tripartite::model::params::{FeatureMap, Mode, Params};
+use tripartite::model::schedule::Phase;
 use tripartite::model::simulation::Simulation;
+use tripartite::ui::views::heads::GOOD_TV;
 
 fn bundled(name: &str) -> Lesson {
     lesson::bundled()
@@ -60,6 +62,60 @@ fn run(experiment: &Experiment, edit: impl FnOnce(&mut Params)) -> Metrics {
     sim.metrics()
 }
 
+/// A fresh simulation of `experiment` with `edit` applied, not yet stepped.
+fn simulation(experiment: &Experiment, edit: impl FnOnce(&mut Params)) -> Simulation {
+    let mut edited = experiment.clone();
+    edit(&mut edited.params);
+    let sequence = edited.load_sequence().unwrap();
+    Simulation::new(&edited.params, Arc::new(sequence)).unwrap()
+}
+
+/// The calcium (normaliser units) now.
+fn calcium(sim: &Simulation) -> f64 {
+    sim.dynamic().unwrap().calcium_normalised()
+}
+
+/// What the calcium does while the keys are written: after write 1, and after the last write.
+fn calcium_while_writing(experiment: &Experiment) -> (f64, f64) {
+    let mut sim = simulation(experiment, |_| {});
+    sim.step_slot();
+    let after_first = calcium(&sim);
+    for _ in 1..sim.sequence().len() {
+        sim.step_slot();
+    }
+    assert_eq!(sim.current_slot().unwrap().phase, Phase::Read);
+    (after_first, calcium(&sim))
+}
+
+/// The median, over read slots 2.., of the fraction of the slot's jump in calcium (start to end
+/// of the slot) closed in its first `ms` milliseconds.
+fn median_jump_closed(experiment: &Experiment, ms: f64) -> f64 {
+    let mut sim = simulation(experiment, |_| {});
+    let tokens = sim.sequence().len();
+    for _ in 0..tokens {
+        sim.step_slot();
+    }
+    let early = (ms / experiment.params.dt).round() as u64;
+    let mut fractions = Vec::new();
+    for t in 0..tokens {
+        let slot = sim.current_slot().unwrap();
+        assert_eq!((slot.phase, slot.token), (Phase::Read, t));
+        let start = calcium(&sim);
+        for _ in 0..early {
+            sim.step();
+        }
+        let at_early = calcium(&sim);
+        sim.step_slot();
+        let end = calcium(&sim);
+        // Read slot 1 starts from the calcium the writes left, not from a Z_t.
+        if t > 0 {
+            fractions.push((at_early - start) / (end - start));
+        }
+    }
+    fractions.sort_by(f64::total_cmp);
+    fractions[fractions.len() / 2]
+}
+
 #[test]
 fn every_bundled_lesson_is_checked_here() {
     let names: Vec<&str> = lesson::bundled().iter().map(|l| l.name).collect();
@@ -79,19 +135,36 @@ fn how_an_astrocyte_computes_softmax() {
         .states("m = {} hidden", tracking.params.m as f64)
         .all_claimed();
     words(&l, 2)
-        .notation("Token 1's")
+        .notation("Token t0's")
         .notation("Shift + Right arrow")
         .all_claimed();
+    // The app labels tokens t0, t1, …
+    assert_eq!(tracking.load_sequence().unwrap().tokens[0], "t0");
+    let (after_write_1, after_writes) = calcium_while_writing(&tracking);
+    let z = simulation(&tracking, |_| {}).reference().normaliser();
     words(&l, 3)
-        .states("all {} write slots", shape.tokens as f64)
+        .quotes("c = {} after write", after_write_1)
+        .states("after write {},", 1.0)
+        .quotes("and {} after all", after_writes)
+        .states("all {} write slots, already", shape.tokens as f64)
+        .quotes("already {} % of", 100.0 * after_writes / z[0])
+        .notation("t0.")
+        .states("all {} write slots;", shape.tokens as f64)
         .all_claimed();
     assert_eq!(experiment_of(&l, 4), tracking);
     words(&l, 4)
+        .states("τ_c = {} ms it", tracking.params.tau_calcium)
+        .quotes(
+            "(median {} %)",
+            100.0 * median_jump_closed(&tracking, 100.0),
+        )
+        .states("first {} ms of", 100.0)
+        .states("the {} ms slot", tracking.params.t_read)
         .quotes("within {} % of Z_t", 100.0 * good.calcium_rel_err)
         .all_claimed();
     words(&l, 5)
-        .quotes("correlation {},", good.calcium_corr)
-        .quotes("A_soft is {}.", good.attn_tv)
+        .quotes("correlation {} (", good.calcium_corr)
+        .quotes("(*TV*) is {}.", good.attn_tv)
         .all_claimed();
 
     let few = experiment_of(&l, 6);
@@ -106,12 +179,46 @@ fn how_an_astrocyte_computes_softmax() {
         .all_claimed();
 
     let slow = experiment_of(&l, 7);
-    let lagging = run(&slow, |_| {});
+    let mut slow_sim = simulation(&slow, |_| {});
+    slow_sim.run_to_end();
+    let lagging = slow_sim.metrics();
     let fast = run(&slow, |p| p.tau_calcium = 100.0);
+    let attention = &slow_sim.output().attention;
+    let row_sums: Vec<f64> = attention.rows().into_iter().map(|r| r.sum()).collect();
+    let lowest = row_sums.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = row_sums.iter().copied().fold(0.0, f64::max);
+    // "Each keeps its shape": each row divided by its own sum is as close to A_soft as the
+    // fast astrocyte's rows are.
+    let soft = &slow_sim.reference().attention;
+    let rows = row_sums.len() as f64;
+    let shape_tv = row_sums
+        .iter()
+        .enumerate()
+        .map(|(t, sum)| {
+            0.5 * attention
+                .row(t)
+                .iter()
+                .zip(soft.row(t))
+                .map(|(a, s)| (a / sum - s).abs())
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / rows;
+    assert!(
+        (shape_tv - fast.attn_tv).abs() < 0.005,
+        "{shape_tv} against {}",
+        fast.attn_tv
+    );
     words(&l, 7)
         .states("τ_c = {} ms, as long", slow.params.tau_calcium)
         .quotes("ends {} % off", 100.0 * lagging.calcium_rel_err)
         .quotes("correlation {}.", lagging.calcium_corr)
+        .quotes("TV ({};", lagging.attn_tv)
+        .states("below {})", GOOD_TV)
+        .quotes("between {} and", lowest)
+        .quotes("and {} instead", highest)
+        .states("instead of {}, but", 1.0)
+        .quotes("only from {}:", fast.attn_tv)
         .states("back to {} ms", 100.0)
         .quotes("within {} % again", 100.0 * fast.calcium_rel_err)
         .all_claimed();
@@ -123,7 +230,23 @@ fn how_an_astrocyte_computes_softmax() {
     let real = experiment_of(&l, 8);
     assert_eq!(real.params.mode, Mode::Dynamic);
     let at_256 = run(&real, |_| {});
-    let at_4096 = run(&real, |p| p.m = 4096);
+    let mut big = simulation(&real, |p| p.m = 4096);
+    let mut peak = 0.0f64;
+    while big.step() {
+        peak = peak.max(calcium(&big));
+    }
+    let at_4096 = big.metrics();
+    let tokens = &big.sequence().tokens;
+    let spike = tokens.iter().position(|t| t == "##ap").unwrap();
+    let real_z = big.reference().normaliser();
+    let scores = big
+        .sequence()
+        .scaled_queries()
+        .dot(&big.sequence().scaled_keys().t());
+    let largest = (0..tokens.len())
+        .max_by(|&a, &b| scores[[spike, a]].total_cmp(&scores[[spike, b]]))
+        .unwrap();
+    assert_eq!(tokens[largest], "[CLS]");
     words(&l, 8)
         .states("layer {},", real.params.layer as f64)
         .states("head {}, with", real.params.head as f64)
@@ -133,6 +256,10 @@ fn how_an_astrocyte_computes_softmax() {
         .states("Set m to {} (", 4096.0)
         .quotes("falls only to {},", at_4096.attn_tv)
         .quotes("still {} % off", 100.0 * at_4096.calcium_rel_err)
+        .quotes("ends at {} against", big.output().calcium[spike])
+        .quotes("Z_t = {}, because", real_z[spike])
+        .quotes("one term ({},", scores[[spike, largest]].exp())
+        .quotes("even reaches {}.", peak)
         .all_claimed();
     // The app opens on this head.
     let default = Experiment::default();

@@ -456,3 +456,98 @@ fn a_branch_discards_the_future_and_goes_on_with_the_new_value() {
         "a slower astrocyte changes the future"
     );
 }
+
+#[test]
+fn a_saved_state_opens_with_its_keyframes_and_earlier_times_equal_the_live_run_bit_for_bit() {
+    let mut h = Harness::new(small());
+    h.send(Command::StepSlot);
+    let first = h.wait("a slot", |s| s.step == 20);
+    // A live edit part-way: times before it must replay with the old τ_c.
+    h.send(Command::SetParams(Params {
+        tau_calcium: 55.0,
+        ..first.params.clone()
+    }));
+    h.wait("the live edit", |s| s.params.tau_calcium == 55.0);
+    h.send(Command::RunToEnd);
+    let end = h.wait("the end", |s| s.state == RunState::Finished);
+    let total = end.step;
+    let steps = [3, 19, 20, 37, 111, total / 2, total - 1];
+    let mut live = Vec::new();
+    for step in steps {
+        h.send(Command::ShowStep(Some(step)));
+        let shown = h.wait("the shown step", |s| s.timeline.scrubbed && s.step == step);
+        live.push(shown.calcium.to_bits());
+    }
+    h.send(Command::ShowStep(None));
+    h.wait("the present", |s| !s.timeline.scrubbed);
+
+    // File ▸ Save state, through a file.
+    h.history.captured = None;
+    h.send(Command::CaptureState);
+    h.wait("the captured state", |_| true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let checkpoint = loop {
+        if let Some(update) = h.worker.take_update() {
+            h.history.apply(update);
+        }
+        if let Some(captured) = h.history.captured.take() {
+            break captured.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the capture"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.tps");
+    tripartite::io::checkpoint::save_state(&path, &checkpoint).unwrap();
+    let opened = tripartite::io::checkpoint::load_state(&path).unwrap();
+    assert!(opened.keyframes.is_some(), "the file keeps the keyframes");
+
+    // A fresh run, then File ▸ Open state.
+    h.send(Command::Reset);
+    h.wait("the reset", |s| s.step == 0);
+    h.send(Command::LoadState(Box::new(opened.clone())));
+    let loaded = h.wait("the opened state", |s| s.step == total);
+    assert!(
+        loaded
+            .notice()
+            .unwrap_or("")
+            .contains("earlier times replay from its keyframes"),
+        "{:?}",
+        loaded.notice()
+    );
+    assert_eq!(
+        loaded.timeline.keyframe_steps, end.timeline.keyframe_steps,
+        "the saved keyframes are the run's"
+    );
+    for (step, expected) in steps.into_iter().zip(live) {
+        h.send(Command::ShowStep(Some(step)));
+        let shown = h.wait("the shown step", |s| s.timeline.scrubbed && s.step == step);
+        assert_eq!(
+            shown.calcium.to_bits(),
+            expected,
+            "the calcium at step {step} after Open state"
+        );
+    }
+
+    // A file that keeps no keyframes says so.
+    h.send(Command::ShowStep(None));
+    h.send(Command::Reset);
+    h.wait("the reset", |s| s.step == 0);
+    h.send(Command::LoadState(Box::new(
+        tripartite::sim::run::Checkpoint {
+            keyframes: None,
+            ..opened
+        },
+    )));
+    let bare = h.wait("the opened state", |s| s.step == total);
+    assert!(
+        bare.notice()
+            .unwrap_or("")
+            .contains("the file keeps no keyframes, so earlier times replay from step 0"),
+        "{:?}",
+        bare.notice()
+    );
+}

@@ -3,8 +3,9 @@
 //!
 //! Layout (little-endian): the magic line `tripartite state\n`, the format version (u32), the
 //! experiment the run belongs to (its TOML, length-prefixed), the live parameters in force
-//! (JSON, length-prefixed), the mode's state, the trace recorded so far, and an FNV-1a 64-bit
-//! checksum of every byte before it. The checksum is checked before anything is parsed, so a
+//! (JSON, length-prefixed), the mode's state, the trace recorded so far, (format 2) the
+//! run's keyframes and live edits, and an FNV-1a 64-bit checksum of every byte before it.
+//! Format 1 files (no keyframe section) still open: their earlier times replay from step 0. The checksum is checked before anything is parsed, so a
 //! truncated file or one flipped byte is reported as damage, never read as a wrong state.
 
 use crate::data::experiment::Experiment;
@@ -12,6 +13,7 @@ use crate::model::algebraic::NetworkOutput;
 use crate::model::dynamic::DynamicState;
 use crate::model::params::Params;
 use crate::model::simulation::SimState;
+use crate::sim::keyframes::{DEFAULT_BUDGET_BYTES, Keyframes};
 use crate::sim::snapshot::TraceSample;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
@@ -19,9 +21,9 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every state file.
 pub const MAGIC: &[u8] = b"tripartite state\n";
 /// The newest state format this build reads, and the one it writes.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
-pub use crate::sim::run::Checkpoint;
+pub use crate::sim::run::{Checkpoint, SavedKeyframes};
 
 /// Why a state file could not be written or used.
 #[derive(Debug, thiserror::Error)]
@@ -106,43 +108,7 @@ pub fn encode(checkpoint: &Checkpoint) -> Vec<u8> {
     w.0.extend_from_slice(MAGIC);
     w.u32(STATE_VERSION);
     w.text(&checkpoint.experiment.to_toml());
-    match &checkpoint.state {
-        SimState::Dynamic(state) => {
-            w.u8(0);
-            w.params(&state.params);
-            w.u64(state.step);
-            w.u64(state.target_slot.map_or(u64::MAX, |slot| slot as u64));
-            w.f64(state.calcium);
-            w.u8(u8::from(state.calcium_frozen));
-            for vector in [
-                &state.input_rates,
-                &state.drive,
-                &state.drive_target,
-                &state.hidden_rates,
-                &state.output_rates,
-                &state.presynaptic,
-                &state.process_drive,
-            ] {
-                w.vector(vector);
-            }
-            w.u64(state.eligibility.len() as u64);
-            for row in &state.eligibility {
-                w.vector(row);
-            }
-            w.matrix(&state.output.attention);
-            w.vector(&state.output.calcium);
-            w.matrix(&state.output.outputs);
-            w.u64(state.output.rows_done.len() as u64);
-            for &done in &state.output.rows_done {
-                w.u8(u8::from(done));
-            }
-        }
-        SimState::Algebraic { rows, params } => {
-            w.u8(1);
-            w.params(params);
-            w.u64(*rows as u64);
-        }
-    }
+    w.state(&checkpoint.state);
     w.u64(checkpoint.trace.len() as u64);
     for sample in &checkpoint.trace {
         w.u64(sample.generation);
@@ -150,6 +116,7 @@ pub fn encode(checkpoint: &Checkpoint) -> Vec<u8> {
         w.f64(sample.time_ms);
         w.f64(sample.calcium);
     }
+    w.keyframes(checkpoint.keyframes.as_ref());
     let sum = fnv1a(&w.0);
     w.u64(sum);
     w.0
@@ -192,70 +159,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint, StateFileError> {
     let parsed = (|| -> Result<Checkpoint, String> {
         let toml = r.text()?;
         let experiment = Experiment::parse(&toml, path).map_err(|e| e.to_string())?;
-        let state = match r.u8()? {
-            0 => {
-                let params = r.params()?;
-                let step = r.u64()?;
-                let target_slot = match r.u64()? {
-                    u64::MAX => None,
-                    slot => Some(usize::try_from(slot).map_err(|_| "a slot out of range")?),
-                };
-                let calcium = r.f64()?;
-                let calcium_frozen = match r.u8()? {
-                    0 => false,
-                    1 => true,
-                    other => return Err(format!("a frozen-calcium flag of {other}")),
-                };
-                let input_rates = r.vector()?;
-                let drive = r.vector()?;
-                let drive_target = r.vector()?;
-                let hidden_rates = r.vector()?;
-                let output_rates = r.vector()?;
-                let presynaptic = r.vector()?;
-                let process_drive = r.vector()?;
-                let rows = r.len(8)?;
-                let eligibility = (0..rows)
-                    .map(|_| r.vector())
-                    .collect::<Result<Vec<_>, _>>()?;
-                let attention = r.matrix()?;
-                let output_calcium = r.vector()?;
-                let outputs = r.matrix()?;
-                let done = r.len(1)?;
-                let rows_done = (0..done)
-                    .map(|_| r.u8().map(|b| b != 0))
-                    .collect::<Result<Vec<_>, _>>()?;
-                SimState::Dynamic(Box::new(DynamicState {
-                    params,
-                    step,
-                    input_rates,
-                    drive,
-                    drive_target,
-                    target_slot,
-                    hidden_rates,
-                    output_rates,
-                    presynaptic,
-                    process_drive,
-                    calcium,
-                    calcium_frozen,
-                    eligibility,
-                    output: NetworkOutput {
-                        attention,
-                        calcium: output_calcium,
-                        outputs,
-                        rows_done,
-                    },
-                }))
-            }
-            1 => {
-                let params = r.params()?;
-                let rows = usize::try_from(r.u64()?).map_err(|_| "a row count out of range")?;
-                SimState::Algebraic {
-                    rows,
-                    params: Box::new(params),
-                }
-            }
-            other => return Err(format!("unknown mode tag {other}")),
-        };
+        let state = r.state()?;
         let samples = r.len(32)?;
         let trace = (0..samples)
             .map(|_| -> Result<TraceSample, String> {
@@ -268,6 +172,25 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint, StateFileError> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let keyframes = if version >= 2 {
+            let keyframes = r
+                .keyframes(DEFAULT_BUDGET_BYTES)
+                .map_err(|e| format!("its keyframes do not read ({e})"))?;
+            if let Some(late) = keyframes.as_ref().and_then(|k| {
+                k.keyframes
+                    .steps()
+                    .into_iter()
+                    .find(|&step| step > state.step_index())
+            }) {
+                return Err(format!(
+                    "its keyframes do not read (one is at step {late}, after the saved step {})",
+                    state.step_index()
+                ));
+            }
+            keyframes
+        } else {
+            None
+        };
         if !r.bytes.is_empty() {
             return Err(format!("{} bytes follow the trace", r.bytes.len()));
         }
@@ -275,6 +198,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Checkpoint, StateFileError> {
             experiment,
             state,
             trace,
+            keyframes,
         })
     })();
     parsed.map_err(malformed)
@@ -290,6 +214,64 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 struct Writer(Vec<u8>);
 
 impl Writer {
+    fn state(&mut self, state: &SimState) {
+        match state {
+            SimState::Dynamic(dynamic) => {
+                self.u8(0);
+                self.params(&dynamic.params);
+                self.u64(dynamic.step);
+                self.u64(dynamic.target_slot.map_or(u64::MAX, |slot| slot as u64));
+                self.f64(dynamic.calcium);
+                self.u8(u8::from(dynamic.calcium_frozen));
+                for vector in [
+                    &dynamic.input_rates,
+                    &dynamic.drive,
+                    &dynamic.drive_target,
+                    &dynamic.hidden_rates,
+                    &dynamic.output_rates,
+                    &dynamic.presynaptic,
+                    &dynamic.process_drive,
+                ] {
+                    self.vector(vector);
+                }
+                self.u64(dynamic.eligibility.len() as u64);
+                for row in &dynamic.eligibility {
+                    self.vector(row);
+                }
+                self.matrix(&dynamic.output.attention);
+                self.vector(&dynamic.output.calcium);
+                self.matrix(&dynamic.output.outputs);
+                self.u64(dynamic.output.rows_done.len() as u64);
+                for &done in &dynamic.output.rows_done {
+                    self.u8(u8::from(done));
+                }
+            }
+            SimState::Algebraic { rows, params } => {
+                self.u8(1);
+                self.params(params);
+                self.u64(*rows as u64);
+            }
+        }
+    }
+    fn keyframes(&mut self, saved: Option<&SavedKeyframes>) {
+        let Some(SavedKeyframes { start, keyframes }) = saved else {
+            self.u8(0);
+            return;
+        };
+        self.u8(1);
+        self.params(start);
+        self.u64(keyframes.stride() as u64);
+        self.u64(keyframes.len() as u64);
+        for (boundary, state) in keyframes.frames() {
+            self.u64(boundary as u64);
+            self.state(state);
+        }
+        self.u64(keyframes.edits().len() as u64);
+        for (step, params) in keyframes.edits() {
+            self.u64(*step);
+            self.params(params);
+        }
+    }
     fn u8(&mut self, value: u8) {
         self.0.push(value);
     }
@@ -330,6 +312,98 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    fn state(&mut self) -> Result<SimState, String> {
+        Ok(match self.u8()? {
+            0 => {
+                let params = self.params()?;
+                let step = self.u64()?;
+                let target_slot = match self.u64()? {
+                    u64::MAX => None,
+                    slot => Some(usize::try_from(slot).map_err(|_| "a slot out of range")?),
+                };
+                let calcium = self.f64()?;
+                let calcium_frozen = match self.u8()? {
+                    0 => false,
+                    1 => true,
+                    other => return Err(format!("a frozen-calcium flag of {other}")),
+                };
+                let input_rates = self.vector()?;
+                let drive = self.vector()?;
+                let drive_target = self.vector()?;
+                let hidden_rates = self.vector()?;
+                let output_rates = self.vector()?;
+                let presynaptic = self.vector()?;
+                let process_drive = self.vector()?;
+                let rows = self.len(8)?;
+                let eligibility = (0..rows)
+                    .map(|_| self.vector())
+                    .collect::<Result<Vec<_>, _>>()?;
+                let attention = self.matrix()?;
+                let output_calcium = self.vector()?;
+                let outputs = self.matrix()?;
+                let done = self.len(1)?;
+                let rows_done = (0..done)
+                    .map(|_| self.u8().map(|b| b != 0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                SimState::Dynamic(Box::new(DynamicState {
+                    params,
+                    step,
+                    input_rates,
+                    drive,
+                    drive_target,
+                    target_slot,
+                    hidden_rates,
+                    output_rates,
+                    presynaptic,
+                    process_drive,
+                    calcium,
+                    calcium_frozen,
+                    eligibility,
+                    output: NetworkOutput {
+                        attention,
+                        calcium: output_calcium,
+                        outputs,
+                        rows_done,
+                    },
+                }))
+            }
+            1 => {
+                let params = self.params()?;
+                let rows = usize::try_from(self.u64()?).map_err(|_| "a row count out of range")?;
+                SimState::Algebraic {
+                    rows,
+                    params: Box::new(params),
+                }
+            }
+            other => return Err(format!("unknown mode tag {other}")),
+        })
+    }
+    /// The keyframe section of a format-2 file (None: the file keeps none).
+    fn keyframes(&mut self, budget: usize) -> Result<Option<SavedKeyframes>, String> {
+        match self.u8()? {
+            0 => return Ok(None),
+            1 => {}
+            other => return Err(format!("a keyframe flag of {other}")),
+        }
+        let start = self.params()?;
+        let stride = usize::try_from(self.u64()?).map_err(|_| "a stride out of range")?;
+        // A keyframe takes at least its boundary, mode tag and parameters' length.
+        let count = self.len(17)?;
+        let frames = (0..count)
+            .map(|_| -> Result<(usize, SimState), String> {
+                let boundary =
+                    usize::try_from(self.u64()?).map_err(|_| "a slot boundary out of range")?;
+                Ok((boundary, self.state()?))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let edits = self.len(16)?;
+        let edits = (0..edits)
+            .map(|_| -> Result<(u64, Params), String> { Ok((self.u64()?, self.params()?)) })
+            .collect::<Result<Vec<_>, _>>()?;
+        Keyframes::from_parts(budget, stride, frames, edits)
+            .map(|keyframes| Some(SavedKeyframes { start, keyframes }))
+            .ok_or_else(|| "they are out of order or off their stride".to_string())
+    }
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
         if self.bytes.len() < n {
             return Err("it ends in the middle of a value".to_string());

@@ -15,14 +15,14 @@ use crate::model::simulation::{SimState, Simulation};
 pub const DEFAULT_BUDGET_BYTES: usize = 256 << 20;
 
 /// One kept state and the slot boundary it was taken at.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 struct Keyframe {
     boundary: usize,
     state: SimState,
 }
 
 /// The keyframes of one run, and the live parameter edits made during it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Keyframes {
     budget: usize,
     frames: Vec<Keyframe>,
@@ -87,6 +87,48 @@ impl Keyframes {
         while self.bytes > self.budget && !self.frames.is_empty() {
             self.thin();
         }
+    }
+
+    /// The kept states with their slot boundaries, in order (what a state file writes).
+    pub fn frames(&self) -> impl Iterator<Item = (usize, &SimState)> {
+        self.frames.iter().map(|f| (f.boundary, &f.state))
+    }
+
+    /// The live edits recorded, by the step at which they took effect, in order.
+    pub fn edits(&self) -> &[(u64, Params)] {
+        &self.edits
+    }
+
+    /// A store holding `frames` (slot boundary, state; increasing boundaries, multiples of
+    /// `stride`) and `edits` (increasing steps), as a state file recorded them; thinned to
+    /// `budget` if they exceed it. None if the order or the stride does not hold.
+    pub fn from_parts(
+        budget: usize,
+        stride: usize,
+        frames: Vec<(usize, SimState)>,
+        edits: Vec<(u64, Params)>,
+    ) -> Option<Self> {
+        let ordered = frames.windows(2).all(|w| w[0].0 < w[1].0)
+            && frames
+                .iter()
+                .all(|(b, _)| *b > 0 && b.is_multiple_of(stride))
+            && edits.windows(2).all(|w| w[0].0 < w[1].0);
+        if stride == 0 || !ordered {
+            return None;
+        }
+        let frames: Vec<Keyframe> = frames
+            .into_iter()
+            .map(|(boundary, state)| Keyframe { boundary, state })
+            .collect();
+        let mut keyframes = Keyframes {
+            budget,
+            bytes: frames.iter().map(|f| f.state.bytes()).sum(),
+            frames,
+            stride,
+            edits,
+        };
+        keyframes.set_budget(budget);
+        Some(keyframes)
     }
 
     /// Changes the budget, thinning the kept keyframes until they fit.

@@ -53,6 +53,17 @@ pub struct Checkpoint {
     /// Trace samples recorded so far (calcium only; the app's saved states carry the trace its
     /// history holds).
     pub trace: Vec<TraceSample>,
+    /// The run's keyframes and live edits, so that earlier times replay from them after the
+    /// file is opened (None: the file keeps none, as format 1 and `run --save-state` files).
+    pub keyframes: Option<SavedKeyframes>,
+}
+
+/// What a state file keeps of a run's past: its keyframes and live edits, and the parameters
+/// it started with (times before the first keyframe replay from a fresh state of those).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedKeyframes {
+    pub start: Params,
+    pub keyframes: super::keyframes::Keyframes,
 }
 
 /// Why a headless run could not start.

@@ -12,7 +12,7 @@ use super::layer::LayerRun;
 use super::meter::RateMeter;
 use super::pacing::Pacer;
 use super::publisher::{Mailbox, Publisher};
-use super::run::Checkpoint;
+use super::run::{Checkpoint, SavedKeyframes};
 use super::snapshot::{
     BranchSwitch, RowUpdate, RunInfo, RunState, Snapshot, Status, Timeline, TraceSample, Update,
 };
@@ -566,6 +566,13 @@ impl Engine {
                         },
                         state: sim.state(),
                         trace: Vec::new(),
+                        keyframes: self.start_state.as_ref().map(|start| SavedKeyframes {
+                            start: match start {
+                                SimState::Dynamic(state) => state.params.clone(),
+                                SimState::Algebraic { params, .. } => (**params).clone(),
+                            },
+                            keyframes: self.keyframes.clone(),
+                        }),
                     })),
                     (None, _) => Err("there is no simulation to save".to_string()),
                     (Some(_), None) => Err(
@@ -1170,7 +1177,15 @@ impl Engine {
         .and_then(|sequence| {
             let mut sim = Simulation::new(&checkpoint.experiment.params, sequence.clone())
                 .map_err(|e| e.to_string())?;
-            let fresh = sim.state();
+            // Step 0 with the parameters the run started with, when the file records them.
+            let fresh = match &checkpoint.keyframes {
+                Some(saved) if saved.start != checkpoint.experiment.params => {
+                    Simulation::new(&saved.start, sequence.clone())
+                        .map_err(|e| e.to_string())?
+                        .state()
+                }
+                _ => sim.state(),
+            };
             sim.restore(&checkpoint.state).map_err(|e| e.to_string())?;
             Ok((sequence, sim, fresh))
         });
@@ -1180,10 +1195,21 @@ impl Engine {
                 self.params = sim.params().clone();
                 self.sequence = Some(sequence);
                 self.experiment = Some(checkpoint.experiment);
+                let earlier = if checkpoint.keyframes.is_some() {
+                    "earlier times replay from its keyframes"
+                } else {
+                    "the file keeps no keyframes, so earlier times replay from step 0"
+                };
                 self.status = Status::Applied(format!(
-                    "Opened a saved state: the run continues from step {step}."
+                    "Opened a saved state: the run continues from step {step}; {earlier}."
                 ));
                 self.install(Live::One(sim));
+                // The saved keyframes and live edits (after `install`, which starts a new store).
+                let budget = self.keyframes.budget();
+                if let Some(SavedKeyframes { mut keyframes, .. }) = checkpoint.keyframes {
+                    keyframes.set_budget(budget);
+                    self.keyframes = keyframes;
+                }
                 // The trace recorded before the save, as this generation's past, in order
                 // before the sample of the present that `install` took.
                 if !checkpoint.trace.is_empty() {
@@ -1196,7 +1222,7 @@ impl Engine {
                     }
                     self.sample();
                 }
-                // Times before the saved step replay from step 0 (the file keeps no keyframes).
+                // Times before the nearest saved keyframe replay from step 0.
                 self.start_state = Some(fresh);
                 // The rows read before the save, as if they had just been read.
                 self.collect_rows();
