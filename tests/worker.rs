@@ -4,7 +4,7 @@ mod common;
 
 use common::worker::Harness;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tripartite::data::source::SourceSpec;
 use tripartite::data::source::load_sequence;
 use tripartite::io::experiment::Experiment;

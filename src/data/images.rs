@@ -402,9 +402,13 @@ mod tests {
         .unwrap();
         assert_eq!((colour.side, colour.grid, colour.rgb.len()), (16, 4, 256));
         assert!(
-            image_preview(&SourceSpec::Synthetic { tokens: 3, dim: 2 })
-                .unwrap()
-                .is_none()
+            image_preview(&SourceSpec::Synthetic {
+                tokens: 3,
+                dim: 2,
+                heads: 1
+            })
+            .unwrap()
+            .is_none()
         );
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.png");
