@@ -136,11 +136,13 @@ fn run_while_looking_back_asks_and_a_branch_is_marked() {
     let at = slots[7].end_step();
     h.key_press(Key::Home);
     shown(&mut h, "the start", 0);
-    for _ in 0..8 {
+    // Each press moves one slot from the time shown, so wait for the worker to show it
+    // before the next press (a loaded machine may take longer than a few frames).
+    for (k, slot) in slots.iter().take(8).enumerate() {
         h.key_press_modifiers(Modifiers::COMMAND, Key::ArrowRight);
         h.run_steps(2);
+        shown(&mut h, &format!("slot {k}'s end"), slot.end_step());
     }
-    shown(&mut h, "the eighth slot's end", at);
     h.key_press(Key::Space);
     h.run_steps(2);
     assert!(
