@@ -55,6 +55,8 @@ pub enum UserAction {
     NextLessonStep,
     PreviousLessonStep,
     OpenLesson,
+    /// From a head opened in a live layer back to the whole layer.
+    BackToLayer,
 }
 
 /// Where a shortcut applies.
@@ -105,6 +107,7 @@ const CTRL_SHIFT_Z: &[KeyboardShortcut] = &[key(Modifiers::COMMAND.plus(Modifier
 const F5: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::F5)];
 const PAGE_DOWN: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageDown)];
 const PAGE_UP: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::PageUp)];
+const BACKSPACE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Backspace)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -112,7 +115,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 32] = [
+    pub const ALL: [UserAction; 33] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -145,6 +148,7 @@ impl UserAction {
         UserAction::NextLessonStep,
         UserAction::PreviousLessonStep,
         UserAction::OpenLesson,
+        UserAction::BackToLayer,
     ];
 
     /// The declaration.
@@ -411,6 +415,14 @@ impl UserAction {
                 Some("Lesson: previous step"),
                 Simulation,
             ),
+            UserAction::BackToLayer => (
+                "← Back to the layer",
+                "From this head back to the whole layer, every astrocyte in one graph",
+                BACKSPACE,
+                "Backspace",
+                Some("Live layer: from an opened head back to the whole layer"),
+                Simulation,
+            ),
         };
         ActionSpec {
             label,
@@ -481,6 +493,7 @@ impl UserAction {
             UserAction::OpenLesson => file(FileAction::Choose(DialogKind::OpenLesson)),
             UserAction::NextLessonStep => AppCommand::LessonNext,
             UserAction::PreviousLessonStep => AppCommand::LessonBack,
+            UserAction::BackToLayer => AppCommand::BackToLayer,
         }
     }
 

@@ -258,6 +258,9 @@ enum Stage {
     LessonShot,
     /// Presentation mode on the lesson's experiment.
     PresentationShot,
+    /// A whole layer live: every head of a bundled sentence's layer, one astrocyte each.
+    LayerLoad,
+    LayerShot,
     Done,
 }
 
@@ -605,6 +608,37 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "presentation.png", None) {
+                    app.handle(ctx, AppCommand::TogglePresentation);
+                    app.handle(ctx, AppCommand::LeaveLesson);
+                    self.generation = snapshot.generation + 1;
+                    let before = Box::new(app.current_experiment());
+                    app.handle(
+                        ctx,
+                        AppCommand::LoadSequence {
+                            before,
+                            after: Box::new(layer_experiment()),
+                        },
+                    );
+                    self.next(Stage::LayerLoad);
+                }
+            }
+            Stage::LayerLoad => {
+                if snapshot.generation < self.generation || snapshot.layer.is_none() {
+                    return;
+                }
+                let Some(run) = snapshot.run.clone() else {
+                    return;
+                };
+                self.target = mid_run(&run);
+                self.generation = snapshot.generation;
+                app.handle(ctx, AppCommand::Worker(Command::RunToStep(self.target)));
+                self.next(Stage::LayerShot);
+            }
+            Stage::LayerShot => {
+                if !self.at_target(app) {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "layer_live.png", None) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -612,6 +646,23 @@ impl Shots {
             }
             Stage::Done => {}
         }
+    }
+}
+
+/// The whole-layer picture: every head of layer 3 on a bundled MiniLM sentence, dynamic, at
+/// an m that reaches mid-run in seconds.
+fn layer_experiment() -> crate::data::experiment::Experiment {
+    use crate::model::params::{Heads, Mode, Params};
+    crate::data::experiment::Experiment {
+        params: Params {
+            mode: Mode::Dynamic,
+            m: 512,
+            layer: 3,
+            heads: Heads::All,
+            ..Params::default()
+        },
+        source: crate::data::source::SourceSpec::Bundled("coreference-it".into()),
+        ..Default::default()
     }
 }
 

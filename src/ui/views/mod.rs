@@ -8,6 +8,7 @@ pub mod controls;
 pub mod digits;
 pub mod graph;
 pub mod heads;
+pub mod layer;
 pub mod help;
 pub mod lesson;
 pub mod params;

@@ -1,0 +1,238 @@
+//! The layer's traces: every astrocyte's calcium against its own Z_t as small multiples (one
+//! per head, in its colour), and below them c/Z_t of every head on one time axis, where 1
+//! means that astrocyte normalises its head exactly.
+
+use super::{HeadSnapshot, LayerSnapshot};
+use crate::sim::Snapshot;
+use crate::ui::widgets::colormap::palette;
+use crate::ui::widgets::theme;
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2};
+use egui_plot::{HLine, Line, Plot, PlotPoints};
+
+/// Share of the height given to the small multiples (the c/Z_t plot gets the rest).
+const MULTIPLES_SHARE: f32 = 0.56;
+
+#[derive(Default)]
+pub struct LayerTraces {
+    /// Presentation mode: no caption.
+    pub compact: bool,
+}
+
+/// (ms, c/Z_t) of one head wherever its Z_t is known, split where it is not (write slots).
+pub fn ratio_segments(head: &HeadSnapshot) -> Vec<Vec<[f64; 2]>> {
+    let mut segments = Vec::new();
+    let mut current: Vec<[f64; 2]> = Vec::new();
+    for (&(t, c), &(tz, z)) in head.calcium_trace.iter().zip(&head.z_trace) {
+        let known = (t - tz).abs() < 1e-9 && z.is_finite() && z > 0.0 && c.is_finite();
+        if known {
+            current.push([t, c / z]);
+        } else if !current.is_empty() {
+            segments.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
+}
+
+impl LayerTraces {
+    pub fn ui(&mut self, ui: &mut egui::Ui, snapshot: &Snapshot, layer: &LayerSnapshot) {
+        ui.label(theme::title("Every astrocyte's calcium against its own Z_t"));
+        if !self.compact {
+            theme::caption(
+                ui,
+                "One cell per head: calcium (its colour) should meet that head's Z_t (dashed) in \
+                 each read slot. Below, c/Z_t of every head: 1 is exact.",
+            );
+        }
+        let Some(run) = snapshot.run.as_ref() else {
+            ui.colored_label(theme::ERROR, "No simulation: see the message above.");
+            return;
+        };
+        if !run.dynamic {
+            ui.label(
+                "Algebraic mode computes each read at once and has no time axis: switch Mode to \
+                 dynamic to watch the astrocytes integrate.",
+            );
+            return;
+        }
+        let total = run.total_ms.max(1.0);
+        let height = ui.available_height();
+        let size = vec2(
+            ui.available_width(),
+            ((height - 30.0) * MULTIPLES_SHARE).max(90.0),
+        );
+        let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Image,
+                true,
+                "Calcium against Z_t, one cell per head",
+            )
+        });
+        let painter = ui.painter_at(rect);
+        let n = layer.heads.len();
+        let (columns, rows) = super::graph::tiling(n, rect.size());
+        let cell = vec2(rect.width() / columns as f32, rect.height() / rows as f32);
+        for (k, head) in layer.heads.iter().enumerate() {
+            let (c, r) = (k % columns, k / columns);
+            let area = Rect::from_min_size(
+                rect.min + vec2(c as f32 * cell.x, r as f32 * cell.y),
+                cell,
+            )
+            .shrink(2.0);
+            small_multiple(
+                &painter,
+                area,
+                head,
+                total,
+                snapshot.time_ms,
+                head.head == layer.selected,
+            );
+        }
+
+        let selected = layer.selected;
+        let heads: Vec<(usize, Vec<Vec<[f64; 2]>>)> = layer
+            .heads
+            .iter()
+            .map(|h| (h.head, ratio_segments(h)))
+            .collect();
+        let now = snapshot.time_ms;
+        Plot::new(format!("layer calcium ratio {}", snapshot.generation))
+            .height((ui.available_height() - 4.0).max(70.0))
+            .include_x(0.0)
+            .include_x(total)
+            .include_y(0.0)
+            .include_y(2.0)
+            .auto_bounds([true, false])
+            .default_y_bounds(0.0, 2.0)
+            .x_axis_label("simulated time (ms)")
+            .y_axis_label("c / Z_t")
+            .allow_scroll(false)
+            .show(ui, move |plot| {
+                plot.hline(
+                    HLine::new("exact (c = Z_t)", 1.0)
+                        .color(palette::NORMALISER)
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+                for (head, segments) in heads {
+                    let width = if head == selected { 2.6 } else { 1.2 };
+                    for segment in segments {
+                        plot.line(
+                            Line::new(format!("head {head}"), PlotPoints::new(segment))
+                                .color(palette::head(head))
+                                .width(width),
+                        );
+                    }
+                }
+                plot.vline(
+                    egui_plot::VLine::new("now", now)
+                        .color(palette::CURSOR)
+                        .width(1.0),
+                );
+            });
+    }
+}
+
+/// One head's calcium (solid, its colour) and Z_t (dashed) over the whole run, drawn directly:
+/// twelve egui_plots would cost more than the frame budget allows at full speed.
+fn small_multiple(
+    painter: &egui::Painter,
+    area: Rect,
+    head: &HeadSnapshot,
+    total_ms: f64,
+    now_ms: f64,
+    selected: bool,
+) {
+    let colour = palette::head(head.head);
+    painter.rect(
+        area,
+        4.0,
+        Color32::from_gray(252),
+        Stroke::new(if selected { 2.5 } else { 1.0 }, colour),
+        egui::StrokeKind::Inside,
+    );
+    let font = FontId::proportional((area.height() / 6.0).clamp(10.5, 13.0));
+    painter.text(
+        area.left_top() + vec2(5.0, 3.0),
+        Align2::LEFT_TOP,
+        format!("head {}", head.head),
+        font,
+        colour,
+    );
+    let plot = area.shrink2(vec2(5.0, 4.0));
+    let plot = Rect::from_min_max(pos2(plot.left(), plot.top() + 14.0), plot.max);
+    if plot.height() < 8.0 {
+        return;
+    }
+    // The y range is twice this head's largest Z_t: calcium meets Z_t at mid-height.
+    let top = 2.0
+        * head
+            .z_trace
+            .iter()
+            .map(|&(_, z)| z)
+            .filter(|z| z.is_finite())
+            .fold(1e-12, f64::max);
+    let to_screen = |t: f64, v: f64| -> Pos2 {
+        let x = plot.left() + (t / total_ms).clamp(0.0, 1.0) as f32 * plot.width();
+        let y = plot.bottom() - (v / top).clamp(0.0, 1.0) as f32 * plot.height();
+        pos2(x, y)
+    };
+    let now = to_screen(now_ms, 0.0).x;
+    painter.line_segment(
+        [pos2(now, plot.top()), pos2(now, plot.bottom())],
+        Stroke::new(1.0, palette::CURSOR.gamma_multiply(0.6)),
+    );
+    let mut z_run: Vec<Pos2> = Vec::new();
+    let dash = |points: &mut Vec<Pos2>| {
+        if points.len() > 1 {
+            painter.extend(Shape::dashed_line(
+                points,
+                Stroke::new(1.2, palette::NORMALISER),
+                4.0,
+                3.0,
+            ));
+        }
+        points.clear();
+    };
+    for &(t, z) in &head.z_trace {
+        if z.is_finite() && z > 0.0 {
+            z_run.push(to_screen(t, z));
+        } else {
+            dash(&mut z_run);
+        }
+    }
+    dash(&mut z_run);
+    let calcium: Vec<Pos2> = head
+        .calcium_trace
+        .iter()
+        .filter(|(_, c)| c.is_finite())
+        .map(|&(t, c)| to_screen(t, c))
+        .collect();
+    if calcium.len() > 1 {
+        painter.add(Shape::line(calcium, Stroke::new(1.6, colour)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ratio_breaks_where_z_is_unknown() {
+        let head = HeadSnapshot {
+            head: 0,
+            calcium: 0.0,
+            z_t: f64::NAN,
+            attn_tv: 0.0,
+            calcium_corr: 0.0,
+            calcium_trace: vec![(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 4.0)],
+            z_trace: vec![(0.0, 2.0), (1.0, f64::NAN), (2.0, 3.0), (3.0, 8.0)],
+        };
+        assert_eq!(
+            ratio_segments(&head),
+            vec![vec![[0.0, 0.5]], vec![[2.0, 1.0], [3.0, 0.5]]]
+        );
+    }
+}
