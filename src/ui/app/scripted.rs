@@ -623,7 +623,9 @@ impl Shots {
                 }
             }
             Stage::LayerLoad => {
-                if snapshot.generation < self.generation || snapshot.layer.is_none() {
+                if snapshot.generation < self.generation
+                    || crate::ui::views::layer::layer_of(&snapshot).is_none()
+                {
                     return;
                 }
                 let Some(run) = snapshot.run.clone() else {
@@ -652,15 +654,16 @@ impl Shots {
 /// The whole-layer picture: every head of layer 3 on a bundled MiniLM sentence, dynamic, at
 /// an m that reaches mid-run in seconds.
 fn layer_experiment() -> crate::data::experiment::Experiment {
-    use crate::model::params::{Heads, Mode, Params};
+    use crate::model::params::{Mode, Params};
+    let mut params = Params {
+        mode: Mode::Dynamic,
+        m: 512,
+        layer: 3,
+        ..Params::default()
+    };
+    crate::ui::views::layer::set_all_heads(&mut params);
     crate::data::experiment::Experiment {
-        params: Params {
-            mode: Mode::Dynamic,
-            m: 512,
-            layer: 3,
-            heads: Heads::All,
-            ..Params::default()
-        },
+        params,
         source: crate::data::source::SourceSpec::Bundled("coreference-it".into()),
         ..Default::default()
     }

@@ -24,3 +24,11 @@ pub struct HeadSnapshot {
 pub fn layer_of(_snapshot: &crate::sim::Snapshot) -> Option<&LayerSnapshot> {
     None
 }
+
+/// The worker command that makes `head` the one the single-head fields describe.
+pub fn select_head(_head: usize) -> Option<crate::sim::Command> {
+    None
+}
+
+/// Sets `params` to run every head of its layer.
+pub fn set_all_heads(_params: &mut crate::model::params::Params) {}

@@ -126,7 +126,7 @@ impl LayerGraph {
         let worst = worst_head(layer).filter(|_| n > 1);
         let mut clicked = None;
         for (head, tile) in layer.heads.iter().zip(&tiles) {
-            let id = ui.id().with(("layer astrocyte", head.head));
+            let id = ui.make_persistent_id(("layer astrocyte", head.head));
             let response = ui.interact(*tile, id, Sense::click());
             let label = astrocyte_label(head);
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));

@@ -12,7 +12,7 @@ pub mod output;
 pub mod traces;
 
 mod api;
-pub use api::{HeadSnapshot, LayerSnapshot};
+pub use api::{HeadSnapshot, LayerSnapshot, select_head, set_all_heads};
 
 use crate::sim::Snapshot;
 
