@@ -35,6 +35,7 @@ fn figure(c: &mut Criterion) {
         source: SourceSpec::Synthetic {
             tokens: 200,
             dim: 32,
+            heads: 1,
         },
         ..Experiment::default()
     };

@@ -329,6 +329,17 @@ fn run_command(args: RunArgs) -> Result<()> {
         }
         None => {
             let experiment = build_experiment(&args.input)?;
+            if experiment.params.heads == crate::model::params::Heads::All {
+                let unsupported = (args.until.is_some().then_some("--until"))
+                    .or(args.save_state.is_some().then_some("--save-state"));
+                return Ok(crate::io::layer::run_layer_command(
+                    &experiment,
+                    args.out.as_deref(),
+                    args.json,
+                    args.save_experiment.as_deref(),
+                    unsupported,
+                )?);
+            }
             let run = match args.until {
                 Some(slots) => {
                     let sequence = std::sync::Arc::new(experiment.load_sequence()?);

@@ -20,7 +20,11 @@ use tripartite::sim::run::{resume_run, run_sequence, run_until, slot_count, stop
 /// A small synthetic experiment with `params` changed by `edit`.
 fn experiment(edit: impl FnOnce(&mut Params)) -> Experiment {
     let mut experiment = Experiment {
-        source: SourceSpec::Synthetic { tokens: 6, dim: 8 },
+        source: SourceSpec::Synthetic {
+            tokens: 6,
+            dim: 8,
+            heads: 1,
+        },
         ..Experiment::default()
     };
     experiment.params.m = 96;

@@ -28,7 +28,11 @@ use tripartite::ui::persist::{self, PersistedState, STORAGE_KEY, UiChoices};
 fn lesson() -> Experiment {
     Experiment {
         params: Params::default(),
-        source: SourceSpec::Synthetic { tokens: 4, dim: 8 },
+        source: SourceSpec::Synthetic {
+            tokens: 4,
+            dim: 8,
+            heads: 1,
+        },
         ..Experiment::default()
     }
 }

@@ -205,7 +205,11 @@ fn compare_variants_runs_each_variant_and_tabulates_them() {
 #[test]
 fn a_single_head_source_explains_itself() {
     let mut h = heads_harness();
-    h.state_mut().experiment.source = SourceSpec::Synthetic { tokens: 8, dim: 16 };
+    h.state_mut().experiment.source = SourceSpec::Synthetic {
+        tokens: 8,
+        dim: 16,
+        heads: 1,
+    };
     h.run_steps(2);
     assert!(
         h.query_by_label_contains("needs a real transformer")

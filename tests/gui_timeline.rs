@@ -25,7 +25,11 @@ fn small() -> Experiment {
             t_read: 40.0,
             ..Params::default()
         },
-        source: SourceSpec::Synthetic { tokens: 6, dim: 8 },
+        source: SourceSpec::Synthetic {
+            tokens: 6,
+            dim: 8,
+            heads: 1,
+        },
         ..Experiment::default()
     }
 }

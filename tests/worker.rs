@@ -21,7 +21,11 @@ fn small() -> Experiment {
             t_read: 40.0,
             ..Params::default()
         },
-        source: SourceSpec::Synthetic { tokens: 4, dim: 8 },
+        source: SourceSpec::Synthetic {
+            tokens: 4,
+            dim: 8,
+            heads: 1,
+        },
         ..Experiment::default()
     }
 }
@@ -300,7 +304,11 @@ fn snapshots_carry_only_the_shown_subset_of_a_large_network() {
             t_read: 2.0,
             ..Params::default()
         },
-        source: SourceSpec::Synthetic { tokens: 3, dim: 8 },
+        source: SourceSpec::Synthetic {
+            tokens: 3,
+            dim: 8,
+            heads: 1,
+        },
         ..Experiment::default()
     };
     let mut h = Harness::new(large);

@@ -388,8 +388,31 @@ pub fn bundle_bytes(
             vec![layers, heads, n, n],
             f16_bytes(enc.layers.iter().flat_map(|l| l.attention.iter())),
         ));
+        // The attention block's output after W_O + b_o, before the residual (issue 17).
+        buffers.push((
+            format!("s{i}.attention_output"),
+            vec![layers, n, model.config().hidden_size],
+            f16_bytes(enc.layers.iter().flat_map(|l| l.attention_output.iter())),
+        ));
         choices.push(choice);
     }
+    // Each layer's W_O ((heads·head_size) × hidden) and b_o, shared by every sentence, so a
+    // whole layer of astrocytes can be projected where the transformer projects its heads.
+    let layers = model.config().num_layers;
+    let projections = (0..layers)
+        .map(|l| model.output_projection(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let hidden = model.config().hidden_size;
+    buffers.push((
+        "w_o".to_owned(),
+        vec![layers, projections[0].0.nrows(), hidden],
+        f16_bytes(projections.iter().flat_map(|(w, _)| w.iter())),
+    ));
+    buffers.push((
+        "b_o".to_owned(),
+        vec![layers, hidden],
+        f16_bytes(projections.iter().flat_map(|(_, b)| b.iter())),
+    ));
     let views = buffers
         .iter()
         .map(|(name, shape, data)| {
@@ -503,6 +526,7 @@ mod tests {
                 k: zeros.clone(),
                 v: zeros,
                 attention: att,
+                attention_output: ndarray::Array2::zeros((n, 8)),
             }],
         };
         let prev = choose_default_head("t", &enc, Showcase::PreviousToken).unwrap();

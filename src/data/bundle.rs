@@ -8,7 +8,13 @@
 //! `format_version` ("1"), `num_sentences`, and per sentence `s{i}.name`, `s{i}.text`,
 //! `s{i}.tokens` (JSON array), `s{i}.default_head` ("layer,head") and `s{i}.default_reason`.
 //!
-//! Only activations derived from the model are shipped, never its weights (see
+//! Optional (added for whole layers, issue 17; older bundles lack them): per sentence
+//! `s{i}.attention_output` of shape `[layers, N, hidden]`, the attention block's output after
+//! W_O and its bias and before the residual, and, once for the file, `w_o` of shape
+//! `[layers, heads·head_size, hidden]` and `b_o` of shape `[layers, hidden]`, each layer's
+//! attention output projection (so `concat_h(y_h) · W_O + b_o` is that output).
+//!
+//! Apart from W_O and b_o, only activations derived from the model are shipped (see
 //! `assets/NOTICE`).
 
 use std::collections::HashMap;
@@ -65,6 +71,10 @@ pub struct Bundle {
     /// Licence of that model, e.g. "Apache-2.0".
     pub licence: String,
     pub sentences: Vec<BundledSentence>,
+    /// Every layer's W_O, `[layers, heads·head_size, hidden]`, when the bundle has it.
+    w_o: Option<(Vec<f16>, [usize; 3])>,
+    /// Every layer's b_o, `[layers, hidden]`.
+    b_o: Option<Vec<f16>>,
 }
 
 /// One bundled sentence with every layer's and head's q/k/v and attention (stored as f16).
@@ -87,6 +97,8 @@ pub struct BundledSentence {
     k: Vec<f16>,
     v: Vec<f16>,
     attention: Vec<f16>,
+    /// `[layers, N, hidden]` when the bundle has it.
+    attention_output: Option<(Vec<f16>, usize)>,
 }
 
 impl BundledSentence {
@@ -129,6 +141,19 @@ impl BundledSentence {
             v: take(&self.v, self.head_size),
             attention: take(&self.attention, n),
         })
+    }
+
+    /// Layer `layer`'s attention output after W_O + b_o, before the residual (N × hidden), when
+    /// the bundle has it.
+    pub fn attention_output(&self, layer: usize) -> Option<Array2<f32>> {
+        let (data, hidden) = self.attention_output.as_ref()?;
+        let block = self.len() * hidden;
+        let values = data.get(layer * block..(layer + 1) * block)?;
+        Array2::from_shape_vec(
+            (self.len(), *hidden),
+            values.iter().map(|x| x.to_f32()).collect(),
+        )
+        .ok()
     }
 
     /// The default head's data.
@@ -220,6 +245,20 @@ impl Bundle {
                     .collect())
             };
             let qkv_shape = [num_layers, num_heads, n, head_size];
+            let attention_output = match st.tensor(&key("attention_output")) {
+                Err(_) => None,
+                Ok(view) => {
+                    let shape = view.shape().to_vec();
+                    if shape.len() != 3 || shape[0] != num_layers || shape[1] != n {
+                        return Err(BundleError::WrongShape {
+                            name: key("attention_output"),
+                            found: shape,
+                            expected: format!("[{num_layers}, {n}, hidden]"),
+                        });
+                    }
+                    Some((f16_data(key("attention_output"), &view, &shape)?, shape[2]))
+                }
+            };
             let sentence = BundledSentence {
                 name: get(&key("name"))?,
                 text: get(&key("text"))?,
@@ -236,6 +275,7 @@ impl Bundle {
                 k: load(key("k"), qkv_shape)?,
                 v: load(key("v"), qkv_shape)?,
                 attention: load(key("attention"), [num_layers, num_heads, n, n])?,
+                attention_output,
                 tokens,
             };
             if dl >= num_layers || dh >= num_heads {
@@ -246,17 +286,82 @@ impl Bundle {
             }
             sentences.push(sentence);
         }
+        let (w_o, b_o) = match (st.tensor("w_o"), st.tensor("b_o")) {
+            (Ok(w), Ok(b)) => {
+                let (ws, bs) = (w.shape().to_vec(), b.shape().to_vec());
+                if ws.len() != 3 || bs.len() != 2 || bs[0] != ws[0] || bs[1] != ws[2] {
+                    return Err(BundleError::WrongShape {
+                        name: "b_o".into(),
+                        found: bs,
+                        expected: format!("[layers, hidden] matching w_o's {ws:?}"),
+                    });
+                }
+                (
+                    Some((f16_data("w_o".into(), &w, &ws)?, [ws[0], ws[1], ws[2]])),
+                    Some(f16_data("b_o".into(), &b, &bs)?),
+                )
+            }
+            _ => (None, None),
+        };
         Ok(Bundle {
             model: get("model")?,
             licence: get("licence")?,
             sentences,
+            w_o,
+            b_o,
         })
+    }
+
+    /// Layer `layer`'s W_O (`(heads·head_size) × hidden`) and b_o, when the bundle has them.
+    pub fn output_projection(&self, layer: usize) -> Option<(Array2<f32>, ndarray::Array1<f32>)> {
+        let (w, [layers, rows, cols]) = self.w_o.as_ref()?;
+        let b = self.b_o.as_ref()?;
+        if layer >= *layers {
+            return None;
+        }
+        let block = rows * cols;
+        let w = Array2::from_shape_vec(
+            (*rows, *cols),
+            w[layer * block..(layer + 1) * block]
+                .iter()
+                .map(|x| x.to_f32())
+                .collect(),
+        )
+        .ok()?;
+        let b = b.get(layer * cols..(layer + 1) * cols)?;
+        Some((w, b.iter().map(|x| x.to_f32()).collect()))
     }
 
     /// The sentence with this name (slug), if any.
     pub fn find(&self, name: &str) -> Option<&BundledSentence> {
         self.sentences.iter().find(|s| s.name == name)
     }
+}
+
+/// The F16 values of `view`, checked to be F16 with shape `shape`.
+fn f16_data(
+    name: String,
+    view: &safetensors::tensor::TensorView<'_>,
+    shape: &[usize],
+) -> Result<Vec<f16>, BundleError> {
+    if view.dtype() != Dtype::F16 {
+        return Err(BundleError::WrongDtype {
+            name,
+            dtype: format!("{:?}", view.dtype()),
+        });
+    }
+    if view.shape() != shape {
+        return Err(BundleError::WrongShape {
+            name,
+            found: view.shape().to_vec(),
+            expected: format!("{shape:?}"),
+        });
+    }
+    Ok(view
+        .data()
+        .chunks_exact(2)
+        .map(|c| f16::from_le_bytes([c[0], c[1]]))
+        .collect())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use crate::model::sequence::ShapeError;
 /// Largest synthetic sequence: N tokens and D dimensions.
 pub const MAX_SYNTHETIC_TOKENS: usize = 4096;
 pub const MAX_SYNTHETIC_DIM: usize = 4096;
+/// Most heads a synthetic source may have (`synthetic:NxDxH`).
+pub const MAX_SYNTHETIC_HEADS: usize = 64;
 
 /// Why a sequence could not be produced. The reader errors are boxed to keep this small.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +20,21 @@ pub enum SequenceError {
     )]
     UnknownSource(String),
     #[error(
-        "bad synthetic size '{0}': expected NxD with 1 ≤ N ≤ {MAX_SYNTHETIC_TOKENS} and 1 ≤ D ≤ {MAX_SYNTHETIC_DIM}, e.g. synthetic:12x32"
+        "bad synthetic size '{0}': expected NxD or NxDxH with 1 ≤ N ≤ {MAX_SYNTHETIC_TOKENS}, 1 ≤ D ≤ {MAX_SYNTHETIC_DIM} and 1 ≤ H ≤ {MAX_SYNTHETIC_HEADS} heads, e.g. synthetic:12x32"
     )]
     BadSynthetic(String),
+    #[error(
+        "bad synthetic head count in '{0}': a layer needs at least one head, e.g. synthetic:12x32x4 for 4 heads"
+    )]
+    ZeroSyntheticHeads(String),
+    #[error("head {head} is out of range: this synthetic source has heads 0..={max}", max = heads.saturating_sub(1))]
+    SyntheticHeadOutOfRange { head: usize, heads: usize },
+    #[error(
+        "npy:{dir} has no head axis, so heads = all cannot split it into heads: give q.npy, k.npy and v.npy a leading head axis (heads × N × D), or set heads = one"
+    )]
+    NoHeadAxis { dir: String },
+    #[error("{0}")]
+    Layer(String),
     #[error(transparent)]
     Npy(#[from] NpyError),
     #[error(transparent)]

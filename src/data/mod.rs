@@ -15,4 +15,4 @@ pub use experiment::Experiment;
 pub mod real;
 pub mod source;
 
-pub use source::{SequenceError, SourceSpec, load_sequence};
+pub use source::{SequenceError, SourceSpec, load_layer, load_sequence};

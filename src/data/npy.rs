@@ -134,6 +134,108 @@ fn describe(error: ReadNpyError) -> String {
     }
 }
 
+/// Reads an f64 or f32 `.npy` of any dimension.
+fn read_any(path: &Path) -> Result<ndarray::ArrayD<f64>, NpyError> {
+    if !path.is_file() {
+        return Err(NpyError::Missing(path.to_path_buf()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| NpyError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let format = |e| NpyError::Format {
+        path: path.to_path_buf(),
+        reason: describe(e),
+    };
+    check_declared_size(&bytes).map_err(|reason| NpyError::Format {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    match ndarray::ArrayD::<f64>::read_npy(bytes.as_slice()) {
+        Ok(array) => Ok(array),
+        Err(ReadNpyError::WrongDescriptor(_)) => ndarray::ArrayD::<f32>::read_npy(bytes.as_slice())
+            .map(|a| a.mapv(f64::from))
+            .map_err(format),
+        Err(e) => Err(format(e)),
+    }
+}
+
+/// Reads a whole layer from a folder whose q.npy, k.npy and v.npy carry a leading head axis
+/// (heads × N × D). Returns None when q.npy has no head axis (it is 2-D).
+pub fn load_folder_heads(folder: &Path) -> Result<Option<Vec<Sequence>>, NpyError> {
+    use ndarray::{Axis, Ix3};
+    if !folder.is_dir() {
+        return Err(NpyError::NotAFolder(folder.to_path_buf()));
+    }
+    let mut arrays = Vec::new();
+    for name in ["q.npy", "k.npy", "v.npy"] {
+        let path = folder.join(name);
+        let array = read_any(&path)?;
+        match array.ndim() {
+            2 if name == "q.npy" => return Ok(None),
+            3 => arrays.push(array.into_dimensionality::<Ix3>().expect("three axes")),
+            found => {
+                return Err(NpyError::Format {
+                    path,
+                    reason: format!(
+                        "it has {found} dimensions, expected 3 (heads × N × D) like q.npy"
+                    ),
+                });
+            }
+        }
+    }
+    let heads = arrays[0].len_of(Axis(0));
+    if arrays.iter().any(|a| a.len_of(Axis(0)) != heads) {
+        return Err(NpyError::Format {
+            path: folder.to_path_buf(),
+            reason: format!(
+                "q, k and v have {}, {} and {} heads: their leading axes must agree",
+                arrays[0].len_of(Axis(0)),
+                arrays[1].len_of(Axis(0)),
+                arrays[2].len_of(Axis(0))
+            ),
+        });
+    }
+    let n = arrays[0].len_of(Axis(1));
+    let tokens = read_tokens(folder)?.unwrap_or_else(|| Sequence::numbered_tokens(n));
+    (0..heads)
+        .map(|h| {
+            let take = |a: &ndarray::Array3<f64>| a.index_axis(Axis(0), h).to_owned();
+            Sequence::new(
+                format!("npy:{}", folder.display()),
+                tokens.clone(),
+                take(&arrays[0]),
+                take(&arrays[1]),
+                take(&arrays[2]),
+            )
+            .map_err(|source| NpyError::Shape {
+                folder: folder.to_path_buf(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// The labels of `tokens.txt`, if the folder has one.
+fn read_tokens(folder: &Path) -> Result<Option<Vec<String>>, NpyError> {
+    let tokens_path = folder.join("tokens.txt");
+    if !tokens_path.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&tokens_path).map_err(|e| NpyError::Read {
+        path: tokens_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| NpyError::TokensNotUtf8(tokens_path.clone()))?;
+    Ok(Some(
+        text.lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect(),
+    ))
+}
+
 /// Reads a sequence from a folder.
 pub fn load_folder(folder: &Path) -> Result<Sequence, NpyError> {
     if !folder.is_dir() {

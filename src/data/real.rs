@@ -3,6 +3,7 @@
 use super::bert::{BertModel, HeadQkv};
 use super::bundle::{Bundle, BundleError};
 use super::error::SequenceError;
+use crate::model::layer::LayerSequence;
 use crate::model::sequence::{Sequence, TextOrigin};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -70,6 +71,76 @@ pub fn bundled_sequence(name: &str, layer: usize, head: usize) -> Result<Sequenc
             head,
         },
     )
+}
+
+/// W_O (f32, `(heads·head_size) × hidden`) and b_o as the f64 arrays of a [`LayerSequence`].
+fn widen_projection(
+    (w, b): (ndarray::Array2<f32>, ndarray::Array1<f32>),
+) -> (ndarray::Array2<f64>, ndarray::Array1<f64>) {
+    (w.mapv(f64::from), b.mapv(f64::from))
+}
+
+/// Every head of layer `layer` of `bundled:NAME`, with the layer's W_O, b_o and the
+/// transformer's attention output.
+pub fn bundled_layer(name: &str, layer: usize) -> Result<LayerSequence, SequenceError> {
+    let bundle = bundle()?;
+    let heads = (0..bundle.find(name).map_or(1, |s| s.num_heads))
+        .map(|h| bundled_sequence(name, layer, h).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sentence = bundle.find(name).expect("bundled_sequence found it");
+    let (w_o, b_o) = bundle
+        .output_projection(layer)
+        .map(widen_projection)
+        .ok_or_else(|| {
+            SequenceError::Layer(format!(
+                "the sentence bundle has no W_O for layer {layer}: regenerate it with `cargo run --release --example bundle_sentences`"
+            ))
+        })?;
+    let layer = LayerSequence {
+        heads,
+        w_o,
+        b_o,
+        transformer_output: sentence.attention_output(layer).map(|a| a.mapv(f64::from)),
+    };
+    layer
+        .check()
+        .map_err(|e| SequenceError::Layer(e.to_string()))?;
+    Ok(layer)
+}
+
+/// Every head of layer `layer` of `model:DIR` on `text` (one forward pass), with W_O, b_o and
+/// the transformer's attention output.
+pub fn model_layer(dir: &Path, text: &str, layer: usize) -> Result<LayerSequence, SequenceError> {
+    let model = load_model(dir)?;
+    let encoding = model.encode(text)?;
+    let heads = (0..encoding.num_heads())
+        .map(|h| {
+            let qkv = encoding.head(layer, h)?;
+            to_sequence(
+                format!("model:{}", dir.display()),
+                encoding.tokens.clone(),
+                qkv,
+                TextOrigin {
+                    text: text.to_string(),
+                    model: model.name(),
+                    layer,
+                    head: h,
+                },
+            )
+            .map(Arc::new)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (w_o, b_o) = widen_projection(model.output_projection(layer)?);
+    let layer = LayerSequence {
+        heads,
+        w_o,
+        b_o,
+        transformer_output: Some(encoding.layers[layer].attention_output.mapv(f64::from)),
+    };
+    layer
+        .check()
+        .map_err(|e| SequenceError::Layer(e.to_string()))?;
+    Ok(layer)
 }
 
 /// Loads a model folder, reusing the last one loaded from the same folder.

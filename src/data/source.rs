@@ -8,22 +8,29 @@ use super::images::{
     DIGIT_SIZE, digit_sequence, digits_model, drawing_sequence, folder_family, image_sequence,
     load_vit,
 };
-use super::npy::load_folder;
+use super::npy::{load_folder, load_folder_heads};
 use super::real::{bundle, load_model};
-use super::synthetic::synthetic;
+use super::synthetic::{synthetic, synthetic_head};
+use crate::model::layer::LayerSequence;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
-pub use super::error::{MAX_SYNTHETIC_DIM, MAX_SYNTHETIC_TOKENS};
+pub use super::error::{MAX_SYNTHETIC_DIM, MAX_SYNTHETIC_HEADS, MAX_SYNTHETIC_TOKENS};
 
 /// Where a sequence comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceSpec {
-    /// `synthetic:NxD`: Gaussian q, k, v from the seed.
-    Synthetic { tokens: usize, dim: usize },
+    /// `synthetic:NxD` or `synthetic:NxDxH`: Gaussian q, k, v from the seed, for `heads` heads
+    /// (1 when the count is left out; head h draws from its own stream, head 0 is `NxD`).
+    Synthetic {
+        tokens: usize,
+        dim: usize,
+        heads: usize,
+    },
     /// `npy:DIR`: q.npy, k.npy, v.npy and optional tokens.txt.
     Npy(PathBuf),
     /// `bundled:NAME`: a MiniLM sentence shipped with the app.
@@ -55,8 +62,25 @@ impl FromStr for SourceSpec {
             "synthetic" => {
                 let bad = || SequenceError::BadSynthetic(rest.to_string());
                 let (n, d) = rest.split_once(['x', 'X']).ok_or_else(bad)?;
+                let (d, h) = match d.split_once(['x', 'X']) {
+                    Some((d, h)) => (d, Some(h)),
+                    None => (d, None),
+                };
                 let tokens: usize = n.trim().parse().map_err(|_| bad())?;
                 let dim: usize = d.trim().parse().map_err(|_| bad())?;
+                let heads = match h {
+                    None => 1,
+                    Some(h) => {
+                        let heads: usize = h.trim().parse().map_err(|_| bad())?;
+                        if heads == 0 {
+                            return Err(SequenceError::ZeroSyntheticHeads(rest.to_string()));
+                        }
+                        if heads > MAX_SYNTHETIC_HEADS {
+                            return Err(bad());
+                        }
+                        heads
+                    }
+                };
                 if tokens == 0
                     || dim == 0
                     || tokens > MAX_SYNTHETIC_TOKENS
@@ -64,7 +88,7 @@ impl FromStr for SourceSpec {
                 {
                     return Err(bad());
                 }
-                Ok(SourceSpec::Synthetic { tokens, dim })
+                Ok(SourceSpec::Synthetic { tokens, dim, heads })
             }
             "npy" if !rest.is_empty() => Ok(SourceSpec::Npy(PathBuf::from(rest))),
             "bundled" if !rest.is_empty() => Ok(SourceSpec::Bundled(rest.to_string())),
@@ -95,7 +119,14 @@ impl FromStr for SourceSpec {
 impl fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceSpec::Synthetic { tokens, dim } => write!(f, "synthetic:{tokens}x{dim}"),
+            SourceSpec::Synthetic {
+                tokens,
+                dim,
+                heads: 1,
+            } => write!(f, "synthetic:{tokens}x{dim}"),
+            SourceSpec::Synthetic { tokens, dim, heads } => {
+                write!(f, "synthetic:{tokens}x{dim}x{heads}")
+            }
             SourceSpec::Npy(path) => write!(f, "npy:{}", path.display()),
             SourceSpec::Bundled(name) => write!(f, "bundled:{name}"),
             SourceSpec::Model(path) => write!(f, "model:{}", path.display()),
@@ -189,12 +220,32 @@ pub fn load_sequence(
     params: &Params,
 ) -> Result<Sequence, SequenceError> {
     match spec {
-        SourceSpec::Synthetic { tokens, dim } => Ok(synthetic(
+        SourceSpec::Synthetic {
+            tokens,
+            dim,
+            heads: 1,
+        } => Ok(synthetic(
             *tokens,
             *dim,
             params.seed,
             params.synthetic_scale,
         )),
+        SourceSpec::Synthetic { tokens, dim, heads } => {
+            if params.head >= *heads {
+                return Err(SequenceError::SyntheticHeadOutOfRange {
+                    head: params.head,
+                    heads: *heads,
+                });
+            }
+            Ok(synthetic_head(
+                *tokens,
+                *dim,
+                *heads,
+                params.head,
+                params.seed,
+                params.synthetic_scale,
+            ))
+        }
         SourceSpec::Npy(dir) => Ok(load_folder(dir)?),
         SourceSpec::Bundled(name) => super::real::bundled_sequence(name, params.layer, params.head),
         SourceSpec::Model(dir) => {
@@ -219,6 +270,60 @@ pub fn load_sequence(
                 params.layer,
                 params.head,
             )
+        }
+    }
+}
+
+/// Every head of `params.layer` that `spec` describes, for `heads = all`: synthetic (its head
+/// count; W_O the identity), `npy:DIR` with a leading head axis (W_O the identity), bundled
+/// sentences and `model:DIR` text models (the model's W_O and b_o, and the transformer's own
+/// attention output to compare with). Head h equals what [`load_sequence`] gives with
+/// `head = h`.
+pub fn load_layer(
+    spec: &SourceSpec,
+    text: Option<&str>,
+    params: &Params,
+) -> Result<LayerSequence, SequenceError> {
+    let identity = |heads: Vec<Sequence>| {
+        LayerSequence::with_identity(heads.into_iter().map(Arc::new).collect())
+            .map_err(|e| SequenceError::Layer(e.to_string()))
+    };
+    match spec {
+        SourceSpec::Synthetic { tokens, dim, heads } => identity(
+            (0..*heads)
+                .map(|h| {
+                    synthetic_head(
+                        *tokens,
+                        *dim,
+                        *heads,
+                        h,
+                        params.seed,
+                        params.synthetic_scale,
+                    )
+                })
+                .collect(),
+        ),
+        SourceSpec::Npy(dir) => match load_folder_heads(dir)? {
+            Some(heads) => identity(heads),
+            None => Err(SequenceError::NoHeadAxis {
+                dir: dir.display().to_string(),
+            }),
+        },
+        SourceSpec::Bundled(name) => super::real::bundled_layer(name, params.layer),
+        SourceSpec::Model(dir) => {
+            if folder_family(dir).ok() == Some(Family::Vit) {
+                return Err(SequenceError::Layer(format!(
+                    "model:{} is a vision transformer; heads = all reads text models, bundled sentences, synthetic and npy sources for now: set heads = one",
+                    dir.display()
+                )));
+            }
+            let text = text.ok_or_else(|| SequenceError::MissingText(dir.display().to_string()))?;
+            super::real::model_layer(dir, text, params.layer)
+        }
+        SourceSpec::Digits(_) | SourceSpec::Drawing(_) | SourceSpec::Image { .. } => {
+            Err(SequenceError::Layer(
+                "heads = all reads text models, bundled sentences, synthetic and npy sources; images are read one head at a time for now: set heads = one".to_string(),
+            ))
         }
     }
 }

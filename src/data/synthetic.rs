@@ -7,6 +7,23 @@ pub fn synthetic(tokens: usize, dim: usize, seed: u64, scale: f64) -> Sequence {
     Sequence::gaussian(tokens, dim, seed, scale)
 }
 
+/// Head `head` of `synthetic:NxDxH` (`heads` = H): its own draw from the seed and the head
+/// index; head 0 equals [`synthetic`].
+pub fn synthetic_head(
+    tokens: usize,
+    dim: usize,
+    heads: usize,
+    head: usize,
+    seed: u64,
+    scale: f64,
+) -> Sequence {
+    let mut sequence = Sequence::gaussian_head(tokens, dim, seed, scale, head);
+    if heads != 1 {
+        sequence.source = format!("synthetic:{tokens}x{dim}x{heads}");
+    }
+    sequence
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -319,7 +319,7 @@ fn experiment(value: toml::Value, base: &Path) -> Result<LessonExperiment, Strin
 
 /// The sequence's sizes: read off a synthetic spec, otherwise by loading it.
 fn shape(experiment: &Experiment) -> Result<SequenceShape, String> {
-    if let SourceSpec::Synthetic { tokens, dim } = experiment.source {
+    if let SourceSpec::Synthetic { tokens, dim, .. } = experiment.source {
         return Ok(SequenceShape {
             tokens,
             key_dim: dim,

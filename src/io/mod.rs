@@ -6,6 +6,7 @@ pub mod encode;
 pub mod experiment;
 pub mod export;
 pub mod figure;
+pub mod layer;
 pub mod lesson;
 pub mod presets;
 

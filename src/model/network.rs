@@ -26,6 +26,8 @@ pub enum ModelError {
     },
     #[error("the saved state does not fit this simulation: {0}")]
     State(String),
+    #[error("bad layer: {0}")]
+    Layer(String),
 }
 
 /// Sizes of one head's network.
@@ -86,6 +88,19 @@ pub fn memory_estimate(params: &Params, sizes: &Sizes) -> u64 {
         Mode::Algebraic => 4 * n * 4096 * f + 128 * n * n * f,
     };
     bytes + 6 * n * n * f
+}
+
+/// Planned memory of a run of `params` on `sequence` (bytes), as [`Network::new`] checks it.
+pub fn memory_estimate_for(params: &Params, sequence: &Sequence) -> u64 {
+    let sizes = Sizes {
+        tokens: sequence.len(),
+        inputs: sequence.key_dim(),
+        hidden: params
+            .feature_map
+            .hidden_count(params.m, sequence.key_dim()),
+        outputs: sequence.value_dim(),
+    };
+    memory_estimate(params, &sizes)
 }
 
 impl Network {

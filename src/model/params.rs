@@ -75,6 +75,18 @@ pub enum Ablation {
     UniformPresynaptic,
 }
 
+/// Which heads of `layer` are simulated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Heads {
+    /// One head, chosen by `layer` and `head` (one network, one astrocyte).
+    #[default]
+    One,
+    /// Every head of `layer`, one network and one astrocyte each, side by side; their outputs
+    /// are concatenated and projected by the layer's W_O.
+    All,
+}
+
 /// How the projection W is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -174,6 +186,7 @@ impl Ablation {
     }
 }
 named_enum!(Projection, "projection", Iid => "iid", Orthogonal => "orthogonal");
+named_enum!(Heads, "heads", One => "one", All => "all");
 
 impl FeatureMap {
     /// Number of hidden neurons m' for `m` random features in `dim` input dimensions.
@@ -256,6 +269,14 @@ pub enum ParamError {
         needed_mib: u64,
         limit_mib: u64,
     },
+    #[error(
+        "the layer's {heads} heads need about {needed_mib} MiB together, above the limit of {limit_mib} MiB; lower m (or set heads = one to run a single head)"
+    )]
+    LayerTooLarge {
+        heads: usize,
+        needed_mib: u64,
+        limit_mib: u64,
+    },
 }
 
 /// Largest memory a simulation may plan to allocate, in bytes (4 GiB).
@@ -311,6 +332,8 @@ pub struct Params {
     pub layer: usize,
     /// Attention head (0-based) for model and bundled sequences.
     pub head: usize,
+    /// `one`: the head chosen by `layer` and `head`; `all`: every head of `layer`.
+    pub heads: Heads,
     /// Which part of the mechanism is switched off (`none`: the model itself).
     pub ablation: Ablation,
 }
@@ -337,6 +360,7 @@ impl Default for Params {
             synthetic_scale: 1.0,
             layer: 0,
             head: 0,
+            heads: Heads::One,
             ablation: Ablation::None,
         }
     }
@@ -382,6 +406,7 @@ pub const PARAMS: &[Param] = &param_table![
     synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false;
     layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false;
     head:            "",       Range::Whole { min: 0, max: None },                   None,                   false;
+    heads:           "",       Range::OneOf(Heads::NAMES),                           None,                   false;
     ablation:        "",       Range::OneOf(Ablation::NAMES),                        None,                   false;
 ];
 

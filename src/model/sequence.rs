@@ -136,7 +136,19 @@ impl Sequence {
     /// N tokens of dimension D with q, k, v entries drawn N(0, 1) from `seed`, q and k then
     /// multiplied by `scale` (the `synthetic:NxD` source).
     pub fn gaussian(tokens: usize, dim: usize, seed: u64, scale: f64) -> Sequence {
-        let mut rng = rng_for(seed, Stream::Synthetic, 0);
+        Sequence::gaussian_head(tokens, dim, seed, scale, 0)
+    }
+
+    /// Head `head` of a synthetic layer: drawn like [`Sequence::gaussian`] from the seed's
+    /// synthetic stream number `head` (head 0 is exactly `gaussian`).
+    pub fn gaussian_head(
+        tokens: usize,
+        dim: usize,
+        seed: u64,
+        scale: f64,
+        head: usize,
+    ) -> Sequence {
+        let mut rng = rng_for(seed, Stream::Synthetic, head as u64);
         let mut draw =
             |rows, cols| Array2::from_shape_fn((rows, cols), |_| StandardNormal.sample(&mut rng));
         let queries: Array2<f64> = draw(tokens, dim) * scale;

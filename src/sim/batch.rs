@@ -714,7 +714,11 @@ mod tests {
     #[test]
     fn synthetic_sweeps_draw_the_sequence_from_each_seed() {
         let experiment = Experiment {
-            source: SourceSpec::Synthetic { tokens: 6, dim: 8 },
+            source: SourceSpec::Synthetic {
+                tokens: 6,
+                dim: 8,
+                heads: 1,
+            },
             ..Experiment::default()
         };
         let runner = BatchRunner::sweep(
@@ -782,7 +786,11 @@ mod tests {
         let mut zero_m = bundled(Mode::Algebraic, 64);
         zero_m.params.m = 0;
         let synthetic = Experiment {
-            source: SourceSpec::Synthetic { tokens: 4, dim: 4 },
+            source: SourceSpec::Synthetic {
+                tokens: 4,
+                dim: 4,
+                heads: 1,
+            },
             ..Experiment::default()
         };
         let heads = |experiment: Experiment, layer| {
@@ -830,7 +838,11 @@ mod tests {
         let mut grids = HeadGrids::default();
         let bundled = SourceSpec::Bundled("coreference-it".into());
         assert_eq!(grids.get(&bundled, || {}), Some(Ok(Some((6, 12)))));
-        let synthetic = SourceSpec::Synthetic { tokens: 4, dim: 4 };
+        let synthetic = SourceSpec::Synthetic {
+            tokens: 4,
+            dim: 4,
+            heads: 1,
+        };
         assert_eq!(grids.get(&synthetic, || {}), Some(Ok(None)));
     }
 

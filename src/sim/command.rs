@@ -155,6 +155,9 @@ pub enum Command {
     CaptureState,
     /// Continue a saved run: its experiment is loaded and the simulation put in its state.
     LoadState(Box<super::run::Checkpoint>),
+    /// With a whole layer running (heads = all): make head h the one the snapshot's
+    /// single-head fields (graph, traces, matrices, metrics) describe.
+    SelectHead(usize),
     /// Test hook: the worker panics on its next step, as a bug in the model would.
     #[doc(hidden)]
     InjectPanic,

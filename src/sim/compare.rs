@@ -348,7 +348,11 @@ mod tests {
                 m: 64,
                 ..Params::default()
             },
-            source: SourceSpec::Synthetic { tokens: 6, dim: 8 },
+            source: SourceSpec::Synthetic {
+                tokens: 6,
+                dim: 8,
+                heads: 1,
+            },
             text: None,
             description: Some("ignored by the diff".into()),
         }
@@ -374,7 +378,11 @@ mod tests {
         b.params.m = 512;
         b.params.tau_calcium = 55.0;
         b.description = None;
-        b.source = SourceSpec::Synthetic { tokens: 7, dim: 8 };
+        b.source = SourceSpec::Synthetic {
+            tokens: 7,
+            dim: 8,
+            heads: 1,
+        };
         let diff = experiment_diff(&a, &b);
         let words: Vec<String> = diff.iter().map(ToString::to_string).collect();
         assert_eq!(

@@ -9,6 +9,7 @@ pub mod command;
 pub mod compare;
 pub mod history;
 pub mod keyframes;
+pub mod layer;
 pub mod meter;
 pub mod pacing;
 pub mod publisher;
@@ -21,6 +22,7 @@ pub mod worker;
 
 pub use command::{Command, Probe, Speed, SubsetMode, SubsetRequest};
 pub use history::RunHistory;
+pub use layer::{HeadSnapshot, LayerSnapshot};
 pub use ring::Ring;
 pub use snapshot::{
     NeuronState, RowUpdate, RunInfo, RunState, Snapshot, Status, SubsetState, Timeline,

@@ -198,7 +198,11 @@ mod tests {
             t_write: 50.5,
             ..Params::default()
         };
-        let source = SourceSpec::Synthetic { tokens: 12, dim: 8 };
+        let source = SourceSpec::Synthetic {
+            tokens: 12,
+            dim: 8,
+            heads: 1,
+        };
         let sequence = load_sequence(&source, None, &params).unwrap();
         (params, Arc::new(sequence))
     }

@@ -158,6 +158,8 @@ pub struct Snapshot {
     pub run_wall_s_total: f64,
     /// Where the shown time sits in the run, and what the keyframes hold.
     pub timeline: Timeline,
+    /// Every head of a whole layer (heads = all); None for one head.
+    pub layer: Option<Arc<super::layer::LayerSnapshot>>,
 }
 
 /// The run's timeline: the present, the shown time when scrubbed back, keyframes and branches.

@@ -8,6 +8,7 @@
 
 use super::command::{Command, Probe, Speed};
 use super::keyframes::{DEFAULT_BUDGET_BYTES, Keyframes};
+use super::layer::LayerRun;
 use super::meter::RateMeter;
 use super::pacing::Pacer;
 use super::publisher::{Mailbox, Publisher};
@@ -18,10 +19,12 @@ use super::snapshot::{
 use super::subset::SubsetPicker;
 use super::thread::{lock, panic_message};
 use crate::data::experiment::Experiment;
-use crate::data::source::load_sequence;
+use crate::data::source::{load_layer, load_sequence};
 use crate::model::dynamic::LiveParams;
+use crate::model::layer::{LayerSimulation, layer_memory_estimate};
 use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::network::memory_estimate;
+use crate::model::params::Heads;
 use crate::model::params::Params;
 use crate::model::schedule::Phase;
 use crate::model::sequence::Sequence;
@@ -121,6 +124,81 @@ pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
     a.changes(b).map(|param| param.name.to_string()).collect()
 }
 
+/// The running simulation: one head, or a whole layer with one head selected. It dereferences
+/// to the selected head, so everything that shows one head reads it unchanged; stepping, live
+/// edits and the probes' watch go to every head.
+enum Live {
+    One(Simulation),
+    Layer(Box<LayerRun>),
+}
+
+impl std::ops::Deref for Live {
+    type Target = Simulation;
+    fn deref(&self) -> &Simulation {
+        match self {
+            Live::One(sim) => sim,
+            Live::Layer(layer) => layer.head(),
+        }
+    }
+}
+
+impl Live {
+    fn head(&self) -> &Simulation {
+        self
+    }
+    fn layer(&self) -> Option<&LayerRun> {
+        match self {
+            Live::One(_) => None,
+            Live::Layer(layer) => Some(layer),
+        }
+    }
+    fn step_block(&mut self, max_steps: u64) -> u64 {
+        match self {
+            Live::One(sim) => sim.step_block(max_steps),
+            Live::Layer(layer) => {
+                let taken = layer.sim.step_block(max_steps);
+                layer.sample();
+                taken
+            }
+        }
+    }
+    fn set_live(&mut self, live: LiveParams) -> Result<(), crate::model::ModelError> {
+        match self {
+            Live::One(sim) => sim.set_live(live),
+            Live::Layer(layer) => layer.sim.set_live(live),
+        }
+    }
+    fn set_watch(&mut self, hidden: &[usize]) {
+        match self {
+            Live::One(sim) => sim.set_watch(hidden),
+            Live::Layer(layer) => {
+                let selected = layer.selected;
+                for h in 0..layer.sim.head_count() {
+                    layer
+                        .sim
+                        .head_mut(h)
+                        .set_watch(if h == selected { hidden } else { &[] });
+                }
+            }
+        }
+    }
+    fn is_finished(&self) -> bool {
+        match self {
+            Live::One(sim) => sim.is_finished(),
+            Live::Layer(layer) => layer.sim.is_finished(),
+        }
+    }
+    fn restore(&mut self, state: &SimState) -> Result<(), crate::model::ModelError> {
+        match self {
+            Live::One(sim) => sim.restore(state),
+            Live::Layer(_) => Err(crate::model::ModelError::State(LAYER_TIMELINE.to_string())),
+        }
+    }
+}
+
+/// Why the timeline refuses a whole layer.
+const LAYER_TIMELINE: &str = "a whole layer (heads = all) has no timeline yet: earlier times, branches and saved states work with heads = one";
+
 struct Engine {
     commands: Receiver<Command>,
     publisher: Publisher,
@@ -129,7 +207,7 @@ struct Engine {
     experiment: Option<Experiment>,
     params: Params,
     sequence: Option<Arc<Sequence>>,
-    sim: Option<Simulation>,
+    sim: Option<Live>,
     run: Option<Arc<RunInfo>>,
     generation: u64,
     revision: u64,
@@ -317,6 +395,25 @@ impl Engine {
         // With a simulation running, a bad file, folder or text must not cost the user it:
         // build the new one aside and switch only when it works.
         if self.sim.is_some() {
+            if experiment.params.heads == Heads::All {
+                match build_layer(&experiment, &experiment.params, 0) {
+                    Ok((sequence, live)) => {
+                        self.set_running(false);
+                        self.params = experiment.params.clone();
+                        self.sequence = Some(sequence);
+                        self.experiment = Some(experiment);
+                        self.status = Status::Quiet;
+                        self.install(live);
+                    }
+                    Err(error) => {
+                        self.status = Status::Refused(format!(
+                            "Not loaded: {error}. The current experiment is unchanged."
+                        ));
+                        self.dirty = true;
+                    }
+                }
+                return;
+            }
             let built = load_sequence(
                 &experiment.source,
                 experiment.text.as_deref(),
@@ -336,7 +433,7 @@ impl Engine {
                     self.sequence = Some(sequence);
                     self.experiment = Some(experiment);
                     self.status = Status::Quiet;
-                    self.install(sim);
+                    self.install(Live::One(sim));
                 }
                 Err(error) => {
                     self.status = Status::Refused(format!(
@@ -442,7 +539,8 @@ impl Engine {
             Command::SetKeyframeBudget(bytes) => self.keyframes.set_budget(bytes),
             Command::CaptureState => {
                 let captured = match (&self.sim, &self.experiment) {
-                    (Some(sim), Some(experiment)) => Ok(Arc::new(Checkpoint {
+                    (Some(Live::Layer(_)), _) => Err(LAYER_TIMELINE.to_string()),
+                    (Some(Live::One(sim)), Some(experiment)) => Ok(Arc::new(Checkpoint {
                         experiment: Experiment {
                             params: self.params.clone(),
                             ..experiment.clone()
@@ -460,6 +558,7 @@ impl Engine {
                 self.publisher.captured(captured);
             }
             Command::LoadState(checkpoint) => self.load_state(*checkpoint),
+            Command::SelectHead(head) => self.select_head(head),
             Command::InjectPanic => self.panic_armed = true,
             Command::Quit => {
                 self.set_running(false);
@@ -477,7 +576,7 @@ impl Engine {
     }
 
     fn finished(&self) -> bool {
-        self.sim.as_ref().is_some_and(Simulation::is_finished)
+        self.sim.as_ref().is_some_and(Live::is_finished)
     }
 
     /// Applies new parameters: live when possible, otherwise by a rebuild that keeps the
@@ -499,7 +598,7 @@ impl Engine {
                 self.status = Status::Refused(format!("Not applied: {error}"));
                 return;
             }
-            if let Some(step) = self.sim.as_ref().map(Simulation::step_index) {
+            if let Some(step) = self.sim.as_ref().map(|sim| sim.step_index()) {
                 self.keyframes.record_edit(step, &new);
             }
             self.params = new;
@@ -508,15 +607,21 @@ impl Engine {
             return;
         }
         let reload = self.needs_reload(&new);
-        let sequence = match (&self.sequence, reload) {
-            (Some(sequence), false) => Ok(sequence.clone()),
-            _ => self.load(&new),
+        let built = if new.heads == Heads::All {
+            let selected = self.selected_head();
+            self.build_layer(&new, selected)
+                .map(|(sequence, live)| (live, sequence))
+        } else {
+            let sequence = match (&self.sequence, reload || self.params.heads == Heads::All) {
+                (Some(sequence), false) => Ok(sequence.clone()),
+                _ => self.load(&new),
+            };
+            sequence.and_then(|sequence| {
+                Simulation::new(&new, sequence.clone())
+                    .map(|sim| (Live::One(sim), sequence))
+                    .map_err(|e| e.to_string())
+            })
         };
-        let built = sequence.and_then(|sequence| {
-            Simulation::new(&new, sequence.clone())
-                .map(|sim| (sim, sequence))
-                .map_err(|e| e.to_string())
-        });
         match built {
             Ok((sim, sequence)) => {
                 let was_running = self.running;
@@ -572,14 +677,25 @@ impl Engine {
         self.run = None;
         self.generation += 1;
         self.publisher.clear();
-        let sequence = match self.sequence.clone() {
-            Some(sequence) => Ok(sequence),
-            None => self.load(&self.params.clone()),
+        let built = if self.params.heads == Heads::All {
+            let selected = self.selected_head();
+            self.build_layer(&self.params.clone(), selected)
+                .map(|(sequence, live)| {
+                    self.sequence = Some(sequence);
+                    live
+                })
+        } else {
+            let sequence = match self.sequence.clone() {
+                Some(sequence) => Ok(sequence),
+                None => self.load(&self.params.clone()),
+            };
+            sequence.and_then(|sequence| {
+                self.sequence = Some(sequence.clone());
+                Simulation::new(&self.params, sequence)
+                    .map(Live::One)
+                    .map_err(|e| e.to_string())
+            })
         };
-        let built = sequence.and_then(|sequence| {
-            self.sequence = Some(sequence.clone());
-            Simulation::new(&self.params, sequence).map_err(|e| e.to_string())
-        });
         match built {
             Ok(sim) => self.install(sim),
             Err(error) => {
@@ -589,10 +705,14 @@ impl Engine {
         }
     }
 
-    fn install(&mut self, sim: Simulation) {
+    fn install(&mut self, sim: Live) {
         self.generation += 1;
         self.publisher.clear();
         let sizes = sim.network().sizes;
+        let memory_bytes = match sim.layer() {
+            Some(layer) => layer_memory_estimate(sim.params(), layer.sim.layer()),
+            None => memory_estimate(sim.params(), &sizes),
+        };
         let slots = sim
             .dynamic()
             .map(|d| d.schedule().slots.clone())
@@ -605,7 +725,7 @@ impl Engine {
             slots,
             softmax_attention: sim.reference().attention.clone(),
             normaliser: sim.reference().normaliser(),
-            memory_bytes: memory_estimate(sim.params(), &sizes),
+            memory_bytes,
             total_steps: sim.total_steps(),
             total_ms: sim.total_ms(),
             dynamic: sim.dynamic().is_some(),
@@ -619,7 +739,10 @@ impl Engine {
         self.metrics_rows = 0;
         self.run = Some(Arc::new(run));
         self.keyframes = Keyframes::new(self.keyframes.budget());
-        self.start_state = Some(sim.state());
+        self.start_state = match &sim {
+            Live::One(sim) => Some(sim.state()),
+            Live::Layer(_) => None,
+        };
         self.scrub = None;
         self.shown = None;
         self.branches.clear();
@@ -630,6 +753,82 @@ impl Engine {
         self.watch_probes();
         self.dirty = true;
         self.sample();
+        if let Some(Live::Layer(layer)) = &self.sim {
+            // A new selection of a running layer: the selected head's calcium so far.
+            let generation = self.generation;
+            let samples: Vec<TraceSample> = layer
+                .calcium_trace(layer.selected)
+                .iter()
+                .map(|&(time_ms, calcium)| TraceSample {
+                    generation,
+                    step: (time_ms / self.params.dt).round() as u64,
+                    time_ms,
+                    calcium,
+                    probes: Vec::new(),
+                })
+                .collect();
+            for sample in samples {
+                self.publisher.push_sample(sample);
+            }
+            self.collect_rows();
+            if self.rows_completed > 0
+                && let Some(sim) = self.sim.as_ref()
+            {
+                self.metrics = sim.metrics();
+                self.per_query = Arc::new(sim.per_query());
+                self.metrics_rows = self.rows_completed;
+            }
+        }
+    }
+
+    /// The head a layer shows now (0 for one head).
+    fn selected_head(&self) -> usize {
+        self.sim
+            .as_ref()
+            .and_then(Live::layer)
+            .map_or(0, |layer| layer.selected)
+    }
+
+    /// Builds a whole layer of the current experiment with `params`.
+    fn build_layer(
+        &self,
+        params: &Params,
+        selected: usize,
+    ) -> Result<(Arc<Sequence>, Live), String> {
+        let experiment = self.experiment.as_ref().ok_or_else(|| {
+            "heads = all needs an experiment's source to read every head from; this sequence was handed over alone".to_string()
+        })?;
+        build_layer(experiment, params, selected)
+    }
+
+    /// Makes head `head` of a running layer the one the snapshot's single-head fields describe.
+    fn select_head(&mut self, head: usize) {
+        let Some(Live::Layer(layer)) = self.sim.take() else {
+            self.status = Status::Refused(
+                "Only a whole layer (heads = all) has heads to choose from.".to_string(),
+            );
+            return;
+        };
+        let mut layer = layer;
+        let count = layer.sim.head_count();
+        if head >= count {
+            self.status = Status::Refused(format!(
+                "There is no head {head}: this layer has heads 0..={}.",
+                count - 1
+            ));
+            self.sim = Some(Live::Layer(layer));
+            return;
+        }
+        layer.selected = head;
+        let running = self.running;
+        let status = self.status.clone();
+        self.set_running(false);
+        self.params.head = head;
+        self.install(Live::Layer(layer));
+        self.status = status;
+        if running {
+            self.set_running(true);
+        }
     }
 
     /// One step, with sampling and row bookkeeping. False when nothing advanced.
@@ -662,7 +861,9 @@ impl Engine {
         if boundary {
             self.next_boundary = sim.current_slot().map_or(u64::MAX, |s| s.end_step());
         }
-        if boundary || !dynamic {
+        if (boundary || !dynamic)
+            && let Live::One(sim) = sim
+        {
             let ended = completed_slots(sim);
             self.keyframes.offer(ended, || sim.state());
         }
@@ -690,7 +891,7 @@ impl Engine {
 
     /// Records the present state as a trace sample (dynamic mode).
     fn sample(&mut self) {
-        let Some(dynamic) = self.sim.as_ref().and_then(Simulation::dynamic) else {
+        let Some(dynamic) = self.sim.as_ref().and_then(|sim| sim.dynamic()) else {
             return;
         };
         let sample = TraceSample::record(self.generation, &self.probes, dynamic.now());
@@ -756,7 +957,7 @@ impl Engine {
         while taken < allowed {
             let mut room = allowed - taken;
             if let Some(stop) = self.stop_at
-                && let Some(step) = self.sim.as_ref().map(Simulation::step_index)
+                && let Some(step) = self.sim.as_ref().map(|sim| sim.step_index())
             {
                 if step >= stop {
                     self.set_running(false);
@@ -817,7 +1018,11 @@ impl Engine {
             Some(_) if self.running => RunState::Running,
             Some(_) => RunState::Paused,
         };
-        let live = self.sim.as_ref();
+        let layer = match self.sim.as_mut() {
+            Some(Live::Layer(layer)) => Some(Arc::new(layer.snapshot(self.rows_completed))),
+            _ => None,
+        };
+        let live = self.sim.as_ref().map(Live::head);
         let scrubbed = self.shown.is_some() && self.scrub.is_some() && live.is_some();
         let sim = if scrubbed { self.scrub.as_ref() } else { live };
         let subset = self.subset.pick(sim, &self.probes);
@@ -873,6 +1078,7 @@ impl Engine {
             run_steps_total: self.meter.total_steps(),
             run_wall_s_total: self.meter.total_wall_s(Instant::now()),
             timeline,
+            layer,
         }
     }
 
@@ -881,6 +1087,14 @@ impl Engine {
         let Some(live) = self.sim.as_ref() else {
             return;
         };
+        if live.layer().is_some() {
+            if step.is_some() {
+                self.status =
+                    Status::Refused(format!("Cannot show an earlier time: {LAYER_TIMELINE}."));
+            }
+            self.shown = None;
+            return;
+        }
         let live_params = live.params().clone();
         let step = match step {
             Some(step) if step < live.step_index() => step,
@@ -926,6 +1140,11 @@ impl Engine {
     /// current simulation.
     fn load_state(&mut self, checkpoint: Checkpoint) {
         self.set_running(false);
+        if checkpoint.experiment.params.heads == Heads::All {
+            self.status = Status::Refused(format!("Not opened: {LAYER_TIMELINE}."));
+            self.dirty = true;
+            return;
+        }
         let built = load_sequence(
             &checkpoint.experiment.source,
             checkpoint.experiment.text.as_deref(),
@@ -949,7 +1168,7 @@ impl Engine {
                 self.status = Status::Applied(format!(
                     "Opened a saved state: the run continues from step {step}."
                 ));
-                self.install(sim);
+                self.install(Live::One(sim));
                 // Times before the saved step replay from step 0 (the file keeps no keyframes).
                 self.start_state = Some(fresh);
                 // The rows read before the save, as if they had just been read.
@@ -975,6 +1194,10 @@ impl Engine {
             self.apply_params(new);
             return;
         };
+        if self.sim.as_ref().is_some_and(|sim| sim.layer().is_some()) {
+            self.status = Status::Refused(format!("Cannot branch: {LAYER_TIMELINE}."));
+            return;
+        }
         if self.params.is_structural_change(&new) {
             let list = changed_params(&self.params, &new)
                 .into_iter()
@@ -1030,6 +1253,22 @@ impl Engine {
             "Branched at step {step}: the run goes on from there{with}; its old future is gone."
         ));
     }
+}
+
+/// Loads every head of `experiment`'s layer and builds the layer's simulation; returns the
+/// selected head's sequence with it.
+fn build_layer(
+    experiment: &Experiment,
+    params: &Params,
+    selected: usize,
+) -> Result<(Arc<Sequence>, Live), String> {
+    let layer = load_layer(&experiment.source, experiment.text.as_deref(), params)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())?;
+    let sim = LayerSimulation::new(params, layer.clone()).map_err(|e| e.to_string())?;
+    let run = LayerRun::new(sim, selected);
+    let sequence = layer.heads[run.selected].clone();
+    Ok((sequence, Live::Layer(Box::new(run))))
 }
 
 /// Slots completed by `sim` (algebraic mode: rows read): the keyframe boundary index.

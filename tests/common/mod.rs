@@ -99,6 +99,7 @@ pub fn classroom() -> Experiment {
         source: SourceSpec::Synthetic {
             tokens: 12,
             dim: 32,
+            heads: 1,
         },
         ..Experiment::default()
     }

@@ -178,6 +178,22 @@ impl BertModel {
         &self.config
     }
 
+    /// Layer `layer`'s attention output projection: W_O as `hidden × hidden` (rows indexed by
+    /// head·head_size + i, so the layer output is `concat_h(y_h) · W_O + b_o`) and b_o.
+    pub fn output_projection(
+        &self,
+        layer: usize,
+    ) -> Result<(Array2<f32>, ndarray::Array1<f32>), BertError> {
+        if layer >= self.config.num_layers {
+            return Err(BertError::LayerOutOfRange {
+                layer,
+                num_layers: self.config.num_layers,
+            });
+        }
+        // ALBERT holds one block and runs it num_layers times.
+        Ok(self.layers[layer.min(self.layers.len() - 1)].output_projection())
+    }
+
     /// The folder the model was loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir

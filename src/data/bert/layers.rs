@@ -87,6 +87,11 @@ pub(super) struct BlockShape {
 }
 
 impl EncoderLayer {
+    /// W_O as `(heads·head_size) × hidden` (so `context · W_O + b_o`) and its bias b_o.
+    pub(super) fn output_projection(&self) -> (Array2<f32>, Array1<f32>) {
+        (self.attn_out.w.t().to_owned(), self.attn_out.b.clone())
+    }
+
     /// Runs the block on `h` (`N × hidden`): returns the next hidden state and this layer's
     /// per-head q, k, v (linear outputs with bias, unscaled) and attention probabilities.
     pub(super) fn forward(&self, h: Array2<f32>, shape: BlockShape) -> (Array2<f32>, LayerHeads) {
@@ -121,6 +126,7 @@ impl EncoderLayer {
             attention.index_axis_mut(Axis(0), head).assign(&scores);
         }
         let mut attn = self.attn_out.forward(context.view());
+        let attention_output = attn.clone();
         attn += &h;
         let act = shape.activation;
         let next = match shape.norm {
@@ -148,6 +154,7 @@ impl EncoderLayer {
             k: split_heads(k, heads, hs),
             v: split_heads(v, heads, hs),
             attention,
+            attention_output,
         };
         (next, heads_out)
     }

@@ -202,6 +202,9 @@ pub struct LayerHeads {
     pub v: Array3<f32>,
     /// The model's attention probabilities, `heads × N × N`; each row sums to 1.
     pub attention: Array3<f32>,
+    /// The attention block's output after W_O and its bias, before the residual and
+    /// LayerNorm, `N × hidden`: what a whole layer of astrocytes is compared against.
+    pub attention_output: Array2<f32>,
 }
 
 /// One head of one layer: `q`, `k`, `v` are `N × head_size`, `attention` is `N × N`.

@@ -58,6 +58,12 @@ const FIELDS: &[Field] = &[
         group: Group::Input,
     },
     Field {
+        key: "heads",
+        label: "heads",
+        help: "one: the head chosen by layer and head, one astrocyte. all: every head of the layer side by side, one network and one astrocyte per head, their outputs concatenated and projected by W_O (a synthetic source takes a head count: synthetic:12x32x4).",
+        group: Group::Input,
+    },
+    Field {
         key: "m",
         label: "m features",
         help: "Number of random features; hidden neurons m' = m (positive), 2m (hyperbolic, trig) or D (elu1). Larger m approximates softmax better.",
@@ -244,7 +250,7 @@ impl ParamsView {
     fn show_source(&mut self, source: &SourceSpec) {
         self.spec = source.to_string();
         match source {
-            SourceSpec::Synthetic { tokens, dim } => {
+            SourceSpec::Synthetic { tokens, dim, .. } => {
                 self.kind = SourceKind::Synthetic;
                 (self.tokens, self.dim) = (*tokens, *dim);
             }
