@@ -41,6 +41,16 @@ fn heads_in(snapshot: &Snapshot) -> usize {
     snapshot.layer.as_ref().map_or(0, |layer| layer.heads.len())
 }
 
+/// With TRIPARTITE_SHOTS=DIR, saves the rendered window as DIR/NAME for a look by eye.
+fn save_if_requested(h: &mut Harness<'_, TripartiteApp>, name: &str) {
+    if let Some(dir) = std::env::var_os("TRIPARTITE_SHOTS") {
+        let image = h.render().expect("the harness renders");
+        image
+            .save(std::path::Path::new(&dir).join(name))
+            .expect("the screenshot folder is writable");
+    }
+}
+
 /// The astrocytes the layer graph exposes, by their accessible labels.
 fn astrocytes(h: &Harness<'_, TripartiteApp>) -> Vec<String> {
     h.query_all_by_label_contains("Astrocyte of head ")
@@ -64,6 +74,7 @@ fn the_graph_shows_twelve_astrocytes_and_a_click_opens_one_head_and_back_returns
         );
     }
     assert!(h.state().showing_layer());
+    save_if_requested(&mut h, "layer_start.png");
 
     h.get_by_label_contains("Astrocyte of head 7:").click();
     let opened = wait(&mut h, "head 7 selected", |s| {
@@ -86,6 +97,7 @@ fn the_graph_shows_twelve_astrocytes_and_a_click_opens_one_head_and_back_returns
         astrocytes(&h).is_empty(),
         "the layer's territories give way to the head"
     );
+    save_if_requested(&mut h, "layer_opened_head.png");
 
     h.get_by_label("← Back to the layer").click();
     h.run_steps(3);
@@ -135,6 +147,7 @@ fn the_layer_output_view_shows_layer_output_rel_err() {
             .is_some(),
         "the token-by-feature heatmap is drawn"
     );
+    save_if_requested(&mut h, "layer_finished.png");
 }
 
 #[test]

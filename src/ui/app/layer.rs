@@ -4,6 +4,7 @@
 //! Back control above the graph. The All heads tab opens the live layer from here too.
 
 use super::TripartiteApp;
+use crate::sim::Command;
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
 use crate::ui::views::layer::{self, LayerSnapshot};
@@ -172,9 +173,7 @@ impl TripartiteApp {
             AppCommand::FocusHead { after, .. } => {
                 self.layer_focus = after;
                 if let Some(head) = after {
-                    if let Some(command) = layer::select_head(head) {
-                        self.worker.send(command);
-                    }
+                    self.worker.send(Command::SelectHead(head));
                     self.tab = Tab::Live;
                 }
             }
@@ -194,7 +193,7 @@ impl TripartiteApp {
                 let before = self.current_experiment().params;
                 let mut params = before.clone();
                 params.layer = layer;
-                layer::set_all_heads(&mut params);
+                params.heads = crate::model::params::Heads::All;
                 self.layer_focus = None;
                 self.handle(
                     ctx,
@@ -236,10 +235,8 @@ fn head_picker(ui: &mut egui::Ui, layer: &LayerSnapshot, out: &mut Vec<AppComman
             .response
             .labelled_by(label.id)
             .on_hover_text("The head whose three matrices are drawn here");
-        if chosen != layer.selected
-            && let Some(command) = layer::select_head(chosen)
-        {
-            out.push(AppCommand::Worker(command));
+        if chosen != layer.selected {
+            out.push(AppCommand::Worker(Command::SelectHead(chosen)));
         }
     });
 }

@@ -654,16 +654,15 @@ impl Shots {
 /// The whole-layer picture: every head of layer 3 on a bundled MiniLM sentence, dynamic, at
 /// an m that reaches mid-run in seconds.
 fn layer_experiment() -> crate::data::experiment::Experiment {
-    use crate::model::params::{Mode, Params};
-    let mut params = Params {
-        mode: Mode::Dynamic,
-        m: 512,
-        layer: 3,
-        ..Params::default()
-    };
-    crate::ui::views::layer::set_all_heads(&mut params);
+    use crate::model::params::{Heads, Mode, Params};
     crate::data::experiment::Experiment {
-        params,
+        params: Params {
+            mode: Mode::Dynamic,
+            m: 512,
+            layer: 3,
+            heads: Heads::All,
+            ..Params::default()
+        },
         source: crate::data::source::SourceSpec::Bundled("coreference-it".into()),
         ..Default::default()
     }

@@ -199,6 +199,8 @@ pub struct ParamsView {
     kind: SourceKind,
     tokens: usize,
     dim: usize,
+    /// Heads of a synthetic layer (`synthetic:NxDxH`; 1 writes `synthetic:NxD`).
+    synthetic_heads: usize,
     npy_path: String,
     spec: String,
     source_error: Option<String>,
@@ -225,6 +227,7 @@ impl ParamsView {
             kind: SourceKind::Synthetic,
             tokens: 12,
             dim: 32,
+            synthetic_heads: 1,
             npy_path: String::new(),
             spec: String::new(),
             source_error: None,
@@ -250,9 +253,9 @@ impl ParamsView {
     fn show_source(&mut self, source: &SourceSpec) {
         self.spec = source.to_string();
         match source {
-            SourceSpec::Synthetic { tokens, dim, .. } => {
+            SourceSpec::Synthetic { tokens, dim, heads } => {
                 self.kind = SourceKind::Synthetic;
-                (self.tokens, self.dim) = (*tokens, *dim);
+                (self.tokens, self.dim, self.synthetic_heads) = (*tokens, *dim, *heads);
             }
             SourceSpec::Npy(path) => {
                 self.kind = SourceKind::Npy;
@@ -669,6 +672,18 @@ impl ParamsView {
                     ui.add(egui::DragValue::new(&mut self.dim).range(1..=4096))
                         .labelled_by(d.id);
                 });
+                ui.horizontal(|ui| {
+                    let h = ui.label("H heads");
+                    ui.add(
+                        egui::DragValue::new(&mut self.synthetic_heads)
+                            .range(1..=crate::data::source::MAX_SYNTHETIC_HEADS),
+                    )
+                    .labelled_by(h.id)
+                    .on_hover_text(
+                        "Heads of the synthetic layer, each with its own q, k, v. With more than \
+                         one, Load sequence runs every head live (heads = all).",
+                    );
+                });
             }
             SourceKind::Npy => {
                 let label = ui.label("folder with q.npy, k.npy, v.npy");
@@ -690,7 +705,12 @@ impl ParamsView {
             }
         }
         let spec_text = match self.kind {
-            SourceKind::Synthetic => format!("synthetic:{}x{}", self.tokens, self.dim),
+            SourceKind::Synthetic => SourceSpec::Synthetic {
+                tokens: self.tokens,
+                dim: self.dim,
+                heads: self.synthetic_heads,
+            }
+            .to_string(),
             SourceKind::Npy => format!("npy:{}", self.npy_path.trim()),
             SourceKind::Spec => self.spec.trim().to_string(),
         };
@@ -702,11 +722,18 @@ impl ParamsView {
             match spec_text.parse::<SourceSpec>() {
                 Ok(source) => {
                     self.source_error = None;
-                    let params = if self.draft.validate().is_ok() {
+                    let mut params = if self.draft.validate().is_ok() {
                         self.draft.clone()
                     } else {
                         snapshot.params.clone()
                     };
+                    // A synthetic layer of several heads is loaded to be seen whole.
+                    if let SourceSpec::Synthetic { heads, .. } = source
+                        && heads > 1
+                    {
+                        params.heads = crate::model::params::Heads::All;
+                        params.head = params.head.min(heads - 1);
+                    }
                     let experiment = Experiment {
                         params,
                         source: source.clone(),

@@ -11,8 +11,7 @@ pub mod graph;
 pub mod output;
 pub mod traces;
 
-mod api;
-pub use api::{HeadSnapshot, LayerSnapshot, select_head, set_all_heads};
+pub use crate::sim::{HeadSnapshot, LayerSnapshot};
 
 use crate::sim::Snapshot;
 
@@ -25,27 +24,19 @@ pub fn calcium_ratio(head: &HeadSnapshot) -> f64 {
     }
 }
 
-/// The head the network reproduces worst (largest attn_tv; NaN counts as worst).
+/// The head the network reproduces worst, once any row has been read (before that every
+/// attn_tv is NaN and no head is worse than another).
 pub fn worst_head(layer: &LayerSnapshot) -> Option<usize> {
     layer
         .heads
         .iter()
-        .max_by(|a, b| {
-            let key = |h: &HeadSnapshot| {
-                if h.attn_tv.is_finite() {
-                    h.attn_tv
-                } else {
-                    f64::INFINITY
-                }
-            };
-            key(a).total_cmp(&key(b))
-        })
-        .map(|h| h.head)
+        .any(|h| h.attn_tv.is_finite())
+        .then_some(layer.worst_head)
 }
 
 /// The layer a snapshot describes, when the run has every head of it.
 pub fn layer_of(snapshot: &Snapshot) -> Option<&LayerSnapshot> {
-    api::layer_of(snapshot)
+    snapshot.layer.as_deref()
 }
 
 /// The accessible label of head `head`'s astrocyte in the layer graph (tests find the

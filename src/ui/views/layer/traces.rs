@@ -18,22 +18,39 @@ pub struct LayerTraces {
     pub compact: bool,
 }
 
-/// (ms, c/Z_t) of one head wherever its Z_t is known, split where it is not (write slots).
-pub fn ratio_segments(head: &HeadSnapshot) -> Vec<Vec<[f64; 2]>> {
-    let mut segments = Vec::new();
-    let mut current: Vec<[f64; 2]> = Vec::new();
-    for (&(t, c), &(tz, z)) in head.calcium_trace.iter().zip(&head.z_trace) {
-        let known = (t - tz).abs() < 1e-9 && z.is_finite() && z > 0.0 && c.is_finite();
-        if known {
-            current.push([t, c / z]);
-        } else if !current.is_empty() {
-            segments.push(std::mem::take(&mut current));
+/// Runs of (ms, c, Z_t) where Z_t is known: the worker samples Z_t in read slots only, at the
+/// calcium's times, so a calcium sample without its Z_t ends a run (a write slot).
+pub fn known_runs(head: &HeadSnapshot) -> Vec<Vec<(f64, f64, f64)>> {
+    let mut runs = Vec::new();
+    let mut current = Vec::new();
+    let mut z = head.z_trace.iter().peekable();
+    for &(t, c) in &head.calcium_trace {
+        while z.next_if(|&&(tz, _)| tz < t - 1e-9).is_some() {}
+        let value = z
+            .next_if(|&&(tz, _)| (tz - t).abs() <= 1e-9)
+            .map(|&(_, v)| v)
+            .filter(|v| v.is_finite() && *v > 0.0);
+        match value {
+            Some(v) if c.is_finite() => current.push((t, c, v)),
+            _ => {
+                if !current.is_empty() {
+                    runs.push(std::mem::take(&mut current));
+                }
+            }
         }
     }
     if !current.is_empty() {
-        segments.push(current);
+        runs.push(current);
     }
-    segments
+    runs
+}
+
+/// (ms, c/Z_t) of one head wherever its Z_t is known, split where it is not (write slots).
+pub fn ratio_segments(head: &HeadSnapshot) -> Vec<Vec<[f64; 2]>> {
+    known_runs(head)
+        .into_iter()
+        .map(|run| run.into_iter().map(|(t, c, z)| [t, c / z]).collect())
+        .collect()
 }
 
 impl LayerTraces {
@@ -184,26 +201,17 @@ fn small_multiple(
         [pos2(now, plot.top()), pos2(now, plot.bottom())],
         Stroke::new(1.0, palette::CURSOR.gamma_multiply(0.6)),
     );
-    let mut z_run: Vec<Pos2> = Vec::new();
-    let dash = |points: &mut Vec<Pos2>| {
+    for run in known_runs(head) {
+        let points: Vec<Pos2> = run.iter().map(|&(t, _, z)| to_screen(t, z)).collect();
         if points.len() > 1 {
             painter.extend(Shape::dashed_line(
-                points,
+                &points,
                 Stroke::new(1.2, palette::NORMALISER),
                 4.0,
                 3.0,
             ));
         }
-        points.clear();
-    };
-    for &(t, z) in &head.z_trace {
-        if z.is_finite() && z > 0.0 {
-            z_run.push(to_screen(t, z));
-        } else {
-            dash(&mut z_run);
-        }
     }
-    dash(&mut z_run);
     let calcium: Vec<Pos2> = head
         .calcium_trace
         .iter()
@@ -228,7 +236,8 @@ mod tests {
             attn_tv: 0.0,
             calcium_corr: 0.0,
             calcium_trace: vec![(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 4.0)],
-            z_trace: vec![(0.0, 2.0), (1.0, f64::NAN), (2.0, 3.0), (3.0, 8.0)],
+            // Z_t is sampled in read slots only: none at 1 ms.
+            z_trace: vec![(0.0, 2.0), (2.0, 3.0), (3.0, 8.0)],
         };
         assert_eq!(
             ratio_segments(&head),
