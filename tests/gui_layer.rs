@@ -195,7 +195,7 @@ fn the_all_heads_tab_runs_its_layer_live() {
     );
     h.state_mut().set_tab(Tab::AllHeads);
     h.run_steps(3);
-    h.get_by_label("▶ Run this layer live").click();
+    h.get_by_label("Run this layer live").click();
     let live = wait(&mut h, "the layer to run live", |s| {
         s.params.heads == Heads::All && heads_in(s) == 12
     });
@@ -206,7 +206,7 @@ fn the_all_heads_tab_runs_its_layer_live() {
     // Back in the tab, it says the layer runs and leads to it rather than offering a rerun.
     h.state_mut().set_tab(Tab::AllHeads);
     h.run_steps(3);
-    assert!(h.query_by_label("▶ Run this layer live").is_none());
+    assert!(h.query_by_label("Run this layer live").is_none());
     h.get_by_label("Show the live layer").click();
     h.run_steps(2);
     assert_eq!(h.state().tab(), Tab::Live);

@@ -148,7 +148,7 @@ impl TripartiteApp {
             }
             None => {
                 if ui
-                    .button(egui::RichText::new("▶ Run this layer live").strong())
+                    .button(egui::RichText::new("Run this layer live").strong())
                     .on_hover_text(format!(
                         "Simulate every head of layer {shown} at once (heads = all): one \
                          astrocyte per head in the Live tab, and the layer's output against \
