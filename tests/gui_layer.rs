@@ -99,7 +99,7 @@ fn the_graph_shows_twelve_astrocytes_and_a_click_opens_one_head_and_back_returns
     );
     save_if_requested(&mut h, "layer_opened_head.png");
 
-    h.get_by_label("← Back to the layer").click();
+    h.get_by_label("Back to the layer").click();
     h.run_steps(3);
     assert_eq!(h.state().opened_head(), None);
     assert_eq!(astrocytes(&h).len(), 12, "back at the whole layer");
@@ -112,7 +112,11 @@ fn the_graph_shows_twelve_astrocytes_and_a_click_opens_one_head_and_back_returns
     assert_eq!(h.state().opened_head(), Some(2));
     h.key_press(egui::Key::Backspace);
     h.run_steps(3);
-    assert_eq!(h.state().opened_head(), None, "Backspace returns to the layer");
+    assert_eq!(
+        h.state().opened_head(),
+        None,
+        "Backspace returns to the layer"
+    );
     assert_eq!(astrocytes(&h).len(), 12);
 }
 
@@ -134,10 +138,7 @@ fn the_layer_output_view_shows_layer_output_rel_err() {
         .and_then(|l| l.layer_output_rel_err)
         .expect("a relative error against the transformer");
     assert!(err.is_finite() && err > 0.0, "layer_output_rel_err {err}");
-    let text = format!(
-        "layer_output_rel_err = {}",
-        tripartite::ui::theme::sig(err)
-    );
+    let text = format!("layer_output_rel_err = {}", tripartite::ui::theme::sig(err));
     assert!(
         h.query_by_label(&text).is_some(),
         "the layer output view shows '{text}'"

@@ -416,7 +416,7 @@ impl UserAction {
                 Simulation,
             ),
             UserAction::BackToLayer => (
-                "← Back to the layer",
+                "Back to the layer",
                 "From this head back to the whole layer, every astrocyte in one graph",
                 BACKSPACE,
                 "Backspace",

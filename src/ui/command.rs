@@ -121,7 +121,9 @@ pub enum AppCommand {
     /// Back from an opened head to the whole layer (the Back button and its key).
     BackToLayer,
     /// Run every head of `layer` live (heads = all) and show it in the Live tab.
-    RunLayerLive { layer: usize },
+    RunLayerLive {
+        layer: usize,
+    },
 }
 
 impl AppCommand {

@@ -416,7 +416,9 @@ impl TripartiteApp {
         };
         region(ui, rects.graph, &mut |ui| self.graph_region(ui, out));
         region(ui, rects.traces, &mut |ui| self.traces_region(ui, out));
-        region(ui, rects.attention, &mut |ui| self.attention_region(ui, out));
+        region(ui, rects.attention, &mut |ui| {
+            self.attention_region(ui, out)
+        });
         let [graph, traces, attention] = rects.padded();
         self.rects = super::ViewRects {
             graph: Some(graph),

@@ -100,7 +100,8 @@ impl TripartiteApp {
             AppCommand::ShowParams(shown) => self.show_params = shown,
             // A head of the layer running live opens in it, as a click on its astrocyte does.
             AppCommand::OpenHead { layer, head }
-                if self.live_layer().is_some() && self.current_experiment().params.layer == layer =>
+                if self.live_layer().is_some()
+                    && self.current_experiment().params.layer == layer =>
             {
                 self.handle_layer(
                     ctx,

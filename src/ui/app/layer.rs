@@ -57,9 +57,11 @@ impl TripartiteApp {
                         out.push(AppCommand::BackToLayer);
                     }
                     ui.label(
-                        egui::RichText::new(format!("Head {head} of the live layer ({heads} heads)"))
-                            .strong()
-                            .color(palette::head(head)),
+                        egui::RichText::new(format!(
+                            "Head {head} of the live layer ({heads} heads)"
+                        ))
+                        .strong()
+                        .color(palette::head(head)),
                     );
                 });
                 self.graph
@@ -89,8 +91,7 @@ impl TripartiteApp {
     /// the transformer's while the whole layer is shown.
     pub(super) fn attention_region(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let snapshot = self.history.snapshot.as_ref();
-        let Some((snapshot, layer)) =
-            snapshot.and_then(|s| layer::layer_of(s).map(|l| (s, l)))
+        let Some((snapshot, layer)) = snapshot.and_then(|s| layer::layer_of(s).map(|l| (s, l)))
         else {
             self.attention.ui(ui, &self.history, &self.tokens, out);
             return;
@@ -177,17 +178,15 @@ impl TripartiteApp {
                     self.tab = Tab::Live;
                 }
             }
-            AppCommand::BackToLayer => {
-                if self.layer_focus.is_some() {
-                    let before = self.layer_focus;
-                    self.handle(
-                        ctx,
-                        AppCommand::FocusHead {
-                            before,
-                            after: None,
-                        },
-                    );
-                }
+            AppCommand::BackToLayer if self.layer_focus.is_some() => {
+                let before = self.layer_focus;
+                self.handle(
+                    ctx,
+                    AppCommand::FocusHead {
+                        before,
+                        after: None,
+                    },
+                );
             }
             AppCommand::RunLayerLive { layer } => {
                 let before = self.current_experiment().params;

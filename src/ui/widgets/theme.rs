@@ -218,11 +218,11 @@ mod contrast {
                 200.0 * (f(y) - f(z)),
             ]
         };
-        for a in 0..HEADS.len() {
-            for b in a + 1..HEADS.len() {
-                let (p, q) = (lab(HEADS[a]), lab(HEADS[b]));
-                let de = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2))
-                    .sqrt();
+        for (a, first) in HEADS.iter().enumerate() {
+            for (b, second) in HEADS.iter().enumerate().skip(a + 1) {
+                let (p, q) = (lab(*first), lab(*second));
+                let de =
+                    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
                 assert!(de > 15.0, "heads {a} and {b} look alike: ΔE {de:.1}");
             }
         }

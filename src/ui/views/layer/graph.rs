@@ -52,15 +52,12 @@ impl LayerGraph {
         layer: &LayerSnapshot,
     ) -> Option<usize> {
         let n = layer.heads.len();
-        ui.label(theme::title(&format!(
-            "Layer: {n} heads, {n} astrocytes, one territory each"
-        )));
+        ui.label(theme::title(&format!("Layer: {n} heads, {n} astrocytes")));
         if !self.compact {
             theme::caption(
                 ui,
-                "Each astrocyte ensheathes the synapses of its own head. Fill: c/Z_t (calcium \
-                 over that head's softmax normaliser); bar: c against the Z_t tick. Hover for \
-                 values, click to open a head.",
+                "Each astrocyte ensheathes its own head's synapses. Fill: c/Z_t; bar: c \
+                 against the Z_t tick. Hover for values, click to open a head.",
             );
         }
         let size = ui.available_size() - vec2(0.0, 4.0);
@@ -87,32 +84,17 @@ impl LayerGraph {
         let tiles: Vec<Rect> = (0..n)
             .map(|k| {
                 let (c, r) = (k % columns, k / columns);
-                Rect::from_min_size(
-                    area.min + vec2(c as f32 * tile.x, r as f32 * tile.y),
-                    tile,
-                )
-                .shrink(3.0)
+                Rect::from_min_size(area.min + vec2(c as f32 * tile.x, r as f32 * tile.y), tile)
+                    .shrink(3.0)
             })
             .collect();
 
         let token = current_token(snapshot);
-        let input_anchor = draw_box(
-            &painter,
-            input,
-            "token",
-            token.as_deref().unwrap_or("—"),
-            "read by every head",
-        );
+        let input_anchor = draw_box(&painter, input, "token", token.as_deref().unwrap_or("—"));
         let rel_err = layer
             .layer_output_rel_err
             .map_or("—".to_string(), theme::sig);
-        let output_anchor = draw_box(
-            &painter,
-            output,
-            "concat · W_O",
-            "layer output",
-            &format!("rel. err {rel_err}"),
-        );
+        let output_anchor = draw_box(&painter, output, "W_O", &format!("err {rel_err}"));
         let faint = Stroke::new(0.8, Color32::from_black_alpha(40));
         for (head, tile) in layer.heads.iter().zip(&tiles) {
             painter.line_segment([input_anchor, pos2(tile.left(), tile.center().y)], faint);
@@ -135,7 +117,13 @@ impl LayerGraph {
                 hovered: response.hovered(),
                 worst: worst == Some(head.head),
             };
-            draw_territory(&painter, *tile, head, hidden, look);
+            draw_territory(
+                &painter.with_clip_rect(tile.intersect(rect)),
+                *tile,
+                head,
+                hidden,
+                look,
+            );
             if response.clicked() {
                 clicked = Some(head.head);
             }
@@ -165,7 +153,7 @@ fn current_token(snapshot: &Snapshot) -> Option<String> {
 }
 
 /// A labelled box (the shared input or W_O); returns where lines attach to it.
-fn draw_box(painter: &egui::Painter, rect: Rect, title: &str, middle: &str, note: &str) -> Pos2 {
+fn draw_box(painter: &egui::Painter, rect: Rect, title: &str, note: &str) -> Pos2 {
     let height = (rect.height() * 0.34).clamp(60.0, 120.0);
     let inner = Rect::from_center_size(rect.center(), vec2(rect.width(), height));
     painter.rect(
@@ -185,7 +173,7 @@ fn draw_box(painter: &egui::Painter, rect: Rect, title: &str, middle: &str, note
             (inner.width() - 6.0).max(20.0),
         )
     };
-    let lines = [wrap(title), wrap(middle), wrap(note)];
+    let lines = [wrap(title), wrap(note)];
     let total: f32 = lines.iter().map(|g| g.size().y).sum::<f32>() + 8.0;
     let mut y = inner.center().y - total / 2.0;
     for galley in lines {
@@ -224,7 +212,9 @@ fn draw_territory(
         ),
         egui::StrokeKind::Inside,
     );
-    let font_size = (tile.height() / 9.0).clamp(10.5, 14.0);
+    let font_size = (tile.height() / 9.0).clamp(10.0, 14.0);
+    // A narrow territory keeps its name and attn_tv; c/Z_t is in its fill and hover text.
+    let wide = tile.width() > 150.0;
     let font = FontId::proportional(font_size);
     let ratio = calcium_ratio(head);
     painter.text(
@@ -234,13 +224,15 @@ fn draw_territory(
         FontId::proportional(font_size + 1.0),
         colour,
     );
-    painter.text(
-        tile.right_top() + vec2(-7.0, 5.0),
-        Align2::RIGHT_TOP,
-        format!("c/Z {}", theme::sig(ratio)),
-        font.clone(),
-        Color32::from_gray(25),
-    );
+    if wide {
+        painter.text(
+            tile.right_top() + vec2(-7.0, 5.0),
+            Align2::RIGHT_TOP,
+            format!("c/Z {}", theme::sig(ratio)),
+            font.clone(),
+            Color32::from_gray(25),
+        );
+    }
     let top = tile.top() + font_size + 12.0;
     let bottom = tile.bottom() - 2.0 * font_size - 12.0;
     let net_bottom = top + (bottom - top) * 0.55;
@@ -283,7 +275,7 @@ fn draw_territory(
             Stroke::new(0.8, Color32::from_gray(60)),
         );
     }
-    if let Some(m) = hidden {
+    if let Some(m) = hidden.filter(|_| wide) {
         painter.text(
             pos2(hidden_at[0].x, net_bottom + 1.0),
             Align2::CENTER_TOP,
@@ -324,10 +316,11 @@ fn draw_territory(
         pos2(tile.right() - 8.0, tile.bottom() - font_size - 8.0),
     );
     painter.rect_filled(gauge, 2.0, Color32::from_gray(225));
-    let scale = 1.5 * [head.calcium, head.z_t]
-        .into_iter()
-        .filter(|v| v.is_finite())
-        .fold(1e-12, f64::max);
+    let scale = 1.5
+        * [head.calcium, head.z_t]
+            .into_iter()
+            .filter(|v| v.is_finite())
+            .fold(1e-12, f64::max);
     if head.calcium.is_finite() {
         let fraction = (head.calcium.max(0.0) / scale).min(1.0) as f32;
         let filled = Rect::from_min_max(
@@ -347,12 +340,20 @@ fn draw_territory(
     painter.text(
         tile.left_bottom() + vec2(7.0, -4.0),
         Align2::LEFT_BOTTOM,
-        format!(
-            "attn_tv {} ({}){}",
-            theme::sig(head.attn_tv),
-            quality.word(),
-            if look.worst { " · worst" } else { "" }
-        ),
+        if wide {
+            format!(
+                "attn_tv {} ({}){}",
+                theme::sig(head.attn_tv),
+                quality.word(),
+                if look.worst { " · worst" } else { "" }
+            )
+        } else {
+            format!(
+                "tv {}{}",
+                theme::sig(head.attn_tv),
+                if look.worst { " worst" } else { "" }
+            )
+        },
         font,
         Color32::from_gray(25),
     );
@@ -376,7 +377,12 @@ fn describe(ui: &mut egui::Ui, head: &HeadSnapshot, worst: bool) {
         "its calcium over its own head's softmax normaliser (1: the astrocyte normalises exactly)",
     );
     line(ui, "c", head.calcium, "calcium, in normaliser units");
-    line(ui, "Z_t", head.z_t, "softmax normaliser of the query read now");
+    line(
+        ui,
+        "Z_t",
+        head.z_t,
+        "softmax normaliser of the query read now",
+    );
     line(
         ui,
         "attn_tv",

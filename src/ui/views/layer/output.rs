@@ -20,7 +20,9 @@ pub struct LayerOutputView {
 pub fn rel_err_text(layer: &LayerSnapshot) -> String {
     format!(
         "layer_output_rel_err = {}",
-        layer.layer_output_rel_err.map_or("—".to_string(), theme::sig)
+        layer
+            .layer_output_rel_err
+            .map_or("—".to_string(), theme::sig)
     )
 }
 
@@ -62,9 +64,9 @@ impl LayerOutputView {
                     image[(c, r)] = scale.color(*value);
                 }
             }
-            let texture = ui
-                .ctx()
-                .load_texture("layer output difference", image, TextureOptions::NEAREST);
+            let texture =
+                ui.ctx()
+                    .load_texture("layer output difference", image, TextureOptions::NEAREST);
             self.texture = Some((version, texture, limit));
         }
         let Some((_, texture, _)) = self.texture.as_ref() else {
@@ -72,8 +74,7 @@ impl LayerOutputView {
         };
         let labels_w = crate::ui::widgets::heatmap::label_width(tokens);
         let size = ui.available_size() - vec2(0.0, 22.0);
-        let (rect, response) =
-            ui.allocate_exact_size(size.max(vec2(160.0, 60.0)), Sense::hover());
+        let (rect, response) = ui.allocate_exact_size(size.max(vec2(160.0, 60.0)), Sense::hover());
         response.widget_info(|| {
             egui::WidgetInfo::labeled(
                 egui::Role::Image,
@@ -138,7 +139,7 @@ impl LayerOutputView {
         ui.horizontal(|ui| {
             ui.label(
                 egui::RichText::new(format!(
-                    "blue: network below, red: above (±{}); bars: each token's relative error (largest {})",
+                    "blue: network below, red: above (±{}); bars: relative error per token (max {})",
                     theme::sig(limit),
                     theme::sig(worst)
                 ))
@@ -157,9 +158,15 @@ impl LayerOutputView {
                     "token {r} '{}', feature {c}",
                     tokens.get(r).map_or("?", String::as_str)
                 ));
-                ui.monospace(format!("network − transformer = {}", theme::sig(diff[(r, c)])));
+                ui.monospace(format!(
+                    "network − transformer = {}",
+                    theme::sig(diff[(r, c)])
+                ));
                 if let Some(err) = layer.per_token_rel_err.get(r) {
-                    ui.monospace(format!("this token's relative error = {}", theme::sig(*err)));
+                    ui.monospace(format!(
+                        "this token's relative error = {}",
+                        theme::sig(*err)
+                    ));
                 }
             });
         }

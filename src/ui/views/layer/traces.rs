@@ -55,7 +55,9 @@ pub fn ratio_segments(head: &HeadSnapshot) -> Vec<Vec<[f64; 2]>> {
 
 impl LayerTraces {
     pub fn ui(&mut self, ui: &mut egui::Ui, snapshot: &Snapshot, layer: &LayerSnapshot) {
-        ui.label(theme::title("Every astrocyte's calcium against its own Z_t"));
+        ui.label(theme::title(
+            "Every astrocyte's calcium against its own Z_t",
+        ));
         if !self.compact {
             theme::caption(
                 ui,
@@ -94,11 +96,9 @@ impl LayerTraces {
         let cell = vec2(rect.width() / columns as f32, rect.height() / rows as f32);
         for (k, head) in layer.heads.iter().enumerate() {
             let (c, r) = (k % columns, k / columns);
-            let area = Rect::from_min_size(
-                rect.min + vec2(c as f32 * cell.x, r as f32 * cell.y),
-                cell,
-            )
-            .shrink(2.0);
+            let area =
+                Rect::from_min_size(rect.min + vec2(c as f32 * cell.x, r as f32 * cell.y), cell)
+                    .shrink(2.0);
             small_multiple(
                 &painter,
                 area,
