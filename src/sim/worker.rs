@@ -129,7 +129,7 @@ pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
 /// edits and the probes' watch go to every head.
 enum Live {
     One(Simulation),
-    Layer(Box<LayerRun>),
+    Layer(LayerRun),
 }
 
 impl std::ops::Deref for Live {
@@ -1268,7 +1268,7 @@ fn build_layer(
     let sim = LayerSimulation::new(params, layer.clone()).map_err(|e| e.to_string())?;
     let run = LayerRun::new(sim, selected);
     let sequence = layer.heads[run.selected].clone();
-    Ok((sequence, Live::Layer(Box::new(run))))
+    Ok((sequence, Live::Layer(run)))
 }
 
 /// Slots completed by `sim` (algebraic mode: rows read): the keyframe boundary index.

@@ -180,8 +180,8 @@ enum SourceKind {
 const NOTICE_LIFETIME: Duration = Duration::from_secs(8);
 
 /// Parameters chosen elsewhere: layer and head by the sequence picker's dropdowns, so each
-/// has one control.
-const CHOSEN_BY_THE_PICKER: [&str; 2] = ["layer", "head"];
+/// has one control; heads (one head or the whole layer) belongs with them there.
+const CHOSEN_BY_THE_PICKER: [&str; 3] = ["layer", "head", "heads"];
 
 /// One refused field: what was typed or set, and why, in English.
 #[derive(Clone, Debug, PartialEq)]
