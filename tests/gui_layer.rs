@@ -212,3 +212,24 @@ fn the_all_heads_tab_runs_its_layer_live() {
     h.run_steps(2);
     assert_eq!(h.state().tab(), Tab::Live);
 }
+
+#[test]
+fn the_pickers_all_heads_checkbox_runs_the_layer_and_unchecking_returns_to_one_head() {
+    let mut experiment = live_layer();
+    experiment.params.heads = Heads::One;
+    let mut h = harness(experiment);
+    wait(&mut h, "one head", |s| s.run.is_some());
+    h.get_by_label("all heads live").click();
+    wait(&mut h, "every head", |s| {
+        s.params.heads == Heads::All && heads_in(s) == 12
+    });
+    h.run_steps(3);
+    assert_eq!(astrocytes(&h).len(), 12);
+    h.get_by_label("all heads live").click();
+    wait(&mut h, "one head again", |s| {
+        s.params.heads == Heads::One && s.layer.is_none() && s.run.is_some()
+    });
+    h.run_steps(3);
+    assert!(astrocytes(&h).is_empty());
+    assert!(h.query_by_label("Network graph").is_some());
+}
