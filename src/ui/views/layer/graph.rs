@@ -348,11 +348,13 @@ fn draw_territory(
                 if look.worst { " · worst" } else { "" }
             )
         } else {
-            format!(
-                "tv {}{}",
-                theme::sig(head.attn_tv),
-                if look.worst { " worst" } else { "" }
-            )
+            // Two decimals leave room for the worst head's mark in a narrow territory.
+            let tv = if head.attn_tv.is_finite() {
+                format!("{:.2}", head.attn_tv)
+            } else {
+                "—".to_string()
+            };
+            format!("tv {tv}{}", if look.worst { " worst" } else { "" })
         },
         font,
         Color32::from_gray(25),
