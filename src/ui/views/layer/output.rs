@@ -64,9 +64,17 @@ impl LayerOutputView {
                     image[(c, r)] = scale.color(*value);
                 }
             }
-            let texture =
-                ui.ctx()
-                    .load_texture("layer output difference", image, TextureOptions::NEAREST);
+            // One texture, refilled at each publication.
+            let texture = match self.texture.take() {
+                Some((_, mut texture, _)) => {
+                    texture.set(image, TextureOptions::NEAREST);
+                    texture
+                }
+                None => {
+                    ui.ctx()
+                        .load_texture("layer output difference", image, TextureOptions::NEAREST)
+                }
+            };
             self.texture = Some((version, texture, limit));
         }
         let Some((_, texture, _)) = self.texture.as_ref() else {

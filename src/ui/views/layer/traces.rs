@@ -7,7 +7,6 @@ use crate::sim::Snapshot;
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2};
-use egui_plot::{HLine, Line, Plot, PlotPoints};
 
 /// Share of the height given to the small multiples (the c/Z_t plot gets the rest).
 const MULTIPLES_SHARE: f32 = 0.56;
@@ -109,46 +108,115 @@ impl LayerTraces {
             );
         }
 
-        let selected = layer.selected;
-        let heads: Vec<(usize, Vec<Vec<[f64; 2]>>)> = layer
-            .heads
-            .iter()
-            .map(|h| (h.head, ratio_segments(h)))
-            .collect();
-        let now = snapshot.time_ms;
-        Plot::new(format!("layer calcium ratio {}", snapshot.generation))
-            .height((ui.available_height() - 4.0).max(70.0))
-            .include_x(0.0)
-            .include_x(total)
-            .include_y(0.0)
-            .include_y(2.0)
-            .auto_bounds([true, false])
-            .default_y_bounds(0.0, 2.0)
-            .x_axis_label("simulated time (ms)")
-            .y_axis_label("c / Z_t")
-            .allow_scroll(false)
-            .show(ui, move |plot| {
-                plot.hline(
-                    HLine::new("exact (c = Z_t)", 1.0)
-                        .color(palette::NORMALISER)
-                        .style(egui_plot::LineStyle::dashed_loose()),
-                );
-                for (head, segments) in heads {
-                    let width = if head == selected { 2.6 } else { 1.2 };
-                    for segment in segments {
-                        plot.line(
-                            Line::new(format!("head {head}"), PlotPoints::new(segment))
-                                .color(palette::head(head))
-                                .width(width),
-                        );
-                    }
-                }
-                plot.vline(
-                    egui_plot::VLine::new("now", now)
-                        .color(palette::CURSOR)
-                        .width(1.0),
-                );
-            });
+        let size = vec2(
+            ui.available_width(),
+            (ui.available_height() - 4.0).max(70.0),
+        );
+        let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Image, true, "c/Z_t of every head over time")
+        });
+        ratio_plot(&ui.painter_at(rect), rect, layer, total, snapshot.time_ms);
+    }
+}
+
+/// c/Z_t of every head on one time axis (0 to 2, a dashed line at the exact 1), drawn directly
+/// like the small multiples: an egui_plot of a dozen broken lines cost more than a frame
+/// allows at full speed.
+fn ratio_plot(
+    painter: &egui::Painter,
+    rect: Rect,
+    layer: &LayerSnapshot,
+    total_ms: f64,
+    now_ms: f64,
+) {
+    let font = FontId::proportional(12.0);
+    let text = Color32::from_gray(40);
+    let plot = Rect::from_min_max(
+        pos2(rect.left() + 34.0, rect.top() + 4.0),
+        pos2(rect.right() - 4.0, rect.bottom() - 18.0),
+    );
+    painter.rect(
+        plot,
+        2.0,
+        Color32::from_gray(252),
+        Stroke::new(1.0, Color32::from_gray(170)),
+        egui::StrokeKind::Inside,
+    );
+    const TOP: f64 = 2.0;
+    let to_screen = |t: f64, v: f64| -> Pos2 {
+        pos2(
+            plot.left() + (t / total_ms).clamp(0.0, 1.0) as f32 * plot.width(),
+            plot.bottom() - (v / TOP).clamp(0.0, 1.0) as f32 * plot.height(),
+        )
+    };
+    for v in [0.0, 1.0, 2.0] {
+        painter.text(
+            pos2(plot.left() - 4.0, to_screen(0.0, v).y),
+            Align2::RIGHT_CENTER,
+            format!("{v:.0}"),
+            font.clone(),
+            text,
+        );
+    }
+    painter.text(
+        pos2(rect.left(), plot.center().y),
+        Align2::LEFT_CENTER,
+        "c/Z",
+        font.clone(),
+        text,
+    );
+    painter.text(
+        pos2(plot.left(), plot.bottom() + 2.0),
+        Align2::LEFT_TOP,
+        "0",
+        font.clone(),
+        text,
+    );
+    painter.text(
+        pos2(plot.right(), plot.bottom() + 2.0),
+        Align2::RIGHT_TOP,
+        format!("{} ms", theme::thousands(total_ms, 0)),
+        font.clone(),
+        text,
+    );
+    painter.text(
+        pos2(plot.center().x, plot.bottom() + 2.0),
+        Align2::CENTER_TOP,
+        "simulated time",
+        font,
+        text,
+    );
+    let one = to_screen(0.0, 1.0).y;
+    painter.extend(Shape::dashed_line(
+        &[pos2(plot.left(), one), pos2(plot.right(), one)],
+        Stroke::new(1.2, palette::NORMALISER),
+        6.0,
+        4.0,
+    ));
+    let now = to_screen(now_ms, 0.0).x;
+    painter.line_segment(
+        [pos2(now, plot.top()), pos2(now, plot.bottom())],
+        Stroke::new(1.0, palette::CURSOR),
+    );
+    // The selected head last, on top.
+    let mut order: Vec<&HeadSnapshot> = layer.heads.iter().collect();
+    order.sort_by_key(|h| h.head == layer.selected);
+    for head in order {
+        let width = if head.head == layer.selected {
+            2.6
+        } else {
+            1.2
+        };
+        for segment in ratio_segments(head) {
+            let points: Vec<Pos2> = segment.iter().map(|p| to_screen(p[0], p[1])).collect();
+            if points.len() > 1 {
+                painter.add(Shape::line(
+                    points,
+                    Stroke::new(width, palette::head(head.head)),
+                ));
+            }
+        }
     }
 }
 
