@@ -119,6 +119,7 @@ fn the_layer_output_with_softmax_matches_the_encoder() {
             / transformer.iter().map(|x| x * x).sum::<f64>())
         .sqrt();
         let max_abs = diff.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        eprintln!("layer {layer_index}: relative error {rel:e}, max |diff| {max_abs:e}");
         assert!(
             rel < 1e-5,
             "layer {layer_index}: relative error {rel:e}, max |diff| {max_abs:e}"
@@ -363,5 +364,15 @@ fn the_worker_runs_a_layer_and_select_head_switches_the_view() {
         s.rejected().unwrap().contains("no head 7"),
         "{:?}",
         s.status
+    );
+    // Reset rebuilds the layer at t = 0 and keeps the selected head.
+    worker.send(Command::Reset);
+    let s = wait(&worker, &mut history, "the reset", |s| {
+        s.step == 0 && s.layer.is_some()
+    });
+    assert_eq!(s.layer.as_ref().unwrap().selected, 2);
+    assert_eq!(
+        s.run.as_ref().unwrap().softmax_attention,
+        sim_2.reference().attention
     );
 }

@@ -364,6 +364,7 @@ mod tests {
     fn parses_and_prints_round_trip() {
         for text in [
             "synthetic:12x32",
+            "synthetic:12x32x4",
             "npy:/tmp/x",
             "bundled:coreference",
             "model:models/m",
@@ -380,11 +381,21 @@ mod tests {
             "npy:",
             "12x32",
             "synthetic:5000x2",
+            "synthetic:12x32x0",
+            "synthetic:12x32x65",
+            "synthetic:12x32x",
             "image:",
         ] {
             let err = bad.parse::<SourceSpec>().unwrap_err().to_string();
             assert!(err.contains("synthetic:"), "{bad}: {err}");
         }
+        assert_eq!(
+            "synthetic:12x32x1"
+                .parse::<SourceSpec>()
+                .unwrap()
+                .to_string(),
+            "synthetic:12x32"
+        );
         let drawing = SourceSpec::Drawing((0..64).map(|i| (i * 4) as u8).collect());
         let text = drawing.to_string();
         assert_eq!(text.len(), "drawing:".len() + 128);

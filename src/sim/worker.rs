@@ -396,7 +396,7 @@ impl Engine {
         // build the new one aside and switch only when it works.
         if self.sim.is_some() {
             if experiment.params.heads == Heads::All {
-                match build_layer(&experiment, &experiment.params, 0) {
+                match build_layer(&experiment, &experiment.params, experiment.params.head) {
                     Ok((sequence, live)) => {
                         self.set_running(false);
                         self.params = experiment.params.clone();
@@ -608,8 +608,7 @@ impl Engine {
         }
         let reload = self.needs_reload(&new);
         let built = if new.heads == Heads::All {
-            let selected = self.selected_head();
-            self.build_layer(&new, selected)
+            self.build_layer(&new, new.head)
                 .map(|(sequence, live)| (live, sequence))
         } else {
             let sequence = match (&self.sequence, reload || self.params.heads == Heads::All) {
@@ -653,7 +652,9 @@ impl Engine {
         let old = &self.params;
         (experiment.source.depends_on_seed()
             && (old.seed != new.seed || old.synthetic_scale != new.synthetic_scale))
-            || (experiment.source.has_heads() && (old.layer != new.layer || old.head != new.head))
+            || ((experiment.source.has_heads()
+                || matches!(experiment.source, crate::data::source::SourceSpec::Synthetic { heads, .. } if heads > 1))
+                && (old.layer != new.layer || old.head != new.head))
     }
 
     fn load(&self, params: &Params) -> Result<Arc<Sequence>, String> {
@@ -678,8 +679,7 @@ impl Engine {
         self.generation += 1;
         self.publisher.clear();
         let built = if self.params.heads == Heads::All {
-            let selected = self.selected_head();
-            self.build_layer(&self.params.clone(), selected)
+            self.build_layer(&self.params.clone(), self.params.head)
                 .map(|(sequence, live)| {
                     self.sequence = Some(sequence);
                     live
@@ -781,15 +781,8 @@ impl Engine {
         }
     }
 
-    /// The head a layer shows now (0 for one head).
-    fn selected_head(&self) -> usize {
-        self.sim
-            .as_ref()
-            .and_then(Live::layer)
-            .map_or(0, |layer| layer.selected)
-    }
-
-    /// Builds a whole layer of the current experiment with `params`.
+    /// Builds a whole layer of the current experiment with `params`, head `selected` shown
+    /// (`params.head`, which [`Command::SelectHead`] sets, so a rebuild keeps the selection).
     fn build_layer(
         &self,
         params: &Params,
