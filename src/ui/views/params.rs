@@ -253,7 +253,9 @@ impl ParamsView {
     fn show_source(&mut self, source: &SourceSpec) {
         self.spec = source.to_string();
         match source {
-            SourceSpec::Synthetic { tokens, dim, heads } => {
+            // A synthetic layer of several heads is written out in the source field, where
+            // its head count (synthetic:NxDxH) can be edited.
+            SourceSpec::Synthetic { tokens, dim, heads } if *heads == 1 => {
                 self.kind = SourceKind::Synthetic;
                 (self.tokens, self.dim, self.synthetic_heads) = (*tokens, *dim, *heads);
             }
@@ -672,18 +674,6 @@ impl ParamsView {
                     ui.add(egui::DragValue::new(&mut self.dim).range(1..=4096))
                         .labelled_by(d.id);
                 });
-                ui.horizontal(|ui| {
-                    let h = ui.label("H heads");
-                    ui.add(
-                        egui::DragValue::new(&mut self.synthetic_heads)
-                            .range(1..=crate::data::source::MAX_SYNTHETIC_HEADS),
-                    )
-                    .labelled_by(h.id)
-                    .on_hover_text(
-                        "Heads of the synthetic layer, each with its own q, k, v. With more than \
-                         one, Load sequence runs every head live (heads = all).",
-                    );
-                });
             }
             SourceKind::Npy => {
                 let label = ui.label("folder with q.npy, k.npy, v.npy");
@@ -698,7 +688,7 @@ impl ParamsView {
                 let label = ui.label("source");
                 ui.add(
                     egui::TextEdit::singleline(&mut self.spec)
-                        .hint_text("bundled:NAME, model:DIR, npy:DIR or synthetic:NxD")
+                        .hint_text("bundled:NAME, model:DIR, npy:DIR or synthetic:NxD[xH]")
                         .desired_width(240.0),
                 )
                 .labelled_by(label.id);

@@ -32,7 +32,7 @@ impl LayerOutputView {
         let line = rel_err_text(layer);
         ui.label(egui::RichText::new(&line).strong().size(15.0))
             .on_hover_text(
-                "‖network − transformer‖ / ‖transformer‖ over the rows read so far, after the \
+                "|network − transformer| / |transformer| (Frobenius norms) over the rows read so far, after the \
                  heads' outputs are concatenated and multiplied by W_O (with its bias), before \
                  the residual and LayerNorm.",
             );
