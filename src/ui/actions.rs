@@ -62,6 +62,8 @@ pub enum UserAction {
     MatrixQueryRow,
     /// With a matrix focused: Left / Right move the selected key column.
     MatrixKeyColumn,
+    /// From a head opened in a live layer back to the whole layer.
+    BackToLayer,
 }
 
 /// Where a shortcut applies.
@@ -124,6 +126,7 @@ const LEFT_RIGHT: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::ArrowLeft),
     key(Modifiers::NONE, Key::ArrowRight),
 ];
+const BACKSPACE: &[KeyboardShortcut] = &[key(Modifiers::NONE, Key::Backspace)];
 const F1_OR_QUESTION: &[KeyboardShortcut] = &[
     key(Modifiers::NONE, Key::F1),
     key(Modifiers::NONE, Key::Questionmark),
@@ -131,7 +134,7 @@ const F1_OR_QUESTION: &[KeyboardShortcut] = &[
 
 impl UserAction {
     /// Every action, in the order the help window lists them.
-    pub const ALL: [UserAction; 35] = [
+    pub const ALL: [UserAction; 36] = [
         UserAction::RunPause,
         UserAction::StepDt,
         UserAction::StepSlot,
@@ -167,6 +170,7 @@ impl UserAction {
         UserAction::OpenLesson,
         UserAction::MatrixQueryRow,
         UserAction::MatrixKeyColumn,
+        UserAction::BackToLayer,
     ];
 
     /// The declaration.
@@ -460,6 +464,14 @@ impl UserAction {
                 Some("Matrix focused (click or Tab): select the key column left / right"),
                 FocusedMatrix,
             ),
+            UserAction::BackToLayer => (
+                "Back to the layer",
+                "From this head back to the whole layer, every astrocyte in one graph",
+                BACKSPACE,
+                "Backspace",
+                Some("Live layer: from an opened head back to the whole layer"),
+                Simulation,
+            ),
         };
         ActionSpec {
             label,
@@ -539,6 +551,7 @@ impl UserAction {
                 axis: TokenAxis::Key,
                 step: 1,
             },
+            UserAction::BackToLayer => AppCommand::BackToLayer,
         }
     }
 

@@ -129,6 +129,18 @@ pub enum AppCommand {
     LessonBack,
     /// Close the lesson; the experiment stays as it is.
     LeaveLesson,
+    /// With a whole layer live: open head `after` in the single-head views (None: show the
+    /// whole layer again). An edit.
+    FocusHead {
+        before: Option<usize>,
+        after: Option<usize>,
+    },
+    /// Back from an opened head to the whole layer (the Back button and its key).
+    BackToLayer,
+    /// Run every head of `layer` live (heads = all) and show it in the Live tab.
+    RunLayerLive {
+        layer: usize,
+    },
 }
 
 impl AppCommand {
@@ -169,6 +181,10 @@ impl AppCommand {
                 change: change.clone(),
             },
             AppCommand::ShowWelcome(shown) => AppCommand::ShowWelcome(!shown),
+            AppCommand::FocusHead { before, after } => AppCommand::FocusHead {
+                before: *after,
+                after: *before,
+            },
             AppCommand::Worker(_)
             | AppCommand::File(_)
             | AppCommand::FileConfirmed(_)
@@ -185,7 +201,9 @@ impl AppCommand {
             | AppCommand::LessonNext
             | AppCommand::LessonBack
             | AppCommand::LeaveLesson
-            | AppCommand::MoveTokens { .. } => return None,
+            | AppCommand::MoveTokens { .. }
+            | AppCommand::BackToLayer
+            | AppCommand::RunLayerLive { .. } => return None,
         })
     }
 

@@ -98,6 +98,7 @@ impl TripartiteApp {
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Live => self.live_page(ui, &mut out),
             Tab::AllHeads => {
+                self.layer_banner(ui, &mut out);
                 let experiment = self.current_experiment();
                 if let Some(head) = self.heads.ui(ui, &experiment, &self.tokens, &mut out) {
                     let layer = self.heads.layer().unwrap_or(experiment.params.layer);
@@ -419,17 +420,9 @@ impl TripartiteApp {
                 add(ui);
             });
         };
-        region(ui, graph, &mut |ui| {
-            self.graph
-                .ui(ui, &self.history, self.selection, &self.tokens, out)
-        });
-        region(ui, traces, &mut |ui| {
-            self.traces
-                .ui(ui, &self.history, self.selection, &self.tokens, out)
-        });
-        region(ui, attention, &mut |ui| {
-            self.attention.ui(ui, &self.history, &self.tokens, out)
-        });
+        region(ui, graph, &mut |ui| self.graph_region(ui, out));
+        region(ui, traces, &mut |ui| self.traces_region(ui, out));
+        region(ui, attention, &mut |ui| self.attention_region(ui, out));
         self.rects = super::ViewRects {
             graph: Some(graph),
             attention: Some(attention),
@@ -446,16 +439,10 @@ impl TripartiteApp {
                 add(ui);
             });
         };
-        region(ui, rects.graph, &mut |ui| {
-            self.graph
-                .ui(ui, &self.history, self.selection, &self.tokens, out)
-        });
-        region(ui, rects.traces, &mut |ui| {
-            self.traces
-                .ui(ui, &self.history, self.selection, &self.tokens, out)
-        });
+        region(ui, rects.graph, &mut |ui| self.graph_region(ui, out));
+        region(ui, rects.traces, &mut |ui| self.traces_region(ui, out));
         region(ui, rects.attention, &mut |ui| {
-            self.attention.ui(ui, &self.history, &self.tokens, out)
+            self.attention_region(ui, out)
         });
         let [graph, traces, attention] = rects.padded();
         self.rects = super::ViewRects {

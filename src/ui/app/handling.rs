@@ -120,6 +120,19 @@ impl TripartiteApp {
             AppCommand::Select { after, .. } => self.select(after),
             AppCommand::ShowTab { after, .. } => self.tab = after,
             AppCommand::ShowParams(shown) => self.show_params = shown,
+            // A head of the layer running live opens in it, as a click on its astrocyte does.
+            AppCommand::OpenHead { layer, head }
+                if self.live_layer().is_some()
+                    && self.current_experiment().params.layer == layer =>
+            {
+                self.handle_layer(
+                    ctx,
+                    AppCommand::FocusHead {
+                        before: None,
+                        after: Some(head),
+                    },
+                );
+            }
             AppCommand::OpenHead { layer, head } => {
                 let before = self.current_experiment().params;
                 let mut params = before.clone();
@@ -188,6 +201,9 @@ impl TripartiteApp {
                     self.show_params = shown;
                 }
             }
+            command @ (AppCommand::FocusHead { .. }
+            | AppCommand::BackToLayer
+            | AppCommand::RunLayerLive { .. }) => self.handle_layer(ctx, command),
         }
     }
 

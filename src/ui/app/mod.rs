@@ -8,6 +8,7 @@
 mod compare;
 mod frame;
 mod handling;
+mod layer;
 mod logic;
 mod presentation;
 pub(crate) mod scripted;
@@ -103,6 +104,11 @@ pub struct TripartiteApp {
     welcome: WelcomePanel,
     /// The open lesson, if any, and where the learner is in it.
     lesson: LessonPlayer,
+    /// The live layer's views (heads = all), and the head opened from it (None: the layer).
+    layer_graph: crate::ui::views::layer::graph::LayerGraph,
+    layer_traces: crate::ui::views::layer::traces::LayerTraces,
+    layer_output: crate::ui::views::layer::output::LayerOutputView,
+    layer_focus: Option<usize>,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -181,6 +187,10 @@ impl TripartiteApp {
             presentation: None,
             welcome: WelcomePanel::default(),
             lesson: LessonPlayer::default(),
+            layer_graph: Default::default(),
+            layer_traces: Default::default(),
+            layer_output: Default::default(),
+            layer_focus: None,
         }
     }
 

@@ -263,6 +263,9 @@ enum Stage {
     DrawPadShot,
     /// The authors' figure on the bundled passage, opened as File ▸ Examples does.
     AuthorsFigureShot,
+    /// A whole layer live: every head of a bundled sentence's layer, one astrocyte each.
+    LayerLoad,
+    LayerShot,
     Done,
 }
 
@@ -661,6 +664,38 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "authors_figure.png", None) {
+                    app.set_tab(crate::ui::command::Tab::Live);
+                    self.generation = snapshot.generation + 1;
+                    let before = Box::new(app.current_experiment());
+                    app.handle(
+                        ctx,
+                        AppCommand::LoadSequence {
+                            before,
+                            after: Box::new(layer_experiment()),
+                        },
+                    );
+                    self.next(Stage::LayerLoad);
+                }
+            }
+            Stage::LayerLoad => {
+                if snapshot.generation < self.generation
+                    || crate::ui::views::layer::layer_of(&snapshot).is_none()
+                {
+                    return;
+                }
+                let Some(run) = snapshot.run.clone() else {
+                    return;
+                };
+                self.target = mid_run(&run);
+                self.generation = snapshot.generation;
+                app.handle(ctx, AppCommand::Worker(Command::RunToStep(self.target)));
+                self.next(Stage::LayerShot);
+            }
+            Stage::LayerShot => {
+                if !self.at_target(app) {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "layer_live.png", None) {
                     *self.outcome.lock().unwrap() = Ok(());
                     self.stage = Stage::Done;
                     ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -684,6 +719,23 @@ fn drawn_seven() -> Vec<u8> {
         pad[row * side + col - 1] = 120;
     }
     pad
+}
+
+/// The whole-layer picture: every head of layer 3 on a bundled MiniLM sentence, dynamic, at
+/// an m that reaches mid-run in seconds.
+fn layer_experiment() -> crate::data::experiment::Experiment {
+    use crate::model::params::{Heads, Mode, Params};
+    crate::data::experiment::Experiment {
+        params: Params {
+            mode: Mode::Dynamic,
+            m: 512,
+            layer: 3,
+            heads: Heads::All,
+            ..Params::default()
+        },
+        source: crate::data::source::SourceSpec::Bundled("coreference-it".into()),
+        ..Default::default()
+    }
 }
 
 /// Selects as a click in the graph does.

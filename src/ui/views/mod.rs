@@ -9,6 +9,7 @@ pub mod digits;
 pub mod graph;
 pub mod heads;
 pub mod help;
+pub mod layer;
 pub mod lesson;
 pub mod params;
 pub mod per_query;

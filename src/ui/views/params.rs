@@ -199,6 +199,8 @@ pub struct ParamsView {
     kind: SourceKind,
     tokens: usize,
     dim: usize,
+    /// Heads of a synthetic layer (`synthetic:NxDxH`; 1 writes `synthetic:NxD`).
+    synthetic_heads: usize,
     npy_path: String,
     spec: String,
     source_error: Option<String>,
@@ -227,6 +229,7 @@ impl ParamsView {
             kind: SourceKind::Synthetic,
             tokens: 12,
             dim: 32,
+            synthetic_heads: 1,
             npy_path: String::new(),
             spec: String::new(),
             source_error: None,
@@ -259,9 +262,11 @@ impl ParamsView {
     fn show_source(&mut self, source: &SourceSpec) {
         self.spec = source.to_string();
         match source {
-            SourceSpec::Synthetic { tokens, dim, .. } => {
+            // A synthetic layer of several heads is written out in the source field, where
+            // its head count (synthetic:NxDxH) can be edited.
+            SourceSpec::Synthetic { tokens, dim, heads } if *heads == 1 => {
                 self.kind = SourceKind::Synthetic;
-                (self.tokens, self.dim) = (*tokens, *dim);
+                (self.tokens, self.dim, self.synthetic_heads) = (*tokens, *dim, *heads);
             }
             SourceSpec::Npy(path) => {
                 self.kind = SourceKind::Npy;
@@ -710,14 +715,19 @@ impl ParamsView {
                 let label = ui.label("source");
                 ui.add(
                     egui::TextEdit::singleline(&mut self.spec)
-                        .hint_text("bundled:NAME, model:DIR, npy:DIR or synthetic:NxD")
+                        .hint_text("bundled:NAME, model:DIR, npy:DIR or synthetic:NxD[xH]")
                         .desired_width(240.0),
                 )
                 .labelled_by(label.id);
             }
         }
         let spec_text = match self.kind {
-            SourceKind::Synthetic => format!("synthetic:{}x{}", self.tokens, self.dim),
+            SourceKind::Synthetic => SourceSpec::Synthetic {
+                tokens: self.tokens,
+                dim: self.dim,
+                heads: self.synthetic_heads,
+            }
+            .to_string(),
             SourceKind::Npy => format!("npy:{}", self.npy_path.trim()),
             SourceKind::Spec => self.spec.trim().to_string(),
         };
@@ -729,11 +739,18 @@ impl ParamsView {
             match spec_text.parse::<SourceSpec>() {
                 Ok(source) => {
                     self.source_error = None;
-                    let params = if self.draft.validate().is_ok() {
+                    let mut params = if self.draft.validate().is_ok() {
                         self.draft.clone()
                     } else {
                         snapshot.params.clone()
                     };
+                    // A synthetic layer of several heads is loaded to be seen whole.
+                    if let SourceSpec::Synthetic { heads, .. } = source
+                        && heads > 1
+                    {
+                        params.heads = crate::model::params::Heads::All;
+                        params.head = params.head.min(heads - 1);
+                    }
                     let experiment = Experiment {
                         params,
                         source: source.clone(),

@@ -4,6 +4,7 @@
 use crate::data::experiment::Experiment;
 use crate::data::real::bundle;
 use crate::data::source::SourceSpec;
+use crate::model::params::Heads;
 use crate::sim::batch::HeadGrids;
 use crate::sim::{Command, RunHistory};
 use egui::RichText;
@@ -191,6 +192,19 @@ impl SequencePicker {
                     "Attention head, 0..{}. Each head is its own astrocyte.",
                     heads - 1
                 ));
+                let mut all = params.heads == Heads::All;
+                if ui
+                    .checkbox(&mut all, "all heads live")
+                    .on_hover_text(format!(
+                        "heads = all: simulate the {heads} heads of layer {} side by side, one \
+                         astrocyte each, and compare the layer's output with the transformer's \
+                         (rebuilds from t = 0)",
+                        params.layer
+                    ))
+                    .changed()
+                {
+                    params.heads = if all { Heads::All } else { Heads::One };
+                }
                 if params != snapshot.params {
                     out.push(Command::SetParams(params));
                 }

@@ -80,6 +80,30 @@ pub mod palette {
         Color32::from_rgb(0xD5, 0x5E, 0x00),
         Color32::from_rgb(0x56, 0xB4, 0xE9),
     ];
+
+    /// One colour per head of a layer (a head's astrocyte, its territory and its traces).
+    /// Each reads at 3:1 or better on the light theme's backgrounds, so a thin territory line
+    /// or a small label stays visible on a projector; neighbouring heads differ most.
+    pub const HEADS: [Color32; 12] = [
+        Color32::from_rgb(0x00, 0x72, 0xB2),
+        Color32::from_rgb(0xC8, 0x4A, 0x00),
+        Color32::from_rgb(0x00, 0x7A, 0x5A),
+        Color32::from_rgb(0xA2, 0x3B, 0x83),
+        Color32::from_rgb(0x8A, 0x65, 0x00),
+        Color32::from_rgb(0x5B, 0x3F, 0xA8),
+        Color32::from_rgb(0xC0, 0x14, 0x3C),
+        Color32::from_rgb(0x00, 0x79, 0x8F),
+        Color32::from_rgb(0x5E, 0x7D, 0x00),
+        Color32::from_rgb(0x7A, 0x4A, 0x2A),
+        Color32::from_rgb(0x4D, 0x4D, 0x4D),
+        Color32::from_rgb(0x1A, 0x1A, 0xE6),
+    ];
+
+    /// The colour of head `head` (a layer with more than twelve heads repeats them; the
+    /// labels still name each head).
+    pub fn head(head: usize) -> Color32 {
+        HEADS[head % HEADS.len()]
+    }
 }
 
 /// A scale from values to colours.

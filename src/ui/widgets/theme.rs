@@ -171,6 +171,63 @@ mod contrast {
         }
     }
 
+    /// The twelve head colours of a live layer read at 3:1 or better on every background the
+    /// graph and the traces draw them on, and no two are alike (CIE76 ΔE over 15, measured in
+    /// CIELAB from the sRGB values).
+    #[test]
+    fn head_colours_reach_3_to_1_and_differ() {
+        use crate::ui::widgets::colormap::palette::HEADS;
+        let ctx = egui::Context::default();
+        apply(&ctx);
+        let visuals = ctx.style_of(egui::Theme::Light).visuals.clone();
+        let backgrounds = [
+            ("panel", visuals.panel_fill),
+            ("window", visuals.window_fill),
+            ("graph canvas", Color32::from_gray(252)),
+            ("plot", visuals.extreme_bg_color),
+        ];
+        for (h, colour) in HEADS.iter().enumerate() {
+            for (name, bg) in backgrounds {
+                let r = ratio(*colour, bg);
+                assert!(r >= 3.0, "head {h} on {name}: {r:.2}:1, below 3:1");
+            }
+        }
+        let lab = |c: Color32| {
+            let lin = |v: u8| {
+                let v = f64::from(v) / 255.0;
+                if v <= 0.04045 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            let (r, g, b) = (lin(c.r()), lin(c.g()), lin(c.b()));
+            let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+            let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+            let f = |t: f64| {
+                if t > 0.008856 {
+                    t.cbrt()
+                } else {
+                    7.787 * t + 16.0 / 116.0
+                }
+            };
+            [
+                116.0 * f(y) - 16.0,
+                500.0 * (f(x) - f(y)),
+                200.0 * (f(y) - f(z)),
+            ]
+        };
+        for (a, first) in HEADS.iter().enumerate() {
+            for (b, second) in HEADS.iter().enumerate().skip(a + 1) {
+                let (p, q) = (lab(*first), lab(*second));
+                let de =
+                    ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+                assert!(de > 15.0, "heads {a} and {b} look alike: ΔE {de:.1}");
+            }
+        }
+    }
+
     /// Captions, hints, legends and tick labels must read at 4.5:1 or better on every
     /// background the light theme draws text on (the accessibility floor).
     #[test]
