@@ -35,7 +35,12 @@ fn assert_heads_match_single_runs(spec: &str, params: &Params, expected_heads: u
             head: h,
             ..params.clone()
         };
+        // The inputs as a single-head run loads them; the projections from the head's seed.
         let sequence = Arc::new(load_sequence(&spec, None, &one_params).unwrap());
+        let one_params = Params {
+            seed: head_seed(params.seed, h),
+            ..one_params
+        };
         let mut one = Simulation::new(&one_params, sequence).unwrap();
         one.run_to_end();
         let layer_head = sim.head(h);
@@ -78,10 +83,27 @@ fn synthetic_heads_equal_their_single_head_runs_bit_for_bit() {
     .unwrap();
     assert_eq!(layer.heads[0].queries, one.queries);
     assert_ne!(layer.heads[1].queries, one.queries);
-    assert_eq!(
-        head_seed(7, 5),
-        7,
-        "projections share the experiment's seed"
+    // Each head draws its own projection; head 0 keeps the experiment's seed.
+    assert_eq!(head_seed(7, 0), 7);
+    let seeds: std::collections::BTreeSet<u64> = (0..64).map(|h| head_seed(7, h)).collect();
+    assert_eq!(seeds.len(), 64, "64 heads, 64 seeds");
+    let mut sim = LayerSimulation::new(
+        &quick(Heads::All),
+        Arc::new(
+            load_layer(
+                &"synthetic:5x8x3".parse().unwrap(),
+                None,
+                &quick(Heads::All),
+            )
+            .unwrap(),
+        ),
+    )
+    .unwrap();
+    sim.run_to_end();
+    assert_ne!(
+        sim.head(0).network().projection,
+        sim.head(1).network().projection,
+        "heads draw different projections"
     );
 }
 

@@ -17,17 +17,16 @@ use ndarray::{Array1, Array2, Axis, s};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-/// The seed head `head` of a layer draws its projection W, process gains and permutation from.
-///
-/// It is `seed` itself, for every head: a `heads = one` run of head h has always drawn W from
-/// the experiment's seed, and every pinned figure depends on that, so the layer's head h uses
-/// the same draw and its arrays equal the single-head run's bit for bit. The heads still differ
-/// because their inputs differ (each real head has its own q, k, v; synthetic head h draws its
-/// q, k, v from the seed's synthetic stream h). See MODEL.md, "A whole layer".
+/// The seed head `head` of a layer draws its projection W, process gains and permutation from:
+/// `seed + head · 0x9E37_79B9_7F4A_7C15` (wrapping), so each head gets its own hidden layer
+/// and head 0 keeps the experiment's seed. A `heads = one` run of head h given this seed (and
+/// the same inputs) equals the layer's head h bit for bit. See MODEL.md, "A whole layer".
 pub fn head_seed(seed: u64, head: usize) -> u64 {
-    let _ = head;
-    seed
+    seed.wrapping_add((head as u64).wrapping_mul(HEAD_SEED_STRIDE))
 }
+
+/// The odd 64-bit constant (2⁶⁴ / φ) that spaces the heads' seeds.
+const HEAD_SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One layer's inputs: every head's sequence, and the output projection that follows them.
 #[derive(Clone, Debug, PartialEq)]
