@@ -521,31 +521,53 @@ impl GraphView {
         let text = Color32::from_gray(20);
         if let Some(run) = snapshot.run.as_ref() {
             let sizes = run.sizes;
-            for (fx, title, shown, total) in [
-                (INPUT_X, "input u", subset.inputs.len(), sizes.inputs),
-                (HIDDEN_X, "hidden h", subset.hidden.len(), sizes.hidden),
-                (OUTPUT_X, "output y", subset.outputs.len(), sizes.outputs),
-            ] {
-                let label = if shown < total {
+            let columns = [
+                (INPUT_X, "input u", "u", subset.inputs.len(), sizes.inputs),
+                (HIDDEN_X, "hidden h", "h", subset.hidden.len(), sizes.hidden),
+                (
+                    OUTPUT_X,
+                    "output y",
+                    "y",
+                    subset.outputs.len(),
+                    sizes.outputs,
+                ),
+            ];
+            let label = |title: &str, shown: usize, total: usize| {
+                if shown < total {
                     format!("{title} {shown}/{}", theme::thousands(total as f64, 0))
                 } else {
                     format!("{title} ({total})")
-                };
-                let align = if fx < 0.2 {
-                    Align2::LEFT_TOP
-                } else if fx > 0.8 {
-                    Align2::RIGHT_TOP
+                }
+            };
+            let lay = |short: bool| {
+                columns.map(|(_, long, brief, shown, total)| {
+                    let title = if short { brief } else { long };
+                    painter.layout_no_wrap(label(title, shown, total), title_font.clone(), text)
+                })
+            };
+            // The left title starts at the left edge, the middle one is centred on its
+            // column and the right one ends at the right edge; in a narrow view the long
+            // titles would run into each other, so they shorten to the symbols u, h and y.
+            let fits = |galleys: &[std::sync::Arc<egui::Galley>; 3]| {
+                let gap = 8.0;
+                let middle = to_screen(HIDDEN_X, 0.0).x;
+                let left_end = to_screen(0.0, 0.0).x + galleys[0].size().x + gap;
+                let right_start = to_screen(1.0, 0.0).x - galleys[2].size().x - gap;
+                left_end <= middle - galleys[1].size().x / 2.0
+                    && middle + galleys[1].size().x / 2.0 <= right_start
+            };
+            let long = lay(false);
+            let galleys = if fits(&long) { long } else { lay(true) };
+            for ((fx, ..), galley) in columns.iter().zip(galleys) {
+                let (x, align) = if *fx < 0.2 {
+                    (0.0, Align2::LEFT_TOP)
+                } else if *fx > 0.8 {
+                    (1.0, Align2::RIGHT_TOP)
                 } else {
-                    Align2::CENTER_TOP
+                    (*fx, Align2::CENTER_TOP)
                 };
-                let x = if fx < 0.2 {
-                    0.0
-                } else if fx > 0.8 {
-                    1.0
-                } else {
-                    fx
-                };
-                painter.text(to_screen(x, 0.0), align, label, title_font.clone(), text);
+                let at = align.anchor_size(to_screen(x, 0.0), galley.size()).min;
+                painter.galley(at, galley, text);
             }
         }
         let corner = rect.left_bottom() + vec2(6.0, -4.0 - key.size().y);
