@@ -116,6 +116,58 @@ fn bundled_heads_equal_their_single_head_runs_bit_for_bit() {
     assert_heads_match_single_runs("bundled:coreference-it", &params, 12);
 }
 
+/// Images too: every head of a digit read by the bundled ViT, and of a colour image read by
+/// the fixture ViT folder, equals its single-head run.
+#[test]
+fn image_heads_equal_their_single_head_runs_bit_for_bit() {
+    let params = Params {
+        layer: 1,
+        ..quick(Heads::All)
+    };
+    let digits = tripartite::data::images::digits_model().unwrap();
+    assert_heads_match_single_runs("digits:4", &params, digits.config().num_heads);
+    let vit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vit_tiny");
+    let image = tempfile::tempdir().unwrap();
+    let path = image.path().join("gradient.png");
+    image::RgbImage::from_fn(40, 40, |x, y| image::Rgb([(6 * x) as u8, (6 * y) as u8, 90]))
+        .save(&path)
+        .unwrap();
+    let spec = format!("image:{}|model:{}", path.display(), vit.display());
+    let heads = tripartite::data::images::load_vit(&vit)
+        .unwrap()
+        .config()
+        .num_heads;
+    let params = Params {
+        layer: 0,
+        ..quick(Heads::All)
+    };
+    assert_heads_match_single_runs(&spec, &params, heads);
+}
+
+/// A vision transformer's layer output: with A_soft in place of A_net, the heads' outputs
+/// through the ViT's own W_O and bias equal the encoder's value at that point.
+#[test]
+fn a_vit_layer_output_with_softmax_matches_the_encoder() {
+    for layer_index in 0..2 {
+        let params = Params {
+            mode: Mode::Algebraic,
+            m: 16,
+            layer: layer_index,
+            heads: Heads::All,
+            ..Params::default()
+        };
+        let layer = load_layer(&"digits:7".parse().unwrap(), None, &params).unwrap();
+        let transformer = layer.transformer_output.clone().unwrap();
+        let sim = LayerSimulation::new(&params, Arc::new(layer)).unwrap();
+        let diff = &sim.layer_output_softmax() - &transformer;
+        let rel = (diff.iter().map(|x| x * x).sum::<f64>()
+            / transformer.iter().map(|x| x * x).sum::<f64>())
+        .sqrt();
+        eprintln!("digits ViT layer {layer_index}: relative error {rel:e}");
+        assert!(rel < 1e-5, "layer {layer_index}: relative error {rel:e}");
+    }
+}
+
 #[test]
 fn the_layer_output_with_softmax_matches_the_encoder() {
     let dir = tripartite::data::bert::reference_model_dir()

@@ -9,6 +9,7 @@
 use super::bert::image::{gray_image, read_image};
 use super::bert::{BertError, ConfigJson, Family, ImageEncoding, VitModel};
 use super::error::SequenceError;
+use crate::model::layer::LayerSequence;
 use crate::model::sequence::{Sequence, TextOrigin};
 use image::DynamicImage;
 use std::path::{Path, PathBuf};
@@ -165,7 +166,7 @@ impl EncodedImage {
     }
 
     fn into_sequence(
-        self,
+        &self,
         source: String,
         layer: usize,
         head: usize,
@@ -186,6 +187,32 @@ impl EncodedImage {
             head,
         });
         Ok(sequence)
+    }
+}
+
+impl EncodedImage {
+    /// Every head of `layer`, with the layer's W_O, b_o and the transformer's attention output
+    /// at that point (after W_O and its bias, before the residual), for `heads = all`.
+    pub fn into_layer(&self, source: String, layer: usize) -> Result<LayerSequence, SequenceError> {
+        let (w_o, b_o) = self.model.output_projection(layer)?;
+        let transformer_output = self
+            .encoding
+            .layers
+            .get(layer)
+            .map(|heads| heads.attention_output.mapv(f64::from));
+        let heads = (0..self.model.config().num_heads)
+            .map(|h| self.into_sequence(source.clone(), layer, h).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let layer = LayerSequence {
+            heads,
+            w_o: w_o.mapv(f64::from),
+            b_o: b_o.mapv(f64::from),
+            transformer_output,
+        };
+        layer
+            .check()
+            .map_err(|e| SequenceError::Layer(e.to_string()))?;
+        Ok(layer)
     }
 }
 

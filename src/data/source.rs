@@ -5,8 +5,8 @@
 use super::bert::Family;
 pub use super::error::SequenceError;
 use super::images::{
-    DIGIT_SIZE, digit_sequence, digits_model, drawing_sequence, folder_family, image_sequence,
-    load_vit,
+    DIGIT_SIZE, digit_sequence, digits_model, drawing_sequence, encode_digit, encode_drawing,
+    encode_image_file, folder_family, image_sequence, load_vit,
 };
 use super::npy::{load_folder, load_folder_heads};
 use super::real::{bundle, load_model};
@@ -312,18 +312,24 @@ pub fn load_layer(
         SourceSpec::Bundled(name) => super::real::bundled_layer(name, params.layer),
         SourceSpec::Model(dir) => {
             if folder_family(dir).ok() == Some(Family::Vit) {
-                return Err(SequenceError::Layer(format!(
-                    "model:{} is a vision transformer; heads = all reads text models, bundled sentences, synthetic and npy sources for now: set heads = one",
-                    dir.display()
-                )));
+                return Err(SequenceError::MissingImage(dir.display().to_string()));
             }
             let text = text.ok_or_else(|| SequenceError::MissingText(dir.display().to_string()))?;
             super::real::model_layer(dir, text, params.layer)
         }
-        SourceSpec::Digits(_) | SourceSpec::Drawing(_) | SourceSpec::Image { .. } => {
-            Err(SequenceError::Layer(
-                "heads = all reads text models, bundled sentences, synthetic and npy sources; images are read one head at a time for now: set heads = one".to_string(),
-            ))
+        SourceSpec::Digits(index) => {
+            encode_digit(*index)?.into_layer(spec.to_string(), params.layer)
+        }
+        SourceSpec::Drawing(pixels) => {
+            encode_drawing(pixels)?.into_layer(spec.to_string(), params.layer)
+        }
+        SourceSpec::Image { path, model } => {
+            if let Some(dir) = model
+                && matches!(folder_family(dir), Ok(Family::Bert | Family::Albert))
+            {
+                return Err(SequenceError::ImageForTextModel(dir.display().to_string()));
+            }
+            encode_image_file(path, model.as_deref())?.into_layer(spec.to_string(), params.layer)
         }
     }
 }

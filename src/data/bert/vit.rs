@@ -315,6 +315,19 @@ impl VitModel {
         &self.config
     }
 
+    /// The attention output projection of `layer`: W_O as `(heads·head_size) × hidden` (the
+    /// concatenated heads' outputs times it) and its bias b_o.
+    pub fn output_projection(
+        &self,
+        layer: usize,
+    ) -> Result<(ndarray::Array2<f32>, ndarray::Array1<f32>), BertError> {
+        let block = self.layers.get(layer).ok_or(BertError::LayerOutOfRange {
+            layer,
+            num_layers: self.config.num_layers,
+        })?;
+        Ok(block.output_projection())
+    }
+
     /// A display name (the folder name, or the bundled model's name).
     pub fn name(&self) -> String {
         self.name.clone()
