@@ -129,9 +129,11 @@ fn image_heads_equal_their_single_head_runs_bit_for_bit() {
     let vit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vit_tiny");
     let image = tempfile::tempdir().unwrap();
     let path = image.path().join("gradient.png");
-    image::RgbImage::from_fn(40, 40, |x, y| image::Rgb([(6 * x) as u8, (6 * y) as u8, 90]))
-        .save(&path)
-        .unwrap();
+    image::RgbImage::from_fn(40, 40, |x, y| {
+        image::Rgb([(6 * x) as u8, (6 * y) as u8, 90])
+    })
+    .save(&path)
+    .unwrap();
     let spec = format!("image:{}|model:{}", path.display(), vit.display());
     let heads = tripartite::data::images::load_vit(&vit)
         .unwrap()

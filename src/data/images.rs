@@ -165,7 +165,7 @@ impl EncodedImage {
         }
     }
 
-    fn into_sequence(
+    fn head_sequence(
         &self,
         source: String,
         layer: usize,
@@ -193,7 +193,11 @@ impl EncodedImage {
 impl EncodedImage {
     /// Every head of `layer`, with the layer's W_O, b_o and the transformer's attention output
     /// at that point (after W_O and its bias, before the residual), for `heads = all`.
-    pub fn into_layer(&self, source: String, layer: usize) -> Result<LayerSequence, SequenceError> {
+    pub fn layer_sequence(
+        &self,
+        source: String,
+        layer: usize,
+    ) -> Result<LayerSequence, SequenceError> {
         let (w_o, b_o) = self.model.output_projection(layer)?;
         let transformer_output = self
             .encoding
@@ -201,7 +205,7 @@ impl EncodedImage {
             .get(layer)
             .map(|heads| heads.attention_output.mapv(f64::from));
         let heads = (0..self.model.config().num_heads)
-            .map(|h| self.into_sequence(source.clone(), layer, h).map(Arc::new))
+            .map(|h| self.head_sequence(source.clone(), layer, h).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let layer = LayerSequence {
             heads,
@@ -260,7 +264,7 @@ pub fn encode_image(
 
 /// `digits:INDEX` at `layer`, `head`.
 pub fn digit_sequence(index: usize, layer: usize, head: usize) -> Result<Sequence, SequenceError> {
-    encode_digit(index)?.into_sequence(format!("digits:{index}"), layer, head)
+    encode_digit(index)?.head_sequence(format!("digits:{index}"), layer, head)
 }
 
 /// Encodes an 8×8 drawing (row-major gray pixels, ink bright) with the digits ViT.
@@ -279,7 +283,7 @@ pub fn drawing_sequence(
     head: usize,
 ) -> Result<Sequence, SequenceError> {
     let source = super::source::SourceSpec::Drawing(pixels.to_vec()).to_string();
-    encode_drawing(pixels)?.into_sequence(source, layer, head)
+    encode_drawing(pixels)?.head_sequence(source, layer, head)
 }
 
 /// `image:PATH` (or `model:DIR` with an image) at `layer`, `head`.
@@ -290,7 +294,7 @@ pub fn image_sequence(
     layer: usize,
     head: usize,
 ) -> Result<Sequence, SequenceError> {
-    encode_image_file(path, model_dir)?.into_sequence(source, layer, head)
+    encode_image_file(path, model_dir)?.head_sequence(source, layer, head)
 }
 
 /// An image as its model sees it, for drawing: `side × side` RGB pixels (after the model's

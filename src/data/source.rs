@@ -318,10 +318,10 @@ pub fn load_layer(
             super::real::model_layer(dir, text, params.layer)
         }
         SourceSpec::Digits(index) => {
-            encode_digit(*index)?.into_layer(spec.to_string(), params.layer)
+            encode_digit(*index)?.layer_sequence(spec.to_string(), params.layer)
         }
         SourceSpec::Drawing(pixels) => {
-            encode_drawing(pixels)?.into_layer(spec.to_string(), params.layer)
+            encode_drawing(pixels)?.layer_sequence(spec.to_string(), params.layer)
         }
         SourceSpec::Image { path, model } => {
             if let Some(dir) = model
@@ -329,7 +329,8 @@ pub fn load_layer(
             {
                 return Err(SequenceError::ImageForTextModel(dir.display().to_string()));
             }
-            encode_image_file(path, model.as_deref())?.into_layer(spec.to_string(), params.layer)
+            encode_image_file(path, model.as_deref())?
+                .layer_sequence(spec.to_string(), params.layer)
         }
     }
 }
