@@ -377,6 +377,12 @@ fn the_first_launch_opens_on_the_welcome_and_watch_it_work_runs_the_example() {
     eframe::App::save(h.state_mut(), &mut saved);
     let again = TripartiteApp::for_window(Experiment::default(), Some(&saved));
     assert!(!again.welcome_open());
+
+    // A first launch that names an experiment on the command line opens on it, not on the
+    // welcome.
+    let empty = MemoryStorage::default();
+    let asked = TripartiteApp::for_window(example, Some(&empty));
+    assert!(!asked.welcome_open());
 }
 
 #[test]

@@ -199,7 +199,8 @@ impl TripartiteApp {
     pub fn for_window(experiment: Experiment, storage: Option<&dyn eframe::Storage>) -> Self {
         let (state, notice) = crate::ui::files::persist::load(storage);
         let first_launch = !crate::ui::files::persist::has_session(storage);
-        let restore = experiment == Experiment::default() && storage.is_some();
+        let asked_for = experiment != Experiment::default();
+        let restore = !asked_for && storage.is_some();
         let start = if restore {
             state.experiment()
         } else {
@@ -214,8 +215,9 @@ impl TripartiteApp {
             app.layout = state.ui.layout;
             app.tokens = state.ui.tokens.clone();
         }
-        // The first launch opens on the welcome panel; later ones on the last session.
-        app.welcome.open = first_launch;
+        // The first launch opens on the welcome panel, unless the command line asked for an
+        // experiment; later launches open on the last session.
+        app.welcome.open = first_launch && !asked_for;
         app.files.message = notice.map(|n| (n, false));
         app
     }
