@@ -10,34 +10,10 @@ use egui_kittest::kittest::Queryable;
 use std::time::Duration;
 use tripartite::data::images::bundled_digits;
 use tripartite::data::source::SourceSpec;
-use tripartite::io::experiment::Experiment;
-use tripartite::model::params::{Mode, Params};
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::views::digits::{
     CLEAR_LABEL, NET_OVERLAY_LABEL, PAD_LABEL, SOFT_OVERLAY_LABEL, thumbnail_label,
 };
-
-fn digit(index: usize) -> Experiment {
-    Experiment {
-        params: Params {
-            mode: Mode::Algebraic,
-            m: 256,
-            layer: 1,
-            head: 0,
-            ..Params::default()
-        },
-        source: SourceSpec::Digits(index),
-        ..Experiment::default()
-    }
-}
-
-/// Tall enough that the Images section, below the parameters, is in view.
-fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
-    let mut h = common::app_harness(experiment, [1280.0, 2600.0], 1.0);
-    h.get_by_label("Images: the digits ViT").click();
-    frames(&mut h, 4);
-    h
-}
 
 fn frames(h: &mut Harness<'_, TripartiteApp>, n: usize) {
     for _ in 0..n {
@@ -91,7 +67,7 @@ fn save_if_requested(h: &mut Harness<'_, TripartiteApp>, name: &str) {
 
 #[test]
 fn a_thumbnail_loads_its_digit_and_the_patch_overlays_show() {
-    let mut h = harness(digit(0));
+    let mut h = common::images_harness(common::digit(0));
     assert_eq!(source(&h), "digits:0");
     h.get_by_label(&thumbnail_label(4)).click();
     common::wait_snapshot(&mut h, "digit 4", |s| {
@@ -114,7 +90,7 @@ fn a_thumbnail_loads_its_digit_and_the_patch_overlays_show() {
     save_if_requested(&mut h, "digits_thumbnail.png");
     // The attention matrices of the same digit at the usual window size, with A_net read.
     if std::env::var_os("TRIPARTITE_SHOTS").is_some() {
-        let mut small = common::app_harness(digit(4), [1280.0, 800.0], 1.0);
+        let mut small = common::app_harness(common::digit(4), [1280.0, 800.0], 1.0);
         small.get_by_label("Run to end").click();
         common::wait_snapshot(&mut small, "the run's end", |s| s.rows_completed == 17);
         save_if_requested(&mut small, "digits_attention.png");
@@ -123,7 +99,7 @@ fn a_thumbnail_loads_its_digit_and_the_patch_overlays_show() {
 
 #[test]
 fn drawing_on_the_pad_changes_the_prediction_and_the_matrices() {
-    let mut h = harness(digit(0));
+    let mut h = common::images_harness(common::digit(0));
     let before = h.state().snapshot().unwrap().run.clone().unwrap();
     let first = prediction(&h);
     // A vertical bar down the middle: a one, which the bundled digit 0 is not.
@@ -165,7 +141,7 @@ fn drawing_on_the_pad_changes_the_prediction_and_the_matrices() {
 
 #[test]
 fn the_sweep_tab_draws_the_authors_figure_for_the_current_digit() {
-    let mut h = common::app_harness(digit(4), [1280.0, 800.0], 1.0);
+    let mut h = common::app_harness(common::digit(4), [1280.0, 800.0], 1.0);
     h.state_mut().set_tab(tripartite::ui::app::Tab::Sweep);
     frames(&mut h, 2);
     h.get_by_label("The authors' figure: c_t at m = 10³ and 10⁵ against Z_t")

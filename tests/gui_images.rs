@@ -23,28 +23,6 @@ use tripartite::ui::views::digits::{
     SOFT_OVERLAY_LABEL,
 };
 
-fn digit(index: usize) -> Experiment {
-    Experiment {
-        params: Params {
-            mode: Mode::Algebraic,
-            m: 256,
-            layer: 1,
-            head: 0,
-            ..Params::default()
-        },
-        source: SourceSpec::Digits(index),
-        ..Experiment::default()
-    }
-}
-
-/// Tall enough that the Images section, below the parameters, is in view, and open.
-fn images_harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
-    let mut h = common::app_harness(experiment, [1280.0, 2600.0], 1.0);
-    h.get_by_label("Images: the digits ViT").click();
-    h.run_steps(4);
-    h
-}
-
 fn open_image(h: &mut Harness<'_, TripartiteApp>, path: PathBuf) {
     let ctx = h.ctx.clone();
     h.state_mut().file_action(&ctx, FileAction::OpenImage(path));
@@ -121,7 +99,7 @@ fn file_examples_opens_the_authors_figure_on_the_bundled_passage() {
 fn an_opened_image_file_loads_and_shows_its_patch_overlays() {
     let dir = tempfile::tempdir().unwrap();
     let path = digit_png(dir.path(), 7);
-    let mut h = images_harness(digit(0));
+    let mut h = common::images_harness(common::digit(0));
     // The button asks as File ▸ Open image does; tests have the typed-path window, never rfd.
     h.get_by_label(OPEN_IMAGE_LABEL).click();
     // The typed-path window is a new area: it shows after its sizing frame.
@@ -162,7 +140,7 @@ fn a_colour_image_for_a_vit_folder_gets_its_overlays() {
         },
         ..Experiment::default()
     };
-    let mut h = images_harness(experiment);
+    let mut h = common::images_harness(experiment);
     h.get_by_label("Run to end").click();
     common::wait_snapshot(&mut h, "the run's end", |s| s.rows_completed == 17);
     h.run_steps(3);
@@ -206,7 +184,7 @@ fn a_bad_image_is_refused_in_one_sentence_and_the_digit_stays() {
     std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\nnot really").unwrap();
     let big = dir.path().join("big.png");
     image::GrayImage::new(16, 16).save(&big).unwrap();
-    let mut h = images_harness(digit(3));
+    let mut h = common::images_harness(common::digit(3));
     let before = h.state().current_experiment();
     let kept = "; the sequence shown is kept";
     for (path, sentence) in [
@@ -249,9 +227,9 @@ fn a_bad_image_is_refused_in_one_sentence_and_the_digit_stays() {
 fn a_drawing_is_named_in_the_input_section_not_spelled_in_hex() {
     let pixels = bundled_digit(5).unwrap().pixels.clone();
     let spec = SourceSpec::Drawing(pixels).to_string();
-    let h = images_harness(Experiment {
+    let h = common::images_harness(Experiment {
         source: spec.parse().unwrap(),
-        ..digit(0)
+        ..common::digit(0)
     });
     assert_eq!(source(&h), spec);
     let label = h.get_by_label(DRAWING_SEQUENCE_LABEL);

@@ -7,6 +7,7 @@
 pub mod worker;
 
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use egui_kittest::wgpu::default_wgpu_setup;
 use egui_wgpu::WgpuSetup;
 use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripartite::data::experiment::Experiment;
 use tripartite::data::source::SourceSpec;
-use tripartite::model::params::Params;
+use tripartite::model::params::{Mode, Params};
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;
 
@@ -119,4 +120,31 @@ pub fn wait_twin(h: &mut Harness<'_, TripartiteApp>) -> tripartite::sim::compare
         TwinState::Done(comparison) => (**comparison).clone(),
         other => panic!("the twin failed: {other:?}"),
     }
+}
+
+/// Bundled held-out digit `index` read by the digits ViT (algebraic, m = 256, layer 1, head 0).
+pub fn digit(index: usize) -> Experiment {
+    Experiment {
+        params: Params {
+            mode: Mode::Algebraic,
+            m: 256,
+            layer: 1,
+            head: 0,
+            ..Params::default()
+        },
+        source: SourceSpec::Digits(index),
+        ..Experiment::default()
+    }
+}
+
+/// An app on `experiment`, tall enough that the Images section, below the parameters, is in
+/// view, with that section open.
+pub fn images_harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
+    let mut h = app_harness(experiment, [1280.0, 2600.0], 1.0);
+    h.get_by_label("Images: the digits ViT").click();
+    for _ in 0..4 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    h
 }
