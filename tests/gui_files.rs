@@ -161,10 +161,13 @@ fn the_session_round_trips_through_storage() {
         UiChoices {
             show_params: false,
             show_help: true,
-            layout: LiveLayout {
-                top: 0.3,
-                left: 0.7,
+            layout: {
+                let mut layout = LiveLayout::default();
+                layout.toggle_maximised(tripartite::ui::layout::LivePane::Graph);
+                layout.maximised = None;
+                layout
             },
+            presentation_scale: 1.8,
             // The linked token selection is part of the session (issue 12 §3).
             tokens: tripartite::ui::views::selection::TokenSelection {
                 queries: vec![3],

@@ -10,22 +10,84 @@ use crate::model::params::{Mode, PARAM_NAMES, Param, Value};
 use crate::model::schedule::{Phase, SlotSchedule};
 use std::fmt;
 
-/// Regions of the window a step can outline (besides any parameter, by its key).
-pub const REGIONS: &[&str] = &[
-    "graph",
-    "astrocyte",
-    "calcium_plot",
-    "z_line",
-    "a_soft",
-    "a_net",
-    "a_diff",
-    "metrics",
-    "controls",
-];
+/// A region of the window a step can outline (besides any parameter, by its key). This enum
+/// is the one registry of region names: lesson files are checked against it when they load,
+/// the views record their rectangles under it, and the app asks it which Live tile holds what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Region {
+    Graph,
+    Astrocyte,
+    CalciumPlot,
+    ZLine,
+    ASoft,
+    ANet,
+    ADiff,
+    Metrics,
+    Controls,
+}
 
-/// Controls a step can lock or hide (besides any parameter, by its key): the run controls,
-/// the whole parameter panel, and the sequence picker.
-pub const CONTROLS: &[&str] = &["controls", "parameters", "picker"];
+impl Region {
+    pub const ALL: [Region; 9] = [
+        Region::Graph,
+        Region::Astrocyte,
+        Region::CalciumPlot,
+        Region::ZLine,
+        Region::ASoft,
+        Region::ANet,
+        Region::ADiff,
+        Region::Metrics,
+        Region::Controls,
+    ];
+
+    /// The name a lesson file writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Region::Graph => "graph",
+            Region::Astrocyte => "astrocyte",
+            Region::CalciumPlot => "calcium_plot",
+            Region::ZLine => "z_line",
+            Region::ASoft => "a_soft",
+            Region::ANet => "a_net",
+            Region::ADiff => "a_diff",
+            Region::Metrics => "metrics",
+            Region::Controls => "controls",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Region> {
+        Region::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+/// A control a step can lock or hide (besides any parameter, by its key): the run controls,
+/// the whole parameter panel, and the sequence picker. The registry of control names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Control {
+    RunControls,
+    Parameters,
+    Picker,
+}
+
+impl Control {
+    pub const ALL: [Control; 3] = [Control::RunControls, Control::Parameters, Control::Picker];
+
+    /// The name a lesson file writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::RunControls => "controls",
+            Control::Parameters => "parameters",
+            Control::Picker => "picker",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Control> {
+        Control::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+fn name_list<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> String {
+    all.iter().map(|t| name(*t)).collect::<Vec<_>>().join(", ")
+}
 
 /// The setup actions and conditions in the words an author writes them, for error messages.
 const ACTIONS: &str = "\"run\", \"pause\", \"run to end\", \"run to T ms\", \
@@ -57,7 +119,7 @@ pub struct Step {
     pub experiment: Option<LessonExperiment>,
     /// Run, in order, when the step opens (after its experiment has loaded).
     pub setup: Vec<SetupAction>,
-    /// Regions to outline: names from [`REGIONS`] or parameter keys.
+    /// Regions to outline: [`Region`] names or parameter keys.
     pub highlight: Vec<String>,
     /// Controls or parameters the learner cannot change in this step.
     pub lock: Vec<String>,
@@ -378,21 +440,21 @@ impl Step {
             return Err("text is empty; every step says something to the learner".into());
         }
         for region in &self.highlight {
-            if !REGIONS.contains(&region.as_str()) && !is_param(region) {
+            if Region::named(region).is_none() && !is_param(region) {
                 return Err(format!(
                     "highlight \"{region}\" is not a region; regions are: {}, or a parameter \
                      key such as m or tau_calcium",
-                    REGIONS.join(", ")
+                    name_list(&Region::ALL, Region::name)
                 ));
             }
         }
         for (field, names) in [("lock", &self.lock), ("hide", &self.hide)] {
             for name in names {
-                if !CONTROLS.contains(&name.as_str()) && !is_param(name) {
+                if Control::named(name).is_none() && !is_param(name) {
                     return Err(format!(
                         "{field} \"{name}\" is neither a control ({}) nor a parameter key; \
                          parameters are: {}",
-                        CONTROLS.join(", "),
+                        name_list(&Control::ALL, Control::name),
                         PARAM_NAMES.join(", ")
                     ));
                 }

@@ -2,8 +2,10 @@
 //! them. Each view records its rectangles with one [`record`] call as it draws; the lesson
 //! player reads them back with [`rect`] once every view has drawn.
 //!
-//! The names are `data::lesson::REGIONS` plus the parameter keys.
+//! Views record under a typed [`Region`] (the one registry in `data::lesson`) or, for a
+//! parameter's field, under its key; a lesson's highlight names are looked up by name.
 
+pub use crate::data::lesson::Region;
 use egui::{Context, Id, Rect};
 
 /// The rectangles recorded in one frame (pass).
@@ -17,8 +19,17 @@ fn id() -> Id {
     Id::unique("tripartite lesson regions")
 }
 
-/// Records that `name` was drawn at `rect` (screen points) in this frame.
-pub fn record(ctx: &Context, name: &'static str, rect: Rect) {
+/// Records that `region` was drawn at `rect` (screen points) in this frame.
+pub fn record(ctx: &Context, region: Region, rect: Rect) {
+    record_name(ctx, region.name(), rect);
+}
+
+/// Records that the field of parameter `key` was drawn at `rect` in this frame.
+pub fn record_param(ctx: &Context, key: &'static str, rect: Rect) {
+    record_name(ctx, key, rect);
+}
+
+fn record_name(ctx: &Context, name: &'static str, rect: Rect) {
     let pass = ctx.cumulative_pass_nr();
     ctx.data_mut(|data| {
         let regions = data.get_temp_mut_or_default::<Regions>(id());
@@ -43,14 +54,14 @@ pub fn rect(ctx: &Context, name: &str) -> Option<Rect> {
     })
 }
 
-/// The region name of one of the three attention matrices, from its title.
-pub fn matrix(title: &str) -> &'static str {
+/// The region of one of the three attention matrices, from its title.
+pub fn matrix(title: &str) -> Region {
     if title.starts_with("Difference") {
-        "a_diff"
+        Region::ADiff
     } else if title.contains("A_net") {
-        "a_net"
+        Region::ANet
     } else {
-        "a_soft"
+        Region::ASoft
     }
 }
 

@@ -3,26 +3,41 @@
 //! out once the frame is drawn.
 
 use super::TripartiteApp;
+use crate::data::lesson::Control;
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
-use crate::ui::views::attention::AttentionView;
 use crate::ui::views::controls::phase_text;
 use crate::ui::views::sweep::CalciumSamples;
-use crate::ui::widgets::layout::MIN_LIVE_SIZE;
+use crate::ui::widgets::layout::LivePane;
 use crate::ui::widgets::theme;
 
-/// Height of each view when the Live tab stacks them (points).
-/// Height of the timeline under the Live tab (px).
-const TIMELINE_HEIGHT: f32 = 26.0;
-const STACKED_VIEW_HEIGHT: f32 = 380.0;
-const STACKED_ATTENTION_HEIGHT: f32 = 420.0;
+/// Heights (points) of the header (menus and title; controls and tabs), of the one-line
+/// status bar and of the message strip. Fixed: they do not follow what they show.
+const HEADER_HEIGHT: f32 = 70.0;
+const STATUS_HEIGHT: f32 = 22.0;
+const MESSAGE_HEIGHT: f32 = 24.0;
+/// How long a notice stays in the message strip.
+const NOTICE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(8);
 
-/// Beside a lesson, or on a projector (the scaled window is 853 points wide at 1280 px, where
-/// the larger type reads as well in less room), the views a step points at must all be in sight:
-/// graph and traces side by side above the matrices (2 + 1) down to this central area, and
-/// only below it one under the other with a scroll bar.
-const LESSON_MIN_LIVE_SIZE: egui::Vec2 = egui::vec2(470.0, 360.0);
+/// At t = 0 and paused, one line on what Run will show (nothing starts silent).
+fn run_hint(snapshot: Option<&crate::sim::Snapshot>) -> Option<&'static str> {
+    let snapshot = snapshot?;
+    let at_start = snapshot.step == 0 && snapshot.state == crate::sim::RunState::Paused;
+    if !at_start || snapshot.run.is_none() {
+        return None;
+    }
+    let dynamic = snapshot.run.as_ref().is_some_and(|r| r.dynamic);
+    Some(if dynamic {
+        "Press Run (Space): keys are written first, then each query is read while the \
+         calcium (orange) rises toward Z_t (dashed)."
+    } else {
+        "Press Run (Space): the rows of A_net are read one by one."
+    })
+}
+
+/// Height of the timeline under the Live tab (points).
+const TIMELINE_HEIGHT: f32 = 26.0;
 
 /// Width of the lesson panel (points): wide enough for its text at a projector's size, narrow
 /// enough to leave the Live views side by side at 1280×800 with the parameters shown.
@@ -59,15 +74,29 @@ impl TripartiteApp {
     pub(super) fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let mut out = Vec::new();
+        // Every bar has one fixed height, so that nothing below it moves when a message comes
+        // or a run ends (issue 23 §2).
         if self.presentation.is_some() {
             // Menus, parameters and the status bar give way; other panels (a lesson) stay.
-            egui::Panel::top("presentation").show(ui, |ui| self.presentation_bar(ui, &mut out));
+            egui::Panel::top("presentation")
+                .resizable(false)
+                .show(ui, |ui| self.presentation_bar(ui, &mut out));
         } else {
-            egui::Panel::top("controls").show(ui, |ui| self.control_bar(ui, &mut out));
-            egui::Panel::bottom("status").show(ui, |ui| {
-                self.status.ui(ui, &self.history, &self.stats);
-            });
+            egui::Panel::top("controls")
+                .resizable(false)
+                .exact_size(HEADER_HEIGHT)
+                .show(ui, |ui| self.control_bar(ui, &mut out));
+            egui::Panel::bottom("status")
+                .resizable(false)
+                .exact_size(STATUS_HEIGHT)
+                .show(ui, |ui| {
+                    self.status.ui(ui, &self.history, &self.stats);
+                });
         }
+        egui::Panel::bottom("messages")
+            .resizable(false)
+            .exact_size(MESSAGE_HEIGHT)
+            .show(ui, |ui| self.message_strip(ui, &mut out));
         if self.lesson.is_open() {
             let mut lesson = std::mem::take(&mut self.lesson);
             let world = self.lesson_world();
@@ -85,7 +114,7 @@ impl TripartiteApp {
                 .show(ui, |ui| lesson.ui(ui, world, &mut out));
             self.lesson = lesson;
         }
-        if self.show_params && !self.lesson.hides("parameters") {
+        if self.show_params && !self.lesson.hides(Control::Parameters) {
             // In a narrow (or zoomed) window the panel gives way to the views.
             let room = ui.available_width();
             egui::Panel::left("parameters")
@@ -124,6 +153,7 @@ impl TripartiteApp {
             Tab::Compare => self.compare_page(ui, &mut out),
         });
         self.help.ui(&ctx);
+        self.description_window(&ctx);
         self.per_query
             .window(&ctx, self.history.snapshot.as_ref(), &self.tokens, &mut out);
         if let Some(question) = &self.branch_question {
@@ -148,10 +178,7 @@ impl TripartiteApp {
 
     /// The menu, title, phase, run controls, tabs and messages across the top.
     fn control_bar(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
-        ui.add_space(4.0);
-        // Wrapped, so that a zoomed or narrow window moves the phase to a second line rather
-        // than clipping it at the right edge.
-        ui.horizontal_wrapped(|ui| {
+        ui.horizontal(|ui| {
             if let Some(action) = self.files.menu.ui(ui, &self.files.document) {
                 out.push(AppCommand::File(action));
             }
@@ -165,7 +192,6 @@ impl TripartiteApp {
             )
             .on_hover_text("Kozachkov, Kastanenka & Krotov, PNAS 2023");
             ui.add_space(16.0);
-            // Whole, on the next line when it does not fit beside the title.
             ui.add(
                 egui::Label::new(
                     egui::RichText::new(phase_text(self.history.snapshot.as_ref()))
@@ -173,14 +199,12 @@ impl TripartiteApp {
                         .strong()
                         .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
                 )
-                .extend(),
+                .truncate(),
             );
-            self.run_hint(ui);
         });
-        ui.horizontal_wrapped(|ui| {
-            // A child ui would change how the row wraps: only a locking lesson step gets one.
-            if self.lesson.hides("controls") {
-            } else if self.lesson.locks("controls") {
+        ui.horizontal(|ui| {
+            if self.lesson.hides(Control::RunControls) {
+            } else if self.lesson.locks(Control::RunControls) {
                 ui.add_enabled_ui(false, |ui| self.controls.ui(ui, &self.history, out));
             } else {
                 self.controls.ui(ui, &self.history, out);
@@ -200,8 +224,6 @@ impl TripartiteApp {
                 }
             }
             ui.separator();
-            // A toggle next to the tabs rather than pinned to the right edge, where it
-            // collided with them in narrow windows.
             let mut shown = self.show_params;
             if ui
                 .toggle_value(&mut shown, "Parameters")
@@ -214,41 +236,78 @@ impl TripartiteApp {
                 out.push(AppCommand::ShowParams(shown));
             }
         });
-        if let Some(failure) = self.history.snapshot.as_ref().and_then(|s| s.failure()) {
-            ui.label(
-                egui::RichText::new(format!("Error: {failure}"))
-                    .color(theme::ERROR)
-                    .size(16.0)
-                    .strong(),
-            );
+    }
+
+    /// One line across the bottom that never changes height: the run's error, else the last
+    /// message (an error stays until dismissed or corrected, a notice fades), else at t = 0
+    /// what Run will show.
+    fn message_strip(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        // When each message was first shown, and for which document: a notice expires, an
+        // error waits for the user, and neither outlives the document it describes.
+        let document = self.files.document.path().map(|p| p.to_path_buf());
+        match (&self.files.message, &self.files.message_seen) {
+            (Some((text, _)), Some(seen)) if *text == seen.text => {
+                let expired = self.files.message.as_ref().is_some_and(|m| m.1)
+                    && seen.at.elapsed() >= NOTICE_LIFETIME;
+                if expired || seen.document != document {
+                    self.files.message = None;
+                    self.files.message_seen = None;
+                }
+            }
+            (Some((text, _)), _) => {
+                self.files.message_seen = Some(super::MessageSeen {
+                    text: text.clone(),
+                    at: std::time::Instant::now(),
+                    document,
+                });
+            }
+            (None, _) => self.files.message_seen = None,
         }
+        let failure = self
+            .history
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.failure())
+            .map(|f| (format!("Error: {f}"), false, false));
         // A figure capture must show the views, not the notice that it is being taken.
         let message = self
             .files
             .message
             .as_ref()
-            .filter(|_| self.files.pending_figure.is_none());
-        if let Some((text, ok)) = message {
-            let color = if *ok { theme::OK } else { theme::ERROR };
-            ui.horizontal(|ui| {
-                // Leave room for the dismiss button when the message wraps.
-                let room = (ui.available_width() - 32.0).max(100.0);
-                ui.scope(|ui| {
-                    ui.set_max_width(room);
-                    ui.add(
-                        egui::Label::new(egui::RichText::new(text.as_str()).color(color)).wrap(),
-                    );
-                });
-                if ui
+            .filter(|_| self.files.pending_figure.is_none())
+            .map(|(text, ok)| (text.clone(), *ok, true));
+        let hint = run_hint(self.history.snapshot.as_ref()).map(|h| (h.to_string(), true, false));
+        ui.horizontal_centered(|ui| {
+            let Some((text, ok, dismissible)) = failure.or(message).or(hint) else {
+                return;
+            };
+            let color = if !ok {
+                theme::ERROR
+            } else if dismissible {
+                theme::OK
+            } else {
+                theme::CAPTION
+            };
+            if dismissible
+                && ui
                     .small_button("×")
                     .on_hover_text("Dismiss this message")
                     .clicked()
-                {
-                    out.push(AppCommand::DismissMessage);
-                }
-            });
-        }
-        ui.add_space(2.0);
+            {
+                out.push(AppCommand::DismissMessage);
+            }
+            let strong = if ok {
+                egui::RichText::new(text.as_str())
+            } else {
+                egui::RichText::new(text.as_str()).strong()
+            };
+            // One line: the whole text on hover when it does not fit.
+            ui.add(egui::Label::new(strong.color(color)).truncate())
+                .on_hover_text(text.as_str());
+            if !ok || dismissible {
+                ui.ctx().request_repaint_after(NOTICE_LIFETIME);
+            }
+        });
     }
 
     /// View (presentation, parameters) and Help (shortcuts, welcome), beside the File menu.
@@ -268,6 +327,27 @@ impl TripartiteApp {
             if ui.checkbox(&mut shown, "Parameters").clicked() {
                 out.push(AppCommand::ShowParams(shown));
             }
+            if ui
+                .button("Reset layout")
+                .on_hover_text("Put the Live page's tiles back where they started")
+                .clicked()
+            {
+                // A view's arrangement, not the experiment: nothing to undo.
+                self.layout.reset();
+                ui.close();
+            }
+            ui.menu_button("Presentation scale", |ui| {
+                for scale in super::presentation::SCALES {
+                    let chosen = (self.presentation_scale - scale).abs() < 1e-3;
+                    if ui
+                        .radio(chosen, format!("{scale}×"))
+                        .on_hover_text("How much presentation mode (F5) enlarges everything")
+                        .clicked()
+                    {
+                        self.set_presentation_scale(ui.ctx(), scale);
+                    }
+                }
+            });
             let mut per_query = self.per_query.open;
             if ui
                 .checkbox(&mut per_query, UserAction::PerQuery.label())
@@ -287,25 +367,6 @@ impl TripartiteApp {
         });
     }
 
-    /// At t = 0 and paused, one line on what Run will show (nothing starts silent).
-    fn run_hint(&self, ui: &mut egui::Ui) {
-        let Some(snapshot) = self.history.snapshot.as_ref() else {
-            return;
-        };
-        let at_start = snapshot.step == 0 && snapshot.state == crate::sim::RunState::Paused;
-        if !at_start || snapshot.run.is_none() {
-            return;
-        }
-        let dynamic = snapshot.run.as_ref().is_some_and(|r| r.dynamic);
-        let hint = if dynamic {
-            "Press Run (Space): keys are written first, then each query is read while the \
-             calcium (orange) rises toward Z_t (dashed)."
-        } else {
-            "Press Run (Space): the rows of A_net are read one by one."
-        };
-        ui.add(egui::Label::new(egui::RichText::new(hint).size(14.0).color(theme::CAPTION)).wrap());
-    }
-
     /// The sequence picker and the parameters, on the left.
     fn parameter_panel(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let mut worker = Vec::new();
@@ -314,7 +375,7 @@ impl TripartiteApp {
         ui.separator();
         let (locked, hidden) = self.lesson.restricted_params();
         self.params.restrict(locked, hidden);
-        if self.lesson.locks("parameters") {
+        if self.lesson.locks(Control::Parameters) {
             ui.disable();
         }
         egui::ScrollArea::vertical().show(ui, |ui| {
@@ -325,8 +386,8 @@ impl TripartiteApp {
                         self.picker.ui(ui, &self.history, &mut worker);
                     });
             };
-            if self.lesson.hides("picker") {
-            } else if self.lesson.locks("picker") {
+            if self.lesson.hides(Control::Picker) {
+            } else if self.lesson.locks(Control::Picker) {
                 ui.add_enabled_ui(false, picker);
             } else {
                 picker(ui);
@@ -350,106 +411,68 @@ impl TripartiteApp {
         );
     }
 
-    /// Graph and traces above, the attention matrices below; the splitters move.
+    /// The Live page: the tiles above, the timeline across the bottom under all of them.
     fn live_page(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let compact = self.presentation.is_some();
         self.graph.compact = compact;
         self.traces.compact = compact;
         self.attention.compact = compact;
-        // In a lesson the step's text says what a poor run means; the banner would push the
-        // views the step points at below the window.
-        if !self.lesson.is_open() {
-            self.attention.banner(ui, &self.history);
-        }
-        // The views above, the timeline across the bottom of the page under all three.
+        self.attention.metrics_apart = true;
         let page = ui.available_rect_before_wrap();
-        // On a projector the views need every point; the timeline's keys still work.
-        let timeline_height = if self.presentation.is_some() {
-            0.0
-        } else {
-            TIMELINE_HEIGHT
-        };
+        // On a projector the timeline shows when the teacher asks for it (its keys still work).
+        let with_timeline = self.presentation.as_ref().is_none_or(|p| p.timeline);
+        let timeline_height = if with_timeline { TIMELINE_HEIGHT } else { -4.0 };
         let split = page.bottom() - timeline_height;
-        let gap = if timeline_height > 0.0 { 4.0 } else { 0.0 };
-        let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - gap));
+        let area = egui::Rect::from_min_max(page.min, egui::pos2(page.right(), split - 4.0));
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
-        let min = if self.lesson.is_open() || self.presentation.is_some() {
-            LESSON_MIN_LIVE_SIZE
-        } else {
-            MIN_LIVE_SIZE
-        };
-        ui.scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
-            if area.width() >= min.x && area.height() >= min.y {
-                self.live_views(ui, area, out);
-            } else {
-                // Too small for three views side by side (a zoomed or small window): one under
-                // the other at full width, each at a readable height, and the page scrolls.
-                egui::ScrollArea::vertical()
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| self.stacked_views(ui, area, out));
-            }
-        });
-        if timeline_height > 0.0 {
+        // On a projector beside a lesson only the views the step points at are shown, so
+        // that they are large enough to read from the back of the room.
+        let hidden = self.hidden_panes();
+        let mut layout = std::mem::take(&mut self.layout);
+        let rects = ui
+            .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
+                layout.ui(ui, &hidden, &mut |ui, pane| match pane {
+                    LivePane::Graph => self.graph_region(ui, out),
+                    LivePane::Traces => self.traces_region(ui, out),
+                    LivePane::Matrices => {
+                        // In a lesson the step's text says what a poor run means.
+                        if !self.lesson.is_open() {
+                            self.attention.banner(ui, &self.history);
+                        }
+                        self.attention_region(ui, out)
+                    }
+                    LivePane::Metrics => self.attention.metrics_tile(ui, &self.history),
+                })
+            })
+            .inner;
+        self.layout = layout;
+        if with_timeline {
             ui.scope_builder(egui::UiBuilder::new().max_rect(timeline), |ui| {
                 self.timeline.ui(ui, &self.history, out);
             });
         }
-    }
-
-    /// Graph, traces and attention one under the other, for a small central area.
-    fn stacked_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
-        let width = ui.available_width();
-        let height = area.height().max(STACKED_VIEW_HEIGHT);
-        let place = |ui: &mut egui::Ui, height: f32| {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
-            ui.separator();
-            rect
-        };
-        let graph = place(ui, height);
-        let traces = place(ui, height);
-        // A narrow view wraps the three matrices onto rows: give it the height for them.
-        let attention = place(
-            ui,
-            height
-                .max(STACKED_ATTENTION_HEIGHT)
-                .max(AttentionView::stacked_height(width)),
-        );
-        let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
-            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                ui.set_clip_rect(rect.intersect(ui.clip_rect()));
-                add(ui);
-            });
-        };
-        region(ui, graph, &mut |ui| self.graph_region(ui, out));
-        region(ui, traces, &mut |ui| self.traces_region(ui, out));
-        region(ui, attention, &mut |ui| self.attention_region(ui, out));
+        self.live_rects = rects;
         self.rects = super::ViewRects {
-            graph: Some(graph),
-            attention: Some(attention),
-            traces: Some(traces),
+            graph: rects.graph,
+            attention: rects.matrices,
+            traces: rects.traces,
         };
     }
 
-    /// The three views in `area`.
-    fn live_views(&mut self, ui: &mut egui::Ui, area: egui::Rect, out: &mut Vec<AppCommand>) {
-        let rects = self.layout.ui(ui, area);
-        let region = |ui: &mut egui::Ui, rect: egui::Rect, add: &mut dyn FnMut(&mut egui::Ui)| {
-            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                ui.set_clip_rect(rect.intersect(ui.clip_rect()));
-                add(ui);
-            });
-        };
-        region(ui, rects.graph, &mut |ui| self.graph_region(ui, out));
-        region(ui, rects.traces, &mut |ui| self.traces_region(ui, out));
-        region(ui, rects.attention, &mut |ui| {
-            self.attention_region(ui, out)
-        });
-        let [graph, traces, attention] = rects.padded();
-        self.rects = super::ViewRects {
-            graph: Some(graph),
-            attention: Some(attention),
-            traces: Some(traces),
-        };
+    /// The panes a presented lesson step does not point at (none otherwise, or when the
+    /// step points at nothing on the Live page).
+    fn hidden_panes(&self) -> Vec<LivePane> {
+        if self.presentation.is_none() {
+            return Vec::new();
+        }
+        let wanted = self.lesson.highlighted_panes();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        LivePane::ALL
+            .into_iter()
+            .filter(|p| !wanted.contains(p))
+            .collect()
     }
 
     /// The file dialogs and the unsaved-changes question, with their answers as commands.

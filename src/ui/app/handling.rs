@@ -150,6 +150,8 @@ impl TripartiteApp {
             }
             AppCommand::ToggleHelp => self.help.open = !self.help.open,
             // In presentation mode Esc first restores the layout, as F5 does.
+            // A maximised tile is restored first, then presentation mode ends.
+            AppCommand::Escape if self.layout.maximised.is_some() => self.layout.maximised = None,
             AppCommand::Escape if self.presentation.is_some() => self.toggle_presentation(ctx),
             AppCommand::Escape => {
                 self.help.open = false;

@@ -16,11 +16,19 @@ impl TripartiteApp {
             theme::apply(ctx);
             self.styled = true;
         }
+        // Escape closes an open drop-down, popup or menu before it does anything else.
+        if egui::Popup::is_any_open(ctx)
+            && ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape))
+        {
+            egui::Popup::close_all(ctx);
+        }
         let typing = ctx.egui_wants_keyboard_input();
         self.matrix_keys(ctx);
         for action in ctx.input_mut(|input| UserAction::pressed(input, typing)) {
             // A lesson step that locks the run controls locks their keys too.
-            if self.lesson.locks("controls") && action.runs_the_simulation() {
+            if self.lesson.locks(crate::data::lesson::Control::RunControls)
+                && action.runs_the_simulation()
+            {
                 continue;
             }
             if let Some(command) = action.command_in(self.history.snapshot.as_ref()) {

@@ -35,6 +35,7 @@ use crate::ui::views::sweep::SweepPanel;
 use crate::ui::views::traces::TracesView;
 use crate::ui::views::welcome::WelcomePanel;
 use crate::ui::widgets::layout::LiveLayout;
+pub use presentation::DEFAULT_SCALE as PRESENTATION_SCALE;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,8 @@ pub struct TripartiteApp {
     layout: LiveLayout,
     styled: bool,
     rects: ViewRects,
+    /// Where each Live tile's content was drawn in the last frame.
+    live_rects: crate::ui::widgets::layout::LiveRects,
     /// The setup last loaded (source, text, description); parameters come from the worker.
     base: Experiment,
     tab: Tab,
@@ -99,6 +102,8 @@ pub struct TripartiteApp {
     ab: compare::AbState,
     /// The query rows and key columns selected in every view (issue 12 §3).
     tokens: TokenSelection,
+    /// The scale presentation mode sets (View ▸ Presentation scale; remembered).
+    presentation_scale: f32,
     /// The layout to restore when presentation mode ends; `Some` while presenting.
     presentation: Option<presentation::Presented>,
     welcome: WelcomePanel,
@@ -124,8 +129,17 @@ struct FileState {
     quitting: bool,
     /// A figure export waiting for the window screenshot: its outcome lands here.
     pending_figure: Option<FigureSlot>,
-    /// The last file operation's outcome (text, success), shown under the controls.
+    /// The last file operation's outcome (text, success), shown in the message strip.
     message: Option<(String, bool)>,
+    /// When the message was first shown, and for which document.
+    message_seen: Option<MessageSeen>,
+}
+
+/// When the message strip first showed a message, and the document it describes.
+struct MessageSeen {
+    text: String,
+    at: Instant,
+    document: Option<std::path::PathBuf>,
 }
 
 impl TripartiteApp {
@@ -159,6 +173,7 @@ impl TripartiteApp {
             layout: LiveLayout::default(),
             styled: false,
             rects: ViewRects::default(),
+            live_rects: Default::default(),
             tab: Tab::Live,
             picker: SequencePicker::new(&experiment),
             digits: DigitsPanel::default(),
@@ -175,6 +190,7 @@ impl TripartiteApp {
                 quitting: false,
                 pending_figure: None,
                 message: None,
+                message_seen: None,
             },
             base: experiment,
             loaded: false,
@@ -185,6 +201,7 @@ impl TripartiteApp {
             ab: compare::AbState::default(),
             tokens: TokenSelection::default(),
             presentation: None,
+            presentation_scale: presentation::DEFAULT_SCALE,
             welcome: WelcomePanel::default(),
             lesson: LessonPlayer::default(),
             layer_graph: Default::default(),
@@ -212,8 +229,9 @@ impl TripartiteApp {
         if restore {
             app.files.document.restore(state.document.clone(), &start);
             app.show_params = state.ui.show_params;
-            app.layout = state.ui.layout;
+            app.layout = state.ui.layout.clone();
             app.tokens = state.ui.tokens.clone();
+            app.presentation_scale = state.ui.presentation_scale;
         }
         // The first launch opens on the welcome panel, unless the command line asked for an
         // experiment; later launches open on the last session.
@@ -366,6 +384,16 @@ impl TripartiteApp {
         self.rects
     }
 
+    /// Where each Live tile's content was drawn in the last frame.
+    pub fn live_rects(&self) -> crate::ui::widgets::layout::LiveRects {
+        self.live_rects
+    }
+
+    /// The Live page's tiles (tests maximise one through it).
+    pub fn live_layout_mut(&mut self) -> &mut LiveLayout {
+        &mut self.layout
+    }
+
     /// Stops and joins the worker (also done on drop).
     pub fn shutdown(&mut self) {
         self.worker.shutdown();
@@ -407,9 +435,10 @@ impl eframe::App for TripartiteApp {
                     .presentation
                     .as_ref()
                     .map_or(self.show_params, |p| p.show_params),
-                layout: self.layout,
+                layout: self.layout.clone(),
                 show_help: self.help.open,
                 tokens: self.tokens.clone(),
+                presentation_scale: self.presentation_scale,
             },
         );
         crate::ui::files::persist::save(storage, &state);

@@ -1,41 +1,41 @@
 //! Presentation mode (F5, View ▸ Presentation): for a projector. The menus, the parameter
-//! panel and the status bar give way to the views; the whole UI is scaled up, lines thicken,
-//! and c / Z_t and the phase stand in large type across the top. Any other panel (a lesson's
-//! text with Next/Back) stays. F5 or Esc restores the layout exactly as it was.
+//! panel and the status bar give way to the views; the whole UI is scaled (1.6× unless the
+//! teacher chose another scale in the View menu, which is remembered), and one bar across the
+//! top holds what a class needs live: Run, Step, Reset, the phase, c / Z_t, the parameters the
+//! step or the example names (editable in place), the timeline switch and the example's
+//! description. Beside a lesson only the tiles the step points at are shown. F5 or Esc
+//! restores the layout exactly as it was.
 
 use super::TripartiteApp;
+use crate::model::params::{Param, ValueMut};
 use crate::model::schedule::Phase;
-use crate::sim::RunHistory;
+use crate::sim::{Command, RunHistory};
 use crate::ui::actions::{self, UserAction};
 use crate::ui::command::AppCommand;
 use crate::ui::views::controls::phase_text;
-use crate::ui::widgets::layout::LiveLayout;
+use crate::ui::widgets::theme;
 
-/// The width (points) the scaled window keeps: 1280 px wide gives 1.5×, 1024 px 1.2×, so the
-/// three Live views still sit side by side.
-const PRESENTED_WIDTH: f32 = 853.0;
-/// The scale is at least this (a small window is not shrunk) and at most this.
-const MIN_SCALE: f32 = 1.0;
-const MAX_SCALE: f32 = 2.0;
+/// The scale a projector gets unless the teacher picks another (issue 23 §3).
+pub const DEFAULT_SCALE: f32 = 1.6;
+/// The scales the View menu offers.
+pub const SCALES: [f32; 5] = [1.25, 1.4, 1.6, 1.8, 2.0];
 
-/// The graph-and-traces row's share of the height while presenting.
-const PRESENTED_TOP: f32 = 0.45;
-/// Beside a lesson the views are narrower: graph and traces need the taller row.
-const PRESENTED_LESSON_TOP: f32 = 0.5;
+/// The live parameters the strip shows when neither the step nor the example names one: the
+/// astrocyte's speed and the network's size, the two a teacher changes in front of a class.
+const STRIP_DEFAULT: [&str; 2] = ["tau_calcium", "m"];
 
-/// What presentation mode changed, to put back when it ends.
+/// Height of the presentation bar (points): two fixed rows, whatever is running.
+const BAR_HEIGHT: f32 = 62.0;
+
+/// What presentation mode changed, to put back when it ends, and its own switches.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Presented {
     pub show_params: bool,
     pub zoom_factor: f32,
-    pub layout: LiveLayout,
-}
-
-/// The zoom factor for presenting in a window `width_px` physical pixels wide, where one point
-/// is `native_ppp` pixels at zoom 1.
-pub fn presentation_zoom(width_px: f32, native_ppp: f32) -> f32 {
-    let points_at_one = width_px / native_ppp.max(0.1);
-    (points_at_one / PRESENTED_WIDTH).clamp(MIN_SCALE, MAX_SCALE)
+    /// The timeline is shown under the views.
+    pub timeline: bool,
+    /// The example's description is open.
+    pub description: bool,
 }
 
 impl TripartiteApp {
@@ -44,7 +44,6 @@ impl TripartiteApp {
         match self.presentation.take() {
             Some(before) => {
                 self.show_params = before.show_params;
-                self.layout = before.layout;
                 ctx.set_zoom_factor(before.zoom_factor);
             }
             None => {
@@ -52,40 +51,34 @@ impl TripartiteApp {
                 self.presentation = Some(Presented {
                     show_params: self.show_params,
                     zoom_factor: zoom,
-                    layout: self.layout,
+                    timeline: false,
+                    description: false,
                 });
-                let native = ctx.pixels_per_point() / zoom.max(0.01);
-                let width_px = ctx.content_rect().width() * ctx.pixels_per_point();
                 self.show_params = false;
-                // The matrices and metrics are what a class reads from afar: they get the
-                // larger share of the smaller (scaled) window.
-                self.layout.top = if self.lesson.is_open() {
-                    PRESENTED_LESSON_TOP
-                } else {
-                    PRESENTED_TOP
-                };
-                ctx.set_zoom_factor(presentation_zoom(width_px, native).max(zoom));
+                ctx.set_zoom_factor(self.presentation_scale);
             }
         }
         ctx.request_repaint();
     }
 
-    /// The bar across the top in presentation mode: the phase and c / Z_t in large type, Run
-    /// and Step slot, and the way out.
+    /// Sets the presentation scale (remembered with the session), at once when presenting.
+    pub(super) fn set_presentation_scale(&mut self, ctx: &egui::Context, scale: f32) {
+        self.presentation_scale = scale.clamp(1.0, 3.0);
+        if self.presentation.is_some() {
+            ctx.set_zoom_factor(self.presentation_scale);
+        }
+    }
+
+    /// The bar across the top in presentation mode: two rows of fixed height.
     pub(super) fn presentation_bar(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let snapshot = self.history.snapshot.as_ref();
         let running = snapshot.is_some_and(|s| s.state == crate::sim::RunState::Running);
-        // Beside a lesson the bar is narrower: slightly smaller type keeps it on one line.
-        let (phase_size, ratio_size) = if self.lesson.is_open() {
-            (19.0, 21.0)
-        } else {
-            (22.0, 24.0)
-        };
-        ui.add_space(4.0);
-        ui.horizontal_wrapped(|ui| {
+        ui.set_height(BAR_HEIGHT);
+        ui.add_space(2.0);
+        ui.horizontal(|ui| {
             let run = if running { "Pause" } else { "Run" };
             if ui
-                .button(egui::RichText::new(run).size(20.0))
+                .button(egui::RichText::new(run).strong())
                 .on_hover_text(UserAction::RunPause.tooltip())
                 .clicked()
             {
@@ -94,30 +87,130 @@ impl TripartiteApp {
             if actions::button(ui, UserAction::StepSlot, !running) {
                 out.push(UserAction::StepSlot.command(running));
             }
+            if actions::button(ui, UserAction::Reset, true) {
+                out.push(UserAction::Reset.command(running));
+            }
             ui.separator();
-            ui.label(
-                egui::RichText::new(phase_text(snapshot))
-                    .size(phase_size)
-                    .strong()
-                    .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(phase_text(snapshot))
+                        .strong()
+                        .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+                )
+                .truncate(),
             );
             ui.separator();
-            ui.label(
-                egui::RichText::new(ratio_text(&self.history))
-                    .size(ratio_size)
-                    .strong(),
-            )
-            .on_hover_text("The astrocyte's calcium over the softmax normaliser of this read: 1 when it tracks Z_t");
+            ui.label(egui::RichText::new(ratio_text(&self.history)).strong())
+                .on_hover_text(
+                    "The astrocyte's calcium over the softmax normaliser of this read: 1 when \
+                     it tracks Z_t",
+                );
+        });
+        ui.horizontal(|ui| {
+            self.parameter_strip(ui, out);
             ui.separator();
+            let Some(presented) = self.presentation.as_mut() else {
+                return;
+            };
+            ui.toggle_value(&mut presented.timeline, "Timeline")
+                .on_hover_text("Show the timeline under the views (scrub back through the run)");
+            ui.toggle_value(&mut presented.description, "About")
+                .on_hover_text("The example's description");
             if ui
-                .button(egui::RichText::new("Exit (F5)").size(15.0))
+                .button("Exit (F5)")
                 .on_hover_text(UserAction::Presentation.tooltip())
                 .clicked()
             {
                 out.push(AppCommand::TogglePresentation);
             }
         });
-        ui.add_space(2.0);
+    }
+
+    /// The live parameters the step (or the example) names, each editable in place; a change
+    /// applies at once as it does in the panel.
+    fn parameter_strip(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        let Some(snapshot) = self.history.snapshot.as_ref() else {
+            return;
+        };
+        let applied = snapshot.params.clone();
+        let mut keys: Vec<&'static str> = self
+            .lesson
+            .step_param_keys()
+            .into_iter()
+            .filter_map(|k| Param::named(&k).filter(|p| p.live).map(|p| p.name))
+            .collect();
+        if keys.is_empty() {
+            keys = STRIP_DEFAULT.to_vec();
+        }
+        let mut edited = applied.clone();
+        for key in keys {
+            let Some(param) = Param::named(key) else {
+                continue;
+            };
+            let locked = self.lesson.locks_param(key);
+            let label = ui.label(key_label(key)).on_hover_text(format!(
+                "{key}: applies live{}",
+                if param.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", param.unit)
+                }
+            ));
+            ui.add_enabled_ui(!locked, |ui| match param.edit(&mut edited) {
+                ValueMut::Real(value) => {
+                    let speed = (value.abs() * 0.01).max(1e-4);
+                    ui.add(
+                        egui::DragValue::new(value)
+                            .speed(speed)
+                            .update_while_editing(false)
+                            .custom_formatter(|v, _| theme::sig(v)),
+                    )
+                    .labelled_by(label.id);
+                }
+                ValueMut::Count(count) => {
+                    ui.add(egui::DragValue::new(count).update_while_editing(false))
+                        .labelled_by(label.id);
+                }
+                _ => {}
+            });
+        }
+        if edited != applied && edited.validate().is_ok() {
+            let current = self.current_experiment();
+            out.push(AppCommand::from_worker(
+                Command::SetParams(edited),
+                &current.params,
+                &self.base,
+            ));
+        }
+    }
+
+    /// The example's description, when the teacher opened it from the bar.
+    pub(super) fn description_window(&mut self, ctx: &egui::Context) {
+        let Some(presented) = self.presentation.as_mut() else {
+            return;
+        };
+        let text = self
+            .base
+            .description
+            .clone()
+            .unwrap_or_else(|| "This experiment has no description.".to_string());
+        egui::Window::new("About this example")
+            .open(&mut presented.description)
+            .default_width(420.0)
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 80.0))
+            .show(ctx, |ui| {
+                ui.add(egui::Label::new(text).wrap());
+            });
+    }
+}
+
+/// The strip's label for a parameter key, as the panel writes it.
+fn key_label(key: &str) -> &str {
+    match key {
+        "tau_calcium" => "τ_c",
+        "tau_process" => "τ_p",
+        "tau_neuron" => "τ_n",
+        other => other,
     }
 }
 
@@ -144,12 +237,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_1280_pixel_window_is_scaled_at_least_one_and_a_half_times() {
-        assert!(presentation_zoom(1280.0, 1.0) >= 1.5);
-        let small = presentation_zoom(1024.0, 1.0);
-        assert!((1.0..1.5).contains(&small), "{small}");
-        assert_eq!(presentation_zoom(600.0, 1.0), 1.0);
-        // A HiDPI screen at 2 pixels per point is scaled by its width in points.
-        assert!((presentation_zoom(2560.0, 2.0) - presentation_zoom(1280.0, 1.0)).abs() < 1e-6);
+    fn the_default_scale_is_one_of_the_menu_s_choices() {
+        assert!(SCALES.contains(&DEFAULT_SCALE));
+        assert_eq!(key_label("tau_calcium"), "τ_c");
     }
 }

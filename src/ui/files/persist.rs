@@ -22,10 +22,12 @@ pub struct UiChoices {
     pub show_params: bool,
     /// The help window is open.
     pub show_help: bool,
-    /// The Live tab's splitters.
+    /// The Live tab's tiles.
     pub layout: LiveLayout,
     /// The linked token selection (a view of the session, not part of the experiment).
     pub tokens: TokenSelection,
+    /// The scale of presentation mode (View ▸ Presentation scale).
+    pub presentation_scale: f32,
 }
 
 impl Default for UiChoices {
@@ -35,6 +37,7 @@ impl Default for UiChoices {
             show_help: false,
             layout: LiveLayout::default(),
             tokens: TokenSelection::default(),
+            presentation_scale: crate::ui::app::PRESENTATION_SCALE,
         }
     }
 }

@@ -106,6 +106,8 @@ pub struct AttentionView {
     banner_closed: Option<u64>,
     /// Presentation mode: no caption, the matrices get the room.
     pub compact: bool,
+    /// The metrics have their own tile (the Live page): only the matrices are drawn here.
+    pub metrics_apart: bool,
 }
 
 /// The matrices' headings in a view narrower than [`SHORT_HEADINGS_BELOW`] points (the hover
@@ -151,9 +153,11 @@ impl AttentionView {
         tokens: &TokenSelection,
         out: &mut Vec<AppCommand>,
     ) {
-        ui.label(theme::title(
-            "Attention: transformer vs neurons + astrocyte",
-        ));
+        if !self.metrics_apart {
+            ui.label(theme::title(
+                "Attention: transformer vs neurons + astrocyte",
+            ));
+        }
         if !self.compact {
             theme::caption(
                 ui,
@@ -301,13 +305,17 @@ impl AttentionView {
         // the window is wider than the matrices need.
         let metrics_below = 56.0;
         let metrics_width = 230.0;
-        let side_below = fit(full.x, full.y - metrics_below);
+        let side_below = if self.metrics_apart {
+            fit(full.x, full.y)
+        } else {
+            fit(full.x, full.y - metrics_below)
+        };
         let side_beside = fit(full.x - metrics_width - gap, full.y);
         // The column holds a heading, the verdict and five metrics; where it would not fit
         // (a short, scaled view) the metrics wrap below instead of being cut off.
         let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 4.0;
         let column_fits = full.y >= 7.0 * row;
-        let beside = column_fits && side_beside > side_below + 8.0;
+        let beside = !self.metrics_apart && column_fits && side_beside > side_below + 8.0;
         let side = if beside { side_beside } else { side_below };
         let mut hover = None;
         let mut clicked = None;
@@ -412,9 +420,14 @@ impl AttentionView {
                 after: tokens.clicked(axis, index, add),
             });
         }
-        if !beside {
+        if !beside && !self.metrics_apart {
             self.metrics(ui, history, false);
         }
+    }
+
+    /// The metrics as a column, for their own tile.
+    pub fn metrics_tile(&self, ui: &mut egui::Ui, history: &RunHistory) {
+        self.metrics(ui, history, true);
     }
 
     /// A dismissible banner over the Live tab when this run's attn_tv is poor.
@@ -510,7 +523,11 @@ impl AttentionView {
         } else {
             ui.horizontal_wrapped(body)
         };
-        crate::ui::regions::record(ui.ctx(), "metrics", shown.response.rect);
+        crate::ui::regions::record(
+            ui.ctx(),
+            crate::ui::regions::Region::Metrics,
+            shown.response.rect,
+        );
     }
 }
 

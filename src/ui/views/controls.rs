@@ -8,6 +8,10 @@ use crate::ui::command::AppCommand;
 use crate::ui::widgets::theme;
 use egui::RichText;
 
+/// Room (points) the speed slider, max speed and loop need after the step buttons, with the
+/// tabs and the Parameters toggle beside them; with less they go into the overflow menu.
+const OVERFLOW_BELOW: f32 = 760.0;
+
 pub struct ControlsView {
     /// Speed shown on the slider (simulated ms per wall second).
     rate: f64,
@@ -76,11 +80,27 @@ impl ControlsView {
                 }
             }
             ui.separator();
-            // The label, slider and its value move to the next row together in a narrow or
-            // zoomed window (the slider is one nested row that does not wrap by itself).
-            if ui.available_size_before_wrap().x < 290.0 {
-                ui.end_row();
+            // In a narrow window (a 1024×768 projector) the less used controls go into an
+            // overflow menu, so that the row stays one line and nothing moves.
+            if ui.available_size_before_wrap().x < OVERFLOW_BELOW {
+                ui.menu_button("⋯ Speed", |ui| self.less_used(ui, out))
+                    .response
+                    .on_hover_text("Speed, max speed and loop");
+            } else {
+                self.less_used(ui, out);
             }
+            // Help lives in the Help menu (and F1), which keeps this row on one line.
+            crate::ui::regions::record(
+                ui.ctx(),
+                crate::ui::regions::Region::Controls,
+                ui.min_rect(),
+            );
+        }
+    }
+
+    /// Speed, max speed and loop: in the row when it has room, else in the overflow menu.
+    fn less_used(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+        {
             let label = ui.label("Speed");
             let slider = ui.add_enabled(
                 !self.max_speed,
@@ -109,8 +129,6 @@ impl ControlsView {
             {
                 out.push(AppCommand::Worker(Command::SetLoop(self.looping)));
             }
-            // Help lives in the Help menu (and F1), which keeps this row on one line.
-            crate::ui::regions::record(ui.ctx(), "controls", ui.min_rect());
         }
     }
 }

@@ -145,7 +145,7 @@ impl GraphView {
         response
             .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Network graph"));
         self.navigate(ui, &response, rect);
-        crate::ui::regions::record(ui.ctx(), "graph", rect);
+        crate::ui::regions::record(ui.ctx(), crate::ui::regions::Region::Graph, rect);
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_gray(252));
         self.draw(&painter, rect, snapshot, selection);
@@ -424,7 +424,7 @@ impl GraphView {
         let astro_selected = selection == Some(Selection::Astrocyte);
         crate::ui::regions::record(
             painter.ctx(),
-            "astrocyte",
+            crate::ui::regions::Region::Astrocyte,
             Rect::from_center_size(astro_center, vec2(2.6, 2.6) * star_r)
                 .intersect(painter.clip_rect()),
         );

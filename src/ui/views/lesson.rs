@@ -5,7 +5,7 @@
 //! The player never touches the simulation: Next, Back and Leave are [`AppCommand`]s, and the
 //! app (`app::handling`) loads the step's experiment and runs its setup.
 
-use crate::data::lesson::{Condition, Lesson, LessonTab, Step};
+use crate::data::lesson::{Condition, Control, Lesson, LessonTab, Region, Step};
 use crate::model::params::{Param, Value};
 use crate::sim::{RunState, Snapshot};
 use crate::ui::command::{AppCommand, Tab};
@@ -141,16 +141,61 @@ impl LessonPlayer {
         }
     }
 
-    /// Whether the step keeps `name` (a control or a parameter key) from being changed.
-    pub fn locks(&self, name: &str) -> bool {
+    /// Whether the step keeps `control` from being changed.
+    pub fn locks(&self, control: Control) -> bool {
         self.step()
-            .is_some_and(|s| s.lock.iter().any(|n| n == name))
+            .is_some_and(|s| s.lock.iter().any(|n| Control::named(n) == Some(control)))
     }
 
-    /// Whether the step hides `name` (a control or a parameter key).
-    pub fn hides(&self, name: &str) -> bool {
+    /// Whether the step hides `control`.
+    pub fn hides(&self, control: Control) -> bool {
         self.step()
-            .is_some_and(|s| s.hide.iter().any(|n| n == name))
+            .is_some_and(|s| s.hide.iter().any(|n| Control::named(n) == Some(control)))
+    }
+
+    /// The Live tiles holding the regions the step outlines (none when it outlines nothing
+    /// there, e.g. only a parameter).
+    pub fn highlighted_panes(&self) -> Vec<crate::ui::widgets::layout::LivePane> {
+        let mut panes = Vec::new();
+        for name in self
+            .step()
+            .map(|s| s.highlight.as_slice())
+            .unwrap_or_default()
+        {
+            if let Some(pane) =
+                Region::named(name).and_then(crate::ui::widgets::layout::LivePane::holding)
+                && !panes.contains(&pane)
+            {
+                panes.push(pane);
+            }
+        }
+        panes
+    }
+
+    /// The parameter keys the step names: outlined, or in a condition to meet.
+    pub fn step_param_keys(&self) -> Vec<String> {
+        let Some(step) = self.step() else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = step
+            .highlight
+            .iter()
+            .filter(|n| Param::named(n).is_some())
+            .cloned()
+            .collect();
+        for condition in &step.done_when {
+            if let Condition::ParamBetween { key, .. } = condition
+                && !keys.contains(key)
+            {
+                keys.push(key.clone());
+            }
+        }
+        keys
+    }
+
+    /// Whether the step keeps parameter `key` from being changed.
+    pub fn locks_param(&self, key: &str) -> bool {
+        self.step().is_some_and(|s| s.lock.iter().any(|n| n == key))
     }
 
     /// The parameter keys the step locks and hides.

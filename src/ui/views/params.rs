@@ -31,6 +31,10 @@ enum Group {
 
 /// How the panel shows one parameter; its unit, range and whether it applies live come from
 /// the parameter table.
+/// Height (points) of the box under the Parameters title that holds pending changes and
+/// messages: Apply with two lines of messages.
+const BAR_MESSAGES_HEIGHT: f32 = 84.0;
+
 struct Field {
     key: &'static str,
     label: &'static str,
@@ -347,6 +351,20 @@ impl ParamsView {
             badge(ui, false);
             theme::caption(ui, "rebuilds from t = 0.");
         });
+        // The pending changes and every message sit in a box of fixed height (scrolling when
+        // they are many), so that the fields below never move (issue 23 §2).
+        let room = egui::vec2(ui.available_width(), BAR_MESSAGES_HEIGHT);
+        let (rect, _) = ui.allocate_exact_size(room, egui::Sense::hover());
+        ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("parameter messages")
+                .auto_shrink([false, false])
+                .show(ui, |ui| self.bar_messages(ui, history, out));
+        });
+    }
+
+    /// What the bar holds below its title: pending changes, refusals, errors and notices.
+    fn bar_messages(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -628,7 +646,7 @@ impl ParamsView {
         });
         let mut response = editor.inner;
         let drawn = label.rect.union(editor.response.rect);
-        crate::ui::regions::record(ui.ctx(), field.key, drawn);
+        crate::ui::regions::record_param(ui.ctx(), field.key, drawn);
         if self.reveal.as_deref() == Some(field.key) {
             ui.scroll_to_rect(drawn, Some(egui::Align::Center));
             self.reveal = None;

@@ -50,9 +50,10 @@ impl StatusView {
             ui.label("starting the simulation worker…");
             return;
         };
-        // Wrapped, so that a zoomed window shows every item on a second line.
-        ui.horizontal_wrapped(|ui| {
-            // Each item whole: one that does not fit starts the next line.
+        // One line: items that do not fit are cut at the window's edge (the least needed
+        // come last), so that the bar never grows and pushes the views up.
+        ui.horizontal(|ui| {
+            ui.set_clip_rect(ui.max_rect().intersect(ui.clip_rect()));
             ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
             let sep = |ui: &mut egui::Ui| {
                 ui.label(egui::RichText::new("·").strong());

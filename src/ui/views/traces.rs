@@ -158,10 +158,14 @@ impl TracesView {
                 after: tokens.clicked(axis, index, add),
             });
         }
-        crate::ui::regions::record(ui.ctx(), "calcium_plot", response.response.rect);
         crate::ui::regions::record(
             ui.ctx(),
-            "z_line",
+            crate::ui::regions::Region::CalciumPlot,
+            response.response.rect,
+        );
+        crate::ui::regions::record(
+            ui.ctx(),
+            crate::ui::regions::Region::ZLine,
             crate::ui::regions::z_line(&response.transform, &run.normaliser),
         );
 

@@ -63,7 +63,7 @@ impl LayerGraph {
         let size = ui.available_size() - vec2(0.0, 4.0);
         let (rect, response) = ui.allocate_exact_size(size.max(vec2(160.0, 120.0)), Sense::hover());
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Layer graph"));
-        crate::ui::regions::record(ui.ctx(), "graph", rect);
+        crate::ui::regions::record(ui.ctx(), crate::ui::regions::Region::Graph, rect);
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 4.0, Color32::from_gray(252));
 
