@@ -119,7 +119,7 @@ impl TripartiteApp {
             let room = ui.available_width();
             egui::Panel::left("parameters")
                 .resizable(true)
-                .default_size(290.0)
+                .default_size(262.0)
                 .min_size(220.0f32.min(room * 0.35))
                 .max_size((room * 0.4).max(220.0f32.min(room * 0.35)))
                 .show(ui, |ui| self.parameter_panel(ui, &mut out));
@@ -418,6 +418,8 @@ impl TripartiteApp {
         self.traces.compact = compact;
         self.attention.compact = compact;
         self.attention.metrics_apart = true;
+        self.graph.in_tile = true;
+        self.traces.in_tile = true;
         let page = ui.available_rect_before_wrap();
         // On a projector the timeline shows when the teacher asks for it (its keys still work).
         let with_timeline = self.presentation.as_ref().is_none_or(|p| p.timeline);
@@ -434,14 +436,15 @@ impl TripartiteApp {
                 layout.ui(ui, &hidden, &mut |ui, pane| match pane {
                     LivePane::Graph => self.graph_region(ui, out),
                     LivePane::Traces => self.traces_region(ui, out),
-                    LivePane::Matrices => {
-                        // In a lesson the step's text says what a poor run means.
+                    LivePane::Matrices => self.attention_region(ui, out),
+                    LivePane::Metrics => {
+                        self.attention.metrics_tile(ui, &self.history);
+                        // In a lesson the step's text says what a poor run means. Here, not
+                        // above the matrices: the note must not push them when it appears.
                         if !self.lesson.is_open() {
                             self.attention.banner(ui, &self.history);
                         }
-                        self.attention_region(ui, out)
                     }
-                    LivePane::Metrics => self.attention.metrics_tile(ui, &self.history),
                 })
             })
             .inner;

@@ -106,6 +106,8 @@ pub struct AttentionView {
     banner_closed: Option<u64>,
     /// Presentation mode: no caption, the matrices get the room.
     pub compact: bool,
+    /// The difference's largest value when it is beyond the fixed scale (for the metrics tile).
+    beyond: Option<f64>,
     /// The metrics have their own tile (the Live page): only the matrices are drawn here.
     pub metrics_apart: bool,
 }
@@ -158,7 +160,8 @@ impl AttentionView {
                 "Attention: transformer vs neurons + astrocyte",
             ));
         }
-        if !self.compact {
+        // In its tile the caption is the title's hover text: the matrices get the line.
+        if !self.compact && !self.metrics_apart {
             theme::caption(
                 ui,
                 "Rows: queries, columns: keys; A_net fills as read slots end; white = same as the \
@@ -240,8 +243,10 @@ impl AttentionView {
             });
 
         let title_height = 24.0;
-        let note_height = 20.0;
-        let gap = 18.0;
+        // Apart from the metrics (a tile), the "beyond this scale" note goes to the metrics
+        // tile: no room is kept for it here, and nothing changes size when it appears.
+        let note_height = if self.metrics_apart { 0.0 } else { 20.0 };
+        let gap = 12.0;
         let left = label_width(&run.tokens) + 4.0;
         // A column is as wide as its heading when that is wider than its matrix (the
         // difference's carries its scale switch): every row must fit with the headings, or the
@@ -264,7 +269,7 @@ impl AttentionView {
             heading_width(names[1]),
             heading_width(names[2]) + SCALE_SWITCH_WIDTH,
         ];
-        let frame = left + 44.0;
+        let frame = left + crate::ui::widgets::heatmap::RIGHT_MARGIN;
         // The largest matrix side for which each row of `columns` panels fits in `width`.
         let side_by_width = |width: f32, columns: usize| {
             let fits = |side: f32| {
@@ -297,9 +302,11 @@ impl AttentionView {
                     let by_width = side_by_width(width, columns);
                     let by_height =
                         (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
-                    by_width.min(by_height)
+                    (by_width.min(by_height), columns)
                 })
-                .fold(40.0f32, f32::max)
+                .fold((40.0f32, 3usize), |best, this| {
+                    if this.0 > best.0 { this } else { best }
+                })
         };
         // With metrics beside the matrices they may use the whole height; that wins whenever
         // the window is wider than the matrices need.
@@ -311,17 +318,24 @@ impl AttentionView {
             fit(full.x, full.y - metrics_below)
         };
         let side_beside = fit(full.x - metrics_width - gap, full.y);
+        let ((side_below, columns_below), (side_beside, columns_beside)) =
+            (side_below, side_beside);
         // The column holds a heading, the verdict and five metrics; where it would not fit
         // (a short, scaled view) the metrics wrap below instead of being cut off.
         let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y + 4.0;
         let column_fits = full.y >= 7.0 * row;
         let beside = !self.metrics_apart && column_fits && side_beside > side_below + 8.0;
-        let side = if beside { side_beside } else { side_below };
+        let (side, columns) = if beside {
+            (side_beside, columns_beside)
+        } else {
+            (side_below, columns_below)
+        };
         let mut hover = None;
         let mut clicked = None;
         let mut scale_choice = self.difference_scale;
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = gap;
+            ui.spacing_mut().item_spacing.y = 4.0;
             let panels: [Panel<'_>; 3] = [
                 (
                     "Transformer softmax A_soft",
@@ -350,11 +364,21 @@ impl AttentionView {
             ];
             // Images read by the digits ViT: patches are labelled by their pixels.
             let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
-            for ((name, subtitle, matrix, rows, scale, cache), heading) in
-                panels.into_iter().zip(names)
+            for (index, ((name, subtitle, matrix, rows, scale, cache), heading)) in
+                panels.into_iter().zip(names).enumerate()
             {
+                // The row breaks where `fit` planned them: a panel's width is not known before
+                // it is drawn, so the wrapping layout cannot break there by itself.
+                if index > 0 && index % columns == 0 {
+                    ui.end_row();
+                }
                 let is_difference = matches!(scale, ColorScale::Diverging { .. });
                 ui.vertical(|ui| {
+                    // Each column exactly as wide as planned, whatever it holds this frame
+                    // (an empty A_net drew wider): the next column never moves.
+                    let width = headings[index].max(side + frame);
+                    ui.set_min_width(width);
+                    ui.set_max_width(width);
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing.x = 6.0;
                         ui.strong(heading)
@@ -395,9 +419,10 @@ impl AttentionView {
                 });
             }
         });
+        self.beyond = beyond;
         // Under the row, not inside the difference column: a wrapped line there would widen
         // the column and push the metrics off the window.
-        if let Some(largest) = beyond {
+        if let Some(largest) = beyond.filter(|_| !self.metrics_apart) {
             ui.add(
                 egui::Label::new(
                     egui::RichText::new(format!(
@@ -427,7 +452,20 @@ impl AttentionView {
 
     /// The metrics as a column, for their own tile.
     pub fn metrics_tile(&self, ui: &mut egui::Ui, history: &RunHistory) {
-        self.metrics(ui, history, true);
+        // A wide, short tile holds them in a row; a tall one in a column.
+        let column = ui.available_height() > ui.available_width() * 0.5;
+        self.metrics(ui, history, column);
+        if let Some(largest) = self.beyond {
+            theme::caption_line(
+                ui,
+                &format!(
+                    "Difference values reach ±{}, beyond its scale (±{}): those cells show at \
+                     full colour.",
+                    theme::sig(largest),
+                    theme::sig(FIXED_DIFFERENCE_LIMIT)
+                ),
+            );
+        }
     }
 
     /// A dismissible banner over the Live tab when this run's attn_tv is poor.
@@ -441,6 +479,27 @@ impl AttentionView {
             || Quality::of(tv) != Quality::Poor
             || self.banner_closed == Some(snapshot.generation)
         {
+            return;
+        }
+        if self.metrics_apart {
+            // In the metrics tile: one line (the whole note on hover), so the tile's height
+            // does not follow it.
+            ui.horizontal(|ui| {
+                if ui
+                    .small_button("×")
+                    .on_hover_text("Close this note (it returns with the next poor run)")
+                    .clicked()
+                {
+                    self.banner_closed = Some(snapshot.generation);
+                }
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(POOR_RUN_BANNER).color(Quality::Poor.color()),
+                    )
+                    .truncate(),
+                )
+                .on_hover_text(POOR_RUN_BANNER);
+            });
             return;
         }
         egui::Frame::new()

@@ -83,7 +83,7 @@ impl ControlsView {
             // In a narrow window (a 1024×768 projector) the less used controls go into an
             // overflow menu, so that the row stays one line and nothing moves.
             if ui.available_size_before_wrap().x < OVERFLOW_BELOW {
-                ui.menu_button("⋯ Speed", |ui| self.less_used(ui, out))
+                ui.menu_button("Speed…", |ui| self.less_used(ui, out))
                     .response
                     .on_hover_text("Speed, max speed and loop");
             } else {

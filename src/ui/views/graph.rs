@@ -37,6 +37,8 @@ pub struct GraphView {
     targets: Vec<Target>,
     /// Presentation mode: no caption or subset controls, the network gets the room.
     pub compact: bool,
+    /// Drawn in a Live tile whose title bar names it: no title of its own, one-line caption.
+    pub in_tile: bool,
 }
 
 impl Default for GraphView {
@@ -48,6 +50,7 @@ impl Default for GraphView {
             sent: None,
             targets: Vec::new(),
             compact: false,
+            in_tile: false,
         }
     }
 }
@@ -94,9 +97,16 @@ impl GraphView {
         tokens: &TokenSelection,
         out: &mut Vec<AppCommand>,
     ) {
-        ui.label(theme::title("Network: neurons and one astrocyte"));
+        if !self.in_tile {
+            ui.label(theme::title("Network: neurons and one astrocyte"));
+        }
         if !self.compact {
-            theme::caption(
+            let caption = if self.in_tile {
+                theme::caption_line
+            } else {
+                theme::caption
+            };
+            caption(
                 ui,
                 "Colour: activity. Edge width: synapse strength H. The star is the astrocyte; \
                  its processes (dots) reach every hidden-to-output synapse.",

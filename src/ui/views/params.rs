@@ -33,7 +33,7 @@ enum Group {
 /// the parameter table.
 /// Height (points) of the box under the Parameters title that holds pending changes and
 /// messages: Apply with two lines of messages.
-const BAR_MESSAGES_HEIGHT: f32 = 84.0;
+const BAR_MESSAGES_HEIGHT: f32 = 72.0;
 
 struct Field {
     key: &'static str,

@@ -30,6 +30,8 @@ const SELECTED_MIN_HEIGHT: f32 = 60.0;
 pub struct TracesView {
     /// Presentation mode: no caption, thicker lines.
     pub compact: bool,
+    /// Drawn in a Live tile whose title bar names it: no title of its own, one-line caption.
+    pub in_tile: bool,
 }
 
 impl TracesView {
@@ -41,9 +43,16 @@ impl TracesView {
         tokens: &TokenSelection,
         out: &mut Vec<AppCommand>,
     ) {
-        ui.label(theme::title("Calcium vs softmax normaliser"));
+        if !self.in_tile {
+            ui.label(theme::title("Calcium vs softmax normaliser"));
+        }
         if !self.compact {
-            theme::caption(
+            let caption = if self.in_tile {
+                theme::caption_line
+            } else {
+                theme::caption
+            };
+            caption(
                 ui,
                 "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
             );
@@ -450,10 +459,16 @@ fn time_axis() -> AxisHints<'static> {
         .label_spacing(TIME_TICK_SPACING)
 }
 
+/// Width (points) kept for a value axis's label and tick numbers ("0.0125" fits).
+const VALUE_AXIS_WIDTH: f32 = 56.0;
+
 fn value_axis(label: &str) -> AxisHints<'static> {
+    // A fixed width for the tick labels: the plot must not shift sideways as the values grow
+    // during a run (issue 23 §2).
     AxisHints::new_y()
         .label(label.to_string())
         .label_spacing(VALUE_TICK_SPACING)
+        .min_thickness(VALUE_AXIS_WIDTH)
 }
 
 /// The legend, with the present calcium beside the normaliser it should meet as numbers: the

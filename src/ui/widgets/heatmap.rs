@@ -68,6 +68,8 @@ pub fn label_width(tokens: &[String]) -> f32 {
 
 /// Height below the matrix: key labels plus the colour bar.
 pub const FOOTER_HEIGHT: f32 = 44.0;
+/// Room right of the grid (points) for the colour bar's last label, centred on its end.
+pub const RIGHT_MARGIN: f32 = 32.0;
 
 impl Heatmap<'_> {
     pub fn show(self, ui: &mut egui::Ui, cache: &mut HeatmapTexture) -> HeatmapResponse {
@@ -75,7 +77,7 @@ impl Heatmap<'_> {
         let left = label_width(self.tokens);
         let side = self.side.max(20.0);
         let (outer, _) = ui.allocate_exact_size(
-            vec2(left + side + 44.0, side + FOOTER_HEIGHT),
+            vec2(left + side + RIGHT_MARGIN, side + FOOTER_HEIGHT),
             Sense::hover(),
         );
         let grid = Rect::from_min_size(pos2(outer.min.x + left, outer.min.y), vec2(side, side));

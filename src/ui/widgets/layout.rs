@@ -1,7 +1,7 @@
 //! The Live tab's layout: tiles (egui_tiles) for the graph, the calcium traces, the three
 //! attention matrices and the metrics. Each tile keeps its size whatever else is on screen; the
 //! user drags a tile's edge to resize it or its title to move it, and double-clicks a title (or
-//! presses its ⛶ button) to fill the page with that tile until Esc or a second double-click.
+//! presses its Fill button) to fill the page with that tile until Esc or a second double-click.
 //! The arrangement is saved with the session; View ▸ Reset layout restores the default.
 
 use crate::data::lesson::Region;
@@ -10,7 +10,7 @@ use egui_tiles::{Behavior, SimplificationOptions, Tile, TileId, Tiles, Tree, UiR
 use serde::{Deserialize, Serialize};
 
 /// Height of a tile's title bar (points).
-const TITLE_HEIGHT: f32 = 22.0;
+const TITLE_HEIGHT: f32 = 20.0;
 /// Gap between tiles (points): wide enough to grab for a resize.
 const GAP: f32 = 6.0;
 
@@ -45,9 +45,9 @@ impl LivePane {
     /// The tile's title (also its accessible name, and the name a test finds it by).
     pub fn title(self) -> &'static str {
         match self {
-            LivePane::Graph => "Network",
-            LivePane::Traces => "Calcium",
-            LivePane::Matrices => "Attention",
+            LivePane::Graph => "Network: neurons and one astrocyte",
+            LivePane::Traces => "Calcium vs softmax normaliser",
+            LivePane::Matrices => "Attention: transformer vs neurons + astrocyte",
             LivePane::Metrics => "Metrics",
         }
     }
@@ -72,23 +72,23 @@ impl Default for LiveLayout {
     }
 }
 
-/// Graph, calcium and a narrow metrics column above; the three matrices across the whole width
-/// below, where squares use the width best. The shares are the ones that meet the minimum sizes
-/// of issue 23 at 1280×800 with the parameters open (tests/gui_layout.rs measures them).
+/// Graph and calcium side by side above; the three matrices across the whole width below them,
+/// where squares use the width best; the metrics in one row at the bottom. The shares are the
+/// ones that meet the minimum sizes of issue 23 at 1280×800 with the parameters open
+/// (tests/gui_layout.rs measures them).
 fn default_tree() -> Tree<LivePane> {
     let mut tiles = Tiles::default();
     let graph = tiles.insert_pane(LivePane::Graph);
     let traces = tiles.insert_pane(LivePane::Traces);
     let metrics = tiles.insert_pane(LivePane::Metrics);
     let matrices = tiles.insert_pane(LivePane::Matrices);
-    let top = tiles.insert_horizontal_tile(vec![graph, traces, metrics]);
-    let root = tiles.insert_vertical_tile(vec![top, matrices]);
+    let top = tiles.insert_horizontal_tile(vec![graph, traces]);
+    let root = tiles.insert_vertical_tile(vec![top, matrices, metrics]);
     set_shares(
         &mut tiles,
-        top,
-        &[(graph, 0.41), (traces, 0.41), (metrics, 0.18)],
+        root,
+        &[(top, 0.45), (matrices, 0.465), (metrics, 0.085)],
     );
-    set_shares(&mut tiles, root, &[(top, 0.47), (matrices, 0.53)]);
     Tree::new(egui::Id::unique("live tiles"), root, tiles)
 }
 
@@ -134,7 +134,7 @@ impl LiveRects {
 struct Panes<'a> {
     draw: &'a mut dyn FnMut(&mut egui::Ui, LivePane),
     rects: LiveRects,
-    /// A title was double-clicked, or its ⛶ button pressed.
+    /// A title was double-clicked, or its Fill button pressed.
     toggle: Option<LivePane>,
 }
 
@@ -164,7 +164,15 @@ impl Behavior<LivePane> for Panes<'_> {
         {
             self.toggle = Some(*pane);
         }
-        response.on_hover_text("Drag to move this view; double-click to fill the page with it")
+        let tip = match tiles.get(tile) {
+            Some(Tile::Pane(LivePane::Matrices)) => {
+                "Rows: queries, columns: keys; A_net fills as read slots end; white = same as \
+                 the transformer. Click a row to select it everywhere.\n\nDrag to move this \
+                 view; double-click to fill the page with it."
+            }
+            _ => "Drag to move this view; double-click to fill the page with it",
+        };
+        response.on_hover_text(tip)
     }
 
     fn top_bar_right_ui(
@@ -180,7 +188,7 @@ impl Behavior<LivePane> for Panes<'_> {
         };
         let pane = *pane;
         if ui
-            .small_button("⛶")
+            .small_button("Fill")
             .on_hover_text(format!(
                 "Fill the page with {} (Esc restores)",
                 pane.title()
@@ -263,7 +271,7 @@ impl LiveLayout {
         panes.rects
     }
 
-    /// One tile across the whole page, with its title bar (double-click or ⛶ restores).
+    /// One tile across the whole page, with its title bar (double-click or Fill restores).
     fn maximised_ui(&mut self, ui: &mut egui::Ui, pane: LivePane, panes: &mut Panes<'_>) {
         let area = ui.available_rect_before_wrap();
         let bar = Rect::from_min_max(
@@ -282,7 +290,7 @@ impl LiveLayout {
                     )
                     .on_hover_text("Double-click (or Esc) to restore the tiles");
                 let restore = ui
-                    .small_button("⛶ Restore")
+                    .small_button("Restore")
                     .on_hover_text("Put the views back in their tiles (Esc)")
                     .clicked();
                 if title.double_clicked() || restore {

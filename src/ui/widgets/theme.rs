@@ -37,6 +37,13 @@ pub fn caption(ui: &mut egui::Ui, text: &str) {
     ui.label(RichText::new(text).color(CAPTION).size(13.5));
 }
 
+/// A caption kept to one line (a tile's height does not follow its text): the whole sentence
+/// on hover when it does not fit.
+pub fn caption_line(ui: &mut egui::Ui, text: &str) {
+    ui.add(egui::Label::new(RichText::new(text).color(CAPTION).size(13.5)).truncate())
+        .on_hover_text(text);
+}
+
 /// `1853.5` → "1 853.5": thousands separated by a space, as on the projector slides.
 pub fn thousands(value: f64, decimals: usize) -> String {
     if !value.is_finite() {
