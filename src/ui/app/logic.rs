@@ -37,9 +37,17 @@ impl TripartiteApp {
         }
         // A run that ends, starts or is rebuilt changes what the views lay out: one more frame
         // lets the layout settle without waiting for the mouse to move (issue 23 §2).
-        let before = self.history.snapshot.as_ref().map(|s| (s.state, s.generation));
+        let before = self
+            .history
+            .snapshot
+            .as_ref()
+            .map(|s| (s.state, s.generation));
         if self.poll() {
-            let after = self.history.snapshot.as_ref().map(|s| (s.state, s.generation));
+            let after = self
+                .history
+                .snapshot
+                .as_ref()
+                .map(|s| (s.state, s.generation));
             if after != before {
                 ctx.request_repaint();
             }

@@ -75,7 +75,7 @@ impl TripartiteApp {
         let running = snapshot.is_some_and(|s| s.state == crate::sim::RunState::Running);
         ui.set_height(BAR_HEIGHT);
         ui.add_space(2.0);
-        ui.horizontal(|ui| {
+        let row = ui.horizontal(|ui| {
             let run = if running { "Pause" } else { "Run" };
             if ui
                 .button(egui::RichText::new(run).strong())
@@ -106,6 +106,12 @@ impl TripartiteApp {
                      it tracks Z_t",
                 );
         });
+        // A step that points at the run controls points here while presenting.
+        crate::ui::regions::record(
+            ui.ctx(),
+            crate::ui::regions::Region::Controls,
+            row.response.rect,
+        );
         ui.horizontal(|ui| {
             self.parameter_strip(ui, out);
             ui.separator();

@@ -304,9 +304,12 @@ impl AttentionView {
                         (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
                     (by_width.min(by_height), columns)
                 })
-                .fold((40.0f32, 3usize), |best, this| {
-                    if this.0 > best.0 { this } else { best }
-                })
+                .fold(
+                    (40.0f32, 3usize),
+                    |best, this| {
+                        if this.0 > best.0 { this } else { best }
+                    },
+                )
         };
         // With metrics beside the matrices they may use the whole height; that wins whenever
         // the window is wider than the matrices need.
@@ -453,7 +456,8 @@ impl AttentionView {
     /// The metrics as a column, for their own tile.
     pub fn metrics_tile(&self, ui: &mut egui::Ui, history: &RunHistory) {
         // A wide, short tile holds them in a row; a tall one in a column.
-        let column = ui.available_height() > ui.available_width() * 0.5;
+        let column =
+            ui.available_height() > ui.available_width() * 0.5 && ui.available_height() >= 180.0;
         self.metrics(ui, history, column);
         if let Some(largest) = self.beyond {
             theme::caption_line(
