@@ -341,8 +341,10 @@ mod tests {
 
     #[test]
     fn the_layout_round_trips_through_json_and_old_sessions_get_the_default() {
-        let mut layout = LiveLayout::default();
-        layout.maximised = Some(LivePane::Matrices);
+        let layout = LiveLayout {
+            maximised: Some(LivePane::Matrices),
+            ..LiveLayout::default()
+        };
         let text = serde_json::to_string(&layout).unwrap();
         let back: LiveLayout = serde_json::from_str(&text).unwrap();
         // The maximised tile is a moment, not part of the session.
