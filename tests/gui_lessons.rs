@@ -288,7 +288,9 @@ fn view_of(app: &TripartiteApp, region: &str) -> Option<egui::Rect> {
     match region {
         "graph" | "astrocyte" => rects.graph,
         "calcium_plot" | "z_line" => rects.traces,
-        "a_soft" | "a_net" | "a_diff" | "metrics" => rects.attention,
+        "a_soft" | "a_net" | "a_diff" => rects.attention,
+        // The metrics have their own Live tile (issue 23).
+        "metrics" => app.live_rects().metrics,
         _ => None,
     }
 }
