@@ -326,8 +326,14 @@ fn run_out_writes_per_head_arrays_and_the_layer_output() {
         source: "bundled:agreement".parse().unwrap(),
         ..Experiment::default()
     };
-    let run = tripartite::io::layer::run_layer(&experiment).unwrap();
-    tripartite::io::layer::write_layer_outputs(dir.path(), &run).unwrap();
+    let run = tripartite::jobs::layer::run_layer(&experiment).unwrap();
+    tripartite::io::export::layer::write_layer_outputs(
+        dir.path(),
+        &experiment.params,
+        &run.simulation,
+        run.wall_s,
+    )
+    .unwrap();
     let read3 = |name: &str| -> ndarray::Array3<f64> {
         ndarray_npy::read_npy(dir.path().join(name)).unwrap()
     };

@@ -1,12 +1,8 @@
 //! Files: experiment TOML, exports (CSV, .npy, JSON, PNG) and atomic saves.
 
 pub mod checkpoint;
-pub mod compare;
-pub mod encode;
 pub mod experiment;
 pub mod export;
-pub mod figure;
-pub mod layer;
 pub mod lesson;
 pub mod presets;
 

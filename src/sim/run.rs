@@ -83,12 +83,23 @@ pub fn run_experiment(experiment: &Experiment) -> Result<HeadlessRun, RunError> 
 
 /// Runs `params` on `sequence` to the end, sampling calcium for the trace.
 pub fn run_sequence(params: &Params, sequence: Arc<Sequence>) -> Result<HeadlessRun, ModelError> {
+    run_sequence_reporting(params, sequence, &mut |_| {})
+}
+
+/// [`run_sequence`], showing `after_block` the simulation after each block of steps (the CLI's
+/// progress bar reads `step_index` of `total_steps` there).
+pub fn run_sequence_reporting(
+    params: &Params,
+    sequence: Arc<Sequence>,
+    after_block: &mut dyn FnMut(&Simulation),
+) -> Result<HeadlessRun, ModelError> {
     let started = Instant::now();
     let mut simulation = Simulation::new(params, sequence)?;
     let every = (simulation.total_steps() / TRACE_ROWS).max(1);
     let mut trace = Vec::new();
     let ControlFlow::Continue(()) = run_to_end(&mut simulation, |simulation| {
         record_block(simulation, every, &mut trace);
+        after_block(simulation);
         ControlFlow::<std::convert::Infallible>::Continue(())
     });
     Ok(HeadlessRun {

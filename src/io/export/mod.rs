@@ -11,7 +11,10 @@
 //! - [`png`]: figures and screenshots.
 
 pub mod csv;
+pub mod encode;
+pub mod figure;
 pub mod json;
+pub mod layer;
 pub mod npy;
 pub mod png;
 

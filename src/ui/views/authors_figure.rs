@@ -7,7 +7,7 @@ use crate::data::bundle::PASSAGE_NAME;
 use crate::data::experiment::Experiment;
 use crate::data::images::digits_model;
 use crate::data::real::bundle;
-use crate::io::figure::{
+use crate::jobs::figure::{
     FIGURE_SIZES, FigurePanel, digit_experiment, figure_panel, passage_experiment,
 };
 use crate::ui::views::sweep::{log_grid, pow10_label};
