@@ -282,7 +282,7 @@ pub fn drawing_sequence(
     layer: usize,
     head: usize,
 ) -> Result<Sequence, SequenceError> {
-    let source = super::source::SourceSpec::Drawing(pixels.to_vec()).to_string();
+    let source = super::spec::SourceSpec::Drawing(pixels.to_vec()).to_string();
     encode_drawing(pixels)?.head_sequence(source, layer, head)
 }
 
@@ -334,9 +334,9 @@ impl ImagePreview {
 /// will read it: a corrupt, empty, wrong-size or colour-for-gray image is refused with the
 /// same one-sentence error. `Ok(None)` for sources that are not images.
 pub fn image_preview(
-    spec: &super::source::SourceSpec,
+    spec: &super::spec::SourceSpec,
 ) -> Result<Option<ImagePreview>, SequenceError> {
-    use super::source::SourceSpec;
+    use super::spec::SourceSpec;
     let (model, image, name) = match spec {
         SourceSpec::Digits(index) => (
             digits_model()?,

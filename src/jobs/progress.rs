@@ -52,8 +52,6 @@ impl Bar {
             .expect("the template is valid")
             .progress_chars("=> "),
         );
-        // Keeps the elapsed time ticking while one long block runs.
-        bar.enable_steady_tick(Duration::from_millis(500));
         Bar { bar }
     }
 }
@@ -64,6 +62,9 @@ impl Progress for Bar {
         self.bar.set_position(0);
         self.bar.reset_eta();
         self.bar.set_message(what.to_owned());
+        // Keeps the elapsed time ticking while one long block runs (from the first stage on,
+        // so that no empty bar is drawn before the job knows its size).
+        self.bar.enable_steady_tick(Duration::from_millis(500));
     }
     fn set(&self, done: u64) {
         self.bar.set_position(done);

@@ -62,8 +62,10 @@ mod tests {
 
     #[test]
     fn a_run_reports_its_steps_up_to_the_total() {
-        let mut experiment = Experiment::default();
-        experiment.source = "synthetic:4x8".parse().unwrap();
+        let mut experiment = Experiment {
+            source: "synthetic:4x8".parse().unwrap(),
+            ..Experiment::default()
+        };
         experiment.params.m = 64;
         let recorder = Recorder::default();
         let run = run_experiment(&experiment, "run", &recorder).unwrap();

@@ -10,21 +10,11 @@ use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::sim::compare::experiment_diff;
 use crate::ui::command::AppCommand;
+pub use crate::ui::command::HistoryAction;
 use std::collections::VecDeque;
 
 /// Edits kept for undo; the oldest is dropped beyond this.
 pub const HISTORY_LIMIT: usize = 200;
-
-/// What the user asked of the history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HistoryAction {
-    Undo,
-    Redo,
-    /// Undo until this many edits remain applied (0: back to the start of the history).
-    JumpTo(usize),
-    /// Show or hide the History window.
-    ToggleWindow,
-}
 
 /// The applied edits (undo) and the undone ones (redo).
 #[derive(Debug)]

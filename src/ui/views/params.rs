@@ -7,6 +7,7 @@ use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
 use crate::model::params::{Choice, Param, ParamError, Params, Range, Value, ValueMut};
 use crate::sim::{Command, RunHistory};
+use crate::ui::views::out::ViewOut;
 use crate::ui::widgets::theme;
 use egui::RichText;
 use std::cell::Cell;
@@ -339,7 +340,7 @@ impl ParamsView {
 
     /// The bar pinned above the scrolling panel: pending rebuild changes with Apply and
     /// Discard, every refused value, and the worker's last word on a change.
-    pub fn bar(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    pub fn bar(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         ui.label(theme::title("Parameters"));
         ui.horizontal(|ui| {
             badge(ui, true);
@@ -363,7 +364,7 @@ impl ParamsView {
             }
         }
         if live != applied && live.validate().is_ok() {
-            out.push(Command::SetParams(live.clone()));
+            out.worker(Command::SetParams(live.clone()));
         }
         let names: Vec<&str> = applied
             .changes(&self.draft)
@@ -382,7 +383,7 @@ impl ParamsView {
                 let apply =
                     ui.add_enabled(refusals.is_empty(), egui::Button::new("Apply and rebuild"));
                 if apply.clicked() {
-                    out.push(Command::SetParams(self.draft.clone()));
+                    out.worker(Command::SetParams(self.draft.clone()));
                 }
                 if ui.button("Discard changes").clicked() {
                     self.draft = applied.clone();
@@ -436,7 +437,7 @@ impl ParamsView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -663,7 +664,7 @@ impl ParamsView {
         &mut self,
         ui: &mut egui::Ui,
         snapshot: &crate::sim::Snapshot,
-        out: &mut Vec<Command>,
+        out: &mut ViewOut<'_>,
     ) {
         let current = snapshot
             .run
@@ -757,7 +758,7 @@ impl ParamsView {
                         ..self.experiment.clone()
                     };
                     self.source_sent = true;
-                    out.push(Command::LoadExperiment(Box::new(experiment)));
+                    out.worker(Command::LoadExperiment(Box::new(experiment)));
                 }
                 Err(error) => self.source_error = Some(error.to_string()),
             }
