@@ -260,3 +260,120 @@ impl Live {
         matches!(self, Live::Layer(_))
     }
 }
+
+/// Small runs for the owners' unit tests.
+#[cfg(test)]
+pub(super) mod fixture {
+    use super::*;
+    use crate::model::params::Heads;
+
+    /// 4 synthetic tokens, m = 32, slots of 5 and 10 ms at dt = 0.5 ms: a run of a few hundred
+    /// steps that still has every part of the schedule.
+    pub fn params() -> Params {
+        Params {
+            m: 32,
+            t_write: 5.0,
+            t_read: 10.0,
+            ..Params::default()
+        }
+    }
+
+    fn experiment(params: &Params, heads: usize) -> Experiment {
+        Experiment {
+            params: params.clone(),
+            source: SourceSpec::Synthetic {
+                tokens: 4,
+                dim: 8,
+                heads,
+            },
+            text: None,
+            description: None,
+        }
+    }
+
+    /// One head, with the source it was built from.
+    pub fn one(params: &Params) -> (Source, Live) {
+        let mut source = Source::experiment(experiment(params, 1));
+        let (sequence, live) = build(&source, params, false).unwrap();
+        source.sequence = Some(sequence);
+        (source, live)
+    }
+
+    /// A whole layer of two heads.
+    pub fn layer() -> (Source, Live) {
+        let params = Params {
+            heads: Heads::All,
+            ..params()
+        };
+        let mut source = Source::experiment(experiment(&params, 2));
+        let (sequence, live) = build(&source, &params, false).unwrap();
+        source.sequence = Some(sequence);
+        (source, live)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_build_path_serves_one_head_and_a_layer() {
+        let (_, one) = fixture::one(&fixture::params());
+        assert!(!one.is_layer() && one.one().is_some());
+        let (source, mut layer) = fixture::layer();
+        assert!(layer.is_layer() && layer.one().is_none());
+        assert!(layer.select(1).is_ok());
+        assert_eq!(
+            layer.select(2).unwrap_err(),
+            "There is no head 2: this layer has heads 0..=1."
+        );
+        // A sequence handed over alone cannot read every head of a layer.
+        let alone = Source::sequence(source.sequence.clone().unwrap());
+        let params = Params {
+            heads: Heads::All,
+            ..fixture::params()
+        };
+        assert!(build(&alone, &params, true).is_err());
+        assert!(build_one(&source, &params, true).is_err());
+    }
+
+    #[test]
+    fn the_table_says_which_changes_read_the_sequence_again() {
+        let (source, _) = fixture::one(&fixture::params());
+        let old = fixture::params();
+        let reloads = |new: Params| source.needs_reload(&old, &new);
+        assert!(reloads(Params {
+            seed: 7,
+            ..old.clone()
+        }));
+        assert!(reloads(Params {
+            synthetic_scale: 2.0,
+            ..old.clone()
+        }));
+        // One synthetic head: layer and head name nothing to read.
+        assert!(!reloads(Params {
+            head: 1,
+            ..old.clone()
+        }));
+        assert!(!reloads(Params {
+            m: 64,
+            ..old.clone()
+        }));
+        let (layer_source, _) = fixture::layer();
+        assert!(layer_source.needs_reload(
+            &old,
+            &Params {
+                head: 1,
+                ..old.clone()
+            }
+        ));
+        let handed = Source::sequence(source.sequence.clone().unwrap());
+        assert!(!handed.needs_reload(
+            &old,
+            &Params {
+                seed: 7,
+                ..old.clone()
+            }
+        ));
+    }
+}

@@ -85,14 +85,17 @@ impl Recorder {
         }
     }
 
+    #[cfg(test)]
     pub fn generation(&self) -> u64 {
         self.generation
     }
 
+    #[cfg(test)]
     pub fn rows_completed(&self) -> usize {
         self.rows_completed
     }
 
+    #[cfg(test)]
     pub fn stride(&self) -> u64 {
         self.stride
     }
@@ -385,3 +388,7 @@ impl Recorder {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests/recorder.rs"]
+mod tests;

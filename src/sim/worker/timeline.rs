@@ -366,3 +366,7 @@ fn completed_slots(sim: &Simulation) -> usize {
         None => sim.step_index() as usize,
     }
 }
+
+#[cfg(test)]
+#[path = "tests/timeline.rs"]
+mod tests;
