@@ -366,16 +366,18 @@ impl Default for Params {
     }
 }
 
-/// Builds [`PARAMS`] from `field: unit, range, rule, live;` lines, so each entry's name is its
-/// field's name and its accessors cannot point at another field.
+/// Builds [`PARAMS`] from `field: unit, range, rule, live, reload, dynamic_only;` lines, so each
+/// entry's name is its field's name and its accessors cannot point at another field.
 macro_rules! param_table {
-    ($($field:ident: $unit:literal, $range:expr, $rule:expr, $live:expr;)+) => {
+    ($($field:ident: $unit:literal, $range:expr, $rule:expr, $live:expr, $reload:expr, $dynamic_only:expr;)+) => {
         [$(Param {
             name: stringify!($field),
             unit: $unit,
             range: $range,
             rule: $rule,
             live: $live,
+            reload: $reload,
+            dynamic_only: $dynamic_only,
             get: |params| params.$field.value(),
             edit: |params| params.$field.edit(),
         }),+]
@@ -383,31 +385,33 @@ macro_rules! param_table {
 }
 
 /// The parameter table: one entry per parameter, in the order of the spec's "Defaults". Every
-/// list of parameters (the CLI's `--set` keys, [`LiveParams`], structural changes, the panel's
-/// fields) is read from it, so adding a parameter means one line here.
+/// list of parameters (the CLI's `--set` keys, [`LiveParams`], structural changes, which changes
+/// read the sequence again, what algebraic mode ignores, the panel's fields) and every check of
+/// a range or rule is read from it, so adding a parameter means one line here (plus the model
+/// line that uses it and its panel label; tests fail when either is missing).
 pub const PARAMS: &[Param] = &param_table![
-    //  field            unit      range                                                 rule                    live
-    mode:            "",       Range::OneOf(Mode::NAMES),                            None,                   false;
-    schedule:        "",       Range::OneOf(Schedule::NAMES),                        None,                   false;
-    m:               "",       Range::Whole { min: 1, max: Some(MAX_FEATURES as u64) }, None,                false;
-    feature_map:     "",       Range::OneOf(FeatureMap::NAMES),                      None,                   false;
-    projection:      "",       Range::OneOf(Projection::NAMES),                      None,                   false;
-    seed:            "",       Range::AnyWhole,                                      None,                   false;
-    heterogeneity:   "",       Range::Real { low: Bound::Closed(0.0), high: Bound::Closed(10.0) }, None,     false;
-    tau_neuron:      "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
-    tau_process:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
-    tau_calcium:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
-    t_write:         "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false;
-    t_read:          "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false;
-    dt:              "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::StableStep), false;
-    eta:             "per ms", Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_RATE_PER_MS) }, None, true;
-    decay:           "per ms", Range::Real { low: Bound::Closed(0.0), high: Bound::Unbounded }, Some(Rule::DecayBelowStep), true;
-    c_min:           "",       Range::Real { low: Bound::Open(0.0), high: Bound::Unbounded }, None,          true;
-    synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false;
-    layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false;
-    head:            "",       Range::Whole { min: 0, max: None },                   None,                   false;
-    heads:           "",       Range::OneOf(Heads::NAMES),                           None,                   false;
-    ablation:        "",       Range::OneOf(Ablation::NAMES),                        None,                   false;
+    //  field            unit      range                                                 rule                    live   reload          dynamic only
+    mode:            "",       Range::OneOf(Mode::NAMES),                            None,                   false, Reload::No,     false;
+    schedule:        "",       Range::OneOf(Schedule::NAMES),                        None,                   false, Reload::No,     false;
+    m:               "",       Range::Whole { min: 1, max: Some(MAX_FEATURES as u64) }, None,                false, Reload::No,     false;
+    feature_map:     "",       Range::OneOf(FeatureMap::NAMES),                      None,                   false, Reload::No,     false;
+    projection:      "",       Range::OneOf(Projection::NAMES),                      None,                   false, Reload::No,     false;
+    seed:            "",       Range::AnyWhole,                                      None,                   false, Reload::Seeded, false;
+    heterogeneity:   "",       Range::Real { low: Bound::Closed(0.0), high: Bound::Closed(10.0) }, None,     false, Reload::No,     false;
+    tau_neuron:      "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true, Reload::No, true;
+    tau_process:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true, Reload::No, true;
+    tau_calcium:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true, Reload::No, true;
+    t_write:         "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false, Reload::No, true;
+    t_read:          "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false, Reload::No, true;
+    dt:              "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::StableStep), false, Reload::No, true;
+    eta:             "per ms", Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_RATE_PER_MS) }, None, true, Reload::No,   true;
+    decay:           "per ms", Range::Real { low: Bound::Closed(0.0), high: Bound::Unbounded }, Some(Rule::DecayBelowStep), true, Reload::No, true;
+    c_min:           "",       Range::Real { low: Bound::Open(0.0), high: Bound::Unbounded }, None,          true,  Reload::No,     false;
+    synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false, Reload::Seeded, false;
+    layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false, Reload::Heads,  false;
+    head:            "",       Range::Whole { min: 0, max: None },                   None,                   false, Reload::Heads,  false;
+    heads:           "",       Range::OneOf(Heads::NAMES),                           None,                   false, Reload::No,     false;
+    ablation:        "",       Range::OneOf(Ablation::NAMES),                        None,                   false, Reload::No,     false;
 ];
 
 /// Longest accepted time constant or slot (ms): a guard against overflow, not a modelling limit.
@@ -427,6 +431,11 @@ pub struct Param {
     pub rule: Option<Rule>,
     /// Whether a change applies to the running simulation (otherwise it rebuilds from t = 0).
     pub live: bool,
+    /// Whether a change makes the sequence itself differ, so a rebuild reads it again.
+    pub reload: Reload,
+    /// Whether only the dynamic run reads it (time constants, slots, rates): the algebraic
+    /// correspondence ignores it.
+    pub dynamic_only: bool,
     get: fn(&Params) -> Value,
     edit: fn(&mut Params) -> ValueMut<'_>,
 }
@@ -502,6 +511,17 @@ impl Param {
             Some(rule) => format!("{}, {}", self.range.in_words(), rule.in_words()),
         }
     }
+}
+
+/// Which sequences a change of a parameter makes differ (they are read again on a rebuild).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reload {
+    /// None: the sequence stays.
+    No,
+    /// A sequence drawn from the seed (synthetic data).
+    Seeded,
+    /// A source with several heads (a model folder, an .npy layer, synthetic NxDxH).
+    Heads,
 }
 
 /// A parameter's value, for comparing and copying.
@@ -812,6 +832,11 @@ fn check_positive_time(name: &'static str, value: f64) -> Result<(), ParamError>
     }
 }
 
+/// Names of the parameters that differ between `a` and `b`, in table order.
+pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
+    a.changes(b).map(|param| param.name.to_string()).collect()
+}
+
 impl Params {
     /// Checks every value on its own (sizes that depend on the sequence are checked by the
     /// simulation). Returns the first problem found.
@@ -830,17 +855,17 @@ impl Params {
                 "a number in [0, 10]",
             ));
         }
-        check_positive_time("tau_neuron", self.tau_neuron)?;
-        check_positive_time("tau_process", self.tau_process)?;
-        check_positive_time("tau_calcium", self.tau_calcium)?;
-        check_positive_time("t_write", self.t_write)?;
-        check_positive_time("t_read", self.t_read)?;
-        check_positive_time("dt", self.dt)?;
-        for (name, tau) in [
-            ("tau_neuron", self.tau_neuron),
-            ("tau_process", self.tau_process),
-            ("tau_calcium", self.tau_calcium),
-        ] {
+        // Every time in ms (time constants, slots, the step), in table order.
+        for param in PARAMS.iter().filter(|p| p.unit == "ms") {
+            if let Value::Real(value) = param.get(self) {
+                check_positive_time(param.name, value)?;
+            }
+        }
+        // Every entry ruled "≥ dt" in the table, in table order.
+        for param in PARAMS.iter().filter(|p| p.rule == Some(Rule::AtLeastDt)) {
+            let (name, Value::Real(tau)) = (param.name, param.get(self)) else {
+                unreachable!("{} is a time in ms", param.name)
+            };
             if self.dt > tau {
                 return Err(ParamError::Invalid {
                     name: "dt",
@@ -971,6 +996,17 @@ mod tests {
         let err = p.set("feature_map", "relu").unwrap_err().to_string();
         assert!(err.contains("positive hyperbolic trig elu1"), "{err}");
         assert!(p.set("m", "-3").is_err());
+    }
+
+    #[test]
+    fn changed_params_names_fields() {
+        let a = Params::default();
+        let b = Params {
+            m: 512,
+            tau_calcium: 3.0,
+            ..a.clone()
+        };
+        assert_eq!(changed_params(&a, &b), ["m", "tau_calcium"]);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Headless runs: build a simulation and run it to the end, with no thread, window or pacing.
 //! One loop, [`run_to_end`], serves the CLI's `run` and `sweep` and the batch runner.
 
-use super::snapshot::TraceSample;
+use super::trace::TraceSample;
 use crate::data::experiment::Experiment;
 use crate::data::source::SequenceError;
 use crate::model::network::ModelError;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
 use crate::model::simulation::{SimState, Simulation};
+// State files and the app still name these here; they live in `checkpoint`.
+pub use super::checkpoint::{Checkpoint, SavedKeyframes};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,29 +43,6 @@ pub struct HeadlessRun {
     pub trace: Vec<TraceSample>,
     /// Wall-clock time of the run, construction included (s).
     pub wall_s: f64,
-}
-
-/// A run's whole state with the experiment it belongs to: what a state file holds
-/// (`io::checkpoint` reads and writes it) and what the worker captures for File ▸ Save state.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Checkpoint {
-    /// The experiment the run belongs to.
-    pub experiment: Experiment,
-    pub state: SimState,
-    /// Trace samples recorded so far (calcium only; the app's saved states carry the trace its
-    /// history holds).
-    pub trace: Vec<TraceSample>,
-    /// The run's keyframes and live edits, so that earlier times replay from them after the
-    /// file is opened (None: the file keeps none, as format 1 and `run --save-state` files).
-    pub keyframes: Option<SavedKeyframes>,
-}
-
-/// What a state file keeps of a run's past: its keyframes and live edits, and the parameters
-/// it started with (times before the first keyframe replay from a fresh state of those).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SavedKeyframes {
-    pub start: Params,
-    pub keyframes: super::keyframes::Keyframes,
 }
 
 /// Why a headless run could not start.
