@@ -123,11 +123,11 @@ impl Block<'_> {
         };
         let mut kernels = Vec::with_capacity(steps);
         for _ in 0..steps {
-            kernels.push(feature_kernel(params, &self.input_rates));
+            kernels.push(feature_kernel(params, self.input_rates));
             for (u, s) in self.input_rates.iter_mut().zip(stimulus.iter()) {
                 *u += rates.a_n * (s - *u);
             }
-            self.block.inputs.extend_from_slice(&self.input_rates);
+            self.block.inputs.extend_from_slice(self.input_rates);
         }
         let uniform = self.network.process_gains.is_none();
         let written = write.then_some(slot.token);
@@ -235,7 +235,7 @@ impl Block<'_> {
                 *self.calcium += dt / params.tau_calcium * (-*self.calcium + calcium_drive);
             }
             self.block.calcium.push(*self.calcium);
-            self.block.outputs.extend_from_slice(&self.output_rates);
+            self.block.outputs.extend_from_slice(self.output_rates);
         }
     }
 }
