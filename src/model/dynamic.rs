@@ -16,7 +16,7 @@
 //! - H = Σ_τ v_τ e_τᵀ while the output is clamped during writing, so H h = Σ_τ v_τ (e_τ·h).
 
 use super::algebraic::NetworkOutput;
-use super::euler::{self, BlockRecord, CHUNK, modulation};
+use super::euler::{self, BlockRecord, CHUNK, ChunkMemo, modulation};
 pub use super::euler::{dot, sum};
 use super::network::{ModelError, Network};
 pub use super::params::LiveParams;
@@ -70,6 +70,9 @@ pub struct DynamicSim {
     watch: Vec<usize>,
     /// What the last block recorded after each of its steps.
     block: BlockRecord,
+    /// Per chunk of hidden neurons: values the kernel need not recompute while their inputs
+    /// stand still (not part of the state: forgotten on restore).
+    memo: Vec<ChunkMemo>,
     output: NetworkOutput,
 }
 
@@ -137,6 +140,7 @@ impl DynamicSim {
             eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
             watch: Vec::new(),
             block: BlockRecord::default(),
+            memo: vec![ChunkMemo::default(); sizes.hidden.div_ceil(CHUNK)],
             output: NetworkOutput::empty(sizes.tokens, sizes.outputs),
             network,
         })
@@ -452,6 +456,7 @@ impl DynamicSim {
         self.eligibility.clone_from(&state.eligibility);
         self.output = state.output.clone();
         self.block = BlockRecord::default();
+        self.memo.fill(ChunkMemo::default());
         Ok(())
     }
 
@@ -520,6 +525,8 @@ impl DynamicSim {
             eligibility: &mut self.eligibility,
             watch: &self.watch,
             block: &mut self.block,
+            memo: &mut self.memo,
+            target_slot: self.target_slot.expect("the slot's stimulus is loaded"),
         }
         .run(slot, steps);
     }
@@ -993,6 +1000,73 @@ mod tests {
                 }
             }
             assert!(single.output().rows_completed() == 3 && single.calcium() > 0.0);
+        }
+    }
+
+    /// Late in a long read slot u, z and h stop moving and the kernel reuses what it computed
+    /// (`euler::ChunkMemo`). A run that forgets the memo before every step gives the same bits.
+    #[test]
+    fn reusing_what_stands_still_changes_no_bit() {
+        let seq = Sequence::gaussian(3, 5, 4, 1.0);
+        for (map, schedule, decay, heterogeneity, ablation) in [
+            (
+                FeatureMap::Positive,
+                Schedule::Bidirectional,
+                0.0,
+                0.0,
+                Ablation::None,
+            ),
+            (FeatureMap::Oprf, Schedule::Causal, 0.0, 0.3, Ablation::None),
+            (
+                FeatureMap::Cosine,
+                Schedule::Bidirectional,
+                0.0,
+                0.0,
+                Ablation::ShuffledProcesses,
+            ),
+            (
+                FeatureMap::Hyperbolic,
+                Schedule::Causal,
+                0.001,
+                0.0,
+                Ablation::FrozenCalcium,
+            ),
+        ] {
+            let params = Params {
+                m: 9_000,
+                feature_map: map,
+                schedule,
+                decay,
+                heterogeneity,
+                ablation,
+                t_write: 10.0,
+                t_read: 400.0,
+                ..Params::default()
+            };
+            let mut memo = sim(&params, &seq);
+            let mut fresh = sim(&params, &seq);
+            let mut still_seen = false;
+            while memo.step_block(16) > 0 {
+                still_seen |= memo.memo.iter().all(ChunkMemo::stands_still);
+                while fresh.step_index() < memo.step_index() {
+                    fresh.memo.fill(ChunkMemo::default());
+                    fresh.step();
+                }
+                assert_eq!(memo.calcium().to_bits(), fresh.calcium().to_bits());
+                assert_eq!(memo.hidden_rates(), fresh.hidden_rates(), "{map:?}");
+                assert_eq!(memo.process_drive(), fresh.process_drive(), "{map:?}");
+                assert_eq!(memo.output_rates(), fresh.output_rates(), "{map:?}");
+            }
+            assert_eq!(memo.output(), fresh.output(), "{map:?}");
+            for tau in 0..3 {
+                assert_eq!(memo.eligibility(tau), fresh.eligibility(tau));
+            }
+            // λ > 0 moves e every step, so e_τ·h never stands still.
+            assert_eq!(
+                still_seen,
+                decay == 0.0,
+                "{map:?}: the shortcut was (not) taken"
+            );
         }
     }
 

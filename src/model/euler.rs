@@ -86,6 +86,10 @@ pub(super) struct Block<'a> {
     pub watch: &'a [usize],
     /// Where the block's steps are recorded.
     pub block: &'a mut BlockRecord,
+    /// One memo per chunk of [`CHUNK`] hidden neurons (see [`ChunkMemo`]).
+    pub memo: &'a mut [ChunkMemo],
+    /// The slot whose stimulus `drive_target` holds.
+    pub target_slot: usize,
 }
 
 impl Block<'_> {
@@ -141,7 +145,7 @@ impl Block<'_> {
             .map(|e| e.chunks_mut(CHUNK))
             .collect();
         let mut chunks: Vec<HiddenChunk<'_>> = Vec::with_capacity(hidden.div_ceil(CHUNK));
-        for (index, ((((h, z), (g, p)), target), gains)) in self
+        for (index, (((((h, z), (g, p)), target), gains), memo)) in self
             .hidden_rates
             .chunks_mut(CHUNK)
             .zip(self.drive.chunks_mut(CHUNK))
@@ -152,6 +156,7 @@ impl Block<'_> {
             )
             .zip(self.drive_target.chunks(CHUNK))
             .zip(self.network.mean_gain.chunks(CHUNK))
+            .zip(self.memo.iter_mut())
             .enumerate()
         {
             let e: Vec<&mut [f64]> = eligibility
@@ -170,9 +175,11 @@ impl Block<'_> {
                 e,
                 bias: row_bias_range(&self.network.constants.row_bias, range.clone()),
                 source: (!self.process_source.is_empty()).then(|| &self.process_source[range]),
+                memo,
             });
         }
         let watch = &self.watch;
+        let target_slot = self.target_slot;
         let work = |chunk: &mut HiddenChunk<'_>| {
             let (from, to) = (chunk.start, chunk.start + chunk.h.len());
             let watched =
@@ -185,7 +192,17 @@ impl Block<'_> {
             for kernel in &kernels {
                 fastmath::with_fast_isa(
                     #[inline(always)]
-                    || chunk.advance(kernel, &rates, &masked, written, uniform, &mut sums),
+                    || {
+                        chunk.advance(
+                            kernel,
+                            &rates,
+                            &masked,
+                            written,
+                            uniform,
+                            target_slot,
+                            &mut sums,
+                        )
+                    },
                 );
                 for &j in watched {
                     let local = j - from;
@@ -282,6 +299,7 @@ fn feature_kernel(params: &Params, u: &[f64]) -> FeatureKernel {
 }
 
 /// Step factors shared by every hidden neuron.
+#[derive(Clone, Copy)]
 struct Rates {
     /// dt/τ_n.
     a_n: f64,
@@ -297,7 +315,15 @@ struct Rates {
     decay: f64,
 }
 
+impl Rates {
+    /// The factors' bits: two steps with the same bits do the same arithmetic.
+    fn bits(&self) -> [u64; 6] {
+        [self.a_n, self.a_p, self.dt, self.gate, self.eta, self.decay].map(f64::to_bits)
+    }
+}
+
 /// φ_j(u) as a function of z_j = (W u)_j.
+#[derive(Clone, Copy)]
 enum FeatureKernel {
     /// exp(z + offset): positive and hyperbolic (z holds ± w·u).
     Exp { offset: f64 },
@@ -311,6 +337,51 @@ enum FeatureKernel {
     ExpClipped { offset: f64, clip: f64 },
     /// scale · cos(z + b_j), rectified at 0 for `rectified_cosine`.
     Cosine { scale: f64, rectify: bool },
+}
+
+impl FeatureKernel {
+    /// The kernel's variant and constants as bits: equal bits give equal φ for equal z.
+    fn bits(&self) -> [u64; 3] {
+        match *self {
+            FeatureKernel::Exp { offset } => [0, offset.to_bits(), 0],
+            FeatureKernel::Trig { scale, m } => [1, scale.to_bits(), m as u64],
+            FeatureKernel::Elu1 => [2, 0, 0],
+            FeatureKernel::ExpBiased { offset } => [3, offset.to_bits(), 0],
+            FeatureKernel::ExpClipped { offset, clip } => [4, offset.to_bits(), clip.to_bits()],
+            FeatureKernel::Cosine { scale, rectify } => [5, scale.to_bits(), rectify as u64],
+        }
+    }
+}
+
+/// What one chunk of hidden neurons keeps between steps so that work whose inputs have not
+/// changed, bit for bit, is not redone. Late in a read slot u, z and h stop moving: Euler's
+/// update x + a·(x* − x) rounds back to x once x is within a few ulps of its target x*. From
+/// then on φ(z), e_τ·h (e is constant in read slots when λ = 0) and the z, h, g updates would
+/// only recompute the values they already hold. Equal inputs give equal outputs, so every
+/// result stays as it was without the memo.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ChunkMemo {
+    /// φ_j(z_j) for the present z under the kernel with bits `phi_kernel` (None: not known).
+    phi: Vec<f64>,
+    phi_kernel: Option<[u64; 3]>,
+    /// e_τ·h for the present e and h, for the τ of `dots_masked` in order, when `dots_known`.
+    dots: Vec<f64>,
+    dots_masked: Vec<usize>,
+    dots_known: bool,
+    /// Σ_j (Σ_i γ_ij / d) p̃_j for the present p̃.
+    calcium_drive: Option<f64>,
+    /// The inputs (rates' bits, the slot z moves towards) of the last update, when that update
+    /// left z, h and g exactly as they were.
+    still: Option<([u64; 6], usize)>,
+}
+
+impl ChunkMemo {
+    /// Whether the last step of this chunk reused φ, e_τ·h and z, h, g as they were: the
+    /// chunk's u, z and h had all stopped moving.
+    #[cfg(test)]
+    pub(super) fn stands_still(&self) -> bool {
+        self.still.is_some() && self.phi_kernel.is_some() && self.dots_known
+    }
 }
 
 /// Mutable views of one chunk of hidden neurons.
@@ -327,6 +398,7 @@ struct HiddenChunk<'a> {
     bias: &'a [f64],
     /// The g each process reads when it is not its own (see `DynamicSim::process_source`).
     source: Option<&'a [f64]>,
+    memo: &'a mut ChunkMemo,
 }
 
 /// `row_bias[range]`, or empty when the map has no per-row constants.
@@ -338,9 +410,20 @@ fn row_bias_range(row_bias: &[f64], range: std::ops::Range<usize>) -> &[f64] {
     }
 }
 
+/// Which of z, h, g and p̃ an update changed (any bit of any neuron).
+struct Moved {
+    z: bool,
+    h: bool,
+    g: bool,
+    p: bool,
+}
+
 impl HiddenChunk<'_> {
-    /// Sums from the old state (appended to `sums`), then one Euler step of h, z, g, p̃ and e.
-    /// Inlined into [`fastmath::with_fast_isa`]'s AVX2 version with everything it calls.
+    /// Sums from the old state (appended to `sums`), then one Euler step of h, z, g, p̃ and e,
+    /// for a step whose z moves towards slot `target_slot`'s stimulus. Inlined into
+    /// [`fastmath::with_fast_isa`]'s AVX2 version with everything it calls: plain loops only,
+    /// since an iterator adapter's closure may be compiled apart, for the baseline.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn advance(
         &mut self,
@@ -349,85 +432,131 @@ impl HiddenChunk<'_> {
         masked: &[usize],
         written: Option<usize>,
         uniform: bool,
+        target_slot: usize,
         sums: &mut ChunkSums,
     ) {
-        sums.calcium_drive.push(if uniform {
-            sum(self.p)
-        } else {
-            dot(self.gains, self.p)
-        });
-        sums.key_match
-            .extend(masked.iter().map(|&tau| dot(self.e[tau], self.h)));
+        let drive = match self.memo.calcium_drive {
+            Some(drive) => drive,
+            None => {
+                let drive = if uniform {
+                    sum(self.p)
+                } else {
+                    dot(self.gains, self.p)
+                };
+                self.memo.calcium_drive = Some(drive);
+                drive
+            }
+        };
+        sums.calcium_drive.push(drive);
+        if !(self.memo.dots_known && self.memo.dots_masked == masked) {
+            self.memo.dots.clear();
+            for &tau in masked {
+                let d = dot(self.e[tau], self.h);
+                self.memo.dots.push(d);
+            }
+            self.memo.dots_masked.clear();
+            self.memo.dots_masked.extend_from_slice(masked);
+            self.memo.dots_known = true;
+        }
+        sums.key_match.extend_from_slice(&self.memo.dots);
         // e_τ uses the old h, so it goes before h moves.
+        let mut e_moved = false;
         for (tau, e) in self.e.iter_mut().enumerate() {
             if Some(tau) == written {
                 for (e, h) in e.iter_mut().zip(self.h.iter()) {
                     *e += rates.dt * (rates.eta * h - rates.decay * *e);
                 }
+                e_moved = true;
             } else if rates.decay > 0.0 {
                 let factor = 1.0 - rates.dt * rates.decay;
                 for e in e.iter_mut() {
                     *e *= factor;
                 }
+                e_moved = true;
             }
         }
+        let kernel_bits = kernel.bits();
+        let phi_known = self.memo.phi_kernel == Some(kernel_bits);
+        if !phi_known {
+            self.form_phi(kernel);
+            self.memo.phi_kernel = Some(kernel_bits);
+        }
+        let inputs = (rates.bits(), target_slot);
+        // z, h and g stood still last step and this step's inputs (φ included) are the same:
+        // only p̃ can move.
+        let moved = if phi_known && self.source.is_none() && self.memo.still == Some(inputs) {
+            Moved {
+                z: false,
+                h: false,
+                g: false,
+                p: self.update_processes(rates),
+            }
+        } else {
+            self.update(rates)
+        };
+        self.memo.still = (!moved.z && !moved.h && !moved.g).then_some(inputs);
+        if moved.z {
+            self.memo.phi_kernel = None;
+        }
+        if moved.h || e_moved {
+            self.memo.dots_known = false;
+        }
+        if moved.p {
+            self.memo.calcium_drive = None;
+        }
+    }
+
+    /// φ_j(z_j) for every neuron of the chunk, into the memo.
+    #[inline(always)]
+    fn form_phi(&mut self, kernel: &FeatureKernel) {
+        let len = self.z.len();
+        self.memo.phi.resize(len, 0.0);
+        let (phi, z) = (&mut self.memo.phi[..len], &self.z[..len]);
         match *kernel {
             FeatureKernel::Exp { offset } => {
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |_, z| fastmath::exp(z + offset),
-                );
+                for j in 0..len {
+                    phi[j] = fastmath::exp(z[j] + offset);
+                }
             }
             FeatureKernel::Trig { scale, m } => {
-                let start = self.start;
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |j, z| {
-                        if start + j < m {
-                            scale * z.cos()
-                        } else {
-                            scale * z.sin()
-                        }
-                    },
-                );
+                for j in 0..len {
+                    phi[j] = if self.start + j < m {
+                        scale * z[j].cos()
+                    } else {
+                        scale * z[j].sin()
+                    };
+                }
             }
-            FeatureKernel::Elu1 => self.update(
-                rates,
-                #[inline(always)]
-                |_, z| super::features::elu1(z),
-            ),
+            FeatureKernel::Elu1 => {
+                for j in 0..len {
+                    phi[j] = super::features::elu1(z[j]);
+                }
+            }
             FeatureKernel::ExpBiased { offset } => {
-                let bias = self.bias;
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |j, z| fastmath::exp(z + bias[j] + offset),
-                );
+                let bias = &self.bias[..len];
+                for j in 0..len {
+                    phi[j] = fastmath::exp(z[j] + bias[j] + offset);
+                }
             }
-            FeatureKernel::ExpClipped { offset, clip } => self.update(
-                rates,
-                #[inline(always)]
-                |_, z| fastmath::exp(z.min(clip) + offset),
-            ),
+            FeatureKernel::ExpClipped { offset, clip } => {
+                for j in 0..len {
+                    phi[j] = fastmath::exp(z[j].min(clip) + offset);
+                }
+            }
             FeatureKernel::Cosine { scale, rectify } => {
-                let bias = self.bias;
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |j, z| {
-                        let c = scale * (z + bias[j]).cos();
-                        if rectify { c.max(0.0) } else { c }
-                    },
-                );
+                let bias = &self.bias[..len];
+                for j in 0..len {
+                    let c = scale * (z[j] + bias[j]).cos();
+                    phi[j] = if rectify { c.max(0.0) } else { c };
+                }
             }
         }
     }
 
-    /// τ_n dh/dt = −h + φ(u), z follows u, dg/dt = π η h − λ g, τ_p dp̃/dt = −p̃ + g h.
+    /// τ_n dh/dt = −h + φ(u), z follows u, dg/dt = π η h − λ g, τ_p dp̃/dt = −p̃ + g h, with
+    /// φ from the memo. Reports which of them changed.
     #[inline(always)]
-    fn update(&mut self, rates: &Rates, phi: impl Fn(usize, f64) -> f64) {
+    fn update(&mut self, rates: &Rates) -> Moved {
         let Rates {
             a_n,
             a_p,
@@ -437,32 +566,70 @@ impl HiddenChunk<'_> {
             ..
         } = *rates;
         let len = self.h.len();
-        let (h, z, g, p, target) = (
+        let (h, z, g, p, target, phi) = (
             &mut self.h[..len],
             &mut self.z[..len],
             &mut self.g[..len],
             &mut self.p[..len],
             &self.target[..len],
+            &self.memo.phi[..len],
         );
+        // OR of old ^ new bits, per variable: non-zero when any neuron's value changed.
+        let (mut dz, mut dh, mut dg, mut dp) = (0u64, 0u64, 0u64, 0u64);
         if let Some(source) = self.source {
             // The process reads another g (shuffled or uniform), formed before the step.
             let source = &source[..len];
             for j in 0..len {
                 let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
-                h[j] = hj + a_n * (phi(j, zj) - hj);
-                z[j] = zj + a_n * (target[j] - zj);
-                g[j] = gj + dt * (gate * hj - decay * gj);
-                p[j] = pj + a_p * (source[j] * hj - pj);
+                let (hn, zn) = (hj + a_n * (phi[j] - hj), zj + a_n * (target[j] - zj));
+                let (gn, pn) = (
+                    gj + dt * (gate * hj - decay * gj),
+                    pj + a_p * (source[j] * hj - pj),
+                );
+                (h[j], z[j], g[j], p[j]) = (hn, zn, gn, pn);
+                dh |= hn.to_bits() ^ hj.to_bits();
+                dz |= zn.to_bits() ^ zj.to_bits();
+                dg |= gn.to_bits() ^ gj.to_bits();
+                dp |= pn.to_bits() ^ pj.to_bits();
             }
-            return;
+        } else {
+            for j in 0..len {
+                let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
+                let (hn, zn) = (hj + a_n * (phi[j] - hj), zj + a_n * (target[j] - zj));
+                let (gn, pn) = (
+                    gj + dt * (gate * hj - decay * gj),
+                    pj + a_p * (gj * hj - pj),
+                );
+                (h[j], z[j], g[j], p[j]) = (hn, zn, gn, pn);
+                dh |= hn.to_bits() ^ hj.to_bits();
+                dz |= zn.to_bits() ^ zj.to_bits();
+                dg |= gn.to_bits() ^ gj.to_bits();
+                dp |= pn.to_bits() ^ pj.to_bits();
+            }
         }
+        Moved {
+            z: dz != 0,
+            h: dh != 0,
+            g: dg != 0,
+            p: dp != 0,
+        }
+    }
+
+    /// τ_p dp̃/dt = −p̃ + g h alone, for a step where z, h and g stand still (the same
+    /// arithmetic as [`Self::update`] does for p̃). Reports whether p̃ changed.
+    #[inline(always)]
+    fn update_processes(&mut self, rates: &Rates) -> bool {
+        let a_p = rates.a_p;
+        let len = self.h.len();
+        let (h, g, p) = (&self.h[..len], &self.g[..len], &mut self.p[..len]);
+        let mut dp = 0u64;
         for j in 0..len {
-            let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
-            h[j] = hj + a_n * (phi(j, zj) - hj);
-            z[j] = zj + a_n * (target[j] - zj);
-            g[j] = gj + dt * (gate * hj - decay * gj);
-            p[j] = pj + a_p * (gj * hj - pj);
+            let pj = p[j];
+            let pn = pj + a_p * (g[j] * h[j] - pj);
+            p[j] = pn;
+            dp |= pn.to_bits() ^ pj.to_bits();
         }
+        dp != 0
     }
 }
 
