@@ -513,12 +513,11 @@ impl HiddenChunk<'_> {
         self.memo.phi.resize(len, 0.0);
         let (phi, z) = (&mut self.memo.phi[..len], &self.z[..len]);
         match *kernel {
-            FeatureKernel::Exp { offset } => exp_each(
-                phi,
-                z,
-                #[inline(always)]
-                |_, z| z + offset,
-            ),
+            FeatureKernel::Exp { offset } => {
+                for j in 0..len {
+                    phi[j] = fastmath::exp(z[j] + offset);
+                }
+            }
             FeatureKernel::Trig { scale, m } => {
                 for j in 0..len {
                     phi[j] = if self.start + j < m {
@@ -535,19 +534,15 @@ impl HiddenChunk<'_> {
             }
             FeatureKernel::ExpBiased { offset } => {
                 let bias = &self.bias[..len];
-                exp_each(
-                    phi,
-                    z,
-                    #[inline(always)]
-                    |j, z| z + bias[j] + offset,
-                );
+                for j in 0..len {
+                    phi[j] = fastmath::exp(z[j] + bias[j] + offset);
+                }
             }
-            FeatureKernel::ExpClipped { offset, clip } => exp_each(
-                phi,
-                z,
-                #[inline(always)]
-                |_, z| z.min(clip) + offset,
-            ),
+            FeatureKernel::ExpClipped { offset, clip } => {
+                for j in 0..len {
+                    phi[j] = fastmath::exp(z[j].min(clip) + offset);
+                }
+            }
             FeatureKernel::Cosine { scale, rectify } => {
                 let bias = &self.bias[..len];
                 for j in 0..len {
@@ -637,30 +632,6 @@ impl HiddenChunk<'_> {
         dp != 0
     }
 }
-
-/// φ_j = e^{arg(j, z_j)} for every j, [`EXP_GROUP`] at a time: the exponentials' long chains
-/// of dependent multiply-adds then interleave in the vector units instead of waiting on each
-/// other. Each value is computed exactly as one at a time.
-#[inline(always)]
-fn exp_each(phi: &mut [f64], z: &[f64], arg: impl Fn(usize, f64) -> f64) {
-    let len = phi.len().min(z.len());
-    let whole = len - len % EXP_GROUP;
-    for start in (0..whole).step_by(EXP_GROUP) {
-        let mut x = [0.0; EXP_GROUP];
-        for (l, x) in x.iter_mut().enumerate() {
-            *x = arg(start + l, z[start + l]);
-        }
-        for (l, x) in x.iter().enumerate() {
-            phi[start + l] = fastmath::exp(*x);
-        }
-    }
-    for j in whole..len {
-        phi[j] = fastmath::exp(arg(j, z[j]));
-    }
-}
-
-/// Exponentials evaluated side by side in [`exp_each`]: four 4-wide or two 8-wide vectors.
-const EXP_GROUP: usize = 16;
 
 /// Independent accumulators in [`dot`] and [`sum`]: enough to hide add latency and to fill
 /// four 4-wide vector registers. Fixed, so the summation order never varies.
