@@ -141,7 +141,7 @@ fn benches(c: &mut Criterion) {
     interleaved(&mut head, &mut layer);
     let mut group = c.benchmark_group("paper_scale");
     group.sample_size(10);
-    group.measurement_time(Duration::from_secs(20));
+    group.measurement_time(Duration::from_secs(10));
     for (name, case) in [
         ("head_synthetic20x32_m100000_900_steps", &mut head),
         ("layer3_12_heads_m16384_900_steps", &mut layer),
