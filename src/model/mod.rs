@@ -3,6 +3,7 @@
 
 pub mod algebraic;
 pub mod dynamic;
+mod euler;
 pub mod fastmath;
 pub mod features;
 pub mod layer;
