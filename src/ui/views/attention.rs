@@ -42,7 +42,8 @@ pub const METRIC_HELP: [(&str, &str, &str); 5] = [
         "calcium_corr",
         "c corr",
         "Pearson correlation over the read slots of the astrocyte's calcium c_t with the softmax \
-         normaliser Z_t: 1 means the astrocyte tracks Z_t up to scale (needs two rows). \
+         normaliser Z_t: 1 means the astrocyte tracks Z_t up to scale (— until three rows are read: \
+         two points always lie on a line). \
          Good: close to 1; near 0 means it does not track Z_t.",
     ),
     (
