@@ -256,3 +256,56 @@ fn an_edit_made_where_a_branch_begins_is_undone_with_the_branch() {
         s.timeline.branches == vec![shown.step] && s.params.tau_calcium == 30.0
     });
 }
+
+#[test]
+fn before_a_layer_reads_a_row_its_output_view_says_so_and_names_its_reference() {
+    use tripartite::model::params::{Heads, Mode};
+    use tripartite::ui::views::layer::output::{NO_ROW_YET, reference_note};
+    let experiment = Experiment {
+        params: Params {
+            mode: Mode::Dynamic,
+            m: 64,
+            layer: 3,
+            heads: Heads::All,
+            ..Params::default()
+        },
+        source: SourceSpec::Bundled("coreference-it".into()),
+        ..Experiment::default()
+    };
+    let mut h = app_harness(experiment, [1280.0, 800.0], 1.0);
+    let s = wait_snapshot(&mut h, "the layer", |s| s.layer.is_some());
+    h.run_steps(3);
+    assert_eq!(s.rows_completed, 0);
+    assert!(
+        h.query_by_label_contains("pick a model folder").is_none()
+            && h.query_by_label_contains("Pick a bundled sentence")
+                .is_none(),
+        "a bundled sentence is not told to pick one"
+    );
+    assert!(h.query_by_label(NO_ROW_YET).is_some());
+    let note = reference_note(&s.run.as_ref().unwrap().source);
+    assert!(note.contains("transformer's own output"), "{note}");
+    assert!(h.query_by_label(note).is_some());
+    assert!(reference_note("synthetic:8x32x4").contains("A_soft"));
+}
+
+#[test]
+fn the_run_sweep_button_is_clear_of_the_rows_above_it() {
+    for (size, zoom) in [
+        ([1280.0, 800.0], 1.0),
+        ([1024.0, 768.0], 1.0),
+        ([1280.0, 800.0], 1.5),
+    ] {
+        let mut h = app_harness(small(), size, zoom);
+        h.state_mut().set_tab(tripartite::ui::command::Tab::Sweep);
+        h.run_steps(4);
+        let button = h.get_by_label("Run sweep").rect();
+        for above in ["positive/iid", "hyperbolic/orthogonal", "Seeds", "m values"] {
+            let rect = h.get_by_label(above).rect();
+            assert!(
+                !rect.intersects(button.shrink(0.5)),
+                "{size:?} at {zoom}×: '{above}' {rect:?} overlaps Run sweep {button:?}"
+            );
+        }
+    }
+}
