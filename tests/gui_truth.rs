@@ -309,3 +309,33 @@ fn the_run_sweep_button_is_clear_of_the_rows_above_it() {
         }
     }
 }
+
+#[test]
+fn the_per_query_window_names_its_head_clears_the_menus_and_names_tokens_by_label() {
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let end = finished(&mut h);
+    let ctx = h.ctx.clone();
+    h.state_mut()
+        .handle(&ctx, tripartite::ui::command::AppCommand::TogglePerQuery);
+    h.run_steps(4);
+    let title = format!(
+        "Per-query diagnostics · layer {} head {}",
+        end.params.layer, end.params.head
+    );
+    let window = h.get_by_label(&title).rect();
+    for menu in ["File", "Edit", "Ablate", "View"] {
+        let rect = h.get_by_label(menu).rect();
+        assert!(
+            window.top() > rect.bottom(),
+            "the window ({window:?}) opens below the {menu} menu ({rect:?})"
+        );
+    }
+    let tokens = &end.run.as_ref().unwrap().tokens;
+    for token in tokens {
+        assert!(
+            h.query_by_label_contains(&format!("query {token}: "))
+                .is_some(),
+            "a row named by its token '{token}'"
+        );
+    }
+}
