@@ -339,3 +339,79 @@ fn the_per_query_window_names_its_head_clears_the_menus_and_names_tokens_by_labe
         );
     }
 }
+
+#[test]
+fn switching_lessons_asks_nothing_and_a_broken_lesson_file_is_refused_before_any_question() {
+    use tripartite::ui::command::AppCommand;
+    use tripartite::ui::files::FileAction;
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let ctx = h.ctx.clone();
+    // A real edit on an untitled experiment.
+    let before = h.state().snapshot().unwrap().params.clone();
+    let after = Params {
+        tau_calcium: 55.0,
+        ..before.clone()
+    };
+    h.state_mut().handle(
+        &ctx,
+        AppCommand::EditParams {
+            before: Box::new(before),
+            after: Box::new(after),
+        },
+    );
+    wait_snapshot(&mut h, "τ_c = 55", |s| s.params.tau_calcium == 55.0);
+    h.run_steps(2);
+    // A file that is no lesson: one sentence, and no question about the edit.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-a-lesson.toml");
+    std::fs::write(&bad, "this is not = [a lesson").unwrap();
+    h.state_mut()
+        .handle(&ctx, AppCommand::File(FileAction::OpenLesson(bad.clone())));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("Discard unsaved changes")
+            .is_none(),
+        "a broken lesson asks nothing"
+    );
+    assert_eq!(h.state().snapshot().unwrap().params.tau_calcium, 55.0);
+    // A valid lesson over a real edit asks.
+    let good = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/lessons/where-it-breaks.toml");
+    h.state_mut()
+        .handle(&ctx, AppCommand::File(FileAction::OpenLesson(good)));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("Discard unsaved changes")
+            .is_some(),
+        "a valid lesson over real edits asks first"
+    );
+    h.get_by_label("Discard").click();
+    h.run_steps(3);
+    // Lesson 1, with a change the lesson itself asks for, then lesson 2: no question.
+    h.state_mut().handle(&ctx, AppCommand::StartLesson(0));
+    h.run_steps(4);
+    let now = h.state().snapshot().unwrap().params.clone();
+    let edited = Params {
+        tau_calcium: now.tau_calcium + 1.0,
+        ..now.clone()
+    };
+    h.state_mut().handle(
+        &ctx,
+        AppCommand::EditParams {
+            before: Box::new(now),
+            after: Box::new(edited),
+        },
+    );
+    h.run_steps(4);
+    h.state_mut().handle(&ctx, AppCommand::StartLesson(1));
+    h.run_steps(4);
+    assert!(
+        h.query_by_label_contains("Discard unsaved changes")
+            .is_none(),
+        "lesson 1's own changes are no reason to ask"
+    );
+    assert!(
+        h.query_by_label_contains("Where the approximation breaks")
+            .is_some()
+    );
+}
