@@ -326,7 +326,8 @@ impl FileDialogs {
             DialogKind::Export(export) => export.default_file_name(),
             _ => "",
         };
-        if folder.as_os_str().is_empty() {
+        // Opening suggests no name; the window says where a relative one is looked for.
+        if folder.as_os_str().is_empty() || name.is_empty() {
             name.to_string()
         } else {
             folder.join(name).display().to_string()
