@@ -17,7 +17,7 @@ pub mod softmax;
 
 pub use algebraic::NetworkOutput;
 pub use dynamic::{DynamicSim, LiveParams};
-pub use layer::{LayerMetrics, LayerSequence, LayerSimulation, head_seed};
+pub use layer::{LayerMetrics, LayerSequence, LayerSimulation};
 pub use metrics::Metrics;
 pub use network::{ModelError, Network, Sizes};
 pub use params::{Ablation, FeatureMap, Heads, Mode, ParamError, Params, Projection, Schedule};

@@ -62,6 +62,36 @@ impl EditHistory {
         }
     }
 
+    /// Folds a live parameter edit made at `step`, the very step the last recorded branch
+    /// began and before it has run, into that branch: the worker's branch line carries the
+    /// edit, so one undo brings back the run and the panel together (issue 25). Returns whether
+    /// it did.
+    pub fn fold_into_branch(&mut self, step: u64, command: &AppCommand) -> bool {
+        let AppCommand::EditParams { before, after } = command else {
+            return false;
+        };
+        let Some(AppCommand::SwitchBranch {
+            back: false,
+            step: at,
+            change,
+        }) = self.done.back_mut()
+        else {
+            return false;
+        };
+        if *at != step || !self.undone.is_empty() {
+            return false;
+        }
+        for name in crate::sim::worker::changed_params(before, after) {
+            if !change.split(", ").any(|c| c == name) {
+                if !change.is_empty() {
+                    change.push_str(", ");
+                }
+                change.push_str(&name);
+            }
+        }
+        true
+    }
+
     /// Whether `command` asks for the state the last edit already reached. The parameter
     /// panel sends a live change every frame until the worker's snapshot shows it, so one
     /// edit can arrive more than once.

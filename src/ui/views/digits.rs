@@ -415,6 +415,11 @@ impl DigitsPanel {
                     let prediction = predicted(&origin.text).unwrap_or("nothing (no classifier)");
                     ui.label(theme::title(&format!("The model predicts {prediction}")))
                         .on_hover_text(&origin.text);
+                    // How a file was fitted to the digits model, said under the prediction.
+                    if let Some((_, note)) = origin.text.split_once("(read as ") {
+                        let note = note.split_once(')').map_or(note, |(n, _)| n);
+                        theme::caption(ui, &format!("read as {note}"));
+                    }
                 }
                 self.patch_attention(ui, history, preview);
                 if std::mem::take(&mut self.reveal) {

@@ -39,6 +39,12 @@ struct Field {
     group: Group,
 }
 
+/// The label the panel shows for parameter `key` ("tau_calcium" → "τ_c calcium"), so that
+/// lessons and hints name a parameter as the learner sees it (issue 25).
+pub fn panel_label(key: &str) -> Option<&'static str> {
+    FIELDS.iter().find(|f| f.key == key).map(|f| f.label)
+}
+
 const FIELDS: &[Field] = &[
     Field {
         key: "synthetic_scale",
