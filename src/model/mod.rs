@@ -6,6 +6,7 @@ pub mod dynamic;
 pub mod fastmath;
 pub mod features;
 pub mod layer;
+pub mod learn;
 pub mod metrics;
 pub mod network;
 pub mod params;
