@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod data;
 pub mod io;
+pub mod jobs;
 pub mod model;
 pub mod sim;
 pub mod ui;

@@ -403,6 +403,103 @@ impl Learner {
     }
 }
 
+/// One head to learn: its own seed and its training and held-out examples.
+#[derive(Clone, Debug)]
+pub struct HeadTask {
+    /// Head index in its layer.
+    pub head: usize,
+    /// The head's seed (for a whole layer, [`super::layer::head_seed`] of the experiment's).
+    pub seed: u64,
+    pub train: Vec<HeadExample>,
+    /// Never used for learning, only measured.
+    pub held_out: Vec<HeadExample>,
+}
+
+/// What learning reports while it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LearnEvent {
+    /// A head took Adam step `step` (1-based); `loss` is the mean KL before it.
+    Step { head: usize, step: usize, loss: f64 },
+    /// attn_tv measured after `step` steps (step 0: the random network).
+    Measured {
+        head: usize,
+        step: usize,
+        train_tv: f64,
+        held_out_tv: f64,
+    },
+}
+
+/// Learns every task's head (in parallel; each head's result does not depend on the others or
+/// on the thread count). Measures attn_tv at the start, every `measure_every` steps (0: never)
+/// and at the end. Returns None when `cancel` was set.
+pub fn learn_heads(
+    tasks: &[HeadTask],
+    settings: LearnSettings,
+    measure_every: usize,
+    report: &(dyn Fn(LearnEvent) + Sync),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Vec<(HiddenSynapses, super::learned::HeadRecord)>> {
+    use std::sync::atomic::Ordering;
+    let measure = |task: &HeadTask, synapses: &HiddenSynapses, step: usize| {
+        let train_tv = mean_attention_tv(synapses, &task.train);
+        let held_out_tv = if task.held_out.is_empty() {
+            f64::NAN
+        } else {
+            mean_attention_tv(synapses, &task.held_out)
+        };
+        report(LearnEvent::Measured {
+            head: task.head,
+            step,
+            train_tv,
+            held_out_tv,
+        });
+        (train_tv, held_out_tv)
+    };
+    let results: Vec<Option<(HiddenSynapses, super::learned::HeadRecord)>> = tasks
+        .par_iter()
+        .map(|task| {
+            let dim = task.train.first()?.queries.ncols();
+            let mut learner = Learner::new(
+                LearnSettings {
+                    seed: task.seed,
+                    ..settings
+                },
+                dim,
+            );
+            let (train_tv_random, held_out_tv_random) = measure(task, learner.synapses(), 0);
+            for step in 1..=settings.steps {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let loss = learner.step(&task.train);
+                report(LearnEvent::Step {
+                    head: task.head,
+                    step,
+                    loss,
+                });
+                if measure_every > 0 && step % measure_every == 0 && step < settings.steps {
+                    measure(task, learner.synapses(), step);
+                }
+            }
+            let (train_tv, held_out_tv) = measure(task, learner.synapses(), settings.steps);
+            let record = super::learned::HeadRecord {
+                head: task.head,
+                seed: task.seed,
+                train_loss: loss(learner.synapses(), &task.train),
+                train_tv_random,
+                train_tv,
+                held_out_tv_random,
+                held_out_tv,
+            };
+            Some((learner.synapses().clone(), record))
+        })
+        .collect();
+    if cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    results.into_iter().collect()
+}
+
 /// A small random example for tests: N tokens in D dimensions, queries and keys N(0, scale²).
 pub fn synthetic_example(tokens: usize, dim: usize, scale: f64, seed: u64) -> HeadExample {
     use rand_distr::{Distribution, StandardNormal};
