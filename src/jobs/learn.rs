@@ -592,8 +592,9 @@ pub fn run(args: LearnArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let steps = args.steps;
     let report = |event: LearnEvent| match event {
-        LearnEvent::Measured { step: 0, .. } => {
-            started_heads.fetch_add(1, Ordering::Relaxed);
+        LearnEvent::Started { heads, .. } => {
+            started_heads.store(heads, Ordering::Relaxed);
+            eprintln!("learn: learning {heads} head(s), {steps} steps each…");
         }
         LearnEvent::Step { loss, .. } => {
             let heads = started_heads.load(Ordering::Relaxed).max(1);

@@ -418,6 +418,8 @@ pub struct HeadTask {
 /// What learning reports while it runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LearnEvent {
+    /// Learning begins: `heads` heads of `steps` steps each.
+    Started { heads: usize, steps: usize },
     /// A head took Adam step `step` (1-based); `loss` is the mean KL before it.
     Step { head: usize, step: usize, loss: f64 },
     /// attn_tv measured after `step` steps (step 0: the random network).
@@ -455,6 +457,10 @@ pub fn learn_heads(
         });
         (train_tv, held_out_tv)
     };
+    report(LearnEvent::Started {
+        heads: tasks.len(),
+        steps: settings.steps,
+    });
     let results: Vec<Option<(HiddenSynapses, super::learned::HeadRecord)>> = tasks
         .par_iter()
         .map(|task| {

@@ -720,7 +720,11 @@ impl Range {
                 };
                 value.is_finite() && above && below
             }
-            (Range::OneOf(names), Value::Choice(name)) => names.contains(&name),
+            // A projection may also name a learned file (checked when it was chosen).
+            (Range::OneOf(names), Value::Choice(name)) => {
+                names.contains(&name)
+                    || (names == Projection::NAMES && name.starts_with("learned:"))
+            }
             _ => false,
         }
     }
