@@ -44,6 +44,9 @@ pub enum Command {
     Lesson(LessonCommand),
     /// How many hidden neurons each head needs: fit attn_tv ≈ a·m^(−1/2) over a short sweep.
     Budget(BudgetArgs),
+    /// Learn a head's (or a layer's) hidden synapses W, b on sentences; report train and
+    /// held-out attn_tv against the random network and save them for projection=learned:FILE.
+    Learn(crate::jobs::learn::LearnArgs),
 }
 
 #[derive(Args, Debug)]
@@ -313,6 +316,7 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             println!("{}", crate::io::lesson::check(&file)?);
             Ok(())
         }
+        Some(Command::Learn(args)) => crate::jobs::learn::run(args),
         Some(Command::Budget(a)) => Ok(crate::jobs::budget::budget_command(
             &build_experiment(&a.input)?,
             a.layer,

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod encode;
 pub mod figure;
 pub mod layer;
+pub mod learn;
 pub mod progress;
 pub mod run;
 pub mod sweep;

@@ -272,6 +272,10 @@ fn feature_kernel(params: &Params, u: &[f64]) -> FeatureKernel {
     let m = params.m;
     let sq: f64 = u.iter().map(|x| x * x).sum();
     match params.feature_map {
+        // A learned projection's neurons carry a bias b_j (spec v3), held in `row_bias`.
+        FeatureMap::Positive if params.projection.is_learned() => FeatureKernel::ExpBiased {
+            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
+        },
         FeatureMap::Positive => FeatureKernel::Exp {
             offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
         },

@@ -7,6 +7,8 @@ mod euler;
 pub mod fastmath;
 pub mod features;
 pub mod layer;
+pub mod learn;
+pub mod learned;
 pub mod metrics;
 pub mod network;
 pub mod params;

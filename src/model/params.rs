@@ -88,14 +88,16 @@ pub enum Heads {
 }
 
 /// How the projection W is drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Projection {
     /// Every entry N(0, 1).
     #[default]
     Iid,
     /// Blocks of D orthogonal rows, each rescaled to a chi-distributed norm (Performer ORF).
     Orthogonal,
+    /// `learned:FILE`: W and a bias per hidden neuron read from a learned-synapses file
+    /// (spec v3), registered once by [`super::learned::register`].
+    Learned(super::learned::LearnedId),
 }
 
 macro_rules! named_enum {
@@ -185,7 +187,88 @@ impl Ablation {
         }
     }
 }
-named_enum!(Projection, "projection", Iid => "iid", Orthogonal => "orthogonal");
+
+impl Projection {
+    /// The drawn projections, in display order (a learned one is named by its file).
+    pub const ALL: &'static [Projection] = &[Projection::Iid, Projection::Orthogonal];
+    /// The drawn projections' names; `learned:FILE` is accepted besides them.
+    pub const NAMES: &'static [&'static str] = &["iid", "orthogonal"];
+
+    /// The name used in experiment files and on the command line (`learned:FILE` for a file).
+    pub fn name(self) -> &'static str {
+        match self {
+            Projection::Iid => "iid",
+            Projection::Orthogonal => "orthogonal",
+            Projection::Learned(id) => super::learned::name(id),
+        }
+    }
+
+    /// Whether W and b come from a learned file.
+    pub fn is_learned(self) -> bool {
+        matches!(self, Projection::Learned(_))
+    }
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Projection {
+    type Err = ParamError;
+    fn from_str(text: &str) -> Result<Self, ParamError> {
+        match text.trim() {
+            "iid" => Ok(Projection::Iid),
+            "orthogonal" => Ok(Projection::Orthogonal),
+            other => match other.strip_prefix("learned:") {
+                Some(path) if !path.trim().is_empty() => super::learned::register(path.trim())
+                    .map(Projection::Learned)
+                    .map_err(|e| ParamError::Learned(e.to_string())),
+                _ => Err(ParamError::Invalid {
+                    name: "projection",
+                    value: other.to_string(),
+                    range: "one of: iid orthogonal learned:FILE".to_string(),
+                }),
+            },
+        }
+    }
+}
+
+impl Serialize for Projection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Projection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Choice for Projection {
+    fn name(&self) -> &'static str {
+        Projection::name(*self)
+    }
+    fn names(&self) -> &'static [&'static str] {
+        Projection::NAMES
+    }
+    fn choose(&mut self, name: &str) -> Result<(), ParamError> {
+        *self = name.parse()?;
+        Ok(())
+    }
+}
+
+impl ParamValue for Projection {
+    fn value(&self) -> Value {
+        Value::Choice(self.name())
+    }
+    fn edit(&mut self) -> ValueMut<'_> {
+        ValueMut::Choice(self)
+    }
+}
 named_enum!(Heads, "heads", One => "one", All => "all");
 
 impl FeatureMap {
@@ -259,6 +342,9 @@ pub enum ParamError {
         value: String,
         range: String,
     },
+    /// A `learned:FILE` projection whose file cannot be used (the sentence says why).
+    #[error("{0}")]
+    Learned(String),
     #[error("unknown parameter '{0}'; known parameters are: {known}", known = PARAM_NAMES.join(", "))]
     Unknown(String),
     #[error(
@@ -654,7 +740,11 @@ impl Range {
                 };
                 value.is_finite() && above && below
             }
-            (Range::OneOf(names), Value::Choice(name)) => names.contains(&name),
+            // A projection may also name a learned file (checked when it was chosen).
+            (Range::OneOf(names), Value::Choice(name)) => {
+                names.contains(&name)
+                    || (names == Projection::NAMES && name.starts_with("learned:"))
+            }
             _ => false,
         }
     }
