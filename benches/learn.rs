@@ -11,7 +11,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tripartite::data::real::model_layer;
 use tripartite::jobs::learn::{SHIPPED_TRAIN, sentence_lines};
-use tripartite::model::head_seed;
 use tripartite::model::learn::{HeadExample, HeadTask, LearnSettings, learn_heads};
 
 const LAYER: usize = 3;
@@ -34,7 +33,7 @@ fn tasks() -> Option<Vec<HeadTask>> {
             .enumerate()
             .map(|(head, train)| HeadTask {
                 head,
-                seed: head_seed(1, head),
+                seed: 1,
                 train,
                 held_out: Vec::new(),
             })

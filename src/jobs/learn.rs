@@ -5,7 +5,6 @@
 //! mathematics is [`crate::model::learn`] and the file format [`crate::model::learned`].
 
 use crate::data::real;
-use crate::model::head_seed;
 use crate::model::learn::{
     DEFAULT_LEARNING_RATE, DEFAULT_STEPS, HeadExample, HeadTask, HiddenSynapses, LearnEvent,
     LearnSettings, learn_heads, mean_attention_tv,
@@ -271,7 +270,7 @@ pub fn learn(
         .iter()
         .map(|&h| HeadTask {
             head: h,
-            seed: head_seed(request.seed, h),
+            seed: request.seed,
             train: train.examples[h].clone(),
             held_out: held_out.examples.get(h).cloned().unwrap_or_default(),
         })
@@ -510,7 +509,7 @@ pub struct LearnArgs {
     /// Hidden neurons per head.
     #[arg(long, default_value_t = 256)]
     pub m: usize,
-    /// Seed of the random W learning starts from (each head uses its own seed, as a run does).
+    /// Seed of the random W learning starts from (every head draws from it, as a run of that head does).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Adam steps (full batch).

@@ -408,7 +408,7 @@ impl Learner {
 pub struct HeadTask {
     /// Head index in its layer.
     pub head: usize,
-    /// The head's seed (for a whole layer, [`super::layer::head_seed`] of the experiment's).
+    /// The head's seed (every head of a layer draws from the experiment's seed, as its single-head run does).
     pub seed: u64,
     pub train: Vec<HeadExample>,
     /// Never used for learning, only measured.

@@ -243,7 +243,7 @@ impl Engine {
                     format!(" with {changed} changed")
                 };
                 self.status = Status::Applied(format!(
-                    "Branched at step {step}: the run goes on from there{with}; its old future is gone."
+                    "Branched at step {step}: the run goes on from there{with}; undo (Ctrl+Z) brings the old run back."
                 ));
             }
             Ok(None) => {}
