@@ -45,9 +45,9 @@ fn the_per_query_panel_lists_every_row_and_a_click_selects_its_token() {
     let tokens = snapshot.run.as_ref().unwrap().tokens.clone();
     let label = format!("query {}: ", tokens[t]);
     let first_bar_y = h.get_by_label_contains(&label).rect().top();
-    for other in 0..12 {
+    for (other, token) in tokens.iter().enumerate() {
         if other != t {
-            let other_label = format!("query {}: ", tokens[other]);
+            let other_label = format!("query {token}: ");
             let other_top = h.get_by_label_contains(&other_label).rect().top();
             assert!(other_top > first_bar_y, "row {t} is listed first");
         }

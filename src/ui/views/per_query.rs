@@ -94,7 +94,7 @@ impl PerQueryView {
         // Ablate and View menus (issue 25).
         let screen = ctx.content_rect();
         egui::Window::new(title)
-            .id(egui::Id::unique("per-query diagnostics"))
+            .id(egui::Id::unique("tripartite.per_query_window"))
             .open(&mut open)
             .pivot(egui::Align2::RIGHT_TOP)
             .default_pos(egui::pos2(screen.right() - 16.0, screen.top() + 120.0))
