@@ -264,6 +264,14 @@ mod tests {
             ),
             (
                 "format_version = 1\n[params]\nm = 'many'\n[sequence]\nsource='synthetic:2x2'",
+                "m must be a whole number between 1 and 16 777 216",
+            ),
+            (
+                "format_version = 1\n[params]\nm = -5\n[sequence]\nsource='synthetic:2x2'",
+                "'x.toml': m must be a whole number between 1 and 16 777 216",
+            ),
+            (
+                "format_version = 1\n[params]\nm = '8'\n[sequence]\nsource='synthetic:2x2'",
                 "invalid type",
             ),
             (
@@ -276,7 +284,7 @@ mod tests {
             ),
             (
                 "format_version = 1\n[params]\neta = nan\n[sequence]\nsource='synthetic:2x2'",
-                "invalid eta",
+                "eta must be a rate per ms above 0",
             ),
             (
                 "format_version = 1\n[params]\ntau_calcium = inf\n[sequence]\nsource='synthetic:2x2'",
