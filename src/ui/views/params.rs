@@ -5,7 +5,7 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::model::params::{Choice, Param, ParamError, Params, Range, Value, ValueMut};
+use crate::model::params::{Choice, Param, ParamError, Params, Range, ValueMut};
 use crate::sim::{Command, RunHistory};
 use crate::ui::views::out::ViewOut;
 use crate::ui::widgets::theme;
