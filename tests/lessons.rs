@@ -475,7 +475,7 @@ fn lesson_check_refuses_malformed_lessons_in_one_sentence() {
             format!(
                 "{HEAD}[[step]]\ntext = 'x'\n[step.experiment.params]\nm = 0\n[step.experiment.sequence]\nsource = 'synthetic:4x4'\n"
             ),
-            "step 1: experiment: invalid m = 0",
+            "step 1: experiment: m must be a whole number between 1 and 16 777 216",
         ),
         (
             format!("{HEAD}[[step]]\ntext = 'x'\ndone_when = ['past read 1']\n"),

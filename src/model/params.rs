@@ -123,7 +123,7 @@ macro_rules! named_enum {
                     other => Err(ParamError::Invalid {
                         name: $what,
                         value: other.to_string(),
-                        range: concat!("one of: ", $($name, " "),+).trim_end().to_string(),
+                        range: Range::OneOf($ty::NAMES).in_words(),
                     }),
                 }
             }
@@ -336,7 +336,10 @@ impl FeatureMap {
 /// A bad parameter, named with its valid range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamError {
-    #[error("invalid {name} = {value}: must be {range}")]
+    /// One sentence, the same in the app, on the command line and for experiment files:
+    /// "m must be a whole number between 1 and 16 777 216" (`range` is usually
+    /// [`Param::requirement`]; `value` is kept for callers that show it beside the field).
+    #[error("{name} must be {range}")]
     Invalid {
         name: &'static str,
         value: String,
@@ -543,22 +546,14 @@ impl Param {
     }
 
     /// Sets it in `params` from text, as `--set NAME=TEXT` does.
+    /// Text that does not parse is refused with the same sentence as a value out of range.
     pub fn set_text(&self, params: &mut Params, text: &str) -> Result<(), ParamError> {
-        fn whole<T: FromStr>(name: &'static str, text: &str) -> Result<T, ParamError> {
-            text.trim()
-                .replace('_', "")
-                .parse::<T>()
-                .map_err(|_| invalid(name, text, "a non-negative integer"))
-        }
+        let refused = || invalid(self.name, text.trim(), &self.requirement());
+        let whole = || text.trim().replace('_', "");
         match self.edit(params) {
-            ValueMut::Real(value) => {
-                *value = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid(self.name, text, "a number"))?;
-            }
-            ValueMut::Count(value) => *value = whole(self.name, text)?,
-            ValueMut::Integer(value) => *value = whole(self.name, text)?,
+            ValueMut::Real(value) => *value = text.trim().parse().map_err(|_| refused())?,
+            ValueMut::Count(value) => *value = whole().parse().map_err(|_| refused())?,
+            ValueMut::Integer(value) => *value = whole().parse().map_err(|_| refused())?,
             ValueMut::Choice(value) => value.choose(text)?,
         }
         Ok(())
@@ -587,6 +582,26 @@ impl Param {
             None => self.range.notation(),
             Some(rule) if rule.implies_range() => rule.notation().to_string(),
             Some(rule) => format!("{}, {}", self.range.notation(), rule.notation()),
+        }
+    }
+
+    /// What it must be, in English, completing "{name} must be …": "a whole number between 1
+    /// and 16 777 216", "a time in ms above 0 and at most 1 000 000 000, and no shorter than
+    /// dt". Every refusal of a value on its own (typed text, `--set`, experiment files, the
+    /// checks in [`Params::validate`]) uses it, so one refusal reads the same everywhere.
+    pub fn requirement(&self) -> String {
+        let what = match (self.range, self.unit) {
+            (Range::Whole { max: Some(_), .. }, _) => {
+                format!("a whole number {}", self.range.in_words())
+            }
+            (Range::Real { .. }, "ms") => format!("a time in ms {}", self.range.in_words()),
+            (Range::Real { .. }, "per ms") => format!("a rate per ms {}", self.range.in_words()),
+            (Range::Real { .. }, _) => format!("a number {}", self.range.in_words()),
+            _ => self.range.in_words(),
+        };
+        match self.rule {
+            None => what,
+            Some(rule) => format!("{what}, {}", rule.in_words()),
         }
     }
 
@@ -802,7 +817,7 @@ impl Range {
                 match (low, high) {
                     (Some(low), Some(high)) => format!("{low} and {high}"),
                     (Some(bound), None) | (None, Some(bound)) => bound,
-                    (None, None) => "any finite number".to_string(),
+                    (None, None) => "that is finite".to_string(),
                 }
             }
             Range::OneOf(names) => format!("one of: {}", names.join(", ")),
@@ -910,18 +925,6 @@ fn invalid(name: &'static str, value: impl fmt::Display, range: &str) -> ParamEr
     }
 }
 
-fn check_positive_time(name: &'static str, value: f64) -> Result<(), ParamError> {
-    if value.is_finite() && value > 0.0 && value <= 1e9 {
-        Ok(())
-    } else {
-        Err(invalid(
-            name,
-            value,
-            "a finite time > 0 ms (at most 1e9 ms)",
-        ))
-    }
-}
-
 /// Names of the parameters that differ between `a` and `b`, in table order.
 pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
     a.changes(b).map(|param| param.name.to_string()).collect()
@@ -931,24 +934,11 @@ impl Params {
     /// Checks every value on its own (sizes that depend on the sequence are checked by the
     /// simulation). Returns the first problem found.
     pub fn validate(&self) -> Result<(), ParamError> {
-        if self.m == 0 || self.m > MAX_FEATURES {
-            return Err(invalid(
-                "m",
-                self.m,
-                &format!("an integer in 1..={MAX_FEATURES}"),
-            ));
-        }
-        if !(self.heterogeneity.is_finite() && (0.0..=10.0).contains(&self.heterogeneity)) {
-            return Err(invalid(
-                "heterogeneity",
-                self.heterogeneity,
-                "a number in [0, 10]",
-            ));
-        }
-        // Every time in ms (time constants, slots, the step), in table order.
-        for param in PARAMS.iter().filter(|p| p.unit == "ms") {
-            if let Value::Real(value) = param.get(self) {
-                check_positive_time(param.name, value)?;
+        // Every range in the table, in table order, refused in the table's own words.
+        for param in PARAMS {
+            let value = param.get(self);
+            if !param.range.admits(value) {
+                return Err(invalid(param.name, value, &param.requirement()));
             }
         }
         // Every entry ruled "≥ dt" in the table, in table order.
@@ -977,35 +967,16 @@ impl Params {
                 });
             }
         }
-        if !(self.eta.is_finite() && self.eta > 0.0 && self.eta <= 1e6) {
-            return Err(invalid("eta", self.eta, "a finite rate > 0 per ms"));
-        }
-        if !(self.decay.is_finite() && self.decay >= 0.0 && self.decay * self.dt < 1.0) {
+        if self.decay * self.dt >= 1.0 {
             return Err(invalid(
                 "decay",
                 self.decay,
-                &format!("a rate ≥ 0 per ms with decay·dt < 1 (dt = {} ms)", self.dt),
+                &format!(
+                    "a rate per ms with decay·dt below 1 (below {} per ms at dt = {} ms)",
+                    1.0 / self.dt,
+                    self.dt
+                ),
             ));
-        }
-        if !(self.c_min.is_finite() && self.c_min > 0.0) {
-            return Err(invalid("c_min", self.c_min, "a finite number > 0"));
-        }
-        if !(self.synthetic_scale.is_finite()
-            && self.synthetic_scale > 0.0
-            && self.synthetic_scale <= 100.0)
-        {
-            return Err(invalid(
-                "synthetic_scale",
-                self.synthetic_scale,
-                "a number in (0, 100]",
-            ));
-        }
-        // Every range in the table holds, also for a parameter without a check of its own above.
-        for param in PARAMS {
-            let value = param.get(self);
-            if !param.range.admits(value) {
-                return Err(invalid(param.name, value, &param.range.in_words()));
-            }
         }
         Ok(())
     }
@@ -1057,7 +1028,7 @@ mod tests {
     #[test]
     fn bad_values_name_the_parameter_and_range() {
         let cases: &[(&str, &str, &str)] = &[
-            ("m", "0", "m = 0"),
+            ("m", "0", "m must be a whole number between 1"),
             ("tau_calcium", "-1", "tau_calcium"),
             ("tau_neuron", "0", "tau_neuron"),
             ("dt", "0.3", "divisor of t_write"),
@@ -1084,7 +1055,10 @@ mod tests {
                 .contains("unknown parameter 'tau'")
         );
         let err = p.set("feature_map", "relu").unwrap_err().to_string();
-        assert!(err.contains("positive hyperbolic trig elu1"), "{err}");
+        assert!(
+            err.starts_with("feature_map must be one of: positive, hyperbolic, trig, elu1"),
+            "{err}"
+        );
         assert!(p.set("m", "-3").is_err());
     }
 
@@ -1238,5 +1212,52 @@ mod tests {
                 param.name
             );
         }
+    }
+
+    /// Every entry refuses a bad value with one sentence that names it and its range, the same
+    /// for text that does not parse (`--set`, the panel) and for a parsed value out of range
+    /// (experiment files, `validate`).
+    #[test]
+    fn every_entry_refuses_in_one_sentence_from_the_table() {
+        for param in PARAMS {
+            let requirement = param.requirement();
+            let sentence = format!("{} must be {requirement}", param.name);
+            assert!(
+                requirement.contains(&param.range.in_words()),
+                "{}: {requirement}",
+                param.name
+            );
+            let mut params = Params::default();
+            let error = param.set_text(&mut params, "lots").unwrap_err();
+            assert_eq!(error.to_string(), sentence, "typed text for {}", param.name);
+            assert_eq!(
+                params,
+                Params::default(),
+                "{} changed on a refusal",
+                param.name
+            );
+            let outside = match param.range {
+                Range::Whole { min, .. } if min > 0 => Some("0"),
+                Range::Whole { .. } | Range::AnyWhole => Some("-5"),
+                Range::Real { .. } => Some("inf"),
+                Range::OneOf(_) => None,
+            };
+            if let Some(outside) = outside {
+                let set = param.set_text(&mut params, outside);
+                let error = set.and_then(|()| params.validate()).unwrap_err();
+                assert_eq!(error.to_string(), sentence, "{} = {outside}", param.name);
+            }
+        }
+        let mut params = Params::default();
+        let m = "m must be a whole number between 1 and 16 777 216";
+        assert_eq!(params.set("m", "-5").unwrap_err().to_string(), m);
+        params.set("m", "0").unwrap();
+        assert_eq!(params.validate().unwrap_err().to_string(), m);
+        let mut params = Params::default();
+        params.set("tau_calcium", "-5").unwrap();
+        assert_eq!(
+            params.validate().unwrap_err().to_string(),
+            "tau_calcium must be a time in ms above 0 and at most 1 000 000 000, and no shorter than dt"
+        );
     }
 }
