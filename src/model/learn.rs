@@ -27,6 +27,7 @@ use super::features::{Stream, draw_projection, rng_for};
 use super::params::{Projection, Schedule};
 use super::sequence::Sequence;
 use super::softmax::softmax_reference;
+pub use super::synapses::HiddenSynapses;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -69,15 +70,6 @@ impl HeadExample {
     }
 }
 
-/// The learnable synapses of one head: W (m × D) and b (m).
-#[derive(Clone, Debug, PartialEq)]
-pub struct HiddenSynapses {
-    /// W, input→hidden weights (m × D).
-    pub projection: Array2<f64>,
-    /// b, one bias per hidden neuron (m).
-    pub bias: Array1<f64>,
-}
-
 impl HiddenSynapses {
     /// The paper's network: the seed's iid W and b = 0 (the `positive` map exactly).
     pub fn random(m: usize, dim: usize, seed: u64) -> HiddenSynapses {
@@ -85,16 +77,6 @@ impl HiddenSynapses {
             projection: draw_projection(m, dim, Projection::Iid, seed),
             bias: Array1::zeros(m),
         }
-    }
-
-    /// m, hidden neurons.
-    pub fn hidden(&self) -> usize {
-        self.projection.nrows()
-    }
-
-    /// D, input neurons.
-    pub fn dim(&self) -> usize {
-        self.projection.ncols()
     }
 
     /// log F_k (keys: with −‖k̃‖²/2) or log F_q (queries: without, it cancels in every row).

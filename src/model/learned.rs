@@ -9,7 +9,7 @@
 //! it a small copyable id, so [`super::Params`] stays a plain value. Reading the file here is
 //! the one place `model/` touches the file system: the parameter is a file by definition.
 
-use super::learn::HiddenSynapses;
+use super::synapses::HiddenSynapses;
 use ndarray::{Array1, Array2};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::HashMap;

@@ -11,11 +11,13 @@ pub mod learn;
 pub mod learned;
 pub mod metrics;
 pub mod network;
+mod numbers;
 pub mod params;
 pub mod schedule;
 pub mod sequence;
 pub mod simulation;
 pub mod softmax;
+pub mod synapses;
 
 pub use algebraic::NetworkOutput;
 pub use dynamic::{DynamicSim, LiveParams};
