@@ -229,7 +229,7 @@ impl FromStr for Projection {
                 _ => Err(ParamError::Invalid {
                     name: "projection",
                     value: other.to_string(),
-                    range: "one of: iid orthogonal learned:FILE".to_string(),
+                    range: Range::OneOf(Projection::NAMES).in_words(),
                 }),
             },
         }
