@@ -3,7 +3,9 @@
 //! The hidden neurons keep the `positive` form with a bias per neuron,
 //! φ_j(x) = exp(w_j·x + b_j − ‖x‖²/2)/√m, and W, b are fitted by Adam to minimise
 //!
-//!     L = mean_t KL(A_soft[t,·] ‖ A_net[t,·])
+//! ```text
+//! L = mean_t KL(A_soft[t,·] ‖ A_net[t,·])
+//! ```
 //!
 //! over every query row t of the training sequences (bidirectional mask, algebraic mode,
 //! σ_γ = 0). Gradient descent here is a tool for finding what the circuit can represent, not a
@@ -12,10 +14,12 @@
 //! The gradient is derived by hand. With F_q[t,j] = e^{w_j·q̃_t + b_j}, F_k[τ,j] =
 //! e^{w_j·k̃_τ + b_j − ‖k̃_τ‖²/2}, K = F_q F_kᵀ and A_net = K / rowsum(K):
 //!
-//!     ∂L_t/∂K[t,τ] = (A_net[t,τ] − A_soft[t,τ]) / K[t,τ]            =: G[t,τ]
-//!     ∂L/∂(w_j·q̃_t + b_j) = F_q[t,j] (G F_k)[t,j]                    =: D_q[t,j]
-//!     ∂L/∂(w_j·k̃_τ + b_j) = F_k[τ,j] (Gᵀ F_q)[τ,j]                   =: D_k[τ,j]
-//!     ∂L/∂W = D_qᵀ Q̃ + D_kᵀ K̃,    ∂L/∂b = Σ_t D_q[t,·] + Σ_τ D_k[τ,·]
+//! ```text
+//! ∂L_t/∂K[t,τ] = (A_net[t,τ] − A_soft[t,τ]) / K[t,τ]            =: G[t,τ]
+//! ∂L/∂(w_j·q̃_t + b_j) = F_q[t,j] (G F_k)[t,j]                    =: D_q[t,j]
+//! ∂L/∂(w_j·k̃_τ + b_j) = F_k[τ,j] (Gᵀ F_q)[τ,j]                   =: D_k[τ,j]
+//! ∂L/∂W = D_qᵀ Q̃ + D_kᵀ K̃,    ∂L/∂b = Σ_t D_q[t,·] + Σ_τ D_k[τ,·]
+//! ```
 //!
 //! Every product F_q[t,j] F_k[τ,j] / K[t,τ] is a ratio, so each row of F_q and of F_k is held
 //! divided by its own largest entry (the offsets cancel) and nothing overflows.
