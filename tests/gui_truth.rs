@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{WAIT, app_harness, wait_snapshot};
+use common::{WAIT, app_harness, finished, small, wait_snapshot};
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -14,31 +14,6 @@ use tripartite::data::source::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;
-
-/// Six tokens, short slots: a whole run in a moment.
-fn small() -> Experiment {
-    Experiment {
-        params: Params {
-            m: 64,
-            t_write: 10.0,
-            t_read: 40.0,
-            ..Params::default()
-        },
-        source: SourceSpec::Synthetic {
-            tokens: 6,
-            dim: 8,
-            heads: 1,
-        },
-        ..Experiment::default()
-    }
-}
-
-fn finished(h: &mut Harness<'static, TripartiteApp>) -> Snapshot {
-    h.get_by_label("Run to end").click();
-    wait_snapshot(h, "the end of the run", |s| {
-        s.step == s.run.as_ref().map_or(u64::MAX, |r| r.total_steps)
-    })
-}
 
 fn wait_for_label(h: &mut Harness<'static, TripartiteApp>, text: &str) {
     let deadline = Instant::now() + WAIT;
