@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tripartite::data::images::{bundled_digits, load_digits_model};
-use tripartite::io::figure::{figure_panel, passage_experiment};
+use tripartite::jobs::figure::{figure_panel, passage_experiment};
 
 fn benches(c: &mut Criterion) {
     c.bench_function("digits_vit_load", |b| {

@@ -2,10 +2,8 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::io::export::json::{RunReport, report_json};
 use crate::io::export::write_run_outputs;
-use crate::model::metrics::Metrics;
-use crate::sim::run::run_experiment;
+use crate::jobs::progress::{Progress, for_cli};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,6 +44,9 @@ pub enum Command {
     Lesson(LessonCommand),
     /// How many hidden neurons each head needs: fit attn_tv ≈ a·m^(−1/2) over a short sweep.
     Budget(BudgetArgs),
+    /// Learn a head's (or a layer's) hidden synapses W, b on sentences; report train and
+    /// held-out attn_tv against the random network and save them for projection=learned:FILE.
+    Learn(crate::jobs::learn::LearnArgs),
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +71,23 @@ pub struct BudgetArgs {
     /// Print the budget as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+}
+
+/// Progress of a long run on stderr.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct ProgressArgs {
+    /// No progress bar on stderr (there is none anyway when stderr is not a terminal).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl ProgressArgs {
+    /// A bar on stderr when it is a terminal and `--quiet` is off, else nothing.
+    pub fn progress(self) -> Box<dyn Progress> {
+        for_cli(self.quiet)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +154,8 @@ pub struct FigureArgs {
     /// Folder to write figure.csv, figure.json and figure.png into.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 /// Where the experiment comes from: a file, then `--sequence`/`--text`/`--set` on top.
@@ -183,6 +203,8 @@ pub struct RunArgs {
     /// Continue the run saved in this state file to the end of its schedule.
     #[arg(long, value_name = "FILE", conflicts_with = "until")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug)]
@@ -201,6 +223,8 @@ pub struct SweepArgs {
     /// CSV file to write (default: stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug, Default)]
@@ -283,7 +307,7 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             Ok(())
         }
         Some(Command::Sweep(args)) => sweep_command(args),
-        Some(Command::Compare(args)) => crate::io::compare::print(&args.a, &args.b, args.json),
+        Some(Command::Compare(args)) => crate::jobs::compare::print(&args.a, &args.b, args.json),
         Some(Command::Lessons(args)) => {
             print!("{}", crate::io::lesson::listing(args.json)?);
             Ok(())
@@ -292,7 +316,8 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             println!("{}", crate::io::lesson::check(&file)?);
             Ok(())
         }
-        Some(Command::Budget(a)) => Ok(crate::sim::budget::print_budget(
+        Some(Command::Learn(args)) => crate::jobs::learn::run(args),
+        Some(Command::Budget(a)) => Ok(crate::jobs::budget::budget_command(
             &build_experiment(&a.input)?,
             a.layer,
             a.head,
@@ -304,6 +329,7 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
                     .unwrap_or_else(|| crate::sim::budget::DEFAULT_MS.to_vec()),
             },
             a.json,
+            &*a.progress.progress(),
         )?),
     }
 }
@@ -332,12 +358,13 @@ fn run_command(args: RunArgs) -> Result<()> {
             if experiment.params.heads == crate::model::params::Heads::All {
                 let unsupported = (args.until.is_some().then_some("--until"))
                     .or(args.save_state.is_some().then_some("--save-state"));
-                return Ok(crate::io::layer::run_layer_command(
+                return Ok(crate::jobs::layer::run_layer_command(
                     &experiment,
                     args.out.as_deref(),
                     args.json,
                     args.save_experiment.as_deref(),
                     unsupported,
+                    &*args.progress.progress(),
                 )?);
             }
             let run = match args.until {
@@ -345,7 +372,12 @@ fn run_command(args: RunArgs) -> Result<()> {
                     let sequence = std::sync::Arc::new(experiment.load_sequence()?);
                     crate::sim::run::run_until(&experiment.params, sequence, slots)?
                 }
-                None => run_experiment(&experiment)?,
+                None => {
+                    let progress = args.progress.progress();
+                    let run = crate::jobs::run::run_experiment(&experiment, "run", &*progress);
+                    progress.finish();
+                    run?
+                }
             };
             (experiment, run)
         }
@@ -371,35 +403,12 @@ fn run_command(args: RunArgs) -> Result<()> {
     if let Some(dir) = &args.out {
         write_run_outputs(dir, &run)?;
     }
-    let r = RunReport::of_run(&run);
-    if args.json {
-        println!("{}", report_json(&r));
-    } else {
-        println!(
-            "{} · {} tokens · {} · m = {} · {} tripartite synapses",
-            r.sequence.source,
-            r.sequence.tokens.len(),
-            r.params.mode,
-            r.params.m,
-            r.synapses
-        );
-        for (name, value) in Metrics::NAMES.iter().zip(r.metrics.values()) {
-            println!("{name:>16} = {value:.6}");
-        }
-        println!(
-            "{:>16} = {} steps, {:.1} ms simulated, {:.3} s wall, {:.0} steps/s",
-            "run",
-            r.steps,
-            r.sim_time_ms,
-            run.wall_s,
-            r.steps_per_s.unwrap_or_default()
-        );
-    }
+    crate::jobs::run::print_run(&run, args.json);
     Ok(())
 }
 
 fn encode_command(args: EncodeArgs) -> Result<()> {
-    crate::io::encode::encode_command(
+    crate::jobs::encode::encode_command(
         args.model.as_deref(),
         args.text.as_deref(),
         args.image.as_deref(),
@@ -411,70 +420,29 @@ fn encode_command(args: EncodeArgs) -> Result<()> {
 }
 
 fn figure_command(args: FigureArgs) -> Result<()> {
-    use crate::io::figure::{default_experiments, figure_panel, write_figure};
     let input = &args.input;
     let experiments = if input.experiment.is_none()
         && input.sequence.is_none()
         && input.image.is_none()
         && input.set.is_empty()
     {
-        default_experiments()
+        crate::jobs::figure::default_experiments()
     } else {
         vec![build_experiment(input)?]
     };
-    let panels = experiments
-        .iter()
-        .map(figure_panel)
-        .collect::<Result<Vec<_>, _>>()?;
-    write_figure(&args.out, &panels)?;
-    for p in &panels {
-        println!(
-            "{} ({}, layer {} head {}): calcium_corr {:.4} / {:.4}, calcium_rel_err {:.4} / {:.4} at m = 1000 / 100000",
-            p.source,
-            p.model.as_deref().unwrap_or("synthetic"),
-            p.layer,
-            p.head,
-            p.calcium_corr[0],
-            p.calcium_corr[1],
-            p.calcium_rel_err[0],
-            p.calcium_rel_err[1]
-        );
-    }
-    println!("→ {}", args.out.display());
+    crate::jobs::figure::figure_command(&experiments, &args.out, &*args.progress.progress())?;
     Ok(())
 }
 
 fn sweep_command(args: SweepArgs) -> Result<()> {
     let base = build_experiment(&args.input)?;
-    if args.seeds == 0 {
-        bail!("--seeds must be at least 1");
-    }
-    // Check every value before running any.
-    for value in &args.values {
-        let mut params = base.params.clone();
-        params.set(&args.param, value)?;
-        params.validate()?;
-    }
-    let mut rows = Vec::new();
-    for value in &args.values {
-        for offset in 0..args.seeds {
-            let mut experiment = base.clone();
-            experiment.params.set(&args.param, value)?;
-            experiment.params.seed = base.params.seed.wrapping_add(offset);
-            if args.param == "seed" {
-                experiment.params.set("seed", value)?;
-                experiment.params.seed = experiment.params.seed.wrapping_add(offset);
-            }
-            rows.push(crate::io::export::csv::SweepRow {
-                param: args.param.clone(),
-                value: value.clone(),
-                seed: experiment.params.seed,
-                metrics: run_experiment(&experiment)?.simulation.metrics(),
-                variant: None,
-            });
-        }
-    }
-    let csv = crate::io::export::csv::sweep_csv(&rows);
+    let sweep = crate::jobs::sweep::Sweep {
+        base: &base,
+        param: &args.param,
+        values: &args.values,
+        seeds: args.seeds,
+    };
+    let csv = crate::jobs::sweep::sweep_csv_text(&sweep, &*args.progress.progress())?;
     match &args.out {
         Some(path) => crate::io::atomic_write(path, csv.as_bytes())
             .with_context(|| format!("cannot write '{}'", path.display()))?,

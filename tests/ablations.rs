@@ -306,7 +306,7 @@ fn an_unknown_ablation_is_refused_with_the_list() {
         .to_string();
     assert_eq!(
         error,
-        "invalid ablation = no_neurons: must be one of: none no_astrocyte frozen_calcium shuffled_processes uniform_presynaptic"
+        "ablation must be one of: none, no_astrocyte, frozen_calcium, shuffled_processes, uniform_presynaptic"
     );
     assert_eq!(Ablation::ALL.len(), 5);
     assert!(

@@ -217,9 +217,28 @@ fn assert_clean_failure(args: &[&str], expect: &str) {
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
 }
 
+/// One refusal, one sentence: `--set m=-5` (not a whole number) and `--set m=0` (out of range)
+/// are refused alike, in the words of the parameter table.
+#[test]
+fn a_refused_value_reads_the_same_however_it_is_wrong() {
+    let m = "m must be a whole number between 1 and 16 777 216";
+    for value in ["m=-5", "m=0", "m=lots", "m=16777217"] {
+        assert_clean_failure(&["run", "--set", value], m);
+        let stderr =
+            String::from_utf8_lossy(&tripartite(&["run", "--set", value]).stderr).into_owned();
+        assert!(
+            !stderr.contains("integer") && !stderr.contains("..="),
+            "{value}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn bad_input_fails_with_one_clear_line() {
-    assert_clean_failure(&["run", "--set", "m=0"], "invalid m = 0");
+    assert_clean_failure(
+        &["run", "--set", "m=0"],
+        "m must be a whole number between 1 and 16 777 216",
+    );
     assert_clean_failure(&["run", "--set", "tau_calcium=-5"], "tau_calcium");
     assert_clean_failure(&["run", "--set", "dt=0.3"], "divisor of t_write");
     assert_clean_failure(&["run", "--set", "eta=NaN"], "eta");
@@ -243,7 +262,7 @@ fn bad_input_fails_with_one_clear_line() {
     assert_clean_failure(&["run", "--sequence", "wav:x"], "unknown sequence source");
     assert_clean_failure(
         &["sweep", "--param", "m", "--values", "8,0"],
-        "invalid m = 0",
+        "m must be a whole number between 1 and 16 777 216",
     );
     let dir = tempfile::tempdir().unwrap();
     assert_clean_failure(

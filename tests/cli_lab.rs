@@ -109,7 +109,10 @@ fn an_unknown_ablation_is_one_sentence() {
     assert!(!output.status.success());
     let message = stderr(&output);
     assert_eq!(message.lines().count(), 1, "{message}");
-    assert!(message.contains("invalid ablation = no_glia"), "{message}");
+    assert!(
+        message.contains("ablation must be one of: none, no_astrocyte"),
+        "{message}"
+    );
     assert!(message.contains("frozen_calcium"), "{message}");
 }
 

@@ -122,7 +122,7 @@ fn the_readme_example_is_measured() {
         path
     };
     let (a, b) = (write("a.toml", 1024), write("b.toml", 16384));
-    let report = tripartite::io::compare::compare_files(&a, &b).unwrap();
+    let report = tripartite::jobs::compare::compare_files(&a, &b).unwrap();
     let collapse = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
     let readme = collapse(include_str!("../README.md"));
     let text = report.text();

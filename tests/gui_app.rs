@@ -96,7 +96,7 @@ fn a_structural_edit_rebuilds_after_confirmation_and_bad_values_are_refused() {
     h.get_by_label("dt step").set_value_accesskit(0.3);
     h.run_steps(3);
     assert!(
-        h.query_all_by_label_contains("refused: must be a divisor of t_write")
+        h.query_all_by_label_contains("dt must be a divisor of t_write")
             .count()
             >= 1,
         "the reason is shown inline"

@@ -224,7 +224,9 @@ fn a_twin_with_a_bad_value_is_refused_in_one_sentence() {
     h.run_steps(3);
     assert!(h.state().twin().is_none());
     assert!(
-        h.query_by_label_contains("the twin cannot run: invalid m = 0")
-            .is_some()
+        h.query_by_label_contains(
+            "the twin cannot run: m must be a whole number between 1 and 16 777 216"
+        )
+        .is_some()
     );
 }

@@ -541,3 +541,31 @@ fn confirm_discard_returns_the_choice_and_the_postponed_action() {
     assert_eq!(h.state().decisions, [DiscardDecision::Discard]);
     assert!(!h.state().confirm.is_open());
 }
+
+#[test]
+fn a_typed_bare_name_is_saved_in_the_folder_the_window_shows() {
+    let mut h = menu_harness();
+    h.state_mut()
+        .dialogs
+        .request(DialogKind::Export(ExportKind::MetricsJson));
+    h.run();
+    let folder = h.state().dialogs.start_folder().expect("a start folder");
+    assert!(folder.is_absolute());
+    assert!(
+        h.query_by_label_contains(&format!("saved in {}", folder.display()))
+            .is_some(),
+        "the window says where a name goes"
+    );
+    h.get_by_label("File path").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_label("File path").type_text("mine.json");
+    h.run();
+    h.get_by_label("OK").click();
+    h.run();
+    let (_, path) = h.state().answers.last().cloned().unwrap();
+    let path = path.unwrap();
+    assert!(path.is_absolute(), "{path:?}");
+    assert!(path.ends_with("mine.json"));
+}

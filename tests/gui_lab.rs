@@ -41,11 +41,13 @@ fn the_per_query_panel_lists_every_row_and_a_click_selects_its_token() {
         .max_by(|&a, &b| per_query.tv[a].total_cmp(&per_query.tv[b]))
         .unwrap();
     let t = per_query.row[worst];
-    let label = format!("query {t} ");
+    // Rows are named by their tokens' own labels.
+    let tokens = snapshot.run.as_ref().unwrap().tokens.clone();
+    let label = format!("query {}: ", tokens[t]);
     let first_bar_y = h.get_by_label_contains(&label).rect().top();
-    for other in 0..12 {
+    for (other, token) in tokens.iter().enumerate() {
         if other != t {
-            let other_label = format!("query {other} ");
+            let other_label = format!("query {token}: ");
             let other_top = h.get_by_label_contains(&other_label).rect().top();
             assert!(other_top > first_bar_y, "row {t} is listed first");
         }
@@ -59,7 +61,7 @@ fn the_per_query_panel_lists_every_row_and_a_click_selects_its_token() {
     );
     // Shift+click adds another row.
     let next = (t + 1) % 12;
-    let next_label = format!("query {next} ");
+    let next_label = format!("query {}: ", tokens[next]);
     h.get_by_label_contains(&next_label)
         .click_modifiers(egui::Modifiers::SHIFT);
     h.run_steps(3);

@@ -4,42 +4,15 @@
 
 mod common;
 
-use common::{WAIT, app_harness, wait_snapshot};
+use common::{WAIT, app_harness, finished, small, wait_snapshot};
 use egui::{Key, Modifiers, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::Instant;
-use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::views::controls::phase_text;
-
-/// Six tokens, short slots: a whole run in a moment.
-fn small() -> Experiment {
-    Experiment {
-        params: Params {
-            m: 64,
-            t_write: 10.0,
-            t_read: 40.0,
-            ..Params::default()
-        },
-        source: SourceSpec::Synthetic {
-            tokens: 6,
-            dim: 8,
-            heads: 1,
-        },
-        ..Experiment::default()
-    }
-}
-
-fn finished(h: &mut Harness<'static, TripartiteApp>) -> Snapshot {
-    h.get_by_label("Run to end").click();
-    wait_snapshot(h, "the end of the run", |s| {
-        s.step == s.run.as_ref().map_or(u64::MAX, |r| r.total_steps)
-    })
-}
 
 fn shown(h: &mut Harness<'static, TripartiteApp>, what: &str, step: u64) -> Snapshot {
     wait_snapshot(h, what, |s| s.timeline.scrubbed && s.step == step)

@@ -253,7 +253,7 @@ fn how_an_astrocyte_computes_softmax() {
         .states("m = {} hidden", real.params.m as f64)
         .quotes("misses Z_t by {} %", 100.0 * at_256.calcium_rel_err)
         .quotes("A_net is {} from", at_256.attn_tv)
-        .states("Set m to {} (", 4096.0)
+        .states("Set *m features* to {} (", 4096.0)
         .quotes("falls only to {},", at_4096.attn_tv)
         .quotes("still {} % off", 100.0 * at_4096.calcium_rel_err)
         .quotes("ends at {} against", big.output().calcium[spike])
@@ -288,7 +288,7 @@ fn where_the_approximation_breaks() {
     assert_eq!(norms.params.mode, Mode::Algebraic);
     let tv_at = |scale: f64| run(&norms, |p| p.synthetic_scale = scale).attn_tv;
     words(&l, 1)
-        .states("synthetic_scale = {} and", 0.5)
+        .states("*q, k scale* = {} and", 0.5)
         .states("m = {} the total", norms.params.m as f64)
         .quotes("A_soft is {}.", tv_at(0.5))
         .notation("four times")
@@ -313,7 +313,7 @@ fn where_the_approximation_breaks() {
     };
     let mut text = words(&l, 2);
     text.notation("1/√m")
-        .states("synthetic_scale = {} they", sweep.params.synthetic_scale);
+        .states("*q, k scale* = {} they", sweep.params.synthetic_scale);
     for (m, end) in [(64, ","), (256, ","), (1024, " "), (4096, ".")] {
         text.quotes(&format!("{{}} at m = {m}{end}"), tv(m, 0.5));
     }
@@ -330,11 +330,12 @@ fn where_the_approximation_breaks() {
     words(&l, 3)
         .states("m = {}, the", maps.params.m as f64)
         .quotes(
-            "variation of {}, the hyperbolic",
+            "variation of {}, the *hyperbolic*",
             map_tv(FeatureMap::Positive),
         )
-        .quotes("hyperbolic ones {} and", map_tv(FeatureMap::Hyperbolic))
-        .quotes("trigonometric ones {}.", map_tv(FeatureMap::Trig))
+        .quotes("*hyperbolic* ones {} and", map_tv(FeatureMap::Hyperbolic))
+        .quotes("*trig* ones {}.", map_tv(FeatureMap::Trig))
+        .notation("*elu1*")
         .notation("elu(x) + 1")
         .quotes("stays at {}.", map_tv(FeatureMap::Elu1))
         .all_claimed();
@@ -474,7 +475,7 @@ fn lesson_check_refuses_malformed_lessons_in_one_sentence() {
             format!(
                 "{HEAD}[[step]]\ntext = 'x'\n[step.experiment.params]\nm = 0\n[step.experiment.sequence]\nsource = 'synthetic:4x4'\n"
             ),
-            "step 1: experiment: invalid m = 0",
+            "step 1: experiment: m must be a whole number between 1 and 16 777 216",
         ),
         (
             format!("{HEAD}[[step]]\ntext = 'x'\ndone_when = ['past read 1']\n"),
@@ -508,4 +509,56 @@ fn lesson_check_refuses_malformed_lessons_in_one_sentence() {
     let missing = tripartite(&["lesson", "check", "/nonexistent/lesson.toml"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+}
+
+/// Lessons name parameters as the panel shows them (issue 25): no learner-facing text uses a
+/// parameter's file key where the panel shows another label, a feature map is named by the
+/// panel's option, and every parameter a step highlights, locks or waits on has a panel field
+/// whose label the hint uses.
+#[test]
+fn lessons_name_parameters_as_the_panel_shows_them() {
+    use tripartite::data::lesson::Condition;
+    use tripartite::model::params::{PARAM_NAMES, Param};
+    use tripartite::ui::views::params::panel_label;
+    for entry in lesson::bundled() {
+        let lesson = entry.lesson().unwrap();
+        for (i, step) in lesson.steps.iter().enumerate() {
+            let mut text = step.text.clone();
+            if let Some(q) = &step.question {
+                text = format!("{text} {} {} {}", q.prompt, q.choices.join(" "), q.why);
+            }
+            let at = format!("{} step {}", lesson.title, i + 1);
+            for key in PARAM_NAMES {
+                let label = panel_label(key).unwrap_or(key);
+                if key.contains('_') && label != *key {
+                    assert!(
+                        !text.contains(key),
+                        "{at} names '{key}'; the panel calls it '{label}'"
+                    );
+                }
+            }
+            // The panel's feature-map options are FeatureMap's names; no longer spelling.
+            for long in ["trigonometric", "random Fourier", "FAVOR+"] {
+                assert!(!text.contains(long), "{at} says '{long}'");
+            }
+            let mut named: Vec<&str> = step
+                .highlight
+                .iter()
+                .chain(&step.lock)
+                .map(String::as_str)
+                .filter(|k| Param::named(k).is_some())
+                .collect();
+            for condition in &step.done_when {
+                if let Condition::ParamBetween { key, .. } = condition {
+                    named.push(key);
+                }
+            }
+            for key in named {
+                assert!(
+                    panel_label(key).is_some(),
+                    "{at} names '{key}', which has no field in the panel"
+                );
+            }
+        }
+    }
 }

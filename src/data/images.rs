@@ -237,14 +237,112 @@ pub fn encode_digit(index: usize) -> Result<EncodedImage, SequenceError> {
     })
 }
 
-/// Encodes a PNG or JPEG file with the folder's ViT, or the bundled digits ViT.
+/// Encodes a PNG or JPEG file with the folder's ViT, or the bundled digits ViT (which first
+/// reads it as [`fit_for_digits`] says, and notes how in the description).
 pub fn encode_image_file(
     path: &Path,
     model_dir: Option<&Path>,
 ) -> Result<EncodedImage, SequenceError> {
     let model = image_model(model_dir)?;
+    let (image, note) = read_for(path, model_dir)?;
+    let name = path.display().to_string();
+    let mut encoded = encode_image(model, &image, &name)?;
+    if let Some(note) = note {
+        encoded.description = format!("{name} ({note})");
+    }
+    Ok(encoded)
+}
+
+/// The file at `path` as its model will read it: for the bundled digits model, fitted to
+/// 8×8 grayscale; for a ViT folder, as it is (its own preprocessor resizes or refuses).
+fn read_for(
+    path: &Path,
+    model_dir: Option<&Path>,
+) -> Result<(DynamicImage, Option<String>), SequenceError> {
     let image = read_image(path).map_err(BertError::from)?;
-    encode_image(model, &image, &path.display().to_string())
+    Ok(if model_dir.is_none() {
+        fit_for_digits(&image)
+    } else {
+        (image, None)
+    })
+}
+
+/// An image as the bundled digits model can read it: 8×8 grayscale with the ink bright, as
+/// its training digits are (issue 25). A user has a photo or a 28×28 digit, not an 8×8 one:
+/// colour becomes luma, any other size is area-averaged to 8×8 (each output pixel the mean
+/// of the source area it covers, so thin strokes are kept as grey, not skipped), and a
+/// picture that is mostly light (dark ink on paper) is inverted. Returns the note to show
+/// under the prediction, e.g. "read as 8×8 grayscale from 28×28 colour"; `None` when the
+/// image was already 8×8 gray.
+pub fn fit_for_digits(image: &DynamicImage) -> (DynamicImage, Option<String>) {
+    let (width, height) = (image.width(), image.height());
+    let rgb = image.to_rgb8();
+    let colour = rgb.pixels().any(|p| p.0[0] != p.0[1] || p.0[1] != p.0[2]);
+    let luma = image.to_luma8();
+    let side = DIGIT_SIZE as usize;
+    let resized = (width, height) != (DIGIT_SIZE, DIGIT_SIZE);
+    let mut out = if resized {
+        area_average(&luma, side)
+    } else {
+        luma.pixels().map(|p| f64::from(p.0[0])).collect()
+    };
+    let mean = out.iter().sum::<f64>() / out.len().max(1) as f64;
+    let inverted = mean > 127.5;
+    if inverted {
+        out.iter_mut().for_each(|v| *v = 255.0 - *v);
+    }
+    let pixels: Vec<u8> = out
+        .iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let fitted = gray_image(&pixels, DIGIT_SIZE, DIGIT_SIZE).expect("8×8 pixels");
+    if !colour && !resized && !inverted {
+        return (fitted, None);
+    }
+    let mut note = format!(
+        "read as 8×8 grayscale from {width}×{height} {}",
+        if colour { "colour" } else { "grayscale" }
+    );
+    if inverted {
+        note.push_str(", inverted so the ink is bright");
+    }
+    (fitted, Some(note))
+}
+
+/// `side × side` means of `image` over equal areas (fractional source pixels weighted by the
+/// part of them each output pixel covers).
+fn area_average(image: &image::GrayImage, side: usize) -> Vec<f64> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    // weights[o] = (source index, covered length) for output index o along an axis of n.
+    let spans = |n: usize| -> Vec<Vec<(usize, f64)>> {
+        (0..side)
+            .map(|o| {
+                let (start, end) = (
+                    o as f64 * n as f64 / side as f64,
+                    (o + 1) as f64 * n as f64 / side as f64,
+                );
+                (start.floor() as usize..(end.ceil() as usize).min(n))
+                    .map(|i| (i, (end.min(i as f64 + 1.0) - start.max(i as f64)).max(0.0)))
+                    .filter(|(_, weight)| *weight > 0.0)
+                    .collect()
+            })
+            .collect()
+    };
+    let (xs, ys) = (spans(w), spans(h));
+    let mut out = Vec::with_capacity(side * side);
+    for row in &ys {
+        for col in &xs {
+            let (mut sum, mut area) = (0.0, 0.0);
+            for &(y, wy) in row {
+                for &(x, wx) in col {
+                    sum += wx * wy * f64::from(image.get_pixel(x as u32, y as u32).0[0]);
+                    area += wx * wy;
+                }
+            }
+            out.push(if area > 0.0 { sum / area } else { 0.0 });
+        }
+    }
+    out
 }
 
 /// Encodes an image already in memory (e.g. a drawing); `name` names it in messages.
@@ -282,7 +380,7 @@ pub fn drawing_sequence(
     layer: usize,
     head: usize,
 ) -> Result<Sequence, SequenceError> {
-    let source = super::source::SourceSpec::Drawing(pixels.to_vec()).to_string();
+    let source = super::spec::SourceSpec::Drawing(pixels.to_vec()).to_string();
     encode_drawing(pixels)?.head_sequence(source, layer, head)
 }
 
@@ -334,9 +432,9 @@ impl ImagePreview {
 /// will read it: a corrupt, empty, wrong-size or colour-for-gray image is refused with the
 /// same one-sentence error. `Ok(None)` for sources that are not images.
 pub fn image_preview(
-    spec: &super::source::SourceSpec,
+    spec: &super::spec::SourceSpec,
 ) -> Result<Option<ImagePreview>, SequenceError> {
-    use super::source::SourceSpec;
+    use super::spec::SourceSpec;
     let (model, image, name) = match spec {
         SourceSpec::Digits(index) => (
             digits_model()?,
@@ -351,7 +449,7 @@ pub fn image_preview(
         ),
         SourceSpec::Image { path, model } => (
             image_model(model.as_deref())?,
-            read_image(path).map_err(BertError::from)?,
+            read_for(path, model.as_deref())?.0,
             path.display().to_string(),
         ),
         _ => return Ok(None),
@@ -457,6 +555,47 @@ mod tests {
                 empty.display()
             )
         );
+    }
+
+    #[test]
+    fn a_colour_28_by_28_digit_is_read_as_8_by_8_grayscale_by_area_averaging() {
+        // A bright 4-pixel-wide square of red ink on black, 28×28: area 28/8 = 3.5 pixels.
+        let mut img = image::RgbImage::new(28, 28);
+        for y in 0..28 {
+            for x in 0..28 {
+                let ink = (7..21).contains(&x) && (7..21).contains(&y);
+                img.put_pixel(
+                    x,
+                    y,
+                    image::Rgb(if ink { [255, 40, 40] } else { [0, 0, 0] }),
+                );
+            }
+        }
+        let (fitted, note) = fit_for_digits(&DynamicImage::ImageRgb8(img.clone()));
+        assert_eq!(
+            note.as_deref(),
+            Some("read as 8×8 grayscale from 28×28 colour")
+        );
+        assert_eq!((fitted.width(), fitted.height()), (8, 8));
+        let luma = f64::from(
+            image::DynamicImage::ImageRgb8(img)
+                .to_luma8()
+                .get_pixel(10, 10)
+                .0[0],
+        );
+        let gray = fitted.to_luma8();
+        // Output pixel 2 covers source 7..10.5: all ink; pixel 1 covers 3.5..7: none; pixel
+        // 5 covers 17.5..21: all ink.
+        assert_eq!(f64::from(gray.get_pixel(2, 2).0[0]), luma.round());
+        assert_eq!(gray.get_pixel(1, 1).0[0], 0);
+        assert_eq!(f64::from(gray.get_pixel(5, 5).0[0]), luma.round());
+        // The model takes it.
+        assert!(digits_model().unwrap().pixels(&fitted, "x").is_ok());
+        // An 8×8 gray digit stays as it is.
+        let digit = bundled_digit(0).unwrap().image();
+        let (same, none) = fit_for_digits(&digit);
+        assert!(none.is_none());
+        assert_eq!(same.to_luma8(), digit.to_luma8());
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod synthetic;
 pub use experiment::Experiment;
 pub mod real;
 pub mod source;
+pub mod spec;
 
 pub use source::{SequenceError, SourceSpec, load_layer, load_sequence};

@@ -103,9 +103,19 @@ impl Experiment {
 
     /// Parses TOML text; `path` only names the file in errors. Paths stay as written.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ExperimentError> {
-        let file: FileExperiment = toml::from_str(text).map_err(|e| ExperimentError::Parse {
-            path: path.to_path_buf(),
-            reason: one_line(&e.to_string()),
+        let file: FileExperiment = toml::from_str(text).map_err(|e| {
+            // A parameter whose value does not fit its field (m = -5) is refused in the
+            // table's own sentence, as `--set m=-5` is, rather than in serde's words.
+            match refused_param(text) {
+                Some(source) => ExperimentError::Param {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                None => ExperimentError::Parse {
+                    path: path.to_path_buf(),
+                    reason: one_line(&e.to_string()),
+                },
+            }
         })?;
         match file.format_version {
             None => {
@@ -190,6 +200,24 @@ impl Experiment {
     }
 }
 
+/// The first known key of the `[params]` table of valid TOML `text` whose value is refused as
+/// `--set KEY=VALUE` would refuse it, if any.
+fn refused_param(text: &str) -> Option<ParamError> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let params = table.get("params")?.as_table()?;
+    params.iter().find_map(|(key, value)| {
+        let param = crate::model::params::Param::named(key)?;
+        let text = match value {
+            toml::Value::String(text) => text.clone(),
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                value.to_string()
+            }
+            _ => return None,
+        };
+        param.set_text(&mut Params::default(), &text).err()
+    })
+}
+
 /// The first line of a multi-line parser message, plus the line/column it points at.
 pub(crate) fn one_line(message: &str) -> String {
     let lines: Vec<&str> = message
@@ -228,7 +256,7 @@ mod tests {
         let cases = [
             (
                 "format_version = 1\n[params]\nm = 0\n[sequence]\nsource='synthetic:2x2'",
-                "invalid m = 0",
+                "m must be a whole number between 1 and 16 777 216",
             ),
             (
                 "format_version = 1\n[params]\ntau = 1\n[sequence]\nsource='synthetic:2x2'",
@@ -236,6 +264,14 @@ mod tests {
             ),
             (
                 "format_version = 1\n[params]\nm = 'many'\n[sequence]\nsource='synthetic:2x2'",
+                "m must be a whole number between 1 and 16 777 216",
+            ),
+            (
+                "format_version = 1\n[params]\nm = -5\n[sequence]\nsource='synthetic:2x2'",
+                "'x.toml': m must be a whole number between 1 and 16 777 216",
+            ),
+            (
+                "format_version = 1\n[params]\nm = '8'\n[sequence]\nsource='synthetic:2x2'",
                 "invalid type",
             ),
             (
@@ -248,7 +284,7 @@ mod tests {
             ),
             (
                 "format_version = 1\n[params]\neta = nan\n[sequence]\nsource='synthetic:2x2'",
-                "invalid eta",
+                "eta must be a rate per ms above 0",
             ),
             (
                 "format_version = 1\n[params]\ntau_calcium = inf\n[sequence]\nsource='synthetic:2x2'",

@@ -1,12 +1,8 @@
 //! Files: experiment TOML, exports (CSV, .npy, JSON, PNG) and atomic saves.
 
 pub mod checkpoint;
-pub mod compare;
-pub mod encode;
 pub mod experiment;
 pub mod export;
-pub mod figure;
-pub mod layer;
 pub mod lesson;
 pub mod presets;
 
@@ -31,16 +27,35 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut temp = builder.tempfile_in(folder)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
+    let mut temp = builder.tempfile_in(folder).map_err(plain)?;
+    temp.write_all(bytes).map_err(plain)?;
+    temp.as_file().sync_all().map_err(plain)?;
+    temp.persist(path).map_err(|e| plain(e.error))?;
     Ok(())
+}
+
+/// The reason of `error` without the temporary file's name, which tempfile adds and the user
+/// never chose: callers name the user's target path beside it (issue 25).
+fn plain(error: std::io::Error) -> std::io::Error {
+    let reason = match error.kind() {
+        std::io::ErrorKind::NotFound => "its folder does not exist".to_string(),
+        kind => kind.to_string(),
+    };
+    std::io::Error::new(error.kind(), reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_write_names_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = atomic_write(&dir.path().join("missing/out.txt"), b"x").unwrap_err();
+        let text = error.to_string();
+        assert!(!text.contains(".tmp"), "{text}");
+        assert_eq!(text, "its folder does not exist");
+    }
 
     #[test]
     fn atomic_writes_replace_the_file() {

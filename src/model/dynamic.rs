@@ -16,7 +16,8 @@
 //! - H = Σ_τ v_τ e_τᵀ while the output is clamped during writing, so H h = Σ_τ v_τ (e_τ·h).
 
 use super::algebraic::NetworkOutput;
-use super::fastmath;
+use super::euler::{self, BlockRecord, CHUNK, ChunkMemo, modulation};
+pub use super::euler::{dot, sum};
 use super::network::{ModelError, Network};
 pub use super::params::LiveParams;
 use super::params::{Ablation, FeatureMap, Params};
@@ -26,10 +27,6 @@ use crate::model::sequence::Sequence;
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 
-/// Hidden neurons per parallel task; fixed so that sums never depend on the thread count.
-const CHUNK: usize = 4096;
-/// Below this many hidden neurons a step runs on the calling thread only.
-const PARALLEL_FROM: usize = 4 * CHUNK;
 /// Most steps taken chunk by chunk in one pass. The hidden layer does not depend on the output
 /// neurons or the calcium, so each chunk can run several steps while its state (and its part of
 /// every e_τ) stays in cache; the outputs and c then follow step by step from the per-step sums.
@@ -73,6 +70,9 @@ pub struct DynamicSim {
     watch: Vec<usize>,
     /// What the last block recorded after each of its steps.
     block: BlockRecord,
+    /// Per chunk of hidden neurons: values the kernel need not recompute while their inputs
+    /// stand still (not part of the state: forgotten on restore).
+    memo: Vec<ChunkMemo>,
     output: NetworkOutput,
 }
 
@@ -115,31 +115,6 @@ impl DynamicState {
     }
 }
 
-/// The state after each step of the last block, as far as it is recorded: c, u and y always,
-/// h_j, p̃_j and e_τj for the watched hidden neurons j.
-#[derive(Clone, Debug, Default)]
-struct BlockRecord {
-    /// Step index after the block's first step.
-    first_step: u64,
-    calcium: Vec<f64>,
-    /// steps × D.
-    inputs: Vec<f64>,
-    /// steps × d.
-    outputs: Vec<f64>,
-    /// steps × watched × (2 + N): h_j, p̃_j, then e_τj for every τ.
-    watched: Vec<f64>,
-}
-
-/// Per-chunk sums each step of a block needs from its start-of-step state.
-struct ChunkSums {
-    /// Σ_j (Σ_i γ_ij / d) p̃_j, one per step.
-    calcium_drive: Vec<f64>,
-    /// e_τ·h for each masked τ, step after step (steps × masked).
-    key_match: Vec<f64>,
-    /// The chunk's watched neurons after each step (see [`BlockRecord::watched`]).
-    watched: Vec<f64>,
-}
-
 impl DynamicSim {
     /// Builds the simulation with every state variable at 0.
     pub fn new(network: Network, sequence: &Sequence) -> Result<Self, ModelError> {
@@ -165,6 +140,7 @@ impl DynamicSim {
             eligibility: vec![vec![0.0; sizes.hidden]; sizes.tokens],
             watch: Vec::new(),
             block: BlockRecord::default(),
+            memo: vec![ChunkMemo::default(); sizes.hidden.div_ceil(CHUNK)],
             output: NetworkOutput::empty(sizes.tokens, sizes.outputs),
             network,
         })
@@ -480,6 +456,7 @@ impl DynamicSim {
         self.eligibility.clone_from(&state.eligibility);
         self.output = state.output.clone();
         self.block = BlockRecord::default();
+        self.memo.fill(ChunkMemo::default());
         Ok(())
     }
 
@@ -528,154 +505,30 @@ impl DynamicSim {
         self.target_slot = Some(slot_index);
     }
 
-    /// `steps` Euler steps inside `slot`: each chunk of hidden neurons runs them all in turn,
-    /// recording its per-step sums; then y and c follow step by step.
+    /// `steps` Euler steps inside `slot` (see [`euler::Block::run`]).
     fn euler_block(&mut self, slot: &Slot, steps: usize) {
-        let params = &self.network.params;
-        let dt = params.dt;
-        let n = self.network.sizes.tokens;
-        let write = slot.phase == Phase::Write;
-        if write {
-            self.output_rates
-                .copy_from_slice(self.values.row(slot.token).as_slice().expect("row"));
+        euler::Block {
+            network: &self.network,
+            scaled_queries: &self.scaled_queries,
+            scaled_keys: &self.scaled_keys,
+            values: &self.values,
+            input_rates: &mut self.input_rates,
+            drive: &mut self.drive,
+            drive_target: &self.drive_target,
+            hidden_rates: &mut self.hidden_rates,
+            output_rates: &mut self.output_rates,
+            presynaptic: &mut self.presynaptic,
+            process_drive: &mut self.process_drive,
+            calcium: &mut self.calcium,
+            calcium_frozen: self.calcium_frozen,
+            process_source: &self.process_source,
+            eligibility: &mut self.eligibility,
+            watch: &self.watch,
+            block: &mut self.block,
+            memo: &mut self.memo,
+            target_slot: self.target_slot.expect("the slot's stimulus is loaded"),
         }
-        let masked: Vec<usize> = if write {
-            Vec::new()
-        } else {
-            (0..n)
-                .filter(|&tau| in_mask(params.schedule, slot.token, tau))
-                .collect()
-        };
-        let rates = Rates {
-            a_n: dt / params.tau_neuron,
-            a_p: dt / params.tau_process,
-            dt,
-            gate: if write { params.eta } else { 0.0 },
-            eta: params.eta,
-            decay: params.decay,
-        };
-        // τ_n du/dt = −u + s, and the feature kernel each step starts with: u depends on the
-        // stimulus only, so the whole block's kernels are known before the hidden layer moves.
-        let stimulus = match slot.phase {
-            Phase::Write => self.scaled_keys.row(slot.token),
-            Phase::Read => self.scaled_queries.row(slot.token),
-        };
-        let mut kernels = Vec::with_capacity(steps);
-        for _ in 0..steps {
-            kernels.push(feature_kernel(params, &self.input_rates));
-            for (u, s) in self.input_rates.iter_mut().zip(stimulus.iter()) {
-                *u += rates.a_n * (s - *u);
-            }
-            self.block.inputs.extend_from_slice(&self.input_rates);
-        }
-        let uniform = self.network.process_gains.is_none();
-        let written = write.then_some(slot.token);
-
-        // One fused pass per chunk of hidden neurons and step: sums from the start-of-step
-        // state, then every per-neuron update. Chunks are combined in order.
-        let hidden = self.hidden_rates.len();
-        let mut eligibility: Vec<std::slice::ChunksMut<'_, f64>> = self
-            .eligibility
-            .iter_mut()
-            .map(|e| e.chunks_mut(CHUNK))
-            .collect();
-        let mut chunks: Vec<HiddenChunk<'_>> = Vec::with_capacity(hidden.div_ceil(CHUNK));
-        for (index, ((((h, z), (g, p)), target), gains)) in self
-            .hidden_rates
-            .chunks_mut(CHUNK)
-            .zip(self.drive.chunks_mut(CHUNK))
-            .zip(
-                self.presynaptic
-                    .chunks_mut(CHUNK)
-                    .zip(self.process_drive.chunks_mut(CHUNK)),
-            )
-            .zip(self.drive_target.chunks(CHUNK))
-            .zip(self.network.mean_gain.chunks(CHUNK))
-            .enumerate()
-        {
-            let e: Vec<&mut [f64]> = eligibility
-                .iter_mut()
-                .map(|it| it.next().expect("same length"))
-                .collect();
-            let range = index * CHUNK..index * CHUNK + h.len();
-            chunks.push(HiddenChunk {
-                start: index * CHUNK,
-                h,
-                z,
-                g,
-                p,
-                target,
-                gains,
-                e,
-                bias: row_bias_range(&self.network.constants.row_bias, range.clone()),
-                source: (!self.process_source.is_empty()).then(|| &self.process_source[range]),
-            });
-        }
-        let watch = &self.watch;
-        let work = |chunk: &mut HiddenChunk<'_>| {
-            let (from, to) = (chunk.start, chunk.start + chunk.h.len());
-            let watched =
-                &watch[watch.partition_point(|&j| j < from)..watch.partition_point(|&j| j < to)];
-            let mut sums = ChunkSums {
-                calcium_drive: Vec::with_capacity(steps),
-                key_match: Vec::with_capacity(steps * masked.len()),
-                watched: Vec::with_capacity(steps * watched.len() * (2 + n)),
-            };
-            for kernel in &kernels {
-                fastmath::with_fast_isa(
-                    #[inline(always)]
-                    || chunk.advance(kernel, &rates, &masked, written, uniform, &mut sums),
-                );
-                for &j in watched {
-                    let local = j - from;
-                    sums.watched.push(chunk.h[local]);
-                    sums.watched.push(chunk.p[local]);
-                    sums.watched.extend(chunk.e.iter().map(|e| e[local]));
-                }
-            }
-            sums
-        };
-        let parts: Vec<ChunkSums> = if hidden >= PARALLEL_FROM {
-            chunks.par_iter_mut().map(work).collect()
-        } else {
-            chunks.iter_mut().map(work).collect()
-        };
-
-        let width = masked.len();
-        let mut key_match = vec![0.0; width];
-        for step in 0..steps {
-            let mut calcium_drive = 0.0;
-            key_match.fill(0.0);
-            for part in &parts {
-                calcium_drive += part.calcium_drive[step];
-                let row = &part.key_match[step * width..(step + 1) * width];
-                for (acc, v) in key_match.iter_mut().zip(row) {
-                    *acc += v;
-                }
-                let recorded = part.watched.len() / steps;
-                self.block
-                    .watched
-                    .extend_from_slice(&part.watched[step * recorded..(step + 1) * recorded]);
-            }
-            // Output neurons: clamped in write slots, driven by ψ(c) H h in read slots.
-            if !write {
-                let psi = modulation(params, self.calcium);
-                for (i, y) in self.output_rates.iter_mut().enumerate() {
-                    let hh: f64 = masked
-                        .iter()
-                        .zip(&key_match)
-                        .map(|(&tau, m)| self.values[[tau, i]] * m)
-                        .sum();
-                    *y += rates.a_n * (-*y + psi * hh);
-                }
-            }
-            // τ_c dc/dt = −c + (1/d) Σ_ij p_ij (dc/dt = 0 once frozen).
-            if !self.calcium_frozen {
-                self.calcium += dt / params.tau_calcium * (-self.calcium + calcium_drive);
-            }
-            self.block.calcium.push(self.calcium);
-            self.block.outputs.extend_from_slice(&self.output_rates);
-        }
+        .run(slot, steps);
     }
 
     /// The g each process reads this step: g_{π(j)} or the mean of g.
@@ -797,288 +650,11 @@ impl BlockStep<'_> {
     }
 }
 
-/// ψ(c) = 1 / max(c, c_min), or 1 under `no_astrocyte` (the synapses are never divided).
-fn modulation(params: &Params, calcium: f64) -> f64 {
-    if params.ablation == Ablation::NoAstrocyte {
-        1.0
-    } else {
-        1.0 / calcium.max(params.c_min)
-    }
-}
-
-/// How φ is evaluated from z = W u in a step that starts with input rates `u` (‖u‖² is fixed
-/// within a step).
-fn feature_kernel(params: &Params, u: &[f64]) -> FeatureKernel {
-    let m = params.m;
-    let sq: f64 = u.iter().map(|x| x * x).sum();
-    match params.feature_map {
-        FeatureMap::Positive => FeatureKernel::Exp {
-            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
-        },
-        FeatureMap::Hyperbolic => FeatureKernel::Exp {
-            offset: -sq / 2.0 - 0.5 * ((2 * m) as f64).ln(),
-        },
-        FeatureMap::Trig => FeatureKernel::Trig {
-            scale: (sq / 2.0).exp() / (m as f64).sqrt(),
-            m,
-        },
-        FeatureMap::Elu1 => FeatureKernel::Elu1,
-        // z holds B·w·u (see `load_stimulus`); the bias A*‖w_j‖² + (D/4) ln(1 − 4A*) is per row.
-        FeatureMap::Oprf => FeatureKernel::ExpBiased {
-            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
-        },
-        FeatureMap::Truncated => FeatureKernel::ExpClipped {
-            offset: -sq / 2.0 - 0.5 * (m as f64).ln(),
-            clip: super::features::TRUNCATION.ln(),
-        },
-        FeatureMap::Cosine | FeatureMap::RectifiedCosine => FeatureKernel::Cosine {
-            scale: (sq / 2.0 + super::features::cosine_log_norm(params.feature_map, m)).exp(),
-            rectify: params.feature_map == FeatureMap::RectifiedCosine,
-        },
-    }
-}
-
-/// Step factors shared by every hidden neuron.
-struct Rates {
-    /// dt/τ_n.
-    a_n: f64,
-    /// dt/τ_p.
-    a_p: f64,
-    /// dt (ms).
-    dt: f64,
-    /// π η: η in write slots, 0 in read slots (per ms).
-    gate: f64,
-    /// η (per ms).
-    eta: f64,
-    /// λ (per ms).
-    decay: f64,
-}
-
-/// φ_j(u) as a function of z_j = (W u)_j.
-enum FeatureKernel {
-    /// exp(z + offset): positive and hyperbolic (z holds ± w·u).
-    Exp { offset: f64 },
-    /// scale · cos z (j < m) or scale · sin z (j ≥ m).
-    Trig { scale: f64, m: usize },
-    /// elu(z) + 1 (z = u).
-    Elu1,
-    /// exp(z + bias_j + offset): `oprf`.
-    ExpBiased { offset: f64 },
-    /// exp(min(z, clip) + offset): `truncated`.
-    ExpClipped { offset: f64, clip: f64 },
-    /// scale · cos(z + b_j), rectified at 0 for `rectified_cosine`.
-    Cosine { scale: f64, rectify: bool },
-}
-
-/// Mutable views of one chunk of hidden neurons.
-struct HiddenChunk<'a> {
-    start: usize,
-    h: &'a mut [f64],
-    z: &'a mut [f64],
-    g: &'a mut [f64],
-    p: &'a mut [f64],
-    target: &'a [f64],
-    gains: &'a [f64],
-    e: Vec<&'a mut [f64]>,
-    /// The chunk's per-row constants (`oprf` bias, cosine phases); empty for other maps.
-    bias: &'a [f64],
-    /// The g each process reads when it is not its own (see `DynamicSim::process_source`).
-    source: Option<&'a [f64]>,
-}
-
-/// `row_bias[range]`, or empty when the map has no per-row constants.
-fn row_bias_range(row_bias: &[f64], range: std::ops::Range<usize>) -> &[f64] {
-    if row_bias.is_empty() {
-        &[]
-    } else {
-        &row_bias[range]
-    }
-}
-
-impl HiddenChunk<'_> {
-    /// Sums from the old state (appended to `sums`), then one Euler step of h, z, g, p̃ and e.
-    /// Inlined into [`fastmath::with_fast_isa`]'s AVX2 version with everything it calls.
-    #[inline(always)]
-    fn advance(
-        &mut self,
-        kernel: &FeatureKernel,
-        rates: &Rates,
-        masked: &[usize],
-        written: Option<usize>,
-        uniform: bool,
-        sums: &mut ChunkSums,
-    ) {
-        sums.calcium_drive.push(if uniform {
-            sum(self.p)
-        } else {
-            dot(self.gains, self.p)
-        });
-        sums.key_match
-            .extend(masked.iter().map(|&tau| dot(self.e[tau], self.h)));
-        // e_τ uses the old h, so it goes before h moves.
-        for (tau, e) in self.e.iter_mut().enumerate() {
-            if Some(tau) == written {
-                for (e, h) in e.iter_mut().zip(self.h.iter()) {
-                    *e += rates.dt * (rates.eta * h - rates.decay * *e);
-                }
-            } else if rates.decay > 0.0 {
-                let factor = 1.0 - rates.dt * rates.decay;
-                for e in e.iter_mut() {
-                    *e *= factor;
-                }
-            }
-        }
-        match *kernel {
-            FeatureKernel::Exp { offset } => {
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |_, z| fastmath::exp(z + offset),
-                );
-            }
-            FeatureKernel::Trig { scale, m } => {
-                let start = self.start;
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |j, z| {
-                        if start + j < m {
-                            scale * z.cos()
-                        } else {
-                            scale * z.sin()
-                        }
-                    },
-                );
-            }
-            FeatureKernel::Elu1 => self.update(
-                rates,
-                #[inline(always)]
-                |_, z| super::features::elu1(z),
-            ),
-            FeatureKernel::ExpBiased { offset } => {
-                let bias = self.bias;
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |j, z| fastmath::exp(z + bias[j] + offset),
-                );
-            }
-            FeatureKernel::ExpClipped { offset, clip } => self.update(
-                rates,
-                #[inline(always)]
-                |_, z| fastmath::exp(z.min(clip) + offset),
-            ),
-            FeatureKernel::Cosine { scale, rectify } => {
-                let bias = self.bias;
-                self.update(
-                    rates,
-                    #[inline(always)]
-                    |j, z| {
-                        let c = scale * (z + bias[j]).cos();
-                        if rectify { c.max(0.0) } else { c }
-                    },
-                );
-            }
-        }
-    }
-
-    /// τ_n dh/dt = −h + φ(u), z follows u, dg/dt = π η h − λ g, τ_p dp̃/dt = −p̃ + g h.
-    #[inline(always)]
-    fn update(&mut self, rates: &Rates, phi: impl Fn(usize, f64) -> f64) {
-        let Rates {
-            a_n,
-            a_p,
-            dt,
-            gate,
-            decay,
-            ..
-        } = *rates;
-        let len = self.h.len();
-        let (h, z, g, p, target) = (
-            &mut self.h[..len],
-            &mut self.z[..len],
-            &mut self.g[..len],
-            &mut self.p[..len],
-            &self.target[..len],
-        );
-        if let Some(source) = self.source {
-            // The process reads another g (shuffled or uniform), formed before the step.
-            let source = &source[..len];
-            for j in 0..len {
-                let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
-                h[j] = hj + a_n * (phi(j, zj) - hj);
-                z[j] = zj + a_n * (target[j] - zj);
-                g[j] = gj + dt * (gate * hj - decay * gj);
-                p[j] = pj + a_p * (source[j] * hj - pj);
-            }
-            return;
-        }
-        for j in 0..len {
-            let (hj, gj, pj, zj) = (h[j], g[j], p[j], z[j]);
-            h[j] = hj + a_n * (phi(j, zj) - hj);
-            z[j] = zj + a_n * (target[j] - zj);
-            g[j] = gj + dt * (gate * hj - decay * gj);
-            p[j] = pj + a_p * (gj * hj - pj);
-        }
-    }
-}
-
-/// Independent accumulators in [`dot`] and [`sum`]: enough to hide add latency and to fill
-/// four 4-wide vector registers. Fixed, so the summation order never varies.
-const LANES: usize = 16;
-
-/// Dot product in a fixed order that vectorises.
-#[inline(always)]
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let len = a.len().min(b.len());
-    let (a, b) = (&a[..len], &b[..len]);
-    let mut acc = [0.0f64; LANES];
-    let mut a_chunks = a.chunks_exact(LANES);
-    let mut b_chunks = b.chunks_exact(LANES);
-    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let tail: f64 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    reduce_lanes(acc) + tail
-}
-
-/// Sum in a fixed order that vectorises.
-#[inline(always)]
-pub fn sum(a: &[f64]) -> f64 {
-    let mut acc = [0.0f64; LANES];
-    let mut chunks = a.chunks_exact(LANES);
-    for x in &mut chunks {
-        for l in 0..LANES {
-            acc[l] += x[l];
-        }
-    }
-    reduce_lanes(acc) + chunks.remainder().iter().sum::<f64>()
-}
-
-#[inline(always)]
-fn reduce_lanes(acc: [f64; LANES]) -> f64 {
-    let mut width = LANES;
-    let mut acc = acc;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            acc[l] += acc[l + width];
-        }
-    }
-    acc[0]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::algebraic::run_algebraic;
+    use crate::model::euler::PARALLEL_FROM;
     use crate::model::features::features_with;
     use crate::model::params::{Mode, Schedule};
 
@@ -1424,6 +1000,73 @@ mod tests {
                 }
             }
             assert!(single.output().rows_completed() == 3 && single.calcium() > 0.0);
+        }
+    }
+
+    /// Late in a long read slot u, z and h stop moving and the kernel reuses what it computed
+    /// (`euler::ChunkMemo`). A run that forgets the memo before every step gives the same bits.
+    #[test]
+    fn reusing_what_stands_still_changes_no_bit() {
+        let seq = Sequence::gaussian(3, 5, 4, 1.0);
+        for (map, schedule, decay, heterogeneity, ablation) in [
+            (
+                FeatureMap::Positive,
+                Schedule::Bidirectional,
+                0.0,
+                0.0,
+                Ablation::None,
+            ),
+            (FeatureMap::Oprf, Schedule::Causal, 0.0, 0.3, Ablation::None),
+            (
+                FeatureMap::Cosine,
+                Schedule::Bidirectional,
+                0.0,
+                0.0,
+                Ablation::ShuffledProcesses,
+            ),
+            (
+                FeatureMap::Hyperbolic,
+                Schedule::Causal,
+                0.001,
+                0.0,
+                Ablation::FrozenCalcium,
+            ),
+        ] {
+            let params = Params {
+                m: 9_000,
+                feature_map: map,
+                schedule,
+                decay,
+                heterogeneity,
+                ablation,
+                t_write: 10.0,
+                t_read: 400.0,
+                ..Params::default()
+            };
+            let mut memo = sim(&params, &seq);
+            let mut fresh = sim(&params, &seq);
+            let mut still_seen = false;
+            while memo.step_block(16) > 0 {
+                still_seen |= memo.memo.iter().all(ChunkMemo::stands_still);
+                while fresh.step_index() < memo.step_index() {
+                    fresh.memo.fill(ChunkMemo::default());
+                    fresh.step();
+                }
+                assert_eq!(memo.calcium().to_bits(), fresh.calcium().to_bits());
+                assert_eq!(memo.hidden_rates(), fresh.hidden_rates(), "{map:?}");
+                assert_eq!(memo.process_drive(), fresh.process_drive(), "{map:?}");
+                assert_eq!(memo.output_rates(), fresh.output_rates(), "{map:?}");
+            }
+            assert_eq!(memo.output(), fresh.output(), "{map:?}");
+            for tau in 0..3 {
+                assert_eq!(memo.eligibility(tau), fresh.eligibility(tau));
+            }
+            // λ > 0 moves e every step, so e_τ·h never stands still.
+            assert_eq!(
+                still_seen,
+                decay == 0.0,
+                "{map:?}: the shortcut was (not) taken"
+            );
         }
     }
 

@@ -8,8 +8,9 @@
 //!
 //! It also holds the run-time choice of instruction set for the hot loops ([`with_fast_isa`]):
 //! the crate is built for the x86-64 baseline, so it runs on any x86-64 CPU, and the loops are
-//! compiled a second time with AVX2 for the CPUs that have it. Rust never contracts a*b+c into
-//! FMA on its own and FMA is not enabled, so both versions give the same results, bit for bit.
+//! compiled again with AVX2 and with AVX-512 for the CPUs that have them. Rust never contracts
+//! a*b+c into FMA on its own (not even where AVX-512 brings FMA along), so every version gives
+//! the same results, bit for bit.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -71,63 +72,112 @@ pub fn exp_in_place(values: &mut [f64]) {
     )
 }
 
-/// Which version of the hot loops runs: not chosen yet, baseline, AVX2.
+/// Which version of the hot loops runs: not chosen yet, baseline, AVX2, AVX-512.
 static ISA: AtomicU8 = AtomicU8::new(UNCHOSEN);
 const UNCHOSEN: u8 = 0;
 const BASELINE: u8 = 1;
 const AVX2: u8 = 2;
+const AVX512: u8 = 3;
 
-/// Whether the hot loops run their AVX2 version: the CPU has AVX2 and neither the environment
-/// (`TRIPARTITE_FORCE_BASELINE=1`, read once) nor [`force_baseline`] asked for the baseline.
-pub fn uses_avx2() -> bool {
-    let isa = match ISA.load(Ordering::Relaxed) {
+/// A version of the hot loops, for tests that compare them.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Baseline,
+    Avx2,
+    Avx512,
+}
+
+/// The version in force: the CPU's best, unless the environment (read once) caps it —
+/// `TRIPARTITE_FORCE_BASELINE=1` for the baseline, `TRIPARTITE_FORCE_AVX2=1` for AVX2 at most —
+/// or [`force_isa`] chose one.
+fn isa() -> u8 {
+    match ISA.load(Ordering::Relaxed) {
         UNCHOSEN => {
-            let forced = std::env::var_os("TRIPARTITE_FORCE_BASELINE").is_some_and(|v| v == "1");
-            let isa = if !forced && cpu_has_avx2() {
+            let set = |name: &str| std::env::var_os(name).is_some_and(|v| v == "1");
+            let cap = if set("TRIPARTITE_FORCE_BASELINE") {
+                BASELINE
+            } else if set("TRIPARTITE_FORCE_AVX2") {
                 AVX2
             } else {
-                BASELINE
+                AVX512
             };
+            let isa = cap.min(cpu_best());
             ISA.store(isa, Ordering::Relaxed);
             isa
         }
         isa => isa,
-    };
-    isa == AVX2
+    }
+}
+
+/// Whether the hot loops run a version compiled for AVX2 (or for AVX-512, which includes it).
+pub fn uses_avx2() -> bool {
+    isa() >= AVX2
+}
+
+/// Whether the hot loops run their AVX-512 version.
+pub fn uses_avx512() -> bool {
+    isa() == AVX512
 }
 
 /// Forces the baseline loops (`true`) or goes back to the CPU's best (`false`), for tests that
 /// compare the two versions.
 #[doc(hidden)]
 pub fn force_baseline(baseline: bool) {
-    let isa = if !baseline && cpu_has_avx2() {
-        AVX2
-    } else {
-        BASELINE
-    };
-    ISA.store(isa, Ordering::Relaxed);
+    ISA.store(
+        if baseline { BASELINE } else { cpu_best() },
+        Ordering::Relaxed,
+    );
 }
 
-fn cpu_has_avx2() -> bool {
+/// Forces one version, or the best the CPU has below it. Returns whether the CPU has it.
+#[doc(hidden)]
+pub fn force_isa(isa: Isa) -> bool {
+    let wanted = match isa {
+        Isa::Baseline => BASELINE,
+        Isa::Avx2 => AVX2,
+        Isa::Avx512 => AVX512,
+    };
+    let best = cpu_best();
+    ISA.store(wanted.min(best), Ordering::Relaxed);
+    wanted <= best
+}
+
+/// The best version this CPU runs.
+fn cpu_best() -> u8 {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2")
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            AVX512
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            AVX2
+        } else {
+            BASELINE
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        BASELINE
     }
 }
 
-/// Runs `body` compiled for AVX2 when [`uses_avx2`], else for the baseline. `body` must be an
-/// `#[inline(always)]` closure whose callees in the hot loop are `#[inline(always)]` too, so
-/// that the whole loop is compiled inside the AVX2 function.
+/// Runs `body` compiled for AVX-512 or AVX2 when the CPU has them (see [`isa`]), else for the
+/// baseline. `body` must be an `#[inline(always)]` closure whose callees in the hot loop are
+/// `#[inline(always)]` too, so that the whole loop is compiled inside the chosen function.
+/// Every version does the same operations in the same order on each value (the loops keep
+/// fixed accumulator lanes and FMA is never used), so they give the same bits.
 #[inline(always)]
 pub fn with_fast_isa<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if uses_avx2() {
-        // SAFETY: the CPU has AVX2 (checked by `uses_avx2`).
-        return unsafe { with_avx2(body) };
+    match isa() {
+        // SAFETY: the CPU has AVX-512 F and DQ and AVX2 (checked by `cpu_best`).
+        AVX512 => return unsafe { with_avx512(body) },
+        // SAFETY: the CPU has AVX2 (checked by `cpu_best`).
+        AVX2 => return unsafe { with_avx2(body) },
+        _ => {}
     }
     body()
 }
@@ -135,6 +185,12 @@ pub fn with_fast_isa<R>(body: impl FnOnce() -> R) -> R {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn with_avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2")]
+fn with_avx512<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 

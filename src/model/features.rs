@@ -128,7 +128,8 @@ pub fn draw_projection(m: usize, dim: usize, projection: Projection, seed: u64) 
     use rayon::prelude::*;
     let mut w = Array2::<f64>::zeros((m, dim));
     let block_rows = match projection {
-        Projection::Iid => PROJECTION_BLOCK_ROWS,
+        // A learned projection is read from its file, never drawn; iid is its starting point.
+        Projection::Iid | Projection::Learned(_) => PROJECTION_BLOCK_ROWS,
         Projection::Orthogonal => dim.max(1),
     };
     w.axis_chunks_iter_mut(Axis(0), block_rows)
@@ -137,7 +138,7 @@ pub fn draw_projection(m: usize, dim: usize, projection: Projection, seed: u64) 
         .for_each(|(block, mut rows)| {
             let mut rng = rng_for(seed, Stream::Projection, block as u64);
             match projection {
-                Projection::Iid => {
+                Projection::Iid | Projection::Learned(_) => {
                     for value in rows.iter_mut() {
                         *value = StandardNormal.sample(&mut rng);
                     }
@@ -230,6 +231,15 @@ pub fn features_with(
                 })
                 .collect()
         }
+        // A learned projection adds its bias b_j (spec v3); random ones have none.
+        FeatureMap::Positive if !constants.row_bias.is_empty() => {
+            let norm = -0.5 * (m as f64).ln();
+            w.dot(&x)
+                .iter()
+                .enumerate()
+                .map(|(j, z)| (z + bias(j) - sq / 2.0 + norm).exp())
+                .collect()
+        }
         FeatureMap::Positive => {
             let norm = -0.5 * (m as f64).ln();
             w.dot(&x)
@@ -285,6 +295,9 @@ pub fn feature(
                 } else {
                     c
                 }
+        }
+        FeatureMap::Positive if !constants.row_bias.is_empty() => {
+            (row(hidden) + bias(hidden) - sq / 2.0 + norm).exp()
         }
         FeatureMap::Positive => (row(hidden) - sq / 2.0 + norm).exp(),
         FeatureMap::Hyperbolic => {
@@ -368,29 +381,11 @@ pub fn feature_block(
     let sq: Vec<f64> = inputs.rows().into_iter().map(|x| x.dot(&x)).collect();
     match map {
         FeatureMap::Oprf | FeatureMap::Truncated => {
-            let mut z = inputs.dot(&w_block.t());
-            if map == FeatureMap::Oprf {
-                for mut row in z.rows_mut() {
-                    for (v, b) in row.iter_mut().zip(bias) {
-                        *v = oprf_b * *v + b;
-                    }
-                }
-            } else {
-                let clip = TRUNCATION.ln();
-                z.mapv_inplace(|v| v.min(clip));
-            }
-            let log_norm = -0.5 * (total_rows as f64).ln();
-            let mut offsets = Vec::with_capacity(n);
-            for (t, mut row) in z.rows_mut().into_iter().enumerate() {
-                let top = row.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v));
-                let out = row.as_slice_mut().expect("row-major");
-                for v in out.iter_mut() {
-                    *v -= top;
-                }
-                fastmath::exp_in_place(out);
-                offsets.push(top - sq[t] / 2.0 + log_norm);
-            }
-            (z, offsets)
+            biased_exp_block(map, inputs, w_block, total_rows, bias, oprf_b, &sq)
+        }
+        // `positive` with a bias is a learned projection: `oprf`'s arithmetic with B = 1.
+        FeatureMap::Positive if !bias.is_empty() => {
+            biased_exp_block(map, inputs, w_block, total_rows, bias, oprf_b, &sq)
         }
         FeatureMap::Cosine | FeatureMap::RectifiedCosine => {
             let mut z = inputs.dot(&w_block.t());
@@ -453,6 +448,43 @@ pub fn feature_block(
             (mantissa, offsets)
         }
     }
+}
+
+/// `oprf`, `truncated` and biased `positive` blocks: exp(B w·x + bias) (or clipped e^{w·x}),
+/// each row offset by its largest log-feature.
+fn biased_exp_block(
+    map: FeatureMap,
+    inputs: ArrayView2<f64>,
+    w_block: ArrayView2<f64>,
+    total_rows: usize,
+    bias: &[f64],
+    oprf_b: f64,
+    sq: &[f64],
+) -> (Array2<f64>, Vec<f64>) {
+    let n = inputs.nrows();
+    let mut z = inputs.dot(&w_block.t());
+    if map != FeatureMap::Truncated {
+        for mut row in z.rows_mut() {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v = oprf_b * *v + b;
+            }
+        }
+    } else {
+        let clip = TRUNCATION.ln();
+        z.mapv_inplace(|v| v.min(clip));
+    }
+    let log_norm = -0.5 * (total_rows as f64).ln();
+    let mut offsets = Vec::with_capacity(n);
+    for (t, mut row) in z.rows_mut().into_iter().enumerate() {
+        let top = row.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(v));
+        let out = row.as_slice_mut().expect("row-major");
+        for v in out.iter_mut() {
+            *v -= top;
+        }
+        fastmath::exp_in_place(out);
+        offsets.push(top - sq[t] / 2.0 + log_norm);
+    }
+    (z, offsets)
 }
 
 /// Splits m projection rows into fixed blocks (independent of the thread count).

@@ -17,17 +17,6 @@ use ndarray::{Array1, Array2, Axis, s};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-/// The seed head `head` of a layer draws its projection W, process gains and permutation from:
-/// `seed + head · 0x9E37_79B9_7F4A_7C15` (wrapping), so each head gets its own hidden layer
-/// and head 0 keeps the experiment's seed. A `heads = one` run of head h given this seed (and
-/// the same inputs) equals the layer's head h bit for bit. See MODEL.md, "A whole layer".
-pub fn head_seed(seed: u64, head: usize) -> u64 {
-    seed.wrapping_add((head as u64).wrapping_mul(HEAD_SEED_STRIDE))
-}
-
-/// The odd 64-bit constant (2⁶⁴ / φ) that spaces the heads' seeds.
-const HEAD_SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
-
 /// One layer's inputs: every head's sequence, and the output projection that follows them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerSequence {
@@ -151,8 +140,8 @@ pub fn layer_memory_estimate(params: &Params, layer: &LayerSequence) -> u64 {
 }
 
 impl LayerSimulation {
-    /// Validates `params` against every head and builds one simulation per head; head h uses
-    /// the seed [`head_seed`]`(params.seed, h)` and `head = h`.
+    /// Validates `params` against every head and builds one simulation per head; head h runs
+    /// with [`Self::head_params`].
     pub fn new(params: &Params, layer: Arc<LayerSequence>) -> Result<Self, ModelError> {
         params.validate()?;
         layer.check()?;
@@ -172,11 +161,12 @@ impl LayerSimulation {
         Ok(LayerSimulation { layer, heads })
     }
 
-    /// The parameters head `head` runs with: `params` with `head` and its seed.
+    /// The parameters head `head` runs with: `params` with `head` set and the experiment's own
+    /// seed, so every head draws W, γ and π from `seed` exactly as a `heads = one` run of that
+    /// head does, and a head's figures are the same wherever it is shown (issue 25).
     pub fn head_params(params: &Params, head: usize) -> Params {
         let mut own = params.clone();
         own.head = head;
-        own.seed = head_seed(params.seed, head);
         own
     }
 

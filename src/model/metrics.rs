@@ -16,7 +16,8 @@ pub struct Metrics {
     pub attn_max_abs: f64,
     /// ‖Y_net − Y_soft‖_F / ‖Y_soft‖_F.
     pub output_rel_err: f64,
-    /// Pearson correlation over t of c_t (normaliser units) with Z_t.
+    /// Pearson correlation over t of c_t (normaliser units) with Z_t; NaN until three rows
+    /// are read.
     pub calcium_corr: f64,
     /// Mean over t of |c_t − Z_t| / Z_t.
     pub calcium_rel_err: f64,
@@ -181,10 +182,14 @@ impl PerQuery {
     }
 }
 
-/// Pearson correlation; NaN with fewer than two points or zero variance.
+/// Fewest points a correlation is reported on: two points always lie on a line, so their r
+/// is ±1 whatever the data, and a learner would read it as a finding (issue 25).
+pub const MIN_CORRELATION_POINTS: usize = 3;
+
+/// Pearson correlation; NaN with fewer than [`MIN_CORRELATION_POINTS`] points or zero variance.
 pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
-    if n < 2 {
+    if n < MIN_CORRELATION_POINTS {
         return f64::NAN;
     }
     let mean_a = a[..n].iter().sum::<f64>() / n as f64;
@@ -223,7 +228,8 @@ mod tests {
         let m = Metrics::compute(&reference, &net);
         assert_eq!(m.attn_tv, 0.0);
         assert_eq!(m.output_rel_err, 0.0);
-        assert!((m.calcium_corr - 1.0).abs() < 1e-12);
+        // Two rows: a correlation of two points is undefined (see the test below).
+        assert!(m.calcium_corr.is_nan());
         net.attention[[0, 0]] = 0.7;
         net.attention[[0, 1]] = 0.3;
         net.calcium[1] = 5.0;
@@ -233,5 +239,13 @@ mod tests {
         assert!((m.calcium_rel_err - 0.125).abs() < 1e-12);
         net.rows_done = vec![false, false];
         assert!(Metrics::compute(&reference, &net).attn_tv.is_nan());
+    }
+
+    #[test]
+    fn correlation_is_undefined_below_three_points() {
+        // Two points always give ±1; that is no evidence of tracking.
+        assert!(pearson(&[1.0, 2.0], &[5.0, 3.0]).is_nan());
+        assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-12);
+        assert!(pearson(&[1.0, 1.0, 1.0], &[2.0, 4.0, 6.0]).is_nan());
     }
 }

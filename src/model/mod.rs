@@ -3,20 +3,25 @@
 
 pub mod algebraic;
 pub mod dynamic;
+mod euler;
 pub mod fastmath;
 pub mod features;
 pub mod layer;
+pub mod learn;
+pub mod learned;
 pub mod metrics;
 pub mod network;
+mod numbers;
 pub mod params;
 pub mod schedule;
 pub mod sequence;
 pub mod simulation;
 pub mod softmax;
+pub mod synapses;
 
 pub use algebraic::NetworkOutput;
 pub use dynamic::{DynamicSim, LiveParams};
-pub use layer::{LayerMetrics, LayerSequence, LayerSimulation, head_seed};
+pub use layer::{LayerMetrics, LayerSequence, LayerSimulation};
 pub use metrics::Metrics;
 pub use network::{ModelError, Network, Sizes};
 pub use params::{Ablation, FeatureMap, Heads, Mode, ParamError, Params, Projection, Schedule};

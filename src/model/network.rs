@@ -1,8 +1,9 @@
 //! The fixed parts of one head's network: projection W, process gains γ, and sizes.
 
 use super::features::{MapConstants, Stream, draw_projection, rng_for};
+use super::learned::{self, LearnedError};
 use super::params::{
-    Ablation, FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params,
+    Ablation, FeatureMap, MAX_STEPS, MEMORY_LIMIT_BYTES, Mode, ParamError, Params, Projection,
 };
 use super::schedule::SlotSchedule;
 use crate::model::sequence::{Sequence, ShapeError};
@@ -28,6 +29,8 @@ pub enum ModelError {
     State(String),
     #[error("bad layer: {0}")]
     Layer(String),
+    #[error(transparent)]
+    Learned(#[from] super::learned::LearnedError),
 }
 
 /// Sizes of one head's network.
@@ -139,8 +142,11 @@ impl Network {
             }
         }
         check_overflow(params, sequence)?;
+        let learned = learned_synapses(params, sequence)?;
         let projection = if params.feature_map == FeatureMap::Elu1 {
             Array2::zeros((0, sizes.inputs))
+        } else if let Some(synapses) = &learned {
+            synapses.projection.clone()
         } else {
             draw_projection(params.m, sizes.inputs, params.projection, params.seed)
         };
@@ -159,13 +165,20 @@ impl Network {
             Some(gains) => gains.mean_axis(Axis(0)).expect("d ≥ 1").to_vec(),
             None => vec![1.0; sizes.hidden],
         };
-        let constants = MapConstants::new(
-            params.feature_map,
-            &projection,
-            sequence.scaled_queries().view(),
-            sequence.scaled_keys().view(),
-            params.seed,
-        );
+        // Learned neurons are `positive` ones with a bias b_j per row (spec v3).
+        let constants = match &learned {
+            Some(synapses) => MapConstants {
+                oprf_a: 0.0,
+                row_bias: synapses.bias.to_vec(),
+            },
+            None => MapConstants::new(
+                params.feature_map,
+                &projection,
+                sequence.scaled_queries().view(),
+                sequence.scaled_keys().view(),
+                params.seed,
+            ),
+        };
         let permutation = (params.ablation == Ablation::ShuffledProcesses)
             .then(|| draw_permutation(sizes.hidden, params.seed));
         Ok(Network {
@@ -185,6 +198,27 @@ impl Network {
             .as_ref()
             .map_or(1.0, |g| g[[output, hidden]])
     }
+}
+
+/// The learned W and b for this head when `projection = learned:FILE`, checked against the
+/// feature map, the sequence's model, layer and head, m and D.
+fn learned_synapses(
+    params: &Params,
+    sequence: &Sequence,
+) -> Result<Option<crate::model::learn::HiddenSynapses>, ModelError> {
+    let Projection::Learned(id) = params.projection else {
+        return Ok(None);
+    };
+    if params.feature_map != FeatureMap::Positive {
+        return Err(LearnedError::FeatureMap(params.feature_map.to_string()).into());
+    }
+    let file = learned::file(id);
+    let origin = sequence
+        .origin
+        .as_ref()
+        .map(|o| (o.model.as_str(), o.layer, o.head));
+    let synapses = file.synapses_for(&learned::path(id), origin, params.m, sequence.key_dim())?;
+    Ok(Some(synapses.clone()))
 }
 
 /// A uniformly random permutation of 0..n (Fisher–Yates) drawn from `seed`.

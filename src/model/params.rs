@@ -4,6 +4,7 @@
 //! happens once, at construction of a simulation, and a bad value becomes a [`ParamError`] that
 //! names the parameter and its valid range.
 
+use super::numbers::{grouped, number, power_of_two};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -88,14 +89,16 @@ pub enum Heads {
 }
 
 /// How the projection W is drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Projection {
     /// Every entry N(0, 1).
     #[default]
     Iid,
     /// Blocks of D orthogonal rows, each rescaled to a chi-distributed norm (Performer ORF).
     Orthogonal,
+    /// `learned:FILE`: W and a bias per hidden neuron read from a learned-synapses file
+    /// (spec v3), registered once by [`super::learned::register`].
+    Learned(super::learned::LearnedId),
 }
 
 macro_rules! named_enum {
@@ -121,7 +124,7 @@ macro_rules! named_enum {
                     other => Err(ParamError::Invalid {
                         name: $what,
                         value: other.to_string(),
-                        range: concat!("one of: ", $($name, " "),+).trim_end().to_string(),
+                        range: Range::OneOf($ty::NAMES).in_words(),
                     }),
                 }
             }
@@ -185,7 +188,88 @@ impl Ablation {
         }
     }
 }
-named_enum!(Projection, "projection", Iid => "iid", Orthogonal => "orthogonal");
+
+impl Projection {
+    /// The drawn projections, in display order (a learned one is named by its file).
+    pub const ALL: &'static [Projection] = &[Projection::Iid, Projection::Orthogonal];
+    /// The drawn projections' names; `learned:FILE` is accepted besides them.
+    pub const NAMES: &'static [&'static str] = &["iid", "orthogonal"];
+
+    /// The name used in experiment files and on the command line (`learned:FILE` for a file).
+    pub fn name(self) -> &'static str {
+        match self {
+            Projection::Iid => "iid",
+            Projection::Orthogonal => "orthogonal",
+            Projection::Learned(id) => super::learned::name(id),
+        }
+    }
+
+    /// Whether W and b come from a learned file.
+    pub fn is_learned(self) -> bool {
+        matches!(self, Projection::Learned(_))
+    }
+}
+
+impl fmt::Display for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Projection {
+    type Err = ParamError;
+    fn from_str(text: &str) -> Result<Self, ParamError> {
+        match text.trim() {
+            "iid" => Ok(Projection::Iid),
+            "orthogonal" => Ok(Projection::Orthogonal),
+            other => match other.strip_prefix("learned:") {
+                Some(path) if !path.trim().is_empty() => super::learned::register(path.trim())
+                    .map(Projection::Learned)
+                    .map_err(|e| ParamError::Learned(e.to_string())),
+                _ => Err(ParamError::Invalid {
+                    name: "projection",
+                    value: other.to_string(),
+                    range: Range::OneOf(Projection::NAMES).in_words(),
+                }),
+            },
+        }
+    }
+}
+
+impl Serialize for Projection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Projection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Choice for Projection {
+    fn name(&self) -> &'static str {
+        Projection::name(*self)
+    }
+    fn names(&self) -> &'static [&'static str] {
+        Projection::NAMES
+    }
+    fn choose(&mut self, name: &str) -> Result<(), ParamError> {
+        *self = name.parse()?;
+        Ok(())
+    }
+}
+
+impl ParamValue for Projection {
+    fn value(&self) -> Value {
+        Value::Choice(self.name())
+    }
+    fn edit(&mut self) -> ValueMut<'_> {
+        ValueMut::Choice(self)
+    }
+}
 named_enum!(Heads, "heads", One => "one", All => "all");
 
 impl FeatureMap {
@@ -253,12 +337,18 @@ impl FeatureMap {
 /// A bad parameter, named with its valid range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamError {
-    #[error("invalid {name} = {value}: must be {range}")]
+    /// One sentence, the same in the app, on the command line and for experiment files:
+    /// "m must be a whole number between 1 and 16 777 216" (`range` is usually
+    /// [`Param::requirement`]; `value` is kept for callers that show it beside the field).
+    #[error("{name} must be {range}")]
     Invalid {
         name: &'static str,
         value: String,
         range: String,
     },
+    /// A `learned:FILE` projection whose file cannot be used (the sentence says why).
+    #[error("{0}")]
+    Learned(String),
     #[error("unknown parameter '{0}'; known parameters are: {known}", known = PARAM_NAMES.join(", "))]
     Unknown(String),
     #[error(
@@ -366,16 +456,18 @@ impl Default for Params {
     }
 }
 
-/// Builds [`PARAMS`] from `field: unit, range, rule, live;` lines, so each entry's name is its
-/// field's name and its accessors cannot point at another field.
+/// Builds [`PARAMS`] from `field: unit, range, rule, live, reload, dynamic_only;` lines, so each
+/// entry's name is its field's name and its accessors cannot point at another field.
 macro_rules! param_table {
-    ($($field:ident: $unit:literal, $range:expr, $rule:expr, $live:expr;)+) => {
+    ($($field:ident: $unit:literal, $range:expr, $rule:expr, $live:expr, $reload:expr, $dynamic_only:expr;)+) => {
         [$(Param {
             name: stringify!($field),
             unit: $unit,
             range: $range,
             rule: $rule,
             live: $live,
+            reload: $reload,
+            dynamic_only: $dynamic_only,
             get: |params| params.$field.value(),
             edit: |params| params.$field.edit(),
         }),+]
@@ -383,31 +475,33 @@ macro_rules! param_table {
 }
 
 /// The parameter table: one entry per parameter, in the order of the spec's "Defaults". Every
-/// list of parameters (the CLI's `--set` keys, [`LiveParams`], structural changes, the panel's
-/// fields) is read from it, so adding a parameter means one line here.
+/// list of parameters (the CLI's `--set` keys, [`LiveParams`], structural changes, which changes
+/// read the sequence again, what algebraic mode ignores, the panel's fields) and every check of
+/// a range or rule is read from it, so adding a parameter means one line here (plus the model
+/// line that uses it and its panel label; tests fail when either is missing).
 pub const PARAMS: &[Param] = &param_table![
-    //  field            unit      range                                                 rule                    live
-    mode:            "",       Range::OneOf(Mode::NAMES),                            None,                   false;
-    schedule:        "",       Range::OneOf(Schedule::NAMES),                        None,                   false;
-    m:               "",       Range::Whole { min: 1, max: Some(MAX_FEATURES as u64) }, None,                false;
-    feature_map:     "",       Range::OneOf(FeatureMap::NAMES),                      None,                   false;
-    projection:      "",       Range::OneOf(Projection::NAMES),                      None,                   false;
-    seed:            "",       Range::AnyWhole,                                      None,                   false;
-    heterogeneity:   "",       Range::Real { low: Bound::Closed(0.0), high: Bound::Closed(10.0) }, None,     false;
-    tau_neuron:      "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
-    tau_process:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
-    tau_calcium:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true;
-    t_write:         "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false;
-    t_read:          "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false;
-    dt:              "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::StableStep), false;
-    eta:             "per ms", Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_RATE_PER_MS) }, None, true;
-    decay:           "per ms", Range::Real { low: Bound::Closed(0.0), high: Bound::Unbounded }, Some(Rule::DecayBelowStep), true;
-    c_min:           "",       Range::Real { low: Bound::Open(0.0), high: Bound::Unbounded }, None,          true;
-    synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false;
-    layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false;
-    head:            "",       Range::Whole { min: 0, max: None },                   None,                   false;
-    heads:           "",       Range::OneOf(Heads::NAMES),                           None,                   false;
-    ablation:        "",       Range::OneOf(Ablation::NAMES),                        None,                   false;
+    //  field            unit      range                                                 rule                    live   reload          dynamic only
+    mode:            "",       Range::OneOf(Mode::NAMES),                            None,                   false, Reload::No,     false;
+    schedule:        "",       Range::OneOf(Schedule::NAMES),                        None,                   false, Reload::No,     false;
+    m:               "",       Range::Whole { min: 1, max: Some(MAX_FEATURES as u64) }, None,                false, Reload::No,     false;
+    feature_map:     "",       Range::OneOf(FeatureMap::NAMES),                      None,                   false, Reload::No,     false;
+    projection:      "",       Range::OneOf(Projection::NAMES),                      None,                   false, Reload::No,     false;
+    seed:            "",       Range::AnyWhole,                                      None,                   false, Reload::Seeded, false;
+    heterogeneity:   "",       Range::Real { low: Bound::Closed(0.0), high: Bound::Closed(10.0) }, None,     false, Reload::No,     false;
+    tau_neuron:      "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true, Reload::No, true;
+    tau_process:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true, Reload::No, true;
+    tau_calcium:     "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::AtLeastDt), true, Reload::No, true;
+    t_write:         "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false, Reload::No, true;
+    t_read:          "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::WholeSteps), false, Reload::No, true;
+    dt:              "ms",     Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_TIME_MS) }, Some(Rule::StableStep), false, Reload::No, true;
+    eta:             "per ms", Range::Real { low: Bound::Open(0.0), high: Bound::Guard(MAX_RATE_PER_MS) }, None, true, Reload::No,   true;
+    decay:           "per ms", Range::Real { low: Bound::Closed(0.0), high: Bound::Unbounded }, Some(Rule::DecayBelowStep), true, Reload::No, true;
+    c_min:           "",       Range::Real { low: Bound::Open(0.0), high: Bound::Unbounded }, None,          true,  Reload::No,     false;
+    synthetic_scale: "",       Range::Real { low: Bound::Open(0.0), high: Bound::Closed(100.0) }, None,      false, Reload::Seeded, false;
+    layer:           "",       Range::Whole { min: 0, max: None },                   None,                   false, Reload::Heads,  false;
+    head:            "",       Range::Whole { min: 0, max: None },                   None,                   false, Reload::Heads,  false;
+    heads:           "",       Range::OneOf(Heads::NAMES),                           None,                   false, Reload::No,     false;
+    ablation:        "",       Range::OneOf(Ablation::NAMES),                        None,                   false, Reload::No,     false;
 ];
 
 /// Longest accepted time constant or slot (ms): a guard against overflow, not a modelling limit.
@@ -427,6 +521,11 @@ pub struct Param {
     pub rule: Option<Rule>,
     /// Whether a change applies to the running simulation (otherwise it rebuilds from t = 0).
     pub live: bool,
+    /// Whether a change makes the sequence itself differ, so a rebuild reads it again.
+    pub reload: Reload,
+    /// Whether only the dynamic run reads it (time constants, slots, rates): the algebraic
+    /// correspondence ignores it.
+    pub dynamic_only: bool,
     get: fn(&Params) -> Value,
     edit: fn(&mut Params) -> ValueMut<'_>,
 }
@@ -448,22 +547,14 @@ impl Param {
     }
 
     /// Sets it in `params` from text, as `--set NAME=TEXT` does.
+    /// Text that does not parse is refused with the same sentence as a value out of range.
     pub fn set_text(&self, params: &mut Params, text: &str) -> Result<(), ParamError> {
-        fn whole<T: FromStr>(name: &'static str, text: &str) -> Result<T, ParamError> {
-            text.trim()
-                .replace('_', "")
-                .parse::<T>()
-                .map_err(|_| invalid(name, text, "a non-negative integer"))
-        }
+        let refused = || invalid(self.name, text.trim(), &self.requirement());
+        let whole = || text.trim().replace('_', "");
         match self.edit(params) {
-            ValueMut::Real(value) => {
-                *value = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| invalid(self.name, text, "a number"))?;
-            }
-            ValueMut::Count(value) => *value = whole(self.name, text)?,
-            ValueMut::Integer(value) => *value = whole(self.name, text)?,
+            ValueMut::Real(value) => *value = text.trim().parse().map_err(|_| refused())?,
+            ValueMut::Count(value) => *value = whole().parse().map_err(|_| refused())?,
+            ValueMut::Integer(value) => *value = whole().parse().map_err(|_| refused())?,
             ValueMut::Choice(value) => value.choose(text)?,
         }
         Ok(())
@@ -495,6 +586,26 @@ impl Param {
         }
     }
 
+    /// What it must be, in English, completing "{name} must be …": "a whole number between 1
+    /// and 16 777 216", "a time in ms above 0 and at most 1 000 000 000, and no shorter than
+    /// dt". Every refusal of a value on its own (typed text, `--set`, experiment files, the
+    /// checks in [`Params::validate`]) uses it, so one refusal reads the same everywhere.
+    pub fn requirement(&self) -> String {
+        let what = match (self.range, self.unit) {
+            (Range::Whole { max: Some(_), .. }, _) => {
+                format!("a whole number {}", self.range.in_words())
+            }
+            (Range::Real { .. }, "ms") => format!("a time in ms {}", self.range.in_words()),
+            (Range::Real { .. }, "per ms") => format!("a rate per ms {}", self.range.in_words()),
+            (Range::Real { .. }, _) => format!("a number {}", self.range.in_words()),
+            _ => self.range.in_words(),
+        };
+        match self.rule {
+            None => what,
+            Some(rule) => format!("{what}, {}", rule.in_words()),
+        }
+    }
+
     /// Its valid values in English, e.g. "between 1 and 16 777 216".
     pub fn range_in_words(&self) -> String {
         match self.rule {
@@ -502,6 +613,17 @@ impl Param {
             Some(rule) => format!("{}, {}", self.range.in_words(), rule.in_words()),
         }
     }
+}
+
+/// Which sequences a change of a parameter makes differ (they are read again on a rebuild).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reload {
+    /// None: the sequence stays.
+    No,
+    /// A sequence drawn from the seed (synthetic data).
+    Seeded,
+    /// A source with several heads (a model folder, an .npy layer, synthetic NxDxH).
+    Heads,
 }
 
 /// A parameter's value, for comparing and copying.
@@ -634,7 +756,11 @@ impl Range {
                 };
                 value.is_finite() && above && below
             }
-            (Range::OneOf(names), Value::Choice(name)) => names.contains(&name),
+            // A projection may also name a learned file (checked when it was chosen).
+            (Range::OneOf(names), Value::Choice(name)) => {
+                names.contains(&name)
+                    || (names == Projection::NAMES && name.starts_with("learned:"))
+            }
             _ => false,
         }
     }
@@ -692,7 +818,7 @@ impl Range {
                 match (low, high) {
                     (Some(low), Some(high)) => format!("{low} and {high}"),
                     (Some(bound), None) | (None, Some(bound)) => bound,
-                    (None, None) => "any finite number".to_string(),
+                    (None, None) => "that is finite".to_string(),
                 }
             }
             Range::OneOf(names) => format!("one of: {}", names.join(", ")),
@@ -727,48 +853,6 @@ impl Rule {
     }
 }
 
-/// `n` with its digits in groups of three: 16 777 216.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-/// A bound in English: whole numbers grouped, others as Rust prints them.
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        let whole = grouped(value.abs() as u64);
-        if value < 0.0 {
-            format!("−{whole}")
-        } else {
-            whole
-        }
-    } else {
-        value.to_string()
-    }
-}
-
-/// 2ⁿ for a power of two from 1024 up, so the panel stays short; other values as they are.
-fn power_of_two(n: u64) -> String {
-    if n < 1024 || !n.is_power_of_two() {
-        return n.to_string();
-    }
-    const SUPERSCRIPT: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
-    let exponent: String = n
-        .trailing_zeros()
-        .to_string()
-        .chars()
-        .map(|digit| SUPERSCRIPT[digit as usize - '0' as usize])
-        .collect();
-    format!("2{exponent}")
-}
-
 /// Parameters that may change while a simulation runs: the table's live entries.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveParams(Params);
@@ -800,47 +884,27 @@ fn invalid(name: &'static str, value: impl fmt::Display, range: &str) -> ParamEr
     }
 }
 
-fn check_positive_time(name: &'static str, value: f64) -> Result<(), ParamError> {
-    if value.is_finite() && value > 0.0 && value <= 1e9 {
-        Ok(())
-    } else {
-        Err(invalid(
-            name,
-            value,
-            "a finite time > 0 ms (at most 1e9 ms)",
-        ))
-    }
+/// Names of the parameters that differ between `a` and `b`, in table order.
+pub fn changed_params(a: &Params, b: &Params) -> Vec<String> {
+    a.changes(b).map(|param| param.name.to_string()).collect()
 }
 
 impl Params {
     /// Checks every value on its own (sizes that depend on the sequence are checked by the
     /// simulation). Returns the first problem found.
     pub fn validate(&self) -> Result<(), ParamError> {
-        if self.m == 0 || self.m > MAX_FEATURES {
-            return Err(invalid(
-                "m",
-                self.m,
-                &format!("an integer in 1..={MAX_FEATURES}"),
-            ));
+        // Every range in the table, in table order, refused in the table's own words.
+        for param in PARAMS {
+            let value = param.get(self);
+            if !param.range.admits(value) {
+                return Err(invalid(param.name, value, &param.requirement()));
+            }
         }
-        if !(self.heterogeneity.is_finite() && (0.0..=10.0).contains(&self.heterogeneity)) {
-            return Err(invalid(
-                "heterogeneity",
-                self.heterogeneity,
-                "a number in [0, 10]",
-            ));
-        }
-        check_positive_time("tau_neuron", self.tau_neuron)?;
-        check_positive_time("tau_process", self.tau_process)?;
-        check_positive_time("tau_calcium", self.tau_calcium)?;
-        check_positive_time("t_write", self.t_write)?;
-        check_positive_time("t_read", self.t_read)?;
-        check_positive_time("dt", self.dt)?;
-        for (name, tau) in [
-            ("tau_neuron", self.tau_neuron),
-            ("tau_process", self.tau_process),
-            ("tau_calcium", self.tau_calcium),
-        ] {
+        // Every entry ruled "≥ dt" in the table, in table order.
+        for param in PARAMS.iter().filter(|p| p.rule == Some(Rule::AtLeastDt)) {
+            let (name, Value::Real(tau)) = (param.name, param.get(self)) else {
+                unreachable!("{} is a time in ms", param.name)
+            };
             if self.dt > tau {
                 return Err(ParamError::Invalid {
                     name: "dt",
@@ -862,35 +926,16 @@ impl Params {
                 });
             }
         }
-        if !(self.eta.is_finite() && self.eta > 0.0 && self.eta <= 1e6) {
-            return Err(invalid("eta", self.eta, "a finite rate > 0 per ms"));
-        }
-        if !(self.decay.is_finite() && self.decay >= 0.0 && self.decay * self.dt < 1.0) {
+        if self.decay * self.dt >= 1.0 {
             return Err(invalid(
                 "decay",
                 self.decay,
-                &format!("a rate ≥ 0 per ms with decay·dt < 1 (dt = {} ms)", self.dt),
+                &format!(
+                    "a rate per ms with decay·dt below 1 (below {} per ms at dt = {} ms)",
+                    1.0 / self.dt,
+                    self.dt
+                ),
             ));
-        }
-        if !(self.c_min.is_finite() && self.c_min > 0.0) {
-            return Err(invalid("c_min", self.c_min, "a finite number > 0"));
-        }
-        if !(self.synthetic_scale.is_finite()
-            && self.synthetic_scale > 0.0
-            && self.synthetic_scale <= 100.0)
-        {
-            return Err(invalid(
-                "synthetic_scale",
-                self.synthetic_scale,
-                "a number in (0, 100]",
-            ));
-        }
-        // Every range in the table holds, also for a parameter without a check of its own above.
-        for param in PARAMS {
-            let value = param.get(self);
-            if !param.range.admits(value) {
-                return Err(invalid(param.name, value, &param.range.in_words()));
-            }
         }
         Ok(())
     }
@@ -942,7 +987,7 @@ mod tests {
     #[test]
     fn bad_values_name_the_parameter_and_range() {
         let cases: &[(&str, &str, &str)] = &[
-            ("m", "0", "m = 0"),
+            ("m", "0", "m must be a whole number between 1"),
             ("tau_calcium", "-1", "tau_calcium"),
             ("tau_neuron", "0", "tau_neuron"),
             ("dt", "0.3", "divisor of t_write"),
@@ -969,8 +1014,22 @@ mod tests {
                 .contains("unknown parameter 'tau'")
         );
         let err = p.set("feature_map", "relu").unwrap_err().to_string();
-        assert!(err.contains("positive hyperbolic trig elu1"), "{err}");
+        assert!(
+            err.starts_with("feature_map must be one of: positive, hyperbolic, trig, elu1"),
+            "{err}"
+        );
         assert!(p.set("m", "-3").is_err());
+    }
+
+    #[test]
+    fn changed_params_names_fields() {
+        let a = Params::default();
+        let b = Params {
+            m: 512,
+            tau_calcium: 3.0,
+            ..a.clone()
+        };
+        assert_eq!(changed_params(&a, &b), ["m", "tau_calcium"]);
     }
 
     #[test]
@@ -1112,5 +1171,52 @@ mod tests {
                 param.name
             );
         }
+    }
+
+    /// Every entry refuses a bad value with one sentence that names it and its range, the same
+    /// for text that does not parse (`--set`, the panel) and for a parsed value out of range
+    /// (experiment files, `validate`).
+    #[test]
+    fn every_entry_refuses_in_one_sentence_from_the_table() {
+        for param in PARAMS {
+            let requirement = param.requirement();
+            let sentence = format!("{} must be {requirement}", param.name);
+            assert!(
+                requirement.contains(&param.range.in_words()),
+                "{}: {requirement}",
+                param.name
+            );
+            let mut params = Params::default();
+            let error = param.set_text(&mut params, "lots").unwrap_err();
+            assert_eq!(error.to_string(), sentence, "typed text for {}", param.name);
+            assert_eq!(
+                params,
+                Params::default(),
+                "{} changed on a refusal",
+                param.name
+            );
+            let outside = match param.range {
+                Range::Whole { min, .. } if min > 0 => Some("0"),
+                Range::Whole { .. } | Range::AnyWhole => Some("-5"),
+                Range::Real { .. } => Some("inf"),
+                Range::OneOf(_) => None,
+            };
+            if let Some(outside) = outside {
+                let set = param.set_text(&mut params, outside);
+                let error = set.and_then(|()| params.validate()).unwrap_err();
+                assert_eq!(error.to_string(), sentence, "{} = {outside}", param.name);
+            }
+        }
+        let mut params = Params::default();
+        let m = "m must be a whole number between 1 and 16 777 216";
+        assert_eq!(params.set("m", "-5").unwrap_err().to_string(), m);
+        params.set("m", "0").unwrap();
+        assert_eq!(params.validate().unwrap_err().to_string(), m);
+        let mut params = Params::default();
+        params.set("tau_calcium", "-5").unwrap();
+        assert_eq!(
+            params.validate().unwrap_err().to_string(),
+            "tau_calcium must be a time in ms above 0 and at most 1 000 000 000, and no shorter than dt"
+        );
     }
 }

@@ -806,13 +806,19 @@ mod tests {
             BatchRunner::sweep(job, || {}).wait()
         };
         let cases = [
-            (failure(heads(zero_m, 0)), "invalid m = 0"),
+            (
+                failure(heads(zero_m, 0)),
+                "m must be a whole number between 1 and 16 777 216",
+            ),
             (
                 failure(heads(bundled(Mode::Algebraic, 64), 9)),
                 "layers 0..=5",
             ),
             (failure(heads(synthetic, 0)), "no attention heads"),
-            (failure(sweep(vec![64, 0], 1)), "invalid m = 0"),
+            (
+                failure(sweep(vec![64, 0], 1)),
+                "m must be a whole number between 1 and 16 777 216",
+            ),
             (failure(sweep(vec![64], 0)), "at least one seed"),
         ];
         for (message, expect) in cases {

@@ -249,6 +249,16 @@ pub fn head_budget(
     sequence: &Sequence,
     spec: &BudgetSpec,
 ) -> Result<HeadBudget, BudgetError> {
+    head_budget_reporting(params, sequence, spec, &|| {})
+}
+
+/// [`head_budget`], calling `point_done` as each (m, seed) run finishes (on any thread).
+pub fn head_budget_reporting(
+    params: &Params,
+    sequence: &Sequence,
+    spec: &BudgetSpec,
+    point_done: &(dyn Fn() + Sync),
+) -> Result<HeadBudget, BudgetError> {
     spec.validate()?;
     let reference = softmax_reference(sequence, params.schedule);
     let runs: Vec<(usize, u64)> = spec
@@ -267,6 +277,7 @@ pub fn head_budget(
             };
             let network = Network::new(&run_params, sequence)?;
             let output = run_algebraic(&network, sequence);
+            point_done();
             Ok(BudgetPoint {
                 m,
                 seed: run_params.seed,
@@ -303,6 +314,19 @@ pub fn layer_budget(
     head: Option<usize>,
     spec: &BudgetSpec,
 ) -> Result<Vec<HeadBudget>, BudgetError> {
+    layer_budget_reporting(experiment, layer, head, spec, &|_| {}, &|| {})
+}
+
+/// [`layer_budget`], telling `heads_chosen` how many heads will be budgeted (before any runs)
+/// and calling `point_done` as each (head, m, seed) run finishes.
+pub fn layer_budget_reporting(
+    experiment: &Experiment,
+    layer: usize,
+    head: Option<usize>,
+    spec: &BudgetSpec,
+    heads_chosen: &dyn Fn(usize),
+    point_done: &(dyn Fn() + Sync),
+) -> Result<Vec<HeadBudget>, BudgetError> {
     spec.validate()?;
     experiment.params.validate().map_err(ModelError::from)?;
     let (layers, heads) = head_grid(&experiment.source)?
@@ -323,6 +347,7 @@ pub fn layer_budget(
         Some(head) => vec![head],
         None => (0..heads).collect(),
     };
+    heads_chosen(chosen.len());
     chosen
         .into_iter()
         .map(|head| {
@@ -332,7 +357,7 @@ pub fn layer_budget(
                 ..experiment.params.clone()
             };
             let sequence = load_sequence(&experiment.source, experiment.text.as_deref(), &params)?;
-            head_budget(&params, &sequence, spec)
+            head_budget_reporting(&params, &sequence, spec, point_done)
         })
         .collect()
 }
@@ -417,25 +442,6 @@ pub fn budget_table(experiment: &Experiment, spec: &BudgetSpec, heads: &[HeadBud
         "R² of the fixed-slope fit (negative: worse than a constant, the law is far off); slope of the free log-log line, m_free_fit where that line meets the target. synapses = d·m' at m_needed (one astrocyte process each); one astrocyte contacts ~1e5 synapses in rodents (Bushong et al. 2002), up to 2e6 in humans (Oberheim et al. 2009). \"does NOT hold\": the free log-log slope is further than {LAW_SLOPE_TOLERANCE} from −0.5.",
     );
     out
-}
-
-/// `tripartite budget`: computes and prints the budget (`json`: as JSON).
-pub fn print_budget(
-    experiment: &Experiment,
-    layer: Option<usize>,
-    head: Option<usize>,
-    spec: &BudgetSpec,
-    json: bool,
-) -> Result<(), BudgetError> {
-    spec.validate()?;
-    let layer = layer.unwrap_or(experiment.params.layer);
-    let heads = layer_budget(experiment, layer, head, spec)?;
-    if json {
-        println!("{}", budget_json(experiment, spec, &heads));
-    } else {
-        print!("{}", budget_table(experiment, spec, &heads));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! What the UI may ask of the worker.
 
+use super::checkpoint::Checkpoint;
+use super::trace::Probe;
 use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
@@ -35,52 +37,6 @@ impl SubsetMode {
         match self {
             SubsetMode::MostActive => "most active",
             SubsetMode::FixedSample => "fixed sample",
-        }
-    }
-}
-
-/// One item whose value is traced over time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Probe {
-    /// Input neuron rate u_k.
-    Input(usize),
-    /// Hidden neuron rate h_j.
-    Hidden(usize),
-    /// Output neuron rate y_i.
-    Output(usize),
-    /// Astrocyte process p_ij at the tripartite synapse hidden j → output i.
-    Process { output: usize, hidden: usize },
-    /// Synaptic weight H_ij.
-    Synapse { output: usize, hidden: usize },
-}
-
-impl Probe {
-    /// A short name with the spec's symbol, e.g. "process p[3,17]".
-    pub fn label(&self) -> String {
-        match self {
-            Probe::Input(k) => format!("input u[{k}]"),
-            Probe::Hidden(j) => format!("hidden h[{j}]"),
-            Probe::Output(i) => format!("output y[{i}]"),
-            Probe::Process { output, hidden } => format!("process p[{output},{hidden}]"),
-            Probe::Synapse { output, hidden } => format!("weight H[{output},{hidden}]"),
-        }
-    }
-
-    /// The hidden neuron this probe involves, if any.
-    pub fn hidden(&self) -> Option<usize> {
-        match *self {
-            Probe::Hidden(j) => Some(j),
-            Probe::Process { hidden, .. } | Probe::Synapse { hidden, .. } => Some(hidden),
-            _ => None,
-        }
-    }
-
-    /// The output neuron this probe involves, if any.
-    pub fn output(&self) -> Option<usize> {
-        match *self {
-            Probe::Output(i) => Some(i),
-            Probe::Process { output, .. } | Probe::Synapse { output, .. } => Some(output),
-            _ => None,
         }
     }
 }
@@ -159,7 +115,7 @@ pub enum Command {
     /// (File ▸ Save state writes it).
     CaptureState,
     /// Continue a saved run: its experiment is loaded and the simulation put in its state.
-    LoadState(Box<super::run::Checkpoint>),
+    LoadState(Box<Checkpoint>),
     /// With a whole layer running (heads = all): make head h the one the snapshot's
     /// single-head fields (graph, traces, matrices, metrics) describe.
     SelectHead(usize),

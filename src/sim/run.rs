@@ -1,13 +1,15 @@
 //! Headless runs: build a simulation and run it to the end, with no thread, window or pacing.
 //! One loop, [`run_to_end`], serves the CLI's `run` and `sweep` and the batch runner.
 
-use super::snapshot::TraceSample;
+use super::trace::TraceSample;
 use crate::data::experiment::Experiment;
 use crate::data::source::SequenceError;
 use crate::model::network::ModelError;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
 use crate::model::simulation::{SimState, Simulation};
+// State files and the app still name these here; they live in `checkpoint`.
+pub use super::checkpoint::{Checkpoint, SavedKeyframes};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,29 +45,6 @@ pub struct HeadlessRun {
     pub wall_s: f64,
 }
 
-/// A run's whole state with the experiment it belongs to: what a state file holds
-/// (`io::checkpoint` reads and writes it) and what the worker captures for File ▸ Save state.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Checkpoint {
-    /// The experiment the run belongs to.
-    pub experiment: Experiment,
-    pub state: SimState,
-    /// Trace samples recorded so far (calcium only; the app's saved states carry the trace its
-    /// history holds).
-    pub trace: Vec<TraceSample>,
-    /// The run's keyframes and live edits, so that earlier times replay from them after the
-    /// file is opened (None: the file keeps none, as format 1 and `run --save-state` files).
-    pub keyframes: Option<SavedKeyframes>,
-}
-
-/// What a state file keeps of a run's past: its keyframes and live edits, and the parameters
-/// it started with (times before the first keyframe replay from a fresh state of those).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SavedKeyframes {
-    pub start: Params,
-    pub keyframes: super::keyframes::Keyframes,
-}
-
 /// Why a headless run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -83,12 +62,23 @@ pub fn run_experiment(experiment: &Experiment) -> Result<HeadlessRun, RunError> 
 
 /// Runs `params` on `sequence` to the end, sampling calcium for the trace.
 pub fn run_sequence(params: &Params, sequence: Arc<Sequence>) -> Result<HeadlessRun, ModelError> {
+    run_sequence_reporting(params, sequence, &mut |_| {})
+}
+
+/// [`run_sequence`], showing `after_block` the simulation after each block of steps (the CLI's
+/// progress bar reads `step_index` of `total_steps` there).
+pub fn run_sequence_reporting(
+    params: &Params,
+    sequence: Arc<Sequence>,
+    after_block: &mut dyn FnMut(&Simulation),
+) -> Result<HeadlessRun, ModelError> {
     let started = Instant::now();
     let mut simulation = Simulation::new(params, sequence)?;
     let every = (simulation.total_steps() / TRACE_ROWS).max(1);
     let mut trace = Vec::new();
     let ControlFlow::Continue(()) = run_to_end(&mut simulation, |simulation| {
         record_block(simulation, every, &mut trace);
+        after_block(simulation);
         ControlFlow::<std::convert::Infallible>::Continue(())
     });
     Ok(HeadlessRun {

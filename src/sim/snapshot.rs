@@ -1,8 +1,11 @@
 //! What the worker publishes: the latest state of the shown subset, plus the rows and trace
 //! samples produced since the last publication.
 
-use super::command::{Probe, Speed, SubsetMode};
-use crate::model::dynamic::BlockStep;
+use super::checkpoint::Checkpoint;
+use super::command::{Speed, SubsetMode};
+use super::trace::Probe;
+// Published with every update; defined beside the probes it records.
+pub use super::trace::TraceSample;
 use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::network::Sizes;
 use crate::model::params::Params;
@@ -185,46 +188,6 @@ pub struct Timeline {
     pub live_metrics: Option<crate::model::metrics::Metrics>,
 }
 
-/// One trace sample: the astrocyte's calcium, and the probes' values, after one step. The
-/// worker publishes these; headless runs record them (without probes) for `trace.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TraceSample {
-    pub generation: u64,
-    /// Steps taken when the sample was recorded.
-    pub step: u64,
-    pub time_ms: f64,
-    /// c / (η T_write).
-    pub calcium: f64,
-    /// Values of the probes at this step.
-    pub probes: Vec<(Probe, f64)>,
-}
-
-impl TraceSample {
-    /// The sample of `state` (probes outside the network are left out).
-    pub fn record(generation: u64, probes: &[Probe], state: BlockStep<'_>) -> TraceSample {
-        let probes = probes
-            .iter()
-            .filter_map(|&probe| {
-                let value = match probe {
-                    Probe::Input(k) => state.input_rate(k),
-                    Probe::Hidden(j) => state.hidden_rate(j),
-                    Probe::Output(i) => state.output_rate(i),
-                    Probe::Process { output, hidden } => state.process(output, hidden),
-                    Probe::Synapse { output, hidden } => state.synapse_weight(output, hidden),
-                }?;
-                Some((probe, value))
-            })
-            .collect();
-        TraceSample {
-            generation,
-            step: state.step_index(),
-            time_ms: state.time_ms(),
-            calcium: state.calcium_normalised(),
-            probes,
-        }
-    }
-}
-
 /// One read row completed: row t of A_net and c_t.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowUpdate {
@@ -245,7 +208,7 @@ pub struct Update {
     /// completed by then (false in the mask) are no longer read.
     pub truncate: Option<(u64, Vec<bool>)>,
     /// The state captured for File ▸ Save state, or why it could not be.
-    pub captured: Option<Result<Arc<super::run::Checkpoint>, String>>,
+    pub captured: Option<Result<Arc<Checkpoint>, String>>,
     /// A branch was undone or redone: the trace past its step belongs to the other line.
     pub switch: Option<BranchSwitch>,
 }

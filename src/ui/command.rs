@@ -13,7 +13,6 @@ use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::sim::Command;
 use crate::ui::files::FileAction;
-use crate::ui::history::HistoryAction;
 use crate::ui::views::compare::CompareAction;
 use crate::ui::views::selection::{Selection, TokenSelection};
 
@@ -28,6 +27,17 @@ pub enum Tab {
     Sweep,
     /// The run against a pinned baseline, and twin runs.
     Compare,
+}
+
+/// What the user asked of the history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryAction {
+    Undo,
+    Redo,
+    /// Undo until this many edits remain applied (0: back to the start of the history).
+    JumpTo(usize),
+    /// Show or hide the History window.
+    ToggleWindow,
 }
 
 /// What the user (or a script) asked of the app.

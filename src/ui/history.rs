@@ -10,21 +10,11 @@ use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::sim::compare::experiment_diff;
 use crate::ui::command::AppCommand;
+pub use crate::ui::command::HistoryAction;
 use std::collections::VecDeque;
 
 /// Edits kept for undo; the oldest is dropped beyond this.
 pub const HISTORY_LIMIT: usize = 200;
-
-/// What the user asked of the history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HistoryAction {
-    Undo,
-    Redo,
-    /// Undo until this many edits remain applied (0: back to the start of the history).
-    JumpTo(usize),
-    /// Show or hide the History window.
-    ToggleWindow,
-}
 
 /// The applied edits (undo) and the undone ones (redo).
 #[derive(Debug)]
@@ -70,6 +60,36 @@ impl EditHistory {
         while self.done.len() > self.limit {
             self.done.pop_front();
         }
+    }
+
+    /// Folds a live parameter edit made at `step`, the very step the last recorded branch
+    /// began and before it has run, into that branch: the worker's branch line carries the
+    /// edit, so one undo brings back the run and the panel together (issue 25). Returns whether
+    /// it did.
+    pub fn fold_into_branch(&mut self, step: u64, command: &AppCommand) -> bool {
+        let AppCommand::EditParams { before, after } = command else {
+            return false;
+        };
+        let Some(AppCommand::SwitchBranch {
+            back: false,
+            step: at,
+            change,
+        }) = self.done.back_mut()
+        else {
+            return false;
+        };
+        if *at != step || !self.undone.is_empty() {
+            return false;
+        }
+        for name in crate::sim::worker::changed_params(before, after) {
+            if !change.split(", ").any(|c| c == name) {
+                if !change.is_empty() {
+                    change.push_str(", ");
+                }
+                change.push_str(&name);
+            }
+        }
+        true
     }
 
     /// Whether `command` asks for the state the last edit already reached. The parameter

@@ -148,3 +148,29 @@ pub fn images_harness(experiment: Experiment) -> Harness<'static, TripartiteApp>
     }
     h
 }
+
+/// Six tokens, short slots: a whole run in a moment (the timeline and truth tests).
+pub fn small() -> Experiment {
+    Experiment {
+        params: Params {
+            m: 64,
+            t_write: 10.0,
+            t_read: 40.0,
+            ..Params::default()
+        },
+        source: SourceSpec::Synthetic {
+            tokens: 6,
+            dim: 8,
+            heads: 1,
+        },
+        ..Experiment::default()
+    }
+}
+
+/// Presses Run to end and waits for the run's last step.
+pub fn finished(h: &mut Harness<'static, TripartiteApp>) -> Snapshot {
+    h.get_by_label("Run to end").click();
+    wait_snapshot(h, "the end of the run", |s| {
+        s.step == s.run.as_ref().map_or(u64::MAX, |r| r.total_steps)
+    })
+}

@@ -7,7 +7,8 @@
 //! A model with one channel reads grayscale images; a colour image (any pixel whose red, green
 //! and blue differ) is refused rather than silently converted, since such a model never saw
 //! colour. Alpha is dropped. When the folder's preprocessor does not resize, an image of any
-//! other size than the model's is refused.
+//! other size than the model's is refused. The bundled digits model is the exception: a file
+//! is first fitted to 8×8 grayscale (`data::images::fit_for_digits`), and the app says so.
 
 use image::{DynamicImage, GenericImageView, imageops::FilterType};
 use ndarray::Array3;

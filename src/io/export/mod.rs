@@ -9,9 +9,14 @@
 //!   `STEM_difference.npy` from the app).
 //! - [`json`]: `metrics.json`, the [`json::RunReport`].
 //! - [`png`]: figures and screenshots.
+//! - [`figure`], [`layer`], [`encode`]: the files of `tripartite figure`, of a whole layer's
+//!   `run --out` (and its `metrics.json`), and of `tripartite encode`.
 
 pub mod csv;
+pub mod encode;
+pub mod figure;
 pub mod json;
+pub mod layer;
 pub mod npy;
 pub mod png;
 

@@ -27,7 +27,17 @@ pub(super) struct AbState {
 impl TripartiteApp {
     /// Records `command` for undo when it edits the experiment and is about to be carried out.
     pub(super) fn record_edit(&mut self, command: &AppCommand) {
-        if !self.loaded && !self.ab.replaying {
+        if self.loaded || self.ab.replaying {
+            return;
+        }
+        // An edit at the step a branch just began belongs to that branch (one undo for both).
+        let at_branch = self
+            .history
+            .snapshot
+            .as_ref()
+            .filter(|s| !s.timeline.scrubbed && s.timeline.branches.last() == Some(&s.step))
+            .is_some_and(|s| self.ab.edits.fold_into_branch(s.step, command));
+        if !at_branch {
             self.ab.edits.record(command);
         }
     }

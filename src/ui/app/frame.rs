@@ -369,7 +369,9 @@ impl TripartiteApp {
 
     /// The sequence picker and the parameters, on the left.
     fn parameter_panel(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
-        let mut worker = Vec::new();
+        // The views' parameter and sequence changes become edits measured from these.
+        let current = self.current_experiment();
+        let mut worker = crate::ui::views::out::ViewOut::new(out, &current.params, &self.base);
         // Pending changes, Apply and every error stay in sight above the scrolling fields.
         self.params.bar(ui, &self.history, &mut worker);
         ui.separator();
@@ -397,18 +399,9 @@ impl TripartiteApp {
                 .default_open(false)
                 .open(self.digits.wants_open().then_some(true))
                 .show(ui, |ui| {
-                    if self.digits.ui(ui, &self.history, &mut worker) {
-                        out.push(crate::ui::actions::UserAction::OpenImage.command(false));
-                    }
+                    self.digits.ui(ui, &self.history, &mut worker);
                 });
         });
-        // Both views speak in worker commands; as app commands they carry what they replace.
-        let current = self.current_experiment();
-        out.extend(
-            worker
-                .into_iter()
-                .map(|command| AppCommand::from_worker(command, &current.params, &self.base)),
-        );
     }
 
     /// The Live page: the tiles above, the timeline across the bottom under all of them.

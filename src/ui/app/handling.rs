@@ -326,9 +326,20 @@ impl TripartiteApp {
 
     fn perform(&mut self, ctx: &egui::Context, action: FileAction, confirmed: bool) {
         let current = self.current_experiment();
-        // An example is a starting point, not a file: switching to another loses nothing saved.
-        let example_to_example =
-            matches!(action, FileAction::OpenExample { .. }) && self.files.document.is_example();
+        // An example (or a lesson's experiment) is a starting point, not a file: switching to
+        // another example or lesson loses nothing saved (issue 25).
+        let example_to_example = matches!(
+            action,
+            FileAction::OpenExample { .. } | FileAction::StartLesson(_) | FileAction::OpenLesson(_)
+        ) && self.files.document.is_example();
+        // A lesson file is checked before anything is asked: a broken one replaces nothing.
+        if let FileAction::OpenLesson(path) = &action
+            && !confirmed
+            && let Err(e) = crate::io::lesson::load(path)
+        {
+            self.files.message = Some((e.to_string(), false));
+            return;
+        }
         if action.discards_changes()
             && !confirmed
             && !example_to_example

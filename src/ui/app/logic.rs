@@ -52,7 +52,8 @@ impl TripartiteApp {
                 ctx.request_repaint();
             }
         }
-        self.write_captured_state();
+        self.write_captured_state(ctx);
+        self.finish_state_save();
         self.heads.poll();
         self.sweep.poll();
         self.ask_before_closing(ctx);
@@ -91,7 +92,7 @@ impl TripartiteApp {
 
     /// Writes the state the worker captured for File ▸ Save state, off the UI thread (a large
     /// network's state is tens of megabytes); the outcome shows like a figure export's.
-    fn write_captured_state(&mut self) {
+    fn write_captured_state(&mut self, ctx: &egui::Context) {
         let Some(captured) = self.history.captured.take() else {
             return;
         };
@@ -118,22 +119,42 @@ impl TripartiteApp {
                 ..(*checkpoint).clone()
             })
         });
-        let slot: super::FigureSlot = Default::default();
-        self.files.pending_figure = Some(slot.clone());
-        std::thread::spawn(move || {
-            let outcome = captured.and_then(|checkpoint| {
-                crate::io::checkpoint::save_state(&path, &checkpoint)
-                    .map(|()| {
-                        format!(
-                            "Saved the run's state at step {} to {}",
-                            checkpoint.state.step_index(),
-                            path.display()
-                        )
-                    })
-                    .map_err(|e| e.to_string())
-            });
-            let outcome = outcome.map_err(|e| format!("State not saved: {e}"));
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        let repaint = ctx.clone();
+        self.files.pending_state = Some(crate::jobs::background::Background::start(
+            "state save",
+            move || {
+                let outcome = captured.and_then(|checkpoint| {
+                    crate::io::checkpoint::save_state(&path, &checkpoint)
+                        .map(|()| {
+                            format!(
+                                "Saved the run's state at step {} to {}",
+                                checkpoint.state.step_index(),
+                                path.display()
+                            )
+                        })
+                        .map_err(|e| e.to_string())
+                });
+                outcome.map_err(|e| format!("State not saved: {e}"))
+            },
+            move || repaint.request_repaint(),
+        ));
+    }
+
+    /// Shows the outcome of a state save once the file is written.
+    fn finish_state_save(&mut self) {
+        use crate::jobs::background::Poll;
+        let Some(job) = &self.files.pending_state else {
+            return;
+        };
+        let outcome = match job.poll() {
+            Poll::Running => return,
+            Poll::Done(outcome) => outcome,
+            Poll::Lost => Err("State not saved: internal failure while writing it".to_owned()),
+        };
+        self.files.pending_state = None;
+        self.files.message = Some(match outcome {
+            Ok(text) => (text, true),
+            Err(text) => (text, false),
         });
     }
 

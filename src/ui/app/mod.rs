@@ -129,6 +129,8 @@ struct FileState {
     quitting: bool,
     /// A figure export waiting for the window screenshot: its outcome lands here.
     pending_figure: Option<FigureSlot>,
+    /// A saved state being written off the UI thread: its outcome, once written.
+    pending_state: Option<crate::jobs::background::Background<Result<String, String>>>,
     /// The last file operation's outcome (text, success), shown in the message strip.
     message: Option<(String, bool)>,
     /// When the message was first shown, and for which document.
@@ -189,6 +191,7 @@ impl TripartiteApp {
                 last_title: String::new(),
                 quitting: false,
                 pending_figure: None,
+                pending_state: None,
                 message: None,
                 message_seen: None,
             },

@@ -157,6 +157,16 @@ impl DialogKind {
     }
 }
 
+/// The user's documents folder when it exists, else the home folder.
+fn user_folder() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+        .filter(|h| h.is_dir())?;
+    let documents = home.join("Documents");
+    Some(if documents.is_dir() { documents } else { home })
+}
+
 /// A dialog that answered faster than this without a path is taken to have no backend.
 const NO_BACKEND_WITHIN: Duration = Duration::from_millis(150);
 
@@ -200,6 +210,8 @@ struct TypedPath {
 pub struct FileDialogs {
     native: bool,
     start_folder: Option<PathBuf>,
+    /// The folder of the last path a dialog answered with.
+    last_folder: Option<PathBuf>,
     answers_in: Sender<(DialogKind, Option<PathBuf>, Duration)>,
     answers: Receiver<(DialogKind, Option<PathBuf>, Duration)>,
     /// A native dialog is open on its thread.
@@ -227,6 +239,7 @@ impl FileDialogs {
         FileDialogs {
             native,
             start_folder: None,
+            last_folder: None,
             answers_in,
             answers,
             waiting: None,
@@ -268,7 +281,7 @@ impl FileDialogs {
         }
         self.waiting = Some(kind);
         let answers = self.answers_in.clone();
-        let start = self.start_folder.clone();
+        let start = self.start_folder();
         let repaint = self.repaint.clone();
         let spawned = std::thread::Builder::new()
             .name("file dialog".into())
@@ -286,15 +299,35 @@ impl FileDialogs {
         }
     }
 
+    /// Where a dialog opens: the last folder a dialog answered with, else the folder set by
+    /// the app, else the user's documents or home folder; always absolute, so that a default
+    /// name never resolves against the folder the app was launched from (issue 25).
+    pub fn start_folder(&self) -> Option<PathBuf> {
+        self.last_folder
+            .clone()
+            .or_else(|| self.start_folder.clone())
+            .or_else(user_folder)
+            .map(|folder| std::path::absolute(&folder).unwrap_or(folder))
+    }
+
+    /// Remembers the folder of a chosen path for the next dialog.
+    fn remember(&mut self, path: &std::path::Path) {
+        // A chosen folder's parent, so the next dialog shows it among its siblings.
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            self.last_folder = Some(std::path::absolute(folder).unwrap_or(folder.to_path_buf()));
+        }
+    }
+
     fn suggested_text(&self, kind: DialogKind) -> String {
-        let folder = self.start_folder.clone().unwrap_or_default();
+        let folder = self.start_folder().unwrap_or_default();
         let name = match kind {
             DialogKind::SaveExperimentAs => "experiment.toml",
             DialogKind::SaveState => "run.tpstate",
             DialogKind::Export(export) => export.default_file_name(),
             _ => "",
         };
-        if folder.as_os_str().is_empty() {
+        // Opening suggests no name; the window says where a relative one is looked for.
+        if folder.as_os_str().is_empty() || name.is_empty() {
             name.to_string()
         } else {
             folder.join(name).display().to_string()
@@ -318,6 +351,9 @@ impl FileDialogs {
         while let Ok((kind, path, took)) = self.answers.try_recv() {
             self.waiting = None;
             self.thread = None;
+            if let Some(chosen) = &path {
+                self.remember(chosen);
+            }
             if path.is_none() && took < NO_BACKEND_WITHIN {
                 // Nobody can cancel that fast: rfd found no portal and no zenity.
                 self.fall_back_to_typing(kind);
@@ -342,6 +378,7 @@ impl FileDialogs {
         if self.repaint.is_none() {
             self.repaint = Some(ctx.clone());
         }
+        let start = self.start_folder();
         let Some(typed) = &mut self.typed else {
             return;
         };
@@ -356,6 +393,9 @@ impl FileDialogs {
             } else {
                 "File path"
             };
+            if let Some(folder) = &start {
+                ui.label(format!("A name alone is saved in {}", folder.display()));
+            }
             let label = ui.label(hint);
             let field = ui
                 .add(
@@ -373,7 +413,12 @@ impl FileDialogs {
                 let text = typed.text.trim();
                 let ok = ui.add_enabled(!text.is_empty(), egui::Button::new("OK"));
                 if (ok.clicked() || entered) && !text.is_empty() {
-                    answer = Some(Some(PathBuf::from(text)));
+                    // A relative name resolves against the folder shown, not the launch folder.
+                    let typed_path = PathBuf::from(text);
+                    answer = Some(Some(match &start {
+                        Some(folder) if typed_path.is_relative() => folder.join(typed_path),
+                        _ => typed_path,
+                    }));
                 }
                 if ui.button("Cancel").clicked() {
                     answer = Some(None);
@@ -385,6 +430,9 @@ impl FileDialogs {
         }
         if let Some(path) = answer {
             self.typed = None;
+            if let Some(chosen) = &path {
+                self.remember(chosen);
+            }
             self.ready.push((kind, path));
         }
     }
@@ -432,5 +480,31 @@ mod tests {
         dialogs.thread = Some(thread);
         assert_eq!(dialogs.poll(), None);
         assert!(dialogs.is_busy() && !dialogs.is_native());
+    }
+
+    #[test]
+    fn dialogs_start_in_an_absolute_folder_and_then_in_the_last_one_used() {
+        let mut dialogs = FileDialogs::with_native(false);
+        let start = dialogs.start_folder().expect("documents or home");
+        assert!(start.is_absolute(), "{start:?}");
+        let suggested = dialogs.suggested_text(DialogKind::Export(ExportKind::MetricsJson));
+        assert!(
+            std::path::Path::new(&suggested).is_absolute(),
+            "the suggested name shows where it goes: {suggested}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let chosen = dir.path().join("run.tpstate");
+        dialogs
+            .answers_in
+            .send((DialogKind::SaveState, Some(chosen), Duration::from_secs(1)))
+            .unwrap();
+        dialogs.waiting = Some(DialogKind::SaveState);
+        assert!(dialogs.poll().is_some());
+        assert_eq!(dialogs.start_folder().as_deref(), Some(dir.path()));
+        assert!(
+            dialogs
+                .suggested_text(DialogKind::SaveExperimentAs)
+                .starts_with(&dir.path().display().to_string())
+        );
     }
 }

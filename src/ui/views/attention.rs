@@ -17,6 +17,19 @@ use ndarray::Array2;
 /// Largest N for which the row forming in the current read slot is overlaid live.
 const LIVE_OVERLAY_MAX_TOKENS: usize = 256;
 
+/// The colour scale of A_soft and A_net for a whole run: 0 to A_soft's largest entry, so it
+/// stays put as A_net fills (an A_net entry above it shows at full colour) and A_soft looks
+/// the same at every step (issue 25).
+pub fn run_scale(softmax: &Array2<f64>) -> ColorScale {
+    let top = softmax
+        .iter()
+        .fold(0.0f64, |m, v| if v.is_finite() { m.max(*v) } else { m });
+    ColorScale::Sequential {
+        min: 0.0,
+        max: top.max(1e-9),
+    }
+}
+
 /// What each metric means and what a good value is, for its tooltip.
 pub const METRIC_HELP: [(&str, &str, &str); 5] = [
     (
@@ -42,7 +55,8 @@ pub const METRIC_HELP: [(&str, &str, &str); 5] = [
         "calcium_corr",
         "c corr",
         "Pearson correlation over the read slots of the astrocyte's calcium c_t with the softmax \
-         normaliser Z_t: 1 means the astrocyte tracks Z_t up to scale (needs two rows). \
+         normaliser Z_t: 1 means the astrocyte tracks Z_t up to scale (— until three rows are read: \
+         two points always lie on a line). \
          Good: close to 1; near 0 means it does not track Z_t.",
     ),
     (
@@ -164,8 +178,8 @@ impl AttentionView {
         if !self.compact && !self.metrics_apart {
             theme::caption(
                 ui,
-                "Rows: queries, columns: keys; A_net fills as read slots end; white = same as the \
-             transformer. Click a row to select it everywhere.",
+                "Rows: queries, columns: keys; A_net's row t forms in read slot t; colours \
+             scaled by A_soft. Click a row to select it everywhere.",
             );
         }
         let Some(snapshot) = history.snapshot.as_ref() else {
@@ -213,15 +227,7 @@ impl AttentionView {
             });
         }
         let version = key.0.wrapping_mul(1_000_003).wrapping_add(key.1);
-        let top = run
-            .softmax_attention
-            .iter()
-            .chain(self.shown_net.iter())
-            .fold(0.0f64, |m, v| if v.is_finite() { m.max(*v) } else { m });
-        let sequential = ColorScale::Sequential {
-            min: 0.0,
-            max: top.max(1e-9),
-        };
+        let sequential = run_scale(&run.softmax_attention);
         let largest =
             self.difference.iter().fold(
                 0.0f64,
@@ -606,4 +612,21 @@ fn scale_switch(ui: &mut egui::Ui, choice: &mut DifferenceScale) {
         .on_hover_text(
             "Scale to this run's largest difference (shows the pattern of small errors)",
         );
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    #[test]
+    fn the_scale_is_set_by_a_soft_alone() {
+        let soft = ndarray::array![[0.6, 0.4], [0.197, 0.803]];
+        assert_eq!(
+            run_scale(&soft),
+            ColorScale::Sequential {
+                min: 0.0,
+                max: 0.803
+            }
+        );
+    }
 }

@@ -7,13 +7,13 @@ use crate::data::bundle::PASSAGE_NAME;
 use crate::data::experiment::Experiment;
 use crate::data::images::digits_model;
 use crate::data::real::bundle;
-use crate::io::figure::{
+use crate::jobs::background::{Background, Poll};
+use crate::jobs::figure::{
     FIGURE_SIZES, FigurePanel, digit_experiment, figure_panel, passage_experiment,
 };
 use crate::ui::views::sweep::{log_grid, pow10_label};
 use crate::ui::widgets::theme;
 use egui_plot::{HoverPosition, Legend, Line, LineStyle, Plot, PlotPoints};
-use std::sync::mpsc::{Receiver, channel};
 
 /// Accessible name of the button that computes the figure.
 pub const DRAW_LABEL: &str = "Draw the authors' figure";
@@ -93,7 +93,7 @@ pub struct AuthorsFigure {
     head: Option<(usize, usize)>,
     panel: Option<FigurePanel>,
     message: Option<String>,
-    pending: Option<Receiver<Result<FigurePanel, String>>>,
+    pending: Option<Background<Result<FigurePanel, String>>>,
     /// Asked to show itself (File ▸ Examples): the Sweep tab opens its section once.
     open_requested: bool,
 }
@@ -142,14 +142,12 @@ impl AuthorsFigure {
     }
 
     fn start(&mut self, ctx: &egui::Context, experiment: Experiment) {
-        let (send, receive) = channel();
         let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let result = figure_panel(&experiment).map_err(|e| e.to_string());
-            let _ = send.send(result);
-            ctx.request_repaint();
-        });
-        self.pending = Some(receive);
+        self.pending = Some(Background::start(
+            "authors' figure",
+            move || figure_panel(&experiment).map_err(|e| e.to_string()),
+            move || ctx.request_repaint(),
+        ));
     }
 
     /// The input and head pickers.
@@ -191,16 +189,23 @@ impl AuthorsFigure {
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui, experiment: &Experiment) {
-        if let Some(receive) = &self.pending
-            && let Ok(result) = receive.try_recv()
-        {
-            self.pending = None;
-            match result {
-                Ok(panel) => {
+        if let Some(job) = &self.pending {
+            match job.poll() {
+                Poll::Running => {}
+                Poll::Done(Ok(panel)) => {
+                    self.pending = None;
                     self.panel = Some(panel);
                     self.message = None;
                 }
-                Err(message) => self.message = Some(message),
+                Poll::Done(Err(message)) => {
+                    self.pending = None;
+                    self.message = Some(message);
+                }
+                Poll::Lost => {
+                    self.pending = None;
+                    self.message =
+                        Some("The figure could not be computed (internal failure).".into());
+                }
             }
         }
         theme::caption(

@@ -303,6 +303,20 @@ impl CompareView {
 
 /// One comparison: what differs, the metrics, the change in A_net and both calcium traces.
 /// `names`: what to call A and B.
+/// "layer 3 · head 9 (one head) · m = 256 · seed 0 · bundled:coreference-it": which run a
+/// side of a comparison is.
+fn which_run(record: &crate::sim::compare::RunRecord) -> String {
+    let params = &record.experiment.params;
+    let heads = match params.heads {
+        crate::model::params::Heads::One => "one head",
+        crate::model::params::Heads::All => "in its layer",
+    };
+    format!(
+        "layer {} · head {} ({heads}) · m = {} · seed {} · {}",
+        params.layer, params.head, params.m, params.seed, record.experiment.source
+    )
+}
+
 fn comparison_ui(
     ui: &mut egui::Ui,
     id: &str,
@@ -331,11 +345,15 @@ fn comparison_ui(
             format!("step {} of {}", record.steps, record.total_steps)
         }
     };
-    ui.weak(format!(
-        "{a}: {} · {b}: {}",
-        progress(&comparison.reference),
-        progress(&comparison.other)
-    ));
+    // Each side names its run, so a head's figures are never compared with another head's
+    // unawares (issue 25).
+    for (name, record) in [(a, &comparison.reference), (b, &comparison.other)] {
+        ui.weak(format!(
+            "{name}: {} · {}",
+            which_run(record),
+            progress(record)
+        ));
+    }
     egui::Grid::new(format!("{id} metrics"))
         .striped(true)
         .num_columns(4)

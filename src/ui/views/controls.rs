@@ -133,7 +133,8 @@ impl ControlsView {
     }
 }
 
-/// "reading token 3/12 't2' · t = 1 853.5 ms", or the equivalent for other states.
+/// "reading token 3/12 't2' · t = 1 853.5 ms", or the equivalent for other states. Scrubbed
+/// back, it describes the time shown, not the run's present (issue 25).
 pub fn phase_text(snapshot: Option<&Snapshot>) -> String {
     let Some(s) = snapshot else {
         return "starting…".to_string();
@@ -143,21 +144,32 @@ pub fn phase_text(snapshot: Option<&Snapshot>) -> String {
     };
     let n = run.tokens.len();
     let time = format!("t = {} ms", theme::thousands(s.time_ms, 1));
+    let back = s.timeline.scrubbed;
+    let looking = if back { "looking back · " } else { "" };
     if !run.dynamic {
         return match s.state {
-            RunState::Finished => format!("algebraic mode · all {n} rows read"),
-            _ => format!("algebraic mode · {}/{n} rows read", s.rows_completed),
+            RunState::Finished if !back => format!("algebraic mode · all {n} rows read"),
+            _ => format!(
+                "{looking}algebraic mode · {}/{n} rows read",
+                s.rows_completed
+            ),
         };
     }
     match (s.state, s.slot) {
-        (RunState::Finished, _) | (_, None) => format!("finished · {time} · all {n} rows read"),
+        (_, None) => format!("{looking}finished · {time} · all {n} rows read"),
+        (RunState::Finished, _) if !back => format!("finished · {time} · all {n} rows read"),
         (_, Some(slot)) => {
             let verb = match slot.phase {
                 Phase::Write => "writing",
                 Phase::Read => "reading",
             };
+            let rows = if back {
+                format!(" · {}/{n} rows read", s.rows_completed)
+            } else {
+                String::new()
+            };
             format!(
-                "{verb} token {}/{n} '{}' · {time} of {}",
+                "{looking}{verb} token {}/{n} '{}' · {time} of {}{rows}",
                 slot.token + 1,
                 run.tokens[slot.token],
                 theme::thousands(run.total_ms, 0)

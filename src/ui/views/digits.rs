@@ -11,6 +11,7 @@ use crate::data::images::{DIGIT_SIZE, ImagePreview, bundled_digit, bundled_digit
 use crate::data::source::SourceSpec;
 use crate::model::params::Params;
 use crate::sim::{Command, RunHistory};
+use crate::ui::views::out::ViewOut;
 use crate::ui::widgets::colormap::viridis;
 use crate::ui::widgets::heatmap::label_width;
 use crate::ui::widgets::theme;
@@ -106,8 +107,8 @@ fn digits_params(params: &Params) -> Params {
     params
 }
 
-fn load(spec: SourceSpec, params: &Params, out: &mut Vec<Command>) {
-    out.push(Command::LoadExperiment(Box::new(Experiment {
+fn load(spec: SourceSpec, params: &Params, out: &mut ViewOut<'_>) {
+    out.worker(Command::LoadExperiment(Box::new(Experiment {
         params: digits_params(params),
         source: spec,
         text: None,
@@ -282,13 +283,11 @@ impl DigitsPanel {
         });
     }
 
-    /// Draws the panel. `history` tells the current source; loads go out as worker commands.
-    /// True when the user asked to open an image file (the app shows File ▸ Open image's
-    /// dialog).
-    #[must_use]
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) -> bool {
+    /// Draws the panel. `history` tells the current source; loads go out as sequence changes,
+    /// and Open image… as File ▸ Open image's dialog.
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         let Some(snapshot) = history.snapshot.as_ref() else {
-            return false;
+            return;
         };
         let run = snapshot.run.as_ref();
         let spec = run.and_then(|r| r.source.parse::<SourceSpec>().ok());
@@ -304,6 +303,9 @@ impl DigitsPanel {
                  digits ViT, any size for a ViT folder that resizes",
             )
             .clicked();
+        if open_image {
+            out.push(crate::ui::actions::UserAction::OpenImage.command(false));
+        }
 
         ui.label("Bundled held-out digits");
         let thumb = 26.0;
@@ -405,7 +407,7 @@ impl DigitsPanel {
         }
         let (Some(run), Some(shown)) = (run, self.shown.take()) else {
             theme::caption(ui, NO_IMAGE_CAPTION);
-            return open_image;
+            return;
         };
         match &shown.preview {
             Some(preview) => {
@@ -413,6 +415,11 @@ impl DigitsPanel {
                     let prediction = predicted(&origin.text).unwrap_or("nothing (no classifier)");
                     ui.label(theme::title(&format!("The model predicts {prediction}")))
                         .on_hover_text(&origin.text);
+                    // How a file was fitted to the digits model, said under the prediction.
+                    if let Some((_, note)) = origin.text.split_once("(read as ") {
+                        let note = note.split_once(')').map_or(note, |(n, _)| n);
+                        theme::caption(ui, &format!("read as {note}"));
+                    }
                 }
                 self.patch_attention(ui, history, preview);
                 if std::mem::take(&mut self.reveal) {
@@ -422,7 +429,6 @@ impl DigitsPanel {
             None => theme::caption(ui, NO_IMAGE_CAPTION),
         }
         self.shown = Some(shown);
-        open_image
     }
 
     /// The query patch's attention row over the image, for A_soft and A_net.

@@ -462,7 +462,8 @@ fn describe(condition: &Condition, snapshot: Option<&Snapshot>) -> String {
                 .and_then(|s| Param::named(key).map(|p| p.get(&s.params).to_string()))
                 .map(|v| format!(" (now {v})"))
                 .unwrap_or_default();
-            format!("set {key} between {low} and {high}{now}")
+            let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
+            format!("set {name} between {low} and {high}{now}")
         }
         Condition::TokenSelected(t) => format!("select token {t}"),
         Condition::TabOpened(tab) => format!("open the {} tab", tab.name()),
@@ -487,4 +488,22 @@ fn emphasised(ui: &egui::Ui, text: &str, size: f32) -> LayoutJob {
         job.append(part, 0.0, format.clone());
     }
     job
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_condition_names_the_parameter_as_the_panel_does() {
+        let condition = Condition::ParamBetween {
+            key: "tau_calcium".into(),
+            low: 50.0,
+            high: 150.0,
+        };
+        assert_eq!(
+            describe(&condition, None),
+            "set τ_c calcium between 50 and 150"
+        );
+    }
 }

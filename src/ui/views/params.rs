@@ -5,21 +5,14 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::source::SourceSpec;
-use crate::model::params::{Choice, Param, ParamError, Params, Range, Value, ValueMut};
+use crate::model::params::{Choice, Param, ParamError, Params, Range, ValueMut};
 use crate::sim::{Command, RunHistory};
+use crate::ui::views::out::ViewOut;
 use crate::ui::widgets::theme;
 use egui::RichText;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-/// A value as the panel shows it ("−5", "0.3", "hyperbolic").
-fn shown_value(value: Value) -> String {
-    match value {
-        Value::Real(v) => theme::sig(v),
-        other => other.to_string(),
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Group {
@@ -40,6 +33,12 @@ struct Field {
     label: &'static str,
     help: &'static str,
     group: Group,
+}
+
+/// The label the panel shows for parameter `key` ("tau_calcium" → "τ_c calcium"), so that
+/// lessons and hints name a parameter as the learner sees it (issue 25).
+pub fn panel_label(key: &str) -> Option<&'static str> {
+    FIELDS.iter().find(|f| f.key == key).map(|f| f.label)
 }
 
 const FIELDS: &[Field] = &[
@@ -192,7 +191,12 @@ const CHOSEN_BY_THE_PICKER: [&str; 3] = ["layer", "head", "heads"];
 pub struct Refusal {
     pub key: &'static str,
     pub label: &'static str,
+    /// The model's own sentence ("m must be a whole number between 1 and 16 777 216"), the
+    /// same the command line and experiment files give.
     pub reason: String,
+    /// Whether the draft holds the refused value (so reverting it changes something); text
+    /// that never parsed left the draft as it was.
+    pub in_draft: bool,
 }
 
 pub struct ParamsView {
@@ -294,14 +298,17 @@ impl ParamsView {
                 continue;
             };
             if let Some(text) = self.typed.get(field.key) {
-                let kind = match param.get(applied) {
-                    Value::Real(_) => "a number",
-                    _ => "a whole number",
+                // Text that is not a number is refused as `--set` refuses it.
+                let mut scratch = applied.clone();
+                let reason = match param.set_text(&mut scratch, text) {
+                    Err(error) => error.to_string(),
+                    Ok(()) => format!("{} must be {}", param.name, param.requirement()),
                 };
                 refusals.push(Refusal {
                     key: field.key,
                     label: field.label,
-                    reason: format!("“{text}” is not {kind}; the field kept its value"),
+                    reason,
+                    in_draft: false,
                 });
                 continue;
             }
@@ -312,19 +319,16 @@ impl ParamsView {
             let mut alone = applied.clone();
             param.copy(&self.draft, &mut alone);
             if let Err(error) = alone.validate() {
-                let value = param.get(&self.draft);
-                let must = match &error {
-                    ParamError::Invalid { name, range, .. }
-                        if *name == param.name && param.range.admits(value) =>
-                    {
-                        range.clone()
-                    }
-                    _ => param.range_in_words(),
+                let reason = match &error {
+                    ParamError::Invalid { name, .. } if *name == param.name => error.to_string(),
+                    // Refused by a rule phrased for another field (dt against a shorter τ).
+                    _ => format!("{} must be {}", param.name, param.requirement()),
                 };
                 refusals.push(Refusal {
                     key: field.key,
                     label: field.label,
-                    reason: format!("{} refused: must be {must}", shown_value(value)),
+                    reason,
+                    in_draft: true,
                 });
             }
         }
@@ -336,6 +340,7 @@ impl ParamsView {
                 key: "",
                 label: "together",
                 reason: error.to_string(),
+                in_draft: true,
             });
         }
         refusals
@@ -343,7 +348,7 @@ impl ParamsView {
 
     /// The bar pinned above the scrolling panel: pending rebuild changes with Apply and
     /// Discard, every refused value, and the worker's last word on a change.
-    pub fn bar(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    pub fn bar(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         ui.label(theme::title("Parameters"));
         ui.horizontal(|ui| {
             badge(ui, true);
@@ -364,7 +369,7 @@ impl ParamsView {
     }
 
     /// What the bar holds below its title: pending changes, refusals, errors and notices.
-    fn bar_messages(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    fn bar_messages(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -381,7 +386,7 @@ impl ParamsView {
             }
         }
         if live != applied && live.validate().is_ok() {
-            out.push(Command::SetParams(live.clone()));
+            out.worker(Command::SetParams(live.clone()));
         }
         let names: Vec<&str> = applied
             .changes(&self.draft)
@@ -400,7 +405,7 @@ impl ParamsView {
                 let apply =
                     ui.add_enabled(refusals.is_empty(), egui::Button::new("Apply and rebuild"));
                 if apply.clicked() {
-                    out.push(Command::SetParams(self.draft.clone()));
+                    out.worker(Command::SetParams(self.draft.clone()));
                 }
                 if ui.button("Discard changes").clicked() {
                     self.draft = applied.clone();
@@ -408,16 +413,14 @@ impl ParamsView {
                 }
             });
         }
+        // Each refusal once, in the pinned bar; its field is outlined in red.
         for refusal in &refusals {
-            ui.add(
-                egui::Label::new(
-                    RichText::new(format!("{}: {}", refusal.label, refusal.reason))
-                        .color(theme::ERROR),
-                )
-                .wrap(),
-            );
+            ui.add(egui::Label::new(RichText::new(&refusal.reason).color(theme::ERROR)).wrap());
         }
-        if !refusals.is_empty() && ui.small_button("Revert refused values").clicked() {
+        // Only a refused value in the draft has something to revert; refused text is
+        // replaced by typing.
+        if refusals.iter().any(|r| r.in_draft) && ui.small_button("Revert refused values").clicked()
+        {
             for refusal in &refusals {
                 if let Some(param) = Param::named(refusal.key) {
                     param.copy(&applied, &mut self.draft);
@@ -454,7 +457,7 @@ impl ParamsView {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
@@ -487,20 +490,9 @@ impl ParamsView {
                                 let Some(param) = Param::named(field.key) else {
                                     continue;
                                 };
-                                let refusal = refusals.iter().find(|r| r.key == field.key);
-                                self.field_row(ui, field, param, &applied, refusal.is_some());
-                                if let Some(refusal) = refusal {
-                                    ui.label("");
-                                    ui.add(
-                                        egui::Label::new(
-                                            RichText::new(&refusal.reason)
-                                                .color(theme::ERROR)
-                                                .size(12.5),
-                                        )
-                                        .wrap(),
-                                    );
-                                    ui.end_row();
-                                }
+                                // Outlined here; its sentence is in the bar above.
+                                let refused = refusals.iter().any(|r| r.key == field.key);
+                                self.field_row(ui, field, param, &applied, refused);
                             }
                         });
                 });
@@ -681,7 +673,7 @@ impl ParamsView {
         &mut self,
         ui: &mut egui::Ui,
         snapshot: &crate::sim::Snapshot,
-        out: &mut Vec<Command>,
+        out: &mut ViewOut<'_>,
     ) {
         let current = snapshot
             .run
@@ -775,7 +767,7 @@ impl ParamsView {
                         ..self.experiment.clone()
                     };
                     self.source_sent = true;
-                    out.push(Command::LoadExperiment(Box::new(experiment)));
+                    out.worker(Command::LoadExperiment(Box::new(experiment)));
                 }
                 Err(error) => self.source_error = Some(error.to_string()),
             }

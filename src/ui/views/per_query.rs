@@ -80,8 +80,24 @@ impl PerQueryView {
             return;
         }
         let mut open = self.open;
-        egui::Window::new("Per-query diagnostics")
+        // The title names the head it covers; the id keeps one window as the head changes.
+        let title = snapshot.map_or_else(
+            || "Per-query diagnostics".to_string(),
+            |s| {
+                format!(
+                    "Per-query diagnostics · layer {} head {}",
+                    s.params.layer, s.params.head
+                )
+            },
+        );
+        // Below the menus and the controls, at the right: it never opens over the File, Edit,
+        // Ablate and View menus (issue 25).
+        let screen = ctx.content_rect();
+        egui::Window::new(title)
+            .id(egui::Id::unique("tripartite.per_query_window"))
             .open(&mut open)
+            .pivot(egui::Align2::RIGHT_TOP)
+            .default_pos(egui::pos2(screen.right() - 16.0, screen.top() + 120.0))
             .default_width(420.0)
             .resizable(true)
             .show(ctx, |ui| match snapshot {
@@ -157,7 +173,8 @@ impl PerQueryView {
                     let value = values[index];
                     let token = tokens.get(t).map_or("?", String::as_str);
                     let selected = selection.queries.contains(&t);
-                    let label = format!("{t:>3} {token}");
+                    // Tokens are named by their own labels, as everywhere else (issue 25).
+                    let label = token.to_string();
                     let (rect, response) = ui.allocate_exact_size(
                         vec2(ui.available_width(), row_height),
                         Sense::click(),
@@ -199,14 +216,19 @@ impl PerQueryView {
                         .collect::<Vec<_>>()
                         .join("\n");
                     let response = response.on_hover_text(
-                        RichText::new(format!("query {t} '{token}'\n{details}")).monospace(),
+                        RichText::new(format!(
+                            "query '{token}' (token {}/{})\n{details}",
+                            t + 1,
+                            tokens.len()
+                        ))
+                        .monospace(),
                     );
                     response.widget_info(|| {
                         egui::WidgetInfo::labeled(
                             egui::Role::Button,
                             true,
                             format!(
-                                "query {t} {token}: {} {}",
+                                "query {token}: {} {}",
                                 PerQuery::NAMES[self.column],
                                 theme::sig(value)
                             ),

@@ -7,9 +7,11 @@ use crate::data::source::SourceSpec;
 use crate::model::params::Heads;
 use crate::sim::batch::HeadGrids;
 use crate::sim::{Command, RunHistory};
+use crate::ui::command::AppCommand;
+use crate::ui::files::{DialogKind, FileAction};
+use crate::ui::views::out::ViewOut;
 use egui::RichText;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 /// Typing pauses this long before the text is re-encoded.
@@ -26,7 +28,8 @@ fn short_text(text: &str) -> String {
     }
 }
 
-/// Picks the sequence and the head; sends `LoadExperiment` / `SetParams` to the worker.
+/// Picks the sequence and the head: sequence changes and parameter edits, and the model
+/// folder through the app's file dialogs (native, or a typed path where there is none).
 pub struct SequencePicker {
     /// The model folder chosen, if any.
     model_dir: Option<PathBuf>,
@@ -34,8 +37,6 @@ pub struct SequencePicker {
     text: String,
     /// When the text last changed (for the re-encode delay).
     edited: Option<Instant>,
-    /// A folder dialog running on its own thread.
-    dialog: Option<Receiver<Option<PathBuf>>>,
     /// Typed folder path, when no dialog is wanted or available.
     typed_dir: String,
     /// Layers and heads of the current source, looked up off the UI thread.
@@ -58,26 +59,11 @@ impl SequencePicker {
                 "The astrocyte wrapped the synapse because it needed calcium.".into()
             }),
             edited: None,
-            dialog: None,
             grids: HeadGrids::default(),
         }
     }
 
-    /// Opens the folder dialog off the UI thread.
-    fn open_folder_dialog(&mut self, ctx: &egui::Context) {
-        let (send, receive) = channel();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let picked = rfd::FileDialog::new()
-                .set_title("Open a BERT-family model folder (config.json, model.safetensors, tokenizer.json)")
-                .pick_folder();
-            let _ = send.send(picked);
-            ctx.request_repaint();
-        });
-        self.dialog = Some(receive);
-    }
-
-    fn load_model_text(&self, history: &RunHistory, out: &mut Vec<Command>) {
+    fn load_model_text(&self, history: &RunHistory, out: &mut ViewOut<'_>) {
         let Some(dir) = &self.model_dir else { return };
         let mut experiment = Experiment {
             source: SourceSpec::Model(dir.clone()),
@@ -87,11 +73,11 @@ impl SequencePicker {
         if let Some(snapshot) = &history.snapshot {
             experiment.params = snapshot.params.clone();
         }
-        out.push(Command::LoadExperiment(Box::new(experiment)));
+        out.worker(Command::LoadExperiment(Box::new(experiment)));
     }
 
     /// Draws the picker. `history` tells the current source and parameters.
-    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut Vec<Command>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, history: &RunHistory, out: &mut ViewOut<'_>) {
         let Some(snapshot) = history.snapshot.as_ref() else {
             ui.label("Loading…");
             return;
@@ -106,17 +92,6 @@ impl SequencePicker {
             let grid = self.grids.get(&spec, move || ctx.request_repaint());
             grid.and_then(|g| g.ok().flatten())
         });
-        if let Some(receive) = &self.dialog
-            && let Ok(picked) = receive.try_recv()
-        {
-            self.dialog = None;
-            if let Some(dir) = picked {
-                self.typed_dir = dir.display().to_string();
-                self.model_dir = Some(dir);
-                self.load_model_text(history, out);
-            }
-        }
-
         // Bundled sentences.
         if let Ok(bundle) = bundle() {
             let current = source.strip_prefix("bundled:").unwrap_or("");
@@ -148,7 +123,7 @@ impl SequencePicker {
                             let mut params = snapshot.params.clone();
                             params.layer = sentence.default_layer;
                             params.head = sentence.default_head;
-                            out.push(Command::LoadExperiment(Box::new(Experiment {
+                            out.worker(Command::LoadExperiment(Box::new(Experiment {
                                 params,
                                 source: SourceSpec::Bundled(sentence.name.clone()),
                                 text: None,
@@ -206,26 +181,26 @@ impl SequencePicker {
                     params.heads = if all { Heads::All } else { Heads::One };
                 }
                 if params != snapshot.params {
-                    out.push(Command::SetParams(params));
+                    out.worker(Command::SetParams(params));
                 }
             });
         }
 
         // A model folder with live text.
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            let busy = self.dialog.is_some();
-            if ui
-                .add_enabled(!busy, egui::Button::new("Open model folder…"))
-                .on_hover_text("A HuggingFace BERT-family folder: config.json, model.safetensors, tokenizer.json")
-                .clicked()
-            {
-                self.open_folder_dialog(ui.ctx());
-            }
-            if busy {
-                ui.spinner();
-            }
-        });
+        if ui
+            .button("Open model folder…")
+            .on_hover_text(
+                "A HuggingFace BERT-family folder: config.json, model.safetensors, tokenizer.json",
+            )
+            .clicked()
+        {
+            // The app's dialogs: the same as File ▸ Open model folder, with the typed-path
+            // window where the desktop has no native dialog.
+            out.push(AppCommand::File(FileAction::Choose(
+                DialogKind::OpenModelFolder,
+            )));
+        }
         ui.horizontal(|ui| {
             let label = ui.label("or path");
             let field = ui

@@ -354,7 +354,10 @@ mod tests {
         );
         settle(&mut state);
         let message = state.message().unwrap_or_default();
-        assert!(message.contains("invalid m = 0"), "{message}");
+        assert!(
+            message.contains("m must be a whole number between 1 and 16 777 216"),
+            "{message}"
+        );
         assert!(state.queue.is_empty());
         assert!(state.heads(Variant::HYPERBOLIC_IID).is_empty());
     }

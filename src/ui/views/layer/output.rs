@@ -16,6 +16,23 @@ pub struct LayerOutputView {
     texture: Option<(u64, egui::TextureHandle, f64)>,
 }
 
+/// Shown until the first read slot ends.
+pub const NO_ROW_YET: &str = "No row has been read yet: the layer output is set against the \
+     transformer's row by row, as each read slot ends.";
+
+/// What the layer output is compared with, for `source` (the snapshot's source spec):
+/// synthetic and .npy layers have no W_O (the identity) and no transformer output, so their
+/// reference is the same layer with A_soft.
+pub fn reference_note(source: &str) -> &'static str {
+    if source.starts_with("synthetic:") || source.starts_with("npy:") {
+        "Compared with the same layer computed with A_soft: this source has no W_O (the \
+         identity) and no transformer output of its own."
+    } else {
+        "Compared with the transformer's own output at this point (after W_O, before the \
+         residual)."
+    }
+}
+
 /// The text that names the layer's error (tests look for it).
 pub fn rel_err_text(layer: &LayerSnapshot) -> String {
     format!(
@@ -36,12 +53,12 @@ impl LayerOutputView {
                  heads' outputs are concatenated and multiplied by W_O (with its bias), before \
                  the residual and LayerNorm.",
             );
+        if let Some(run) = snapshot.run.as_ref() {
+            ui.label(reference_note(&run.source));
+        }
         let Some(diff) = layer.output_diff.as_ref() else {
-            theme::caption(
-                ui,
-                "No transformer output to compare with: synthetic and .npy sequences carry no \
-                 W_O (it is the identity). Pick a bundled sentence or a model folder.",
-            );
+            // The difference exists once a row is read, whatever the source (issue 25).
+            theme::caption(ui, NO_ROW_YET);
             return;
         };
         let tokens: &[String] = snapshot.run.as_ref().map_or(&[], |r| &r.tokens);

@@ -180,6 +180,8 @@ impl SweepPanel {
         if let Err(problem) = &valid {
             ui.colored_label(theme::ERROR, RichText::new(problem).size(15.0));
         }
+        // Room between the wrapped rows above and the buttons, which they must not overlap.
+        ui.add_space(4.0);
         ui.horizontal(|ui| {
             let runnable = valid.is_ok() && !self.is_running();
             let runs = valid
@@ -307,8 +309,10 @@ impl SweepPanel {
         let response = Plot::new("attn_tv against m")
             .height(height)
             .legend(
+                // attn_tv falls with m, so the curves run from the top left to the right;
+                // the bottom left is the corner they leave empty (issue 25).
                 Legend::default()
-                    .position(egui_plot::Corner::RightTop)
+                    .position(egui_plot::Corner::LeftBottom)
                     .follow_insertion_order(true),
             )
             .x_axis_label("random features m (log scale)")

@@ -81,7 +81,7 @@ impl CalciumSamples {
         self.calcium.is_empty()
     }
 
-    /// Pearson correlation of c_t with Z_t (the calcium_corr metric); NaN below two tokens.
+    /// Pearson correlation of c_t with Z_t (the calcium_corr metric); NaN below three tokens.
     pub fn correlation(&self) -> f64 {
         pearson(&self.calcium, &self.normaliser)
     }

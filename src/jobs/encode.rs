@@ -1,57 +1,14 @@
-//! `tripartite encode`'s outputs: one head's q, k, v and softmax attention as `.npy`, the
-//! token labels as `tokens.txt`, and a JSON summary (with the predicted class for images).
+//! `tripartite encode`: text read by a BERT or ALBERT folder, or an image by a ViT, one head's
+//! q, k, v and softmax attention written by `io::export::encode`, and a one-line or JSON
+//! summary (with the predicted class for images).
 
-use crate::data::bert::{BertError, Family, HeadQkv, ImageError};
+use crate::data::bert::{BertError, Family, ImageError};
 use crate::data::images::{encode_digit, encode_image_file, folder_family};
 use crate::data::real::load_model;
 use crate::data::source::SequenceError;
+pub use crate::io::export::encode::{EncodeWriteError, write_head};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
-
-/// Why the outputs could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum EncodeWriteError {
-    #[error("cannot create '{path}': {source}")]
-    CreateFolder {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write '{path}': {reason}")]
-    Write { path: PathBuf, reason: String },
-}
-
-/// Writes `q.npy`, `k.npy`, `v.npy`, `attention_softmax.npy` and `tokens.txt` into `out`.
-pub fn write_head(out: &Path, head: &HeadQkv, tokens: &[String]) -> Result<(), EncodeWriteError> {
-    use ndarray_npy::WriteNpyExt;
-    std::fs::create_dir_all(out).map_err(|source| EncodeWriteError::CreateFolder {
-        path: out.to_owned(),
-        source,
-    })?;
-    let write = |name: &str, bytes: &[u8]| {
-        let path = out.join(name);
-        super::atomic_write(&path, bytes).map_err(|e| EncodeWriteError::Write {
-            path,
-            reason: e.to_string(),
-        })
-    };
-    for (name, array) in [
-        ("q.npy", &head.q),
-        ("k.npy", &head.k),
-        ("v.npy", &head.v),
-        ("attention_softmax.npy", &head.attention),
-    ] {
-        let mut bytes = Vec::new();
-        array
-            .write_npy(&mut bytes)
-            .map_err(|e| EncodeWriteError::Write {
-                path: out.join(name),
-                reason: e.to_string(),
-            })?;
-        write(name, &bytes)?;
-    }
-    write("tokens.txt", (tokens.join("\n") + "\n").as_bytes())
-}
+use std::path::Path;
 
 /// What `encode --json` prints.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -2,9 +2,10 @@
 //! each publication puts the newest snapshot into a one-slot mailbox (the newest replaces the
 //! last unread one, as a triple buffer would) with everything gathered since.
 
-use super::history::TRACE_CAPACITY;
-use super::snapshot::{BranchSwitch, RowUpdate, Snapshot, TraceSample, Update};
-use super::thread::lock;
+use crate::sim::checkpoint::Checkpoint;
+use crate::sim::history::TRACE_CAPACITY;
+use crate::sim::snapshot::{BranchSwitch, RowUpdate, Snapshot, TraceSample, Update};
+use crate::sim::thread::lock;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ pub struct Mailbox {
     samples: VecDeque<TraceSample>,
     rows: Vec<RowUpdate>,
     truncate: Option<(u64, Vec<bool>)>,
-    captured: Option<Result<Arc<super::run::Checkpoint>, String>>,
+    captured: Option<Result<Arc<Checkpoint>, String>>,
     switch: Option<BranchSwitch>,
 }
 
@@ -103,7 +104,7 @@ impl Publisher {
     }
 
     /// Hands a captured state (or why there is none) to the reader with the next update.
-    pub fn captured(&mut self, captured: Result<Arc<super::run::Checkpoint>, String>) {
+    pub fn captured(&mut self, captured: Result<Arc<Checkpoint>, String>) {
         lock(&self.mailbox).captured = Some(captured);
     }
 

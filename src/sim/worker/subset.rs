@@ -2,9 +2,10 @@
 //! active or as a fixed sample, always including the probed ones. What it publishes is
 //! O(subset), however large m' is.
 
-use super::command::{Probe, SubsetMode, SubsetRequest};
-use super::snapshot::{NeuronState, SubsetState};
 use crate::model::simulation::Simulation;
+use crate::sim::command::{SubsetMode, SubsetRequest};
+use crate::sim::snapshot::{NeuronState, SubsetState};
+use crate::sim::trace::Probe;
 
 /// The subset request and the scratch space its ranking reuses.
 #[derive(Debug, Default)]
