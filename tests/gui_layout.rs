@@ -58,6 +58,27 @@ fn matrix_side(h: &Harness<'_, TripartiteApp>, what: &str) -> f32 {
         .fold(f32::INFINITY, f32::min)
 }
 
+/// The smallest side (pixels) of the matrices drawn (a presented step shows only the ones it
+/// points at), each required to be on screen.
+fn shown_matrix_side(h: &Harness<'_, TripartiteApp>, what: &str) -> f32 {
+    let screen = h.ctx.content_rect();
+    let ppp = h.ctx.pixels_per_point();
+    let sides: Vec<f32> = MATRICES
+        .iter()
+        .filter_map(|name| h.query_by_role_and_label(Role::Canvas, name))
+        .map(|node| {
+            let rect = node.rect();
+            assert!(
+                screen.expand(0.5).contains_rect(rect),
+                "{what}: a matrix at {rect:?} is outside {screen:?}"
+            );
+            rect.width().min(rect.height()) * ppp
+        })
+        .collect();
+    assert!(!sides.is_empty(), "{what}: no matrix drawn");
+    sides.into_iter().fold(f32::INFINITY, f32::min)
+}
+
 /// A Live tile's size in pixels.
 fn tile(h: &Harness<'_, TripartiteApp>, pane: LivePane) -> egui::Vec2 {
     let rect = h
@@ -229,20 +250,10 @@ fn widget_rects(h: &Harness<'_, TripartiteApp>) -> BTreeMap<String, egui::Rect> 
 }
 
 #[test]
-#[ignore = "fails: the matrix columns still shift by 102 px between t = 0 and running; see /work/notes/screen.md"]
 fn nothing_moves_by_itself_across_eight_states() {
     let mut h = app([1280.0, 800.0]);
     let mut states: Vec<(&str, BTreeMap<String, egui::Rect>)> = Vec::new();
     states.push(("paused at t = 0", widget_rects(&h)));
-
-    command(&mut h, AppCommand::StartLesson(0));
-    wait_for(&mut h, "the lesson", |app| {
-        app.lesson().is_open().then_some(())
-    });
-    h.run_steps(4);
-    states.push(("a lesson open", widget_rects(&h)));
-    command(&mut h, AppCommand::LeaveLesson);
-    h.run_steps(4);
 
     command(&mut h, AppCommand::Worker(Command::Run));
     wait_snapshot(&mut h, "running", |s| {
@@ -283,6 +294,18 @@ fn nothing_moves_by_itself_across_eight_states() {
     h.run_steps(3);
     assert!(h.query_by_label_contains("Pending").is_some());
     states.push(("a rebuild pending", widget_rects(&h)));
+
+    // Last: a lesson loads its own experiment (other tokens), which stays after it closes;
+    // the edits above are discarded as the user would answer the question.
+    command(
+        &mut h,
+        AppCommand::FileConfirmed(FileAction::StartLesson(0)),
+    );
+    wait_for(&mut h, "the lesson", |app| {
+        app.lesson().is_open().then_some(())
+    });
+    h.run_steps(4);
+    states.push(("a lesson open", widget_rects(&h)));
 
     let required = [
         "m features",
@@ -433,7 +456,6 @@ fn wait_step(h: &mut Harness<'_, TripartiteApp>, n: usize) {
 }
 
 #[test]
-#[ignore = "fails: at 1.6x beside a lesson at 1024x768 the metrics row wraps below the window (step 5 of the first lesson) and the matrices are 64 px; see /work/notes/screen.md"]
 fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_views_in_sight() {
     for (index, bundled) in lesson::bundled().iter().enumerate() {
         let lesson = bundled.lesson().unwrap();
@@ -462,17 +484,14 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
                     panic!("{what}: {name} was not drawn");
                 }
             }
+            if index == 0 && n == 1 {
+                h.snapshot("layout_presentation_lesson_1024x768");
+            }
             let panes = h.state().lesson().highlighted_panes();
             if panes.contains(&LivePane::Matrices) {
-                // Issue 23 asks for 150 px here; this build reaches less at the 1.6× default
-                // (see /work/notes/screen.md): the test prints the size and requires the three
-                // matrices on screen and at least 40 px.
-                let side = matrix_side(&h, &what);
+                let side = shown_matrix_side(&h, &what);
                 eprintln!("{what}: matrices {side:.0} px");
-                assert!(side >= 40.0, "{what}: matrices {side} px");
-            }
-            if index == 0 && n == 3 {
-                h.snapshot("layout_presentation_lesson_1024x768");
+                assert!(side >= 150.0, "{what}: matrices {side} px");
             }
         }
     }

@@ -3,7 +3,7 @@
 //! out once the frame is drawn.
 
 use super::TripartiteApp;
-use crate::data::lesson::Control;
+use crate::data::lesson::{Control, Region};
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
@@ -43,7 +43,7 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 /// enough to leave the Live views side by side at 1280×800 with the parameters shown.
 const LESSON_WIDTH: f32 = 300.0;
 const LESSON_MIN_WIDTH: f32 = 230.0;
-const PRESENTED_LESSON_WIDTH: f32 = 245.0;
+const PRESENTED_LESSON_WIDTH: f32 = 205.0;
 
 /// The tabs of the central area, with their hover text.
 const TABS: [(Tab, &str, &str); 4] = [
@@ -422,11 +422,23 @@ impl TripartiteApp {
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
         // On a projector beside a lesson only the views the step points at are shown, so
         // that they are large enough to read from the back of the room.
-        let hidden = self.hidden_panes();
+        let mut hidden = self.hidden_panes();
+        self.attention.shown = self.shown_matrices();
+        // A presented step that points at matrices and metrics gets the metrics in the
+        // matrices' grid, where a cell is free, not in a tile of their own.
+        self.attention.metrics_in_grid = !hidden.is_empty()
+            && !hidden.contains(&LivePane::Matrices)
+            && !hidden.contains(&LivePane::Metrics);
+        if self.attention.metrics_in_grid {
+            hidden.push(LivePane::Metrics);
+        }
+        let one_cell = self.attention.shown.iter().filter(|s| **s).count()
+            + usize::from(self.attention.metrics_in_grid)
+            == 1;
         let mut layout = std::mem::take(&mut self.layout);
         let rects = ui
             .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
-                layout.ui(ui, &hidden, &mut |ui, pane| match pane {
+                layout.ui(ui, &hidden, one_cell, &mut |ui, pane| match pane {
                     LivePane::Graph => self.graph_region(ui, out),
                     LivePane::Traces => self.traces_region(ui, out),
                     LivePane::Matrices => self.attention_region(ui, out),
@@ -469,6 +481,18 @@ impl TripartiteApp {
             .into_iter()
             .filter(|p| !wanted.contains(p))
             .collect()
+    }
+
+    /// The matrices a presented lesson step points at (all three otherwise, or when it points
+    /// at none of them).
+    fn shown_matrices(&self) -> [bool; 3] {
+        let regions = self.lesson.highlighted_regions();
+        let wanted = [Region::ASoft, Region::ANet, Region::ADiff].map(|r| regions.contains(&r));
+        if self.presentation.is_none() || !wanted.contains(&true) {
+            [true; 3]
+        } else {
+            wanted
+        }
     }
 
     /// The file dialogs and the unsaved-changes question, with their answers as commands.

@@ -104,7 +104,6 @@ type Panel<'a> = (
     &'a mut HeatmapTexture,
 );
 
-#[derive(Default)]
 pub struct AttentionView {
     soft: HeatmapTexture,
     net: HeatmapTexture,
@@ -124,12 +123,42 @@ pub struct AttentionView {
     beyond: Option<f64>,
     /// The metrics have their own tile (the Live page): only the matrices are drawn here.
     pub metrics_apart: bool,
+    /// Which of A_soft, A_net and the difference are drawn (all but in a presented lesson
+    /// step, which shows only the ones it points at).
+    pub shown: [bool; 3],
+    /// The metrics take the next cell of the matrices' grid (a presented step that points at
+    /// both), instead of their own tile.
+    pub metrics_in_grid: bool,
+}
+
+impl Default for AttentionView {
+    fn default() -> Self {
+        AttentionView {
+            soft: HeatmapTexture::default(),
+            net: HeatmapTexture::default(),
+            diff: HeatmapTexture::default(),
+            shown_net: Array2::zeros((0, 0)),
+            shown_rows: Vec::new(),
+            difference: Array2::zeros((0, 0)),
+            key: None,
+            hover: None,
+            difference_scale: DifferenceScale::default(),
+            banner_closed: None,
+            compact: false,
+            beyond: None,
+            metrics_apart: false,
+            shown: [true; 3],
+            metrics_in_grid: false,
+        }
+    }
 }
 
 /// The matrices' headings in a view narrower than [`SHORT_HEADINGS_BELOW`] points (the hover
 /// text and the accessible labels keep the long names).
 const SHORT_NAMES: [&str; 3] = ["A_soft", "A_net", "A_net − A_soft"];
 const SHORT_HEADINGS_BELOW: f32 = 760.0;
+/// Width of the metrics' cell when they share the matrices' grid (points).
+const METRICS_CELL_WIDTH: f32 = 150.0;
 /// Room the difference's scale switch (±0.25 / auto) takes beside its heading (points).
 const SCALE_SWITCH_WIDTH: f32 = 110.0;
 
@@ -252,7 +281,7 @@ impl AttentionView {
         // Apart from the metrics (a tile), the "beyond this scale" note goes to the metrics
         // tile: no room is kept for it here, and nothing changes size when it appears.
         let note_height = if self.metrics_apart { 0.0 } else { 20.0 };
-        let gap = 12.0;
+        let gap = if self.compact { 8.0 } else { 12.0 };
         let left = label_width(&run.tokens) + 4.0;
         // A column is as wide as its heading when that is wider than its matrix (the
         // difference's carries its scale switch): every row must fit with the headings, or the
@@ -268,18 +297,32 @@ impl AttentionView {
                 .size()
                 .x
         };
-        let short = full.x < SHORT_HEADINGS_BELOW;
+        let short = self.compact || full.x < SHORT_HEADINGS_BELOW;
         let names = if short { SHORT_NAMES } else { Self::MATRICES };
+        // On a projector the difference keeps the scale it had: no switch beside its heading.
+        let switch = if self.compact {
+            0.0
+        } else {
+            SCALE_SWITCH_WIDTH
+        };
         let headings = [
             heading_width(names[0]),
             heading_width(names[1]),
-            heading_width(names[2]) + SCALE_SWITCH_WIDTH,
+            heading_width(names[2]) + switch,
+            METRICS_CELL_WIDTH,
         ];
+        // The matrices this view shows (a presented lesson step shows only those it names),
+        // and the metrics as one more cell when they share the grid.
+        let shown: Vec<usize> = (0..3)
+            .filter(|i| self.shown[*i])
+            .chain(self.metrics_in_grid.then_some(3))
+            .collect();
+        let shown_headings: Vec<f32> = shown.iter().map(|&i| headings[i]).collect();
         let frame = left + crate::ui::widgets::heatmap::RIGHT_MARGIN;
         // The largest matrix side for which each row of `columns` panels fits in `width`.
         let side_by_width = |width: f32, columns: usize| {
             let fits = |side: f32| {
-                headings.chunks(columns).all(|row| {
+                shown_headings.chunks(columns).all(|row| {
                     row.iter().map(|h| h.max(side + frame)).sum::<f32>()
                         + (row.len() as f32 - 1.0) * gap
                         <= width
@@ -302,20 +345,17 @@ impl AttentionView {
         // The three matrices in one row, or wrapped onto two or three rows in a narrow view,
         // whichever makes them largest.
         let fit = |width: f32, height: f32| {
-            (1..=3usize)
+            (1..=shown.len().max(1))
                 .map(|columns| {
-                    let rows = 3usize.div_ceil(columns) as f32;
+                    let rows = shown.len().max(1).div_ceil(columns) as f32;
                     let by_width = side_by_width(width, columns);
                     let by_height =
                         (height - rows * (title_height + note_height + FOOTER_HEIGHT + 8.0)) / rows;
                     (by_width.min(by_height), columns)
                 })
-                .fold(
-                    (40.0f32, 3usize),
-                    |best, this| {
-                        if this.0 > best.0 { this } else { best }
-                    },
-                )
+                .fold((40.0f32, shown.len().max(1)), |best, this| {
+                    if this.0 > best.0 { this } else { best }
+                })
         };
         // With metrics beside the matrices they may use the whole height; that wins whenever
         // the window is wider than the matrices need.
@@ -342,92 +382,141 @@ impl AttentionView {
         let mut hover = None;
         let mut clicked = None;
         let mut scale_choice = self.difference_scale;
-        ui.horizontal_wrapped(|ui| {
-            ui.spacing_mut().item_spacing.x = gap;
-            ui.spacing_mut().item_spacing.y = 4.0;
-            let panels: [Panel<'_>; 3] = [
-                (
-                    "Transformer softmax A_soft",
-                    "transformer softmax",
-                    &run.softmax_attention,
-                    None,
-                    sequential,
-                    &mut self.soft,
-                ),
-                (
-                    "Network A_net",
-                    "neurons + astrocyte",
-                    &self.shown_net,
-                    Some(&self.shown_rows),
-                    sequential,
-                    &mut self.net,
-                ),
-                (
-                    "Difference A_net − A_soft",
-                    "difference",
-                    &self.difference,
-                    Some(&self.shown_rows),
-                    diverging,
-                    &mut self.diff,
-                ),
-            ];
-            // Images read by the digits ViT: patches are labelled by their pixels.
-            let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
-            for (index, ((name, subtitle, matrix, rows, scale, cache), heading)) in
-                panels.into_iter().zip(names).enumerate()
-            {
-                // The row breaks where `fit` planned them: a panel's width is not known before
-                // it is drawn, so the wrapping layout cannot break there by itself.
-                if index > 0 && index % columns == 0 {
-                    ui.end_row();
+        // Each panel's rectangle is computed here, from the tile's size alone, and the panel
+        // drawn into it: nothing a panel holds this frame (an empty A_net, a wider label) can
+        // move the next one (issue 23 §2). A row narrower than the view is centred.
+        let origin = ui.available_rect_before_wrap().min;
+        let widths: Vec<f32> = shown
+            .iter()
+            .map(|&i| headings[i].max(side + frame))
+            .collect();
+        let row_width = |row: usize| {
+            let cells =
+                &widths[(row * columns).min(widths.len())..((row + 1) * columns).min(widths.len())];
+            cells.iter().sum::<f32>() + (cells.len().max(1) as f32 - 1.0) * gap
+        };
+        let row_height = title_height + side + FOOTER_HEIGHT + 8.0;
+        let rows = shown.len().div_ceil(columns.max(1));
+        let widest_row = (0..rows).map(row_width).fold(0.0f32, f32::max);
+        let indent = if beside {
+            0.0
+        } else {
+            ((full.x - widest_row) * 0.5).max(0.0)
+        };
+        if std::env::var_os("TP_DEBUG_LAYOUT").is_some() {
+            eprintln!(
+                "LAYOUT full {full:?} left {left} headings {headings:?} side {side} columns {columns} indent {indent} widths {widths:?} origin {origin:?}"
+            );
+        }
+        let panels: [Panel<'_>; 3] = [
+            (
+                "Transformer softmax A_soft",
+                "transformer softmax",
+                &run.softmax_attention,
+                None,
+                sequential,
+                &mut self.soft,
+            ),
+            (
+                "Network A_net",
+                "neurons + astrocyte",
+                &self.shown_net,
+                Some(&self.shown_rows),
+                sequential,
+                &mut self.net,
+            ),
+            (
+                "Difference A_net − A_soft",
+                "difference",
+                &self.difference,
+                Some(&self.shown_rows),
+                diverging,
+                &mut self.diff,
+            ),
+        ];
+        // Images read by the digits ViT: patches are labelled by their pixels.
+        let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
+        let compact = self.compact;
+        let mut place = 0usize;
+        let mut used = egui::Rect::from_min_size(origin, egui::Vec2::ZERO);
+        for (index, ((name, subtitle, matrix, rows_done, scale, cache), heading)) in
+            panels.into_iter().zip(names).enumerate()
+        {
+            if !shown.contains(&index) {
+                continue;
+            }
+            let (row, column) = (place / columns, place % columns);
+            let x = origin.x
+                + indent
+                + widths[row * columns..place].iter().sum::<f32>()
+                + column as f32 * gap;
+            let rect = egui::Rect::from_min_size(
+                egui::pos2(x, origin.y + row as f32 * row_height),
+                egui::vec2(widths[place], row_height),
+            );
+            place += 1;
+            used = used.union(rect);
+            let is_difference = matches!(scale, ColorScale::Diverging { .. });
+            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 6.0;
+                    ui.strong(heading)
+                        .on_hover_text(format!("{name}: {subtitle}"));
+                    if is_difference && !compact {
+                        scale_switch(ui, &mut scale_choice);
+                    }
+                });
+                let drawn = Heatmap {
+                    name,
+                    matrix,
+                    tokens: &run.tokens,
+                    scale,
+                    version,
+                    rows_done,
+                    highlight_row: query,
+                    linked_cell: self.hover,
+                    selected: tokens,
+                    side,
                 }
-                let is_difference = matches!(scale, ColorScale::Diverging { .. });
-                ui.vertical(|ui| {
-                    // Each column exactly as wide as planned, whatever it holds this frame
-                    // (an empty A_net drew wider): the next column never moves.
-                    let width = headings[index].max(side + frame);
-                    ui.set_min_width(width);
-                    ui.set_max_width(width);
-                    ui.horizontal(|ui| {
-                        ui.spacing_mut().item_spacing.x = 6.0;
-                        ui.strong(heading)
-                            .on_hover_text(format!("{name}: {subtitle}"));
-                        if is_difference {
-                            scale_switch(ui, &mut scale_choice);
-                        }
-                    });
-                    let shown = Heatmap {
-                        name,
-                        matrix,
-                        tokens: &run.tokens,
-                        scale,
-                        version,
-                        rows_done: rows,
-                        highlight_row: query,
-                        linked_cell: self.hover,
-                        selected: tokens,
-                        side,
-                    }
-                    .show(ui, cache);
-                    if let Some(pixels) = &patch_pixels {
-                        patch_axis_thumbnails(ui, shown.grid, &run.tokens, pixels);
-                    }
-                    hover = hover.or(shown.hovered);
-                    clicked = clicked.or(shown.clicked);
-                    crate::ui::regions::record(
-                        ui.ctx(),
-                        crate::ui::regions::matrix(name),
-                        ui.min_rect(),
-                    );
-                });
-            }
-            if beside {
-                ui.vertical(|ui| {
-                    ui.set_max_width(metrics_width);
-                    self.metrics(ui, history, true);
-                });
-            }
-        });
+                .show(ui, cache);
+                if let Some(pixels) = &patch_pixels {
+                    patch_axis_thumbnails(ui, drawn.grid, &run.tokens, pixels);
+                }
+                hover = hover.or(drawn.hovered);
+                clicked = clicked.or(drawn.clicked);
+                crate::ui::regions::record(
+                    ui.ctx(),
+                    crate::ui::regions::matrix(name),
+                    ui.min_rect(),
+                );
+            });
+        }
+        if self.metrics_in_grid {
+            let (row, column) = (place / columns, place % columns);
+            let x = origin.x
+                + indent
+                + widths[row * columns..place].iter().sum::<f32>()
+                + column as f32 * gap;
+            let rect = egui::Rect::from_min_size(
+                egui::pos2(x, origin.y + row as f32 * row_height),
+                egui::vec2(widths[place].max(METRICS_CELL_WIDTH), row_height),
+            );
+            used = used.union(rect);
+            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                self.metrics(ui, history, true);
+            });
+        }
+        if beside {
+            let rect = egui::Rect::from_min_size(
+                egui::pos2(used.right() + gap, origin.y),
+                egui::vec2(metrics_width, full.y),
+            );
+            used = used.union(rect);
+            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                self.metrics(ui, history, true);
+            });
+        }
+        ui.advance_cursor_after_rect(used);
         self.beyond = beyond;
         // Under the row, not inside the difference column: a wrapped line there would widen
         // the column and push the metrics off the window.

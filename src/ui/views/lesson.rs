@@ -157,19 +157,26 @@ impl LessonPlayer {
     /// there, e.g. only a parameter).
     pub fn highlighted_panes(&self) -> Vec<crate::ui::widgets::layout::LivePane> {
         let mut panes = Vec::new();
-        for name in self
-            .step()
-            .map(|s| s.highlight.as_slice())
-            .unwrap_or_default()
+        for pane in self
+            .highlighted_regions()
+            .into_iter()
+            .filter_map(crate::ui::widgets::layout::LivePane::holding)
         {
-            if let Some(pane) =
-                Region::named(name).and_then(crate::ui::widgets::layout::LivePane::holding)
-                && !panes.contains(&pane)
-            {
+            if !panes.contains(&pane) {
                 panes.push(pane);
             }
         }
         panes
+    }
+
+    /// The regions of the Live page the step points at (parameter names are not regions).
+    pub fn highlighted_regions(&self) -> Vec<Region> {
+        self.step()
+            .map(|s| s.highlight.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| Region::named(name))
+            .collect()
     }
 
     /// The parameter keys the step names: outlined, or in a condition to meet.

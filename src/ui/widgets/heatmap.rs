@@ -6,8 +6,8 @@ use crate::ui::views::selection::{TokenAxis, TokenSelection};
 use crate::ui::widgets::colormap::{self, ColorScale};
 use crate::ui::widgets::theme;
 use egui::{
-    Align, Align2, Color32, ColorImage, FontId, Layout, Rect, Sense, Stroke, TextureHandle,
-    TextureOptions, UiBuilder, pos2, vec2,
+    Align, Color32, ColorImage, FontId, Layout, Rect, Sense, Stroke, TextureHandle, TextureOptions,
+    UiBuilder, pos2, vec2,
 };
 use ndarray::Array2;
 
@@ -68,8 +68,9 @@ pub fn label_width(tokens: &[String]) -> f32 {
 
 /// Height below the matrix: key labels plus the colour bar.
 pub const FOOTER_HEIGHT: f32 = 44.0;
-/// Room right of the grid (points) for the colour bar's last label, centred on its end.
-pub const RIGHT_MARGIN: f32 = 32.0;
+/// Room right of the grid (points) for the outlines of a selected column; the colour bar's
+/// labels stay under the grid.
+pub const RIGHT_MARGIN: f32 = 8.0;
 
 impl Heatmap<'_> {
     pub fn show(self, ui: &mut egui::Ui, cache: &mut HeatmapTexture) -> HeatmapResponse {
@@ -180,7 +181,7 @@ impl Heatmap<'_> {
         let mut clicked = self
             .axis_labels(ui, grid, n, left)
             .map(|(axis, index)| (axis, index, shift));
-        self.color_bar(ui, &painter, grid);
+        self.color_bar(ui, &painter, grid, outer.left());
 
         let hovered = response.hover_pos().and_then(|p| {
             let tau = ((p.x - grid.left()) / cell).floor();
@@ -343,10 +344,23 @@ impl Heatmap<'_> {
         clicked
     }
 
-    fn color_bar(&self, ui: &egui::Ui, painter: &egui::Painter, grid: Rect) {
-        let bar = Rect::from_min_size(
-            pos2(grid.left() + 36.0, grid.bottom() + 24.0),
-            vec2((grid.width() - 36.0).max(30.0), 9.0),
+    /// The colour bar under the grid; `left` is where the row labels begin.
+    fn color_bar(&self, ui: &egui::Ui, painter: &egui::Painter, grid: Rect, left: f32) {
+        let (lo, hi) = self.scale.range();
+        let font = FontId::proportional(12.5);
+        let color = ui.visuals().text_color();
+        // Both labels lie inside the heatmap's own width and the bar between them, so neither
+        // is cut whatever its length ("0.2500", "−0.0125"); a small grid lends the bar the
+        // room under its row labels.
+        let hi_label = painter.layout_no_wrap(theme::sig(hi), font.clone(), color);
+        let lo_label = painter.layout_no_wrap(theme::sig(lo), font, color);
+        let right = grid.right() - hi_label.size().x - 4.0;
+        let start = (grid.left() + 36.0)
+            .min(right - 40.0)
+            .max(left + lo_label.size().x + 4.0);
+        let bar = Rect::from_min_max(
+            pos2(start, grid.bottom() + 24.0),
+            pos2(right.max(start + 20.0), grid.bottom() + 33.0),
         );
         let steps = 32;
         for k in 0..steps {
@@ -358,21 +372,17 @@ impl Heatmap<'_> {
                 self.scale.at_fraction((k as f64 + 0.5) / steps as f64),
             );
         }
-        let (lo, hi) = self.scale.range();
-        let font = FontId::proportional(12.5);
-        let color = ui.visuals().text_color();
-        painter.text(
-            bar.left_center() - vec2(4.0, 0.0),
-            Align2::RIGHT_CENTER,
-            theme::sig(lo),
-            font.clone(),
+        painter.galley(
+            pos2(
+                bar.left() - 4.0 - lo_label.size().x,
+                bar.center().y - 0.5 * lo_label.size().y,
+            ),
+            lo_label,
             color,
         );
-        painter.text(
-            bar.right_center() + vec2(4.0, 0.0),
-            Align2::LEFT_CENTER,
-            theme::sig(hi),
-            font,
+        painter.galley(
+            pos2(bar.right() + 4.0, bar.center().y - 0.5 * hi_label.size().y),
+            hi_label,
             color,
         );
     }

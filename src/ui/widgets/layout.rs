@@ -61,6 +61,9 @@ pub struct LiveLayout {
     /// The tile that fills the page, if one does.
     #[serde(skip)]
     pub maximised: Option<LivePane>,
+    /// The arrangement of a presented lesson step's views (not saved), and the views it holds.
+    #[serde(skip)]
+    presented: Option<(Vec<LivePane>, bool, Tree<LivePane>)>,
 }
 
 impl Default for LiveLayout {
@@ -68,6 +71,7 @@ impl Default for LiveLayout {
         LiveLayout {
             tree: default_tree(),
             maximised: None,
+            presented: None,
         }
     }
 }
@@ -90,6 +94,36 @@ fn default_tree() -> Tree<LivePane> {
         &[(top, 0.45), (matrices, 0.465), (metrics, 0.085)],
     );
     Tree::new(egui::Id::unique("live tiles"), root, tiles)
+}
+
+/// A presented step's views: the matrices (a larger share) beside the others when they are
+/// one cell, below them otherwise; the metrics, when shown alone with the others, last.
+fn presented_tree(shown: &[LivePane], one_cell: bool) -> Tree<LivePane> {
+    let mut tiles = Tiles::default();
+    let others: Vec<TileId> = shown
+        .iter()
+        .filter(|p| **p != LivePane::Matrices)
+        .map(|p| tiles.insert_pane(*p))
+        .collect();
+    let root = if shown.contains(&LivePane::Matrices) {
+        let matrices = tiles.insert_pane(LivePane::Matrices);
+        if others.is_empty() {
+            matrices
+        } else if one_cell {
+            let rest = tiles.insert_vertical_tile(others);
+            let root = tiles.insert_horizontal_tile(vec![rest, matrices]);
+            set_shares(&mut tiles, root, &[(rest, 0.5), (matrices, 0.5)]);
+            root
+        } else {
+            let rest = tiles.insert_horizontal_tile(others);
+            let root = tiles.insert_vertical_tile(vec![rest, matrices]);
+            set_shares(&mut tiles, root, &[(rest, 0.3), (matrices, 0.7)]);
+            root
+        }
+    } else {
+        tiles.insert_vertical_tile(others)
+    };
+    Tree::new(egui::Id::unique("presented live tiles"), root, tiles)
 }
 
 fn set_shares(tiles: &mut Tiles<LivePane>, container: TileId, shares: &[(TileId, f32)]) {
@@ -231,10 +265,15 @@ impl Behavior<LivePane> for Panes<'_> {
 impl LiveLayout {
     /// Draws the tiles (or the maximised one) in `ui`'s whole area, calling `draw` for each
     /// visible pane; `hidden` panes give their room to the others this frame.
+    ///
+    /// With panes hidden (a presented lesson step) the shown ones get an arrangement of their
+    /// own, made for them: the matrices beside the other view when they are one cell
+    /// (`one_cell`), below it otherwise; the user's arrangement is kept for later.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         hidden: &[LivePane],
+        one_cell: bool,
         draw: &mut dyn FnMut(&mut egui::Ui, LivePane),
     ) -> LiveRects {
         let mut panes = Panes {
@@ -244,6 +283,21 @@ impl LiveLayout {
         };
         if let Some(pane) = self.maximised {
             self.maximised_ui(ui, pane, &mut panes);
+        } else if !hidden.is_empty() {
+            let shown: Vec<LivePane> = LivePane::ALL
+                .into_iter()
+                .filter(|p| !hidden.contains(p))
+                .collect();
+            let stale = self
+                .presented
+                .as_ref()
+                .is_none_or(|(panes, cell, _)| *panes != shown || *cell != one_cell);
+            if stale {
+                self.presented = Some((shown.clone(), one_cell, presented_tree(&shown, one_cell)));
+            }
+            if let Some((_, _, tree)) = self.presented.as_mut() {
+                tree.ui(&mut panes, ui);
+            }
         } else {
             let ids: Vec<(TileId, bool)> = self
                 .tree
