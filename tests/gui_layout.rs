@@ -457,6 +457,8 @@ fn wait_step(h: &mut Harness<'_, TripartiteApp>, n: usize) {
 
 #[test]
 fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_views_in_sight() {
+    // One harness per lesson: their snapshots are checked together at the end.
+    let mut snapshots = egui_kittest::SnapshotResults::new();
     for (index, bundled) in lesson::bundled().iter().enumerate() {
         let lesson = bundled.lesson().unwrap();
         let mut h = common::app_harness(common::classroom(), [1024.0, 768.0], 1.0);
@@ -487,6 +489,12 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
             if index == 0 && n == 1 {
                 h.snapshot("layout_presentation_lesson_1024x768");
             }
+            if index == 1 && n == 5 {
+                h.snapshot("layout_presentation_breaks_1024x768");
+            }
+            if index == 0 && n == 5 {
+                h.snapshot("layout_presentation_lesson_matrices_1024x768");
+            }
             let panes = h.state().lesson().highlighted_panes();
             if panes.contains(&LivePane::Matrices) {
                 let side = shown_matrix_side(&h, &what);
@@ -494,5 +502,7 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
                 assert!(side >= 150.0, "{what}: matrices {side} px");
             }
         }
+        snapshots.extend_harness(&mut h);
     }
+    snapshots.unwrap();
 }

@@ -114,7 +114,11 @@ impl TripartiteApp {
                 .show(ui, |ui| lesson.ui(ui, world, &mut out));
             self.lesson = lesson;
         }
-        if self.show_params && !self.lesson.hides(Control::Parameters) {
+        // On a projector the parameters a step names are in the presentation bar instead.
+        if self.show_params
+            && self.presentation.is_none()
+            && !self.lesson.hides(Control::Parameters)
+        {
             // In a narrow (or zoomed) window the panel gives way to the views.
             let room = ui.available_width();
             egui::Panel::left("parameters")

@@ -13,6 +13,7 @@ use crate::sim::{Command, RunHistory};
 use crate::ui::actions::{self, UserAction};
 use crate::ui::command::AppCommand;
 use crate::ui::views::controls::phase_text;
+use crate::ui::views::params::{choice_combo, panel_label};
 use crate::ui::widgets::theme;
 
 /// The scale a projector gets unless the teacher picks another (issue 23 §3).
@@ -110,7 +111,7 @@ impl TripartiteApp {
         crate::ui::regions::record(
             ui.ctx(),
             crate::ui::regions::Region::Controls,
-            row.response.rect,
+            row.response.rect.intersect(ui.clip_rect()),
         );
         ui.horizontal(|ui| {
             self.parameter_strip(ui, out);
@@ -132,8 +133,8 @@ impl TripartiteApp {
         });
     }
 
-    /// The live parameters the step (or the example) names, each editable in place; a change
-    /// applies at once as it does in the panel.
+    /// The parameters the step names (else τ_c and m), each editable in place under the
+    /// panel's own label; a live one applies at once, another rebuilds, as in the panel.
     fn parameter_strip(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let Some(snapshot) = self.history.snapshot.as_ref() else {
             return;
@@ -143,7 +144,7 @@ impl TripartiteApp {
             .lesson
             .step_param_keys()
             .into_iter()
-            .filter_map(|k| Param::named(&k).filter(|p| p.live).map(|p| p.name))
+            .filter_map(|k| Param::named(&k).map(|p| p.name))
             .collect();
         if keys.is_empty() {
             keys = STRIP_DEFAULT.to_vec();
@@ -154,31 +155,48 @@ impl TripartiteApp {
                 continue;
             };
             let locked = self.lesson.locks_param(key);
-            let label = ui.label(key_label(key)).on_hover_text(format!(
-                "{key}: applies live{}",
-                if param.unit.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", param.unit)
-                }
-            ));
-            ui.add_enabled_ui(!locked, |ui| match param.edit(&mut edited) {
-                ValueMut::Real(value) => {
-                    let speed = (value.abs() * 0.01).max(1e-4);
-                    ui.add(
-                        egui::DragValue::new(value)
-                            .speed(speed)
-                            .update_while_editing(false)
-                            .custom_formatter(|v, _| theme::sig(v)),
-                    )
-                    .labelled_by(label.id);
-                }
-                ValueMut::Count(count) => {
-                    ui.add(egui::DragValue::new(count).update_while_editing(false))
+            let field = ui.horizontal(|ui| {
+                let label = ui
+                    .label(panel_label(key).unwrap_or(key))
+                    .on_hover_text(format!(
+                        "{key}: {}{}",
+                        if param.live {
+                            "applies live"
+                        } else {
+                            "rebuilds the run from t = 0"
+                        },
+                        if param.unit.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", param.unit)
+                        }
+                    ));
+                ui.add_enabled_ui(!locked, |ui| match param.edit(&mut edited) {
+                    ValueMut::Real(value) => {
+                        let speed = (value.abs() * 0.01).max(1e-4);
+                        ui.add(
+                            egui::DragValue::new(value)
+                                .speed(speed)
+                                .update_while_editing(false)
+                                .custom_formatter(|v, _| theme::sig(v)),
+                        )
                         .labelled_by(label.id);
-                }
-                _ => {}
+                    }
+                    ValueMut::Count(count) => {
+                        ui.add(egui::DragValue::new(count).update_while_editing(false))
+                            .labelled_by(label.id);
+                    }
+                    ValueMut::Integer(integer) => {
+                        ui.add(egui::DragValue::new(integer).update_while_editing(false))
+                            .labelled_by(label.id);
+                    }
+                    ValueMut::Choice(choice) => {
+                        choice_combo(ui, key, choice).labelled_by(label.id);
+                    }
+                });
             });
+            // A step that points at this parameter points here while presenting.
+            crate::ui::regions::record_param(ui.ctx(), param.name, field.response.rect);
         }
         if edited != applied && edited.validate().is_ok() {
             let current = self.current_experiment();
@@ -210,16 +228,6 @@ impl TripartiteApp {
     }
 }
 
-/// The strip's label for a parameter key, as the panel writes it.
-fn key_label(key: &str) -> &str {
-    match key {
-        "tau_calcium" => "τ_c",
-        "tau_process" => "τ_p",
-        "tau_neuron" => "τ_n",
-        other => other,
-    }
-}
-
 /// "c / Z_t = 0.97" while reading, "writing: c = 3.2" otherwise.
 pub fn ratio_text(history: &RunHistory) -> String {
     let Some(snapshot) = history.snapshot.as_ref() else {
@@ -245,6 +253,5 @@ mod tests {
     #[test]
     fn the_default_scale_is_one_of_the_menu_s_choices() {
         assert!(SCALES.contains(&DEFAULT_SCALE));
-        assert_eq!(key_label("tau_calcium"), "τ_c");
     }
 }

@@ -503,6 +503,9 @@ impl AttentionView {
             );
             used = used.union(rect);
             ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                // Seven lines in a matrix's height: no room kept between them for buttons.
+                ui.spacing_mut().item_spacing.y = 1.0;
+                ui.spacing_mut().interact_size.y = 12.0;
                 self.metrics(ui, history, true);
             });
         }

@@ -362,8 +362,14 @@ impl LessonPlayer {
                             AppCommand::LessonNext
                         });
                     }
+                    // A narrow (presented) panel keeps the button whole with its short name.
+                    let leave = if ui.available_width() < 110.0 {
+                        "Leave"
+                    } else {
+                        "Leave lesson"
+                    };
                     if ui
-                        .button(RichText::new("Leave lesson").size(14.0))
+                        .button(RichText::new(leave).size(14.0))
                         .on_hover_text("Close the lesson; the experiment stays as it is")
                         .clicked()
                     {

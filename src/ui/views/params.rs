@@ -22,12 +22,12 @@ enum Group {
     Mode,
 }
 
-/// How the panel shows one parameter; its unit, range and whether it applies live come from
-/// the parameter table.
 /// Height (points) of the box under the Parameters title that holds pending changes and
 /// messages: Apply with two lines of messages.
 const BAR_MESSAGES_HEIGHT: f32 = 72.0;
 
+/// How the panel shows one parameter; its unit, range and whether it applies live come from
+/// the parameter table.
 struct Field {
     key: &'static str,
     label: &'static str,
@@ -800,7 +800,7 @@ fn badge(ui: &mut egui::Ui, live: bool) {
     }
 }
 
-fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) -> egui::Response {
+pub(crate) fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) -> egui::Response {
     let current = value.name();
     egui::ComboBox::from_id_salt(id)
         .selected_text(current)

@@ -112,7 +112,7 @@ fn presented_tree(shown: &[LivePane], one_cell: bool) -> Tree<LivePane> {
         } else if one_cell {
             let rest = tiles.insert_vertical_tile(others);
             let root = tiles.insert_horizontal_tile(vec![rest, matrices]);
-            set_shares(&mut tiles, root, &[(rest, 0.5), (matrices, 0.5)]);
+            set_shares(&mut tiles, root, &[(rest, 0.42), (matrices, 0.58)]);
             root
         } else {
             let rest = tiles.insert_horizontal_tile(others);
@@ -170,6 +170,8 @@ struct Panes<'a> {
     rects: LiveRects,
     /// A title was double-clicked, or its Fill button pressed.
     toggle: Option<LivePane>,
+    /// Every pane keeps a title bar (not in a presented step, where each line counts).
+    titles: bool,
 }
 
 impl Behavior<LivePane> for Panes<'_> {
@@ -248,7 +250,7 @@ impl Behavior<LivePane> for Panes<'_> {
     fn simplification_options(&self) -> SimplificationOptions {
         SimplificationOptions {
             // Every view keeps its title bar: it is the handle to drag and to maximise.
-            all_panes_must_have_tabs: true,
+            all_panes_must_have_tabs: self.titles,
             ..SimplificationOptions::default()
         }
     }
@@ -280,6 +282,7 @@ impl LiveLayout {
             draw,
             rects: LiveRects::default(),
             toggle: None,
+            titles: hidden.is_empty(),
         };
         if let Some(pane) = self.maximised {
             self.maximised_ui(ui, pane, &mut panes);
