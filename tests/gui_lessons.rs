@@ -349,7 +349,7 @@ fn present(h: &mut Harness<'_, TripartiteApp>, size_px: [f32; 2]) {
 }
 
 #[test]
-fn presentation_beside_a_lesson_keeps_graph_traces_and_matrices_in_sight() {
+fn presentation_beside_a_lesson_shows_the_step_s_views_large_and_only_them() {
     for size in [[1280.0, 800.0], [1024.0, 768.0]] {
         let mut h = common::app_harness(classroom(), size, 1.0);
         command(&mut h, AppCommand::StartLesson(0));
@@ -364,20 +364,28 @@ fn presentation_beside_a_lesson_keeps_graph_traces_and_matrices_in_sight() {
             h.snapshot("presentation_lesson_1280x800");
         }
         let screen = h.ctx.content_rect();
-        // The matrices may shrink to the attention view's smallest side (40 points).
-        for (name, least) in [
-            ("Network graph", 60.0),
-            ("Calcium and normaliser traces", 50.0),
-            ("Transformer softmax A_soft", 40.0),
-            ("Network A_net", 40.0),
-            ("Difference A_net − A_soft", 40.0),
+        let ppp = h.ctx.pixels_per_point();
+        // Step 1 points at the graph and A_soft: they fill the centre (at least 150 pixels
+        // for the matrix), and the views it does not name give them their room.
+        for (name, least_px) in [
+            ("Network graph", 150.0),
+            ("Transformer softmax A_soft", 150.0),
         ] {
             let rect = h
                 .get_by_role_and_label(egui::accesskit::Role::Canvas, name)
                 .rect();
             assert!(
-                screen.contains_rect(rect) && rect.width() >= least && rect.height() >= least,
+                screen.contains_rect(rect)
+                    && rect.width() * ppp >= least_px
+                    && rect.height() * ppp >= least_px.min(100.0),
                 "{size:?}: {name} is {rect:?} in {screen:?}"
+            );
+        }
+        for hidden in ["Calcium and normaliser traces", "Network A_net"] {
+            assert!(
+                h.query_by_role_and_label(egui::accesskit::Role::Canvas, hidden)
+                    .is_none(),
+                "{size:?}: {hidden} is shown although step 1 does not point at it"
             );
         }
         for button in ["Next", "Back", "Exit (F5)"] {

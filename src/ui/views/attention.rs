@@ -160,7 +160,7 @@ const SHORT_HEADINGS_BELOW: f32 = 760.0;
 /// Width of the metrics' cell when they share the matrices' grid (points).
 const METRICS_CELL_WIDTH: f32 = 150.0;
 /// Room the difference's scale switch (±0.25 / auto) takes beside its heading (points).
-const SCALE_SWITCH_WIDTH: f32 = 110.0;
+const SCALE_SWITCH_WIDTH: f32 = 118.0;
 
 impl AttentionView {
     /// The height (points) this view needs at `width` to show its matrices at a readable

@@ -413,12 +413,9 @@ impl ParamsView {
                 }
             });
         }
-        // Each refusal once, in the pinned bar; its field is outlined in red.
-        for refusal in &refusals {
-            ui.add(egui::Label::new(RichText::new(&refusal.reason).color(theme::ERROR)).wrap());
-        }
         // Only a refused value in the draft has something to revert; refused text is
-        // replaced by typing.
+        // replaced by typing. The button comes first: the box scrolls, and the button must
+        // stay in sight however many reasons follow.
         if refusals.iter().any(|r| r.in_draft) && ui.small_button("Revert refused values").clicked()
         {
             for refusal in &refusals {
@@ -427,6 +424,10 @@ impl ParamsView {
                 }
                 self.typed.remove(refusal.key);
             }
+        }
+        // Each refusal once, in the pinned bar; its field is outlined in red.
+        for refusal in &refusals {
+            ui.add(egui::Label::new(RichText::new(&refusal.reason).color(theme::ERROR)).wrap());
         }
         // Every current error, including those also answered next to the source field.
         if let Some(text) = &self.source_error {

@@ -26,6 +26,10 @@ pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
 /// The selected traces' plot keeps at least this height, scrolling when the row is short.
 const SELECTED_MIN_HEIGHT: f32 = 60.0;
 
+/// What the calcium plot should show, for its caption (or its tile's hover text).
+pub const TRACES_CAPTION: &str =
+    "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).";
+
 #[derive(Default)]
 pub struct TracesView {
     /// Presentation mode: no caption, thicker lines.
@@ -46,16 +50,9 @@ impl TracesView {
         if !self.in_tile {
             ui.label(theme::title("Calcium vs softmax normaliser"));
         }
-        if !self.compact {
-            let caption = if self.in_tile {
-                theme::caption_line
-            } else {
-                theme::caption
-            };
-            caption(
-                ui,
-                "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).",
-            );
+        // In a tile the caption is the title's hover text: the plot gets the line.
+        if !self.compact && !self.in_tile {
+            theme::caption(ui, TRACES_CAPTION);
         }
         let thick = if self.compact { 1.6 } else { 1.0 };
         let Some(snapshot) = history.snapshot.as_ref() else {
@@ -89,7 +86,11 @@ impl TracesView {
                 .fold(1e-9, f64::max);
         // Say when the calcium leaves the top, so that no one misreads a clipped line.
         let clipped = (peak > y_top).then_some(peak);
-        legend(ui, snapshot.calcium, snapshot.slot, &run, clipped);
+        // Two rows whatever they hold this frame, so that the plot below never moves.
+        ui.scope(|ui| {
+            ui.set_min_height(2.0 * LEGEND_ROW);
+            legend(ui, snapshot.calcium, snapshot.slot, &run);
+        });
         selected_tokens(ui, history, &run, tokens);
         let total = run.total_ms.max(1.0);
         let now = snapshot.time_ms;
@@ -172,6 +173,9 @@ impl TracesView {
             crate::ui::regions::Region::CalciumPlot,
             response.response.rect,
         );
+        if let Some(peak) = clipped {
+            clipped_note(ui, response.response.rect, peak);
+        }
         crate::ui::regions::record(
             ui.ctx(),
             crate::ui::regions::Region::ZLine,
@@ -473,13 +477,7 @@ fn value_axis(label: &str) -> AxisHints<'static> {
 
 /// The legend, with the present calcium beside the normaliser it should meet as numbers: the
 /// plot can be small on a projector, and the numbers answer "does it track?" at a glance.
-fn legend(
-    ui: &mut egui::Ui,
-    calcium: f64,
-    slot: Option<Slot>,
-    run: &RunInfo,
-    clipped_peak: Option<f64>,
-) {
+fn legend(ui: &mut egui::Ui, calcium: f64, slot: Option<Slot>, run: &RunInfo) {
     let text = |t: &str| RichText::new(t).size(13.0);
     let value = |v: f64| RichText::new(theme::sig(v)).size(13.0).monospace().strong();
     // Words and numbers of one entry form one label, so that the row wraps between entries.
@@ -543,17 +541,31 @@ fn legend(
             let job = joined(ui, vec![text(name)]);
             entry(ui, color, job);
         }
-        if let Some(peak) = clipped_peak {
-            ui.label(text(&format!(
-                "· c peaks off the top, at {}",
-                theme::sig(peak)
-            )))
-            .on_hover_text(
-                "The y range follows Z_t, which calcium should meet while reading; the large \
-                     transients while writing go off the top. Drag the plot down to see them.",
-            );
-        }
     });
+}
+
+/// "c peaks off the top, at 1891" in the plot's top right corner, where the line leaves it:
+/// a note inside the plot, so that the legend above keeps its height when it appears.
+fn clipped_note(ui: &mut egui::Ui, plot: egui::Rect, peak: f64) {
+    let text = format!("c peaks off the top, at {}", theme::sig(peak));
+    let size = egui::vec2(plot.width().min(260.0), 18.0);
+    let at = egui::Rect::from_min_size(
+        egui::pos2(plot.right() - size.x - 4.0, plot.top() + 2.0),
+        size,
+    );
+    ui.put(
+        at,
+        egui::Label::new(
+            RichText::new(text)
+                .size(12.5)
+                .background_color(ui.visuals().extreme_bg_color),
+        )
+        .truncate(),
+    )
+    .on_hover_text(
+        "The y range follows Z_t, which calcium should meet while reading; the large \
+         transients while writing go off the top. Drag the plot down to see them.",
+    );
 }
 
 /// Rows the selection legend takes when `ui.horizontal_wrapped` lays out `names`.

@@ -87,11 +87,13 @@ fn default_tree() -> Tree<LivePane> {
     let metrics = tiles.insert_pane(LivePane::Metrics);
     let matrices = tiles.insert_pane(LivePane::Matrices);
     let top = tiles.insert_horizontal_tile(vec![graph, traces]);
+    // The calcium plot's value axis takes some of its width: it gets a little more.
+    set_shares(&mut tiles, top, &[(graph, 0.47), (traces, 0.53)]);
     let root = tiles.insert_vertical_tile(vec![top, matrices, metrics]);
     set_shares(
         &mut tiles,
         root,
-        &[(top, 0.45), (matrices, 0.465), (metrics, 0.085)],
+        &[(top, 0.48), (matrices, 0.465), (metrics, 0.055)],
     );
     Tree::new(egui::Id::unique("live tiles"), root, tiles)
 }
@@ -205,6 +207,10 @@ impl Behavior<LivePane> for Panes<'_> {
                 "Rows: queries, columns: keys; A_net fills as read slots end; white = same as \
                  the transformer. Click a row to select it everywhere.\n\nDrag to move this \
                  view; double-click to fill the page with it."
+            }
+            Some(Tile::Pane(LivePane::Traces)) => {
+                "Calcium (orange) should settle on Z_t (dashed) in each read slot (blue).\n\n\
+                 Drag to move this view; double-click to fill the page with it."
             }
             _ => "Drag to move this view; double-click to fill the page with it",
         };
