@@ -42,6 +42,8 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 /// Width of the lesson panel (points): wide enough for its text at a projector's size, narrow
 /// enough to leave the Live views side by side at 1280×800 with the parameters shown.
 const LESSON_WIDTH: f32 = 300.0;
+/// The least height (points) of the Live page's tiles and timeline: a smaller page scrolls.
+const MIN_TILES_HEIGHT: f32 = 720.0;
 const LESSON_MIN_WIDTH: f32 = 230.0;
 const PRESENTED_LESSON_WIDTH: f32 = 205.0;
 
@@ -417,6 +419,29 @@ impl TripartiteApp {
         self.attention.metrics_apart = true;
         self.graph.in_tile = true;
         self.traces.in_tile = true;
+        // Below this height (a small or zoomed window) the tiles keep it and the page scrolls,
+        // so that every view stays usable.
+        let fits = compact || ui.available_height() >= MIN_TILES_HEIGHT;
+        if !fits {
+            let width = ui.available_width();
+            egui::ScrollArea::vertical()
+                .id_salt("live page")
+                .show(ui, |ui| {
+                    let (rect, _) = ui.allocate_exact_size(
+                        egui::vec2(width, MIN_TILES_HEIGHT),
+                        egui::Sense::hover(),
+                    );
+                    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+                        self.live_tiles(ui, out)
+                    });
+                });
+        } else {
+            self.live_tiles(ui, out);
+        }
+    }
+
+    /// The tiles and the timeline in `ui`'s whole area.
+    fn live_tiles(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let page = ui.available_rect_before_wrap();
         // On a projector the timeline shows when the teacher asks for it (its keys still work).
         let with_timeline = self.presentation.as_ref().is_none_or(|p| p.timeline);
@@ -426,11 +451,12 @@ impl TripartiteApp {
         let timeline = egui::Rect::from_min_max(egui::pos2(page.left(), split), page.max);
         // On a projector beside a lesson only the views the step points at are shown, so
         // that they are large enough to read from the back of the room.
+        let presented = self.presentation.is_some();
         let mut hidden = self.hidden_panes();
         self.attention.shown = self.shown_matrices();
         // A presented step that points at matrices and metrics gets the metrics in the
         // matrices' grid, where a cell is free, not in a tile of their own.
-        self.attention.metrics_in_grid = !hidden.is_empty()
+        self.attention.metrics_in_grid = self.presentation.is_some()
             && !hidden.contains(&LivePane::Matrices)
             && !hidden.contains(&LivePane::Metrics);
         if self.attention.metrics_in_grid {
@@ -442,7 +468,7 @@ impl TripartiteApp {
         let mut layout = std::mem::take(&mut self.layout);
         let rects = ui
             .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
-                layout.ui(ui, &hidden, one_cell, &mut |ui, pane| match pane {
+                layout.ui(ui, presented, &hidden, one_cell, &mut |ui, pane| match pane {
                     LivePane::Graph => self.graph_region(ui, out),
                     LivePane::Traces => self.traces_region(ui, out),
                     LivePane::Matrices => self.attention_region(ui, out),

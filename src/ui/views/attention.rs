@@ -556,7 +556,15 @@ impl AttentionView {
         // A wide, short tile holds them in a row; a tall one in a column.
         let column =
             ui.available_height() > ui.available_width() * 0.5 && ui.available_height() >= 180.0;
-        self.metrics(ui, history, column);
+        if column {
+            self.metrics(ui, history, true);
+        } else {
+            // One line that never wraps (a wrapped second line would fall below the tile):
+            // what does not fit scrolls sideways.
+            egui::ScrollArea::horizontal()
+                .id_salt("metrics row")
+                .show(ui, |ui| self.metrics(ui, history, false));
+        }
         if let Some(largest) = self.beyond {
             theme::caption_line(
                 ui,
@@ -638,6 +646,8 @@ impl AttentionView {
         let Some(snapshot) = history.snapshot.as_ref() else {
             return;
         };
+        // In their own tile the metrics are one line that scrolls sideways.
+        let one_line = self.metrics_apart && !self.metrics_in_grid;
         let values = snapshot.metrics.values();
         let n = snapshot.run.as_ref().map_or(0, |r| r.tokens.len());
         let body = |ui: &mut egui::Ui| {
@@ -666,7 +676,7 @@ impl AttentionView {
             }
             for ((name, short, help), value) in METRIC_HELP.iter().zip(values) {
                 // In a row, a metric that would not fit moves to the next line whole.
-                if !column && ui.available_size_before_wrap().x < 150.0 {
+                if !column && !one_line && ui.available_size_before_wrap().x < 150.0 {
                     ui.end_row();
                 }
                 ui.horizontal(|ui| {
@@ -681,13 +691,15 @@ impl AttentionView {
         };
         let shown = if column {
             ui.vertical(body)
+        } else if one_line {
+            ui.horizontal(body)
         } else {
             ui.horizontal_wrapped(body)
         };
         crate::ui::regions::record(
             ui.ctx(),
             crate::ui::regions::Region::Metrics,
-            shown.response.rect,
+            shown.response.rect.intersect(ui.clip_rect()),
         );
     }
 }

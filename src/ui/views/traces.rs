@@ -23,6 +23,8 @@ const LEGEND_TEXT: f32 = 12.5;
 /// The calcium plot keeps at least this height (points, with its time axis) when a probe is
 /// selected.
 pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
+/// The same in a Live tile, which does not scroll: both plots must fit its height.
+const MIN_CALCIUM_HEIGHT_IN_TILE: f32 = 92.0;
 /// The selected traces' plot keeps at least this height, scrolling when the row is short.
 const SELECTED_MIN_HEIGHT: f32 = 60.0;
 
@@ -94,8 +96,15 @@ impl TracesView {
         selected_tokens(ui, history, &run, tokens);
         let total = run.total_ms.max(1.0);
         let now = snapshot.time_ms;
-        let height = ui.available_height();
         let selected_probes = selection.map(|s| s.probes()).unwrap_or_default();
+        // A tile does not scroll: with a selection, keep the spacing between the two plots
+        // and the selection's heading inside it.
+        let height = ui.available_height()
+            - if self.in_tile && !selected_probes.is_empty() {
+                80.0
+            } else {
+                0.0
+            };
         // With a selection, the calcium plot and the selected traces share the height, after
         // the selection's heading and its legend (one line or more, as it wraps).
         let top_height = if selected_probes.is_empty() {
@@ -113,7 +122,11 @@ impl TracesView {
             // Both plots in sight whenever the row can hold them at their smallest.
             (shared * 0.55)
                 .min(shared - SELECTED_MIN_HEIGHT - 8.0)
-                .max(MIN_CALCIUM_HEIGHT)
+                .max(if self.in_tile {
+                    MIN_CALCIUM_HEIGHT_IN_TILE
+                } else {
+                    MIN_CALCIUM_HEIGHT
+                })
         };
 
         let calcium: Vec<[f64; 2]> = samples.iter().map(|s| [s.time_ms, s.calcium]).collect();
@@ -128,6 +141,9 @@ impl TracesView {
             .default_y_bounds(-0.03 * y_top, y_top)
             .custom_x_axes(vec![time_axis()])
             .custom_y_axes(vec![value_axis("c, Z_t")])
+            // In a tile with a selection the traces below carry the (linked) time axis: the
+            // calcium keeps its drawing height.
+            .show_axes([!(self.in_tile && !selected_probes.is_empty()), true])
             .y_grid_spacer(egui_plot::uniform_grid_spacer(nice_steps))
             .link_axis(time_link(), [true, false])
             .allow_scroll(false)

@@ -82,10 +82,15 @@ impl Default for LiveLayout {
 /// (tests/gui_layout.rs measures them).
 fn default_tree() -> Tree<LivePane> {
     let mut tiles = Tiles::default();
+    // Each view in a tab of its own (its title bar: the handle to drag and to maximise),
+    // except the metrics: one line that needs no title.
     let graph = tiles.insert_pane(LivePane::Graph);
+    let graph = tiles.insert_tab_tile(vec![graph]);
     let traces = tiles.insert_pane(LivePane::Traces);
+    let traces = tiles.insert_tab_tile(vec![traces]);
     let metrics = tiles.insert_pane(LivePane::Metrics);
     let matrices = tiles.insert_pane(LivePane::Matrices);
+    let matrices = tiles.insert_tab_tile(vec![matrices]);
     let top = tiles.insert_horizontal_tile(vec![graph, traces]);
     // The calcium plot's value axis takes some of its width: it gets a little more.
     set_shares(&mut tiles, top, &[(graph, 0.47), (traces, 0.53)]);
@@ -93,7 +98,7 @@ fn default_tree() -> Tree<LivePane> {
     set_shares(
         &mut tiles,
         root,
-        &[(top, 0.48), (matrices, 0.465), (metrics, 0.055)],
+        &[(top, 0.465), (matrices, 0.46), (metrics, 0.075)],
     );
     Tree::new(egui::Id::unique("live tiles"), root, tiles)
 }
@@ -255,8 +260,10 @@ impl Behavior<LivePane> for Panes<'_> {
 
     fn simplification_options(&self) -> SimplificationOptions {
         SimplificationOptions {
-            // Every view keeps its title bar: it is the handle to drag and to maximise.
-            all_panes_must_have_tabs: self.titles,
+            // The views keep the title bars they were given (the tree above gives every view
+            // but the metrics one); a presented step's arrangement has none.
+            all_panes_must_have_tabs: false,
+            prune_single_child_tabs: !self.titles,
             ..SimplificationOptions::default()
         }
     }
@@ -274,12 +281,13 @@ impl LiveLayout {
     /// Draws the tiles (or the maximised one) in `ui`'s whole area, calling `draw` for each
     /// visible pane; `hidden` panes give their room to the others this frame.
     ///
-    /// With panes hidden (a presented lesson step) the shown ones get an arrangement of their
-    /// own, made for them: the matrices beside the other view when they are one cell
+    /// On a projector (`presented`) the views not `hidden` get an arrangement of their own,
+    /// made for them: the matrices beside the other view when they are one cell
     /// (`one_cell`), below it otherwise; the user's arrangement is kept for later.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
+        presented: bool,
         hidden: &[LivePane],
         one_cell: bool,
         draw: &mut dyn FnMut(&mut egui::Ui, LivePane),
@@ -288,11 +296,11 @@ impl LiveLayout {
             draw,
             rects: LiveRects::default(),
             toggle: None,
-            titles: hidden.is_empty(),
+            titles: !presented,
         };
         if let Some(pane) = self.maximised {
             self.maximised_ui(ui, pane, &mut panes);
-        } else if !hidden.is_empty() {
+        } else if presented {
             let shown: Vec<LivePane> = LivePane::ALL
                 .into_iter()
                 .filter(|p| !hidden.contains(p))
@@ -308,25 +316,7 @@ impl LiveLayout {
                 tree.ui(&mut panes, ui);
             }
         } else {
-            let ids: Vec<(TileId, bool)> = self
-                .tree
-                .tiles
-                .iter()
-                .filter_map(|(id, tile)| match tile {
-                    Tile::Pane(pane) => Some((*id, !hidden.contains(pane))),
-                    Tile::Container(_) => None,
-                })
-                .collect();
-            for (id, visible) in &ids {
-                // Hide the pane's tab container too, or an empty title bar would keep its room.
-                let holder = self.tree.tiles.parent_of(*id).unwrap_or(*id);
-                self.tree.tiles.set_visible(holder, *visible);
-            }
             self.tree.ui(&mut panes, ui);
-            for (id, _) in ids {
-                let holder = self.tree.tiles.parent_of(id).unwrap_or(id);
-                self.tree.tiles.set_visible(holder, true);
-            }
         }
         if let Some(pane) = panes.toggle {
             self.toggle_maximised(pane);
