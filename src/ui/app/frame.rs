@@ -44,6 +44,10 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 const LESSON_WIDTH: f32 = 300.0;
 /// The least height (points) of the Live page's tiles and timeline: a smaller page scrolls.
 const MIN_TILES_HEIGHT: f32 = 720.0;
+/// Below this width (points) the Live views stack, each the page's width.
+const NARROW_PAGE_WIDTH: f32 = 660.0;
+/// The least height (points) of the stacked views and the timeline.
+const MIN_STACKED_HEIGHT: f32 = 1200.0;
 const LESSON_MIN_WIDTH: f32 = 230.0;
 const PRESENTED_LESSON_WIDTH: f32 = 205.0;
 
@@ -421,27 +425,32 @@ impl TripartiteApp {
         self.traces.in_tile = true;
         // Below this height (a small or zoomed window) the tiles keep it and the page scrolls,
         // so that every view stays usable.
-        let fits = compact || ui.available_height() >= MIN_TILES_HEIGHT;
+        // Too narrow for two views side by side: one above the other, the page scrolling.
+        let narrow = !compact && ui.available_width() < NARROW_PAGE_WIDTH;
+        let least = if narrow {
+            MIN_STACKED_HEIGHT
+        } else {
+            MIN_TILES_HEIGHT
+        };
+        let fits = compact || ui.available_height() >= least;
         if !fits {
             let width = ui.available_width();
             egui::ScrollArea::vertical()
                 .id_salt("live page")
                 .show(ui, |ui| {
-                    let (rect, _) = ui.allocate_exact_size(
-                        egui::vec2(width, MIN_TILES_HEIGHT),
-                        egui::Sense::hover(),
-                    );
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(width, least), egui::Sense::hover());
                     ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
-                        self.live_tiles(ui, out)
+                        self.live_tiles(ui, narrow, out)
                     });
                 });
         } else {
-            self.live_tiles(ui, out);
+            self.live_tiles(ui, narrow, out);
         }
     }
 
     /// The tiles and the timeline in `ui`'s whole area.
-    fn live_tiles(&mut self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
+    fn live_tiles(&mut self, ui: &mut egui::Ui, narrow: bool, out: &mut Vec<AppCommand>) {
         let page = ui.available_rect_before_wrap();
         // On a projector the timeline shows when the teacher asks for it (its keys still work).
         let with_timeline = self.presentation.as_ref().is_none_or(|p| p.timeline);
@@ -468,19 +477,26 @@ impl TripartiteApp {
         let mut layout = std::mem::take(&mut self.layout);
         let rects = ui
             .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
-                layout.ui(ui, presented, &hidden, one_cell, &mut |ui, pane| match pane {
-                    LivePane::Graph => self.graph_region(ui, out),
-                    LivePane::Traces => self.traces_region(ui, out),
-                    LivePane::Matrices => self.attention_region(ui, out),
-                    LivePane::Metrics => {
-                        self.attention.metrics_tile(ui, &self.history);
-                        // In a lesson the step's text says what a poor run means. Here, not
-                        // above the matrices: the note must not push them when it appears.
-                        if !self.lesson.is_open() {
-                            self.attention.banner(ui, &self.history);
+                layout.ui(
+                    ui,
+                    presented,
+                    narrow,
+                    &hidden,
+                    one_cell,
+                    &mut |ui, pane| match pane {
+                        LivePane::Graph => self.graph_region(ui, out),
+                        LivePane::Traces => self.traces_region(ui, out),
+                        LivePane::Matrices => self.attention_region(ui, out),
+                        LivePane::Metrics => {
+                            self.attention.metrics_tile(ui, &self.history);
+                            // In a lesson the step's text says what a poor run means. Here, not
+                            // above the matrices: the note must not push them when it appears.
+                            if !self.lesson.is_open() {
+                                self.attention.banner(ui, &self.history);
+                            }
                         }
-                    }
-                })
+                    },
+                )
             })
             .inner;
         self.layout = layout;

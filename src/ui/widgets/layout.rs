@@ -64,6 +64,9 @@ pub struct LiveLayout {
     /// The arrangement of a presented lesson step's views (not saved), and the views it holds.
     #[serde(skip)]
     presented: Option<(Vec<LivePane>, bool, Tree<LivePane>)>,
+    /// The views one above the other, for a page too narrow for two side by side (not saved).
+    #[serde(skip)]
+    stacked: Option<Tree<LivePane>>,
 }
 
 impl Default for LiveLayout {
@@ -72,6 +75,7 @@ impl Default for LiveLayout {
             tree: default_tree(),
             maximised: None,
             presented: None,
+            stacked: None,
         }
     }
 }
@@ -101,6 +105,28 @@ fn default_tree() -> Tree<LivePane> {
         &[(top, 0.465), (matrices, 0.46), (metrics, 0.075)],
     );
     Tree::new(egui::Id::unique("live tiles"), root, tiles)
+}
+
+/// Every view one above the other, each in a tab of its own but the metrics.
+fn stacked_tree() -> Tree<LivePane> {
+    let mut tiles = Tiles::default();
+    let mut children = Vec::new();
+    for pane in LivePane::ALL {
+        let id = tiles.insert_pane(pane);
+        children.push(if pane == LivePane::Metrics {
+            id
+        } else {
+            tiles.insert_tab_tile(vec![id])
+        });
+    }
+    let shares: Vec<(TileId, f32)> = children
+        .iter()
+        .copied()
+        .zip([0.28, 0.3, 0.36, 0.06])
+        .collect();
+    let root = tiles.insert_vertical_tile(children);
+    set_shares(&mut tiles, root, &shares);
+    Tree::new(egui::Id::unique("stacked live tiles"), root, tiles)
 }
 
 /// A presented step's views: the matrices (a larger share) beside the others when they are
@@ -288,6 +314,7 @@ impl LiveLayout {
         &mut self,
         ui: &mut egui::Ui,
         presented: bool,
+        narrow: bool,
         hidden: &[LivePane],
         one_cell: bool,
         draw: &mut dyn FnMut(&mut egui::Ui, LivePane),
@@ -315,6 +342,10 @@ impl LiveLayout {
             if let Some((_, _, tree)) = self.presented.as_mut() {
                 tree.ui(&mut panes, ui);
             }
+        } else if narrow {
+            self.stacked
+                .get_or_insert_with(stacked_tree)
+                .ui(&mut panes, ui);
         } else {
             self.tree.ui(&mut panes, ui);
         }
