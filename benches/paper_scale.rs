@@ -17,7 +17,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tripartite::data::source::{SourceSpec, load_layer, load_sequence};
+use tripartite::data::source::{load_layer, load_sequence};
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::layer::LayerSimulation;
 use tripartite::model::params::{Heads, Params};
 use tripartite::model::simulation::{SimState, Simulation};

@@ -1,7 +1,7 @@
 //! The command line: parse arguments, then hand off to the library.
 
 use crate::data::experiment::Experiment;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::io::export::write_run_outputs;
 use crate::jobs::progress::{Progress, for_cli};
 use anyhow::{Context, Result, bail};
@@ -335,7 +335,8 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
 }
 
 fn run_command(args: RunArgs) -> Result<()> {
-    use crate::io::checkpoint::{Checkpoint, check_same_experiment, load_state, save_state};
+    use crate::io::checkpoint::{check_same_experiment, load_state, save_state};
+    use crate::sim::checkpoint::Checkpoint;
     let (experiment, run) = match &args.resume {
         Some(path) => {
             let saved = load_state(path)?;

@@ -10,7 +10,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use std::time::Instant;
 use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tripartite::data::real::{bundled_layer, bundled_names, bundled_sequence};
 use tripartite::jobs::learn::{HeadChoice, LearnRequest, TextSet, learn};
-use tripartite::model::learn::{HeadExample, HiddenSynapses, mean_attention_tv};
+use tripartite::model::learn::{HeadExample, mean_attention_tv};
 use tripartite::model::learned::LearnedFile;
+use tripartite::model::synapses::HiddenSynapses;
 use tripartite::model::{FeatureMap, Heads, LayerSimulation, Mode, Params, Projection, Simulation};
 
 const LAYER: usize = 2;

@@ -8,7 +8,7 @@ mod figures;
 
 use figures::Figures;
 use std::sync::Arc;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::io::presets;
 use tripartite::model::metrics::Metrics;
 use tripartite::model::params::{FeatureMap, Mode, Params};

@@ -5,9 +5,9 @@ mod common;
 use common::worker::Harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tripartite::data::source::SourceSpec;
+use tripartite::data::experiment::Experiment;
 use tripartite::data::source::load_sequence;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::model::simulation::Simulation;
 use tripartite::sim::history::TRACE_CAPACITY;
@@ -537,7 +537,7 @@ fn a_saved_state_opens_with_its_keyframes_and_earlier_times_equal_the_live_run_b
     h.send(Command::Reset);
     h.wait("the reset", |s| s.step == 0);
     h.send(Command::LoadState(Box::new(
-        tripartite::sim::run::Checkpoint {
+        tripartite::sim::checkpoint::Checkpoint {
             keyframes: None,
             ..opened
         },

@@ -16,4 +16,6 @@ pub mod real;
 pub mod source;
 pub mod spec;
 
-pub use source::{SequenceError, SourceSpec, load_layer, load_sequence};
+pub use error::SequenceError;
+pub use source::{load_layer, load_sequence};
+pub use spec::SourceSpec;

@@ -12,10 +12,9 @@
 //! ```
 //! Relative paths resolve against the file's folder. Unknown keys are errors.
 
-pub use crate::data::experiment::{
-    DEFAULT_HEAD, DEFAULT_LAYER, DEFAULT_SENTENCE, Experiment, default_source,
-};
-use crate::data::source::{SequenceError, SourceSpec};
+use crate::data::error::SequenceError;
+use crate::data::experiment::Experiment;
+use crate::data::spec::SourceSpec;
 use crate::model::params::{ParamError, Params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -30,13 +30,14 @@
 //! errors, and every problem is one sentence naming the step and the field.
 
 use super::experiment::one_line;
-use super::experiment::{Experiment, ExperimentError, FORMAT_VERSION};
+use super::experiment::{ExperimentError, FORMAT_VERSION};
 use super::presets;
+use crate::data::experiment::Experiment;
 use crate::data::lesson::{
     Condition, LESSON_FORMAT_VERSION, Lesson, LessonError, LessonExperiment, Question,
     SequenceShape, SetupAction, Step,
 };
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

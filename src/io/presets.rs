@@ -1,6 +1,7 @@
 //! Example experiments for classroom demonstrations, embedded from `assets/presets/`.
 
-use super::experiment::{Experiment, ExperimentError};
+use super::experiment::ExperimentError;
+use crate::data::experiment::Experiment;
 use std::path::Path;
 
 /// One bundled example experiment.

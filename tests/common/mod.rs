@@ -14,7 +14,7 @@ use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::{Mode, Params};
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;

@@ -5,8 +5,9 @@ use super::TripartiteApp;
 use crate::model::params::Param;
 use crate::sim::compare::{Comparison, RunRecord, Twin};
 use crate::ui::actions::UserAction;
+use crate::ui::command::HistoryAction;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::history::{EditHistory, HistoryAction, HistoryWindow, words};
+use crate::ui::history::{EditHistory, HistoryWindow, words};
 use crate::ui::views::compare::{CompareAction, CompareData, CompareView, ablate_menu};
 
 /// Undo history, baseline and twin.
@@ -206,9 +207,7 @@ impl TripartiteApp {
             }
         });
         let current = self.current_experiment();
-        if let Some(action) = ablate_menu(ui, &current) {
-            out.push(AppCommand::Compare(action));
-        }
+        ablate_menu(ui, &current, out);
     }
 
     /// The History window, when open.
@@ -216,9 +215,7 @@ impl TripartiteApp {
         if !self.ab.window.open {
             return;
         }
-        if let Some(action) = self.ab.window.ui(ctx, &self.ab.edits) {
-            out.push(AppCommand::History(action));
-        }
+        self.ab.window.ui(ctx, &self.ab.edits, out);
     }
 
     /// The Compare tab.
@@ -240,7 +237,6 @@ impl TripartiteApp {
             baseline_version: (self.ab.pins << 40) ^ self.history.attention_version,
             twin_version: self.ab.twins,
         };
-        let actions = self.ab.view.ui(ui, &data);
-        out.extend(actions.into_iter().map(AppCommand::Compare));
+        self.ab.view.ui(ui, &data, out);
     }
 }

@@ -4,7 +4,7 @@
 use super::{TripartiteApp, ViewRects};
 use crate::data::experiment::Experiment;
 use crate::data::lesson::{SetupAction, Target};
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::io::export::{csv, json, npy};
 use crate::model::schedule::SlotSchedule;
 use crate::sim::Command;
@@ -48,7 +48,7 @@ impl TripartiteApp {
             _ => return Some(command),
         };
         let change = params.as_ref().map_or_else(String::new, |after| {
-            crate::sim::worker::changed_params(&snapshot.params, after).join(", ")
+            crate::model::params::changed_params(&snapshot.params, after).join(", ")
         });
         self.branch_question = Some(crate::ui::views::timeline::BranchQuestion {
             step: snapshot.step,
@@ -86,7 +86,7 @@ impl TripartiteApp {
                     self.record_edit(&AppCommand::SwitchBranch {
                         back: false,
                         step,
-                        change: crate::sim::worker::changed_params(&before.params, &params)
+                        change: crate::model::params::changed_params(&before.params, &params)
                             .join(", "),
                     });
                 }

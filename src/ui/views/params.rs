@@ -4,7 +4,7 @@
 //! with `Params::validate()`'s reason.
 
 use crate::data::experiment::Experiment;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::model::params::{Choice, Param, ParamError, Params, Range, ValueMut};
 use crate::sim::{Command, RunHistory};
 use crate::ui::views::out::ViewOut;
