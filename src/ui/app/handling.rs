@@ -20,6 +20,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 impl TripartiteApp {
+    /// The experiment asked for on the command line was refused: open the default one (not a
+    /// restored session, which the user did not ask for either) and say why, so that the
+    /// first screen is a working run beside the refusal rather than a dead end.
+    pub fn refused_start(&mut self, refusal: String) {
+        let default = Experiment::default();
+        if self.base != default {
+            self.load(default.clone());
+            self.files.document = crate::ui::files::Document::untitled(&default);
+        }
+        self.welcome.open = false;
+        self.files.message = Some((refusal, false));
+    }
+
     /// Carries out one command.
     pub fn handle(&mut self, ctx: &egui::Context, command: AppCommand) {
         if let Some(command) = self.ask_before_branching(command) {
