@@ -15,20 +15,7 @@ use tripartite::sim::{Command, Probe, RunState, Speed, SubsetMode, SubsetRequest
 
 /// A small, quick experiment: 4 tokens of dimension 8, short slots.
 fn small() -> Experiment {
-    Experiment {
-        params: Params {
-            m: 64,
-            t_write: 10.0,
-            t_read: 40.0,
-            ..Params::default()
-        },
-        source: SourceSpec::Synthetic {
-            tokens: 4,
-            dim: 8,
-            heads: 1,
-        },
-        ..Experiment::default()
-    }
+    common::short_synthetic(4)
 }
 
 #[test]
