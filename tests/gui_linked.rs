@@ -215,7 +215,7 @@ fn a_selected_query_shades_the_hidden_neurons_by_its_features() {
     let tokens = snapshot.run.as_ref().unwrap().tokens.len();
     assert!(
         h.query_by_label_contains(&format!(
-            "Hidden fill: φ(q_t) for query 't2' (token 3/{tokens})"
+            "Hidden fill: φ(q_t) for 't2' (token 3/{tokens})"
         ))
         .is_some()
     );

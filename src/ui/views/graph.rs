@@ -572,10 +572,11 @@ impl GraphView {
 }
 
 /// The caption of the hidden layer's fill for query `t` (from 0): the token by its own label
-/// and its place counted from 1, as the status line and the per-query window count.
+/// and its place counted from 1, as the status line and the per-query window count. Kept to
+/// one line at 1280 px (a wrapped caption pushes the graph down).
 fn query_fill_caption(tokens: &[String], t: usize) -> String {
     format!(
-        "Hidden fill: φ(q_t) for query '{}' (token {}/{}), the features its read slot drives",
+        "Hidden fill: φ(q_t) for '{}' (token {}/{}), the features its read slot drives",
         tokens.get(t).map_or("?", String::as_str),
         t + 1,
         tokens.len()
