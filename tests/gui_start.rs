@@ -27,7 +27,15 @@ fn gui_request(args: &[&str]) -> GuiRequest {
 fn a_text_too_long_for_the_model_opens_the_default_experiment_with_the_refusal() {
     let words = vec!["the"; 10_000].join(" ");
     let sequence = format!("model:{MODEL}");
-    let request = gui_request(&["--sequence", &sequence, "--text", &words]);
+    // Layer 0: the text is the only thing wrong (the tiny ALBERT has 3 layers).
+    let request = gui_request(&[
+        "--sequence",
+        &sequence,
+        "--text",
+        &words,
+        "--set",
+        "layer=0",
+    ]);
     assert_eq!(request.experiment, Experiment::default());
     let refusal = request.refusal.expect("a refusal");
     assert!(
@@ -58,7 +66,15 @@ fn a_text_too_long_for_the_model_opens_the_default_experiment_with_the_refusal()
 #[test]
 fn a_text_the_model_takes_opens_as_asked() {
     let sequence = format!("model:{MODEL}");
-    let request = gui_request(&["--sequence", &sequence, "--text", "the cat sat on the mat"]);
+    // The tiny ALBERT has 3 layers; the default layer (3) is refused like any other input.
+    let request = gui_request(&[
+        "--sequence",
+        &sequence,
+        "--text",
+        "the cat sat on the mat",
+        "--set",
+        "layer=0",
+    ]);
     assert_eq!(request.refusal, None);
     assert_eq!(
         request.experiment.text.as_deref(),
