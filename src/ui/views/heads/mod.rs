@@ -89,8 +89,8 @@ impl HeadsOverview {
         &self.state
     }
 
-    /// The layer shown (None before the first frame or [`Self::set_layer`]). The app opens a
-    /// clicked head as (this layer, the returned head).
+    /// The layer shown (None before the first frame or [`Self::set_layer`]); a clicked head
+    /// opens at this layer.
     pub fn layer(&self) -> Option<usize> {
         self.state.layer()
     }
