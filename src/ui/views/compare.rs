@@ -27,6 +27,8 @@ pub enum CompareAction {
     CloseTwin,
     /// Run the live simulation to the end, so that its final results meet the baseline's.
     RunToEnd,
+    /// Open the Learn synapses window (issue 27).
+    OpenLearn,
 }
 
 /// The parameters a twin may change, with their choices, for the Ablate menu and the twin
@@ -70,6 +72,15 @@ pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment) -> Option<CompareAct
                 });
                 ui.close();
             }
+        }
+        ui.separator();
+        if ui
+            .button(crate::ui::views::learn::MENU_LABEL)
+            .on_hover_text(crate::ui::views::learn::MENU_TOOLTIP)
+            .clicked()
+        {
+            action = Some(CompareAction::OpenLearn);
+            ui.close();
         }
     });
     action
