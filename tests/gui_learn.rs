@@ -45,12 +45,13 @@ fn open_window(h: &mut Harness<'static, TripartiteApp>) {
     h.run_steps(3);
 }
 
-/// The first and the last number of the label that contains `marker` ("0.41 → 0.12").
+/// The two numbers after `marker` in the label that contains it ("0.41 to 0.12").
 fn figures(h: &Harness<'static, TripartiteApp>, marker: &str) -> Option<(f64, f64)> {
     let node = h.query_by_label_contains(marker)?;
-    let text = node.accesskit_node().label()?;
+    // A label keeps its text in the node's value (AccessKit's Role::Label).
+    let text = node.value().or_else(|| node.accesskit_node().label())?;
     let after = text.split(marker).nth(1)?;
-    let mut parts = after.split('→');
+    let mut parts = after.split(" to ");
     let first: f64 = parts.next()?.trim().parse().ok()?;
     let last: f64 = parts
         .next()?
@@ -119,7 +120,8 @@ fn learning_shows_the_loss_falling_cancels_and_loads_with_the_random_baseline() 
     h.get_by_label(learn::SAVE_PATH_LABEL)
         .set_text_value_accesskit(&path.display().to_string());
     h.run_steps(2);
-    h.get_by_label(learn::LOAD_LABEL).click();
+    // The window scrolls: the button is pressed through AccessKit, wherever it is drawn.
+    h.get_by_label(learn::LOAD_LABEL).click_accesskit();
     h.run_steps(3);
     assert!(path.is_file(), "the learned file was written");
     let on_disk =
@@ -153,7 +155,7 @@ fn without_a_text_model_folder_the_window_says_why_in_one_sentence() {
     let mut h = app_harness(common::classroom(), [1280.0, 800.0], 1.0);
     open_window(&mut h);
     let node = h.get_by_label_contains("Learning needs a text model folder");
-    let text = node.accesskit_node().label().unwrap();
+    let text = node.value().or_else(|| node.accesskit_node().label()).unwrap();
     assert_eq!(text.matches(". ").count(), 0, "{text}");
     assert!(h.query_by_label(learn::START_LABEL).is_none());
 }

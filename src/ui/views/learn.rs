@@ -135,7 +135,7 @@ pub fn model_folder(experiment: &Experiment) -> Result<PathBuf, String> {
     match &experiment.source {
         SourceSpec::Model(dir) if experiment.text.is_some() => Ok(dir.clone()),
         _ => Err(
-            "Learning needs a text model folder (File ▸ Open model folder… with all-MiniLM-L6-v2), \
+            "Learning needs a text model folder (open one, such as all-MiniLM-L6-v2, with Open model folder… in the File menu), \
              because the shipped training sentences must be encoded by the model whose head is learned."
                 .into(),
         ),
@@ -384,6 +384,7 @@ impl LearnWindow {
             .id(egui::Id::unique("tripartite.learn_window"))
             .open(&mut open)
             .default_width(560.0)
+            .default_height(620.0)
             .resizable(true)
             .show(ctx, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
@@ -401,7 +402,7 @@ impl LearnWindow {
         theme::caption(
             ui,
             "The paper draws the hidden synapses W at random. Here gradient descent (Adam on the \
-             mean KL(A_soft ‖ A_net)) finds what the same positive neurons, with a bias each, can \
+             mean KL(A_soft || A_net)) finds what the same positive neurons, with a bias each, can \
              do: a tool to measure the circuit, not a claim about how synapses learn.",
         );
         let dir = match model_folder(experiment) {
@@ -587,7 +588,7 @@ fn live_figures(ui: &mut egui::Ui, live: &Live, head: usize) {
     };
     if let Some((first, last, step)) = first_last(live.loss.get(&head)) {
         ui.label(format!(
-            "head {head}: loss (mean KL) {} → {} after step {}",
+            "head {head}: loss (mean KL) {} to {} after step {}",
             theme::sig(first),
             theme::sig(last),
             step as usize + 1
@@ -598,7 +599,7 @@ fn live_figures(ui: &mut egui::Ui, live: &Live, head: usize) {
         first_last(live.held_out_tv.get(&head)),
     ) {
         ui.label(format!(
-            "attn_tv at step {}: train {} → {} · held out {} → {}",
+            "attn_tv at step {}: train {} to {} · held out {} to {}",
             step as usize,
             theme::sig(t0),
             theme::sig(t1),
@@ -617,7 +618,7 @@ fn curves(ui: &mut egui::Ui, live: &Live, head: usize) {
             .height(180.0)
             .legend(Legend::default())
             .x_axis_label("Adam step")
-            .y_axis_label("mean KL(A_soft ‖ A_net)")
+            .y_axis_label("mean KL(A_soft || A_net)")
             .allow_scroll(false)
             .show(&mut columns[0], |plot| {
                 for (&h, series) in &live.loss {
