@@ -71,8 +71,10 @@ fn learning_shows_the_loss_falling_cancels_and_loads_with_the_random_baseline() 
 
     // Cancel: a long run is stopped once it has begun.
     h.get_by_label(learn::M_LABEL).set_value_accesskit(8.0);
-    h.get_by_label(learn::STEPS_LABEL).set_value_accesskit(100_000.0);
-    h.get_by_label(learn::RANDOM_M_LABEL).set_value_accesskit(0.0);
+    h.get_by_label(learn::STEPS_LABEL)
+        .set_value_accesskit(100_000.0);
+    h.get_by_label(learn::RANDOM_M_LABEL)
+        .set_value_accesskit(0.0);
     h.run_steps(2);
     h.get_by_label(learn::START_LABEL).click();
     let deadline = std::time::Instant::now() + WAIT * 2;
@@ -90,7 +92,8 @@ fn learning_shows_the_loss_falling_cancels_and_loads_with_the_random_baseline() 
 
     // A short run to the end: the loss and attn_tv fall, and the result can be loaded.
     h.get_by_label(learn::STEPS_LABEL).set_value_accesskit(40.0);
-    h.get_by_label(learn::RANDOM_M_LABEL).set_value_accesskit(2000.0);
+    h.get_by_label(learn::RANDOM_M_LABEL)
+        .set_value_accesskit(2000.0);
     h.run_steps(2);
     h.get_by_label(learn::START_LABEL).click();
     let deadline = std::time::Instant::now() + WAIT * 3;
@@ -111,7 +114,12 @@ fn learning_shows_the_loss_falling_cancels_and_loads_with_the_random_baseline() 
         "held-out attn_tv falls: {random} → {learned}"
     );
     h.get_by_label_contains("random m = 2\u{202F}000");
-    let file = h.state().learn_window_state().learned_file().unwrap().clone();
+    let file = h
+        .state()
+        .learn_window_state()
+        .learned_file()
+        .unwrap()
+        .clone();
     assert_eq!((file.layer, file.hidden(), file.records.len()), (3, 8, 1));
     assert_eq!(file.records[0].head, 1);
 
@@ -155,7 +163,10 @@ fn without_a_text_model_folder_the_window_says_why_in_one_sentence() {
     let mut h = app_harness(common::classroom(), [1280.0, 800.0], 1.0);
     open_window(&mut h);
     let node = h.get_by_label_contains("Learning needs a text model folder");
-    let text = node.value().or_else(|| node.accesskit_node().label()).unwrap();
+    let text = node
+        .value()
+        .or_else(|| node.accesskit_node().label())
+        .unwrap();
     assert_eq!(text.matches(". ").count(), 0, "{text}");
     assert!(h.query_by_label(learn::START_LABEL).is_none());
 }

@@ -366,7 +366,10 @@ fn learned_paths_in_an_experiment_file_are_relative_to_its_folder() {
     let e = Experiment::load(&experiment_file).unwrap();
     assert_eq!(
         e.params.projection.name(),
-        format!("learned:{}", dir.path().join("weights/l2.safetensors").display())
+        format!(
+            "learned:{}",
+            dir.path().join("weights/l2.safetensors").display()
+        )
     );
     Simulation::new(&e.params, Arc::new(e.load_sequence().unwrap())).unwrap();
     // Saved beside it, the file is named relative again; saved elsewhere, by its full path.
@@ -434,7 +437,10 @@ fn the_bundled_learned_file_is_what_its_documented_command_makes() {
         panic!("a learned projection");
     };
     let bundled = tripartite::model::learned::file(id);
-    assert!(fresh.same_as(&bundled), "the bundled file is stale: run its command again");
+    assert!(
+        fresh.same_as(&bundled),
+        "the bundled file is stale: run its command again"
+    );
     // The app's learned-against-random line reads these measured figures.
     let mut params = Params {
         m: 256,

@@ -242,7 +242,10 @@ fn learned_synapses_beat_random_ones_on_a_sentence_they_never_saw() {
         .quotes("against {} with random ones", random)
         .quotes("and {} with random features at m = 10⁵", large)
         .quotes("learned head reaches {};", record.train_tv)
-        .states("over {} held-out", sentence_lines(SHIPPED_HELD_OUT).len() as f64)
+        .states(
+            "over {} held-out",
+            sentence_lines(SHIPPED_HELD_OUT).len() as f64,
+        )
         .quotes("held-out sentences {},", record.held_out_tv)
         .quotes("against {} for random W", record.held_out_tv_random)
         .states("W at m = {} and", file.hidden() as f64)

@@ -322,9 +322,7 @@ impl LearnWindow {
         };
         let notify = ctx.clone();
         self.job = Some(Job {
-            background: Background::start("learn synapses", work, move || {
-                notify.request_repaint()
-            }),
+            background: Background::start("learn synapses", work, move || notify.request_repaint()),
             live,
             steps_done,
             cancel,
@@ -385,6 +383,10 @@ impl LearnWindow {
             .open(&mut open)
             .default_width(560.0)
             .default_height(620.0)
+            // Beside the Parameters panel and below the menus: it never covers File, Edit or
+            // Ablate, nor the run controls.
+            .default_pos(egui::pos2(380.0, 100.0))
+            .max_width(720.0)
             .resizable(true)
             .show(ctx, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
@@ -500,10 +502,10 @@ impl LearnWindow {
                     job.started.elapsed().as_secs_f64()
                 )
             };
+            let fraction = done as f32 / total as f32;
             ui.add(
-                egui::ProgressBar::new(done as f32 / total as f32)
-                    .text(text)
-                    .show_percentage(),
+                egui::ProgressBar::new(fraction)
+                    .text(format!("{:.0} % · {text}", 100.0 * fraction)),
             );
             live_figures(ui, &live, self.head);
             curves(ui, &live, self.head);
@@ -520,9 +522,6 @@ impl LearnWindow {
             ))
             .strong(),
         );
-        live_figures(ui, &shown.live, shown.head);
-        curves(ui, &shown.live, shown.head);
-        results_table(ui, &shown.learned.outcome.file.records, shown.m);
         if let Some(record) = shown
             .learned
             .outcome
@@ -533,15 +532,14 @@ impl LearnWindow {
         {
             ui.label(comparison_line(record, shown.m));
         }
-        ui.separator();
         ui.horizontal(|ui| {
             let label = ui.label(SAVE_PATH_LABEL);
             ui.add(egui::TextEdit::singleline(&mut self.save_path).desired_width(360.0))
                 .labelled_by(label.id)
                 .on_hover_text("Where the learned synapses are written (safetensors); the experiment then names this file as projection = learned:FILE");
         });
-        let absolute = std::path::absolute(&self.save_path)
-            .unwrap_or_else(|_| PathBuf::from(&self.save_path));
+        let absolute =
+            std::path::absolute(&self.save_path).unwrap_or_else(|_| PathBuf::from(&self.save_path));
         theme::caption(ui, &format!("The file will be {}", absolute.display()));
         match &shown.learned.baseline {
             Ok(_) => theme::caption(
@@ -557,7 +555,9 @@ impl LearnWindow {
         }
         if ui
             .button(LOAD_LABEL)
-            .on_hover_text("Write the file, run the learned network, and compare it with the random one")
+            .on_hover_text(
+                "Write the file, run the learned network, and compare it with the random one",
+            )
             .clicked()
         {
             return Some(LearnAction::Load {
@@ -567,6 +567,10 @@ impl LearnWindow {
                 baseline: shown.learned.baseline.clone().ok().map(Box::new),
             });
         }
+        ui.separator();
+        live_figures(ui, &shown.live, shown.head);
+        curves(ui, &shown.live, shown.head);
+        results_table(ui, &shown.learned.outcome.file.records, shown.m);
         None
     }
 
