@@ -36,6 +36,7 @@ const PRESETS: &[Preset] = &[
     preset!("no-exponential", "No exponential kernel"),
     preset!("causal-streaming", "Causal streaming"),
     preset!("heterogeneous-processes", "Heterogeneous processes"),
+    preset!("learned-synapses", "Learned synapses"),
 ];
 
 /// Every preset, in menu order.

@@ -9,6 +9,7 @@ use crate::ui::command::HistoryAction;
 use crate::ui::command::{AppCommand, Tab};
 use crate::ui::history::{EditHistory, HistoryWindow, words};
 use crate::ui::views::compare::{CompareAction, CompareData, CompareView, ablate_menu};
+use crate::ui::views::learn::{LearnAction, LearnWindow, learned_params};
 
 /// Undo history, baseline and twin.
 #[derive(Default)]
@@ -23,6 +24,8 @@ pub(super) struct AbState {
     /// Counts pins and twins, so that each gets fresh heatmap textures.
     pins: u64,
     twins: u64,
+    /// Ablate ▸ Learn synapses… (issue 27): its window and job.
+    learn: LearnWindow,
 }
 
 impl TripartiteApp {
@@ -152,7 +155,53 @@ impl TripartiteApp {
             }
             CompareAction::CloseTwin => self.ab.twin = None,
             CompareAction::RunToEnd => self.worker.send(crate::sim::Command::RunToEnd),
+            CompareAction::OpenLearn => self.ab.learn.open = true,
         }
+    }
+
+    /// The Learn synapses window; loading a learned network is an undoable edit of the
+    /// experiment (projection = learned:FILE, m), with the random network pinned as baseline.
+    fn learn_window(&mut self, ctx: &egui::Context, out: &mut Vec<AppCommand>) {
+        let current = self.current_experiment();
+        let Some(LearnAction::Load {
+            path,
+            file,
+            m,
+            baseline,
+        }) = self.ab.learn.ui(ctx, &current)
+        else {
+            return;
+        };
+        if let Err(e) = crate::io::atomic_write(&path, &file.to_bytes()) {
+            self.ab
+                .learn
+                .loaded(format!("Cannot write {}: {e}", path.display()));
+            return;
+        }
+        let id = crate::model::learned::register_parsed(&path.display().to_string(), *file);
+        let after = learned_params(
+            &current.params,
+            crate::model::params::Projection::Learned(id),
+            m,
+        );
+        self.ab.learn.loaded(format!(
+            "Wrote {} and loaded it; the random network is the baseline in the Compare tab.",
+            path.display()
+        ));
+        if let Some(record) = baseline {
+            self.ab.baseline = Some(*record);
+            self.ab.pins += 1;
+        }
+        out.push(AppCommand::EditParams {
+            before: Box::new(current.params),
+            after: Box::new(after),
+        });
+        self.tab = Tab::Compare;
+    }
+
+    /// The Learn synapses window's state (tests).
+    pub fn learn_window_state(&self) -> &LearnWindow {
+        &self.ab.learn
     }
 
     /// The Edit menu: undo, redo, the history, and the baseline.
@@ -212,6 +261,7 @@ impl TripartiteApp {
 
     /// The History window, when open.
     pub(super) fn history_window(&mut self, ctx: &egui::Context, out: &mut Vec<AppCommand>) {
+        self.learn_window(ctx, out);
         if !self.ab.window.open {
             return;
         }

@@ -28,6 +28,8 @@ pub enum CompareAction {
     CloseTwin,
     /// Run the live simulation to the end, so that its final results meet the baseline's.
     RunToEnd,
+    /// Open the Learn synapses window (issue 27).
+    OpenLearn,
 }
 
 /// The parameters a twin may change, with their choices, for the Ablate menu and the twin
@@ -71,6 +73,15 @@ pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment, out: &mut Vec<AppCom
                 }));
                 ui.close();
             }
+        }
+        ui.separator();
+        if ui
+            .button(crate::ui::views::learn::MENU_LABEL)
+            .on_hover_text(crate::ui::views::learn::MENU_TOOLTIP)
+            .clicked()
+        {
+            action = Some(CompareAction::OpenLearn);
+            ui.close();
         }
     });
 }

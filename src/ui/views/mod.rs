@@ -10,6 +10,7 @@ pub mod graph;
 pub mod heads;
 pub mod help;
 pub mod layer;
+pub mod learn;
 pub mod lesson;
 pub mod out;
 pub mod params;

@@ -182,6 +182,10 @@ impl HeadsOverview {
             "In each cell the transformer's attention (left) sits beside the network's (right): \
              green heads are reproduced well, orange roughly, red poorly. Click a head to open it.",
         );
+        // Beside the budget of random features (m_needed): what learned synapses reached.
+        if let Some(line) = crate::ui::views::learn::learned_summary(&experiment.params) {
+            ui.label(line);
+        }
         let shown = *self
             .state
             .shown
