@@ -11,6 +11,7 @@ pub mod heads;
 pub mod help;
 pub mod layer;
 pub mod lesson;
+pub mod lesson_figures;
 pub mod out;
 pub mod params;
 pub mod per_query;
