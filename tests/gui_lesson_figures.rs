@@ -10,7 +10,8 @@ mod common;
 use common::{wait_for, wait_snapshot};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, NodeT as _, Queryable};
-use tripartite::data::lesson::{Condition, Lesson, Step};
+use egui::accesskit::Role;
+use tripartite::data::lesson::{Condition, Lesson, SetupAction, Step};
 use tripartite::io::lesson;
 use tripartite::model::params::Param;
 use tripartite::sim::{Command, RunState};
@@ -116,6 +117,10 @@ fn screen_text(h: &Harness<'_, TripartiteApp>, own: &[String]) -> String {
     let mut text = String::new();
     for node in h.query_all(By::new()) {
         let node = node.accesskit_node();
+        // A label's text runs (its wrapped rows) repeat, in pieces, the label's own value.
+        if node.role() == Role::TextRun {
+            continue;
+        }
         for said in [node.label(), node.value()].into_iter().flatten() {
             let said = plain(&said);
             if said.is_empty() || own.contains(&said) {
@@ -131,7 +136,11 @@ fn screen_text(h: &Harness<'_, TripartiteApp>, own: &[String]) -> String {
 /// Steps frames until no what-if run of the figures box is still under way.
 fn wait_figures(h: &mut Harness<'_, TripartiteApp>) {
     let deadline = std::time::Instant::now() + common::WAIT;
-    while h.query_by_label_contains("running…").is_some() {
+    while h
+        .query_all(By::new().label_contains("running…"))
+        .next()
+        .is_some()
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "the figures box's runs did not finish"
@@ -176,6 +185,28 @@ fn play(h: &mut Harness<'_, TripartiteApp>, lesson: &Lesson, index: usize) -> Ve
     let step = &lesson.steps[index];
     let own = step_words(step);
     let mut seen = Vec::new();
+    for action in &step.setup {
+        match *action {
+            SetupAction::RunThrough(slot) => {
+                wait_snapshot(h, "the setup's slot", |s| {
+                    let end = s.run.as_ref().and_then(|r| {
+                        r.slots
+                            .iter()
+                            .find(|x| x.phase == slot.phase && x.token + 1 == slot.token)
+                            .map(|x| x.end_step())
+                    });
+                    end.is_some_and(|end| s.step >= end)
+                });
+            }
+            SetupAction::RunToMs(ms) => {
+                wait_snapshot(h, "the setup's time", |s| s.time_ms >= ms);
+            }
+            SetupAction::RunToEnd => {
+                wait_snapshot(h, "the setup's end", |s| s.state == RunState::Finished);
+            }
+            _ => {}
+        }
+    }
     wait_still(h, "the step's setup");
     wait_figures(h);
     seen.push(screen_text(h, &own));
@@ -216,23 +247,46 @@ fn every_quoted_number_is_on_screen(number: usize) {
     command(&mut h, AppCommand::StartLesson(number));
     let mut missing = Vec::new();
     for index in 0..lesson.steps.len() {
-        wait_for(&mut h, "the step", |app| {
+        let what = format!("{} step {}", lesson.title, index + 1);
+        wait_for(&mut h, &what, |app| {
             let at = app.lesson().position().map(|(_, i, _)| i);
             let expected = app.lesson().experiment_for(index).map(|e| &e.experiment);
+            // A step that loads an experiment waits for it (same source and settings); one
+            // that keeps the run keeps the learner's settings too.
+            let own = lesson.steps[index].experiment.is_some();
             let running = app.snapshot().is_some_and(|s| {
                 expected.is_none_or(|e| {
                     s.run
                         .as_ref()
                         .is_some_and(|r| r.source == e.source.to_string())
+                        && (!own || s.params == e.params)
                 })
             });
             (at == Some(index) && running).then_some(())
         });
         let seen = play(&mut h, &lesson, index);
         let step = &lesson.steps[index];
+        // The paragraph is on screen, and it is what `screen_text` leaves out.
+        let paragraph = plain(&step.text);
+        assert!(
+            h.query_all(By::new().predicate(|node| {
+                node.role() == Role::Label && node.value().is_some_and(|v| plain(&v) == paragraph)
+            }))
+            .next()
+            .is_some(),
+            "{} step {}: the step's text is not one label",
+            lesson.title,
+            index + 1
+        );
         for words in step_words(step) {
             for quoted in numbers(&words) {
                 if !seen.iter().any(|screen| shows(screen, &quoted)) {
+                    eprintln!(
+                        "{} step {}: the screen said, state by state:\n{}",
+                        lesson.title,
+                        index + 1,
+                        seen.join("\n-----\n")
+                    );
                     missing.push(format!(
                         "{} step {}: \"{quoted}\" is quoted but never on screen",
                         lesson.title,

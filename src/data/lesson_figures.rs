@@ -11,7 +11,7 @@ use crate::data::lesson::LessonExperiment;
 use crate::model::params::{Mode, PARAM_NAMES, Param};
 
 /// The kinds an author writes, for error messages.
-const KINDS: &str = "\"sizes\", \"tv\", \"c err\", \"c corr\", \"c after write K\", \
+const KINDS: &str = "\"sizes\", \"setting KEY\", \"tv\", \"c err\", \"c corr\", \"c after write K\", \
     \"c after write K over Z of token T\", \"median jump closed in MS ms\", \"row sums\", \
     \"read slot T\", \"c peak\", \"METRICS when KEY = V1 V2 … [and KEY = …]\" \
     (METRICS: tv, c err, c corr joined by \"and\")";
@@ -68,6 +68,8 @@ pub struct Axis {
 pub enum Figure {
     /// The run's sizes: tokens, the key dimension D, and m.
     Sizes,
+    /// A parameter's value in the run on screen, by its key.
+    Setting(String),
     /// A summary metric of the run on screen.
     Metric(Metric),
     /// The calcium at the end of write slot K (from 1).
@@ -106,6 +108,9 @@ impl Figure {
             "row sums" => return Ok(Figure::RowSums),
             "c peak" => return Ok(Figure::CalciumPeak),
             _ => {}
+        }
+        if let Some(key) = words.strip_prefix("setting ") {
+            return Ok(Figure::Setting(key.trim().to_string()));
         }
         if let Some(rest) = words.strip_prefix("c after write ") {
             return Ok(match rest.split_once(" over z of token ") {
@@ -190,6 +195,13 @@ impl Figure {
         };
         match self {
             Figure::Sizes | Figure::Metric(Metric::Tv) | Figure::RowSums => Ok(()),
+            Figure::Setting(key) => match Param::named(key) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "figure \"setting {key}\" names no parameter; parameters are: {}",
+                    PARAM_NAMES.join(", ")
+                )),
+            },
             Figure::Metric(m) => needs_dynamic(m.name()),
             Figure::CalciumPeak => needs_dynamic("c peak"),
             Figure::MedianJumpClosed { .. } => needs_dynamic("median jump closed"),
@@ -327,6 +339,10 @@ mod tests {
                     },
                 ]
             }
+        );
+        assert_eq!(
+            Figure::parse("setting t_read").unwrap(),
+            Figure::Setting("t_read".into())
         );
         assert!(Figure::parse("soon").unwrap_err().contains("figures are"));
         assert!(Figure::parse("speed when m = 4").is_err());

@@ -89,6 +89,18 @@ fn lines(
             "{} tokens · D = {} · m = {}",
             run.sizes.tokens, run.sizes.inputs, snapshot.params.m
         )),
+        Figure::Setting(key) => one(match Param::named(key) {
+            Some(param) => {
+                let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
+                let unit = if param.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", param.unit)
+                };
+                format!("{name} = {}{unit}", param.get(&snapshot.params))
+            }
+            None => format!("{key}: no such parameter"),
+        }),
         Figure::Metric(metric) => one(if snapshot.rows_completed == 0 {
             format!("{}: no row read yet", metric.name())
         } else {
@@ -144,6 +156,10 @@ fn lines(
         }
         Figure::ReadSlot(t) => {
             let q = t - 1;
+            // A step's new experiment may not have replaced the old run yet.
+            if q >= run.tokens.len() || run.softmax_attention.nrows() <= q {
+                return one(format!("read slot {t}: this run has {} tokens", run.tokens.len()));
+            }
             let z = run.normaliser.get(q).copied().unwrap_or(f64::NAN);
             let (largest, key) = (0..run.tokens.len())
                 .map(|k| (run.softmax_attention[[q, k]] * z, k))
