@@ -8,9 +8,9 @@
 mod common;
 
 use common::{wait_for, wait_snapshot};
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, NodeT as _, Queryable};
-use egui::accesskit::Role;
 use tripartite::data::lesson::{Condition, Lesson, SetupAction, Step};
 use tripartite::io::lesson;
 use tripartite::model::params::Param;

@@ -87,7 +87,10 @@ pub enum Figure {
     CalciumPeak,
     /// Metrics of whole runs of the step's experiment (as set now) with parameters changed:
     /// every combination of the axes' values.
-    WhatIf { metrics: Vec<Metric>, axes: Vec<Axis> },
+    WhatIf {
+        metrics: Vec<Metric>,
+        axes: Vec<Axis>,
+    },
 }
 
 impl Figure {
@@ -167,9 +170,11 @@ impl Figure {
     /// Checks the figure against the step's experiment (the last one loaded up to the step).
     pub fn validate(&self, experiment: Option<&LessonExperiment>) -> Result<(), String> {
         let Some(e) = experiment else {
-            return Err("figures: no step up to this one loads an experiment, so there is \
+            return Err(
+                "figures: no step up to this one loads an experiment, so there is \
                         no run to measure them on; add `experiment` here or earlier"
-                .into());
+                    .into(),
+            );
         };
         let dynamic = e.experiment.params.mode == Mode::Dynamic;
         let tokens = e.shape.tokens;

@@ -8,9 +8,7 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::lesson::Lesson;
-use crate::data::lesson_figures::{
-    Figure, Metric, combinations, format_metric, two_figures,
-};
+use crate::data::lesson_figures::{Figure, Metric, combinations, format_metric, two_figures};
 use crate::model::metrics::Metrics;
 use crate::model::params::{Param, Params};
 use crate::model::schedule::Phase;
@@ -158,7 +156,10 @@ fn lines(
             let q = t - 1;
             // A step's new experiment may not have replaced the old run yet.
             if q >= run.tokens.len() || run.softmax_attention.nrows() <= q {
-                return one(format!("read slot {t}: this run has {} tokens", run.tokens.len()));
+                return one(format!(
+                    "read slot {t}: this run has {} tokens",
+                    run.tokens.len()
+                ));
             }
             let z = run.normaliser.get(q).copied().unwrap_or(f64::NAN);
             let (largest, key) = (0..run.tokens.len())
@@ -176,7 +177,11 @@ fn lines(
                 format!("c ends at {}", two_figures(c))
             });
             vec![
-                format!("read slot {t} '{}': {ends}; Z_t = {}", token(q), two_figures(z)),
+                format!(
+                    "read slot {t} '{}': {ends}; Z_t = {}",
+                    token(q),
+                    two_figures(z)
+                ),
                 format!(
                     "its largest term, key '{}': exp(q·k/√D) = {}",
                     token(key),
@@ -191,7 +196,10 @@ fn lines(
                 .map(|s| s.calcium)
                 .fold(f64::NEG_INFINITY, f64::max);
             one(if peak.is_finite() {
-                format!("c peaks at {} (over the whole trace so far)", two_figures(peak))
+                format!(
+                    "c peaks at {} (over the whole trace so far)",
+                    two_figures(peak)
+                )
             } else {
                 not_yet("c peak")
             })
@@ -328,7 +336,10 @@ fn job(ctx: &egui::Context, experiment: &Experiment) -> Job {
         d.get_temp_mut_or_default::<Jobs>(egui::Id::unique("tripartite.lesson_what_if_runs"))
             .clone()
     });
-    let key = format!("{:?}|{:?}|{:?}", experiment.source, experiment.text, experiment.params);
+    let key = format!(
+        "{:?}|{:?}|{:?}",
+        experiment.source, experiment.text, experiment.params
+    );
     let mut table = jobs.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(job) = table.get(&key) {
         return job.clone();
