@@ -244,6 +244,9 @@ fn every_quoted_number_is_on_screen(number: usize) {
     let bundled = &lesson::bundled()[number];
     let lesson = bundled.lesson().unwrap();
     let mut h = common::app_harness(common::classroom(), SIZE, 1.0);
+    // The generation of the run before each step: a step that loads an experiment waits for
+    // a newer one (the same example may be loaded again, with the same settings).
+    let mut before = h.state().snapshot().map_or(0, |s| s.generation);
     command(&mut h, AppCommand::StartLesson(number));
     let mut missing = Vec::new();
     for index in 0..lesson.steps.len() {
@@ -259,7 +262,7 @@ fn every_quoted_number_is_on_screen(number: usize) {
                     s.run
                         .as_ref()
                         .is_some_and(|r| r.source == e.source.to_string())
-                        && (!own || s.params == e.params)
+                        && (!own || (s.params == e.params && s.generation > before))
                 })
             });
             (at == Some(index) && running).then_some(())
@@ -296,6 +299,10 @@ fn every_quoted_number_is_on_screen(number: usize) {
             }
         }
         if index + 1 < lesson.steps.len() {
+            wait_for(&mut h, "Next to light up", |app| {
+                app.lesson().can_advance(app.lesson_world()).then_some(())
+            });
+            before = h.state().snapshot().map_or(0, |s| s.generation);
             command(&mut h, AppCommand::LessonNext);
         }
     }

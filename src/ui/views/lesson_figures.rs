@@ -37,8 +37,9 @@ enum Job {
 /// What-if runs by their experiment, shared with the threads that make them.
 type Jobs = Arc<Mutex<HashMap<String, Job>>>;
 
-/// Shows the box for step `index` of `lesson`, if the step lists figures.
-pub fn ui(ui: &mut egui::Ui, lesson: &Lesson, index: usize, world: LessonWorld<'_>) {
+/// Shows the box for step `index` of `lesson`, if the step lists figures; with `shown` false
+/// (a prediction still to make) it only says when they will show, since they would answer it.
+pub fn ui(ui: &mut egui::Ui, lesson: &Lesson, index: usize, world: LessonWorld<'_>, shown: bool) {
     let step = &lesson.steps[index];
     if step.figures.is_empty() {
         return;
@@ -56,6 +57,13 @@ pub fn ui(ui: &mut egui::Ui, lesson: &Lesson, index: usize, world: LessonWorld<'
                 .size(13.0)
                 .color(theme::CAPTION),
         );
+        if !shown {
+            ui.label(
+                RichText::new("They show with the answer, once you have run the experiment.")
+                    .size(FIGURE_SIZE),
+            );
+            return;
+        }
         let (Some(snapshot), Some(history)) = (world.snapshot, world.history) else {
             ui.label(RichText::new("No run yet.").size(FIGURE_SIZE));
             return;
