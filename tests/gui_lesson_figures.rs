@@ -209,6 +209,17 @@ fn play(h: &mut Harness<'_, TripartiteApp>, lesson: &Lesson, index: usize) -> Ve
     }
     wait_still(h, "the step's setup");
     wait_figures(h);
+    if step.question.is_some() && !step.figures.is_empty() {
+        // The figures would answer the prediction: they wait for the run.
+        assert!(
+            h.query_all(By::new().label_contains("They show with the answer"))
+                .next()
+                .is_some(),
+            "{} step {}: the figures show before the prediction",
+            lesson.title,
+            index + 1
+        );
+    }
     seen.push(screen_text(h, &own));
     run_to_end(h);
     wait_figures(h);
