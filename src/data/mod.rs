@@ -8,6 +8,7 @@ pub mod error;
 pub mod experiment;
 pub mod images;
 pub mod lesson;
+pub mod lesson_figures;
 pub mod npy;
 pub mod synthetic;
 

@@ -13,6 +13,7 @@
 //! lock = ["m"]
 //! hide = ["seed"]
 //! done_when = ["read 3 completed", "m between 1000 and 5000"]
+//! figures = ["tv", "c err", "c after write 1", "tv when m = 64 256"]   # shown measured
 //! [step.question]
 //! prompt = "What will the calcium do?"
 //! choices = ["Rise to Z_t", "Stay at zero"]
@@ -37,6 +38,7 @@ use crate::data::lesson::{
     Condition, LESSON_FORMAT_VERSION, Lesson, LessonError, LessonExperiment, Question,
     SequenceShape, SetupAction, Step,
 };
+use crate::data::lesson_figures::Figure;
 use crate::data::spec::SourceSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -131,6 +133,8 @@ struct FileStep {
     question: Option<FileQuestion>,
     #[serde(default)]
     done_when: Vec<String>,
+    #[serde(default)]
+    figures: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -263,6 +267,11 @@ fn step(value: toml::Value, base: &Path) -> Result<Step, String> {
             .done_when
             .iter()
             .map(|c| Condition::parse(c))
+            .collect::<Result<_, _>>()?,
+        figures: file
+            .figures
+            .iter()
+            .map(|f| Figure::parse(f))
             .collect::<Result<_, _>>()?,
     })
 }

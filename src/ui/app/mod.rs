@@ -329,6 +329,7 @@ impl TripartiteApp {
     pub fn lesson_world(&self) -> LessonWorld<'_> {
         LessonWorld {
             snapshot: self.history.snapshot.as_ref(),
+            history: Some(&self.history),
             tab: self.tab,
             selected_tokens: &self.tokens.queries,
         }

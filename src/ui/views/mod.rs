@@ -12,6 +12,7 @@ pub mod help;
 pub mod layer;
 pub mod learn;
 pub mod lesson;
+pub mod lesson_figures;
 pub mod out;
 pub mod params;
 pub mod per_query;
