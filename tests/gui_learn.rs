@@ -9,7 +9,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::path::PathBuf;
 use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::{Mode, Params, Projection};
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::views::learn;

@@ -348,7 +348,7 @@ fn broken_files_are_refused_in_one_sentence() {
 
 #[test]
 fn learned_paths_in_an_experiment_file_are_relative_to_its_folder() {
-    use tripartite::io::experiment::Experiment;
+    use tripartite::data::experiment::Experiment;
     let file = learned_layer(8, 2);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("weights")).unwrap();

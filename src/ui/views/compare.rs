@@ -80,7 +80,7 @@ pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment, out: &mut Vec<AppCom
             .on_hover_text(crate::ui::views::learn::MENU_TOOLTIP)
             .clicked()
         {
-            action = Some(CompareAction::OpenLearn);
+            out.push(AppCommand::Compare(CompareAction::OpenLearn));
             ui.close();
         }
     });

@@ -7,7 +7,7 @@
 //! is the window and the job's state.
 
 use crate::data::experiment::Experiment;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::jobs::background::{Background, Poll};
 use crate::jobs::learn::{
     HeadChoice, LearnOutcome, LearnRequest, SHIPPED_HELD_OUT, SHIPPED_TRAIN, TextSet,
