@@ -464,7 +464,10 @@ impl Step {
             }
         }
         for figure in &self.figures {
-            figure.validate(experiment)?;
+            figure.validate(experiment.map(|e| crate::data::lesson_figures::FigureRun {
+                params: &e.experiment.params,
+                tokens: e.shape.tokens,
+            }))?;
         }
         Ok(())
     }

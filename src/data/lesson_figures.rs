@@ -7,7 +7,6 @@
 //!
 //! Tokens and slots count from 1, as in the rest of a lesson.
 
-use crate::data::lesson::LessonExperiment;
 use crate::model::params::{Mode, PARAM_NAMES, Param};
 
 /// The kinds an author writes, for error messages.
@@ -93,6 +92,14 @@ pub enum Figure {
     },
 }
 
+/// What a figure is checked against: the step's experiment's parameters and its number of
+/// tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct FigureRun<'a> {
+    pub params: &'a crate::model::params::Params,
+    pub tokens: usize,
+}
+
 impl Figure {
     /// Reads a figure as an author writes it, e.g. "c after write 8 over Z of token 1".
     pub fn parse(text: &str) -> Result<Figure, String> {
@@ -168,7 +175,7 @@ impl Figure {
     }
 
     /// Checks the figure against the step's experiment (the last one loaded up to the step).
-    pub fn validate(&self, experiment: Option<&LessonExperiment>) -> Result<(), String> {
+    pub fn validate(&self, experiment: Option<FigureRun<'_>>) -> Result<(), String> {
         let Some(e) = experiment else {
             return Err(
                 "figures: no step up to this one loads an experiment, so there is \
@@ -176,8 +183,8 @@ impl Figure {
                     .into(),
             );
         };
-        let dynamic = e.experiment.params.mode == Mode::Dynamic;
-        let tokens = e.shape.tokens;
+        let dynamic = e.params.mode == Mode::Dynamic;
+        let tokens = e.tokens;
         let token = |what: &str, t: usize| {
             if t == 0 || t > tokens {
                 Err(format!(
@@ -239,7 +246,7 @@ impl Figure {
                         ));
                     };
                     for value in &axis.values {
-                        let mut params = e.experiment.params.clone();
+                        let mut params = e.params.clone();
                         param.set_text(&mut params, value).map_err(|error| {
                             format!("figure \"… when {} = {value}\": {error}", axis.key)
                         })?;

@@ -374,7 +374,13 @@ impl LessonPlayer {
                     }
                 }
                 let shown = step.question.is_none() || revealed; // figures would answer it
-                super::lesson_figures::ui(ui, &open.lesson, index, world, shown);
+                super::lesson_figures::ui(
+                    ui,
+                    &open.lesson,
+                    index,
+                    (world.snapshot, world.history),
+                    shown,
+                );
                 if !needed.is_empty() {
                     ui.add_space(10.0);
                     ui.label(RichText::new("Before Next:").size(15.0).strong());

@@ -16,7 +16,6 @@ use crate::model::simulation::Simulation;
 use crate::sim::Snapshot;
 use crate::sim::history::RunHistory;
 use crate::ui::views::heads::GOOD_TV;
-use crate::ui::views::lesson::LessonWorld;
 use crate::ui::widgets::theme;
 use egui::RichText;
 use std::collections::HashMap;
@@ -39,7 +38,13 @@ type Jobs = Arc<Mutex<HashMap<String, Job>>>;
 
 /// Shows the box for step `index` of `lesson`, if the step lists figures; with `shown` false
 /// (a prediction still to make) it only says when they will show, since they would answer it.
-pub fn ui(ui: &mut egui::Ui, lesson: &Lesson, index: usize, world: LessonWorld<'_>, shown: bool) {
+pub fn ui(
+    ui: &mut egui::Ui,
+    lesson: &Lesson,
+    index: usize,
+    run: (Option<&Snapshot>, Option<&RunHistory>),
+    shown: bool,
+) {
     let step = &lesson.steps[index];
     if step.figures.is_empty() {
         return;
@@ -64,7 +69,7 @@ pub fn ui(ui: &mut egui::Ui, lesson: &Lesson, index: usize, world: LessonWorld<'
             );
             return;
         }
-        let (Some(snapshot), Some(history)) = (world.snapshot, world.history) else {
+        let (Some(snapshot), Some(history)) = run else {
             ui.label(RichText::new("No run yet.").size(FIGURE_SIZE));
             return;
         };
