@@ -11,7 +11,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::time::Instant;
-use tripartite::data::source::{SourceSpec, load_layer, load_sequence};
+use tripartite::data::source::{load_layer, load_sequence};
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::layer::LayerSimulation;
 use tripartite::model::params::{Heads, Params};
 use tripartite::model::simulation::Simulation;

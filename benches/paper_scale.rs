@@ -17,7 +17,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tripartite::data::source::{SourceSpec, load_layer, load_sequence};
+use tripartite::data::source::{load_layer, load_sequence};
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::layer::LayerSimulation;
 use tripartite::model::params::{Heads, Params};
 use tripartite::model::simulation::{SimState, Simulation};
@@ -39,10 +40,9 @@ impl Case {
         let spec: SourceSpec = source.parse().expect("a source");
         let sequence = Arc::new(load_sequence(&spec, None, &params).expect("the sequence"));
         let mut sim = Simulation::new(&params, sequence).expect("the head builds");
-        let start = window_start(&params, sim.total_steps());
-        while sim.step_index() < start {
-            sim.step_block(start - sim.step_index());
-        }
+        step_through(window_start(&params, sim.total_steps()), |n| {
+            sim.step_block(n)
+        });
         let state = sim.state();
         Case::Head(Box::new(sim), state)
     }
@@ -57,10 +57,9 @@ impl Case {
         let spec: SourceSpec = source.parse().expect("a source");
         let layer = Arc::new(load_layer(&spec, None, &params).expect("the bundled layer"));
         let mut sim = LayerSimulation::new(&params, layer).expect("the layer builds");
-        let start = window_start(&params, sim.total_steps());
-        while sim.step_index() < start {
-            sim.step_block(start - sim.step_index());
-        }
+        step_through(window_start(&params, sim.total_steps()), |n| {
+            sim.step_block(n)
+        });
         let states = sim.heads().iter().map(Simulation::state).collect();
         Case::Layer(Box::new(sim), states)
     }
@@ -72,10 +71,7 @@ impl Case {
                 sim.restore(state).expect("its own state");
                 let steps = window_steps(sim.params());
                 let t = Instant::now();
-                let mut left = steps;
-                while left > 0 {
-                    left -= sim.step_block(left);
-                }
+                step_through(steps, |n| sim.step_block(n));
                 (steps, t.elapsed())
             }
             Case::Layer(sim, states) => {
@@ -84,10 +80,7 @@ impl Case {
                 }
                 let steps = window_steps(sim.params());
                 let t = Instant::now();
-                let mut left = steps;
-                while left > 0 {
-                    left -= sim.step_block(left);
-                }
+                step_through(steps, |n| sim.step_block(n));
                 (steps, t.elapsed())
             }
         }
@@ -100,6 +93,15 @@ fn window_start(params: &Params, total_steps: u64) -> u64 {
     let per_token = params.write_steps() + params.read_steps();
     let tokens = total_steps / per_token;
     (tokens - 1) * params.write_steps()
+}
+
+/// Takes `steps` steps through `step_block`, which takes at most the steps asked and returns
+/// how many it took (one head and a layer alike).
+fn step_through(steps: u64, mut step_block: impl FnMut(u64) -> u64) {
+    let mut left = steps;
+    while left > 0 {
+        left -= step_block(left);
+    }
 }
 
 fn window_steps(params: &Params) -> u64 {

@@ -4,7 +4,7 @@
 //!     cargo run --release --example gui_dev -- --headless [--set KEY=VALUE]…   (steps/s without the window)
 
 use std::time::Instant;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::ui::{GuiOptions, run_gui};
 
 fn main() -> anyhow::Result<()> {

@@ -7,7 +7,7 @@
 //! ```
 
 use std::time::{Duration, Instant};
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::sim::{Command, RunHistory, Speed, Worker};
 
 fn main() {

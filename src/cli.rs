@@ -1,7 +1,7 @@
 //! The command line: parse arguments, then hand off to the library.
 
 use crate::data::experiment::Experiment;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::io::export::write_run_outputs;
 use crate::jobs::progress::{Progress, for_cli};
 use anyhow::{Context, Result, bail};
@@ -271,9 +271,38 @@ pub fn build_experiment(input: &InputArgs) -> Result<Experiment> {
 #[derive(Debug, Default)]
 pub struct GuiRequest {
     pub experiment: Experiment,
+    /// Why the experiment asked for could not be opened (the app then opens the default
+    /// experiment and shows this sentence).
+    pub refusal: Option<String>,
     pub frames: Option<u64>,
     pub frame_report: Option<PathBuf>,
     pub screenshot_dir: Option<PathBuf>,
+}
+
+/// The experiment the window opens on: `experiment` when its sequence can be read, else the
+/// default experiment with the refusal in one sentence. A window that opened on nothing
+/// would leave the user a dead end (Reset repeats the same error), so the check comes first.
+pub fn opening_experiment(experiment: Experiment) -> (Experiment, Option<String>) {
+    let read = if experiment.params.heads == crate::model::params::Heads::All {
+        crate::data::source::load_layer(
+            &experiment.source,
+            experiment.text.as_deref(),
+            &experiment.params,
+        )
+        .map(drop)
+    } else {
+        experiment.load_sequence().map(drop)
+    };
+    match read {
+        Ok(()) => (experiment, None),
+        Err(error) => (
+            Experiment::default(),
+            Some(format!(
+                "{} cannot be opened: {error}. The default experiment is open instead.",
+                experiment.source
+            )),
+        ),
+    }
 }
 
 /// Runs the parsed command line; `open_gui` opens the app (the binary passes the real one).
@@ -284,8 +313,10 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
             if args.frame_report.is_some() && args.frames.is_none() {
                 bail!("--frame-report needs --frames N");
             }
+            let (experiment, refusal) = opening_experiment(build_experiment(&args.input)?);
             open_gui(GuiRequest {
-                experiment: build_experiment(&args.input)?,
+                experiment,
+                refusal,
                 frames: args.frames,
                 frame_report: args.frame_report,
                 screenshot_dir: args.screenshot,
@@ -335,7 +366,8 @@ pub fn run(cli: Cli, open_gui: impl FnOnce(GuiRequest) -> Result<()>) -> Result<
 }
 
 fn run_command(args: RunArgs) -> Result<()> {
-    use crate::io::checkpoint::{Checkpoint, check_same_experiment, load_state, save_state};
+    use crate::io::checkpoint::{check_same_experiment, load_state, save_state};
+    use crate::sim::checkpoint::Checkpoint;
     let (experiment, run) = match &args.resume {
         Some(path) => {
             let saved = load_state(path)?;

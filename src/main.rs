@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let open_gui = |request: tripartite::cli::GuiRequest| {
         tripartite::ui::run_gui(tripartite::ui::GuiOptions {
             experiment: request.experiment,
+            refusal: request.refusal,
             frames: request.frames,
             frame_report: request.frame_report,
             screenshot_dir: request.screenshot_dir,

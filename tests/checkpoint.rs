@@ -7,14 +7,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
+use tripartite::data::spec::SourceSpec;
 use tripartite::io::checkpoint::{
-    Checkpoint, STATE_VERSION, SavedKeyframes, StateFileError, decode, encode, fnv1a, load_state,
-    save_state,
+    STATE_VERSION, StateFileError, decode, encode, fnv1a, load_state, save_state,
 };
 use tripartite::model::params::{Ablation, FeatureMap, LiveParams, Mode, Params, Schedule};
 use tripartite::model::sequence::Sequence;
 use tripartite::model::simulation::Simulation;
+use tripartite::sim::checkpoint::{Checkpoint, SavedKeyframes};
 use tripartite::sim::keyframes::Keyframes;
 use tripartite::sim::run::{resume_run, run_sequence, run_until, slot_count, stop_step};
 

@@ -5,7 +5,7 @@ mod figures;
 
 use figures::Figures;
 use std::sync::Arc;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::io::presets;
 use tripartite::model::metrics::Metrics;
 use tripartite::model::params::{Mode, Params};
@@ -228,7 +228,7 @@ fn model_md_parameter_ranges() {
 #[test]
 fn the_main_screenshot_caption() {
     use tripartite::data::bundle::Bundle;
-    use tripartite::io::experiment::{DEFAULT_HEAD, DEFAULT_LAYER, DEFAULT_SENTENCE};
+    use tripartite::data::experiment::{DEFAULT_HEAD, DEFAULT_LAYER, DEFAULT_SENTENCE};
     readme()
         .states("MiniLM layer {} head", DEFAULT_LAYER as f64)
         .states("head {} on \"", DEFAULT_HEAD as f64);

@@ -471,7 +471,7 @@ fn figure_writes_the_curves_for_a_sentence_and_a_digit() {
 #[test]
 fn a_drawing_runs_as_a_sequence_and_a_bad_one_gets_one_sentence() {
     let digit = &tripartite::data::images::bundled_digits()[5];
-    let spec = tripartite::data::source::SourceSpec::Drawing(digit.pixels.clone()).to_string();
+    let spec = tripartite::data::spec::SourceSpec::Drawing(digit.pixels.clone()).to_string();
     let report = json_of(&tripartite(&[
         "run",
         "--json",

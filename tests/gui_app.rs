@@ -6,7 +6,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::{Harness, SnapshotOptions};
 use std::time::Duration;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::sim::{Command, RunState, Snapshot};
 use tripartite::ui::{Selection, TripartiteApp};
 

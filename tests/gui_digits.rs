@@ -9,7 +9,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::Duration;
 use tripartite::data::images::bundled_digits;
-use tripartite::data::source::SourceSpec;
+use tripartite::data::spec::SourceSpec;
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::views::digits::{
     CLEAR_LABEL, NET_OVERLAY_LABEL, PAD_LABEL, SOFT_OVERLAY_LABEL, thumbnail_label,
@@ -142,7 +142,7 @@ fn drawing_on_the_pad_changes_the_prediction_and_the_matrices() {
 #[test]
 fn the_sweep_tab_draws_the_authors_figure_for_the_current_digit() {
     let mut h = common::app_harness(common::digit(4), [1280.0, 800.0], 1.0);
-    h.state_mut().set_tab(tripartite::ui::app::Tab::Sweep);
+    h.state_mut().set_tab(tripartite::ui::command::Tab::Sweep);
     frames(&mut h, 2);
     h.get_by_label("The authors' figure: c_t at m = 10³ and 10⁵ against Z_t")
         .click();

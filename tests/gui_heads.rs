@@ -7,11 +7,12 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::sync::Arc;
-use tripartite::data::source::SourceSpec;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::{Mode, Params};
 use tripartite::model::simulation::Simulation;
 use tripartite::sim::batch::Variant;
+use tripartite::ui::command::AppCommand;
 use tripartite::ui::heads::{HeadOrder, HeadsOverview};
 use tripartite::ui::sweep::{CalciumSamples, SweepPanel};
 use tripartite::ui::theme;
@@ -62,16 +63,14 @@ fn heads_harness() -> Harness<'static, HeadsState> {
             |ui, state: &mut HeadsState| {
                 theme::apply(ui.ctx());
                 let mut out = Vec::new();
-                if let Some(head) = state
+                state
                     .view
-                    .ui(ui, &state.experiment, &state.tokens, &mut out)
-                {
-                    state.clicked.push(head);
-                }
+                    .ui(ui, &state.experiment, &state.tokens, &mut out);
                 for command in out {
-                    if let tripartite::ui::command::AppCommand::SelectTokens { after, .. } = command
-                    {
-                        state.tokens = after;
+                    match command {
+                        AppCommand::SelectTokens { after, .. } => state.tokens = after,
+                        AppCommand::OpenHead { head, .. } => state.clicked.push(head),
+                        _ => {}
                     }
                 }
             },
@@ -253,7 +252,9 @@ fn sweep_harness() -> (Harness<'static, SweepState>, f64) {
         .build_ui_state(
             |ui, state: &mut SweepState| {
                 theme::apply(ui.ctx());
-                let _ = state.panel.ui(ui, &state.experiment, &state.samples);
+                state
+                    .panel
+                    .ui(ui, &state.experiment, &state.samples, &mut Vec::new());
             },
             SweepState {
                 panel: SweepPanel::new(),

@@ -10,12 +10,12 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::path::{Path, PathBuf};
 use tripartite::data::bundle::PASSAGE_NAME;
+use tripartite::data::experiment::Experiment;
 use tripartite::data::images::bundled_digit;
-use tripartite::data::source::SourceSpec;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::{Mode, Params};
 use tripartite::ui::TripartiteApp;
-use tripartite::ui::app::Tab;
+use tripartite::ui::command::Tab;
 use tripartite::ui::files::FileAction;
 use tripartite::ui::views::authors_figure::{DRAW_LABEL, EXAMPLE_LABEL};
 use tripartite::ui::views::digits::{

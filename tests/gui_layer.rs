@@ -9,29 +9,14 @@ mod common;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::time::Duration;
-use tripartite::data::source::SourceSpec;
-use tripartite::io::experiment::Experiment;
-use tripartite::model::params::{Heads, Mode, Params};
+use tripartite::data::experiment::Experiment;
+use tripartite::model::params::Heads;
 use tripartite::sim::{RunState, Snapshot};
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::command::Tab;
 
+use common::live_layer;
 use common::wait_snapshot as wait;
-
-/// Every head of layer 3 of a bundled MiniLM sentence, small m so that it runs fast.
-fn live_layer() -> Experiment {
-    Experiment {
-        params: Params {
-            mode: Mode::Dynamic,
-            m: 64,
-            layer: 3,
-            heads: Heads::All,
-            ..Params::default()
-        },
-        source: SourceSpec::Bundled("coreference-it".into()),
-        ..Experiment::default()
-    }
-}
 
 fn harness(experiment: Experiment) -> Harness<'static, TripartiteApp> {
     common::app_harness(experiment, [1280.0, 800.0], 1.0)

@@ -211,8 +211,10 @@ fn a_selected_query_shades_the_hidden_neurons_by_its_features() {
             .all(|f| f.is_finite() && *f > 0.0),
         "positive features"
     );
+    // Named by its label and counted from 1, as the status line counts (issue 25 §15).
+    let tokens = snapshot.run.as_ref().unwrap().tokens.len();
     assert!(
-        h.query_by_label_contains("Hidden fill: φ(q_t) for query 't2'")
+        h.query_by_label_contains(&format!("Hidden fill: φ(q_t) for 't2' (token 3/{tokens})"))
             .is_some()
     );
 }

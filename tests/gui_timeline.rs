@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{WAIT, app_harness, finished, small, wait_snapshot};
+use common::{WAIT, app_harness, finished, small, wait_for_label, wait_snapshot};
 use egui::{Key, Modifiers, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -221,15 +221,6 @@ fn file_save_state_and_open_state_continue_the_run_exactly() {
         whole.step,
         "the run is kept"
     );
-}
-
-fn wait_for_label(h: &mut Harness<'static, TripartiteApp>, text: &str) {
-    let deadline = Instant::now() + WAIT;
-    while h.query_by_label_contains(text).is_none() {
-        assert!(Instant::now() < deadline, "timed out waiting for '{text}'");
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(3));
-    }
 }
 
 /// (step, calcium bits) of the app's trace history: equal lists are the same trace.

@@ -4,25 +4,13 @@
 
 mod common;
 
-use common::{WAIT, app_harness, finished, small, wait_snapshot};
+use common::{app_harness, finished, small, wait_for_label, wait_snapshot};
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use std::time::Instant;
-use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;
-
-fn wait_for_label(h: &mut Harness<'static, TripartiteApp>, text: &str) {
-    let deadline = Instant::now() + WAIT;
-    while h.query_by_label_contains(text).is_none() {
-        assert!(Instant::now() < deadline, "timed out waiting for '{text}'");
-        h.step();
-        std::thread::sleep(std::time::Duration::from_millis(3));
-    }
-}
 
 /// The text of the value that `label` labels (a metric: "c corr =" → "0.912").
 fn metric_value(h: &Harness<'static, TripartiteApp>, label: &str) -> String {
@@ -234,20 +222,8 @@ fn an_edit_made_where_a_branch_begins_is_undone_with_the_branch() {
 
 #[test]
 fn before_a_layer_reads_a_row_its_output_view_says_so_and_names_its_reference() {
-    use tripartite::model::params::{Heads, Mode};
     use tripartite::ui::views::layer::output::{NO_ROW_YET, reference_note};
-    let experiment = Experiment {
-        params: Params {
-            mode: Mode::Dynamic,
-            m: 64,
-            layer: 3,
-            heads: Heads::All,
-            ..Params::default()
-        },
-        source: SourceSpec::Bundled("coreference-it".into()),
-        ..Experiment::default()
-    };
-    let mut h = app_harness(experiment, [1280.0, 800.0], 1.0);
+    let mut h = app_harness(common::live_layer(), [1280.0, 800.0], 1.0);
     let s = wait_snapshot(&mut h, "the layer", |s| s.layer.is_some());
     h.run_steps(3);
     assert_eq!(s.rows_completed, 0);

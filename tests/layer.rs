@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tripartite::data::source::{SourceSpec, load_layer, load_sequence};
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
+use tripartite::data::source::{load_layer, load_sequence};
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::layer::LayerSimulation;
 use tripartite::model::params::{Heads, Mode, Params};
 use tripartite::model::simulation::Simulation;

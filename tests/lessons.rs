@@ -437,6 +437,18 @@ fn lesson_check_refuses_malformed_lessons_in_one_sentence() {
             format!("{HEAD}{STEP}{STEP}setup = ['run through write 12']\n"),
             "step 2: setup names token 12, past the end",
         ),
+        (
+            format!("{HEAD}{STEP}figures = ['speed']\n"),
+            "step 1: figure \"speed\" is not a figure; figures are: \"sizes\"",
+        ),
+        (
+            format!("{HEAD}{STEP}figures = ['read slot 9']\n"),
+            "step 1: figure \"read slot\" names token 9, past the end of this step's sequence",
+        ),
+        (
+            format!("{HEAD}{STEP}figures = ['tv when m = 64 -3']\n"),
+            "step 1: figure \"… when m = -3\":",
+        ),
         (HEAD.into(), "the lesson has no steps"),
         (
             format!("format_version = 2\ntitle = 't'\n{STEP}"),

@@ -5,8 +5,9 @@
 //! dynamic-only is one the algebraic correspondence ignores.
 
 use std::sync::Arc;
-use tripartite::data::source::{SourceSpec, load_sequence};
-use tripartite::model::dynamic::LiveParams;
+use tripartite::data::source::load_sequence;
+use tripartite::data::spec::SourceSpec;
+use tripartite::model::params::LiveParams;
 use tripartite::model::params::{Mode, PARAMS, Param, Params, Value};
 use tripartite::model::simulation::Simulation;
 

@@ -8,7 +8,7 @@ mod figures;
 
 use figures::Figures;
 use std::sync::Arc;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::io::presets;
 use tripartite::model::metrics::Metrics;
 use tripartite::model::params::{FeatureMap, Mode, Params};
@@ -46,6 +46,7 @@ fn every_preset_paragraph_is_checked_here() {
         "no-exponential",
         "causal-streaming",
         "heterogeneous-processes",
+        "learned-synapses",
     ];
     for p in presets::presets() {
         assert!(checked.contains(&p.name), "{} has no test here", p.name);
@@ -200,5 +201,54 @@ fn without_the_exponential_the_attention_stays_far_from_softmax() {
         .quotes("total variation {},", elu.attn_tv)
         .quotes("against {} with", exp.attn_tv)
         .states("m = {} positive", 16_384.0)
+        .all_claimed();
+}
+
+#[test]
+fn learned_synapses_beat_random_ones_on_a_sentence_they_never_saw() {
+    use tripartite::jobs::learn::{SHIPPED_HELD_OUT, SHIPPED_TRAIN, sentence_lines};
+    use tripartite::model::params::Projection;
+    let e = preset("learned-synapses");
+    let Projection::Learned(id) = e.params.projection else {
+        panic!("the example runs a learned file");
+    };
+    let file = tripartite::model::learned::file(id);
+    let record = file
+        .records
+        .iter()
+        .find(|r| r.head == e.params.head)
+        .expect("the file holds the head");
+    // The sentence is held out: not one of the training sentences.
+    let text = e.load_sequence().unwrap().origin.unwrap().text;
+    let train = sentence_lines(SHIPPED_TRAIN);
+    assert!(!train.iter().any(|t| t.trim() == text.trim()), "{text}");
+    let learned = run(&e, |_| {}).1.attn_tv;
+    let random = run(&e, |p| p.projection = Projection::Iid).1.attn_tv;
+    let large_m = 10usize.pow(5);
+    let large = run(&e, |p| {
+        p.projection = Projection::Iid;
+        p.m = large_m;
+    })
+    .1
+    .attn_tv;
+    let (recorded_m, recorded_large) = record.held_out_random_large.expect("measured");
+    assert_eq!(recorded_m, large_m);
+    paragraph("learned-synapses")
+        .states("the m = {} positive", e.params.m as f64)
+        .states("layer {} head", e.params.layer as f64)
+        .states("head {} (the head", e.params.head as f64)
+        .states("descent on {} training", train.len() as f64)
+        .quotes("attn_tv {} with the learned", learned)
+        .quotes("against {} with random ones", random)
+        .quotes("and {} with random features at m = 10⁵", large)
+        .quotes("learned head reaches {};", record.train_tv)
+        .states(
+            "over {} held-out",
+            sentence_lines(SHIPPED_HELD_OUT).len() as f64,
+        )
+        .quotes("held-out sentences {},", record.held_out_tv)
+        .quotes("against {} for random W", record.held_out_tv_random)
+        .states("W at m = {} and", file.hidden() as f64)
+        .quotes("and {} at m = 10⁵", recorded_large)
         .all_claimed();
 }

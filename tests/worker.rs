@@ -5,9 +5,9 @@ mod common;
 use common::worker::Harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tripartite::data::source::SourceSpec;
+use tripartite::data::experiment::Experiment;
 use tripartite::data::source::load_sequence;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::model::simulation::Simulation;
 use tripartite::sim::history::TRACE_CAPACITY;
@@ -15,20 +15,7 @@ use tripartite::sim::{Command, Probe, RunState, Speed, SubsetMode, SubsetRequest
 
 /// A small, quick experiment: 4 tokens of dimension 8, short slots.
 fn small() -> Experiment {
-    Experiment {
-        params: Params {
-            m: 64,
-            t_write: 10.0,
-            t_read: 40.0,
-            ..Params::default()
-        },
-        source: SourceSpec::Synthetic {
-            tokens: 4,
-            dim: 8,
-            heads: 1,
-        },
-        ..Experiment::default()
-    }
+    common::short_synthetic(4)
 }
 
 #[test]
@@ -537,7 +524,7 @@ fn a_saved_state_opens_with_its_keyframes_and_earlier_times_equal_the_live_run_b
     h.send(Command::Reset);
     h.wait("the reset", |s| s.step == 0);
     h.send(Command::LoadState(Box::new(
-        tripartite::sim::run::Checkpoint {
+        tripartite::sim::checkpoint::Checkpoint {
             keyframes: None,
             ..opened
         },

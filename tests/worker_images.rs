@@ -4,8 +4,8 @@
 mod common;
 
 use common::worker::Harness;
-use tripartite::data::source::SourceSpec;
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
+use tripartite::data::spec::SourceSpec;
 use tripartite::model::params::Params;
 use tripartite::sim::Command;
 

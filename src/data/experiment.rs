@@ -1,7 +1,11 @@
 //! The experiment as a domain type: parameters plus where the sequence comes from. Its file
 //! form (TOML) lives in `io::experiment`; the simulation and the app use this type.
 
-use crate::data::source::{SequenceError, SourceSpec, load_sequence};
+use crate::data::error::SequenceError;
+
+use crate::data::source::load_sequence;
+
+use crate::data::spec::SourceSpec;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
 

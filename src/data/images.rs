@@ -516,7 +516,7 @@ mod tests {
 
     #[test]
     fn previews_show_images_as_their_model_sees_them() {
-        use crate::data::source::SourceSpec;
+        use crate::data::spec::SourceSpec;
         let digit = image_preview(&SourceSpec::Digits(3)).unwrap().unwrap();
         assert_eq!((digit.side, digit.grid, digit.rgb.len()), (8, 4, 64));
         let pixel = bundled_digit(3).unwrap().pixels[20];

@@ -128,6 +128,8 @@ pub struct Step {
     pub question: Option<Question>,
     /// Every condition must hold before Next lights up (none: Next is always lit).
     pub done_when: Vec<Condition>,
+    /// The figures the text quotes, measured live in the panel's "Figures of this step" box.
+    pub figures: Vec<crate::data::lesson_figures::Figure>,
 }
 
 /// A step's experiment, resolved when the lesson is read.
@@ -522,6 +524,12 @@ impl Step {
                 None if matches!(condition, Condition::TabOpened(_)) => {}
                 None => return Err(needs_experiment()),
             }
+        }
+        for figure in &self.figures {
+            figure.validate(experiment.map(|e| crate::data::lesson_figures::FigureRun {
+                params: &e.experiment.params,
+                tokens: e.shape.tokens,
+            }))?;
         }
         Ok(())
     }

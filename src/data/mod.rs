@@ -8,6 +8,7 @@ pub mod error;
 pub mod experiment;
 pub mod images;
 pub mod lesson;
+pub mod lesson_figures;
 pub mod npy;
 pub mod synthetic;
 
@@ -16,4 +17,6 @@ pub mod real;
 pub mod source;
 pub mod spec;
 
-pub use source::{SequenceError, SourceSpec, load_layer, load_sequence};
+pub use error::SequenceError;
+pub use source::{load_layer, load_sequence};
+pub use spec::SourceSpec;

@@ -3,21 +3,19 @@
 //! picker.
 
 use super::bert::Family;
-pub use super::error::SequenceError;
+use super::error::SequenceError;
 use super::images::{
     digit_sequence, digits_model, drawing_sequence, encode_digit, encode_drawing,
     encode_image_file, folder_family, image_sequence, load_vit,
 };
 use super::npy::{load_folder, load_folder_heads};
 use super::real::{bundle, load_model};
-pub use super::spec::{DRAWING_PIXELS, SourceSpec};
+use super::spec::SourceSpec;
 use super::synthetic::{synthetic, synthetic_head};
 use crate::model::layer::LayerSequence;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
 use std::sync::Arc;
-
-pub use super::error::{MAX_SYNTHETIC_DIM, MAX_SYNTHETIC_HEADS, MAX_SYNTHETIC_TOKENS};
 
 /// Produces the sequence `spec` describes (with `text` for model sources).
 pub fn load_sequence(
@@ -172,6 +170,7 @@ pub fn head_grid(spec: &SourceSpec) -> Result<Option<(usize, usize)>, SequenceEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::spec::DRAWING_PIXELS;
 
     #[test]
     fn a_drawing_has_the_pixels_the_digits_model_reads() {

@@ -3,8 +3,7 @@
 //! loading (`source` loads them, `images` encodes images; both name the spec, it names
 //! neither).
 
-pub use super::error::SequenceError;
-use super::error::{MAX_SYNTHETIC_DIM, MAX_SYNTHETIC_HEADS, MAX_SYNTHETIC_TOKENS};
+use super::error::{MAX_SYNTHETIC_DIM, MAX_SYNTHETIC_HEADS, MAX_SYNTHETIC_TOKENS, SequenceError};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -13,8 +13,9 @@ use crate::model::algebraic::NetworkOutput;
 use crate::model::dynamic::DynamicState;
 use crate::model::params::Params;
 use crate::model::simulation::SimState;
+use crate::sim::checkpoint::{Checkpoint, SavedKeyframes};
 use crate::sim::keyframes::{DEFAULT_BUDGET_BYTES, Keyframes};
-use crate::sim::snapshot::TraceSample;
+use crate::sim::trace::TraceSample;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
@@ -22,8 +23,6 @@ use std::path::{Path, PathBuf};
 pub const MAGIC: &[u8] = b"tripartite state\n";
 /// The newest state format this build reads, and the one it writes.
 pub const STATE_VERSION: u32 = 2;
-
-pub use crate::sim::run::{Checkpoint, SavedKeyframes};
 
 /// Why a state file could not be written or used.
 #[derive(Debug, thiserror::Error)]

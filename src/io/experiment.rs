@@ -12,10 +12,9 @@
 //! ```
 //! Relative paths resolve against the file's folder. Unknown keys are errors.
 
-pub use crate::data::experiment::{
-    DEFAULT_HEAD, DEFAULT_LAYER, DEFAULT_SENTENCE, Experiment, default_source,
-};
-use crate::data::source::{SequenceError, SourceSpec};
+use crate::data::error::SequenceError;
+use crate::data::experiment::Experiment;
+use crate::data::spec::SourceSpec;
 use crate::model::params::{ParamError, Params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -96,6 +95,7 @@ impl Experiment {
             reason: "the file is not UTF-8 text".into(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let text = learned_resolved_against(&text, base).unwrap_or(text);
         let mut experiment = Self::parse(&text, path)?;
         experiment.source = experiment.source.resolved_against(base);
         Ok(experiment)
@@ -191,13 +191,46 @@ impl Experiment {
         toml::to_string_pretty(&file).expect("experiments always serialise")
     }
 
-    /// Writes the experiment atomically (temporary file in the same folder, then rename).
+    /// Writes the experiment atomically (temporary file in the same folder, then rename). A
+    /// learned-synapses file in the experiment file's folder (or below it) is written relative
+    /// to it, so that the two can move together.
     pub fn save(&self, path: &Path) -> Result<(), ExperimentError> {
-        super::atomic_write(path, self.to_toml().as_bytes()).map_err(|e| ExperimentError::Write {
+        let mut text = self.to_toml();
+        if let crate::model::params::Projection::Learned(id) = self.params.projection {
+            let learned = PathBuf::from(crate::model::learned::path(id));
+            let folder = path.parent().unwrap_or(Path::new("."));
+            let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            if let Ok(relative) = absolute(&learned).strip_prefix(absolute(folder)) {
+                let quoted = |p: &str| toml::Value::String(format!("learned:{p}")).to_string();
+                let written = quoted(&learned.to_string_lossy());
+                let relative = quoted(&relative.to_string_lossy());
+                text = text.replacen(
+                    &format!("projection = {written}"),
+                    &format!("projection = {relative}"),
+                    1,
+                );
+            }
+        }
+        super::atomic_write(path, text.as_bytes()).map_err(|e| ExperimentError::Write {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })
     }
+}
+
+/// The text with a relative `projection = "learned:FILE"` made absolute against `base` (the
+/// experiment file's folder); `None` when there is nothing to change (or the text is not valid
+/// TOML, which [`Experiment::parse`] then reports). A `learned:bundled:NAME` file is built in.
+fn learned_resolved_against(text: &str, base: &Path) -> Option<String> {
+    let mut table: toml::Table = toml::from_str(text).ok()?;
+    let params = table.get_mut("params")?.as_table_mut()?;
+    let value = params.get_mut("projection")?;
+    let file = value.as_str()?.trim().strip_prefix("learned:")?.trim();
+    if file.starts_with(crate::model::learned::BUNDLED_PREFIX) || Path::new(file).is_absolute() {
+        return None;
+    }
+    *value = toml::Value::String(format!("learned:{}", base.join(file).display()));
+    toml::to_string(&table).ok()
 }
 
 /// The first known key of the `[params]` table of valid TOML `text` whose value is refused as

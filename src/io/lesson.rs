@@ -13,6 +13,7 @@
 //! lock = ["m"]
 //! hide = ["seed"]
 //! done_when = ["read 3 completed", "m between 1000 and 5000"]
+//! figures = ["tv", "c err", "c after write 1", "tv when m = 64 256"]   # shown measured
 //! [step.question]
 //! prompt = "What will the calcium do?"
 //! choices = ["Rise to Z_t", "Stay at zero"]
@@ -30,13 +31,15 @@
 //! errors, and every problem is one sentence naming the step and the field.
 
 use super::experiment::one_line;
-use super::experiment::{Experiment, ExperimentError, FORMAT_VERSION};
+use super::experiment::{ExperimentError, FORMAT_VERSION};
 use super::presets;
+use crate::data::experiment::Experiment;
 use crate::data::lesson::{
     Condition, LESSON_FORMAT_VERSION, Lesson, LessonError, LessonExperiment, Question,
     SequenceShape, SetupAction, Step,
 };
-use crate::data::source::SourceSpec;
+use crate::data::lesson_figures::Figure;
+use crate::data::spec::SourceSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -130,6 +133,8 @@ struct FileStep {
     question: Option<FileQuestion>,
     #[serde(default)]
     done_when: Vec<String>,
+    #[serde(default)]
+    figures: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -262,6 +267,11 @@ fn step(value: toml::Value, base: &Path) -> Result<Step, String> {
             .done_when
             .iter()
             .map(|c| Condition::parse(c))
+            .collect::<Result<_, _>>()?,
+        figures: file
+            .figures
+            .iter()
+            .map(|f| Figure::parse(f))
             .collect::<Result<_, _>>()?,
     })
 }

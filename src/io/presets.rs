@@ -1,6 +1,7 @@
 //! Example experiments for classroom demonstrations, embedded from `assets/presets/`.
 
-use super::experiment::{Experiment, ExperimentError};
+use super::experiment::ExperimentError;
+use crate::data::experiment::Experiment;
 use std::path::Path;
 
 /// One bundled example experiment.
@@ -35,6 +36,7 @@ const PRESETS: &[Preset] = &[
     preset!("no-exponential", "No exponential kernel"),
     preset!("causal-streaming", "Causal streaming"),
     preset!("heterogeneous-processes", "Heterogeneous processes"),
+    preset!("learned-synapses", "Learned synapses"),
 ];
 
 /// Every preset, in menu order.

@@ -46,7 +46,7 @@ mod tests {
     fn every_budget_run_is_counted_once() {
         // A bundled digit read by the digits ViT: two heads, two sizes, two seeds.
         let experiment = Experiment {
-            source: crate::data::source::SourceSpec::Digits(0),
+            source: crate::data::spec::SourceSpec::Digits(0),
             ..Experiment::default()
         };
         let spec = BudgetSpec {

@@ -3,10 +3,10 @@
 //! summary (with the predicted class for images).
 
 use crate::data::bert::{BertError, Family, ImageError};
+use crate::data::error::SequenceError;
 use crate::data::images::{encode_digit, encode_image_file, folder_family};
 use crate::data::real::load_model;
-use crate::data::source::SequenceError;
-pub use crate::io::export::encode::{EncodeWriteError, write_head};
+use crate::io::export::encode::{EncodeWriteError, write_head};
 use serde::Serialize;
 use std::path::Path;
 

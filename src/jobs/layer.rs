@@ -2,10 +2,11 @@
 //! `io::export::layer` writes `--out` and `metrics.json`.
 
 use super::progress::{Progress, Silent};
+use crate::data::error::SequenceError;
 use crate::data::experiment::Experiment;
-use crate::data::source::{SequenceError, load_layer};
+use crate::data::source::load_layer;
 use crate::io::export::ExportError;
-pub use crate::io::export::layer::{LayerReport, write_layer_outputs};
+use crate::io::export::layer::{LayerReport, write_layer_outputs};
 use crate::model::layer::LayerSimulation;
 use crate::model::metrics::Metrics;
 use crate::model::network::ModelError;

@@ -221,6 +221,17 @@ pub fn learn(
     report: &(dyn Fn(LearnEvent) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Option<LearnOutcome>> {
+    learn_measuring(request, 0, report, cancel)
+}
+
+/// [`learn`], also measuring train and held-out attn_tv every `measure_every` steps (0: only
+/// at the start and the end), for a live curve.
+pub fn learn_measuring(
+    request: &LearnRequest,
+    measure_every: usize,
+    report: &(dyn Fn(LearnEvent) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Option<LearnOutcome>> {
     if request.m == 0 {
         bail!("m must be at least 1");
     }
@@ -280,11 +291,14 @@ pub fn learn(
         learning_rate: request.learning_rate,
         ..LearnSettings::new(request.m, request.seed)
     };
-    let Some(learned) = learn_heads(&tasks, settings, 0, report, cancel) else {
+    let Some(learned) = learn_heads(&tasks, settings, measure_every, report, cancel) else {
         return Ok(None);
     };
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
     let random_held_out = request.random_m.map(|random_m| {
-        let values = tasks
+        let values: Vec<f64> = tasks
             .iter()
             .map(|task| {
                 let dim = task.train[0].queries.ncols();
@@ -309,7 +323,13 @@ pub fn learn(
         request.learning_rate,
         request.steps
     );
-    let (synapses, records): (Vec<HiddenSynapses>, Vec<HeadRecord>) = learned.into_iter().unzip();
+    let (synapses, mut records): (Vec<HiddenSynapses>, Vec<HeadRecord>) =
+        learned.into_iter().unzip();
+    if let Some((random_m, values)) = &random_held_out {
+        for (record, &value) in records.iter_mut().zip(values) {
+            record.held_out_random_large = value.is_finite().then_some((*random_m, value));
+        }
+    }
     Ok(Some(LearnOutcome {
         file: LearnedFile {
             models,

@@ -17,10 +17,9 @@
 
 use super::algebraic::NetworkOutput;
 use super::euler::{self, BlockRecord, CHUNK, ChunkMemo, modulation};
-pub use super::euler::{dot, sum};
+use super::euler::{dot, sum};
 use super::network::{ModelError, Network};
-pub use super::params::LiveParams;
-use super::params::{Ablation, FeatureMap, Params};
+use super::params::{Ablation, FeatureMap, LiveParams, Params};
 use super::schedule::{Phase, Slot, SlotSchedule};
 use super::softmax::in_mask;
 use crate::model::sequence::Sequence;

@@ -7,9 +7,9 @@
 //! layer's output is where the transformer applies W_O: `concat_h(y_h) · W_O + b_o`, before the
 //! residual and LayerNorm.
 
-use super::dynamic::LiveParams;
 use super::metrics::Metrics;
 use super::network::{ModelError, memory_estimate_for};
+use super::params::LiveParams;
 use super::params::{MEMORY_LIMIT_BYTES, ParamError, Params};
 use super::sequence::Sequence;
 use super::simulation::Simulation;

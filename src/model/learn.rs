@@ -482,6 +482,7 @@ pub fn learn_heads(
                 train_tv,
                 held_out_tv_random,
                 held_out_tv,
+                held_out_random_large: None,
             };
             Some((learner.synapses().clone(), record))
         })

@@ -40,6 +40,10 @@ pub struct HeadRecord {
     pub held_out_tv_random: f64,
     #[serde(deserialize_with = "null_as_nan")]
     pub held_out_tv: f64,
+    /// Held-out attn_tv of random positive features with many more hidden neurons, as
+    /// (m, attn_tv), when it was measured: what the learned network is set against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_random_large: Option<(usize, f64)>,
 }
 
 /// JSON has no NaN (serde_json writes it as null): read null back as NaN.
@@ -181,6 +185,11 @@ impl LearnedFile {
             && self.records.iter().zip(&other.records).all(|(a, b)| {
                 (a.head, a.seed) == (b.head, b.seed)
                     && figures(a).iter().zip(figures(b)).all(|(x, y)| close(*x, y))
+                    && match (a.held_out_random_large, b.held_out_random_large) {
+                        (None, None) => true,
+                        (Some((ma, x)), Some((mb, y))) => ma == mb && close(x, y),
+                        _ => false,
+                    }
             })
     }
 
@@ -405,13 +414,46 @@ fn registry() -> std::sync::MutexGuard<'static, Vec<Registered>> {
 /// contents gives the same id; a re-learned file gets a new one (so a run never changes
 /// weights under a simulation built from the old ones).
 pub fn register(path: &str) -> Result<LearnedId, LearnedError> {
-    let bytes = std::fs::read(path).map_err(|e| LearnedError::Read {
-        file: path.to_string(),
-        reason: e.to_string(),
-    })?;
-    let file = LearnedFile::from_bytes(&bytes, path)?;
+    let file = match path.strip_prefix(BUNDLED_PREFIX) {
+        Some(name) => {
+            let bytes = BUNDLED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, bytes)| *bytes)
+                .ok_or_else(|| LearnedError::Read {
+                    file: path.to_string(),
+                    reason: format!(
+                        "no bundled learned file is called {name:?} (there are: {})",
+                        BUNDLED
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?;
+            LearnedFile::from_bytes(bytes, path)?
+        }
+        None => {
+            let bytes = std::fs::read(path).map_err(|e| LearnedError::Read {
+                file: path.to_string(),
+                reason: e.to_string(),
+            })?;
+            LearnedFile::from_bytes(&bytes, path)?
+        }
+    };
     Ok(register_parsed(path, file))
 }
+
+/// `learned:bundled:NAME` names a learned file built into the program (examples use it, so
+/// that they run from anywhere).
+pub const BUNDLED_PREFIX: &str = "bundled:";
+
+/// The learned files built into the program, by name: each made by the command in
+/// `assets/learn/README.md`.
+const BUNDLED: &[(&str, &[u8])] = &[(
+    "layer3-head1-m256",
+    include_bytes!("../../assets/learn/layer3-head1-m256.safetensors"),
+)];
 
 /// Registers an already parsed file under `path` (the app, right after learning).
 pub fn register_parsed(path: &str, file: LearnedFile) -> LearnedId {
@@ -429,6 +471,19 @@ pub fn register_parsed(path: &str, file: LearnedFile) -> LearnedId {
         file: Arc::new(file),
     });
     LearnedId((registry.len() - 1) as u32)
+}
+
+/// Every registered file's "learned:FILE" name and path, latest registration of a path only.
+pub fn registered() -> Vec<(&'static str, String)> {
+    let registry = registry();
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for r in registry.iter().rev() {
+        if !out.iter().any(|(_, p)| *p == r.path) {
+            out.push((r.name, r.path.clone()));
+        }
+    }
+    out.reverse();
+    out
 }
 
 /// "learned:FILE" of a registered id.
@@ -473,6 +528,7 @@ mod tests {
                     train_tv: 0.02,
                     held_out_tv_random: 0.31,
                     held_out_tv: f64::NAN,
+                    held_out_random_large: Some((100_000, 0.13)),
                 })
                 .collect(),
             synapses,

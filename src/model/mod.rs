@@ -20,11 +20,13 @@ pub mod softmax;
 pub mod synapses;
 
 pub use algebraic::NetworkOutput;
-pub use dynamic::{DynamicSim, LiveParams};
+pub use dynamic::DynamicSim;
 pub use layer::{LayerMetrics, LayerSequence, LayerSimulation};
 pub use metrics::Metrics;
 pub use network::{ModelError, Network, Sizes};
-pub use params::{Ablation, FeatureMap, Heads, Mode, ParamError, Params, Projection, Schedule};
+pub use params::{
+    Ablation, FeatureMap, Heads, LiveParams, Mode, ParamError, Params, Projection, Schedule,
+};
 pub use schedule::{Phase, Slot, SlotSchedule};
 pub use sequence::{Sequence, ShapeError, TextOrigin};
 pub use simulation::Simulation;

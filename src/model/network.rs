@@ -205,7 +205,7 @@ impl Network {
 fn learned_synapses(
     params: &Params,
     sequence: &Sequence,
-) -> Result<Option<crate::model::learn::HiddenSynapses>, ModelError> {
+) -> Result<Option<crate::model::synapses::HiddenSynapses>, ModelError> {
     let Projection::Learned(id) = params.projection else {
         return Ok(None);
     };

@@ -194,6 +194,14 @@ impl Projection {
     pub const ALL: &'static [Projection] = &[Projection::Iid, Projection::Orthogonal];
     /// The drawn projections' names; `learned:FILE` is accepted besides them.
     pub const NAMES: &'static [&'static str] = &["iid", "orthogonal"];
+    /// The learned form, as the refusals and the help name it.
+    pub const LEARNED_FORM: &'static str = "learned:FILE";
+
+    /// Whether a list of choices is the projections', which also take a learned file: the
+    /// one place that says so, for what is admitted and for the sentence that refuses.
+    pub fn takes_learned(names: &[&str]) -> bool {
+        names == Projection::NAMES
+    }
 
     /// The name used in experiment files and on the command line (`learned:FILE` for a file).
     pub fn name(self) -> &'static str {
@@ -759,7 +767,7 @@ impl Range {
             // A projection may also name a learned file (checked when it was chosen).
             (Range::OneOf(names), Value::Choice(name)) => {
                 names.contains(&name)
-                    || (names == Projection::NAMES && name.starts_with("learned:"))
+                    || (Projection::takes_learned(names) && name.starts_with("learned:"))
             }
             _ => false,
         }
@@ -821,6 +829,11 @@ impl Range {
                     (None, None) => "that is finite".to_string(),
                 }
             }
+            Range::OneOf(names) if Projection::takes_learned(names) => format!(
+                "one of: {}, or {} (a learned-synapses file)",
+                names.join(", "),
+                Projection::LEARNED_FORM
+            ),
             Range::OneOf(names) => format!("one of: {}", names.join(", ")),
         }
     }

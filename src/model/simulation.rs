@@ -1,9 +1,10 @@
 //! One head's simulation in either mode, behind one interface for the CLI and the worker.
 
 use super::algebraic::{NetworkOutput, run_algebraic_with_diagnostics};
-use super::dynamic::{DynamicSim, DynamicState, LiveParams};
+use super::dynamic::{DynamicSim, DynamicState};
 use super::metrics::{Metrics, PerQuery};
 use super::network::{ModelError, Network};
+use super::params::LiveParams;
 use super::params::{Mode, Params};
 use super::schedule::Slot;
 use super::softmax::{SoftmaxReference, softmax_reference};

@@ -12,9 +12,11 @@
 //! only the order in which results arrive depends on the thread count.
 
 use super::thread::{lock, panic_message};
+use crate::data::error::SequenceError;
 use crate::data::experiment::Experiment;
 use crate::data::source::head_grid;
-use crate::data::source::{SequenceError, SourceSpec, load_sequence};
+use crate::data::source::load_sequence;
+use crate::data::spec::SourceSpec;
 use crate::model::metrics::Metrics;
 use crate::model::params::{FeatureMap, Mode, Params, Projection};
 use crate::model::sequence::Sequence;
@@ -579,7 +581,7 @@ fn load_with(experiment: &Experiment, params: &Params) -> Result<Arc<Sequence>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::source::SourceSpec;
+    use crate::data::spec::SourceSpec;
 
     const WAIT: Duration = Duration::from_secs(120);
 

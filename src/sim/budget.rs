@@ -12,8 +12,9 @@
 //! with d outputs needs d·m' synapses. One astrocyte contacts about 10⁵ synapses in rodents
 //! (Bushong et al. 2002) and up to 2·10⁶ in humans (Oberheim et al. 2009).
 
+use crate::data::error::SequenceError;
 use crate::data::experiment::Experiment;
-use crate::data::source::{SequenceError, head_grid, load_sequence};
+use crate::data::source::{head_grid, load_sequence};
 use crate::model::algebraic::run_algebraic;
 use crate::model::metrics::Metrics;
 use crate::model::network::{ModelError, Network};

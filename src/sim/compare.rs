@@ -144,7 +144,7 @@ impl RunRecord {
     pub fn of_simulation(
         experiment: &Experiment,
         simulation: &Simulation,
-        trace: &[super::snapshot::TraceSample],
+        trace: &[super::trace::TraceSample],
     ) -> RunRecord {
         let output = simulation.output();
         let dynamic = simulation.dynamic().is_some();
@@ -343,7 +343,7 @@ impl Drop for Twin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::source::SourceSpec;
+    use crate::data::spec::SourceSpec;
     use crate::model::params::{Mode, Params};
 
     fn small() -> Experiment {

@@ -2,7 +2,8 @@
 //! the network's attention rows, accumulated across publications.
 
 use super::ring::Ring;
-use super::snapshot::{RowUpdate, Snapshot, TraceSample, Update};
+use super::snapshot::{RowUpdate, Snapshot, Update};
+use super::trace::TraceSample;
 use ndarray::Array2;
 
 /// Trace samples kept (oldest dropped first). The worker samples at most ~8 000 per run.
@@ -20,7 +21,7 @@ pub struct RunHistory {
     /// Changes whenever `network_attention` changes (for texture caches).
     pub attention_version: u64,
     /// A state captured for File ▸ Save state, waiting to be written (take it).
-    pub captured: Option<Result<std::sync::Arc<super::run::Checkpoint>, String>>,
+    pub captured: Option<Result<std::sync::Arc<super::checkpoint::Checkpoint>, String>>,
     generation: Option<u64>,
     /// The trace each branch discarded (the future of the line before it), latest last, and
     /// the futures undone branches had, for redo: the worker keeps the matching states.

@@ -2,14 +2,12 @@
 //! One loop, [`run_to_end`], serves the CLI's `run` and `sweep` and the batch runner.
 
 use super::trace::TraceSample;
+use crate::data::error::SequenceError;
 use crate::data::experiment::Experiment;
-use crate::data::source::SequenceError;
 use crate::model::network::ModelError;
 use crate::model::params::Params;
 use crate::model::sequence::Sequence;
 use crate::model::simulation::{SimState, Simulation};
-// State files and the app still name these here; they live in `checkpoint`.
-pub use super::checkpoint::{Checkpoint, SavedKeyframes};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -191,7 +189,8 @@ pub(super) fn record_block(simulation: &Simulation, every: u64, trace: &mut Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::source::{SourceSpec, load_sequence};
+    use crate::data::source::load_sequence;
+    use crate::data::spec::SourceSpec;
 
     /// 12 synthetic tokens with 101-step write slots: 10 812 steps, so the trace keeps every
     /// second step plus the odd slot ends.

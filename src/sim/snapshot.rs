@@ -4,8 +4,7 @@
 use super::checkpoint::Checkpoint;
 use super::command::{Speed, SubsetMode};
 use super::trace::Probe;
-// Published with every update; defined beside the probes it records.
-pub use super::trace::TraceSample;
+use super::trace::TraceSample;
 use crate::model::metrics::{Metrics, PerQuery};
 use crate::model::network::Sizes;
 use crate::model::params::Params;

@@ -7,8 +7,8 @@
 
 use crate::sim::Command;
 use crate::ui::command::AppCommand;
+use crate::ui::command::HistoryAction;
 use crate::ui::files::{DialogKind, FileAction};
-use crate::ui::history::HistoryAction;
 use crate::ui::views::compare::CompareAction;
 use crate::ui::views::selection::TokenAxis;
 use egui::{Key, KeyboardShortcut, Modifiers};

@@ -9,8 +9,7 @@
 use crate::data::experiment::Experiment;
 use crate::model::params::Params;
 use crate::sim::compare::experiment_diff;
-use crate::ui::command::AppCommand;
-pub use crate::ui::command::HistoryAction;
+use crate::ui::command::{AppCommand, HistoryAction};
 use std::collections::VecDeque;
 
 /// Edits kept for undo; the oldest is dropped beyond this.
@@ -81,7 +80,7 @@ impl EditHistory {
         if *at != step || !self.undone.is_empty() {
             return false;
         }
-        for name in crate::sim::worker::changed_params(before, after) {
+        for name in crate::model::params::changed_params(before, after) {
             if !change.split(", ").any(|c| c == name) {
                 if !change.is_empty() {
                     change.push_str(", ");
@@ -208,8 +207,8 @@ pub struct HistoryWindow {
 }
 
 impl HistoryWindow {
-    pub fn ui(&mut self, ctx: &egui::Context, history: &EditHistory) -> Option<HistoryAction> {
-        let mut action = None;
+    /// Draws the window; an undo, redo or jump the user asks for goes to `out`.
+    pub fn ui(&mut self, ctx: &egui::Context, history: &EditHistory, out: &mut Vec<AppCommand>) {
         let mut open = self.open;
         egui::Window::new("History")
             .open(&mut open)
@@ -222,14 +221,14 @@ impl HistoryWindow {
                         .on_hover_text("Take back the last edit (Ctrl + Z)")
                         .clicked()
                     {
-                        action = Some(HistoryAction::Undo);
+                        out.push(AppCommand::History(HistoryAction::Undo));
                     }
                     if ui
                         .add_enabled(history.can_redo(), egui::Button::new("Redo"))
                         .on_hover_text("Carry out the last undone edit again (Ctrl + Shift + Z)")
                         .clicked()
                     {
-                        action = Some(HistoryAction::Redo);
+                        out.push(AppCommand::History(HistoryAction::Redo));
                     }
                 });
                 ui.separator();
@@ -243,7 +242,7 @@ impl HistoryWindow {
                             .clicked()
                             && applied > 0
                         {
-                            action = Some(HistoryAction::JumpTo(0));
+                            out.push(AppCommand::History(HistoryAction::JumpTo(0)));
                         }
                         for (index, edit) in history.done().enumerate() {
                             let current = index + 1 == applied;
@@ -256,7 +255,7 @@ impl HistoryWindow {
                                 .clicked()
                                 && !current
                             {
-                                action = Some(HistoryAction::JumpTo(index + 1));
+                                out.push(AppCommand::History(HistoryAction::JumpTo(index + 1)));
                             }
                         }
                         for edit in history.undone() {
@@ -271,7 +270,6 @@ impl HistoryWindow {
                     });
             });
         self.open = open;
-        action
     }
 }
 

@@ -39,6 +39,8 @@ use std::sync::{Arc, Mutex};
 pub struct GuiOptions {
     /// The setup to open on (the default is `Experiment::default()`).
     pub experiment: Experiment,
+    /// Why the experiment asked for was refused (it is shown, and the default one opens).
+    pub refusal: Option<String>,
     /// Run the real window for this many frames with the simulation at full speed, then exit
     /// and report frame times.
     pub frames: Option<u64>,
@@ -81,11 +83,14 @@ pub fn run_gui(options: GuiOptions) -> anyhow::Result<()> {
         "tripartite",
         native,
         Box::new(move |creation| {
-            let app = if scripted {
+            let mut app = if scripted {
                 TripartiteApp::new(options.experiment)
             } else {
                 TripartiteApp::for_window(options.experiment, creation.storage)
             };
+            if let Some(refusal) = options.refusal {
+                app.refused_start(refusal);
+            }
             let script = if let Some(frames) = options.frames {
                 Script::measure(frames, options.frame_report, for_app)
             } else if let Some(dir) = options.screenshot_dir {

@@ -14,8 +14,8 @@ use egui_wgpu::wgpu::{Backend, Backends, DeviceType};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tripartite::data::experiment::Experiment;
-use tripartite::data::source::SourceSpec;
-use tripartite::model::params::{Mode, Params};
+use tripartite::data::spec::SourceSpec;
+use tripartite::model::params::{Heads, Mode, Params};
 use tripartite::sim::Snapshot;
 use tripartite::ui::TripartiteApp;
 
@@ -151,6 +151,11 @@ pub fn images_harness(experiment: Experiment) -> Harness<'static, TripartiteApp>
 
 /// Six tokens, short slots: a whole run in a moment (the timeline and truth tests).
 pub fn small() -> Experiment {
+    short_synthetic(6)
+}
+
+/// `tokens` synthetic tokens of dimension 8 with short slots and m = 64.
+pub fn short_synthetic(tokens: usize) -> Experiment {
     Experiment {
         params: Params {
             m: 64,
@@ -159,11 +164,36 @@ pub fn small() -> Experiment {
             ..Params::default()
         },
         source: SourceSpec::Synthetic {
-            tokens: 6,
+            tokens,
             dim: 8,
             heads: 1,
         },
         ..Experiment::default()
+    }
+}
+
+/// Every head of layer 3 of a bundled MiniLM sentence, small m so that it runs fast.
+pub fn live_layer() -> Experiment {
+    Experiment {
+        params: Params {
+            mode: Mode::Dynamic,
+            m: 64,
+            layer: 3,
+            heads: Heads::All,
+            ..Params::default()
+        },
+        source: SourceSpec::Bundled("coreference-it".into()),
+        ..Experiment::default()
+    }
+}
+
+/// Steps frames until a widget whose label contains `text` is on screen (fails after [`WAIT`]).
+pub fn wait_for_label(h: &mut Harness<'static, TripartiteApp>, text: &str) {
+    let deadline = Instant::now() + WAIT;
+    while h.query_by_label_contains(text).is_none() {
+        assert!(Instant::now() < deadline, "timed out waiting for '{text}'");
+        h.step();
+        std::thread::sleep(Duration::from_millis(3));
     }
 }
 

@@ -2,7 +2,7 @@
 //! history its updates build, and one way to wait for a snapshot with a deadline.
 
 use std::time::{Duration, Instant};
-use tripartite::io::experiment::Experiment;
+use tripartite::data::experiment::Experiment;
 use tripartite::sim::{Command, RunHistory, RunState, Snapshot, Worker};
 
 pub struct Harness {

@@ -7,7 +7,7 @@ use super::Engine;
 use super::live::{Live, Source, build, build_one};
 use super::timeline::{Shown, Timeline};
 use crate::data::experiment::Experiment;
-use crate::model::dynamic::LiveParams;
+use crate::model::params::LiveParams;
 use crate::model::params::{Heads, Params, changed_params};
 use crate::sim::checkpoint::{Checkpoint, SavedKeyframes};
 use crate::sim::snapshot::Status;

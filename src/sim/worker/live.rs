@@ -4,16 +4,17 @@
 //! build here; the difference between one head and a layer lives in this file and nowhere else.
 
 use crate::data::experiment::Experiment;
-use crate::data::source::{SourceSpec, load_layer, load_sequence};
+use crate::data::source::{load_layer, load_sequence};
+use crate::data::spec::SourceSpec;
 use crate::model::ModelError;
-use crate::model::dynamic::LiveParams;
 use crate::model::layer::{LayerSimulation, layer_memory_estimate};
 use crate::model::network::memory_estimate;
+use crate::model::params::LiveParams;
 use crate::model::params::{Heads, Params, Reload};
 use crate::model::sequence::Sequence;
 use crate::model::simulation::Simulation;
 use crate::sim::layer::{LayerRun, LayerSnapshot};
-use crate::sim::snapshot::TraceSample;
+use crate::sim::trace::TraceSample;
 use std::sync::Arc;
 
 /// Where a run's sequence comes from: the experiment (read again when a parameter changes the

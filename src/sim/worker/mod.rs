@@ -23,8 +23,6 @@ mod subset;
 mod timeline;
 
 pub use self::control::{FULL_SPEED_PUBLISH_INTERVAL, PUBLISH_INTERVAL};
-// The app names the changed parameters in its undo labels with this.
-pub use crate::model::params::changed_params;
 
 use self::control::Control;
 use self::live::{Live, Source};

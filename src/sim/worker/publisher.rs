@@ -4,8 +4,9 @@
 
 use crate::sim::checkpoint::Checkpoint;
 use crate::sim::history::TRACE_CAPACITY;
-use crate::sim::snapshot::{BranchSwitch, RowUpdate, Snapshot, TraceSample, Update};
+use crate::sim::snapshot::{BranchSwitch, RowUpdate, Snapshot, Update};
 use crate::sim::thread::lock;
+use crate::sim::trace::TraceSample;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

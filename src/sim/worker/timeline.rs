@@ -5,7 +5,7 @@
 
 use super::live::{Live, Source, build_one};
 use crate::data::experiment::Experiment;
-use crate::model::dynamic::LiveParams;
+use crate::model::params::LiveParams;
 use crate::model::params::{Heads, PARAMS, Params, changed_params};
 use crate::model::simulation::{SimState, Simulation};
 use crate::sim::checkpoint::{Checkpoint, SavedKeyframes};

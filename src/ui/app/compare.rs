@@ -5,9 +5,11 @@ use super::TripartiteApp;
 use crate::model::params::Param;
 use crate::sim::compare::{Comparison, RunRecord, Twin};
 use crate::ui::actions::UserAction;
+use crate::ui::command::HistoryAction;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::history::{EditHistory, HistoryAction, HistoryWindow, words};
+use crate::ui::history::{EditHistory, HistoryWindow, words};
 use crate::ui::views::compare::{CompareAction, CompareData, CompareView, ablate_menu};
+use crate::ui::views::learn::{LearnAction, LearnWindow, learned_params};
 
 /// Undo history, baseline and twin.
 #[derive(Default)]
@@ -22,6 +24,8 @@ pub(super) struct AbState {
     /// Counts pins and twins, so that each gets fresh heatmap textures.
     pins: u64,
     twins: u64,
+    /// Ablate ▸ Learn synapses… (issue 27): its window and job.
+    learn: LearnWindow,
 }
 
 impl TripartiteApp {
@@ -151,7 +155,53 @@ impl TripartiteApp {
             }
             CompareAction::CloseTwin => self.ab.twin = None,
             CompareAction::RunToEnd => self.worker.send(crate::sim::Command::RunToEnd),
+            CompareAction::OpenLearn => self.ab.learn.open = true,
         }
+    }
+
+    /// The Learn synapses window; loading a learned network is an undoable edit of the
+    /// experiment (projection = learned:FILE, m), with the random network pinned as baseline.
+    fn learn_window(&mut self, ctx: &egui::Context, out: &mut Vec<AppCommand>) {
+        let current = self.current_experiment();
+        let Some(LearnAction::Load {
+            path,
+            file,
+            m,
+            baseline,
+        }) = self.ab.learn.ui(ctx, &current)
+        else {
+            return;
+        };
+        if let Err(e) = crate::io::atomic_write(&path, &file.to_bytes()) {
+            self.ab
+                .learn
+                .loaded(format!("Cannot write {}: {e}", path.display()));
+            return;
+        }
+        let id = crate::model::learned::register_parsed(&path.display().to_string(), *file);
+        let after = learned_params(
+            &current.params,
+            crate::model::params::Projection::Learned(id),
+            m,
+        );
+        self.ab.learn.loaded(format!(
+            "Wrote {} and loaded it; the random network is the baseline in the Compare tab.",
+            path.display()
+        ));
+        if let Some(record) = baseline {
+            self.ab.baseline = Some(*record);
+            self.ab.pins += 1;
+        }
+        out.push(AppCommand::EditParams {
+            before: Box::new(current.params),
+            after: Box::new(after),
+        });
+        self.tab = Tab::Compare;
+    }
+
+    /// The Learn synapses window's state (tests).
+    pub fn learn_window_state(&self) -> &LearnWindow {
+        &self.ab.learn
     }
 
     /// The Edit menu: undo, redo, the history, and the baseline.
@@ -206,19 +256,16 @@ impl TripartiteApp {
             }
         });
         let current = self.current_experiment();
-        if let Some(action) = ablate_menu(ui, &current) {
-            out.push(AppCommand::Compare(action));
-        }
+        ablate_menu(ui, &current, out);
     }
 
     /// The History window, when open.
     pub(super) fn history_window(&mut self, ctx: &egui::Context, out: &mut Vec<AppCommand>) {
+        self.learn_window(ctx, out);
         if !self.ab.window.open {
             return;
         }
-        if let Some(action) = self.ab.window.ui(ctx, &self.ab.edits) {
-            out.push(AppCommand::History(action));
-        }
+        self.ab.window.ui(ctx, &self.ab.edits, out);
     }
 
     /// The Compare tab.
@@ -240,7 +287,6 @@ impl TripartiteApp {
             baseline_version: (self.ab.pins << 40) ^ self.history.attention_version,
             twin_version: self.ab.twins,
         };
-        let actions = self.ab.view.ui(ui, &data);
-        out.extend(actions.into_iter().map(AppCommand::Compare));
+        self.ab.view.ui(ui, &data, out);
     }
 }

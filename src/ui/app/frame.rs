@@ -6,7 +6,7 @@ use super::TripartiteApp;
 use crate::data::lesson::{Control, Region};
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::files::{DialogKind, DiscardDecision, ExportKind, FileAction};
+use crate::ui::files::{DiscardDecision, FileAction};
 use crate::ui::views::controls::phase_text;
 use crate::ui::views::sweep::CalciumSamples;
 use crate::ui::widgets::layout::LivePane;
@@ -139,10 +139,7 @@ impl TripartiteApp {
             Tab::AllHeads => {
                 self.layer_banner(ui, &mut out);
                 let experiment = self.current_experiment();
-                if let Some(head) = self.heads.ui(ui, &experiment, &self.tokens, &mut out) {
-                    let layer = self.heads.layer().unwrap_or(experiment.params.layer);
-                    out.push(AppCommand::OpenHead { layer, head });
-                }
+                self.heads.ui(ui, &experiment, &self.tokens, &mut out);
             }
             Tab::Sweep => {
                 let experiment = self.current_experiment();
@@ -154,11 +151,7 @@ impl TripartiteApp {
                 .open(self.authors_figure.take_open_request().then_some(true))
                 .show(ui, |ui| self.authors_figure.ui(ui, &experiment));
                 let samples = CalciumSamples::from_history(&self.history);
-                if self.sweep.ui(ui, &experiment, &samples) {
-                    out.push(AppCommand::File(FileAction::Choose(DialogKind::Export(
-                        ExportKind::SweepCsv,
-                    ))));
-                }
+                self.sweep.ui(ui, &experiment, &samples, &mut out);
             }
             Tab::Compare => self.compare_page(ui, &mut out),
         });

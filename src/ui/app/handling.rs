@@ -4,7 +4,7 @@
 use super::{TripartiteApp, ViewRects};
 use crate::data::experiment::Experiment;
 use crate::data::lesson::{SetupAction, Target};
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::io::export::{csv, json, npy};
 use crate::model::schedule::SlotSchedule;
 use crate::sim::Command;
@@ -20,6 +20,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 impl TripartiteApp {
+    /// The experiment asked for on the command line was refused: open the default one (not a
+    /// restored session, which the user did not ask for either) and say why, so that the
+    /// first screen is a working run beside the refusal rather than a dead end.
+    pub fn refused_start(&mut self, refusal: String) {
+        let default = Experiment::default();
+        if self.base != default {
+            self.load(default.clone());
+            self.files.document = crate::ui::files::Document::untitled(&default);
+        }
+        self.welcome.open = false;
+        self.files.message = Some((refusal, false));
+    }
+
     /// Carries out one command.
     pub fn handle(&mut self, ctx: &egui::Context, command: AppCommand) {
         if let Some(command) = self.ask_before_branching(command) {
@@ -48,7 +61,7 @@ impl TripartiteApp {
             _ => return Some(command),
         };
         let change = params.as_ref().map_or_else(String::new, |after| {
-            crate::sim::worker::changed_params(&snapshot.params, after).join(", ")
+            crate::model::params::changed_params(&snapshot.params, after).join(", ")
         });
         self.branch_question = Some(crate::ui::views::timeline::BranchQuestion {
             step: snapshot.step,
@@ -86,7 +99,7 @@ impl TripartiteApp {
                     self.record_edit(&AppCommand::SwitchBranch {
                         back: false,
                         step,
-                        change: crate::sim::worker::changed_params(&before.params, &params)
+                        change: crate::model::params::changed_params(&before.params, &params)
                             .join(", "),
                     });
                 }

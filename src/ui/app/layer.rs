@@ -5,9 +5,10 @@
 
 use super::TripartiteApp;
 use crate::sim::Command;
+use crate::sim::LayerSnapshot;
 use crate::ui::actions::UserAction;
 use crate::ui::command::{AppCommand, Tab};
-use crate::ui::views::layer::{self, LayerSnapshot};
+use crate::ui::views::layer;
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
 
@@ -43,12 +44,7 @@ impl TripartiteApp {
         match (snapshot, layer, self.layer_focus) {
             (Some(snapshot), Some(layer), None) => {
                 self.layer_graph.compact = self.presentation.is_some();
-                if let Some(head) = self.layer_graph.ui(ui, snapshot, layer) {
-                    out.push(AppCommand::FocusHead {
-                        before: None,
-                        after: Some(head),
-                    });
-                }
+                self.layer_graph.ui(ui, snapshot, layer, out);
             }
             (_, Some(layer), Some(head)) => {
                 let heads = layer.heads.len();

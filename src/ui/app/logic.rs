@@ -109,12 +109,12 @@ impl TripartiteApp {
                 .samples
                 .iter()
                 .filter(|s| Some(s.generation) == generation && s.step <= step)
-                .map(|s| crate::sim::snapshot::TraceSample {
+                .map(|s| crate::sim::trace::TraceSample {
                     probes: Vec::new(),
                     ..s.clone()
                 })
                 .collect();
-            std::sync::Arc::new(crate::sim::run::Checkpoint {
+            std::sync::Arc::new(crate::sim::checkpoint::Checkpoint {
                 trace,
                 ..(*checkpoint).clone()
             })

@@ -14,9 +14,9 @@ mod presentation;
 pub(crate) mod scripted;
 
 use crate::data::experiment::Experiment;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::sim::{Command, Probe, RunHistory, Snapshot, Worker};
-pub use crate::ui::command::{AppCommand, Tab};
+use crate::ui::command::{AppCommand, Tab};
 use crate::ui::files::persist::{PersistedState, UiChoices};
 use crate::ui::files::{ConfirmDiscard, Document, FileAction, FileDialogs, FileMenu};
 use crate::ui::views::attention::AttentionView;
@@ -347,6 +347,7 @@ impl TripartiteApp {
     pub fn lesson_world(&self) -> LessonWorld<'_> {
         LessonWorld {
             snapshot: self.history.snapshot.as_ref(),
+            history: Some(&self.history),
             tab: self.tab,
             selected_tokens: &self.tokens.queries,
         }

@@ -624,7 +624,7 @@ impl Shots {
                             head: 0,
                             ..crate::model::params::Params::default()
                         },
-                        source: crate::data::source::SourceSpec::Drawing(pad),
+                        source: crate::data::spec::SourceSpec::Drawing(pad),
                         text: None,
                         description: None,
                     };
@@ -733,7 +733,7 @@ fn layer_experiment() -> crate::data::experiment::Experiment {
             heads: Heads::All,
             ..Params::default()
         },
-        source: crate::data::source::SourceSpec::Bundled("coreference-it".into()),
+        source: crate::data::spec::SourceSpec::Bundled("coreference-it".into()),
         ..Default::default()
     }
 }

@@ -158,7 +158,7 @@ impl DialogKind {
 }
 
 /// The user's documents folder when it exists, else the home folder.
-fn user_folder() -> Option<PathBuf> {
+pub fn user_folder() -> Option<PathBuf> {
     let home = std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)

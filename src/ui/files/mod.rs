@@ -7,6 +7,7 @@
 
 mod confirm;
 mod dialogs;
+pub(crate) use dialogs::user_folder;
 mod document;
 mod menu;
 pub mod persist;

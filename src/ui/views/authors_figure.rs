@@ -7,10 +7,9 @@ use crate::data::bundle::PASSAGE_NAME;
 use crate::data::experiment::Experiment;
 use crate::data::images::digits_model;
 use crate::data::real::bundle;
+use crate::io::export::figure::{FIGURE_SIZES, FigurePanel};
 use crate::jobs::background::{Background, Poll};
-use crate::jobs::figure::{
-    FIGURE_SIZES, FigurePanel, digit_experiment, figure_panel, passage_experiment,
-};
+use crate::jobs::figure::{digit_experiment, figure_panel, passage_experiment};
 use crate::ui::views::sweep::{log_grid, pow10_label};
 use crate::ui::widgets::theme;
 use egui_plot::{HoverPosition, Legend, Line, LineStyle, Plot, PlotPoints};

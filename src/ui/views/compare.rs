@@ -6,6 +6,7 @@
 use crate::data::experiment::Experiment;
 use crate::model::params::{Param, Range};
 use crate::sim::compare::{Comparison, TwinState};
+use crate::ui::command::AppCommand;
 use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::colormap::{ColorScale, palette};
 use crate::ui::widgets::heatmap::{Heatmap, HeatmapTexture, label_width};
@@ -27,6 +28,8 @@ pub enum CompareAction {
     CloseTwin,
     /// Run the live simulation to the end, so that its final results meet the baseline's.
     RunToEnd,
+    /// Open the Learn synapses window (issue 27).
+    OpenLearn,
 }
 
 /// The parameters a twin may change, with their choices, for the Ablate menu and the twin
@@ -44,11 +47,11 @@ pub const ABLATION_KEY: &str = "ablation";
 
 /// The Ablate menu: one item per choice of the `ablation` parameter, each starting a twin with
 /// it. The menu is left out when this build has no `ablation` parameter.
-pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment) -> Option<CompareAction> {
-    let names = choices(ABLATION_KEY)?;
-    let param = Param::named(ABLATION_KEY)?;
+pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment, out: &mut Vec<AppCommand>) {
+    let (Some(names), Some(param)) = (choices(ABLATION_KEY), Param::named(ABLATION_KEY)) else {
+        return;
+    };
     let now = param.get(&current.params).to_string();
-    let mut action = None;
     ui.menu_button("Ablate", |ui| {
         ui.weak("Run a twin with one part of the mechanism changed");
         for name in names {
@@ -64,15 +67,23 @@ pub fn ablate_menu(ui: &mut egui::Ui, current: &Experiment) -> Option<CompareAct
                      the background (same seed and inputs) and compares it (Compare tab)."
                 ));
             if item.clicked() {
-                action = Some(CompareAction::StartTwin {
+                out.push(AppCommand::Compare(CompareAction::StartTwin {
                     key: ABLATION_KEY.into(),
                     value: (*name).into(),
-                });
+                }));
                 ui.close();
             }
         }
+        ui.separator();
+        if ui
+            .button(crate::ui::views::learn::MENU_LABEL)
+            .on_hover_text(crate::ui::views::learn::MENU_TOOLTIP)
+            .clicked()
+        {
+            out.push(AppCommand::Compare(CompareAction::OpenLearn));
+            ui.close();
+        }
     });
-    action
 }
 
 /// The state of the Compare tab.
@@ -109,17 +120,15 @@ pub struct CompareData<'a> {
 }
 
 impl CompareView {
-    pub fn ui(&mut self, ui: &mut egui::Ui, data: &CompareData<'_>) -> Vec<CompareAction> {
-        let mut out = Vec::new();
+    /// Draws the tab; what the user asks of the comparison goes to `out`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, data: &CompareData<'_>, out: &mut Vec<AppCommand>) {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                self.twin_form(ui, data.current, &mut out);
+                self.twin_form(ui, data.current, out);
                 ui.separator();
                 match data.twin {
-                    Some((label, state)) => {
-                        self.twin_ui(ui, label, state, data.twin_version, &mut out)
-                    }
+                    Some((label, state)) => self.twin_ui(ui, label, state, data.twin_version, out),
                     None => {
                         ui.weak(if choices(ABLATION_KEY).is_some() {
                             "No twin: pick a parameter and a value above (or an ablation in the \
@@ -143,14 +152,14 @@ impl CompareView {
                                 )
                                 .clicked()
                             {
-                                out.push(CompareAction::RevertToBaseline);
+                                out.push(AppCommand::Compare(CompareAction::RevertToBaseline));
                             }
                             if ui
                                 .button("Unpin")
                                 .on_hover_text("Forget the baseline")
                                 .clicked()
                             {
-                                out.push(CompareAction::Unpin);
+                                out.push(AppCommand::Compare(CompareAction::Unpin));
                             }
                         });
                         if !comparison.other.is_finished()
@@ -162,7 +171,7 @@ impl CompareView {
                                 )
                                 .clicked()
                         {
-                            out.push(CompareAction::RunToEnd);
+                            out.push(AppCommand::Compare(CompareAction::RunToEnd));
                         }
                         comparison_ui(
                             ui,
@@ -183,18 +192,17 @@ impl CompareView {
                                 )
                                 .clicked()
                             {
-                                out.push(CompareAction::Pin);
+                                out.push(AppCommand::Compare(CompareAction::Pin));
                             }
                             ui.weak("No baseline pinned.");
                         });
                     }
                 }
             });
-        out
     }
 
     /// "Twin with [parameter] = [value] [Run twin]".
-    fn twin_form(&mut self, ui: &mut egui::Ui, current: &Experiment, out: &mut Vec<CompareAction>) {
+    fn twin_form(&mut self, ui: &mut egui::Ui, current: &Experiment, out: &mut Vec<AppCommand>) {
         ui.horizontal_wrapped(|ui| {
             ui.label("Twin with");
             let key_before = self.twin_key.clone();
@@ -251,10 +259,10 @@ impl CompareView {
                 )
                 .clicked()
             {
-                out.push(CompareAction::StartTwin {
+                out.push(AppCommand::Compare(CompareAction::StartTwin {
                     key: self.twin_key.clone(),
                     value: self.twin_value.trim().to_string(),
-                });
+                }));
             }
         });
     }
@@ -265,7 +273,7 @@ impl CompareView {
         label: &str,
         state: &TwinState,
         version: u64,
-        out: &mut Vec<CompareAction>,
+        out: &mut Vec<AppCommand>,
     ) {
         ui.horizontal(|ui| {
             ui.heading(format!("Twin: {label}"));
@@ -274,7 +282,7 @@ impl CompareView {
                 .on_hover_text("Stop the twin and forget it")
                 .clicked()
             {
-                out.push(CompareAction::CloseTwin);
+                out.push(AppCommand::Compare(CompareAction::CloseTwin));
             }
         });
         match state {

@@ -8,7 +8,7 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::images::{DIGIT_SIZE, ImagePreview, bundled_digit, bundled_digits, image_preview};
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::model::params::Params;
 use crate::sim::{Command, RunHistory};
 use crate::ui::views::out::ViewOut;

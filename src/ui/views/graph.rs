@@ -123,13 +123,9 @@ impl GraphView {
             && !snapshot.subset.query_features.is_empty()
         {
             ui.label(
-                egui::RichText::new(format!(
-                    "Hidden fill: φ(q_t) for query '{}' (row {t}), the features its read slot \
-                     drives",
-                    run.tokens.get(t).map_or("?", String::as_str)
-                ))
-                .size(13.0)
-                .color(crate::ui::widgets::heatmap::SELECTED_TOKEN),
+                egui::RichText::new(query_fill_caption(&run.tokens, t))
+                    .size(13.0)
+                    .color(crate::ui::widgets::heatmap::SELECTED_TOKEN),
             );
         }
         // A line of its own above the canvas: painted inside it, it covered the legend.
@@ -583,6 +579,18 @@ impl GraphView {
         let corner = rect.left_bottom() + vec2(6.0, -4.0 - key.size().y);
         painter.galley(corner, key, Color32::from_gray(70));
     }
+}
+
+/// The caption of the hidden layer's fill for query `t` (from 0): the token by its own label
+/// and its place counted from 1, as the status line and the per-query window count. Kept to
+/// one line at 1280 px (a wrapped caption pushes the graph down).
+fn query_fill_caption(tokens: &[String], t: usize) -> String {
+    format!(
+        "Hidden fill: φ(q_t) for '{}' (token {}/{}), the features its read slot drives",
+        tokens.get(t).map_or("?", String::as_str),
+        t + 1,
+        tokens.len()
+    )
 }
 
 /// Seven significant digits, in plain notation where that reads well.

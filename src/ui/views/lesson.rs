@@ -23,6 +23,8 @@ const HIGHLIGHT: egui::Color32 = egui::Color32::from_rgb(0xE0, 0x6C, 0x00);
 #[derive(Clone, Copy)]
 pub struct LessonWorld<'a> {
     pub snapshot: Option<&'a Snapshot>,
+    /// The run's traces and rows, for the figures box.
+    pub history: Option<&'a crate::sim::history::RunHistory>,
     pub tab: Tab,
     /// Selected tokens, from 0.
     pub selected_tokens: &'a [usize],
@@ -429,6 +431,14 @@ impl LessonPlayer {
                         );
                     }
                 }
+                let shown = step.question.is_none() || revealed; // figures would answer it
+                super::lesson_figures::ui(
+                    ui,
+                    &open.lesson,
+                    index,
+                    (world.snapshot, world.history),
+                    shown,
+                );
                 if !needed.is_empty() {
                     ui.add_space(10.0);
                     ui.label(RichText::new("Before Next:").size(15.0).strong());

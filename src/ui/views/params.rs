@@ -4,7 +4,7 @@
 //! with `Params::validate()`'s reason.
 
 use crate::data::experiment::Experiment;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::model::params::{Choice, Param, ParamError, Params, Range, ValueMut};
 use crate::sim::{Command, RunHistory};
 use crate::ui::views::out::ViewOut;
@@ -803,8 +803,20 @@ fn badge(ui: &mut egui::Ui, live: bool) {
 
 pub(crate) fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) -> egui::Response {
     let current = value.name();
-    egui::ComboBox::from_id_salt(id)
-        .selected_text(current)
+    // The projection also lists the learned files loaded so far, by file name (full path on
+    // hover); choosing one reads it again (issue 27).
+    let learned: Vec<(&'static str, String)> =
+        if value.names() == crate::model::params::Projection::NAMES {
+            crate::model::learned::registered()
+        } else {
+            Vec::new()
+        };
+    let short = |name: &str| match name.strip_prefix("learned:") {
+        Some(path) => format!("learned: {}", crate::ui::views::learn::file_name(path)),
+        None => name.to_string(),
+    };
+    let response = egui::ComboBox::from_id_salt(id)
+        .selected_text(short(current))
         .show_ui(ui, |ui| {
             for &name in value.names() {
                 if ui.selectable_label(current == name, name).clicked() {
@@ -812,8 +824,22 @@ pub(crate) fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) 
                     _ = value.choose(name);
                 }
             }
+            for (name, path) in &learned {
+                if ui
+                    .selectable_label(current == *name, short(name))
+                    .on_hover_text(path.as_str())
+                    .clicked()
+                {
+                    // A file changed or removed since is refused by choose; keep the old value.
+                    _ = value.choose(name);
+                }
+            }
         })
-        .response
+        .response;
+    match current.strip_prefix("learned:") {
+        Some(path) => response.on_hover_text(path),
+        None => response,
+    }
 }
 
 /// Drag speed for a count: one step per pixel, faster for very large ranges (m up to 2²⁴

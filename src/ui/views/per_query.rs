@@ -127,6 +127,10 @@ impl PerQueryView {
             "One bar per query row read so far. Click a bar to select its token everywhere \
              (Shift+click adds it); sort by any column.",
         );
+        // Learned against random synapses on held-out text, when this head's W is learned.
+        if let Some(line) = crate::ui::views::learn::learned_summary(&snapshot.params) {
+            ui.label(line);
+        }
         ui.horizontal(|ui| {
             ui.label("sort by");
             egui::ComboBox::from_id_salt("per-query column")

@@ -3,7 +3,7 @@
 
 use crate::data::experiment::Experiment;
 use crate::data::real::bundle;
-use crate::data::source::SourceSpec;
+use crate::data::spec::SourceSpec;
 use crate::model::params::Heads;
 use crate::sim::batch::HeadGrids;
 use crate::sim::{Command, RunHistory};

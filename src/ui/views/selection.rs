@@ -158,19 +158,19 @@ impl TokenSelection {
         self.keys.binary_search(&tau).is_ok()
     }
 
-    /// In words, e.g. "query 'cat' (row 3)", for notes and accessible names.
+    /// In words, e.g. "query 'cat' (token 4/16)": each token by its own label, counted from
+    /// 1 as the status line counts, for notes and accessible names.
     pub fn describe(&self, tokens: &[String]) -> String {
-        let name = |i: usize| tokens.get(i).map_or("?", String::as_str).to_string();
+        let name = |i: usize| {
+            let label = tokens.get(i).map_or("?", String::as_str);
+            format!("'{label}' (token {}/{})", i + 1, tokens.len())
+        };
         let mut parts: Vec<String> = self
             .queries
             .iter()
-            .map(|&t| format!("query '{}' (row {t})", name(t)))
+            .map(|&t| format!("query {}", name(t)))
             .collect();
-        parts.extend(
-            self.keys
-                .iter()
-                .map(|&tau| format!("key '{}' (column {tau})", name(tau))),
-        );
+        parts.extend(self.keys.iter().map(|&tau| format!("key {}", name(tau))));
         parts.join(", ")
     }
 }
@@ -178,6 +178,16 @@ impl TokenSelection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_described_by_label_and_counted_from_one() {
+        let tokens: Vec<String> = ["the", "cat", "sat"].map(String::from).into();
+        let picked = TokenSelection::query(0).clicked(TokenAxis::Key, 2, true);
+        assert_eq!(
+            picked.describe(&tokens),
+            "query 'the' (token 1/3), key 'sat' (token 3/3)"
+        );
+    }
 
     #[test]
     fn a_click_replaces_and_a_shift_click_adds_or_removes() {

@@ -72,7 +72,9 @@ impl TracesView {
             return;
         }
         let samples: Vec<&TraceSample> = thin(history.samples.iter().collect());
-        let peak = samples
+        // The peak of every sample, not of the thinned line: the legend quotes it.
+        let peak = history
+            .samples
             .iter()
             .map(|s| s.calcium)
             .filter(|c| c.is_finite())

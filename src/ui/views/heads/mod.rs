@@ -89,8 +89,8 @@ impl HeadsOverview {
         &self.state
     }
 
-    /// The layer shown (None before the first frame or [`Self::set_layer`]). The app opens a
-    /// clicked head as (this layer, the returned head).
+    /// The layer shown (None before the first frame or [`Self::set_layer`]); a clicked head
+    /// opens at this layer.
     pub fn layer(&self) -> Option<usize> {
         self.state.layer()
     }
@@ -133,24 +133,22 @@ impl HeadsOverview {
         self.state.poll();
     }
 
-    /// Draws the view. Returns the head the user clicked, to open in the main view at
-    /// [`Self::layer`].
-    /// The overview; returns the head clicked (to open it). A click inside a small multiple
-    /// selects its query row in every view (pushed to `out`), and the linked `tokens` are
-    /// outlined in every head.
+    /// The overview. A click on a head opens it in the Live tab; a click inside a small
+    /// multiple selects its query row in every view (both pushed to `out`). The linked
+    /// `tokens` are outlined in every head.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         experiment: &Experiment,
         tokens: &TokenSelection,
         out: &mut Vec<AppCommand>,
-    ) -> Option<usize> {
+    ) {
         self.poll();
         ui.label(theme::title("All heads of one layer"));
         let grid = match self.state.grid(&experiment.source, repaint(ui.ctx())) {
             None => {
                 ui.label("Reading the model's layers and heads…");
-                return None;
+                return;
             }
             Some(Ok(Some(grid))) => grid,
             Some(Ok(None)) => {
@@ -160,11 +158,11 @@ impl HeadsOverview {
                      bundled sentence or a model folder as the sequence (synthetic and .npy \
                      sequences have a single head).",
                 );
-                return None;
+                return;
             }
             Some(Err(message)) => {
                 ui.colored_label(theme::ERROR, message);
-                return None;
+                return;
             }
         };
         let (layers, heads) = grid;
@@ -184,6 +182,10 @@ impl HeadsOverview {
             "In each cell the transformer's attention (left) sits beside the network's (right): \
              green heads are reproduced well, orange roughly, red poorly. Click a head to open it.",
         );
+        // Beside the budget of random features (m_needed): what learned synapses reached.
+        if let Some(line) = crate::ui::views::learn::learned_summary(&experiment.params) {
+            ui.label(line);
+        }
         let shown = *self
             .state
             .shown
@@ -201,7 +203,7 @@ impl HeadsOverview {
                     "Press “Run all heads” to compare the {heads} heads of layer {layer} ({shown})."
                 ));
             }
-            return None;
+            return;
         };
         theme::caption(
             ui,
@@ -227,7 +229,9 @@ impl HeadsOverview {
                 after: tokens.clicked(TokenAxis::Query, t, add),
             });
         }
-        opened
+        if let Some(head) = opened {
+            out.push(AppCommand::OpenHead { layer, head });
+        }
     }
 
     fn controls(

@@ -4,8 +4,9 @@
 //! them; its fill shows c/Z_t and a gauge puts c beside Z_t. All heads read the same token (on
 //! the left) and their outputs meet in W_O (on the right).
 
-use super::{HeadSnapshot, LayerSnapshot, astrocyte_label, calcium_ratio, worst_head};
-use crate::sim::Snapshot;
+use super::{astrocyte_label, calcium_ratio, worst_head};
+use crate::sim::{HeadSnapshot, LayerSnapshot, Snapshot};
+use crate::ui::command::AppCommand;
 use crate::ui::widgets::colormap::{self, palette};
 use crate::ui::widgets::theme;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2};
@@ -43,14 +44,15 @@ pub fn tiling(n: usize, size: egui::Vec2) -> (usize, usize) {
 }
 
 impl LayerGraph {
-    /// Draws the layer into the rest of `ui`. Returns the head whose astrocyte was clicked
-    /// (to open it).
+    /// Draws the layer into the rest of `ui`. A click on a head's astrocyte opens that head
+    /// (pushed to `out`).
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         snapshot: &Snapshot,
         layer: &LayerSnapshot,
-    ) -> Option<usize> {
+        out: &mut Vec<AppCommand>,
+    ) {
         let n = layer.heads.len();
         ui.label(theme::title(&format!("Layer: {n} heads, {n} astrocytes")));
         if !self.compact {
@@ -106,7 +108,6 @@ impl LayerGraph {
 
         let hidden = snapshot.run.as_ref().map(|r| r.sizes.hidden);
         let worst = worst_head(layer).filter(|_| n > 1);
-        let mut clicked = None;
         for (head, tile) in layer.heads.iter().zip(&tiles) {
             let id = ui.make_persistent_id(("layer astrocyte", head.head));
             let response = ui.interact(*tile, id, Sense::click());
@@ -125,13 +126,15 @@ impl LayerGraph {
                 look,
             );
             if response.clicked() {
-                clicked = Some(head.head);
+                out.push(AppCommand::FocusHead {
+                    before: None,
+                    after: Some(head.head),
+                });
             }
             response
                 .on_hover_cursor(egui::CursorIcon::PointingHand)
                 .on_hover_ui(|ui| describe(ui, head, worst == Some(head.head)));
         }
-        clicked
     }
 }
 

@@ -11,9 +11,7 @@ pub mod graph;
 pub mod output;
 pub mod traces;
 
-pub use crate::sim::{HeadSnapshot, LayerSnapshot};
-
-use crate::sim::Snapshot;
+use crate::sim::{HeadSnapshot, LayerSnapshot, Snapshot};
 
 /// c/Z_t of one head, or NaN when Z_t is not known (a write slot, or no read yet).
 pub fn calcium_ratio(head: &HeadSnapshot) -> f64 {

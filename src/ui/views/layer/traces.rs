@@ -2,8 +2,7 @@
 //! per head, in its colour), and below them c/Z_t of every head on one time axis, where 1
 //! means that astrocyte normalises its head exactly.
 
-use super::{HeadSnapshot, LayerSnapshot};
-use crate::sim::Snapshot;
+use crate::sim::{HeadSnapshot, LayerSnapshot, Snapshot};
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2};

@@ -8,6 +8,8 @@ use crate::data::experiment::Experiment;
 use crate::io::export::csv::SweepRow;
 use crate::model::params::Params;
 use crate::sim::batch::{SweepPoint, Variant};
+use crate::ui::command::AppCommand;
+use crate::ui::files::{DialogKind, ExportKind, FileAction};
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
@@ -99,16 +101,15 @@ impl SweepPanel {
             .collect()
     }
 
-    /// Draws the tab; true when the user asked to export the results as CSV.
-    #[must_use]
+    /// Draws the tab; Export sweep CSV… asks for the export dialog through `out`.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         experiment: &Experiment,
         current: &CalciumSamples,
-    ) -> bool {
+        out: &mut Vec<AppCommand>,
+    ) {
         self.poll();
-        let mut export = false;
         ui.label(theme::title(
             "Does the astrocyte compute the softmax normaliser?",
         ));
@@ -128,7 +129,7 @@ impl SweepPanel {
                 });
                 ui.separator();
                 ui.allocate_ui(egui::vec2(half, height), |ui| {
-                    ui.vertical(|ui| export |= self.sweep(ui, experiment));
+                    ui.vertical(|ui| self.sweep(ui, experiment, out));
                 });
             });
         } else {
@@ -142,16 +143,13 @@ impl SweepPanel {
                     });
                     ui.separator();
                     ui.allocate_ui(egui::vec2(ui.available_width(), height + 200.0), |ui| {
-                        ui.vertical(|ui| export |= self.sweep(ui, experiment));
+                        ui.vertical(|ui| self.sweep(ui, experiment, out));
                     });
                 });
-            return export;
         }
-        export
     }
 
-    fn sweep(&mut self, ui: &mut egui::Ui, experiment: &Experiment) -> bool {
-        let mut export = false;
+    fn sweep(&mut self, ui: &mut egui::Ui, experiment: &Experiment, out: &mut Vec<AppCommand>) {
         ui.strong(RichText::new("Attention error attn_tv against m").size(16.0));
         ui.horizontal_wrapped(|ui| {
             let label = ui.label("m values");
@@ -219,7 +217,9 @@ impl SweepPanel {
                     )
                     .clicked()
             {
-                export = true;
+                out.push(AppCommand::File(FileAction::Choose(DialogKind::Export(
+                    ExportKind::SweepCsv,
+                ))));
             }
         });
         if self.is_running() {
@@ -261,7 +261,6 @@ impl SweepPanel {
             theme::caption(ui, &about);
         }
         self.sweep_plot(ui);
-        export
     }
 
     fn sweep_plot(&self, ui: &mut egui::Ui) {

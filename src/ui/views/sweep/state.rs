@@ -456,7 +456,7 @@ mod tests {
     #[test]
     fn a_sweep_streams_its_points_in_order_and_a_refused_one_keeps_them() {
         let experiment = Experiment {
-            source: crate::data::source::SourceSpec::Synthetic {
+            source: crate::data::spec::SourceSpec::Synthetic {
                 tokens: 6,
                 dim: 8,
                 heads: 1,

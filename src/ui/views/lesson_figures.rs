@@ -1,0 +1,389 @@
+//! The lesson panel's "Figures of this step" box: every figure the step's text quotes
+//! (its `figures` list), measured by the app from the run on screen, in the rounding the
+//! lessons use. A figure about another setting ("TV at m = 64") is a whole run of the step's
+//! experiment with that setting, made on a background thread and kept for the session.
+//!
+//! Nothing here is copied from the lesson text: if the text and the run disagree, the box
+//! shows the run's number beside the text's claim.
+
+use crate::data::experiment::Experiment;
+use crate::data::lesson::Lesson;
+use crate::data::lesson_figures::{Figure, Metric, combinations, format_metric, two_figures};
+use crate::model::metrics::Metrics;
+use crate::model::params::{Param, Params};
+use crate::model::schedule::Phase;
+use crate::model::simulation::Simulation;
+use crate::sim::Snapshot;
+use crate::sim::history::RunHistory;
+use crate::ui::views::heads::GOOD_TV;
+use crate::ui::widgets::theme;
+use egui::RichText;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Text size of the figures (points): a little under the lesson text, still readable when
+/// projected.
+const FIGURE_SIZE: f32 = 15.0;
+
+/// A what-if run: under way, or its metrics, or why it could not run.
+#[derive(Clone)]
+enum Job {
+    Running,
+    Done(Metrics),
+    Failed(String),
+}
+
+/// What-if runs by their experiment, shared with the threads that make them.
+type Jobs = Arc<Mutex<HashMap<String, Job>>>;
+
+/// Shows the box for step `index` of `lesson`, if the step lists figures; with `shown` false
+/// (a prediction still to make) it only says when they will show, since they would answer it.
+pub fn ui(
+    ui: &mut egui::Ui,
+    lesson: &Lesson,
+    index: usize,
+    run: (Option<&Snapshot>, Option<&RunHistory>),
+    shown: bool,
+) {
+    let step = &lesson.steps[index];
+    if step.figures.is_empty() {
+        return;
+    }
+    let experiment = lesson.steps[..=index]
+        .iter()
+        .rev()
+        .find_map(|s| s.experiment.as_ref())
+        .map(|e| &e.experiment);
+    ui.add_space(10.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(RichText::new("Figures of this step").size(16.0).strong());
+        ui.label(
+            RichText::new("measured now on the run on screen")
+                .size(13.0)
+                .color(theme::CAPTION),
+        );
+        if !shown {
+            ui.label(
+                RichText::new("They show with the answer, once you have run the experiment.")
+                    .size(FIGURE_SIZE),
+            );
+            return;
+        }
+        let (Some(snapshot), Some(history)) = run else {
+            ui.label(RichText::new("No run yet.").size(FIGURE_SIZE));
+            return;
+        };
+        for figure in &step.figures {
+            for line in lines(ui, figure, snapshot, history, experiment) {
+                ui.add(egui::Label::new(RichText::new(line).size(FIGURE_SIZE)).wrap());
+            }
+        }
+    });
+}
+
+/// The lines one figure shows.
+fn lines(
+    ui: &egui::Ui,
+    figure: &Figure,
+    snapshot: &Snapshot,
+    history: &RunHistory,
+    experiment: Option<&Experiment>,
+) -> Vec<String> {
+    let Some(run) = snapshot.run.as_ref() else {
+        return vec!["No simulation: see the message above.".into()];
+    };
+    let token = |t: usize| run.tokens.get(t).map_or("?", String::as_str).to_string();
+    let not_yet = |what: &str| format!("{what}: not played yet");
+    let one = |line: String| vec![line];
+    match figure {
+        Figure::Sizes => one(format!(
+            "{} tokens · D = {} · m = {}",
+            run.sizes.tokens, run.sizes.inputs, snapshot.params.m
+        )),
+        Figure::Setting(key) => one(match Param::named(key) {
+            Some(param) => {
+                let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
+                let unit = if param.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", param.unit)
+                };
+                format!("{name} = {}{unit}", param.get(&snapshot.params))
+            }
+            None => format!("{key}: no such parameter"),
+        }),
+        Figure::Metric(metric) => one(if snapshot.rows_completed == 0 {
+            format!("{}: no row read yet", metric.name())
+        } else {
+            let value = format_metric(*metric, metric_value(&snapshot.metrics, *metric));
+            match metric {
+                // The verdict beside the metrics rates the run by TV alone.
+                Metric::Tv => format!("TV = {value} (the verdict says good below {GOOD_TV})"),
+                _ => format!("{} = {value}", metric.name()),
+            }
+        }),
+        Figure::CalciumAfterWrite(write) => one(match calcium_after_write(history, run, *write) {
+            Some(c) => format!("c after write {write} = {}", two_figures(c)),
+            None => not_yet(&format!("c after write {write}")),
+        }),
+        Figure::CalciumShareOfZ { write, token: t } => {
+            let z = run.normaliser.get(t - 1).copied().unwrap_or(f64::NAN);
+            one(match calcium_after_write(history, run, *write) {
+                Some(c) => format!(
+                    "c after write {write} is {} % of Z_t of '{}' (Z_t = {})",
+                    two_figures(100.0 * c / z),
+                    token(t - 1),
+                    two_figures(z)
+                ),
+                None => not_yet(&format!("c after write {write}")),
+            })
+        }
+        Figure::MedianJumpClosed { ms } => one(match median_jump_closed(history, run, *ms) {
+            Some((median, last)) => format!(
+                "read slots 2–{last}: a median {} % of each calcium jump is closed in the \
+                 first {ms} ms",
+                two_figures(100.0 * median)
+            ),
+            None => not_yet("the calcium's jumps in read slots 2 on"),
+        }),
+        Figure::RowSums => {
+            let sums: Vec<f64> = history
+                .rows_done
+                .iter()
+                .enumerate()
+                .filter(|(_, done)| **done)
+                .map(|(t, _)| history.network_attention.row(t).sum())
+                .collect();
+            let low = sums.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = sums.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            one(if sums.is_empty() {
+                "rows of A_net: no row read yet".into()
+            } else {
+                format!(
+                    "rows of A_net sum to between {low:.2} and {high:.2} ({} rows read)",
+                    sums.len()
+                )
+            })
+        }
+        Figure::ReadSlot(t) => {
+            let q = t - 1;
+            // A step's new experiment may not have replaced the old run yet.
+            if q >= run.tokens.len() || run.softmax_attention.nrows() <= q {
+                return one(format!(
+                    "read slot {t}: this run has {} tokens",
+                    run.tokens.len()
+                ));
+            }
+            let z = run.normaliser.get(q).copied().unwrap_or(f64::NAN);
+            let (largest, key) = (0..run.tokens.len())
+                .map(|k| (run.softmax_attention[[q, k]] * z, k))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .unwrap_or((f64::NAN, 0));
+            let c = history
+                .rows_done
+                .get(q)
+                .copied()
+                .unwrap_or(false)
+                .then(|| history.row_calcium.get(q).copied())
+                .flatten();
+            let ends = c.map_or("not read yet".to_string(), |c| {
+                format!("c ends at {}", two_figures(c))
+            });
+            vec![
+                format!(
+                    "read slot {t} '{}': {ends}; Z_t = {}",
+                    token(q),
+                    two_figures(z)
+                ),
+                format!(
+                    "its largest term, key '{}': exp(q·k/√D) = {}",
+                    token(key),
+                    two_figures(largest)
+                ),
+            ]
+        }
+        Figure::CalciumPeak => {
+            let peak = history
+                .samples
+                .iter()
+                .map(|s| s.calcium)
+                .fold(f64::NEG_INFINITY, f64::max);
+            one(if peak.is_finite() {
+                format!(
+                    "c peaks at {} (over the whole trace so far)",
+                    two_figures(peak)
+                )
+            } else {
+                not_yet("c peak")
+            })
+        }
+        Figure::WhatIf { metrics, axes } => {
+            let Some(experiment) = experiment else {
+                return one("no experiment to vary".into());
+            };
+            combinations(axes)
+                .into_iter()
+                .map(|edits| what_if_line(ui, experiment, snapshot, metrics, &edits))
+                .collect()
+        }
+    }
+}
+
+fn metric_value(metrics: &Metrics, metric: Metric) -> f64 {
+    match metric {
+        Metric::Tv => metrics.attn_tv,
+        Metric::CalciumErr => metrics.calcium_rel_err,
+        Metric::CalciumCorr => metrics.calcium_corr,
+    }
+}
+
+/// The calcium sampled at the end of write slot `write` (from 1), once it has been played.
+fn calcium_after_write(
+    history: &RunHistory,
+    run: &crate::sim::RunInfo,
+    write: usize,
+) -> Option<f64> {
+    let slot = run
+        .slots
+        .iter()
+        .find(|s| s.phase == Phase::Write && s.token + 1 == write)?;
+    calcium_at(history, slot.end_step())
+}
+
+/// The calcium after `step` steps, from the trace samples (which include every slot's end):
+/// exact at a sample, else interpolated linearly between the two around it.
+fn calcium_at(history: &RunHistory, step: u64) -> Option<f64> {
+    let mut before: Option<(u64, f64)> = None;
+    for sample in history.samples.iter() {
+        if sample.step == step {
+            return Some(sample.calcium);
+        }
+        if sample.step < step {
+            before = Some((sample.step, sample.calcium));
+        } else {
+            let (s0, c0) = before?;
+            let w = (step - s0) as f64 / (sample.step - s0) as f64;
+            return Some(c0 + w * (sample.calcium - c0));
+        }
+    }
+    None
+}
+
+/// The median, over the read slots 2.. played to their end, of the share of the slot's jump
+/// in calcium closed in its first `ms`; with the last such slot (from 1).
+fn median_jump_closed(
+    history: &RunHistory,
+    run: &crate::sim::RunInfo,
+    ms: f64,
+) -> Option<(f64, usize)> {
+    let dt = history.snapshot.as_ref()?.params.dt;
+    let early = (ms / dt).round() as u64;
+    let mut shares = Vec::new();
+    let mut last = 0;
+    for slot in run.slots.iter().filter(|s| s.phase == Phase::Read) {
+        // Read slot 1 starts from the calcium the writes left, not from a Z_t.
+        if slot.token == 0 {
+            continue;
+        }
+        let (Some(start), Some(at_early), Some(end)) = (
+            calcium_at(history, slot.start_step),
+            calcium_at(history, slot.start_step + early),
+            calcium_at(history, slot.end_step()),
+        ) else {
+            break;
+        };
+        shares.push((at_early - start) / (end - start));
+        last = slot.token + 1;
+    }
+    if shares.is_empty() {
+        return None;
+    }
+    shares.sort_by(f64::total_cmp);
+    Some((shares[shares.len() / 2], last))
+}
+
+/// One what-if line: the metrics of a whole run with `edits`, or that it is under way.
+fn what_if_line(
+    ui: &egui::Ui,
+    experiment: &Experiment,
+    snapshot: &Snapshot,
+    metrics: &[Metric],
+    edits: &[(String, String)],
+) -> String {
+    let mut edited = Experiment {
+        params: snapshot.params.clone(),
+        ..experiment.clone()
+    };
+    let mut setting = Vec::new();
+    for (key, value) in edits {
+        let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
+        setting.push(format!("{name} = {value}"));
+        if let Some(param) = Param::named(key)
+            && let Err(error) = param.set_text(&mut edited.params, value)
+        {
+            return format!("{}: {error}", setting.join(", "));
+        }
+    }
+    let setting = setting.join(", ");
+    let result = match job(ui.ctx(), &edited) {
+        Job::Running => "running…".to_string(),
+        Job::Failed(reason) => reason,
+        Job::Done(m) => metrics
+            .iter()
+            .map(|metric| {
+                format!(
+                    "{} {}",
+                    metric.name(),
+                    format_metric(*metric, metric_value(&m, *metric))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+    };
+    format!("at {setting}: {result}")
+}
+
+/// The what-if run of `experiment`: started on a thread the first time it is asked for.
+fn job(ctx: &egui::Context, experiment: &Experiment) -> Job {
+    let jobs: Jobs = ctx.data_mut(|d| {
+        d.get_temp_mut_or_default::<Jobs>(egui::Id::unique("tripartite.lesson_what_if_runs"))
+            .clone()
+    });
+    let key = format!(
+        "{:?}|{:?}|{:?}",
+        experiment.source, experiment.text, experiment.params
+    );
+    let mut table = jobs.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(job) = table.get(&key) {
+        return job.clone();
+    }
+    table.insert(key.clone(), Job::Running);
+    drop(table);
+    let experiment = experiment.clone();
+    let ctx = ctx.clone();
+    let shared = jobs.clone();
+    std::thread::spawn(move || {
+        let done = whole_run(&experiment.params, &experiment);
+        shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, done);
+        ctx.request_repaint();
+    });
+    Job::Running
+}
+
+/// Runs `experiment` to its end (its sequence made with `params`, as a reset would).
+fn whole_run(params: &Params, experiment: &Experiment) -> Job {
+    let sequence = match experiment.load_sequence() {
+        Ok(sequence) => sequence,
+        Err(error) => return Job::Failed(error.to_string()),
+    };
+    match Simulation::new(params, Arc::new(sequence)) {
+        Ok(mut sim) => {
+            sim.run_to_end();
+            Job::Done(sim.metrics())
+        }
+        Err(error) => Job::Failed(error.to_string()),
+    }
+}
