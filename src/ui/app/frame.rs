@@ -43,9 +43,11 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 /// enough to leave the Live views side by side at 1280×800 with the parameters shown.
 const LESSON_WIDTH: f32 = 300.0;
 /// The least height (points) of the Live page's tiles and timeline: a smaller page scrolls.
-const MIN_TILES_HEIGHT: f32 = 720.0;
+const MIN_TILES_HEIGHT: f32 = 648.0;
+/// The same with a selection traced beside the calcium (two plots in its tile).
+const MIN_SELECTED_TILES_HEIGHT: f32 = 920.0;
 /// Below this width (points) the Live views stack, each the page's width.
-const NARROW_PAGE_WIDTH: f32 = 660.0;
+const NARROW_PAGE_WIDTH: f32 = 480.0;
 /// The least height (points) of the stacked views and the timeline.
 const MIN_STACKED_HEIGHT: f32 = 1200.0;
 const LESSON_MIN_WIDTH: f32 = 230.0;
@@ -426,6 +428,12 @@ impl TripartiteApp {
             MIN_TILES_HEIGHT
         };
         let fits = compact || ui.available_height() >= least;
+        // A scrolling page with a selection gives the calcium tile room for its second plot.
+        let least = if !fits && self.selection.is_some() {
+            least.max(MIN_SELECTED_TILES_HEIGHT)
+        } else {
+            least
+        };
         if !fits {
             let width = ui.available_width();
             egui::ScrollArea::vertical()

@@ -24,7 +24,9 @@ const LEGEND_TEXT: f32 = 12.5;
 /// selected.
 pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
 /// The same in a Live tile, which does not scroll: both plots must fit its height.
-const MIN_CALCIUM_HEIGHT_IN_TILE: f32 = 92.0;
+const MIN_CALCIUM_HEIGHT_IN_TILE: f32 = 90.0;
+/// The selected traces' least height in a Live tile.
+const SELECTED_MIN_HEIGHT_IN_TILE: f32 = 45.0;
 /// The selected traces' plot keeps at least this height, scrolling when the row is short.
 const SELECTED_MIN_HEIGHT: f32 = 60.0;
 
@@ -294,7 +296,11 @@ impl TracesView {
                 // linked), so the traces keep their drawing height.
                 let time_labels = room >= 2.0 * SELECTED_MIN_HEIGHT;
                 let response = Plot::new("selected traces")
-                    .height(room.max(SELECTED_MIN_HEIGHT))
+                    .height(room.max(if self.in_tile {
+                        SELECTED_MIN_HEIGHT_IN_TILE
+                    } else {
+                        SELECTED_MIN_HEIGHT
+                    }))
                     .show_axes([time_labels, true])
                     .include_x(0.0)
                     .include_x(total)
