@@ -44,6 +44,8 @@ const TIMELINE_HEIGHT: f32 = 26.0;
 const LESSON_WIDTH: f32 = 300.0;
 /// The least height (points) of the Live page's tiles and timeline: a smaller page scrolls.
 const MIN_TILES_HEIGHT: f32 = 648.0;
+/// How far below its least height the page still fits without scrolling (points).
+const SCROLL_SLACK: f32 = 48.0;
 /// The same with a selection traced beside the calcium (two plots in its tile).
 const MIN_SELECTED_TILES_HEIGHT: f32 = 920.0;
 /// Below this width (points) the Live views stack, each the page's width.
@@ -427,7 +429,15 @@ impl TripartiteApp {
         } else {
             MIN_TILES_HEIGHT
         };
-        let fits = compact || ui.available_height() >= least;
+        // It scrolls only well below that, so that a projector's 1024×768 (a few points
+        // short) keeps its timeline in sight.
+        // With a selection (two plots in the calcium tile) there is no such slack.
+        let slack = if self.selection.is_some() {
+            0.0
+        } else {
+            SCROLL_SLACK
+        };
+        let fits = compact || ui.available_height() >= least - slack;
         // A scrolling page with a selection gives the calcium tile room for its second plot.
         let least = if !fits && self.selection.is_some() {
             least.max(MIN_SELECTED_TILES_HEIGHT)
