@@ -147,7 +147,7 @@ impl TracesView {
             .custom_y_axes(vec![value_axis("c, Z_t")])
             // In a tile with a selection the traces below carry the (linked) time axis: the
             // calcium keeps its drawing height.
-            .show_axes([!(self.in_tile && !selected_probes.is_empty()), true])
+            .show_axes([!self.in_tile || selected_probes.is_empty(), true])
             .y_grid_spacer(egui_plot::uniform_grid_spacer(nice_steps))
             .link_axis(time_link(), [true, false])
             .allow_scroll(false)
