@@ -11,16 +11,14 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::collections::BTreeMap;
 use tripartite::data::experiment::Experiment;
-use tripartite::data::lesson::Condition;
 use tripartite::io::lesson;
-use tripartite::model::params::Param;
 use tripartite::sim::{Command, RunState};
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::command::AppCommand;
 use tripartite::ui::files::FileAction;
 use tripartite::ui::layout::LivePane;
 
-use common::{wait_for, wait_snapshot};
+use common::{meet_the_step, present, wait_for, wait_snapshot};
 
 const MATRICES: [&str; 3] = [
     "Transformer softmax A_soft",
@@ -413,39 +411,6 @@ fn escape_closes_an_open_menu_before_anything_else() {
         "Esc closed the menu"
     );
     assert!(!h.state().presenting());
-}
-
-/// Presses F5 and, as a real window of the same pixels would, gives the app fewer points.
-fn present(h: &mut Harness<'_, TripartiteApp>, size_px: [f32; 2]) {
-    h.key_press(egui::Key::F5);
-    h.run_steps(2);
-    let ppp = h.ctx.pixels_per_point();
-    h.set_size(egui::vec2(size_px[0] / ppp, size_px[1] / ppp));
-    h.run_steps(4);
-}
-
-/// Does what the step's `done_when` asks: runs to the end, or sets a parameter.
-fn meet_the_step(h: &mut Harness<'_, TripartiteApp>) {
-    let conditions = h.state().lesson().step().unwrap().done_when.clone();
-    for condition in conditions {
-        match condition {
-            Condition::Past(_) | Condition::ReadCompleted(_) => {
-                h.state_mut().send(Command::RunToEnd)
-            }
-            Condition::ParamBetween { key, low, .. } => {
-                let mut params = h.state().snapshot().unwrap().params.clone();
-                Param::named(&key)
-                    .unwrap()
-                    .set_text(&mut params, &low.to_string())
-                    .unwrap();
-                h.state_mut().send(Command::SetParams(params));
-            }
-            other => panic!("the bundled lessons do not ask for {other:?}"),
-        }
-    }
-    wait_for(h, "Next to light up", |app| {
-        app.lesson().can_advance(app.lesson_world()).then_some(())
-    });
 }
 
 /// Steps frames until the lesson shows step `n`.

@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::{classroom, wait_for, wait_snapshot};
+use common::{classroom, meet_the_step, present, wait_for, wait_snapshot};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use std::path::Path;
-use tripartite::data::lesson::Condition;
 use tripartite::io::lesson;
-use tripartite::model::params::Param;
-use tripartite::sim::{Command, RunState};
+use tripartite::sim::RunState;
 use tripartite::ui::TripartiteApp;
 use tripartite::ui::command::AppCommand;
 use tripartite::ui::files::FileAction;
@@ -34,30 +32,6 @@ fn wait_step(h: &mut Harness<'_, TripartiteApp>, n: usize, count: usize) {
         (at == Some(n) && fresh).then_some(())
     });
     assert!(h.query_by_label(&label).is_some(), "{label} is shown");
-}
-
-/// Does what the step's `done_when` asks: runs to the end, or sets a parameter.
-fn meet_the_step(h: &mut Harness<'_, TripartiteApp>) {
-    let conditions = h.state().lesson().step().unwrap().done_when.clone();
-    for condition in conditions {
-        match condition {
-            Condition::Past(_) | Condition::ReadCompleted(_) => {
-                h.state_mut().send(Command::RunToEnd)
-            }
-            Condition::ParamBetween { key, low, .. } => {
-                let mut params = h.state().snapshot().unwrap().params.clone();
-                Param::named(&key)
-                    .unwrap()
-                    .set_text(&mut params, &low.to_string())
-                    .unwrap();
-                h.state_mut().send(Command::SetParams(params));
-            }
-            other => panic!("the bundled lessons do not ask for {other:?}"),
-        }
-    }
-    wait_for(h, "Next to light up", |app| {
-        app.lesson().can_advance(app.lesson_world()).then_some(())
-    });
 }
 
 #[test]
@@ -337,15 +311,6 @@ fn every_highlighted_region_of_every_step_is_in_sight_at_1280_by_800() {
             assert_highlights_in_sight(&mut h, &lesson.title, n + 1);
         }
     }
-}
-
-/// Presses F5 and, as a real window of the same pixels would, gives the app fewer points.
-fn present(h: &mut Harness<'_, TripartiteApp>, size_px: [f32; 2]) {
-    h.key_press(egui::Key::F5);
-    h.run_steps(2);
-    let ppp = h.ctx.pixels_per_point();
-    h.set_size(egui::vec2(size_px[0] / ppp, size_px[1] / ppp));
-    h.run_steps(4);
 }
 
 #[test]

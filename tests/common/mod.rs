@@ -204,3 +204,39 @@ pub fn finished(h: &mut Harness<'static, TripartiteApp>) -> Snapshot {
         s.step == s.run.as_ref().map_or(u64::MAX, |r| r.total_steps)
     })
 }
+
+/// Presses F5 and, as a real window of the same pixels would, gives the app fewer points.
+pub fn present(h: &mut Harness<'_, TripartiteApp>, size_px: [f32; 2]) {
+    h.key_press(egui::Key::F5);
+    h.run_steps(2);
+    let ppp = h.ctx.pixels_per_point();
+    h.set_size(egui::vec2(size_px[0] / ppp, size_px[1] / ppp));
+    h.run_steps(4);
+}
+
+/// Does what the lesson step's `done_when` asks: runs to the end, or sets a parameter.
+pub fn meet_the_step(h: &mut Harness<'_, TripartiteApp>) {
+    use tripartite::data::lesson::Condition;
+    use tripartite::model::params::Param;
+    use tripartite::sim::Command;
+    let conditions = h.state().lesson().step().unwrap().done_when.clone();
+    for condition in conditions {
+        match condition {
+            Condition::Past(_) | Condition::ReadCompleted(_) => {
+                h.state_mut().send(Command::RunToEnd)
+            }
+            Condition::ParamBetween { key, low, .. } => {
+                let mut params = h.state().snapshot().unwrap().params.clone();
+                Param::named(&key)
+                    .unwrap()
+                    .set_text(&mut params, &low.to_string())
+                    .unwrap();
+                h.state_mut().send(Command::SetParams(params));
+            }
+            other => panic!("the bundled lessons do not ask for {other:?}"),
+        }
+    }
+    wait_for(h, "Next to light up", |app| {
+        app.lesson().can_advance(app.lesson_world()).then_some(())
+    });
+}

@@ -7,13 +7,13 @@
 //! restores the layout exactly as it was.
 
 use super::TripartiteApp;
-use crate::model::params::{Param, ValueMut};
+use crate::model::params::Param;
 use crate::model::schedule::Phase;
 use crate::sim::{Command, RunHistory};
 use crate::ui::actions::{self, UserAction};
 use crate::ui::command::AppCommand;
 use crate::ui::views::controls::phase_text;
-use crate::ui::views::params::{choice_combo, panel_label};
+use crate::ui::views::params::{panel_label, read_real, read_whole, value_editor};
 use crate::ui::widgets::theme;
 
 /// The scale a projector gets unless the teacher picks another (issue 23 §3).
@@ -171,28 +171,16 @@ impl TripartiteApp {
                             format!(" ({})", param.unit)
                         }
                     ));
-                ui.add_enabled_ui(!locked, |ui| match param.edit(&mut edited) {
-                    ValueMut::Real(value) => {
-                        let speed = (value.abs() * 0.01).max(1e-4);
-                        ui.add(
-                            egui::DragValue::new(value)
-                                .speed(speed)
-                                .update_while_editing(false)
-                                .custom_formatter(|v, _| theme::sig(v)),
-                        )
-                        .labelled_by(label.id);
-                    }
-                    ValueMut::Count(count) => {
-                        ui.add(egui::DragValue::new(count).update_while_editing(false))
-                            .labelled_by(label.id);
-                    }
-                    ValueMut::Integer(integer) => {
-                        ui.add(egui::DragValue::new(integer).update_while_editing(false))
-                            .labelled_by(label.id);
-                    }
-                    ValueMut::Choice(choice) => {
-                        choice_combo(ui, key, choice).labelled_by(label.id);
-                    }
+                ui.add_enabled_ui(!locked, |ui| {
+                    value_editor(
+                        ui,
+                        key,
+                        param.range,
+                        param.edit(&mut edited),
+                        &read_real,
+                        &read_whole,
+                    )
+                    .labelled_by(label.id);
                 });
             });
             // A step that points at this parameter points here while presenting.
@@ -238,11 +226,8 @@ pub fn ratio_text(history: &RunHistory) -> String {
         .filter(|s| s.phase == Phase::Read)
         .and_then(|s| snapshot.run.as_ref()?.normaliser.get(s.token).copied());
     match z {
-        Some(z) => format!(
-            "c / Z_t = {}",
-            crate::ui::widgets::theme::sig(snapshot.calcium / z)
-        ),
-        None => format!("c = {}", crate::ui::widgets::theme::sig(snapshot.calcium)),
+        Some(z) => format!("c / Z_t = {}", theme::sig(snapshot.calcium / z)),
+        None => format!("c = {}", theme::sig(snapshot.calcium)),
     }
 }
 

@@ -403,11 +403,6 @@ impl AttentionView {
         } else {
             ((full.x - widest_row) * 0.5).max(0.0)
         };
-        if std::env::var_os("TP_DEBUG_LAYOUT").is_some() {
-            eprintln!(
-                "LAYOUT full {full:?} left {left} headings {headings:?} side {side} columns {columns} indent {indent} widths {widths:?} origin {origin:?}"
-            );
-        }
         let panels: [Panel<'_>; 3] = [
             (
                 "Transformer softmax A_soft",
@@ -437,6 +432,18 @@ impl AttentionView {
         // Images read by the digits ViT: patches are labelled by their pixels.
         let patch_pixels = run.source.parse().ok().and_then(|s| source_pixels(&s));
         let compact = self.compact;
+        // The rectangle of the `place`-th cell of the grid, row by row.
+        let cell = |place: usize| {
+            let (row, column) = (place / columns, place % columns);
+            let x = origin.x
+                + indent
+                + widths[row * columns..place].iter().sum::<f32>()
+                + column as f32 * gap;
+            egui::Rect::from_min_size(
+                egui::pos2(x, origin.y + row as f32 * row_height),
+                egui::vec2(widths[place], row_height),
+            )
+        };
         let mut place = 0usize;
         let mut used = egui::Rect::from_min_size(origin, egui::Vec2::ZERO);
         for (index, ((name, subtitle, matrix, rows_done, scale, cache), heading)) in
@@ -445,15 +452,7 @@ impl AttentionView {
             if !shown.contains(&index) {
                 continue;
             }
-            let (row, column) = (place / columns, place % columns);
-            let x = origin.x
-                + indent
-                + widths[row * columns..place].iter().sum::<f32>()
-                + column as f32 * gap;
-            let rect = egui::Rect::from_min_size(
-                egui::pos2(x, origin.y + row as f32 * row_height),
-                egui::vec2(widths[place], row_height),
-            );
+            let rect = cell(place);
             place += 1;
             used = used.union(rect);
             let is_difference = matches!(scale, ColorScale::Diverging { .. });
@@ -492,15 +491,7 @@ impl AttentionView {
             });
         }
         if self.metrics_in_grid {
-            let (row, column) = (place / columns, place % columns);
-            let x = origin.x
-                + indent
-                + widths[row * columns..place].iter().sum::<f32>()
-                + column as f32 * gap;
-            let rect = egui::Rect::from_min_size(
-                egui::pos2(x, origin.y + row as f32 * row_height),
-                egui::vec2(widths[place].max(METRICS_CELL_WIDTH), row_height),
-            );
+            let rect = cell(place);
             used = used.union(rect);
             ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
                 // Seven lines in a matrix's height: no room kept between them for buttons.

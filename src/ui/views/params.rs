@@ -579,63 +579,26 @@ impl ParamsView {
         // What was typed when it is not a number: egui keeps the old value, we say why.
         let bad_text: Cell<Option<String>> = Cell::new(None);
         let good_text = Cell::new(false);
-        let whole = |text: &str| {
-            let cleaned: String = text
-                .chars()
-                .filter(|c| !c.is_whitespace() && *c != '_')
-                .collect();
-            match cleaned.parse::<u64>() {
-                Ok(value) => {
-                    good_text.set(true);
-                    Some(value as f64)
-                }
-                Err(_) => {
-                    bad_text.set(Some(text.trim().to_string()));
-                    None
-                }
+        // Typed text read as the panel reads it; a refused one is remembered for its sentence.
+        let remember = |text: &str, read: Option<f64>| {
+            match read {
+                Some(_) => good_text.set(true),
+                None => bad_text.set(Some(text.trim().to_string())),
             }
+            read
         };
-        let real = |text: &str| {
-            let cleaned: String = text
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .map(|c| if c == '−' { '-' } else { c })
-                .collect();
-            match cleaned.parse::<f64>() {
-                Ok(value) if value.is_finite() => {
-                    good_text.set(true);
-                    Some(value)
-                }
-                _ => {
-                    bad_text.set(Some(text.trim().to_string()));
-                    None
-                }
-            }
-        };
+        let whole = |text: &str| remember(text, read_whole(text));
+        let real = |text: &str| remember(text, read_real(text));
         let locked = self.locked.iter().any(|k| k == field.key);
-        let editor = ui.add_enabled_ui(!locked, |ui| match param.edit(&mut self.draft) {
-            ValueMut::Choice(choice) => choice_combo(ui, field.key, choice),
-            ValueMut::Count(count) => ui.add(
-                egui::DragValue::new(count)
-                    .speed(count_drag_speed(param.range))
-                    .update_while_editing(false)
-                    .custom_parser(whole),
-            ),
-            ValueMut::Integer(integer) => ui.add(
-                egui::DragValue::new(integer)
-                    .update_while_editing(false)
-                    .custom_parser(whole),
-            ),
-            ValueMut::Real(value) => {
-                let speed = (value.abs() * 0.01).max(1e-4);
-                ui.add(
-                    egui::DragValue::new(value)
-                        .speed(speed)
-                        .update_while_editing(false)
-                        .custom_formatter(|v, _| theme::sig(v))
-                        .custom_parser(real),
-                )
-            }
+        let editor = ui.add_enabled_ui(!locked, |ui| {
+            value_editor(
+                ui,
+                field.key,
+                param.range,
+                param.edit(&mut self.draft),
+                &real,
+                &whole,
+            )
         });
         let mut response = editor.inner;
         let drawn = label.rect.union(editor.response.rect);
@@ -801,7 +764,66 @@ fn badge(ui: &mut egui::Ui, live: bool) {
     }
 }
 
-pub(crate) fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) -> egui::Response {
+/// A whole number typed by the user ("16 384", "16_384"), if it is one.
+pub(crate) fn read_whole(text: &str) -> Option<f64> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .collect();
+    cleaned.parse::<u64>().ok().map(|value| value as f64)
+}
+
+/// A finite real number typed by the user ("−0.5" with the minus sign too), if it is one.
+pub(crate) fn read_real(text: &str) -> Option<f64> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c == '−' { '-' } else { c })
+        .collect();
+    cleaned
+        .parse::<f64>()
+        .ok()
+        .filter(|value| value.is_finite())
+}
+
+/// The editor of one parameter's value, the same in the panel and in the presentation bar:
+/// a drag value (reals shown to four significant digits) or the list of choices. `real` and
+/// `whole` read typed text.
+pub(crate) fn value_editor(
+    ui: &mut egui::Ui,
+    key: &str,
+    range: Range,
+    value: ValueMut<'_>,
+    real: &dyn Fn(&str) -> Option<f64>,
+    whole: &dyn Fn(&str) -> Option<f64>,
+) -> egui::Response {
+    match value {
+        ValueMut::Choice(choice) => choice_combo(ui, key, choice),
+        ValueMut::Count(count) => ui.add(
+            egui::DragValue::new(count)
+                .speed(count_drag_speed(range))
+                .update_while_editing(false)
+                .custom_parser(whole),
+        ),
+        ValueMut::Integer(integer) => ui.add(
+            egui::DragValue::new(integer)
+                .update_while_editing(false)
+                .custom_parser(whole),
+        ),
+        ValueMut::Real(value) => {
+            let speed = (value.abs() * 0.01).max(1e-4);
+            ui.add(
+                egui::DragValue::new(value)
+                    .speed(speed)
+                    .update_while_editing(false)
+                    .custom_formatter(|v, _| theme::sig(v))
+                    .custom_parser(real),
+            )
+        }
+    }
+}
+
+fn choice_combo(ui: &mut egui::Ui, id: &str, value: &mut dyn Choice) -> egui::Response {
     let current = value.name();
     // The projection also lists the learned files loaded so far, by file name (full path on
     // hover); choosing one reads it again (issue 27).
