@@ -577,19 +577,21 @@ fn clipped_note(ui: &mut egui::Ui, plot: egui::Rect, peak: f64) {
         egui::pos2(plot.right() - size.x - 4.0, plot.top() + 2.0),
         size,
     );
-    ui.put(
-        at,
-        egui::Label::new(
-            RichText::new(text)
-                .size(12.5)
-                .background_color(ui.visuals().extreme_bg_color),
+    // A child of its own: `ui.put` would move the layout's cursor up into the plot, and the
+    // selection's heading below would be drawn over it.
+    ui.new_child(egui::UiBuilder::new().max_rect(at))
+        .add(
+            egui::Label::new(
+                RichText::new(text)
+                    .size(12.5)
+                    .background_color(ui.visuals().extreme_bg_color),
+            )
+            .truncate(),
         )
-        .truncate(),
-    )
-    .on_hover_text(
-        "The y range follows Z_t, which calcium should meet while reading; the large \
+        .on_hover_text(
+            "The y range follows Z_t, which calcium should meet while reading; the large \
          transients while writing go off the top. Drag the plot down to see them.",
-    );
+        );
 }
 
 /// Rows the selection legend takes when `ui.horizontal_wrapped` lays out `names`.
