@@ -8,7 +8,7 @@ mod common;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use std::collections::BTreeMap;
 use tripartite::data::experiment::Experiment;
 use tripartite::io::lesson;
@@ -109,6 +109,12 @@ fn the_default_layouts_meet_the_minimum_sizes_per_screen() {
     assert!(
         traces.x >= 400.0 && traces.y >= 200.0,
         "calcium tile {traces:?}"
+    );
+    // The plot itself, not only its tile (issue 23 §1: at least 400×200).
+    let calcium = calcium * h.ctx.pixels_per_point();
+    assert!(
+        calcium.x >= 400.0 && calcium.y >= 200.0,
+        "calcium plot {calcium:?}"
     );
 }
 
@@ -467,6 +473,11 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
                 h.snapshot("layout_presentation_lesson_1024x768");
             }
             if index == 0 && n == 5 {
+                // The step runs by itself: its picture is taken at the end of the run, which
+                // does not depend on how fast this machine is.
+                h.state_mut().send(Command::RunToEnd);
+                wait_snapshot(&mut h, "the end", |s| s.state == RunState::Finished);
+                h.run_steps(4);
                 h.snapshot("layout_presentation_lesson_matrices_1024x768");
             }
             let panes = h.state().lesson().highlighted_panes();
@@ -479,4 +490,128 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
         snapshots.extend_harness(&mut h);
     }
     snapshots.unwrap();
+}
+
+/// The height in pixels of the ink in `rect` (points) of `image`: the rows from the first to
+/// the last that hold a pixel far from the rectangle's commonest colour (its background). For
+/// a text of capitals, digits and letters without ascenders or descenders ("Reset", "0.03487")
+/// this is the cap height the issue measures.
+fn ink_height(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> u32 {
+    let x0 = (rect.left() * ppp).round().max(0.0) as u32;
+    let y0 = (rect.top() * ppp).round().max(0.0) as u32;
+    let x1 = ((rect.right() * ppp).round() as u32).min(image.width());
+    let y1 = ((rect.bottom() * ppp).round() as u32).min(image.height());
+    let mut counts = BTreeMap::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            *counts.entry(image.get_pixel(x, y).0).or_insert(0usize) += 1;
+        }
+    }
+    let background = counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(c, _)| c)
+        .expect("an empty rectangle");
+    let far = |p: &image::Rgba<u8>| {
+        (0..3)
+            .map(|i| (p.0[i] as i32 - background[i] as i32).abs())
+            .max()
+            .unwrap_or(0)
+            > 96
+    };
+    let rows: Vec<u32> = (y0..y1)
+        .filter(|&y| (x0..x1).any(|x| far(image.get_pixel(x, y))))
+        .collect();
+    match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => last - first + 1,
+        _ => 0,
+    }
+}
+
+/// The runs of ink rows in `rect`, top to bottom, as (first row, height) in pixels.
+fn ink_runs(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> Vec<(u32, u32)> {
+    let x0 = (rect.left() * ppp).round().max(0.0) as u32;
+    let y0 = (rect.top() * ppp).round().max(0.0) as u32;
+    let x1 = ((rect.right() * ppp).round() as u32).min(image.width());
+    let y1 = ((rect.bottom() * ppp).round() as u32).min(image.height());
+    let background = image.get_pixel(x0, y0).0;
+    let far = |p: &image::Rgba<u8>| {
+        (0..3)
+            .map(|i| (p.0[i] as i32 - background[i] as i32).abs())
+            .max()
+            .unwrap_or(0)
+            > 96
+    };
+    let mut runs = Vec::new();
+    let mut start = None;
+    for y in y0..=y1 {
+        let inked = y < y1 && (x0..x1).any(|x| far(image.get_pixel(x, y)));
+        match (inked, start) {
+            (true, None) => start = Some(y),
+            (false, Some(s)) => {
+                runs.push((s, y - s));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+#[test]
+fn presentation_text_is_readable_from_the_back_of_a_classroom() {
+    // Issue 23 §3: body text at least 16 px cap height, tick labels and metrics at least 13 px,
+    // at 1024×768 and 1280×800, measured on the rendered frame.
+    for size in [[1024.0, 768.0], [1280.0, 800.0]] {
+        let what = format!("{}×{}", size[0], size[1]);
+        let mut h = common::app_harness(Experiment::default(), size, 1.0);
+        h.state_mut().hide_timings(true);
+        present(&mut h, size);
+        command(
+            &mut h,
+            AppCommand::Worker(Command::SetSpeed(tripartite::sim::Speed::Max)),
+        );
+        command(&mut h, AppCommand::Worker(Command::Run));
+        wait_snapshot(&mut h, "the end", |s| s.state == RunState::Finished);
+        h.run_steps(4);
+        let ppp = h.ctx.pixels_per_point();
+        let image = h.render().expect("render");
+        // Body text: a button's label ("Reset": a capital, then letters no taller than it).
+        let reset = h.get_by_label("Reset").rect();
+        let body = ink_height(&image, reset.shrink(2.0), ppp);
+        // Metrics: the values, digits and a point.
+        let metrics = tripartite::ui::regions::rect(&h.ctx, "metrics").expect("metrics drawn");
+        let values: Vec<u32> = h
+            .query_all_by_role(Role::Label)
+            .filter(|n| {
+                metrics.contains_rect(n.rect())
+                    && [n.accesskit_node().label(), n.accesskit_node().value()]
+                        .into_iter()
+                        .flatten()
+                        .any(|text| text.trim().parse::<f64>().is_ok())
+            })
+            .map(|n| ink_height(&image, n.rect(), ppp))
+            .collect();
+        assert!(!values.is_empty(), "{what}: no metric values found");
+        let metric = *values.iter().min().unwrap();
+        // Tick labels: the calcium plot's x axis, the first run of ink under its frame.
+        let plot = h
+            .get_by_role_and_label(Role::Canvas, "Calcium and normaliser traces")
+            .rect();
+        let band = egui::Rect::from_min_max(
+            egui::pos2(plot.left(), plot.bottom() + 1.0),
+            egui::pos2(plot.right(), plot.bottom() + 20.0),
+        );
+        let ticks = ink_runs(&image, band, ppp)
+            .first()
+            .map(|&(_, height)| height)
+            .expect("tick labels under the calcium plot");
+        eprintln!(
+            "presentation {what}: body cap height {body} px (\"Reset\"), metric values {metric} px, \
+             calcium tick labels {ticks} px"
+        );
+        assert!(body >= 16, "{what}: body text {body} px");
+        assert!(metric >= 13, "{what}: metric values {metric} px");
+        assert!(ticks >= 13, "{what}: tick labels {ticks} px");
+    }
 }

@@ -136,11 +136,14 @@ fn learning_shows_the_loss_falling_cancels_and_loads_with_the_random_baseline() 
         tripartite::model::learned::LearnedFile::from_bytes(&std::fs::read(&path).unwrap(), "f")
             .unwrap();
     assert!(on_disk.same_as(&file));
-    let current = h.state().current_experiment();
-    assert!(
-        matches!(current.params.projection, Projection::Learned(_)),
-        "{}",
-        current.params.projection
+    // The worker takes the new projection and reports it in its next snapshot.
+    let current = wait_for(
+        &mut h,
+        "the learned projection in the worker's snapshot",
+        |app| {
+            let current = app.current_experiment();
+            matches!(current.params.projection, Projection::Learned(_)).then_some(current)
+        },
     );
     assert_eq!(current.params.m, 8);
     assert_eq!(

@@ -258,6 +258,10 @@ enum Stage {
     LessonShot,
     /// Presentation mode on the lesson's experiment.
     PresentationShot,
+    /// The same at a classroom projector's 1024×768.
+    ProjectorShot,
+    /// The window back at its size, the lesson left.
+    ProjectorDone,
     /// A digit drawn on the pad, read to the end, with its patch attention on the image.
     DrawPadRun,
     DrawPadShot,
@@ -267,6 +271,20 @@ enum Stage {
     LayerLoad,
     LayerShot,
     Done,
+}
+
+/// A classroom projector's screen (pixels), for the projector picture.
+const PROJECTOR: [f32; 2] = [1024.0, 768.0];
+/// The window's size for every other picture (pixels).
+const WINDOW: [f32; 2] = [1280.0, 800.0];
+
+/// Asks for a window of `pixels` (the command takes points, which the zoom scales).
+fn resize(ctx: &egui::Context, pixels: [f32; 2]) {
+    let zoom = ctx.zoom_factor();
+    ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(
+        pixels[0] / zoom,
+        pixels[1] / zoom,
+    )));
 }
 
 /// The example of the last picture.
@@ -366,6 +384,25 @@ impl Shots {
         } else {
             self.settle > SETTLE_FRAMES && self.shot_done(ctx)
         }
+    }
+
+    /// True once the window is `pixels` large; the tour fails when it is not within 5 s (the
+    /// X server or window manager resizes it in its own time).
+    fn resized(&mut self, ctx: &egui::Context, pixels: [f32; 2]) -> bool {
+        let size = ctx.content_rect().size() * ctx.pixels_per_point();
+        if (size.x - pixels[0]).abs() < 2.0 && (size.y - pixels[1]).abs() < 2.0 {
+            return true;
+        }
+        if self.stage_started.elapsed() > Duration::from_secs(5) {
+            self.fail(
+                ctx,
+                format!(
+                    "the window could not be resized to {}×{} pixels (it is {:.0}×{:.0})",
+                    pixels[0], pixels[1], size.x, size.y
+                ),
+            );
+        }
+        false
     }
 
     fn at_target(&self, app: &TripartiteApp) -> bool {
@@ -613,31 +650,50 @@ impl Shots {
                     return;
                 }
                 if self.settle_and_shoot(ctx, "presentation.png", None) {
-                    app.handle(ctx, AppCommand::TogglePresentation);
-                    app.handle(ctx, AppCommand::LeaveLesson);
-                    let pad = drawn_seven();
-                    app.digits_mut().put_on_pad(pad.clone());
-                    let before = app.current_experiment();
-                    let after = crate::data::experiment::Experiment {
-                        params: crate::model::params::Params {
-                            layer: 1,
-                            head: 0,
-                            ..crate::model::params::Params::default()
-                        },
-                        source: crate::data::spec::SourceSpec::Drawing(pad),
-                        text: None,
-                        description: None,
-                    };
-                    self.generation = snapshot.generation + 1;
-                    app.handle(
-                        ctx,
-                        AppCommand::LoadSequence {
-                            before: Box::new(before),
-                            after: Box::new(after),
-                        },
-                    );
-                    self.next(Stage::DrawPadRun);
+                    resize(ctx, PROJECTOR);
+                    self.next(Stage::ProjectorShot);
                 }
+            }
+            Stage::ProjectorShot => {
+                if !self.resized(ctx, PROJECTOR) {
+                    return;
+                }
+                if self.stage_started.elapsed() < Duration::from_millis(800) {
+                    return;
+                }
+                if self.settle_and_shoot(ctx, "projector.png", None) {
+                    resize(ctx, WINDOW);
+                    self.next(Stage::ProjectorDone);
+                }
+            }
+            Stage::ProjectorDone => {
+                if !self.resized(ctx, WINDOW) {
+                    return;
+                }
+                app.handle(ctx, AppCommand::TogglePresentation);
+                app.handle(ctx, AppCommand::LeaveLesson);
+                let pad = drawn_seven();
+                app.digits_mut().put_on_pad(pad.clone());
+                let before = app.current_experiment();
+                let after = crate::data::experiment::Experiment {
+                    params: crate::model::params::Params {
+                        layer: 1,
+                        head: 0,
+                        ..crate::model::params::Params::default()
+                    },
+                    source: crate::data::spec::SourceSpec::Drawing(pad),
+                    text: None,
+                    description: None,
+                };
+                self.generation = snapshot.generation + 1;
+                app.handle(
+                    ctx,
+                    AppCommand::LoadSequence {
+                        before: Box::new(before),
+                        after: Box::new(after),
+                    },
+                );
+                self.next(Stage::DrawPadRun);
             }
             Stage::DrawPadRun => {
                 if snapshot.generation < self.generation || snapshot.run.is_none() {

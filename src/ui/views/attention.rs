@@ -158,7 +158,9 @@ impl Default for AttentionView {
 const SHORT_NAMES: [&str; 3] = ["A_soft", "A_net", "A_net − A_soft"];
 const SHORT_HEADINGS_BELOW: f32 = 760.0;
 /// Width of the metrics' cell when they share the matrices' grid (points).
-const METRICS_CELL_WIDTH: f32 = 150.0;
+const METRICS_CELL_WIDTH: f32 = 162.0;
+/// The room (points) left of the metrics in that cell.
+const METRICS_INSET: f32 = 12.0;
 /// Room the difference's scale switch (±0.25 / auto) takes beside its heading (points).
 const SCALE_SWITCH_WIDTH: f32 = 118.0;
 
@@ -317,13 +319,21 @@ impl AttentionView {
             .filter(|i| self.shown[*i])
             .chain(self.metrics_in_grid.then_some(3))
             .collect();
-        let shown_headings: Vec<f32> = shown.iter().map(|&i| headings[i]).collect();
         let frame = left + crate::ui::widgets::heatmap::RIGHT_MARGIN;
+        // A cell's width for a matrix side: a matrix's frame or its heading, whichever is wider;
+        // the metrics their own column's width, whatever the matrices' side.
+        let cell_width = |index: usize, side: f32| {
+            if index == 3 {
+                METRICS_CELL_WIDTH
+            } else {
+                headings[index].max(side + frame)
+            }
+        };
         // The largest matrix side for which each row of `columns` panels fits in `width`.
         let side_by_width = |width: f32, columns: usize| {
             let fits = |side: f32| {
-                shown_headings.chunks(columns).all(|row| {
-                    row.iter().map(|h| h.max(side + frame)).sum::<f32>()
+                shown.chunks(columns).all(|row| {
+                    row.iter().map(|&i| cell_width(i, side)).sum::<f32>()
                         + (row.len() as f32 - 1.0) * gap
                         <= width
                 })
@@ -386,10 +396,7 @@ impl AttentionView {
         // drawn into it: nothing a panel holds this frame (an empty A_net, a wider label) can
         // move the next one (issue 23 §2). A row narrower than the view is centred.
         let origin = ui.available_rect_before_wrap().min;
-        let widths: Vec<f32> = shown
-            .iter()
-            .map(|&i| headings[i].max(side + frame))
-            .collect();
+        let widths: Vec<f32> = shown.iter().map(|&i| cell_width(i, side)).collect();
         let row_width = |row: usize| {
             let cells =
                 &widths[(row * columns).min(widths.len())..((row + 1) * columns).min(widths.len())];
@@ -493,7 +500,9 @@ impl AttentionView {
         if self.metrics_in_grid {
             let rect = cell(place);
             used = used.union(rect);
-            ui.scope_builder(egui::UiBuilder::new().max_rect(rect), |ui| {
+            // Kept off the matrix beside it, so that two outlines of a lesson never meet.
+            let inner = rect.with_min_x(rect.left() + METRICS_INSET);
+            ui.scope_builder(egui::UiBuilder::new().max_rect(inner), |ui| {
                 // Seven lines in a matrix's height: no room kept between them for buttons.
                 ui.spacing_mut().item_spacing.y = 1.0;
                 ui.spacing_mut().interact_size.y = 12.0;

@@ -145,7 +145,14 @@ impl GraphView {
             out.push(AppCommand::Worker(Command::SetSubset(self.request.clone())));
             self.sent = Some(self.request.clone());
         }
-        let size = ui.available_size() - vec2(0.0, 24.0);
+        // On a projector the how-to line gives its room to the graph, unless it names a
+        // selection.
+        let note_room = if self.compact && selection.is_none() {
+            0.0
+        } else {
+            24.0
+        };
+        let size = ui.available_size() - vec2(0.0, note_room);
         let (rect, response) =
             ui.allocate_exact_size(size.max(vec2(100.0, 100.0)), Sense::click_and_drag());
         response
@@ -178,6 +185,7 @@ impl GraphView {
         }
         let note = match selection {
             Some(item) => format!("Selected: {} (traced on the right)", item.describe()),
+            None if self.compact => return,
             None => "Click a neuron, a synapse marker or the astrocyte to trace it.".to_string(),
         };
         ui.label(egui::RichText::new(note).size(13.5));

@@ -17,7 +17,7 @@ const MAX_POINTS: usize = 1500;
 const MAX_SHADED_SLOTS: usize = 240;
 /// Height of the selection's heading above its legend, and of one legend row (points).
 const HEADING_HEIGHT: f32 = 26.0;
-const LEGEND_ROW: f32 = 21.0;
+const LEGEND_ROW: f32 = 19.0;
 /// Size of a selection legend entry's text.
 const LEGEND_TEXT: f32 = 12.5;
 /// The calcium plot keeps at least this height (points, with its time axis) when a probe is
@@ -93,10 +93,16 @@ impl TracesView {
         // Say when the calcium leaves the top, so that no one misreads a clipped line.
         let clipped = (peak > y_top).then_some(peak);
         // Two rows whatever they hold this frame, so that the plot below never moves.
-        ui.scope(|ui| {
-            ui.set_min_height(2.0 * LEGEND_ROW);
-            legend(ui, snapshot.calcium, snapshot.slot, &run);
-        });
+        // Exactly two rows, close together (the plot is what needs the height): a row of
+        // monospace values is taller than one of words, and must not push the plot.
+        let (rows, _) = ui.allocate_exact_size(
+            egui::vec2(ui.available_width(), 2.0 * LEGEND_ROW),
+            egui::Sense::hover(),
+        );
+        let mut legend_ui = ui.new_child(egui::UiBuilder::new().max_rect(rows));
+        legend_ui.set_clip_rect(rows.intersect(ui.clip_rect()));
+        legend_ui.spacing_mut().item_spacing.y = 1.0;
+        legend(&mut legend_ui, snapshot.calcium, snapshot.slot, &run);
         selected_tokens(ui, history, &run, tokens);
         let total = run.total_ms.max(1.0);
         let now = snapshot.time_ms;
@@ -111,8 +117,9 @@ impl TracesView {
             };
         // With a selection, the calcium plot and the selected traces share the height, after
         // the selection's heading and its legend (one line or more, as it wraps).
+        // In a tile the graph's own note says how to trace a neuron: the plot takes the line.
         let top_height = if selected_probes.is_empty() {
-            height - 40.0
+            height - if self.in_tile { 0.0 } else { 40.0 }
         } else {
             let names: Vec<String> = selected_probes
                 .iter()
@@ -203,6 +210,9 @@ impl TracesView {
         );
 
         if selected_probes.is_empty() {
+            if self.in_tile {
+                return;
+            }
             if selection == Some(Selection::Astrocyte) {
                 ui.label("The astrocyte is selected: its calcium is the orange line above.");
             } else {

@@ -102,7 +102,7 @@ fn default_tree() -> Tree<LivePane> {
     set_shares(
         &mut tiles,
         root,
-        &[(top, 0.465), (matrices, 0.46), (metrics, 0.075)],
+        &[(top, 0.5), (matrices, 0.46), (metrics, 0.04)],
     );
     Tree::new(egui::Id::unique("live tiles"), root, tiles)
 }
@@ -130,7 +130,8 @@ fn stacked_tree() -> Tree<LivePane> {
 }
 
 /// A presented step's views: the matrices (a larger share) beside the others when they are
-/// one cell, below them otherwise; the metrics, when shown alone with the others, last.
+/// one cell or the others are several, below the one other view otherwise; the metrics, when
+/// shown alone with the others, last.
 fn presented_tree(shown: &[LivePane], one_cell: bool) -> Tree<LivePane> {
     let mut tiles = Tiles::default();
     let others: Vec<TileId> = shown
@@ -142,7 +143,9 @@ fn presented_tree(shown: &[LivePane], one_cell: bool) -> Tree<LivePane> {
         let matrices = tiles.insert_pane(LivePane::Matrices);
         if others.is_empty() {
             matrices
-        } else if one_cell {
+        } else if one_cell || others.len() > 1 {
+            // Beside them, the others one above the other: on a projector's scaled 640 points
+            // the matrices' grid of two rows is larger there than a row of four below.
             let rest = tiles.insert_vertical_tile(others);
             let root = tiles.insert_horizontal_tile(vec![rest, matrices]);
             set_shares(&mut tiles, root, &[(rest, 0.42), (matrices, 0.58)]);
