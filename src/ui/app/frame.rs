@@ -485,6 +485,14 @@ impl TripartiteApp {
         let one_cell = self.attention.shown.iter().filter(|s| **s).count()
             + usize::from(self.attention.metrics_in_grid)
             == 1;
+        // A live layer fills the views unless one of its heads is opened.
+        let layer_shown = self.layer_focus.is_none()
+            && self
+                .history
+                .snapshot
+                .as_ref()
+                .and_then(crate::ui::views::layer::layer_of)
+                .is_some();
         let mut layout = std::mem::take(&mut self.layout);
         let rects = ui
             .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
@@ -494,6 +502,7 @@ impl TripartiteApp {
                     narrow,
                     &hidden,
                     one_cell,
+                    layer_shown,
                     &mut |ui, pane| match pane {
                         LivePane::Graph => self.graph_region(ui, out),
                         LivePane::Traces => self.traces_region(ui, out),

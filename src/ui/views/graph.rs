@@ -184,6 +184,8 @@ impl GraphView {
             response.on_hover_ui_at_pointer(|ui| describe(ui, snapshot, item));
         }
         let note = match selection {
+            // On a projector the traces may not be shown beside the graph.
+            Some(item) if self.compact => format!("Selected: {}", item.describe()),
             Some(item) => format!("Selected: {} (traced on the right)", item.describe()),
             None if self.compact => return,
             None => "Click a neuron, a synapse marker or the astrocyte to trace it.".to_string(),
@@ -458,13 +460,25 @@ impl GraphView {
             outline,
             Stroke::new(if astro_selected { 3.0 } else { 1.5 }, palette::CALCIUM),
         ));
-        painter.text(
-            astro_center + vec2(star_r + 8.0, 0.0),
-            Align2::LEFT_CENTER,
+        // Right of the star where it fits, else left of it, else under it: never cut by the
+        // view's edge (a narrow tile on a projector).
+        let galley = painter.layout_no_wrap(
             format!("astrocyte  c = {}", theme::sig(calcium)),
             FontId::proportional(13.0),
             Color32::from_gray(30),
         );
+        let size = galley.size();
+        let right = astro_center + vec2(star_r + 8.0, -size.y / 2.0);
+        let left = astro_center - vec2(star_r + 8.0 + size.x, size.y / 2.0);
+        let under = astro_center + vec2(-size.x / 2.0, star_r + 2.0);
+        let at = if right.x + size.x <= rect.right() {
+            right
+        } else if left.x >= rect.left() {
+            left
+        } else {
+            under
+        };
+        painter.galley(at, galley, Color32::from_gray(30));
         self.targets.push(Target {
             selection: Selection::Astrocyte,
             center: astro_center,
@@ -553,15 +567,21 @@ impl GraphView {
                     format!("{title} ({total})")
                 }
             };
-            let lay = |short: bool| {
+            // 0: long titles with counts, 1: symbols with counts, 2: symbols alone.
+            let lay = |brevity: u8| {
                 columns.map(|(_, long, brief, shown, total)| {
-                    let title = if short { brief } else { long };
-                    painter.layout_no_wrap(label(title, shown, total), title_font.clone(), text)
+                    let title = match brevity {
+                        0 => label(long, shown, total),
+                        1 => label(brief, shown, total),
+                        _ => brief.to_string(),
+                    };
+                    painter.layout_no_wrap(title, title_font.clone(), text)
                 })
             };
             // The left title starts at the left edge, the middle one is centred on its
             // column and the right one ends at the right edge; in a narrow view the long
-            // titles would run into each other, so they shorten to the symbols u, h and y.
+            // titles would run into each other, so they shorten to the symbols u, h and y with
+            // their counts, and in a narrower one (a projector's) to the symbols alone.
             let fits = |galleys: &[std::sync::Arc<egui::Galley>; 3]| {
                 let gap = 8.0;
                 let middle = to_screen(HIDDEN_X, 0.0).x;
@@ -570,8 +590,15 @@ impl GraphView {
                 left_end <= middle - galleys[1].size().x / 2.0
                     && middle + galleys[1].size().x / 2.0 <= right_start
             };
-            let long = lay(false);
-            let galleys = if fits(&long) { long } else { lay(true) };
+            let long = lay(0);
+            let short = lay(1);
+            let galleys = if fits(&long) {
+                long
+            } else if fits(&short) {
+                short
+            } else {
+                lay(2)
+            };
             for ((fx, ..), galley) in columns.iter().zip(galleys) {
                 let (x, align) = if *fx < 0.2 {
                     (0.0, Align2::LEFT_TOP)

@@ -51,6 +51,17 @@ impl LivePane {
             LivePane::Metrics => "Metrics",
         }
     }
+
+    /// The tile's title while it shows a whole layer live (one astrocyte per head), where the
+    /// one-head titles would be untrue.
+    pub fn layer_title(self) -> &'static str {
+        match self {
+            LivePane::Graph => "Layer: every head, each with its own astrocyte",
+            LivePane::Traces => "Every astrocyte's calcium vs its own Z_t",
+            LivePane::Matrices => "One head's attention, and the layer output",
+            LivePane::Metrics => "Metrics",
+        }
+    }
 }
 
 /// The tiles' arrangement (saved with the session) and the maximised tile (not saved).
@@ -148,7 +159,7 @@ fn presented_tree(shown: &[LivePane], one_cell: bool) -> Tree<LivePane> {
             // the matrices' grid of two rows is larger there than a row of four below.
             let rest = tiles.insert_vertical_tile(others);
             let root = tiles.insert_horizontal_tile(vec![rest, matrices]);
-            set_shares(&mut tiles, root, &[(rest, 0.42), (matrices, 0.58)]);
+            set_shares(&mut tiles, root, &[(rest, 0.5), (matrices, 0.5)]);
             root
         } else {
             let rest = tiles.insert_horizontal_tile(others);
@@ -208,6 +219,18 @@ struct Panes<'a> {
     toggle: Option<LivePane>,
     /// Every pane keeps a title bar (not in a presented step, where each line counts).
     titles: bool,
+    /// A whole layer runs live, and the views show it: the titles say so.
+    layer: bool,
+}
+
+impl Panes<'_> {
+    fn title(&self, pane: LivePane) -> &'static str {
+        if self.layer {
+            pane.layer_title()
+        } else {
+            pane.title()
+        }
+    }
 }
 
 impl Behavior<LivePane> for Panes<'_> {
@@ -222,7 +245,7 @@ impl Behavior<LivePane> for Panes<'_> {
     }
 
     fn tab_title_for_pane(&mut self, pane: &LivePane) -> egui::WidgetText {
-        pane.title().into()
+        self.title(*pane).into()
     }
 
     fn on_tab_button(
@@ -267,7 +290,7 @@ impl Behavior<LivePane> for Panes<'_> {
             .small_button("Fill")
             .on_hover_text(format!(
                 "Fill the page with {} (Esc restores)",
-                pane.title()
+                self.title(pane)
             ))
             .clicked()
         {
@@ -312,7 +335,8 @@ impl LiveLayout {
     ///
     /// On a projector (`presented`) the views not `hidden` get an arrangement of their own,
     /// made for them: the matrices beside the other view when they are one cell
-    /// (`one_cell`), below it otherwise; the user's arrangement is kept for later.
+    /// (`one_cell`), below it otherwise; the user's arrangement is kept for later. With a
+    /// whole `layer` live the titles name the layer's views.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -320,6 +344,7 @@ impl LiveLayout {
         narrow: bool,
         hidden: &[LivePane],
         one_cell: bool,
+        layer: bool,
         draw: &mut dyn FnMut(&mut egui::Ui, LivePane),
     ) -> LiveRects {
         let mut panes = Panes {
@@ -327,6 +352,7 @@ impl LiveLayout {
             rects: LiveRects::default(),
             toggle: None,
             titles: !presented,
+            layer,
         };
         if let Some(pane) = self.maximised {
             self.maximised_ui(ui, pane, &mut panes);
@@ -372,7 +398,7 @@ impl LiveLayout {
             ui.horizontal_centered(|ui| {
                 let title = ui
                     .add(
-                        egui::Label::new(egui::RichText::new(pane.title()).strong())
+                        egui::Label::new(egui::RichText::new(panes.title(pane)).strong())
                             .sense(egui::Sense::click()),
                     )
                     .on_hover_text("Double-click (or Esc) to restore the tiles");
