@@ -498,11 +498,13 @@ impl TripartiteApp {
             .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
                 layout.ui(
                     ui,
-                    presented,
-                    narrow,
+                    crate::ui::widgets::layout::PageState {
+                        presented,
+                        narrow,
+                        one_cell,
+                        layer: layer_shown,
+                    },
                     &hidden,
-                    one_cell,
-                    layer_shown,
                     &mut |ui, pane| match pane {
                         LivePane::Graph => self.graph_region(ui, out),
                         LivePane::Traces => self.traces_region(ui, out),

@@ -329,24 +329,40 @@ impl Behavior<LivePane> for Panes<'_> {
     }
 }
 
+/// What the page is showing this frame, for the arrangement and the titles.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageState {
+    /// On a projector: the views get an arrangement of their own, without title bars.
+    pub presented: bool,
+    /// Too narrow for two views side by side: one above the other.
+    pub narrow: bool,
+    /// The matrices (and metrics) shown are one cell of their grid.
+    pub one_cell: bool,
+    /// A whole layer runs live, and the views show it.
+    pub layer: bool,
+}
+
 impl LiveLayout {
     /// Draws the tiles (or the maximised one) in `ui`'s whole area, calling `draw` for each
     /// visible pane; `hidden` panes give their room to the others this frame.
     ///
     /// On a projector (`presented`) the views not `hidden` get an arrangement of their own,
-    /// made for them: the matrices beside the other view when they are one cell
-    /// (`one_cell`), below it otherwise; the user's arrangement is kept for later. With a
-    /// whole `layer` live the titles name the layer's views.
+    /// made for them: the matrices beside the other views when they are one cell or the
+    /// others are several, below the one other view otherwise; the user's arrangement is
+    /// kept for later. With a whole `layer` live the titles name the layer's views.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        presented: bool,
-        narrow: bool,
+        page: PageState,
         hidden: &[LivePane],
-        one_cell: bool,
-        layer: bool,
         draw: &mut dyn FnMut(&mut egui::Ui, LivePane),
     ) -> LiveRects {
+        let PageState {
+            presented,
+            narrow,
+            one_cell,
+            layer,
+        } = page;
         let mut panes = Panes {
             draw,
             rects: LiveRects::default(),
