@@ -404,6 +404,9 @@ pub struct HeadTask {
 /// What learning reports while it runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LearnEvent {
+    /// Sentence `sentence` (1-based) of `sentences` (training and held-out together) has been
+    /// encoded by the model; `jobs::learn` reports it before learning starts.
+    Encoded { sentence: usize, sentences: usize },
     /// Learning begins: `heads` heads of `steps` steps each.
     Started { heads: usize, steps: usize },
     /// A head took Adam step `step` (1-based); `loss` is the mean KL before it.

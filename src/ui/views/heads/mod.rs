@@ -733,13 +733,22 @@ fn head_cell(
         FontId::proportional(12.5),
         theme::CAPTION,
     );
+    if let Some(equivalent) = learned_equivalent_text(head) {
+        painter.text(
+            pos2(rect.right() - 10.0, below + 18.0),
+            Align2::RIGHT_TOP,
+            format!("learned ≈ random m {equivalent}"),
+            FontId::proportional(12.5),
+            theme::CAPTION,
+        );
+    }
     let response = response
         .on_hover_cursor(egui::CursorIcon::PointingHand)
         .on_hover_text(format!(
             "Head {} of layer {} ({}, m = {}, {} mode)\n\
              attn_tv = {}: {} (good below {GOOD_TV}, poor from {POOR_TV})\n\
              calcium_corr = {}: how closely the astrocyte's calcium follows the softmax normaliser Z_t\n\
-             m_needed = {}: {}\n\
+             m_needed = {}: {}\n{}\
              Click to open this head in the main view.",
             head.head,
             head.layer,
@@ -751,6 +760,7 @@ fn head_cell(
             theme::sig(head.metrics.calcium_corr),
             m_needed_text(head),
             m_needed_help(head),
+            learned_help(head),
         ));
     (response, picked)
 }
@@ -786,6 +796,45 @@ fn m_needed_help(head: &HeadResult) -> String {
         } else {
             format!("{})", theme::sig(fit.free_slope))
         },
+    )
+}
+
+/// The random m that the head's budget fit says matches its learned network, in short
+/// scientific form; None without a learned network (or a fit).
+fn learned_equivalent_text(head: &HeadResult) -> Option<String> {
+    let learned = head.learned.as_ref()?;
+    Some(if learned.m_equivalent.is_finite() {
+        format!("{:.1e}", learned.m_equivalent)
+    } else {
+        "?".to_string()
+    })
+}
+
+/// The learned-against-random line of the hover text (empty without a learned network).
+fn learned_help(head: &HeadResult) -> String {
+    let Some(learned) = &head.learned else {
+        return String::new();
+    };
+    format!(
+        "learned ≈ random m {}: the learned network (m = {}) has attn_tv {} on this sentence \
+         (algebraic mode); the same fit reaches that at random m = {} ({} by the free log-log \
+         line). On the file's held-out sentences, measured when it was learned: learned {}, \
+         random at the same m {}{}.\n",
+        learned_equivalent_text(head).unwrap_or_default(),
+        learned.m,
+        theme::sig(learned.attn_tv),
+        theme::sig(learned.m_equivalent),
+        theme::sig(learned.m_equivalent_free),
+        theme::sig(learned.held_out_tv),
+        theme::sig(learned.held_out_tv_random),
+        learned
+            .held_out_random_large
+            .map(|(m, tv)| format!(
+                ", random at m = {} {}",
+                theme::thousands(m as f64, 0),
+                theme::sig(tv)
+            ))
+            .unwrap_or_default(),
     )
 }
 
