@@ -217,7 +217,7 @@ fn budget_sets_a_learned_head_against_the_random_features_it_sweeps() {
         LEARNED,
         "--json",
     ]));
-    let run_tv = run["metrics"]["attn_tv"].as_f64().unwrap();
+    let run_tv = run["attn_tv"].as_f64().unwrap();
     assert!((run_tv - tv).abs() < 1e-12, "{run_tv} vs {tv}");
     // The sweep is of random positive features from the same seed: the very points of the
     // budget without the learned file, which has no learned comparison.
