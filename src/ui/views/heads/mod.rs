@@ -185,6 +185,12 @@ impl HeadsOverview {
         // Beside the budget of random features (m_needed): what learned synapses reached.
         if let Some(line) = crate::ui::views::learn::learned_summary(&experiment.params) {
             ui.label(line);
+            theme::caption(
+                ui,
+                "Under m_needed, “≈ m” (“learned ≈ random m” where it fits) is how many random \
+                 hidden neurons the head's budget fit needs to match the learned network's \
+                 attn_tv on this sentence. Hover a head for both fits and the held-out figures.",
+            );
         }
         let shown = *self
             .state
@@ -598,14 +604,18 @@ fn upload(ctx: &egui::Context, head: &HeadResult, net: bool) -> TextureHandle {
 
 /// The accessible name of a finished head's cell.
 pub fn cell_label(head: &HeadResult) -> String {
-    format!(
+    let mut label = format!(
         "Head {} of layer {}: attn_tv {} ({}), calcium_corr {}",
         head.head,
         head.layer,
         theme::sig(head.metrics.attn_tv),
         Quality::of(head.metrics.attn_tv).word(),
         theme::sig(head.metrics.calcium_corr)
-    )
+    );
+    if let Some(equivalent) = learned_equivalent_text(head) {
+        label.push_str(&format!(", learned ≈ random m {equivalent}"));
+    }
+    label
 }
 
 /// One head's cell; a click on it opens the head, a click inside one of its matrices picks
@@ -719,7 +729,7 @@ fn head_cell(
         FontId::proportional(14.5),
         text,
     );
-    painter.text(
+    let calcium_text = painter.text(
         pos2(left, below + 18.0),
         Align2::LEFT_TOP,
         format!("calcium_corr {}", theme::sig(head.metrics.calcium_corr)),
@@ -734,13 +744,25 @@ fn head_cell(
         theme::CAPTION,
     );
     if let Some(equivalent) = learned_equivalent_text(head) {
-        painter.text(
-            pos2(rect.right() - 10.0, below + 18.0),
-            Align2::RIGHT_TOP,
+        // Under m_needed, in the longest wording that clears the calcium figure.
+        let room = rect.right() - 10.0 - calcium_text.right() - 8.0;
+        let font = FontId::proportional(12.5);
+        let galley = [
             format!("learned ≈ random m {equivalent}"),
-            FontId::proportional(12.5),
-            theme::CAPTION,
-        );
+            format!("learned ≈ m {equivalent}"),
+            format!("≈ m {equivalent}"),
+        ]
+        .into_iter()
+        .map(|words| painter.layout_no_wrap(words, font.clone(), theme::CAPTION))
+        .reduce(|fits, next| if fits.size().x <= room { fits } else { next })
+        .expect("three wordings");
+        if galley.size().x <= room {
+            painter.galley(
+                pos2(rect.right() - 10.0 - galley.size().x, below + 18.0),
+                galley,
+                theme::CAPTION,
+            );
+        }
     }
     let response = response
         .on_hover_cursor(egui::CursorIcon::PointingHand)
