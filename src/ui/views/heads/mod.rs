@@ -187,9 +187,8 @@ impl HeadsOverview {
             ui.label(line);
             theme::caption(
                 ui,
-                "Under m_needed, “≈ m” (“learned ≈ random m” where it fits) is how many random \
-                 hidden neurons the head's budget fit needs to match the learned network's \
-                 attn_tv on this sentence. Hover a head for both fits and the held-out figures.",
+                "“≈ m” under m_needed: the random m at which the head's budget fit matches the \
+                 learned network on this sentence (hover a head for more).",
             );
         }
         let shown = *self
