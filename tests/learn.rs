@@ -168,6 +168,13 @@ fn the_dynamic_mode_with_learned_weights_converges_to_the_algebraic_mode() {
         .sum::<f64>()
         / n as f64;
     assert!(tv <= 0.02, "TV between modes with learned weights: {tv}");
+    // The calcium too, in normaliser units, as the limit test for random W checks it: the
+    // dynamic astrocyte integrates the learned network's own row sums (which need not be Z_t).
+    let (c_dyn, c_alg) = (&dynamic.output().calcium, &algebraic.output().calcium);
+    for t in 0..n {
+        let gap = (c_dyn[t] - c_alg[t]).abs() / c_alg[t];
+        assert!(gap <= 0.05, "row {t}: c {} vs {}", c_dyn[t], c_alg[t]);
+    }
     // And the learned network is not the random one in the dynamic mode either.
     let random = Params {
         projection: Projection::Iid,

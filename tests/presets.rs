@@ -318,4 +318,26 @@ fn model_md_calcium_with_learned_synapses_is_measured() {
             );
         }
     }
+    // The budget's learned-against-random figures for the same head (default sweep).
+    use tripartite::sim::budget::{BudgetSpec, layer_budget};
+    let budget = layer_budget(&e, 3, Some(1), &BudgetSpec::default()).unwrap();
+    let learned = budget[0].learned.as_ref().expect("the file holds the head");
+    Figures::new("MODEL.md (the neuron budget)", MODEL)
+        .quotes("learned head's attn_tv of {} matches", learned.attn_tv)
+        .quotes("random m ≈ {}·10⁴ by the", learned.m_equivalent / 1e4)
+        .quotes(
+            "and ≈ {}·10⁵ by the free line",
+            learned.m_equivalent_free / 1e5,
+        )
+        .quotes("(free slope −{}),", -budget[0].fit.free_slope)
+        .quotes(
+            "random features at m = 10⁵ measure {} on this sentence",
+            run(&e, |p| {
+                p.projection = Projection::Iid;
+                p.m = 100_000;
+            })
+            .1
+            .attn_tv,
+        );
+    assert!(!budget[0].fit.law_holds);
 }
