@@ -174,3 +174,117 @@ fn budget_refuses_a_synthetic_source_in_one_sentence() {
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(message.contains("no attention heads"), "{message}");
 }
+
+const LEARNED: &str = "projection=learned:bundled:layer3-head1-m256";
+
+fn budget_of_layer3_head1(extra: &[&str]) -> Output {
+    let mut args = vec![
+        "budget",
+        "--sequence",
+        "bundled:coreference-it",
+        "--layer",
+        "3",
+        "--head",
+        "1",
+        "--ms",
+        "256,1024,4096",
+        "--seeds",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    tripartite(&args)
+}
+
+#[test]
+fn budget_sets_a_learned_head_against_the_random_features_it_sweeps() {
+    let json = json_of(&budget_of_layer3_head1(&["--set", LEARNED, "--json"]));
+    let head = &json["heads"][0];
+    let learned = &head["learned"];
+    assert_eq!(learned["m"].as_u64(), Some(256), "{head}");
+    let tv = learned["attn_tv"].as_f64().unwrap();
+    // The learned attn_tv is what `run` measures for the learned network (algebraic mode).
+    let run = json_of(&tripartite(&[
+        "run",
+        "--sequence",
+        "bundled:coreference-it",
+        "--set",
+        "layer=3",
+        "--set",
+        "head=1",
+        "--set",
+        "mode=algebraic",
+        "--set",
+        LEARNED,
+        "--json",
+    ]));
+    let run_tv = run["attn_tv"].as_f64().unwrap();
+    assert!((run_tv - tv).abs() < 1e-12, "{run_tv} vs {tv}");
+    // The sweep is of random positive features from the same seed: the very points of the
+    // budget without the learned file, which has no learned comparison.
+    let random = json_of(&budget_of_layer3_head1(&["--json"]));
+    assert_eq!(head["points"], random["heads"][0]["points"]);
+    assert_eq!(head["feature_map"], "positive");
+    assert!(random["heads"][0]["learned"].is_null());
+    // The equivalent m is the budget's own fit read backwards.
+    let a = head["fit"]["amplitude"].as_f64().unwrap();
+    let m_equivalent = learned["m_equivalent"].as_f64().unwrap();
+    assert!(
+        (m_equivalent / (a / tv).powi(2) - 1.0).abs() < 1e-9,
+        "{m_equivalent}"
+    );
+    // Learning helped: the learned head beats the random one measured at m = 256, so random
+    // features need more than 256 neurons to match it.
+    let random_256 = head["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["m"] == 256)
+        .unwrap()["attn_tv"]
+        .as_f64()
+        .unwrap();
+    assert!(tv < random_256, "{tv} vs {random_256}");
+    assert!(m_equivalent > 256.0, "{m_equivalent}");
+    // The file's held-out figures travel with it, labelled as such.
+    assert!(learned["held_out_tv"].as_f64().unwrap() > 0.0);
+    assert_eq!(learned["held_out_random_large"][0].as_u64(), Some(100_000));
+    assert!(learned["training"].as_str().unwrap().contains("held out"));
+
+    // The table says it in words, beside the random budget.
+    let output = budget_of_layer3_head1(&["--set", LEARNED]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.contains("m_needed"), "{table}");
+    let sentence = format!("learned m = 256 ≈ random m = {m_equivalent:.1e} on this sequence");
+    assert!(table.contains(&sentence), "{sentence} not in\n{table}");
+    assert!(table.contains("not on this sequence"), "{table}");
+    assert!(
+        table.contains("On the file's held-out sentences: learned"),
+        "{table}"
+    );
+}
+
+#[test]
+fn budget_refuses_a_learned_file_for_another_layer_in_one_sentence() {
+    let output = tripartite(&[
+        "budget",
+        "--sequence",
+        "bundled:coreference-it",
+        "--layer",
+        "2",
+        "--head",
+        "1",
+        "--ms",
+        "64,128",
+        "--seeds",
+        "1",
+        "--set",
+        LEARNED,
+    ]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("was learned for") && message.contains("layer 2"),
+        "{message}"
+    );
+}

@@ -56,6 +56,10 @@ struct HeadsState {
 }
 
 fn heads_harness() -> Harness<'static, HeadsState> {
+    heads_harness_with(small_bundled())
+}
+
+fn heads_harness_with(experiment: Experiment) -> Harness<'static, HeadsState> {
     Harness::builder()
         .with_size([1280.0, 800.0])
         .wgpu_setup(common::lavapipe())
@@ -76,7 +80,7 @@ fn heads_harness() -> Harness<'static, HeadsState> {
             },
             HeadsState {
                 view: HeadsOverview::new(),
-                experiment: small_bundled(),
+                experiment,
                 clicked: Vec::new(),
                 tokens: Default::default(),
             },
@@ -482,4 +486,69 @@ fn a_click_in_a_small_multiple_selects_its_query_row_everywhere() {
             "{label}: row {t} outlined ({outlined} px)"
         );
     }
+}
+
+/// With a learned file for the whole layer, every cell sets the learned network against its
+/// random budget: the random m at which the cell's own fit reaches the learned attn_tv.
+#[test]
+fn learned_cells_say_which_random_m_matches_them() {
+    use tripartite::jobs::learn::{HeadChoice, LearnRequest, TextSet, learn};
+    use tripartite::model::params::Projection;
+    let m = 16;
+    let request = LearnRequest {
+        model: None,
+        layer: 3,
+        heads: HeadChoice::All,
+        m,
+        seed: 1,
+        steps: 30,
+        learning_rate: 0.05,
+        train: vec![TextSet::Bundled],
+        held_out: vec![],
+        random_m: None,
+    };
+    let file = learn(
+        &request,
+        &|_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap()
+    .unwrap()
+    .file;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layer3.safetensors");
+    std::fs::write(&path, file.to_bytes()).unwrap();
+    let mut experiment = small_bundled();
+    experiment.params.m = m;
+    experiment
+        .params
+        .set("projection", &format!("learned:{}", path.display()))
+        .unwrap();
+    let mut h = heads_harness_with(experiment);
+    let variant = Variant::of(&h.state().experiment.params);
+    assert!(matches!(variant.projection, Projection::Learned(_)));
+    h.run_steps(2);
+    h.get_by_label("Run all heads").click();
+    h.step();
+    wait_until(&mut h, "twelve learned heads", |s| !s.view.is_running());
+    assert_eq!(h.state().view.message(), None);
+    assert_eq!(h.state().view.heads(variant).len(), 12);
+    h.run_steps(2);
+    let cells = head_cells(&h);
+    assert_eq!(cells.len(), 12, "{cells:#?}");
+    for head in h.state().view.heads(variant) {
+        let learned = head.learned.as_ref().expect("every head is in the file");
+        let fit = head.budget.expect("a random budget");
+        assert_eq!(learned.m, m);
+        assert_eq!(learned.m_equivalent, fit.m_matching(learned.attn_tv));
+        // The budget swept random features, not the learned file (which has only m = 16).
+        assert!(fit.m_needed.is_finite());
+        let label = tripartite::ui::heads::cell_label(head);
+        assert!(
+            label.contains(&format!("learned ≈ random m {:.1e}", learned.m_equivalent)),
+            "{label}"
+        );
+        assert!(cells.contains(&label), "{label} in {cells:#?}");
+    }
+    save_if_requested(&mut h, "heads_learned.png");
 }

@@ -69,13 +69,31 @@ fn learning_shows_the_loss_falling_cancels_and_loads_with_the_random_baseline() 
     open_window(&mut h);
     h.get_by_label(learn::WINDOW_TITLE);
 
-    // Cancel: a long run is stopped once it has begun.
+    // Cancel while the model encodes the sentences: the bar counts them, and the job ends
+    // there with nothing kept.
     h.get_by_label(learn::M_LABEL).set_value_accesskit(8.0);
     h.get_by_label(learn::STEPS_LABEL)
         .set_value_accesskit(100_000.0);
     h.get_by_label(learn::RANDOM_M_LABEL)
         .set_value_accesskit(0.0);
     h.run_steps(2);
+    h.get_by_label(learn::START_LABEL).click();
+    let deadline = std::time::Instant::now() + WAIT;
+    while h.query_by_label_contains("encoding sentence").is_none() {
+        assert!(std::time::Instant::now() < deadline, "no encoding progress");
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(h.query_by_label_contains("loss (mean KL)").is_none());
+    h.get_by_label(learn::CANCEL_LABEL).click();
+    wait_for(&mut h, "the job cancelled while encoding", |app| {
+        (!app.learn_window_state().is_busy()).then_some(())
+    });
+    h.get_by_label_contains("Learning was cancelled");
+    assert!(h.state().learn_window_state().learned_file().is_none());
+    assert!(h.query_by_label_contains("loss (mean KL)").is_none());
+
+    // Cancel: a long run is stopped once it has begun.
     h.get_by_label(learn::START_LABEL).click();
     let deadline = std::time::Instant::now() + WAIT * 2;
     while h.query_by_label_contains("loss (mean KL)").is_none() {

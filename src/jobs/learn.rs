@@ -109,7 +109,59 @@ struct Encoded {
     sentences: usize,
 }
 
-fn encode_sets(sets: &[TextSet], model: Option<&Path>, layer: usize) -> Result<Encoded> {
+/// A set with its sentences read (None: the bundled sentences, already encoded).
+struct ReadSet<'a> {
+    set: &'a TextSet,
+    lines: Option<Vec<String>>,
+}
+
+impl ReadSet<'_> {
+    fn count(&self, bundled: usize) -> usize {
+        self.lines.as_ref().map_or(bundled, Vec::len)
+    }
+}
+
+fn read_sets(sets: &[TextSet]) -> Result<Vec<ReadSet<'_>>> {
+    sets.iter()
+        .map(|set| {
+            Ok(ReadSet {
+                set,
+                lines: set.sentences()?,
+            })
+        })
+        .collect()
+}
+
+/// Encoding's progress over every sentence of the training and held-out sets: it reports
+/// each sentence as it is encoded and is asked, before each, whether to go on (Cancel).
+struct EncodeProgress<'a> {
+    done: usize,
+    total: usize,
+    report: &'a (dyn Fn(LearnEvent) + Sync),
+    cancel: &'a AtomicBool,
+}
+
+impl EncodeProgress<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn encoded_one(&mut self) {
+        self.done += 1;
+        (self.report)(LearnEvent::Encoded {
+            sentence: self.done,
+            sentences: self.total,
+        });
+    }
+}
+
+/// Encodes the sets' sentences at `layer`; None when cancelled before the last one.
+fn encode_sets(
+    sets: &[ReadSet<'_>],
+    model: Option<&Path>,
+    layer: usize,
+    progress: &mut EncodeProgress<'_>,
+) -> Result<Option<Encoded>> {
     let mut examples: Vec<Vec<HeadExample>> = Vec::new();
     let mut models: Vec<String> = Vec::new();
     let mut sentences = 0;
@@ -124,11 +176,14 @@ fn encode_sets(sets: &[TextSet], model: Option<&Path>, layer: usize) -> Result<E
             models.push(name);
         }
     };
-    for set in sets {
-        match set.sentences()? {
+    for ReadSet { set, lines } in sets {
+        match lines {
             None => {
                 let names = real::bundled_names()?;
                 for name in &names {
+                    if progress.cancelled() {
+                        return Ok(None);
+                    }
                     let layer_seq = real::bundled_layer(name, layer)?;
                     let model_name = origin_model(&layer_seq.heads[0]);
                     add(
@@ -140,6 +195,7 @@ fn encode_sets(sets: &[TextSet], model: Option<&Path>, layer: usize) -> Result<E
                         model_name,
                     );
                     sentences += 1;
+                    progress.encoded_one();
                 }
             }
             Some(lines) => {
@@ -150,6 +206,9 @@ fn encode_sets(sets: &[TextSet], model: Option<&Path>, layer: usize) -> Result<E
                     );
                 };
                 for (i, text) in lines.iter().enumerate() {
+                    if progress.cancelled() {
+                        return Ok(None);
+                    }
                     let layer_seq = real::model_layer(dir, text, layer).with_context(|| {
                         format!("sentence {} of {} ({text:?})", i + 1, set.describe())
                     })?;
@@ -163,6 +222,7 @@ fn encode_sets(sets: &[TextSet], model: Option<&Path>, layer: usize) -> Result<E
                         model_name,
                     );
                     sentences += 1;
+                    progress.encoded_one();
                 }
             }
         }
@@ -172,11 +232,11 @@ fn encode_sets(sets: &[TextSet], model: Option<&Path>, layer: usize) -> Result<E
     {
         bail!("the sets do not give every head the same sentences");
     }
-    Ok(Encoded {
+    Ok(Some(Encoded {
         examples,
         models,
         sentences,
-    })
+    }))
 }
 
 fn origin_model(sequence: &crate::model::Sequence) -> String {
@@ -242,8 +302,32 @@ pub fn learn_measuring(
         bail!("no training set: pass --train (bundled, shipped:train or a sentence file)");
     }
     let model = request.model.as_deref();
-    let train = encode_sets(&request.train, model, request.layer)?;
-    let held_out = encode_sets(&request.held_out, model, request.layer)?;
+    // Every sentence is read first, so that encoding can say "sentence 37 of 272".
+    let train_sets = read_sets(&request.train)?;
+    let held_out_sets = read_sets(&request.held_out)?;
+    let bundled = if request.train.contains(&TextSet::Bundled)
+        || request.held_out.contains(&TextSet::Bundled)
+    {
+        real::bundled_names()?.len()
+    } else {
+        0
+    };
+    let mut progress = EncodeProgress {
+        done: 0,
+        total: train_sets
+            .iter()
+            .chain(&held_out_sets)
+            .map(|s| s.count(bundled))
+            .sum(),
+        report,
+        cancel,
+    };
+    let Some(train) = encode_sets(&train_sets, model, request.layer, &mut progress)? else {
+        return Ok(None);
+    };
+    let Some(held_out) = encode_sets(&held_out_sets, model, request.layer, &mut progress)? else {
+        return Ok(None);
+    };
     let head_count = train.examples.len();
     let heads: Vec<usize> = match request.heads {
         HeadChoice::All => (0..head_count).collect(),
@@ -628,6 +712,18 @@ pub fn run(args: LearnArgs) -> Result<()> {
             }
         }
         LearnEvent::Measured { .. } => {}
+        LearnEvent::Encoded {
+            sentence,
+            sentences,
+        } => {
+            // About ten lines over the encoding, and the last one.
+            if sentence == sentences || sentence % (sentences / 10).max(1) == 0 {
+                eprintln!(
+                    "learn: encoding sentence {sentence}/{sentences}, {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
     };
     eprintln!("learn: encoding sentences…");
     let cancel = AtomicBool::new(false);

@@ -404,6 +404,9 @@ pub struct HeadTask {
 /// What learning reports while it runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LearnEvent {
+    /// Sentence `sentence` (1-based) of `sentences` (training and held-out together) has been
+    /// encoded by the model; `jobs::learn` reports it before learning starts.
+    Encoded { sentence: usize, sentences: usize },
     /// Learning begins: `heads` heads of `steps` steps each.
     Started { heads: usize, steps: usize },
     /// A head took Adam step `step` (1-based); `loss` is the mean KL before it.
@@ -563,6 +566,42 @@ mod tests {
             worst = worst.max((n - gradient.bias[j]).abs() / scale);
         }
         assert!(worst <= 1e-6, "relative error {worst}");
+    }
+
+    /// The loss sees A_net only through normalised rows, so it is blind to the scale of the
+    /// kernel K = Φ_Q Φ_Kᵀ that the calcium integrates (MODEL.md, "the calcium no longer
+    /// tracks Z_t"). Adding β to every b_j multiplies K by e^{2β}: L does not move, and the
+    /// gradient has no component along that direction.
+    #[test]
+    fn the_loss_is_blind_to_the_scale_of_the_kernel() {
+        let examples = examples();
+        let mut synapses = HiddenSynapses::random(7, 6, 3);
+        for (j, b) in synapses.bias.iter_mut().enumerate() {
+            *b = 0.2 * (j as f64 - 2.0);
+        }
+        let before = loss(&synapses, &examples);
+        let mut shifted = synapses.clone();
+        shifted.bias.mapv_inplace(|b| b + 1.7);
+        let after = loss(&shifted, &examples);
+        assert!(
+            (after - before).abs() <= 1e-12 * before.abs(),
+            "{before} → {after}"
+        );
+        // The kernel itself did change: by e^{2β} in every entry.
+        let gram = |s: &HiddenSynapses| {
+            let (fq, q_offset) = row_scaled_exp(s.log_features(examples[0].queries.view(), false));
+            let (fk, k_offset) = row_scaled_exp(s.log_features(examples[0].keys.view(), true));
+            fq.dot(&fk.t())[[0, 1]].ln() + q_offset[0] + k_offset[1]
+        };
+        assert!((gram(&shifted) - gram(&synapses) - 3.4).abs() < 1e-9);
+        let (_, gradient) = loss_and_gradient(&synapses, &examples);
+        let scale = gradient.bias.iter().fold(0.0f64, |a, g| a.max(g.abs()));
+        assert!(scale > 1e-3, "{scale}");
+        assert!(
+            gradient.bias.sum().abs() <= 1e-9 * scale,
+            "Σ_j ∂L/∂b_j = {}",
+            gradient.bias.sum()
+        );
     }
 
     #[test]

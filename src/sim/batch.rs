@@ -156,6 +156,9 @@ pub struct HeadResult {
     pub metrics: Metrics,
     /// The head's neuron budget ([`super::budget::BudgetSpec::grid`]); None when it failed.
     pub budget: Option<super::budget::BudgetFit>,
+    /// With a learned projection that holds this head: the learned network against that
+    /// budget (the random m with the same attn_tv).
+    pub learned: Option<super::budget::LearnedEquivalent>,
 }
 
 /// One run of an m sweep.
@@ -408,6 +411,12 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) ->
             })?;
         let output = simulation.output();
         let reference = simulation.reference();
+        let budget = super::budget::head_budget(
+            &params,
+            simulation.sequence(),
+            &super::budget::BudgetSpec::grid(),
+        )
+        .ok();
         let result = HeadResult {
             layer,
             head,
@@ -420,13 +429,8 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) ->
             calcium: output.calcium.clone(),
             normaliser: reference.normaliser(),
             metrics: simulation.metrics(),
-            budget: super::budget::head_budget(
-                &params,
-                simulation.sequence(),
-                &super::budget::BudgetSpec::grid(),
-            )
-            .ok()
-            .map(|budget| budget.fit),
+            budget: budget.as_ref().map(|b| b.fit),
+            learned: budget.and_then(|b| b.learned),
         };
         out.complete(result, heads);
         Ok(())

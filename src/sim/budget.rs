@@ -16,9 +16,10 @@ use crate::data::error::SequenceError;
 use crate::data::experiment::Experiment;
 use crate::data::source::{head_grid, load_sequence};
 use crate::model::algebraic::run_algebraic;
+use crate::model::learned;
 use crate::model::metrics::Metrics;
 use crate::model::network::{ModelError, Network};
-use crate::model::params::{FeatureMap, Mode, Params};
+use crate::model::params::{FeatureMap, Mode, Params, Projection};
 use crate::model::sequence::Sequence;
 use crate::model::softmax::softmax_reference;
 use rayon::prelude::*;
@@ -53,6 +54,14 @@ pub enum BudgetError {
     Layer { layer: usize, last: usize },
     #[error("head {head} does not exist: this model has heads 0..={last}")]
     Head { head: usize, last: usize },
+    #[error(
+        "{projection} was learned for {holds}, so the budget of layer {layer} has no learned head to set against random features; budget that layer and head"
+    )]
+    NotLearnedHere {
+        projection: String,
+        holds: String,
+        layer: usize,
+    },
     #[error(transparent)]
     Sequence(#[from] SequenceError),
     #[error(transparent)]
@@ -128,6 +137,8 @@ pub struct BudgetFit {
     pub m_needed: f64,
     /// Where the free log-log line reaches the target (infinite when it does not fall).
     pub m_needed_free: f64,
+    /// ln attn_tv of the free log-log line at m = 1 (its intercept).
+    pub free_intercept: f64,
     /// Whether the free slope lies within [`LAW_SLOPE_TOLERANCE`] of −½ over the measured range.
     pub law_holds: bool,
     /// Whether m_needed lies outside the measured range of m.
@@ -157,6 +168,7 @@ impl BudgetFit {
                 free_r_squared: f64::NAN,
                 m_needed: f64::NAN,
                 m_needed_free: f64::NAN,
+                free_intercept: f64::NAN,
                 law_holds: false,
                 extrapolated: false,
             };
@@ -188,7 +200,7 @@ impl BudgetFit {
             .map(|(x, y)| (y - (intercept + slope * x)).powi(2))
             .sum();
         let amplitude = log_a.exp();
-        let m_needed = (amplitude / target).powi(2);
+        let m_needed = m_at(amplitude, target);
         let (low, high) = used
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (x, _)| {
@@ -200,14 +212,47 @@ impl BudgetFit {
             free_slope: slope,
             free_r_squared: r_squared_of(ss_free),
             m_needed,
-            m_needed_free: if slope < 0.0 {
-                ((target.ln() - intercept) / slope).exp()
-            } else {
-                f64::INFINITY
-            },
+            m_needed_free: m_at_free(intercept, slope, target),
+            free_intercept: intercept,
             law_holds: (slope + 0.5).abs() <= LAW_SLOPE_TOLERANCE,
             extrapolated: m_needed < low * (1.0 - 1e-9) || m_needed > high * (1.0 + 1e-9),
         }
+    }
+}
+
+impl BudgetFit {
+    /// The random m at which the fixed-slope fit gives `attn_tv`: (a / attn_tv)². This is how
+    /// many random hidden neurons the fit says would match a network with that attn_tv (NaN
+    /// when attn_tv is not positive and finite).
+    pub fn m_matching(&self, attn_tv: f64) -> f64 {
+        m_at(self.amplitude, attn_tv)
+    }
+
+    /// The same from the free log-log line: exp((ln attn_tv − intercept) / slope), infinite
+    /// when the line does not fall.
+    pub fn m_matching_free(&self, attn_tv: f64) -> f64 {
+        m_at_free(self.free_intercept, self.free_slope, attn_tv)
+    }
+}
+
+/// (a / attn_tv)², NaN unless attn_tv is positive and finite.
+fn m_at(amplitude: f64, attn_tv: f64) -> f64 {
+    if attn_tv.is_finite() && attn_tv > 0.0 {
+        (amplitude / attn_tv).powi(2)
+    } else {
+        f64::NAN
+    }
+}
+
+/// Where ln attn_tv = intercept + slope·ln m meets `attn_tv` (infinite when the line does not
+/// fall, NaN for an undefined line or attn_tv).
+fn m_at_free(intercept: f64, slope: f64, attn_tv: f64) -> f64 {
+    if !(attn_tv.is_finite() && attn_tv > 0.0 && intercept.is_finite() && slope.is_finite()) {
+        f64::NAN
+    } else if slope < 0.0 {
+        ((attn_tv.ln() - intercept) / slope).exp()
+    } else {
+        f64::INFINITY
     }
 }
 
@@ -224,6 +269,91 @@ pub struct HeadBudget {
     pub fit: BudgetFit,
     /// d·m'_needed: tripartite synapses at m_needed, one astrocyte process each.
     pub synapses_needed: f64,
+    /// With `projection = learned:FILE` holding this head: the learned network set against
+    /// the random features the sweep measured.
+    pub learned: Option<LearnedEquivalent>,
+}
+
+/// A head's learned network set against its random-feature budget: the random m that the
+/// budget's own fit says gives the learned network's attn_tv on the same sequence. The sweep
+/// is of random positive features (iid W from the experiment's seed, b = 0: the network
+/// learning started from), never of the learned file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LearnedEquivalent {
+    /// "learned:FILE", as the projection names it.
+    pub projection: String,
+    /// Hidden neurons of the learned network.
+    pub m: usize,
+    /// attn_tv of the learned network on this sequence (algebraic mode), measured with the
+    /// budget.
+    pub attn_tv: f64,
+    /// (a / attn_tv)²: random m at which the fixed-slope fit reaches the learned attn_tv.
+    pub m_equivalent: f64,
+    /// Where the free log-log line reaches the learned attn_tv.
+    pub m_equivalent_free: f64,
+    /// The file's own figures, measured on its held-out sentences when it was learned
+    /// (not on this sequence): learned, random at the same m, and random at a large m.
+    pub held_out_tv: f64,
+    pub held_out_tv_random: f64,
+    pub held_out_random_large: Option<(usize, f64)>,
+    /// The file's description of its training and held-out sentences.
+    pub training: String,
+}
+
+impl LearnedEquivalent {
+    /// The learned network of `params` (a learned projection holding its head) on `sequence`,
+    /// set against `fit`; None when the file does not hold this layer and head.
+    fn measure(
+        params: &Params,
+        sequence: &Sequence,
+        fit: &BudgetFit,
+    ) -> Result<Option<LearnedEquivalent>, ModelError> {
+        let Projection::Learned(id) = params.projection else {
+            return Ok(None);
+        };
+        let file = learned::file(id);
+        let Some(record) = file.records.iter().find(|r| r.head == params.head) else {
+            return Ok(None);
+        };
+        if file.layer != params.layer {
+            return Ok(None);
+        }
+        // The file's own m, whatever m the experiment sets: the budget sweeps m anyway.
+        let learned_params = Params {
+            mode: Mode::Algebraic,
+            m: file.hidden(),
+            ..params.clone()
+        };
+        let network = Network::new(&learned_params, sequence)?;
+        let output = run_algebraic(&network, sequence);
+        let reference = softmax_reference(sequence, params.schedule);
+        let attn_tv = Metrics::compute(&reference, &output).attn_tv;
+        Ok(Some(LearnedEquivalent {
+            projection: learned::name(id).to_string(),
+            m: file.hidden(),
+            attn_tv,
+            m_equivalent: fit.m_matching(attn_tv),
+            m_equivalent_free: fit.m_matching_free(attn_tv),
+            held_out_tv: record.held_out_tv,
+            held_out_tv_random: record.held_out_tv_random,
+            held_out_random_large: record.held_out_random_large,
+            training: file.training.clone(),
+        }))
+    }
+}
+
+/// The random network a learned one started from: positive features with the seed's iid W.
+/// Other projections are left as they are.
+pub fn random_sweep_params(params: &Params) -> Params {
+    if params.projection.is_learned() {
+        Params {
+            projection: Projection::Iid,
+            feature_map: FeatureMap::Positive,
+            ..params.clone()
+        }
+    } else {
+        params.clone()
+    }
 }
 
 impl HeadBudget {
@@ -244,7 +374,9 @@ impl HeadBudget {
 }
 
 /// The budget of one head: `params` (mode and m are set by the sweep, seeds count up from
-/// `params.seed`) on `sequence`.
+/// `params.seed`) on `sequence`. With a learned projection the sweep is of the random network
+/// learning started from ([`random_sweep_params`]), and the learned network is set against
+/// it ([`LearnedEquivalent`]).
 pub fn head_budget(
     params: &Params,
     sequence: &Sequence,
@@ -262,6 +394,7 @@ pub fn head_budget_reporting(
 ) -> Result<HeadBudget, BudgetError> {
     spec.validate()?;
     let reference = softmax_reference(sequence, params.schedule);
+    let random = random_sweep_params(params);
     let runs: Vec<(usize, u64)> = spec
         .ms
         .iter()
@@ -273,8 +406,8 @@ pub fn head_budget_reporting(
             let run_params = Params {
                 mode: Mode::Algebraic,
                 m,
-                seed: params.seed.wrapping_add(offset),
-                ..params.clone()
+                seed: random.seed.wrapping_add(offset),
+                ..random.clone()
             };
             let network = Network::new(&run_params, sequence)?;
             let output = run_algebraic(&network, sequence);
@@ -289,14 +422,15 @@ pub fn head_budget_reporting(
     let pairs: Vec<(usize, f64)> = points.iter().map(|p| (p.m, p.attn_tv)).collect();
     let fit = BudgetFit::of(&pairs, spec.target);
     let outputs = sequence.value_dim();
-    let hidden_needed = params.feature_map.hidden_count(
+    let learned = LearnedEquivalent::measure(params, sequence, &fit)?;
+    let hidden_needed = random.feature_map.hidden_count(
         fit.m_needed.ceil().max(1.0).min(u64::MAX as f64) as usize,
         sequence.key_dim(),
     );
     Ok(HeadBudget {
         layer: params.layer,
         head: params.head,
-        feature_map: params.feature_map,
+        feature_map: random.feature_map,
         outputs,
         points,
         fit,
@@ -305,6 +439,7 @@ pub fn head_budget_reporting(
         } else {
             f64::NAN
         },
+        learned,
     })
 }
 
@@ -349,7 +484,7 @@ pub fn layer_budget_reporting(
         None => (0..heads).collect(),
     };
     heads_chosen(chosen.len());
-    chosen
+    let budgets = chosen
         .into_iter()
         .map(|head| {
             let params = Params {
@@ -360,7 +495,19 @@ pub fn layer_budget_reporting(
             let sequence = load_sequence(&experiment.source, experiment.text.as_deref(), &params)?;
             head_budget_reporting(&params, &sequence, spec, point_done)
         })
-        .collect()
+        .collect::<Result<Vec<_>, BudgetError>>()?;
+    // A learned file that holds none of these heads is a mistake worth one sentence, not a
+    // silent budget of random features alone.
+    if let Projection::Learned(id) = experiment.params.projection
+        && budgets.iter().all(|b| b.learned.is_none())
+    {
+        return Err(BudgetError::NotLearnedHere {
+            projection: learned::name(id).to_string(),
+            holds: learned::file(id).describe(),
+            layer,
+        });
+    }
+    Ok(budgets)
 }
 
 /// What `tripartite budget --json` prints.
@@ -442,7 +589,123 @@ pub fn budget_table(experiment: &Experiment, spec: &BudgetSpec, heads: &[HeadBud
         out,
         "R² of the fixed-slope fit (negative: worse than a constant, the law is far off); slope of the free log-log line, m_free_fit where that line meets the target. synapses = d·m' at m_needed (one astrocyte process each); one astrocyte contacts ~1e5 synapses in rodents (Bushong et al. 2002), up to 2e6 in humans (Oberheim et al. 2009). \"does NOT hold\": the free log-log slope is further than {LAW_SLOPE_TOLERANCE} from −0.5.",
     );
+    learned_table(&mut out, heads);
     out
+}
+
+/// The learned network against the random sweep, for the heads a learned file holds.
+fn learned_table(out: &mut String, heads: &[HeadBudget]) {
+    let learned: Vec<(&HeadBudget, &LearnedEquivalent)> = heads
+        .iter()
+        .filter_map(|h| h.learned.as_ref().map(|l| (h, l)))
+        .collect();
+    let Some((_, first)) = learned.first() else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nLearned synapses ({}) against the random features swept above (positive, iid W from the same seed, b = 0):",
+        first.projection
+    );
+    let _ = writeln!(
+        out,
+        "{:>5} {:>4} {:>9} {:>10} {:>12} {:>12}   {:>16} {:>14} {:>20}",
+        "layer",
+        "head",
+        "learned m",
+        "attn_tv",
+        "≈ random m",
+        "≈ m_free_fit",
+        "held-out learned",
+        "random same m",
+        "random large m"
+    );
+    for (h, l) in &learned {
+        let large = l
+            .held_out_random_large
+            .map_or("—".to_string(), |(m, tv)| format!("{tv:.4} (m={m})"));
+        let _ = writeln!(
+            out,
+            "{:>5} {:>4} {:>9} {:>10.4} {:>12.3e} {:>12.3e}   {:>16.4} {:>14.4} {:>20}",
+            h.layer,
+            h.head,
+            l.m,
+            l.attn_tv,
+            l.m_equivalent,
+            l.m_equivalent_free,
+            l.held_out_tv,
+            l.held_out_tv_random,
+            large
+        );
+    }
+    for (h, l) in &learned {
+        let (low, high) = h
+            .points
+            .iter()
+            .fold((usize::MAX, 0), |(lo, hi), p| (lo.min(p.m), hi.max(p.m)));
+        let range = |m: f64| {
+            if m.is_finite() && (m < low as f64 || m > high as f64) {
+                format!(", outside the swept m = {low}…{high}")
+            } else {
+                String::new()
+            }
+        };
+        let law = if h.fit.law_holds {
+            format!(
+                "the 1/√m law holds here, and the free log-log line puts it at {:.1e}{}",
+                l.m_equivalent_free,
+                range(l.m_equivalent_free)
+            )
+        } else {
+            format!(
+                "the 1/√m law does NOT hold here (free slope {:.2}), and the free log-log line puts it at {:.1e}{}",
+                h.fit.free_slope,
+                l.m_equivalent_free,
+                range(l.m_equivalent_free)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "layer {} head {}: learned m = {} ≈ random m = {:.1e} on this sequence by the fit attn_tv ≈ a·m^(−1/2) that m_needed comes from{}; {law}.{}",
+            h.layer,
+            h.head,
+            l.m,
+            l.m_equivalent,
+            range(l.m_equivalent),
+            held_out_sentence(l)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "attn_tv: the learned network on this sequence (algebraic), measured now; ≈ random m: where each fit of the sweep reaches it. The held-out columns are the file's own figures, measured on its held-out sentences when it was learned ({}), not on this sequence.",
+        first.training
+    );
+}
+
+/// " On its held-out sentences: learned 0.128 against random 0.173 at m = 100000." (or
+/// nothing without a held-out figure).
+fn held_out_sentence(l: &LearnedEquivalent) -> String {
+    if !l.held_out_tv.is_finite() {
+        return String::new();
+    }
+    match l.held_out_random_large {
+        Some((m, tv)) if tv.is_finite() => format!(
+            " On the file's held-out sentences: learned {:.4} against random {:.4} at m = {m} ({}).",
+            l.held_out_tv,
+            tv,
+            if (l.held_out_tv - tv).abs() <= 0.1 * tv {
+                "about the same"
+            } else if l.held_out_tv < tv {
+                "learned better"
+            } else {
+                "learned worse"
+            }
+        ),
+        _ => format!(
+            " On the file's held-out sentences: learned {:.4} against random {:.4} at the same m.",
+            l.held_out_tv, l.held_out_tv_random
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -462,6 +725,44 @@ mod tests {
         assert!((fit.m_needed_free - 40_000.0).abs() < 1e-6, "{fit:?}");
         assert!((fit.r_squared - 1.0).abs() < 1e-12);
         assert!(fit.law_holds && fit.extrapolated);
+    }
+
+    #[test]
+    fn the_matching_m_inverts_each_fit() {
+        // attn_tv = 2/√m exactly: the m that gives attn_tv 2/√12 345 is 12 345.
+        let points: Vec<(usize, f64)> = [100usize, 400, 1600, 6400]
+            .iter()
+            .map(|&m| (m, 2.0 / (m as f64).sqrt()))
+            .collect();
+        let fit = BudgetFit::of(&points, 0.01);
+        let tv = 2.0 / 12_345f64.sqrt();
+        assert!(
+            (fit.m_matching(tv) / 12_345.0 - 1.0).abs() < 1e-9,
+            "{fit:?}"
+        );
+        assert!((fit.m_matching_free(tv) / 12_345.0 - 1.0).abs() < 1e-9);
+        // The target's own m is m_needed.
+        assert_eq!(fit.m_matching(0.01), fit.m_needed);
+        // attn_tv = 0.3·m^(−1/4): the free line finds m = 5000 again; the fixed-slope fit,
+        // forced to −½, puts that attn_tv elsewhere, at (a / attn_tv)².
+        let points: Vec<(usize, f64)> = [1000usize, 4000, 16000]
+            .iter()
+            .map(|&m| (m, 0.3 * (m as f64).powf(-0.25)))
+            .collect();
+        let fit = BudgetFit::of(&points, 0.05);
+        let tv = 0.3 * 5000f64.powf(-0.25);
+        assert!(
+            (fit.m_matching_free(tv) / 5000.0 - 1.0).abs() < 1e-9,
+            "{fit:?}"
+        );
+        let fixed = fit.m_matching(tv);
+        assert!((fixed - (fit.amplitude / tv).powi(2)).abs() < 1e-9 * fixed);
+        assert!((fixed / 5000.0 - 1.0).abs() > 0.01, "{fixed}");
+        // Undefined inputs, and a line that does not fall.
+        assert!(fit.m_matching(0.0).is_nan() && fit.m_matching(f64::NAN).is_nan());
+        assert!(fit.m_matching_free(-1.0).is_nan());
+        let flat = BudgetFit::of(&[(100, 0.2), (400, 0.2)], 0.05);
+        assert_eq!(flat.m_matching_free(0.1), f64::INFINITY);
     }
 
     #[test]

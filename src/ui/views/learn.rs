@@ -52,6 +52,8 @@ struct Live {
     held_out_tv: BTreeMap<usize, Vec<[f64; 2]>>,
     /// Learning has started (the sentences are encoded).
     started: bool,
+    /// Sentences encoded so far, of how many (training and held-out together).
+    encoded: (usize, usize),
 }
 
 /// What a finished job hands back.
@@ -278,6 +280,10 @@ impl LearnWindow {
             let report = |event: LearnEvent| {
                 let mut live = their_live.lock().unwrap_or_else(|p| p.into_inner());
                 match event {
+                    LearnEvent::Encoded {
+                        sentence,
+                        sentences,
+                    } => live.encoded = (sentence, sentences),
                     LearnEvent::Started { .. } => live.started = true,
                     LearnEvent::Step { head, step, loss } => {
                         live.loss
@@ -492,17 +498,34 @@ impl LearnWindow {
             };
             let total = (heads * job.steps).max(1);
             let done = job.steps_done.load(Ordering::Relaxed).min(total);
-            let text = if !live.started {
-                "encoding the sentences with the model…".to_string()
+            let (fraction, text) = if !live.started {
+                // Before learning, the bar counts the sentences the model has encoded.
+                let (encoded, sentences) = live.encoded;
+                (
+                    encoded as f32 / sentences.max(1) as f32,
+                    if sentences == 0 {
+                        "reading the sentences…".to_string()
+                    } else {
+                        format!(
+                            "encoding sentence {encoded}/{sentences} with the model · {:.0} s",
+                            job.started.elapsed().as_secs_f64()
+                        )
+                    },
+                )
             } else if done >= total {
-                "measuring, and running the random baseline…".to_string()
+                (
+                    1.0,
+                    "measuring, and running the random baseline…".to_string(),
+                )
             } else {
-                format!(
-                    "{done} of {total} steps · {:.0} s",
-                    job.started.elapsed().as_secs_f64()
+                (
+                    done as f32 / total as f32,
+                    format!(
+                        "{done} of {total} steps · {:.0} s",
+                        job.started.elapsed().as_secs_f64()
+                    ),
                 )
             };
-            let fraction = done as f32 / total as f32;
             ui.add(
                 egui::ProgressBar::new(fraction)
                     .text(format!("{:.0} % · {text}", 100.0 * fraction)),

@@ -185,6 +185,11 @@ impl HeadsOverview {
         // Beside the budget of random features (m_needed): what learned synapses reached.
         if let Some(line) = crate::ui::views::learn::learned_summary(&experiment.params) {
             ui.label(line);
+            theme::caption(
+                ui,
+                "“≈ m” under m_needed: the random m at which the head's budget fit matches the \
+                 learned network on this sentence (hover a head for more).",
+            );
         }
         let shown = *self
             .state
@@ -598,14 +603,18 @@ fn upload(ctx: &egui::Context, head: &HeadResult, net: bool) -> TextureHandle {
 
 /// The accessible name of a finished head's cell.
 pub fn cell_label(head: &HeadResult) -> String {
-    format!(
+    let mut label = format!(
         "Head {} of layer {}: attn_tv {} ({}), calcium_corr {}",
         head.head,
         head.layer,
         theme::sig(head.metrics.attn_tv),
         Quality::of(head.metrics.attn_tv).word(),
         theme::sig(head.metrics.calcium_corr)
-    )
+    );
+    if let Some(equivalent) = learned_equivalent_text(head) {
+        label.push_str(&format!(", learned ≈ random m {equivalent}"));
+    }
+    label
 }
 
 /// One head's cell; a click on it opens the head, a click inside one of its matrices picks
@@ -719,7 +728,7 @@ fn head_cell(
         FontId::proportional(14.5),
         text,
     );
-    painter.text(
+    let calcium_text = painter.text(
         pos2(left, below + 18.0),
         Align2::LEFT_TOP,
         format!("calcium_corr {}", theme::sig(head.metrics.calcium_corr)),
@@ -733,13 +742,34 @@ fn head_cell(
         FontId::proportional(12.5),
         theme::CAPTION,
     );
+    if let Some(equivalent) = learned_equivalent_text(head) {
+        // Under m_needed, in the longest wording that clears the calcium figure.
+        let room = rect.right() - 10.0 - calcium_text.right() - 8.0;
+        let font = FontId::proportional(12.5);
+        let galley = [
+            format!("learned ≈ random m {equivalent}"),
+            format!("learned ≈ m {equivalent}"),
+            format!("≈ m {equivalent}"),
+        ]
+        .into_iter()
+        .map(|words| painter.layout_no_wrap(words, font.clone(), theme::CAPTION))
+        .reduce(|fits, next| if fits.size().x <= room { fits } else { next })
+        .expect("three wordings");
+        if galley.size().x <= room {
+            painter.galley(
+                pos2(rect.right() - 10.0 - galley.size().x, below + 18.0),
+                galley,
+                theme::CAPTION,
+            );
+        }
+    }
     let response = response
         .on_hover_cursor(egui::CursorIcon::PointingHand)
         .on_hover_text(format!(
             "Head {} of layer {} ({}, m = {}, {} mode)\n\
              attn_tv = {}: {} (good below {GOOD_TV}, poor from {POOR_TV})\n\
              calcium_corr = {}: how closely the astrocyte's calcium follows the softmax normaliser Z_t\n\
-             m_needed = {}: {}\n\
+             m_needed = {}: {}\n{}\
              Click to open this head in the main view.",
             head.head,
             head.layer,
@@ -751,6 +781,7 @@ fn head_cell(
             theme::sig(head.metrics.calcium_corr),
             m_needed_text(head),
             m_needed_help(head),
+            learned_help(head),
         ));
     (response, picked)
 }
@@ -786,6 +817,45 @@ fn m_needed_help(head: &HeadResult) -> String {
         } else {
             format!("{})", theme::sig(fit.free_slope))
         },
+    )
+}
+
+/// The random m that the head's budget fit says matches its learned network, in short
+/// scientific form; None without a learned network (or a fit).
+fn learned_equivalent_text(head: &HeadResult) -> Option<String> {
+    let learned = head.learned.as_ref()?;
+    Some(if learned.m_equivalent.is_finite() {
+        format!("{:.1e}", learned.m_equivalent)
+    } else {
+        "?".to_string()
+    })
+}
+
+/// The learned-against-random line of the hover text (empty without a learned network).
+fn learned_help(head: &HeadResult) -> String {
+    let Some(learned) = &head.learned else {
+        return String::new();
+    };
+    format!(
+        "learned ≈ random m {}: the learned network (m = {}) has attn_tv {} on this sentence \
+         (algebraic mode); the same fit reaches that at random m = {} ({} by the free log-log \
+         line). On the file's held-out sentences, measured when it was learned: learned {}, \
+         random at the same m {}{}.\n",
+        learned_equivalent_text(head).unwrap_or_default(),
+        learned.m,
+        theme::sig(learned.attn_tv),
+        theme::sig(learned.m_equivalent),
+        theme::sig(learned.m_equivalent_free),
+        theme::sig(learned.held_out_tv),
+        theme::sig(learned.held_out_tv_random),
+        learned
+            .held_out_random_large
+            .map(|(m, tv)| format!(
+                ", random at m = {} {}",
+                theme::thousands(m as f64, 0),
+                theme::sig(tv)
+            ))
+            .unwrap_or_default(),
     )
 }
 
