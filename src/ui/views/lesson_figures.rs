@@ -54,9 +54,9 @@ pub fn ui(
         .rev()
         .find_map(|s| s.experiment.as_ref())
         .map(|e| &e.experiment);
-    ui.add_space(10.0);
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.label(RichText::new("Figures of this step").size(16.0).strong());
+    let frame = egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(TITLE).size(16.0).strong());
         ui.label(
             RichText::new("measured now on the run on screen")
                 .size(13.0)
@@ -79,6 +79,24 @@ pub fn ui(
             }
         }
     });
+    // The whole box as one accessible group, so a test can check that it is in sight.
+    frame
+        .response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, BOX_LABEL));
+}
+
+/// The box's heading.
+const TITLE: &str = "Figures of this step";
+
+/// The accessible name of the whole box (its heading is a label of its own).
+pub const BOX_LABEL: &str = "Figures of this step (box)";
+
+/// Whether step `index` of `lesson` has a figures box.
+pub fn has_box(lesson: &Lesson, index: usize) -> bool {
+    lesson
+        .steps
+        .get(index)
+        .is_some_and(|s| !s.figures.is_empty())
 }
 
 /// The lines one figure shows.
