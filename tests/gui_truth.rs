@@ -375,7 +375,9 @@ fn the_matrices_hover_names_both_tokens_by_label_and_place_counted_from_one() {
     h.run_steps(2);
     let tokens = &end.run.as_ref().unwrap().tokens;
     let n = tokens.len();
-    let grid = h.get_by_label("Transformer softmax A_soft").rect();
+    let grid = h
+        .get_by_role_and_label(egui::accesskit::Role::Canvas, "Transformer softmax A_soft")
+        .rect();
     let cell = grid.height() / n as f32;
     // Row 4 (query 't4'), column 2 (key 't2'), counted from 0 in the matrix.
     h.hover_at(grid.left_top() + egui::vec2(2.5 * cell, 4.5 * cell));

@@ -74,8 +74,19 @@ pub fn ui(
             return;
         };
         for figure in &step.figures {
-            for line in lines(ui, figure, snapshot, history, experiment) {
-                ui.add(egui::Label::new(RichText::new(line).size(FIGURE_SIZE)).wrap());
+            match (figure, experiment) {
+                // A what-if over two settings or more reads as a table: one line per run
+                // would wrap in the narrow panel and push the box out of sight.
+                (Figure::WhatIf { metrics, axes }, Some(experiment))
+                    if metrics.len() == 1 && axes.len() >= 2 =>
+                {
+                    what_if_table(ui, experiment, snapshot, metrics[0], axes);
+                }
+                _ => {
+                    for line in lines(ui, figure, snapshot, history, experiment) {
+                        ui.add(egui::Label::new(RichText::new(line).size(FIGURE_SIZE)).wrap());
+                    }
+                }
             }
         }
     });
@@ -320,6 +331,94 @@ fn median_jump_closed(
     Some((shares[shares.len() / 2], last))
 }
 
+/// A parameter by the name the panel shows.
+fn panel_name(key: &str) -> &str {
+    crate::ui::views::params::panel_label(key).unwrap_or(key)
+}
+
+/// The what-if run of the step's experiment with the learner's settings and `edits`; an
+/// edit the parameter refuses gives its sentence instead.
+fn what_if(
+    ui: &egui::Ui,
+    experiment: &Experiment,
+    snapshot: &Snapshot,
+    edits: &[(String, String)],
+) -> Job {
+    let mut edited = Experiment {
+        params: snapshot.params.clone(),
+        ..experiment.clone()
+    };
+    for (key, value) in edits {
+        if let Some(param) = Param::named(key)
+            && let Err(error) = param.set_text(&mut edited.params, value)
+        {
+            return Job::Failed(format!("{} = {value}: {error}", panel_name(key)));
+        }
+    }
+    job(ui.ctx(), &edited)
+}
+
+/// A what-if over two settings or more, with one metric, as a table: a row per combination
+/// of all settings but the last, a column per value of the last. Cells under way say
+/// "running…"; a run that could not be made is a dash, with its reason under the table.
+fn what_if_table(
+    ui: &mut egui::Ui,
+    experiment: &Experiment,
+    snapshot: &Snapshot,
+    metric: Metric,
+    axes: &[crate::data::lesson_figures::Axis],
+) {
+    let Some((columns, rows)) = axes.split_last() else {
+        return;
+    };
+    let row_names: Vec<&str> = rows.iter().map(|a| panel_name(&a.key)).collect();
+    ui.add(
+        egui::Label::new(
+            RichText::new(format!(
+                "{} of a whole run at each {} (rows) and {} (columns):",
+                metric.name(),
+                row_names.join(", "),
+                panel_name(&columns.key)
+            ))
+            .size(FIGURE_SIZE),
+        )
+        .wrap(),
+    );
+    let mut failure = None;
+    let id = ui.scope_id().with(("what-if table", format!("{axes:?}")));
+    egui::Grid::new(id)
+        .spacing([10.0, 2.0])
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("");
+            for value in &columns.values {
+                ui.label(RichText::new(value).size(FIGURE_SIZE).strong());
+            }
+            ui.end_row();
+            for combination in combinations(rows) {
+                let name: Vec<&str> = combination.iter().map(|(_, v)| v.as_str()).collect();
+                ui.label(RichText::new(name.join(", ")).size(FIGURE_SIZE).strong());
+                for value in &columns.values {
+                    let mut edits = combination.clone();
+                    edits.push((columns.key.clone(), value.clone()));
+                    let cell = match what_if(ui, experiment, snapshot, &edits) {
+                        Job::Running => "running…".to_string(),
+                        Job::Done(m) => format_metric(metric, metric_value(&m, metric)),
+                        Job::Failed(reason) => {
+                            failure.get_or_insert(reason);
+                            "—".to_string()
+                        }
+                    };
+                    ui.label(RichText::new(cell).size(FIGURE_SIZE).monospace());
+                }
+                ui.end_row();
+            }
+        });
+    if let Some(reason) = failure {
+        ui.add(egui::Label::new(RichText::new(reason).size(FIGURE_SIZE)).wrap());
+    }
+}
+
 /// One what-if line: the metrics of a whole run with `edits`, or that it is under way.
 fn what_if_line(
     ui: &egui::Ui,
@@ -328,22 +427,12 @@ fn what_if_line(
     metrics: &[Metric],
     edits: &[(String, String)],
 ) -> String {
-    let mut edited = Experiment {
-        params: snapshot.params.clone(),
-        ..experiment.clone()
-    };
-    let mut setting = Vec::new();
-    for (key, value) in edits {
-        let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
-        setting.push(format!("{name} = {value}"));
-        if let Some(param) = Param::named(key)
-            && let Err(error) = param.set_text(&mut edited.params, value)
-        {
-            return format!("{}: {error}", setting.join(", "));
-        }
-    }
+    let setting: Vec<String> = edits
+        .iter()
+        .map(|(key, value)| format!("{} = {value}", panel_name(key)))
+        .collect();
     let setting = setting.join(", ");
-    let result = match job(ui.ctx(), &edited) {
+    let result = match what_if(ui, experiment, snapshot, edits) {
         Job::Running => "running…".to_string(),
         Job::Failed(reason) => reason,
         Job::Done(m) => metrics
