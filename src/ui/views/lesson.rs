@@ -31,6 +31,9 @@ pub struct LessonWorld<'a> {
     pub tab: Tab,
     /// Selected tokens, from 0.
     pub selected_tokens: &'a [usize],
+    /// Whether the app is presented (F5): the narrow, magnified panel keeps the figures in
+    /// the text's flow, so the text a class reads keeps its room.
+    pub presented: bool,
 }
 
 /// An open lesson and where the learner is in it.
@@ -386,8 +389,10 @@ impl LessonPlayer {
         // The figures the step quotes stay in sight above the buttons while the learner reads
         // (and scrolls) the text, the question and its explanation: a long step at 1280×800
         // pushed a box under its text below the fold. A box taller than half the panel
-        // scrolls on its own, so the text keeps the other half.
-        if super::lesson_figures::has_box(&open.lesson, index) {
+        // scrolls on its own, so the text keeps the other half. Presented (F5), the panel is
+        // narrow and magnified: there the box follows the text, which keeps its room.
+        let pinned = !world.presented && super::lesson_figures::has_box(&open.lesson, index);
+        if pinned {
             let most = (ui.available_height() * FIGURES_SHARE).max(80.0);
             egui::Panel::bottom("lesson figures")
                 .show_separator_line(false)
@@ -459,6 +464,17 @@ impl LessonPlayer {
                             .color(theme::CAPTION),
                         );
                     }
+                }
+                if !pinned && super::lesson_figures::has_box(&open.lesson, index) {
+                    ui.add_space(10.0);
+                    let shown = step.question.is_none() || revealed; // would answer it
+                    super::lesson_figures::ui(
+                        ui,
+                        &open.lesson,
+                        index,
+                        (world.snapshot, world.history),
+                        shown,
+                    );
                 }
                 if !needed.is_empty() {
                     ui.add_space(10.0);

@@ -78,10 +78,9 @@ pub fn ui(
                 // A what-if over two settings or more reads as a table: one line per run
                 // would wrap in the narrow panel and push the box out of sight.
                 (Figure::WhatIf { metrics, axes }, Some(experiment))
-                    if metrics.len() == 1 && axes.len() >= 2 =>
-                {
-                    what_if_table(ui, experiment, snapshot, metrics[0], axes);
-                }
+                    if metrics.len() == 1
+                        && axes.len() >= 2
+                        && what_if_table(ui, experiment, snapshot, metrics[0], axes) => {}
                 _ => {
                     for line in lines(ui, figure, snapshot, history, experiment) {
                         ui.add(egui::Label::new(RichText::new(line).size(FIGURE_SIZE)).wrap());
@@ -358,19 +357,79 @@ fn what_if(
     job(ui.ctx(), &edited)
 }
 
+/// Room between the table's columns (points).
+const TABLE_SPACING: f32 = 8.0;
+
 /// A what-if over two settings or more, with one metric, as a table: a row per combination
-/// of all settings but the last, a column per value of the last. Cells under way say
-/// "running…"; a run that could not be made is a dash, with its reason under the table.
+/// of all settings but the last, a column per value of the last. Cells under way show "…"
+/// (with a count of them under the table); a run that could not be made is a dash, with its
+/// reason under the table. Returns false, drawing nothing, when the table would be wider than
+/// the box (it would widen the panel for good): the caller then shows one line per run.
 fn what_if_table(
     ui: &mut egui::Ui,
     experiment: &Experiment,
     snapshot: &Snapshot,
     metric: Metric,
     axes: &[crate::data::lesson_figures::Axis],
-) {
+) -> bool {
     let Some((columns, rows)) = axes.split_last() else {
-        return;
+        return false;
     };
+    let mut failure = None;
+    let mut running = 0;
+    // (row label, cells) per row; a cell under way is measured as a typical value.
+    let table: Vec<(String, Vec<String>)> = combinations(rows)
+        .into_iter()
+        .map(|combination| {
+            let name: Vec<&str> = combination.iter().map(|(_, v)| v.as_str()).collect();
+            let cells = columns
+                .values
+                .iter()
+                .map(|value| {
+                    let mut edits = combination.clone();
+                    edits.push((columns.key.clone(), value.clone()));
+                    match what_if(ui, experiment, snapshot, &edits) {
+                        Job::Running => {
+                            running += 1;
+                            "…".to_string()
+                        }
+                        Job::Done(m) => format_metric(metric, metric_value(&m, metric)),
+                        Job::Failed(reason) => {
+                            failure.get_or_insert(reason);
+                            "—".to_string()
+                        }
+                    }
+                })
+                .collect();
+            (name.join(", "), cells)
+        })
+        .collect();
+    let painter = ui.painter();
+    let width = |text: &str, font: egui::FontId| {
+        painter
+            .layout_no_wrap(text.to_string(), font, egui::Color32::BLACK)
+            .size()
+            .x
+    };
+    let strong = egui::FontId::proportional(FIGURE_SIZE);
+    let mono = egui::FontId::monospace(FIGURE_SIZE);
+    let typical = width("0.000", mono.clone());
+    let label_width = table
+        .iter()
+        .map(|(name, _)| width(name, strong.clone()))
+        .fold(0.0, f32::max);
+    let columns_width: f32 = (0..columns.values.len())
+        .map(|k| {
+            table
+                .iter()
+                .map(|(_, cells)| width(&cells[k], mono.clone()).max(typical))
+                .fold(width(&columns.values[k], strong.clone()), f32::max)
+        })
+        .sum();
+    let needed = label_width + columns_width + TABLE_SPACING * columns.values.len() as f32;
+    if needed > ui.available_width() {
+        return false;
+    }
     let row_names: Vec<&str> = rows.iter().map(|a| panel_name(&a.key)).collect();
     ui.add(
         egui::Label::new(
@@ -384,10 +443,9 @@ fn what_if_table(
         )
         .wrap(),
     );
-    let mut failure = None;
     let id = ui.scope_id().with(("what-if table", format!("{axes:?}")));
     egui::Grid::new(id)
-        .spacing([10.0, 2.0])
+        .spacing([TABLE_SPACING, 2.0])
         .striped(true)
         .show(ui, |ui| {
             ui.label("");
@@ -395,28 +453,21 @@ fn what_if_table(
                 ui.label(RichText::new(value).size(FIGURE_SIZE).strong());
             }
             ui.end_row();
-            for combination in combinations(rows) {
-                let name: Vec<&str> = combination.iter().map(|(_, v)| v.as_str()).collect();
-                ui.label(RichText::new(name.join(", ")).size(FIGURE_SIZE).strong());
-                for value in &columns.values {
-                    let mut edits = combination.clone();
-                    edits.push((columns.key.clone(), value.clone()));
-                    let cell = match what_if(ui, experiment, snapshot, &edits) {
-                        Job::Running => "running…".to_string(),
-                        Job::Done(m) => format_metric(metric, metric_value(&m, metric)),
-                        Job::Failed(reason) => {
-                            failure.get_or_insert(reason);
-                            "—".to_string()
-                        }
-                    };
+            for (name, cells) in &table {
+                ui.label(RichText::new(name).size(FIGURE_SIZE).strong());
+                for cell in cells {
                     ui.label(RichText::new(cell).size(FIGURE_SIZE).monospace());
                 }
                 ui.end_row();
             }
         });
+    if running > 0 {
+        ui.label(RichText::new(format!("{running} of these runs: running…")).size(FIGURE_SIZE));
+    }
     if let Some(reason) = failure {
         ui.add(egui::Label::new(RichText::new(reason).size(FIGURE_SIZE)).wrap());
     }
+    true
 }
 
 /// One what-if line: the metrics of a whole run with `edits`, or that it is under way.
