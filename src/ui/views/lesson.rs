@@ -394,7 +394,7 @@ impl LessonPlayer {
         let pinned = !world.presented && super::lesson_figures::has_box(&open.lesson, index);
         if pinned {
             let most = (ui.available_height() * FIGURES_SHARE).max(80.0);
-            egui::Panel::bottom("lesson figures")
+            let shown_box = egui::Panel::bottom("lesson figures")
                 .show_separator_line(false)
                 .resizable(false)
                 .show(ui, |ui| {
@@ -413,6 +413,19 @@ impl LessonPlayer {
                         });
                     ui.add_space(4.0);
                 });
+            // The panel takes the height its content had last frame: when that changed (a
+            // new step, the answer revealed), draw again at once, or an idle window would
+            // keep the box cut until the next event.
+            let height = shown_box.response.rect.height();
+            let id = egui::Id::unique("lesson figures height");
+            let before: Option<f32> = ui.data_mut(|d| {
+                let before = d.get_temp(id);
+                d.insert_temp(id, height);
+                before
+            });
+            if before.is_none_or(|h| (h - height).abs() > 0.5) {
+                ui.ctx().request_repaint();
+            }
         }
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
