@@ -426,3 +426,37 @@ fn in_a_live_layer_the_selected_heads_metrics_row_is_in_the_window_above_the_tim
         );
     }
 }
+
+#[test]
+fn the_matrices_tiles_caption_says_a_row_forms_during_its_read_slot() {
+    // Mid-way through read slot 1, A_net's row 't0' is already drawn (the live overlay): the
+    // caption must say that a row forms in its read slot, not that it fills when it ends.
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let run = h.state().snapshot().unwrap().run.clone().unwrap();
+    let read = run
+        .slots
+        .iter()
+        .find(|s| s.phase == tripartite::model::schedule::Phase::Read)
+        .unwrap()
+        .clone();
+    let middle = read.start_step + (read.end_step() - read.start_step) / 2;
+    h.state_mut()
+        .send(tripartite::sim::Command::RunToStep(middle));
+    wait_snapshot(&mut h, "the middle of read slot 1", |s| s.step >= middle);
+    h.run_steps(3);
+    let title = h
+        .get_by_label_contains("Attention: transformer vs neurons")
+        .rect();
+    h.hover_at(title.center());
+    wait_for_label(&mut h, "Rows: queries, columns: keys");
+    assert!(
+        h.query_by_label_contains("A_net's row t forms in read slot t")
+            .is_some(),
+        "the caption says a row forms during its read slot"
+    );
+    assert!(
+        h.query_by_label_contains("fills as read slots end")
+            .is_none(),
+        "no caption says A_net fills only as read slots end"
+    );
+}
