@@ -433,12 +433,11 @@ fn the_matrices_tiles_caption_says_a_row_forms_during_its_read_slot() {
     // caption must say that a row forms in its read slot, not that it fills when it ends.
     let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
     let run = h.state().snapshot().unwrap().run.clone().unwrap();
-    let read = run
+    let read = *run
         .slots
         .iter()
         .find(|s| s.phase == tripartite::model::schedule::Phase::Read)
-        .unwrap()
-        .clone();
+        .unwrap();
     let middle = read.start_step + (read.end_step() - read.start_step) / 2;
     h.state_mut()
         .send(tripartite::sim::Command::RunToStep(middle));
