@@ -149,6 +149,18 @@ fn a_twin_runs_beside_the_current_experiment_and_its_comparison_appears() {
     assert!(h.query_by_label_contains("m: 256 → 1024").is_some());
     assert!(h.query_by_label("A_net change (twin)").is_some());
     assert!(h.query_by_label("Calcium of both runs (twin)").is_some());
+    // Each side says which run it is (issue 25 §1): layer, head, whether it ran alone, m.
+    let params = &comparison.reference.experiment.params;
+    for m in [params.m, 1024] {
+        let side = format!(
+            "layer {} · head {} (one head) · m = {m} · seed {}",
+            params.layer, params.head, params.seed
+        );
+        assert!(
+            h.query_by_label_contains(&side).is_some(),
+            "a side names its run: \"{side}\""
+        );
+    }
     h.snapshot("compare_twin");
     h.get_by_label("Close twin").click();
     h.run_steps(2);

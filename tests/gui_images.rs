@@ -157,7 +157,8 @@ fn a_colour_image_for_a_vit_folder_gets_its_overlays() {
     h.drag_at(corner);
     h.drop_at(corner);
     h.run_steps(2);
-    h.get_by_label("Where patch row 3, column 3 looks");
+    // Named by its token's label and place, as the matrices' hover names it.
+    h.get_by_label("Where patch 'r3c3' (token 17/17) looks");
     // A second image from the same folder is read by the same ViT.
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other.png");

@@ -3,7 +3,8 @@
 //! whatever its `done_when` asks, with a reset and a run again), and the window's accessible
 //! text is read at each of those states. Every number in the step's words (text, question,
 //! choices, why) must appear in that text outside the lesson's own paragraphs: in a view,
-//! the parameter panel, or the "Figures of this step" box the app measures.
+//! the parameter panel, or the "Figures of this step" box the app measures. That box is in
+//! sight without scrolling, at 1280×800 and 1024×768, at each of those states.
 
 mod common;
 
@@ -179,12 +180,14 @@ fn value_to_set(step: &Step, key: &str, low: f64, high: f64) -> f64 {
         .unwrap_or(low)
 }
 
-/// Plays step `index` (from 0) of the open lesson, reading the screen at each state; returns
-/// what the screen said at all of them.
-fn play(h: &mut Harness<'_, TripartiteApp>, lesson: &Lesson, index: usize) -> Vec<String> {
+/// What a test does at each state of a step: the harness, the lesson, the step (from 0).
+type Look<'a> = dyn FnMut(&mut Harness<'_, TripartiteApp>, &Lesson, usize) + 'a;
+
+/// Plays step `index` (from 0) of the open lesson as a learner would, calling `look` at each
+/// state the learner sees: after the setup, at the end of the run, and after any setting
+/// the step asks for has been run to its end.
+fn play(h: &mut Harness<'_, TripartiteApp>, lesson: &Lesson, index: usize, look: &mut Look<'_>) {
     let step = &lesson.steps[index];
-    let own = step_words(step);
-    let mut seen = Vec::new();
     for action in &step.setup {
         match *action {
             SetupAction::RunThrough(slot) => {
@@ -220,10 +223,10 @@ fn play(h: &mut Harness<'_, TripartiteApp>, lesson: &Lesson, index: usize) -> Ve
             index + 1
         );
     }
-    seen.push(screen_text(h, &own));
+    look(h, lesson, index);
     run_to_end(h);
     wait_figures(h);
-    seen.push(screen_text(h, &own));
+    look(h, lesson, index);
     let mut edited = false;
     for condition in &step.done_when {
         if let Condition::ParamBetween { key, low, high } = condition {
@@ -245,21 +248,20 @@ fn play(h: &mut Harness<'_, TripartiteApp>, lesson: &Lesson, index: usize) -> Ve
         wait_snapshot(h, "the reset", |s| s.step == 0 && s.run.is_some());
         run_to_end(h);
         wait_figures(h);
-        seen.push(screen_text(h, &own));
+        look(h, lesson, index);
     }
-    seen
 }
 
-/// Plays every step of bundled lesson `number` (from 0) and checks its quoted numbers.
-fn every_quoted_number_is_on_screen(number: usize) {
+/// Plays every step of bundled lesson `number` (from 0) in a window `size` points large,
+/// calling `look` at each state of each step (see [`play`]); returns the lesson.
+fn walk(number: usize, size: [f32; 2], look: &mut Look<'_>) -> Lesson {
     let bundled = &lesson::bundled()[number];
     let lesson = bundled.lesson().unwrap();
-    let mut h = common::app_harness(common::classroom(), SIZE, 1.0);
+    let mut h = common::app_harness(common::classroom(), size, 1.0);
     // The generation of the run before each step: a step that loads an experiment waits for
     // a newer one (the same example may be loaded again, with the same settings).
     let mut before = h.state().snapshot().map_or(0, |s| s.generation);
     command(&mut h, AppCommand::StartLesson(number));
-    let mut missing = Vec::new();
     for index in 0..lesson.steps.len() {
         let what = format!("{} step {}", lesson.title, index + 1);
         wait_for(&mut h, &what, |app| {
@@ -278,7 +280,23 @@ fn every_quoted_number_is_on_screen(number: usize) {
             });
             (at == Some(index) && running).then_some(())
         });
-        let seen = play(&mut h, &lesson, index);
+        play(&mut h, &lesson, index, look);
+        if index + 1 < lesson.steps.len() {
+            wait_for(&mut h, "Next to light up", |app| {
+                app.lesson().can_advance(app.lesson_world()).then_some(())
+            });
+            before = h.state().snapshot().map_or(0, |s| s.generation);
+            command(&mut h, AppCommand::LessonNext);
+        }
+    }
+    lesson
+}
+
+/// Plays every step of bundled lesson `number` (from 0) and checks its quoted numbers.
+fn every_quoted_number_is_on_screen(number: usize) {
+    // What the screen said at each state, by step.
+    let mut seen: Vec<(usize, String)> = Vec::new();
+    let lesson = walk(number, SIZE, &mut |h, lesson, index| {
         let step = &lesson.steps[index];
         // The paragraph is on screen, and it is what `screen_text` leaves out.
         let paragraph = plain(&step.text);
@@ -292,6 +310,15 @@ fn every_quoted_number_is_on_screen(number: usize) {
             lesson.title,
             index + 1
         );
+        seen.push((index, screen_text(h, &step_words(step))));
+    });
+    let mut missing = Vec::new();
+    for (index, step) in lesson.steps.iter().enumerate() {
+        let seen: Vec<&str> = seen
+            .iter()
+            .filter(|(i, _)| *i == index)
+            .map(|(_, text)| text.as_str())
+            .collect();
         for words in step_words(step) {
             for quoted in numbers(&words) {
                 if !seen.iter().any(|screen| shows(screen, &quoted)) {
@@ -309,16 +336,85 @@ fn every_quoted_number_is_on_screen(number: usize) {
                 }
             }
         }
-        if index + 1 < lesson.steps.len() {
-            wait_for(&mut h, "Next to light up", |app| {
-                app.lesson().can_advance(app.lesson_world()).then_some(())
-            });
-            before = h.state().snapshot().map_or(0, |s| s.generation);
-            command(&mut h, AppCommand::LessonNext);
-        }
     }
     missing.dedup();
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// The windows a learner has: a laptop and a classroom projector.
+const LEARNER_SIZES: [[f32; 2]; 2] = [[1280.0, 800.0], [1024.0, 768.0]];
+
+/// Where, at window `size`, the figures box of the step shown is not wholly in sight in the
+/// lesson panel without scrolling: below its "step N of M" line, above its Back button and
+/// inside the window. `None` when it is.
+fn figures_out_of_sight(
+    h: &mut Harness<'_, TripartiteApp>,
+    lesson: &Lesson,
+    index: usize,
+    size: [f32; 2],
+) -> Option<String> {
+    h.set_size(egui::vec2(size[0], size[1]));
+    h.run_steps(4);
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size[0], size[1]));
+    let counter = h
+        .get_by_label(&format!("step {} of {}", index + 1, lesson.steps.len()))
+        .rect();
+    let back = h.get_by_label("Back").rect();
+    let Some(figures) = h.query_by_label(tripartite::ui::views::lesson_figures::BOX_LABEL) else {
+        return Some(format!("{size:?}: no figures box"));
+    };
+    let figures = figures.rect();
+    let in_sight = window.contains_rect(figures)
+        && figures.top() >= counter.bottom()
+        && figures.bottom() <= back.top()
+        && figures.left() >= counter.left() - 12.0;
+    (!in_sight).then(|| {
+        format!(
+            "{size:?}: the box {figures:?} is not between the step counter {counter:?} and \
+             Back {back:?} in the window"
+        )
+    })
+}
+
+/// At every state of every step of bundled lesson `number` that lists figures, the box is in
+/// sight without scrolling at 1280×800 and 1024×768 (not presented).
+fn figures_box_is_in_sight_without_scrolling(number: usize) {
+    let mut hidden = Vec::new();
+    let mut checked = 0;
+    let lesson = walk(number, LEARNER_SIZES[0], &mut |h, lesson, index| {
+        if lesson.steps[index].figures.is_empty() {
+            return;
+        }
+        for size in LEARNER_SIZES {
+            checked += 1;
+            if let Some(problem) = figures_out_of_sight(h, lesson, index, size) {
+                hidden.push(format!("{} step {}: {problem}", lesson.title, index + 1));
+            }
+        }
+        h.set_size(egui::vec2(LEARNER_SIZES[0][0], LEARNER_SIZES[0][1]));
+        h.run_steps(3);
+    });
+    let with_figures = lesson
+        .steps
+        .iter()
+        .filter(|s| !s.figures.is_empty())
+        .count();
+    assert!(
+        checked >= 2 * with_figures,
+        "each step with figures was looked at in both windows ({checked} looks)"
+    );
+    hidden.dedup();
+    assert!(hidden.is_empty(), "{}", hidden.join("\n"));
+}
+
+#[test]
+fn how_an_astrocyte_computes_softmax_keeps_its_figures_in_sight() {
+    figures_box_is_in_sight_without_scrolling(0);
+}
+
+#[test]
+fn where_the_approximation_breaks_keeps_its_figures_in_sight() {
+    figures_box_is_in_sight_without_scrolling(1);
 }
 
 #[test]

@@ -116,8 +116,10 @@ fn clicking_row_t_marks_read_slot_t_and_outlines_row_t_in_all_three_matrices() {
     let run = h.state().snapshot().unwrap().run.clone().unwrap();
     let c_t = h.state().history().row_calcium[t];
     let z_t = run.normaliser[t];
+    // Slots are counted from 1, as the lessons and the model count them; tokens keep their labels.
     let expected = format!(
-        "read slot {t} 't{t}': c_t = {}, Z_t = {}, c_t / Z_t = {}",
+        "read slot {} 't{t}': c_t = {}, Z_t = {}, c_t / Z_t = {}",
+        t + 1,
         tripartite::ui::theme::sig(c_t),
         tripartite::ui::theme::sig(z_t),
         tripartite::ui::theme::sig(c_t / z_t)
@@ -153,11 +155,11 @@ fn clicking_row_t_marks_read_slot_t_and_outlines_row_t_in_all_three_matrices() {
     frames(&mut h, 2);
     assert_eq!(h.state().tokens().keys, [0]);
     assert_eq!(h.state().snapshot().unwrap().step, step);
-    // Key column 0 is write slot 0, with the calcium it added.
+    // Key column 0 is write slot 1, with the calcium it added.
     assert!(
-        h.query_by_label_contains("write slot 0 't0': calcium rose by")
+        h.query_by_label_contains("write slot 1 't0': calcium rose by")
             .is_some(),
-        "the traces name write slot 0 and its contribution"
+        "the traces name write slot 1 and its contribution"
     );
 
     // Shift-click adds a row; a key label selects its column; the selection survives tabs.

@@ -1,6 +1,7 @@
 //! What the screen says must be true (issue 25), in the real app through its labels: one undo
-//! takes a branch back whole, the header describes the time shown, and a correlation of two
-//! rows is not reported.
+//! takes a branch back whole, the header describes the time shown, a correlation of two
+//! rows is not reported, a token is named the same way in every view, and a live layer's
+//! metrics row is in sight.
 
 mod common;
 
@@ -364,5 +365,97 @@ fn switching_lessons_asks_nothing_and_a_broken_lesson_file_is_refused_before_any
     assert!(
         h.query_by_label_contains("Where the approximation breaks")
             .is_some()
+    );
+}
+
+#[test]
+fn the_matrices_hover_names_both_tokens_by_label_and_place_counted_from_one() {
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let end = finished(&mut h);
+    h.run_steps(2);
+    let tokens = &end.run.as_ref().unwrap().tokens;
+    let n = tokens.len();
+    let grid = h
+        .get_by_role_and_label(egui::accesskit::Role::Canvas, "Transformer softmax A_soft")
+        .rect();
+    let cell = grid.height() / n as f32;
+    // Row 4 (query 't4'), column 2 (key 't2'), counted from 0 in the matrix.
+    h.hover_at(grid.left_top() + egui::vec2(2.5 * cell, 4.5 * cell));
+    wait_for_label(&mut h, "attending to key");
+    let expected = format!(
+        "query '{}' (token 5/{n}) attending to key '{}' (token 3/{n})",
+        tokens[4], tokens[2]
+    );
+    assert!(
+        h.query_by_label(&expected).is_some(),
+        "the hover says \"{expected}\", as the graph's caption and the status line count"
+    );
+}
+
+#[test]
+fn in_a_live_layer_the_selected_heads_metrics_row_is_in_the_window_above_the_timeline() {
+    for size in [[1280.0, 800.0], [1024.0, 768.0]] {
+        let mut h = app_harness(common::live_layer(), size, 1.0);
+        wait_snapshot(&mut h, "the layer", |s| {
+            s.layer.as_ref().is_some_and(|l| l.heads.len() == 12)
+        });
+        h.get_by_label("Run to end").click();
+        let end = wait_snapshot(&mut h, "the layer's end", |s| {
+            s.step == s.run.as_ref().map_or(u64::MAX, |r| r.total_steps)
+        });
+        h.run_steps(3);
+        assert!(h.state().showing_layer(), "{size:?}: the layer is shown");
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size[0], size[1]));
+        let timeline = h.get_by_label("Timeline").rect();
+        let layer = end.layer.as_ref().unwrap();
+        let rows = format!("Metrics ({0}/{0} rows):", end.rows_completed);
+        for label in [rows.as_str(), "Verdict:", "TV ="] {
+            let rect = h.get_by_label(label).rect();
+            assert!(
+                window.contains_rect(rect) && rect.bottom() <= timeline.top(),
+                "{size:?}: '{label}' {rect:?} is not in the window above the timeline {timeline:?}"
+            );
+        }
+        // The row is the selected head's: its TV is that head's attn_tv in the layer.
+        let selected = &layer.heads[layer.selected];
+        assert_eq!(
+            metric_value(&h, "TV ="),
+            tripartite::ui::theme::sig(selected.attn_tv),
+            "{size:?}: the row shows head {}'s attn_tv",
+            layer.selected
+        );
+    }
+}
+
+#[test]
+fn the_matrices_tiles_caption_says_a_row_forms_during_its_read_slot() {
+    // Mid-way through read slot 1, A_net's row 't0' is already drawn (the live overlay): the
+    // caption must say that a row forms in its read slot, not that it fills when it ends.
+    let mut h = app_harness(small(), [1280.0, 800.0], 1.0);
+    let run = h.state().snapshot().unwrap().run.clone().unwrap();
+    let read = *run
+        .slots
+        .iter()
+        .find(|s| s.phase == tripartite::model::schedule::Phase::Read)
+        .unwrap();
+    let middle = read.start_step + (read.end_step() - read.start_step) / 2;
+    h.state_mut()
+        .send(tripartite::sim::Command::RunToStep(middle));
+    wait_snapshot(&mut h, "the middle of read slot 1", |s| s.step >= middle);
+    h.run_steps(3);
+    let title = h
+        .get_by_label_contains("Attention: transformer vs neurons")
+        .rect();
+    h.hover_at(title.center());
+    wait_for_label(&mut h, "Rows: queries, columns: keys");
+    assert!(
+        h.query_by_label_contains("A_net's row t forms in read slot t")
+            .is_some(),
+        "the caption says a row forms during its read slot"
+    );
+    assert!(
+        h.query_by_label_contains("fills as read slots end")
+            .is_none(),
+        "no caption says A_net fills only as read slots end"
     );
 }

@@ -350,6 +350,7 @@ impl TripartiteApp {
             history: Some(&self.history),
             tab: self.tab,
             selected_tokens: &self.tokens.queries,
+            presented: self.presentation.is_some(),
         }
     }
 

@@ -448,10 +448,10 @@ impl DigitsPanel {
         }
         let query = 1 + self.query_patch.min(grid * grid - 1);
         ui.add_space(6.0);
+        // The patch by its token's own label and place, as the matrices' hover names it.
         ui.label(format!(
-            "Where patch row {}, column {} looks",
-            (query - 1) / grid,
-            (query - 1) % grid
+            "Where patch {} looks",
+            crate::ui::views::selection::token_name(&run.tokens, query)
         ));
         theme::caption(
             ui,

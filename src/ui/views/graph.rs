@@ -621,10 +621,8 @@ impl GraphView {
 /// one line at 1280 px (a wrapped caption pushes the graph down).
 fn query_fill_caption(tokens: &[String], t: usize) -> String {
     format!(
-        "Hidden fill: φ(q_t) for '{}' (token {}/{}), the features its read slot drives",
-        tokens.get(t).map_or("?", String::as_str),
-        t + 1,
-        tokens.len()
+        "Hidden fill: φ(q_t) for {}, the features its read slot drives",
+        crate::ui::views::selection::token_name(tokens, t)
     )
 }
 

@@ -16,6 +16,9 @@ use egui::text::{LayoutJob, TextFormat};
 
 /// Body text size in the panel (points): readable on a projector.
 const TEXT_SIZE: f32 = 17.0;
+/// Largest share of the panel's height (below the heading) the figures box takes before it
+/// scrolls on its own.
+const FIGURES_SHARE: f32 = 0.5;
 /// Colour of the highlight outlines and of the step counter.
 const HIGHLIGHT: egui::Color32 = egui::Color32::from_rgb(0xE0, 0x6C, 0x00);
 
@@ -28,6 +31,9 @@ pub struct LessonWorld<'a> {
     pub tab: Tab,
     /// Selected tokens, from 0.
     pub selected_tokens: &'a [usize],
+    /// Whether the app is presented (F5): the narrow, magnified panel keeps the figures in
+    /// the text's flow, so the text a class reads keeps its room.
+    pub presented: bool,
 }
 
 /// An open lesson and where the learner is in it.
@@ -380,6 +386,47 @@ impl LessonPlayer {
                 });
                 ui.add_space(4.0);
             });
+        // The figures the step quotes stay in sight above the buttons while the learner reads
+        // (and scrolls) the text, the question and its explanation: a long step at 1280×800
+        // pushed a box under its text below the fold. A box taller than half the panel
+        // scrolls on its own, so the text keeps the other half. Presented (F5), the panel is
+        // narrow and magnified: there the box follows the text, which keeps its room.
+        let pinned = !world.presented && super::lesson_figures::has_box(&open.lesson, index);
+        if pinned {
+            let most = (ui.available_height() * FIGURES_SHARE).max(80.0);
+            let shown_box = egui::Panel::bottom("lesson figures")
+                .show_separator_line(false)
+                .resizable(false)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("lesson figures scroll")
+                        .max_height(most)
+                        .show(ui, |ui| {
+                            let shown = step.question.is_none() || revealed; // would answer it
+                            super::lesson_figures::ui(
+                                ui,
+                                &open.lesson,
+                                index,
+                                (world.snapshot, world.history),
+                                shown,
+                            );
+                        });
+                    ui.add_space(4.0);
+                });
+            // The panel takes the height its content had last frame: when that changed (a
+            // new step, the answer revealed), draw again at once, or an idle window would
+            // keep the box cut until the next event.
+            let height = shown_box.response.rect.height();
+            let id = egui::Id::unique("lesson figures height");
+            let before: Option<f32> = ui.data_mut(|d| {
+                let before = d.get_temp(id);
+                d.insert_temp(id, height);
+                before
+            });
+            if before.is_none_or(|h| (h - height).abs() > 0.5) {
+                ui.ctx().request_repaint();
+            }
+        }
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
@@ -431,14 +478,17 @@ impl LessonPlayer {
                         );
                     }
                 }
-                let shown = step.question.is_none() || revealed; // figures would answer it
-                super::lesson_figures::ui(
-                    ui,
-                    &open.lesson,
-                    index,
-                    (world.snapshot, world.history),
-                    shown,
-                );
+                if !pinned && super::lesson_figures::has_box(&open.lesson, index) {
+                    ui.add_space(10.0);
+                    let shown = step.question.is_none() || revealed; // would answer it
+                    super::lesson_figures::ui(
+                        ui,
+                        &open.lesson,
+                        index,
+                        (world.snapshot, world.history),
+                        shown,
+                    );
+                }
                 if !needed.is_empty() {
                     ui.add_space(10.0);
                     ui.label(RichText::new("Before Next:").size(15.0).strong());
@@ -488,7 +538,14 @@ fn describe(condition: &Condition, snapshot: Option<&Snapshot>) -> String {
             let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
             format!("set {name} between {low} and {high}{now}")
         }
-        Condition::TokenSelected(t) => format!("select token {t}"),
+        // Lessons count tokens from 1; the learner sees the token's own label as well.
+        Condition::TokenSelected(t) => match snapshot.and_then(|s| s.run.as_ref()) {
+            Some(run) if (1..=run.tokens.len()).contains(t) => format!(
+                "select {}",
+                crate::ui::views::selection::token_name(&run.tokens, t - 1)
+            ),
+            _ => format!("select token {t}"),
+        },
         Condition::TabOpened(tab) => format!("open the {} tab", tab.name()),
     }
 }

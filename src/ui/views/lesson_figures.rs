@@ -54,9 +54,9 @@ pub fn ui(
         .rev()
         .find_map(|s| s.experiment.as_ref())
         .map(|e| &e.experiment);
-    ui.add_space(10.0);
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.label(RichText::new("Figures of this step").size(16.0).strong());
+    let frame = egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(TITLE).size(16.0).strong());
         ui.label(
             RichText::new("measured now on the run on screen")
                 .size(13.0)
@@ -74,11 +74,39 @@ pub fn ui(
             return;
         };
         for figure in &step.figures {
-            for line in lines(ui, figure, snapshot, history, experiment) {
-                ui.add(egui::Label::new(RichText::new(line).size(FIGURE_SIZE)).wrap());
+            match (figure, experiment) {
+                // A what-if over two settings or more reads as a table: one line per run
+                // would wrap in the narrow panel and push the box out of sight.
+                (Figure::WhatIf { metrics, axes }, Some(experiment))
+                    if metrics.len() == 1
+                        && axes.len() >= 2
+                        && what_if_table(ui, experiment, snapshot, metrics[0], axes) => {}
+                _ => {
+                    for line in lines(ui, figure, snapshot, history, experiment) {
+                        ui.add(egui::Label::new(RichText::new(line).size(FIGURE_SIZE)).wrap());
+                    }
+                }
             }
         }
     });
+    // The whole box as one accessible group, so a test can check that it is in sight.
+    frame
+        .response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Group, true, BOX_LABEL));
+}
+
+/// The box's heading.
+const TITLE: &str = "Figures of this step";
+
+/// The accessible name of the whole box (its heading is a label of its own).
+pub const BOX_LABEL: &str = "Figures of this step (box)";
+
+/// Whether step `index` of `lesson` has a figures box.
+pub fn has_box(lesson: &Lesson, index: usize) -> bool {
+    lesson
+        .steps
+        .get(index)
+        .is_some_and(|s| !s.figures.is_empty())
 }
 
 /// The lines one figure shows.
@@ -302,6 +330,146 @@ fn median_jump_closed(
     Some((shares[shares.len() / 2], last))
 }
 
+/// A parameter by the name the panel shows.
+fn panel_name(key: &str) -> &str {
+    crate::ui::views::params::panel_label(key).unwrap_or(key)
+}
+
+/// The what-if run of the step's experiment with the learner's settings and `edits`; an
+/// edit the parameter refuses gives its sentence instead.
+fn what_if(
+    ui: &egui::Ui,
+    experiment: &Experiment,
+    snapshot: &Snapshot,
+    edits: &[(String, String)],
+) -> Job {
+    let mut edited = Experiment {
+        params: snapshot.params.clone(),
+        ..experiment.clone()
+    };
+    for (key, value) in edits {
+        if let Some(param) = Param::named(key)
+            && let Err(error) = param.set_text(&mut edited.params, value)
+        {
+            return Job::Failed(format!("{} = {value}: {error}", panel_name(key)));
+        }
+    }
+    job(ui.ctx(), &edited)
+}
+
+/// Room between the table's columns (points).
+const TABLE_SPACING: f32 = 8.0;
+
+/// A what-if over two settings or more, with one metric, as a table: a row per combination
+/// of all settings but the last, a column per value of the last. Cells under way show "…"
+/// (with a count of them under the table); a run that could not be made is a dash, with its
+/// reason under the table. Returns false, drawing nothing, when the table would be wider than
+/// the box (it would widen the panel for good): the caller then shows one line per run.
+fn what_if_table(
+    ui: &mut egui::Ui,
+    experiment: &Experiment,
+    snapshot: &Snapshot,
+    metric: Metric,
+    axes: &[crate::data::lesson_figures::Axis],
+) -> bool {
+    let Some((columns, rows)) = axes.split_last() else {
+        return false;
+    };
+    let mut failure = None;
+    let mut running = 0;
+    // (row label, cells) per row; a cell under way is measured as a typical value.
+    let table: Vec<(String, Vec<String>)> = combinations(rows)
+        .into_iter()
+        .map(|combination| {
+            let name: Vec<&str> = combination.iter().map(|(_, v)| v.as_str()).collect();
+            let cells = columns
+                .values
+                .iter()
+                .map(|value| {
+                    let mut edits = combination.clone();
+                    edits.push((columns.key.clone(), value.clone()));
+                    match what_if(ui, experiment, snapshot, &edits) {
+                        Job::Running => {
+                            running += 1;
+                            "…".to_string()
+                        }
+                        Job::Done(m) => format_metric(metric, metric_value(&m, metric)),
+                        Job::Failed(reason) => {
+                            failure.get_or_insert(reason);
+                            "—".to_string()
+                        }
+                    }
+                })
+                .collect();
+            (name.join(", "), cells)
+        })
+        .collect();
+    let painter = ui.painter();
+    let width = |text: &str, font: egui::FontId| {
+        painter
+            .layout_no_wrap(text.to_string(), font, egui::Color32::BLACK)
+            .size()
+            .x
+    };
+    let strong = egui::FontId::proportional(FIGURE_SIZE);
+    let mono = egui::FontId::monospace(FIGURE_SIZE);
+    let typical = width("0.000", mono.clone());
+    let label_width = table
+        .iter()
+        .map(|(name, _)| width(name, strong.clone()))
+        .fold(0.0, f32::max);
+    let columns_width: f32 = (0..columns.values.len())
+        .map(|k| {
+            table
+                .iter()
+                .map(|(_, cells)| width(&cells[k], mono.clone()).max(typical))
+                .fold(width(&columns.values[k], strong.clone()), f32::max)
+        })
+        .sum();
+    let needed = label_width + columns_width + TABLE_SPACING * columns.values.len() as f32;
+    if needed > ui.available_width() {
+        return false;
+    }
+    let row_names: Vec<&str> = rows.iter().map(|a| panel_name(&a.key)).collect();
+    ui.add(
+        egui::Label::new(
+            RichText::new(format!(
+                "{} of a whole run at each {} (rows) and {} (columns):",
+                metric.name(),
+                row_names.join(", "),
+                panel_name(&columns.key)
+            ))
+            .size(FIGURE_SIZE),
+        )
+        .wrap(),
+    );
+    let id = ui.scope_id().with(("what-if table", format!("{axes:?}")));
+    egui::Grid::new(id)
+        .spacing([TABLE_SPACING, 2.0])
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("");
+            for value in &columns.values {
+                ui.label(RichText::new(value).size(FIGURE_SIZE).strong());
+            }
+            ui.end_row();
+            for (name, cells) in &table {
+                ui.label(RichText::new(name).size(FIGURE_SIZE).strong());
+                for cell in cells {
+                    ui.label(RichText::new(cell).size(FIGURE_SIZE).monospace());
+                }
+                ui.end_row();
+            }
+        });
+    if running > 0 {
+        ui.label(RichText::new(format!("{running} of these runs: running…")).size(FIGURE_SIZE));
+    }
+    if let Some(reason) = failure {
+        ui.add(egui::Label::new(RichText::new(reason).size(FIGURE_SIZE)).wrap());
+    }
+    true
+}
+
 /// One what-if line: the metrics of a whole run with `edits`, or that it is under way.
 fn what_if_line(
     ui: &egui::Ui,
@@ -310,22 +478,12 @@ fn what_if_line(
     metrics: &[Metric],
     edits: &[(String, String)],
 ) -> String {
-    let mut edited = Experiment {
-        params: snapshot.params.clone(),
-        ..experiment.clone()
-    };
-    let mut setting = Vec::new();
-    for (key, value) in edits {
-        let name = crate::ui::views::params::panel_label(key).unwrap_or(key);
-        setting.push(format!("{name} = {value}"));
-        if let Some(param) = Param::named(key)
-            && let Err(error) = param.set_text(&mut edited.params, value)
-        {
-            return format!("{}: {error}", setting.join(", "));
-        }
-    }
+    let setting: Vec<String> = edits
+        .iter()
+        .map(|(key, value)| format!("{} = {value}", panel_name(key)))
+        .collect();
     let setting = setting.join(", ");
-    let result = match job(ui.ctx(), &edited) {
+    let result = match what_if(ui, experiment, snapshot, edits) {
         Job::Running => "running…".to_string(),
         Job::Failed(reason) => reason,
         Job::Done(m) => metrics

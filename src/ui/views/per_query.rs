@@ -221,9 +221,8 @@ impl PerQueryView {
                         .join("\n");
                     let response = response.on_hover_text(
                         RichText::new(format!(
-                            "query '{token}' (token {}/{})\n{details}",
-                            t + 1,
-                            tokens.len()
+                            "query {}\n{details}",
+                            crate::ui::views::selection::token_name(&tokens, t)
                         ))
                         .monospace(),
                     );

@@ -161,10 +161,7 @@ impl TokenSelection {
     /// In words, e.g. "query 'cat' (token 4/16)": each token by its own label, counted from
     /// 1 as the status line counts, for notes and accessible names.
     pub fn describe(&self, tokens: &[String]) -> String {
-        let name = |i: usize| {
-            let label = tokens.get(i).map_or("?", String::as_str);
-            format!("'{label}' (token {}/{})", i + 1, tokens.len())
-        };
+        let name = |i: usize| token_name(tokens, i);
         let mut parts: Vec<String> = self
             .queries
             .iter()
@@ -173,6 +170,13 @@ impl TokenSelection {
         parts.extend(self.keys.iter().map(|&tau| format!("key {}", name(tau))));
         parts.join(", ")
     }
+}
+
+/// Token `i` (from 0) of `tokens` in the one form every view prints a token in: its own label,
+/// then its position counted from 1 as the status line counts, e.g. "'t4' (token 5/12)".
+pub fn token_name(tokens: &[String], i: usize) -> String {
+    let label = tokens.get(i).map_or("?", String::as_str);
+    format!("'{label}' (token {}/{})", i + 1, tokens.len())
 }
 
 #[cfg(test)]

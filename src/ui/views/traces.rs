@@ -391,14 +391,16 @@ fn selected_tokens(
             let done = history.rows_done.get(t).copied().unwrap_or(false);
             let line = match history.row_calcium.get(t).filter(|_| done) {
                 Some(&c) => format!(
-                    "read slot {t} '{}': c_t = {}, Z_t = {}, c_t / Z_t = {}",
+                    "read slot {} '{}': c_t = {}, Z_t = {}, c_t / Z_t = {}",
+                    t + 1,
                     name(t),
                     theme::sig(c),
                     theme::sig(z),
                     theme::sig(c / z)
                 ),
                 None => format!(
-                    "read slot {t} '{}': Z_t = {}, c_t not read yet",
+                    "read slot {} '{}': Z_t = {}, c_t not read yet",
+                    t + 1,
                     name(t),
                     theme::sig(z)
                 ),
@@ -411,15 +413,17 @@ fn selected_tokens(
         for &tau in tokens.keys.iter().filter(|&&tau| tau < run.tokens.len()) {
             let line = match write_contribution(history, run, tau) {
                 Some(rise) => format!(
-                    "write slot {tau} '{}': calcium rose by {} while it was written",
+                    "write slot {} '{}': calcium rose by {} while it was written",
+                    tau + 1,
                     name(tau),
                     theme::sig(rise)
                 ),
                 None if written(history, run, tau) => format!(
-                    "write slot {tau} '{}': its calcium was not recorded (Reset and Run to see it)",
+                    "write slot {} '{}': its calcium was not recorded (Reset and Run to see it)",
+                    tau + 1,
                     name(tau)
                 ),
-                None => format!("write slot {tau} '{}': not written yet", name(tau)),
+                None => format!("write slot {} '{}': not written yet", tau + 1, name(tau)),
             };
             ui.label(text(line)).on_hover_text(
                 "Writing key τ adds φ(k_τ) to the presynaptic trace g, and the calcium rises by \

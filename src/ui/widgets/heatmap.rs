@@ -2,7 +2,7 @@
 //! both axes (as real labels, so screen readers and tests see them), a highlighted row, a
 //! colour bar and exact values on hover.
 
-use crate::ui::views::selection::{TokenAxis, TokenSelection};
+use crate::ui::views::selection::{TokenAxis, TokenSelection, token_name};
 use crate::ui::widgets::colormap::{self, ColorScale};
 use crate::ui::widgets::theme;
 use egui::{
@@ -71,6 +71,16 @@ pub const FOOTER_HEIGHT: f32 = 44.0;
 /// Room right of the grid (points) for the outlines of a selected column; the colour bar's
 /// labels stay under the grid.
 pub const RIGHT_MARGIN: f32 = 8.0;
+
+/// What the hover says of cell (`t`, `tau`): both tokens by label and position counted from
+/// 1, in the form every view uses ("query 't4' (token 5/12) attending to key …").
+pub fn cell_caption(tokens: &[String], t: usize, tau: usize) -> String {
+    format!(
+        "query {} attending to key {}",
+        token_name(tokens, t),
+        token_name(tokens, tau)
+    )
+}
 
 impl Heatmap<'_> {
     pub fn show(self, ui: &mut egui::Ui, cache: &mut HeatmapTexture) -> HeatmapResponse {
@@ -203,10 +213,7 @@ impl Heatmap<'_> {
                 let value = self.matrix[[t, tau]];
                 response.on_hover_ui_at_pointer(|ui| {
                     ui.strong(self.name);
-                    ui.label(format!(
-                        "query '{}' (row {t}) attending to key '{}' (column {tau})",
-                        self.tokens[t], self.tokens[tau]
-                    ));
+                    ui.label(cell_caption(self.tokens, t, tau));
                     if done {
                         ui.monospace(format!("{value:.6}"));
                     } else {
@@ -384,6 +391,20 @@ impl Heatmap<'_> {
             pos2(bar.right() + 4.0, bar.center().y - 0.5 * hi_label.size().y),
             hi_label,
             color,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hover_names_cells_by_token_label_counted_from_one() {
+        let tokens: Vec<String> = ["[CLS]", "the", "cat"].map(String::from).into();
+        assert_eq!(
+            cell_caption(&tokens, 0, 2),
+            "query '[CLS]' (token 1/3) attending to key 'cat' (token 3/3)"
         );
     }
 }

@@ -261,7 +261,7 @@ impl Behavior<LivePane> for Panes<'_> {
         }
         let tip = match tiles.get(tile) {
             Some(Tile::Pane(LivePane::Matrices)) => {
-                "Rows: queries, columns: keys; A_net fills as read slots end; white = same as \
+                "Rows: queries, columns: keys; A_net's row t forms in read slot t; white = same as \
                  the transformer. Click a row to select it everywhere.\n\nDrag to move this \
                  view; double-click to fill the page with it."
             }

@@ -179,10 +179,7 @@ impl LayerOutputView {
             let r = (((p.y - grid.top()) / grid.height()) * rows as f32) as usize;
             let (r, c) = (r.min(rows - 1), c.min(cols - 1));
             response.on_hover_ui_at_pointer(|ui| {
-                ui.strong(format!(
-                    "token {r} '{}', feature {c}",
-                    tokens.get(r).map_or("?", String::as_str)
-                ));
+                ui.strong(output_cell_caption(tokens, r, c, cols));
                 ui.monospace(format!(
                     "network − transformer = {}",
                     theme::sig(diff[(r, c)])
@@ -195,5 +192,30 @@ impl LayerOutputView {
                 }
             });
         }
+    }
+}
+
+/// What the hover says of the output difference's cell (`row`, `column`), from 0: the token
+/// by label and position counted from 1, as every view names it, and the feature counted from
+/// 1 too.
+fn output_cell_caption(tokens: &[String], row: usize, column: usize, columns: usize) -> String {
+    format!(
+        "{}, feature {}/{columns}",
+        crate::ui::views::selection::token_name(tokens, row),
+        column + 1
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_names_its_token_and_feature_counted_from_one() {
+        let tokens: Vec<String> = ["[CLS]", "cat", "[SEP]"].map(String::from).into();
+        assert_eq!(
+            output_cell_caption(&tokens, 1, 0, 384),
+            "'cat' (token 2/3), feature 1/384"
+        );
     }
 }
