@@ -295,22 +295,37 @@ fn assert_highlights_in_sight(h: &mut Harness<'_, TripartiteApp>, lesson: &str, 
     }
 }
 
-#[test]
-fn every_highlighted_region_of_every_step_is_in_sight_at_1280_by_800() {
+/// Plays every step of every bundled lesson in a window `size` large, with the parameters
+/// open, and requires each step's highlighted regions in sight.
+fn every_highlight_in_sight(size: [f32; 2]) {
     for (index, bundled) in lesson::bundled().iter().enumerate() {
         let lesson = bundled.lesson().unwrap();
         let count = lesson.steps.len();
-        let mut h = harness();
+        let mut h = common::app_harness(classroom(), size, 1.0);
+        assert!(h.state().params_shown());
         command(&mut h, AppCommand::StartLesson(index));
         wait_step(&mut h, 1, count);
-        assert_highlights_in_sight(&mut h, &lesson.title, 1);
+        let title = format!("{} at {}×{}", lesson.title, size[0], size[1]);
+        assert_highlights_in_sight(&mut h, &title, 1);
         for n in 1..count {
             meet_the_step(&mut h);
             h.key_press(egui::Key::PageDown);
             wait_step(&mut h, n + 1, count);
-            assert_highlights_in_sight(&mut h, &lesson.title, n + 1);
+            assert_highlights_in_sight(&mut h, &title, n + 1);
         }
     }
+}
+
+#[test]
+fn every_highlighted_region_of_every_step_is_in_sight_at_1280_by_800() {
+    every_highlight_in_sight([1280.0, 800.0]);
+}
+
+#[test]
+fn every_highlighted_region_of_every_step_is_in_sight_at_1024_by_768() {
+    // A projector's screen, not presenting: the lesson and the parameters leave the views
+    // less than half the width, and they must still be tiles, every one in sight.
+    every_highlight_in_sight([1024.0, 768.0]);
 }
 
 #[test]

@@ -49,7 +49,7 @@ const SCROLL_SLACK: f32 = 48.0;
 /// The same with a selection traced beside the calcium (two plots in its tile).
 const MIN_SELECTED_TILES_HEIGHT: f32 = 920.0;
 /// Below this width (points) the Live views stack, each the page's width.
-const NARROW_PAGE_WIDTH: f32 = 480.0;
+const NARROW_PAGE_WIDTH: f32 = 420.0;
 /// The least height (points) of the stacked views and the timeline.
 const MIN_STACKED_HEIGHT: f32 = 1200.0;
 const LESSON_MIN_WIDTH: f32 = 230.0;
@@ -112,10 +112,16 @@ impl TripartiteApp {
             let world = self.lesson_world();
             // On a projector the scaled window is 853 points wide: the lesson keeps less of it
             // (its own remembered width, so leaving presentation restores the other).
+            // In a small window (a projector's 1024×768 with the parameters open) it starts a
+            // little narrower, so that the views beside it stay tiles, every one in sight,
+            // rather than stacking into a page that scrolls.
             let (id, width) = if self.presentation.is_some() {
                 ("lesson presented", PRESENTED_LESSON_WIDTH)
             } else {
-                ("lesson", LESSON_WIDTH)
+                (
+                    "lesson",
+                    LESSON_WIDTH.min((ui.available_width() * 0.22).max(LESSON_MIN_WIDTH)),
+                )
             };
             egui::Panel::right(id)
                 .resizable(true)
@@ -432,14 +438,12 @@ impl TripartiteApp {
         // It scrolls only well below that, so that a projector's 1024×768 (a few points
         // short) keeps its timeline in sight.
         // With a selection (two plots in the calcium tile) there is no such slack.
-        let slack = if self.selection.is_some() {
-            0.0
-        } else {
-            SCROLL_SLACK
-        };
+        // (The astrocyte's trace is the calcium plot itself: it adds no plot.)
+        let traced = self.selection.is_some_and(|s| !s.probes().is_empty());
+        let slack = if traced { 0.0 } else { SCROLL_SLACK };
         let fits = compact || ui.available_height() >= least - slack;
         // A scrolling page with a selection gives the calcium tile room for its second plot.
-        let least = if !fits && self.selection.is_some() {
+        let least = if !fits && traced {
             least.max(MIN_SELECTED_TILES_HEIGHT)
         } else {
             least
