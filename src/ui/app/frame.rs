@@ -118,10 +118,13 @@ impl TripartiteApp {
             let (id, width) = if self.presentation.is_some() {
                 ("lesson presented", PRESENTED_LESSON_WIDTH)
             } else {
-                (
-                    "lesson",
-                    LESSON_WIDTH.min((ui.available_width() * 0.22).max(LESSON_MIN_WIDTH)),
-                )
+                let window = ui.available_width();
+                let width = if window >= 1200.0 {
+                    LESSON_WIDTH
+                } else {
+                    (window * 0.22).clamp(LESSON_MIN_WIDTH, LESSON_WIDTH)
+                };
+                ("lesson", width)
             };
             egui::Panel::right(id)
                 .resizable(true)
