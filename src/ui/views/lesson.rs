@@ -391,7 +391,10 @@ impl LessonPlayer {
         // pushed a box under its text below the fold. A box taller than half the panel
         // scrolls on its own, so the text keeps the other half. Presented (F5), the panel is
         // narrow and magnified: there the box follows the text, which keeps its room.
-        let pinned = !world.presented && super::lesson_figures::has_box(&open.lesson, index);
+        let has_box = super::lesson_figures::has_box(&open.lesson, index);
+        let pinned = !world.presented && has_box;
+        // A question's figures would answer it: they wait for the answer.
+        let figures_shown = step.question.is_none() || revealed;
         if pinned {
             let most = (ui.available_height() * FIGURES_SHARE).max(80.0);
             let shown_box = egui::Panel::bottom("lesson figures")
@@ -402,13 +405,12 @@ impl LessonPlayer {
                         .id_salt("lesson figures scroll")
                         .max_height(most)
                         .show(ui, |ui| {
-                            let shown = step.question.is_none() || revealed; // would answer it
                             super::lesson_figures::ui(
                                 ui,
                                 &open.lesson,
                                 index,
                                 (world.snapshot, world.history),
-                                shown,
+                                figures_shown,
                             );
                         });
                     ui.add_space(4.0);
@@ -478,15 +480,14 @@ impl LessonPlayer {
                         );
                     }
                 }
-                if !pinned && super::lesson_figures::has_box(&open.lesson, index) {
+                if !pinned && has_box {
                     ui.add_space(10.0);
-                    let shown = step.question.is_none() || revealed; // would answer it
                     super::lesson_figures::ui(
                         ui,
                         &open.lesson,
                         index,
                         (world.snapshot, world.history),
-                        shown,
+                        figures_shown,
                     );
                 }
                 if !needed.is_empty() {
