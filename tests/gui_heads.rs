@@ -314,15 +314,36 @@ fn the_sweep_panel_plots_a_real_sweep_and_the_calcium_correlation() {
         !s.panel.is_running() && s.panel.points().len() == 30
     });
     assert_eq!(h.state().panel.message(), None);
-    for entry in [
-        "reference slope 1/√m",
-        "positive/iid: each seed",
-        "positive/iid: mean over seeds",
-        "hyperbolic/iid: each seed",
-        "hyperbolic/iid: mean over seeds",
+    // Each figure's key stands above it, never on the curves it names (issue 25: a legend of
+    // nine entries inside the sweep's plot hid the reference slope and the low curves).
+    h.run_steps(2);
+    for (plot, entries) in [
+        (
+            "Plot: attn_tv against random features m, log–log axes",
+            &["reference slope 1/√m", "positive/iid", "hyperbolic/iid"][..],
+        ),
+        (
+            "Plot: astrocyte calcium c_t against softmax normaliser Z_t, log–log axes",
+            &["tokens (one point each)", "c_t = Z_t (identity)"][..],
+        ),
     ] {
-        assert!(h.query_by_label(entry).is_some(), "legend entry {entry}");
+        let canvas = h.get_by_role_and_label(Role::Canvas, plot).rect();
+        assert!(canvas.height() > 150.0, "{plot} is drawn: {canvas:?}");
+        for entry in entries {
+            let labels: Vec<_> = h.query_all_by_label(entry).map(|n| n.rect()).collect();
+            assert!(!labels.is_empty(), "the key names {entry}");
+            for rect in labels {
+                assert!(
+                    rect.bottom() <= canvas.top(),
+                    "'{entry}' {rect:?} is drawn on {plot} {canvas:?}"
+                );
+            }
+        }
     }
+    assert!(
+        h.query_by_label_contains("Dots: each seed. Line: the mean over seeds.")
+            .is_some()
+    );
     save_if_requested(&mut h, "sweep_panel.png");
 
     let csv = h.state().panel.results_csv();

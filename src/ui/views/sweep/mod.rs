@@ -13,7 +13,7 @@ use crate::ui::files::{DialogKind, ExportKind, FileAction};
 use crate::ui::widgets::colormap::palette;
 use crate::ui::widgets::theme;
 use egui::{Color32, RichText};
-use egui_plot::{GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, Points};
+use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, Plot, Points};
 use std::collections::BTreeMap;
 
 pub mod state;
@@ -304,16 +304,25 @@ impl SweepPanel {
             .enumerate()
             .map(|(k, v)| (*v, palette::SERIES[k % palette::SERIES.len()]))
             .collect();
+        // The key stands above the figure, never on it: inside the plot a legend of nine
+        // entries hid the reference slope and the low curves (issue 25).
+        if !means.is_empty() {
+            let mut key: Vec<(Swatch, String)> = means
+                .iter()
+                .map(|(v, _)| (Swatch::DotsOnLine(colors[v]), v.to_string()))
+                .collect();
+            if reference.is_some() {
+                key.push((
+                    Swatch::Dashed(palette::NORMALISER),
+                    "reference slope 1/√m".to_string(),
+                ));
+            }
+            plot_key(ui, &key);
+            theme::caption(ui, "Dots: each seed. Line: the mean over seeds.");
+        }
         let height = ui.available_height().max(220.0);
         let response = Plot::new("attn_tv against m")
             .height(height)
-            .legend(
-                // attn_tv falls with m, so the curves run from the top left to the right;
-                // the bottom left is the corner they leave empty (issue 25).
-                Legend::default()
-                    .position(egui_plot::Corner::LeftBottom)
-                    .follow_insertion_order(true),
-            )
             .x_axis_label("random features m (log scale)")
             .y_axis_label("attn_tv (log)")
             .x_grid_spacer(log_grid)
@@ -367,6 +376,62 @@ impl SweepPanel {
     }
 }
 
+/// How one entry of a plot's key is drawn.
+#[derive(Clone, Copy)]
+enum Swatch {
+    /// Dots (each run) on a line (their mean).
+    DotsOnLine(Color32),
+    /// Dots alone.
+    Dots(Color32),
+    /// A dashed line.
+    Dashed(Color32),
+}
+
+impl Swatch {
+    fn paint(self, painter: &egui::Painter, rect: egui::Rect) {
+        let y = rect.center().y;
+        let dots = |color| {
+            painter.circle_filled(egui::pos2(rect.left() + 8.0, y - 3.0), 4.0, color);
+            painter.circle_filled(egui::pos2(rect.right() - 8.0, y + 3.0), 4.0, color);
+        };
+        match self {
+            Swatch::DotsOnLine(color) => {
+                painter.line_segment(
+                    [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+                    egui::Stroke::new(2.5, color),
+                );
+                dots(color);
+            }
+            Swatch::Dots(color) => dots(color),
+            Swatch::Dashed(color) => {
+                let mut x = rect.left();
+                while x < rect.right() {
+                    let end = (x + 6.0).min(rect.right());
+                    painter.line_segment(
+                        [egui::pos2(x, y), egui::pos2(end, y)],
+                        egui::Stroke::new(1.5, color),
+                    );
+                    x += 10.0;
+                }
+            }
+        }
+    }
+}
+
+/// A plot's key, in rows above the plot: inside it, a legend hid the curves it named (the
+/// sweep's nine entries covered the reference slope and the low curves, issue 25).
+fn plot_key(ui: &mut egui::Ui, entries: &[(Swatch, String)]) {
+    ui.horizontal_wrapped(|ui| {
+        for (swatch, label) in entries {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(34.0, 14.0), egui::Sense::hover());
+            swatch.paint(ui.painter(), rect);
+            ui.label(label);
+            ui.add_space(10.0);
+        }
+    });
+}
+
 /// The left plot: one point per token, c_t against Z_t on log–log axes.
 fn scatter(ui: &mut egui::Ui, samples: &CalciumSamples) {
     ui.strong(RichText::new("Astrocyte calcium c_t against the softmax normaliser Z_t").size(16.0));
@@ -414,11 +479,25 @@ fn scatter(ui: &mut egui::Ui, samples: &CalciumSamples) {
         .map(|(t, _)| samples.tokens.get(*t).cloned().unwrap_or_default())
         .collect();
     let coordinates: Vec<[f64; 2]> = points.iter().map(|(_, p)| *p).collect();
+    if !coordinates.is_empty() {
+        plot_key(
+            ui,
+            &[
+                (
+                    Swatch::Dots(palette::CALCIUM),
+                    "tokens (one point each)".to_string(),
+                ),
+                (
+                    Swatch::Dashed(palette::NORMALISER),
+                    "c_t = Z_t (identity)".to_string(),
+                ),
+            ],
+        );
+    }
     let height = ui.available_height().max(220.0);
     let response = Plot::new("calcium against normaliser")
         .height(height)
         .data_aspect(1.0)
-        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label("softmax normaliser Z_t (log scale)")
         .y_axis_label("calcium c_t (log)")
         .x_grid_spacer(log_grid)
