@@ -92,7 +92,49 @@ fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
         h.query_by_label_contains("ablation: none → frozen_calcium")
             .is_some()
     );
+    assert!(
+        h.query_by_label_contains("The two calcium curves are identical")
+            .is_none(),
+        "a frozen calcium differs from the model's"
+    );
     h.snapshot("ablation_twin");
+}
+
+#[test]
+fn a_no_astrocyte_twin_says_its_calcium_lies_on_the_current_runs() {
+    // Without the division the calcium still integrates: its curve is the current run's, and
+    // the plot says so instead of drawing one curve over the other without a word.
+    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
+    h.get_by_label("Ablate").click();
+    h.run_steps(2);
+    h.get_by_label("No astrocyte").click();
+    h.run_steps(1);
+    let comparison = common::wait_twin(&mut h);
+    assert_eq!(
+        comparison.reference.calcium, comparison.other.calcium,
+        "no_astrocyte leaves the calcium as it is"
+    );
+    assert!(comparison.deltas()[0].delta > 0.0);
+    h.get_by_label("Compare").click();
+    h.run_steps(4);
+    assert!(
+        h.query_by_label_contains(
+            "The two calcium curves are identical: the change does not reach the calcium"
+        )
+        .is_some()
+    );
+    // The plot's key stands above the plot, naming both runs.
+    let plot = h.get_by_label("Calcium of both runs (twin)").rect();
+    for run in ["current", "twin"] {
+        let keys: Vec<_> = h.query_all_by_label(run).map(|n| n.rect()).collect();
+        assert!(!keys.is_empty(), "the key names {run}");
+        for key in keys {
+            assert!(
+                !key.intersects(plot),
+                "'{run}' {key:?} on the plot {plot:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -10,8 +10,9 @@ use crate::ui::command::AppCommand;
 use crate::ui::views::selection::TokenSelection;
 use crate::ui::widgets::colormap::{ColorScale, palette};
 use crate::ui::widgets::heatmap::{Heatmap, HeatmapTexture, label_width};
+use crate::ui::widgets::plot_key::{Swatch, plot_key};
 use crate::ui::widgets::theme;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Line, Plot, PlotPoints};
 
 /// What the user asked of the comparison.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -454,17 +455,35 @@ fn comparison_ui(
     } else {
         "Calcium c_t of both runs, per query"
     });
+    // The key stands above the plot, where it hides no curve.
+    plot_key(
+        ui,
+        &[
+            (Swatch::Line(palette::NORMALISER), a.to_string()),
+            (Swatch::Line(palette::CALCIUM), b.to_string()),
+        ],
+    );
+    if !ra.calcium.is_empty() && ra.calcium == rb.calcium {
+        // One curve would hide the other without a word (a no_astrocyte twin keeps the calcium
+        // and only stops dividing the synapses by it).
+        theme::caption(
+            ui,
+            &format!(
+                "The two calcium curves are identical: the change does not reach the calcium, so {b}'s curve lies on {a}'s."
+            ),
+        );
+    }
     let (ref_points, other_points) = (ra.calcium.clone(), rb.calcium.clone());
     let (a, b) = (a.to_string(), b.to_string());
     let response = Plot::new(format!("{id} calcium"))
         .height(220.0)
-        .legend(Legend::default())
         .allow_scroll(false)
         .show(ui, move |plot| {
+            // The first run's line is wider, so where the runs agree it edges the second's.
             plot.line(
                 Line::new(a, PlotPoints::new(ref_points))
                     .color(palette::NORMALISER)
-                    .width(2.0),
+                    .width(4.0),
             );
             plot.line(
                 Line::new(b, PlotPoints::new(other_points))

@@ -1,7 +1,8 @@
 //! Reusable pieces the views are drawn with: the accessible heatmap, its colour scales, the
-//! theme and the Live tab's movable layout.
+//! theme, the key drawn above a plot and the Live tab's movable layout.
 
 pub mod colormap;
 pub mod heatmap;
 pub mod layout;
+pub mod plot_key;
 pub mod theme;
