@@ -123,6 +123,7 @@ fn the_layer_output_view_shows_layer_output_rel_err() {
         .and_then(|l| l.layer_output_rel_err)
         .expect("a relative error against the transformer");
     assert!(err.is_finite() && err > 0.0, "layer_output_rel_err {err}");
+    common::show_layer_output(&mut h);
     let text = format!("layer_output_rel_err = {}", tripartite::ui::theme::sig(err));
     assert!(
         h.query_by_label(&text).is_some(),

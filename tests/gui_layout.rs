@@ -476,6 +476,23 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
                 eprintln!("{what}: matrices {side:.0} px");
                 assert!(side >= 150.0, "{what}: matrices {side} px");
             }
+            if h.state()
+                .lesson()
+                .step()
+                .unwrap()
+                .text
+                .contains("Apply and rebuild")
+            {
+                // The step says the bar rebuilds at once, with no button to press: so it does.
+                let m = h.state().snapshot().unwrap().params.m * 2;
+                h.get_by_label("m features").set_value_accesskit(m as f64);
+                wait_snapshot(&mut h, "the bar's rebuild", |s| s.params.m == m);
+                h.run_steps(2);
+                assert!(
+                    h.query_by_label("Apply and rebuild").is_none(),
+                    "{what}: no button waits on the projector"
+                );
+            }
         }
         snapshots.extend_harness(&mut h);
     }

@@ -130,6 +130,21 @@ fn scrubbed_back_the_header_describes_the_time_shown() {
         "the header counts the rows read at the time shown: {rows}"
     );
     assert!(h.query_by_label_contains("looking back ·").is_some());
+    // The token is named as every other view names it: its label, then its place from 1.
+    let slot = shown.slot.expect("an earlier time is inside a slot");
+    let tokens = &end.run.as_ref().unwrap().tokens;
+    let named = format!(
+        "{} {} ·",
+        match slot.phase {
+            tripartite::model::schedule::Phase::Write => "writing",
+            tripartite::model::schedule::Phase::Read => "reading",
+        },
+        tripartite::ui::views::selection::token_name(tokens, slot.token)
+    );
+    assert!(
+        h.query_by_label_contains(&named).is_some(),
+        "the header says \"{named}\""
+    );
 }
 
 #[test]
@@ -228,6 +243,7 @@ fn before_a_layer_reads_a_row_its_output_view_says_so_and_names_its_reference() 
     let s = wait_snapshot(&mut h, "the layer", |s| s.layer.is_some());
     h.run_steps(3);
     assert_eq!(s.rows_completed, 0);
+    common::show_layer_output(&mut h);
     assert!(
         h.query_by_label_contains("pick a model folder").is_none()
             && h.query_by_label_contains("Pick a bundled sentence")
@@ -409,7 +425,17 @@ fn in_a_live_layer_the_selected_heads_metrics_row_is_in_the_window_above_the_tim
         let timeline = h.get_by_label("Timeline").rect();
         let layer = end.layer.as_ref().unwrap();
         let rows = format!("Metrics ({0}/{0} rows):", end.rows_completed);
-        for label in [rows.as_str(), "Verdict:", "TV ="] {
+        // Every metric, c corr and c err last, not only the first ones (the row used to be
+        // cut after "output err" at 1024×768, the rest reachable only by scrolling sideways).
+        for label in [
+            rows.as_str(),
+            "Verdict:",
+            "TV =",
+            "max |ΔA| =",
+            "output err =",
+            "c corr =",
+            "c err =",
+        ] {
             let rect = h.get_by_label(label).rect();
             assert!(
                 window.contains_rect(rect) && rect.bottom() <= timeline.top(),
@@ -424,6 +450,23 @@ fn in_a_live_layer_the_selected_heads_metrics_row_is_in_the_window_above_the_tim
             "{size:?}: the row shows head {}'s attn_tv",
             layer.selected
         );
+        // The head's matrices are drawn large enough to read at both sizes (at 1024×768 they
+        // were 53 px beside the layer output), and the layer output is one click away.
+        let soft = h
+            .get_by_role_and_label(egui::accesskit::Role::Canvas, "Transformer softmax A_soft")
+            .rect();
+        assert!(
+            soft.width().min(soft.height()) >= 100.0,
+            "{size:?}: A_soft is {soft:?}"
+        );
+        if h.query_by_label("Layer output: network − transformer")
+            .is_none()
+        {
+            h.get_by_label("Layer output").click();
+            h.run_steps(3);
+        }
+        let title = h.get_by_label("Layer output: network − transformer").rect();
+        assert!(window.contains_rect(title), "{size:?}: {title:?}");
     }
 }
 

@@ -574,3 +574,27 @@ fn lessons_name_parameters_as_the_panel_shows_them() {
         }
     }
 }
+
+/// The presentation bar applies a rebuilding parameter at once, with no button: a step that
+/// tells the learner to press the panel's *Apply and rebuild* also says what the bar does, so
+/// the text holds on a projector too.
+#[test]
+fn a_step_naming_apply_and_rebuild_says_the_presentation_bar_rebuilds_at_once() {
+    let mut named = 0;
+    for entry in lesson::bundled() {
+        let lesson = entry.lesson().unwrap();
+        for (i, step) in lesson.steps.iter().enumerate() {
+            if step.text.contains("Apply and rebuild") {
+                named += 1;
+                assert!(
+                    step.text.contains("presentation bar rebuilds at once")
+                        && step.text.contains("parameters panel"),
+                    "{} step {} names Apply and rebuild without saying whose button it is",
+                    lesson.title,
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(named > 0, "a bundled step names the button");
+}

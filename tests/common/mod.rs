@@ -240,3 +240,12 @@ pub fn meet_the_step(h: &mut Harness<'_, TripartiteApp>) {
         app.lesson().can_advance(app.lesson_world()).then_some(())
     });
 }
+
+/// Where the live layer's attention region is too narrow for the head's matrices and the
+/// layer output side by side, clicks its "Layer output" toggle to show the output.
+pub fn show_layer_output(h: &mut Harness<'_, TripartiteApp>) {
+    if h.query_by_label("Layer output").is_some() {
+        h.get_by_label("Layer output").click();
+        h.run_steps(3);
+    }
+}

@@ -15,6 +15,9 @@ use crate::ui::widgets::theme;
 /// Share of the attention region given to the selected head's matrices (the layer output
 /// comparison gets the rest).
 const MATRICES_SHARE: f32 = 0.6;
+/// The attention region's width (points) from which the matrices and the layer output stand
+/// side by side; below it they take turns.
+const SIDE_BY_SIDE_FROM: f32 = 1100.0;
 
 impl TripartiteApp {
     /// The layer the worker runs, when it runs every head of one.
@@ -97,6 +100,29 @@ impl TripartiteApp {
             return;
         }
         let area = ui.available_rect_before_wrap();
+        if area.width() < SIDE_BY_SIDE_FROM {
+            // Too narrow for both (the parameters open: at 1280×800 the matrices were 65 px
+            // beside the output): one at a time, at the region's whole width.
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.layer_output_shown, false, "Head's matrices")
+                    .on_hover_text("The selected head's A_soft, A_net and their difference");
+                ui.selectable_value(&mut self.layer_output_shown, true, "Layer output")
+                    .on_hover_text(
+                        "The layer's output against the transformer's (the region is too \
+                         narrow for both side by side)",
+                    );
+                if !self.layer_output_shown {
+                    ui.separator();
+                    head_picker(ui, layer, out);
+                }
+            });
+            if self.layer_output_shown {
+                self.layer_output.ui(ui, snapshot, layer);
+            } else {
+                self.attention.ui(ui, &self.history, &self.tokens, out);
+            }
+            return;
+        }
         let split = area.left() + area.width() * MATRICES_SHARE;
         let left = egui::Rect::from_min_max(area.min, egui::pos2(split - 6.0, area.bottom()));
         let right = egui::Rect::from_min_max(egui::pos2(split + 6.0, area.top()), area.max);

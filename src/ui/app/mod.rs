@@ -114,6 +114,8 @@ pub struct TripartiteApp {
     layer_traces: crate::ui::views::layer::traces::LayerTraces,
     layer_output: crate::ui::views::layer::output::LayerOutputView,
     layer_focus: Option<usize>,
+    /// In a narrow attention region: the layer output rather than the head's matrices.
+    layer_output_shown: bool,
 }
 
 /// The experiment file and everything around it: dialogs, the menu, the unsaved-changes
@@ -211,6 +213,7 @@ impl TripartiteApp {
             layer_traces: Default::default(),
             layer_output: Default::default(),
             layer_focus: None,
+            layer_output_shown: false,
         }
     }
 

@@ -161,6 +161,8 @@ const SHORT_HEADINGS_BELOW: f32 = 760.0;
 const METRICS_CELL_WIDTH: f32 = 162.0;
 /// The room (points) left of the metrics in that cell.
 const METRICS_INSET: f32 = 12.0;
+/// The smallest text scale of the metrics' one-line row before it scrolls sideways.
+const MIN_METRICS_SCALE: f32 = 0.7;
 /// Room the difference's scale switch (±0.25 / auto) takes beside its heading (points).
 const SCALE_SWITCH_WIDTH: f32 = 118.0;
 
@@ -559,11 +561,40 @@ impl AttentionView {
         if column {
             self.metrics(ui, history, true);
         } else {
-            // One line that never wraps (a wrapped second line would fall below the tile):
-            // what does not fit scrolls sideways.
-            egui::ScrollArea::horizontal()
-                .id_salt("metrics row")
-                .show(ui, |ui| self.metrics(ui, history, false));
+            // One line that never wraps (a wrapped second line would fall below the tile).
+            // Where the line is wider than the tile (1024×768 with the parameters open) its
+            // text is drawn smaller, down to 70 %, so c corr and c err stay in sight; only
+            // what is still too wide then scrolls sideways.
+            let natural_id = ui.id().with("metrics row natural width");
+            let natural: f32 = ui.data(|d| d.get_temp(natural_id)).unwrap_or(0.0);
+            let room = ui.available_width();
+            let scale = if natural > room && natural > 0.0 {
+                (room / natural).clamp(MIN_METRICS_SCALE, 1.0)
+            } else {
+                1.0
+            };
+            let output = ui
+                .scope(|ui| {
+                    if scale < 1.0 {
+                        let style = ui.style_mut();
+                        for font in style.text_styles.values_mut() {
+                            font.size *= scale;
+                        }
+                        style.spacing.item_spacing.x *= scale;
+                        style.spacing.button_padding.x *= scale;
+                    }
+                    egui::ScrollArea::horizontal()
+                        .id_salt("metrics row")
+                        .show(ui, |ui| self.metrics(ui, history, false))
+                })
+                .inner;
+            // The width the row would take at full size, for the next frame's scale (with a
+            // pixel of slack, so rounding never flips it between two sizes).
+            let measured = output.content_size.x / scale + 1.0;
+            if (measured - natural).abs() > 2.0 {
+                ui.data_mut(|d| d.insert_temp(natural_id, measured));
+                ui.ctx().request_repaint();
+            }
         }
         if let Some(largest) = self.beyond {
             theme::caption_line(

@@ -133,7 +133,7 @@ impl ControlsView {
     }
 }
 
-/// "reading token 3/12 't2' · t = 1 853.5 ms", or the equivalent for other states. Scrubbed
+/// "reading 't2' (token 3/12) · t = 1 853.5 ms", or the equivalent for other states. Scrubbed
 /// back, it describes the time shown, not the run's present (issue 25).
 pub fn phase_text(snapshot: Option<&Snapshot>) -> String {
     let Some(s) = snapshot else {
@@ -168,10 +168,10 @@ pub fn phase_text(snapshot: Option<&Snapshot>) -> String {
             } else {
                 String::new()
             };
+            // The token in the one form every view prints it in (issue 25 §15).
             format!(
-                "{looking}{verb} token {}/{n} '{}' · {time} of {}{rows}",
-                slot.token + 1,
-                run.tokens[slot.token],
+                "{looking}{verb} {} · {time} of {}{rows}",
+                crate::ui::views::selection::token_name(&run.tokens, slot.token),
                 theme::thousands(run.total_ms, 0)
             )
         }
