@@ -512,6 +512,39 @@ fn a_click_in_a_small_multiple_selects_its_query_row_everywhere() {
 /// With a learned file for the whole layer, every cell sets the learned network against its
 /// random budget: the random m at which the cell's own fit reaches the learned attn_tv.
 #[test]
+fn a_single_head_learned_file_runs_its_head_and_says_the_others_are_not_in_it() {
+    // The bundled example file holds layer 3, head 1: the batch used to fail as a whole on
+    // head 0 ("learned for … head 1, not for this sequence").
+    let mut experiment = small_bundled();
+    experiment.params.m = 256;
+    experiment
+        .params
+        .set("projection", "learned:bundled:layer3-head1-m256")
+        .unwrap();
+    let mut h = heads_harness_with(experiment);
+    let variant = Variant::of(&h.state().experiment.params);
+    h.run_steps(2);
+    h.get_by_label("Run all heads").click();
+    h.step();
+    wait_until(&mut h, "the learned head", |s| !s.view.is_running());
+    assert_eq!(h.state().view.message(), None);
+    let heads: Vec<usize> = h
+        .state()
+        .view
+        .heads(variant)
+        .iter()
+        .map(|r| r.head)
+        .collect();
+    assert_eq!(heads, [1]);
+    h.run_steps(2);
+    assert_eq!(head_cells(&h).len(), 1);
+    for head in (0..12).filter(|&k| k != 1) {
+        let label = format!("Head {head} of layer 3: not in the learned file");
+        assert!(h.query_by_label(&label).is_some(), "{label}");
+    }
+}
+
+#[test]
 fn learned_cells_say_which_random_m_matches_them() {
     use tripartite::jobs::learn::{HeadChoice, LearnRequest, TextSet, learn};
     use tripartite::model::params::Projection;

@@ -393,8 +393,9 @@ impl LearnedFile {
     }
 }
 
-/// A registered learned file: the small id `Projection::Learned` carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A registered learned file: the small id `Projection::Learned` carries (ordered by
+/// registration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LearnedId(u32);
 
 struct Registered {

@@ -81,13 +81,20 @@ impl Variant {
 }
 
 impl Variant {
-    /// Position in display order: feature map first, then projection (as in their `ALL` lists).
-    fn rank(self) -> (usize, usize) {
+    /// Position in display order: feature map first, then projection (as in their `ALL` lists),
+    /// learned files last in the order they were registered. Two variants rank equal only when
+    /// they are equal, so a map keyed by variant never merges two learned files.
+    fn rank(self) -> (usize, usize, Option<crate::model::learned::LearnedId>) {
         let feature = FeatureMap::ALL.iter().position(|&f| f == self.feature_map);
         let projection = Projection::ALL.iter().position(|&p| p == self.projection);
+        let learned = match self.projection {
+            Projection::Learned(id) => Some(id),
+            _ => None,
+        };
         (
             feature.unwrap_or(usize::MAX),
             projection.unwrap_or(usize::MAX),
+            learned,
         )
     }
 }
@@ -396,8 +403,25 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) ->
         .params
         .validate()
         .map_err(|e| fail(e.to_string()))?;
-    out.start(heads);
-    (0..heads).into_par_iter().try_for_each(|head| {
+    // A learned file holds some heads of one layer: those run, the others have no learned
+    // synapses to run with (they are not a failure of the whole batch).
+    let covered: Vec<usize> = match experiment.params.projection {
+        Projection::Learned(id) => {
+            let file = crate::model::learned::file(id);
+            let name = crate::model::learned::path(id);
+            if file.layer != layer {
+                return Err(fail(format!(
+                    "{name} holds learned synapses for layer {}, not layer {layer}; choose layer {} or learn this one with `tripartite learn`",
+                    file.layer, file.layer
+                )));
+            }
+            (0..heads).filter(|&h| file.head(h).is_some()).collect()
+        }
+        _ => (0..heads).collect(),
+    };
+    let total = covered.len();
+    out.start(total);
+    covered.into_par_iter().try_for_each(|head| {
         out.check()?;
         let mut params = experiment.params.clone();
         params.layer = layer;
@@ -432,7 +456,7 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) ->
             budget: budget.as_ref().map(|b| b.fit),
             learned: budget.and_then(|b| b.learned),
         };
-        out.complete(result, heads);
+        out.complete(result, total);
         Ok(())
     })
 }
@@ -584,6 +608,38 @@ fn load_with(experiment: &Experiment, params: &Params) -> Result<Arc<Sequence>, 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn two_learned_files_are_two_variants_in_order_and_in_a_map() {
+        use crate::model::learned;
+        let a = learned::register("bundled:layer3-head1-m256").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.safetensors");
+        std::fs::write(
+            &copy,
+            include_bytes!("../../assets/learn/layer3-head1-m256.safetensors"),
+        )
+        .unwrap();
+        let b = learned::register(copy.to_str().unwrap()).unwrap();
+        assert_ne!(a, b, "two paths, two registrations");
+        let variant = |id| Variant {
+            feature_map: FeatureMap::Positive,
+            projection: Projection::Learned(id),
+        };
+        assert_ne!(variant(a), variant(b));
+        assert_ne!(
+            variant(a).cmp(&variant(b)),
+            std::cmp::Ordering::Equal,
+            "Ord agrees with Eq"
+        );
+        assert!(
+            Variant::POSITIVE_ORTHOGONAL < variant(a),
+            "learned files come last"
+        );
+        let map: std::collections::BTreeMap<Variant, usize> =
+            [(variant(a), 1), (variant(b), 2)].into_iter().collect();
+        assert_eq!(map.len(), 2, "a map keyed by variant keeps both files");
+    }
     use super::*;
     use crate::data::spec::SourceSpec;
 
@@ -620,6 +676,45 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_learned_file_runs_the_heads_it_holds_and_names_its_layer_otherwise() {
+        let id = crate::model::learned::register("bundled:layer3-head1-m256").unwrap();
+        let mut experiment = bundled(Mode::Algebraic, 256);
+        experiment.params.projection = Projection::Learned(id);
+        let run = |layer| {
+            collect(&BatchRunner::all_heads(
+                AllHeadsJob {
+                    experiment: experiment.clone(),
+                    layer,
+                },
+                || {},
+            ))
+        };
+        // Layer 3: head 1 alone runs (the file holds no other), and the batch finishes.
+        let events = run(3);
+        assert!(
+            matches!(events.last(), Some(BatchEvent::Finished)),
+            "{events:?}"
+        );
+        let heads: Vec<usize> = events
+            .iter()
+            .filter_map(|e| match e {
+                BatchEvent::Result(h) => Some(h.head),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(heads, [1]);
+        assert_eq!(progress(&events).last(), Some(&(1, 1)));
+        // Another layer: one sentence naming the file's layer.
+        match run(2).last() {
+            Some(BatchEvent::Failed(message)) => assert!(
+                message.contains("holds learned synapses for layer 3, not layer 2"),
+                "{message}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -524,7 +524,15 @@ impl HeadsOverview {
                                 }
                                 None => {
                                     let index = row * columns + k - order.len();
-                                    pending_cell(ui, pending[index], layer, cell, running);
+                                    let head = pending[index];
+                                    let state = if !learned_holds(variant, layer, head) {
+                                        "not in the learned file"
+                                    } else if running {
+                                        "running…"
+                                    } else {
+                                        "not run"
+                                    };
+                                    pending_cell(ui, head, layer, cell, state);
                                 }
                             }
                         }
@@ -859,10 +867,22 @@ fn learned_help(head: &HeadResult) -> String {
     )
 }
 
-/// A head whose result has not arrived (still running, or cancelled before it ran).
-fn pending_cell(ui: &mut egui::Ui, head: usize, layer: usize, size: egui::Vec2, running: bool) {
+/// Whether `variant` has synapses for `head` of `layer`: always with random features; with a
+/// learned projection, only for the heads its file holds.
+fn learned_holds(variant: Variant, layer: usize, head: usize) -> bool {
+    match variant.projection {
+        crate::model::params::Projection::Learned(id) => {
+            let file = crate::model::learned::file(id);
+            file.layer == layer && file.head(head).is_some()
+        }
+        _ => true,
+    }
+}
+
+/// A head whose result has not arrived (still running, cancelled before it ran, or not held
+/// by the learned file), with `state` saying which.
+fn pending_cell(ui: &mut egui::Ui, head: usize, layer: usize, size: egui::Vec2, state: &str) {
     let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
-    let state = if running { "running…" } else { "not run" };
     let label = format!("Head {head} of layer {layer}: {state}");
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
     let painter = ui.painter_at(rect);

@@ -166,18 +166,39 @@ fn draw_box(painter: &egui::Painter, rect: Rect, title: &str, note: &str) -> Pos
         Stroke::new(1.2, Color32::from_gray(90)),
         egui::StrokeKind::Inside,
     );
-    let font = FontId::proportional((rect.width() / 6.5).clamp(10.5, 13.0));
     let text = Color32::from_gray(25);
-    let wrap = |s: &str| {
-        painter.layout(
-            s.to_owned(),
-            font.clone(),
-            text,
-            (inner.width() - 6.0).max(20.0),
-        )
+    // Lines break between words only, never inside one ("err 0.8714" was drawn "err 0." over
+    // "8714", "token" as "tok" over "en"): the font shrinks until the longest word fits.
+    let room = (inner.width() - 6.0).max(20.0);
+    let base = (rect.width() / 6.5).clamp(10.5, 13.0);
+    let words: Vec<&str> = title
+        .split_whitespace()
+        .chain(note.split_whitespace())
+        .collect();
+    let width_at = |word: &str, size: f32| {
+        painter
+            .layout_no_wrap(word.to_owned(), FontId::proportional(size), text)
+            .size()
+            .x
     };
-    let lines = [wrap(title), wrap(note)];
-    let total: f32 = lines.iter().map(|g| g.size().y).sum::<f32>() + 8.0;
+    let widest = words
+        .iter()
+        .map(|w| width_at(w, base))
+        .fold(0.0f32, f32::max);
+    let font = FontId::proportional(if widest > room {
+        (base * room / widest).max(7.0)
+    } else {
+        base
+    });
+    // The title on its own line(s), then the note.
+    let fits = |line: &str| width_at(line, font.size) <= room;
+    let lines: Vec<_> = word_lines(title, fits)
+        .into_iter()
+        .chain(word_lines(note, fits))
+        .map(|line| painter.layout_no_wrap(line, font.clone(), text))
+        .collect();
+    let total: f32 =
+        lines.iter().map(|g| g.size().y).sum::<f32>() + 4.0 * (lines.len() as f32 - 1.0);
     let mut y = inner.center().y - total / 2.0;
     for galley in lines {
         let x = inner.center().x - galley.size().x / 2.0;
@@ -190,6 +211,22 @@ fn draw_box(painter: &egui::Painter, rect: Rect, title: &str, note: &str) -> Pos
     } else {
         pos2(inner.left(), inner.center().y)
     }
+}
+
+/// `phrase` in lines filled greedily word by word while `fits` holds; a word is never split
+/// (one that does not fit alone gets a line of its own).
+fn word_lines(phrase: &str, fits: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in phrase.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if fits(&format!("{line} {word}")) => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
 }
 
 /// One head's territory: neurons, synapses, the astrocyte and its processes, the gauge.
@@ -416,5 +453,15 @@ mod tests {
         assert_eq!(tiling(1, vec2(600.0, 400.0)), (1, 1));
         let (c, r) = tiling(12, vec2(300.0, 900.0));
         assert!(c * r >= 12 && c < r, "a tall area stacks: {c}×{r}");
+    }
+
+    #[test]
+    fn a_box_breaks_its_lines_between_words_only() {
+        // Six characters to a line: "err 0.8714" was drawn "err 0." over "8714".
+        let fits = |line: &str| line.chars().count() <= 6;
+        assert_eq!(word_lines("err 0.8714", fits), ["err", "0.8714"]);
+        assert_eq!(word_lines("token", fits), ["token"]);
+        assert_eq!(word_lines("a b c", fits), ["a b c"]);
+        assert_eq!(word_lines("", fits), Vec::<String>::new());
     }
 }
