@@ -119,7 +119,8 @@ fn a_no_astrocyte_twin_says_its_calcium_lies_on_the_current_runs() {
     h.run_steps(4);
     assert!(
         h.query_by_label_contains(
-            "The two calcium curves are identical: the change does not reach the calcium"
+            "The two calcium curves are identical (the change does not reach the calcium): \
+             the twin curve lies on the current curve."
         )
         .is_some()
     );

@@ -455,6 +455,7 @@ fn in_a_live_layer_the_selected_heads_metrics_row_is_in_the_window_above_the_tim
         let soft = h
             .get_by_role_and_label(egui::accesskit::Role::Canvas, "Transformer softmax A_soft")
             .rect();
+        eprintln!("{size:?}: the layer's A_soft is {soft:?}");
         assert!(
             soft.width().min(soft.height()) >= 100.0,
             "{size:?}: A_soft is {soft:?}"

@@ -565,7 +565,7 @@ impl AttentionView {
             // Where the line is wider than the tile (1024×768 with the parameters open) its
             // text is drawn smaller, down to 70 %, so c corr and c err stay in sight; only
             // what is still too wide then scrolls sideways.
-            let natural_id = ui.id().with("metrics row natural width");
+            let natural_id = ui.scope_id().with("metrics row natural width");
             let natural: f32 = ui.data(|d| d.get_temp(natural_id)).unwrap_or(0.0);
             let room = ui.available_width();
             let scale = if natural > room && natural > 0.0 {

@@ -466,10 +466,15 @@ fn comparison_ui(
     if !ra.calcium.is_empty() && ra.calcium == rb.calcium {
         // One curve would hide the other without a word (a no_astrocyte twin keeps the calcium
         // and only stops dividing the synapses by it).
+        let why = if diff.is_empty() {
+            "no setting differs"
+        } else {
+            "the change does not reach the calcium"
+        };
         theme::caption(
             ui,
             &format!(
-                "The two calcium curves are identical: the change does not reach the calcium, so {b}'s curve lies on {a}'s."
+                "The two calcium curves are identical ({why}): the {b} curve lies on the {a} curve."
             ),
         );
     }

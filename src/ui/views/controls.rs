@@ -163,14 +163,15 @@ pub fn phase_text(snapshot: Option<&Snapshot>) -> String {
                 Phase::Write => "writing",
                 Phase::Read => "reading",
             };
+            // Looking back, the rows read come first: a long line is cut at its end.
             let rows = if back {
-                format!(" · {}/{n} rows read", s.rows_completed)
+                format!("{}/{n} rows read · ", s.rows_completed)
             } else {
                 String::new()
             };
             // The token in the one form every view prints it in (issue 25 §15).
             format!(
-                "{looking}{verb} {} · {time} of {}{rows}",
+                "{looking}{rows}{verb} {} · {time} of {}",
                 crate::ui::views::selection::token_name(&run.tokens, slot.token),
                 theme::thousands(run.total_ms, 0)
             )
