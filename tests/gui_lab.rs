@@ -86,6 +86,13 @@ fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
         tv.delta > 0.0,
         "freezing the calcium approximates worse: {tv:?}"
     );
+    // A frozen calcium is constant: it has no correlation with Z_t (the table shows "—", not
+    // the 1.5e-15 of rounding it once showed).
+    assert!(
+        comparison.other.metrics.calcium_corr.is_nan(),
+        "{:?}",
+        comparison.other.metrics
+    );
     h.get_by_label("Compare").click();
     h.run_steps(4);
     assert!(

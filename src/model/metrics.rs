@@ -201,7 +201,13 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
         var_a += da * da;
         var_b += db * db;
     }
-    if var_a <= 0.0 || var_b <= 0.0 {
+    // A constant series has no correlation: its spread is rounding alone (the mean of n equal
+    // values need not be exactly that value), which gave a frozen calcium r = 1.5e-15.
+    let flat = |values: &[f64], var: f64| {
+        let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        var <= n as f64 * (1e-12 * scale).powi(2)
+    };
+    if flat(&a[..n], var_a) || flat(&b[..n], var_b) {
         return f64::NAN;
     }
     cov / (var_a * var_b).sqrt()
@@ -247,5 +253,18 @@ mod tests {
         assert!(pearson(&[1.0, 2.0], &[5.0, 3.0]).is_nan());
         assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-12);
         assert!(pearson(&[1.0, 1.0, 1.0], &[2.0, 4.0, 6.0]).is_nan());
+    }
+
+    #[test]
+    fn a_constant_series_has_no_correlation_even_through_rounding() {
+        // The mean of these three equal values is not exactly 0.1, so their spread is
+        // rounding, not signal.
+        let flat = [0.1; 3];
+        let mean = flat.iter().sum::<f64>() / 3.0;
+        assert_ne!(mean, 0.1, "the case needs a mean that rounds");
+        assert!(pearson(&flat, &[2.0, 4.0, 7.0]).is_nan());
+        assert!(pearson(&[2.0, 4.0, 7.0], &flat).is_nan());
+        // A small but real spread still correlates.
+        assert!((pearson(&[1.0, 1.0 + 1e-6, 1.0 + 2e-6], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-6);
     }
 }
