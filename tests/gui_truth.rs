@@ -53,6 +53,11 @@ fn one_undo_after_a_branch_brings_back_the_panel_and_the_run_together() {
     h.get_by_label("τ_c calcium").set_value_accesskit(30.0);
     h.run_steps(2);
     wait_for_label(&mut h, "You are looking back in time");
+    // The question names the parameter as the panel does, then its key.
+    assert!(
+        h.query_by_label_contains("You changed τ_c calcium (tau_calcium) while showing")
+            .is_some()
+    );
     h.get_by_label_contains("Branch from t =").click();
     let branched = wait_snapshot(&mut h, "the branch", |s| {
         s.timeline.branches == vec![shown.step] && s.params.tau_calcium == 30.0

@@ -60,8 +60,16 @@ impl TripartiteApp {
             }
             _ => return Some(command),
         };
+        // The question names each parameter as the panel labels it, with its key.
         let change = params.as_ref().map_or_else(String::new, |after| {
-            crate::model::params::changed_params(&snapshot.params, after).join(", ")
+            crate::model::params::changed_params(&snapshot.params, after)
+                .iter()
+                .map(|key| match crate::ui::views::params::panel_label(key) {
+                    Some(label) if label != key => format!("{label} ({key})"),
+                    _ => key.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         });
         self.branch_question = Some(crate::ui::views::timeline::BranchQuestion {
             step: snapshot.step,
