@@ -293,3 +293,23 @@ fn npy_folders_written_by_run_can_be_read_back() {
     assert_eq!(second["sequence"]["tokens"][0], "t0");
     assert!(Path::new(&out.join("tokens.txt")).is_file());
 }
+
+/// A whole layer with a file that holds one head of it: one sentence saying what the file holds
+/// and what heads = all needs (it used to say only that head 0 was not learned).
+#[test]
+fn a_live_layer_with_a_one_head_learned_file_says_what_the_file_holds() {
+    assert_clean_failure(
+        &[
+            "run",
+            "--set",
+            "heads=all",
+            "--set",
+            "projection=learned:bundled:layer3-head1-m256",
+            "--set",
+            "m=256",
+            "--set",
+            "mode=algebraic",
+        ],
+        "bundled:layer3-head1-m256 holds learned synapses for layer 3, head 1 only, and heads = all runs all 12 heads of the layer",
+    );
+}

@@ -145,6 +145,11 @@ impl LayerSimulation {
     pub fn new(params: &Params, layer: Arc<LayerSequence>) -> Result<Self, ModelError> {
         params.validate()?;
         layer.check()?;
+        if let crate::model::params::Projection::Learned(id) = params.projection {
+            super::learned::file(id)
+                .check_whole_layer(&super::learned::path(id), layer.head_count())
+                .map_err(ModelError::from)?;
+        }
         let needed = layer_memory_estimate(params, &layer);
         if needed > MEMORY_LIMIT_BYTES {
             return Err(ParamError::LayerTooLarge {

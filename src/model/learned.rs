@@ -102,6 +102,15 @@ pub enum LearnedError {
         dim: usize,
     },
     #[error(
+        "{file} holds learned synapses for layer {layer}, {held} only, and heads = all runs all {heads} heads of the layer; learn them all (`tripartite learn --heads all`) or run one head"
+    )]
+    NotWholeLayer {
+        file: String,
+        layer: usize,
+        held: String,
+        heads: usize,
+    },
+    #[error(
         "learned synapses keep the positive neurons exp(w·x + b − ‖x‖²/2)/√m, so feature_map must be positive, not {0}"
     )]
     FeatureMap(String),
@@ -114,6 +123,32 @@ impl LearnedFile {
             .iter()
             .position(|r| r.head == head)
             .map(|i| &self.synapses[i])
+    }
+
+    /// Refuses a whole layer of `heads` heads unless the file holds every one of them (the
+    /// other checks, of model, layer and size, are each head's own).
+    pub fn check_whole_layer(&self, file: &str, heads: usize) -> Result<(), LearnedError> {
+        if (0..heads).all(|h| self.head(h).is_some()) {
+            return Ok(());
+        }
+        let mut held: Vec<usize> = self.records.iter().map(|r| r.head).collect();
+        held.sort_unstable();
+        let held = match held.as_slice() {
+            [one] => format!("head {one}"),
+            many => format!(
+                "heads {}",
+                many.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err(LearnedError::NotWholeLayer {
+            file: file.to_string(),
+            layer: self.layer,
+            held,
+            heads,
+        })
     }
 
     /// m, hidden neurons per head.
