@@ -470,6 +470,25 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
                 h.run_steps(4);
                 h.snapshot("layout_presentation_lesson_matrices_1024x768");
             }
+            // The bar's c / Z_t (or c) keeps its room at the row's end, whatever the status.
+            let ratios: Vec<egui::Rect> = h
+                .query_all_by_label_contains("c / Z_t = ")
+                .chain(h.query_all_by_label_contains("c = "))
+                .filter(|node| {
+                    // A label keeps its text in the node's value.
+                    node.accesskit_node()
+                        .value()
+                        .is_some_and(|l| l.starts_with("c / Z_t = ") || l.starts_with("c = "))
+                })
+                .map(|node| node.rect())
+                .collect();
+            assert!(!ratios.is_empty(), "{what}: the bar shows c or c / Z_t");
+            for rect in ratios {
+                assert!(
+                    screen.contains_rect(rect),
+                    "{what}: the bar's ratio at {rect:?} leaves {screen:?}"
+                );
+            }
             let panes = h.state().lesson().highlighted_panes();
             if panes.contains(&LivePane::Matrices) {
                 let side = shown_matrix_side(&h, &what);

@@ -92,20 +92,39 @@ impl TripartiteApp {
                 out.push(UserAction::Reset.command(running));
             }
             ui.separator();
-            ui.add(
-                egui::Label::new(
-                    egui::RichText::new(phase_text(snapshot))
-                        .strong()
-                        .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+            // The ratio keeps its room at the row's end: the status before it is cut instead
+            // (at 1024×768 a long status pushed "c / Z_t = 0.8823" to the window's edge).
+            let ratio = egui::RichText::new(ratio_text(&self.history)).strong();
+            let ratio_width = egui::WidgetText::from(ratio.clone())
+                .into_galley(
+                    ui,
+                    Some(egui::TextWrapMode::Extend),
+                    f32::INFINITY,
+                    egui::TextStyle::Body,
                 )
-                .truncate(),
-            );
-            ui.separator();
-            ui.label(egui::RichText::new(ratio_text(&self.history)).strong())
-                .on_hover_text(
-                    "The astrocyte's calcium over the softmax normaliser of this read: 1 when \
-                     it tracks Z_t",
+                .size()
+                .x;
+            let room = ui.available_width()
+                - ratio_width
+                - 2.0 * ui.spacing().item_spacing.x
+                - ui.spacing().item_spacing.x
+                - 8.0;
+            ui.scope(|ui| {
+                ui.set_max_width(room.max(40.0));
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(phase_text(snapshot))
+                            .strong()
+                            .color(egui::Color32::from_rgb(0x9A, 0x3B, 0x00)),
+                    )
+                    .truncate(),
                 );
+            });
+            ui.separator();
+            ui.label(ratio).on_hover_text(
+                "The astrocyte's calcium over the softmax normaliser of this read: 1 when \
+                     it tracks Z_t",
+            );
         });
         // A step that points at the run controls points here while presenting.
         crate::ui::regions::record(
