@@ -280,10 +280,28 @@ fn a_branch_can_keep_the_old_run_as_baseline_and_undo_brings_the_old_run_back() 
     // Pinning shows the Compare tab. The branch runs to its own end: the tab sets the two
     // against each other.
     assert_eq!(h.state().tab(), tripartite::ui::command::Tab::Compare);
+    // Until the branch has read as many rows as the baseline, the table says its Δ is not
+    // like for like.
+    h.run_steps(3);
+    let rows = end.run.as_ref().unwrap().tokens.len();
+    let part = h.state().snapshot().unwrap().rows_completed;
+    assert!(part < rows, "the branch waits where it began");
+    let warning =
+        format!("baseline has read {rows} rows and now {part}: the metrics cover different rows");
+    assert!(
+        h.query_by_label_contains(&warning).is_some(),
+        "the comparison says: {warning}"
+    );
     h.state_mut().send(tripartite::sim::Command::RunToEnd);
     let branched = wait_snapshot(&mut h, "the branch's end", |s| {
         s.step == end.step && s.params == after && !s.timeline.scrubbed
     });
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("the metrics cover different rows")
+            .is_none(),
+        "both runs have read every row"
+    );
     assert_ne!(
         branched.metrics.calcium_rel_err,
         end.metrics.calcium_rel_err

@@ -347,11 +347,20 @@ fn comparison_ui(
             ui.label(egui::RichText::new(format!("  {difference}")).monospace());
         }
     }
+    let rows = |record: &crate::sim::compare::RunRecord| {
+        record.rows_done.iter().filter(|done| **done).count()
+    };
     let progress = |record: &crate::sim::compare::RunRecord| {
         if record.is_finished() {
             "finished".to_string()
         } else {
-            format!("step {} of {}", record.steps, record.total_steps)
+            format!(
+                "step {} of {} · {}/{} rows read",
+                record.steps,
+                record.total_steps,
+                rows(record),
+                record.rows_done.len()
+            )
         }
     };
     // Each side names its run, so a head's figures are never compared with another head's
@@ -362,6 +371,18 @@ fn comparison_ui(
             which_run(record),
             progress(record)
         ));
+    }
+    let (rows_a, rows_b) = (rows(&comparison.reference), rows(&comparison.other));
+    if rows_a != rows_b {
+        // The metrics are over the rows read so far: a part-run against a whole one compares
+        // different things, and the Δ column must say so.
+        ui.colored_label(
+            theme::CAPTION,
+            format!(
+                "{a} has read {rows_a} rows and {b} {rows_b}: the metrics cover different rows, \
+                 so Δ is not like for like until both have read the same rows."
+            ),
+        );
     }
     egui::Grid::new(format!("{id} metrics"))
         .striped(true)
