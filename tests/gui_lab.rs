@@ -104,6 +104,11 @@ fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
             .is_none(),
         "a frozen calcium differs from the model's"
     );
+    assert!(
+        h.query_by_label_contains("each is drawn on its own colour scale")
+            .is_none(),
+        "A_net of the same size: one shared scale"
+    );
     h.snapshot("ablation_twin");
 }
 
@@ -131,6 +136,20 @@ fn a_no_astrocyte_twin_says_its_calcium_lies_on_the_current_runs() {
         )
         .is_some()
     );
+    // Without the division A_net's rows sum to c_t: the twin's values are far larger, so each
+    // matrix gets its own colour scale, and the tab says so with both maxima.
+    let top = |m: &ndarray::Array2<f64>| m.iter().fold(0.0f64, |a, b| a.max(*b));
+    let (current, twin) = (
+        top(&comparison.reference.network_attention),
+        top(&comparison.other.network_attention),
+    );
+    assert!(twin > 3.0 * current, "{twin} against {current}");
+    let said = format!(
+        "A_net's largest value is {} in current and {} in twin: each is drawn on its own colour scale",
+        tripartite::ui::theme::sig(current),
+        tripartite::ui::theme::sig(twin)
+    );
+    assert!(h.query_by_label_contains(&said).is_some(), "{said}");
     // The plot's key stands above the plot, naming both runs.
     let plot = h.get_by_label("Calcium of both runs (twin)").rect();
     for run in ["current", "twin"] {

@@ -310,6 +310,10 @@ impl CompareView {
     }
 }
 
+/// How many times larger one run's A_net must reach than the other's before each is drawn on
+/// its own colour scale.
+const OWN_SCALES_FROM: f64 = 3.0;
+
 /// One comparison: what differs, the metrics, the change in A_net and both calcium traces.
 /// `names`: what to call A and B.
 /// "layer 3 · head 9 (one head) · m = 256 · seed 0 · bundled:coreference-it": which run a
@@ -411,28 +415,53 @@ fn comparison_ui(
         });
     ui.add_space(6.0);
     let (ra, rb) = (&comparison.reference, &comparison.other);
-    let top = ra
-        .network_attention
-        .iter()
-        .chain(rb.network_attention.iter())
-        .fold(0.0f64, |m, x| m.max(*x));
-    let shared = ColorScale::Sequential {
-        min: 0.0,
-        max: if top > 0.0 { top } else { 1.0 },
+    let top = |record: &crate::sim::compare::RunRecord| {
+        let top = record
+            .network_attention
+            .iter()
+            .fold(0.0f64, |m, x| m.max(*x));
+        if top > 0.0 && top.is_finite() {
+            top
+        } else {
+            1.0
+        }
     };
+    let (top_a, top_b) = (top(ra), top(rb));
+    // One scale, so that equal colours are equal values; but where one run's A_net is several
+    // times larger (a no_astrocyte twin's rows sum to c_t, up to 9.5 against 0.7) a shared
+    // scale would paint the other nearly uniform: then each gets its own, and says so.
+    let apart = top_a.max(top_b) > OWN_SCALES_FROM * top_a.min(top_b);
+    let scale_of = |own: f64| ColorScale::Sequential {
+        min: 0.0,
+        max: if apart { own } else { top_a.max(top_b) },
+    };
+    if apart {
+        ui.colored_label(
+            theme::CAPTION,
+            format!(
+                "A_net's largest value is {} in {a} and {} in {b}: each is drawn on its own \
+                 colour scale (see its bar), so compare values, not colours.",
+                theme::sig(top_a),
+                theme::sig(top_b)
+            ),
+        );
+    }
     let change = comparison.attention_change();
     let longest = label_width(&ra.tokens).max(label_width(&rb.tokens));
     let side = ((ui.available_width() - 3.0 * (longest + 72.0)) / 3.0).clamp(110.0, 260.0);
     let [texture_a, texture_b, texture_change] = textures;
     ui.horizontal_top(|ui| {
-        for (record, name, texture) in [(ra, a, &mut *texture_a), (rb, b, &mut *texture_b)] {
+        for (record, name, texture, own) in [
+            (ra, a, &mut *texture_a, top_a),
+            (rb, b, &mut *texture_b, top_b),
+        ] {
             ui.vertical(|ui| {
                 ui.label(format!("A_net, {name}"));
                 Heatmap {
                     name: &format!("A_net {name} ({id})"),
                     matrix: &record.network_attention,
                     tokens: &record.tokens,
-                    scale: shared,
+                    scale: scale_of(own),
                     version,
                     rows_done: Some(&record.rows_done),
                     highlight_row: None,
