@@ -436,17 +436,7 @@ fn presentation_beside_every_lesson_step_at_1024_by_768_keeps_the_highlighted_vi
             }
             let what = format!("{}, step {n}", lesson.title);
             let step = h.state().lesson().step().unwrap().clone();
-            // A step that loads its own experiment draws its plots once the new run is built.
-            let deadline = std::time::Instant::now() + common::WAIT;
-            while step
-                .highlight
-                .iter()
-                .any(|name| tripartite::ui::regions::rect(&h.ctx, name).is_none())
-                && std::time::Instant::now() < deadline
-            {
-                h.step();
-                std::thread::sleep(std::time::Duration::from_millis(3));
-            }
+            common::wait_for_regions(&mut h, &step.highlight);
             h.run_steps(2);
             let screen = h.ctx.content_rect();
             for name in &step.highlight {

@@ -273,8 +273,10 @@ fn view_of(app: &TripartiteApp, region: &str) -> Option<egui::Rect> {
 /// clips it), so that the learner sees it without scrolling.
 fn assert_highlights_in_sight(h: &mut Harness<'_, TripartiteApp>, lesson: &str, n: usize) {
     h.run_steps(4);
-    let screen = h.ctx.content_rect();
     let step = h.state().lesson().step().unwrap().clone();
+    common::wait_for_regions(h, &step.highlight);
+    h.run_steps(2);
+    let screen = h.ctx.content_rect();
     for name in &step.highlight {
         let rect = tripartite::ui::regions::rect(&h.ctx, name)
             .unwrap_or_else(|| panic!("{lesson}, step {n}: {name} was not drawn"));

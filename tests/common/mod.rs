@@ -249,3 +249,18 @@ pub fn show_layer_output(h: &mut Harness<'_, TripartiteApp>) {
         h.run_steps(3);
     }
 }
+
+/// Steps frames until every region in `names` has been drawn, or [`WAIT`] has passed: a lesson
+/// step that loads its own experiment draws its views once the new run is built, which a loaded
+/// machine may take more than a few frames to do.
+pub fn wait_for_regions(h: &mut Harness<'_, TripartiteApp>, names: &[String]) {
+    let deadline = Instant::now() + WAIT;
+    while names
+        .iter()
+        .any(|name| tripartite::ui::regions::rect(&h.ctx, name).is_none())
+        && Instant::now() < deadline
+    {
+        h.step();
+        std::thread::sleep(Duration::from_millis(3));
+    }
+}

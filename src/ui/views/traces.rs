@@ -20,6 +20,8 @@ const HEADING_HEIGHT: f32 = 26.0;
 const LEGEND_ROW: f32 = 19.0;
 /// Size of a selection legend entry's text.
 const LEGEND_TEXT: f32 = 12.5;
+/// Height (points) of the row of slot names egui_plot draws along the top of the plot's frame.
+const SLOT_NAMES_HEIGHT: f32 = 20.0;
 /// The calcium plot keeps at least this height (points, with its time axis) when a probe is
 /// selected.
 pub const MIN_CALCIUM_HEIGHT: f32 = 130.0;
@@ -201,7 +203,7 @@ impl TracesView {
             response.response.rect,
         );
         if let Some(peak) = clipped {
-            clipped_note(ui, response.response.rect, peak);
+            clipped_note(ui, *response.transform.frame(), peak);
         }
         crate::ui::regions::record(
             ui.ctx(),
@@ -582,13 +584,17 @@ fn legend(ui: &mut egui::Ui, calcium: f64, slot: Option<Slot>, run: &RunInfo) {
     });
 }
 
-/// "c peaks off the top, at 1891" in the plot's top right corner, where the line leaves it:
-/// a note inside the plot, so that the legend above keeps its height when it appears.
-fn clipped_note(ui: &mut egui::Ui, plot: egui::Rect, peak: f64) {
+/// "c peaks off the top, at 1891" in the top right corner of the plot's frame, under the row of
+/// slot names (it used to cover them): a note inside the plot, so that the legend above keeps
+/// its height when it appears.
+fn clipped_note(ui: &mut egui::Ui, frame: egui::Rect, peak: f64) {
     let text = format!("c peaks off the top, at {}", theme::sig(peak));
-    let size = egui::vec2(plot.width().min(260.0), 18.0);
+    let size = egui::vec2(frame.width().min(220.0), 18.0);
     let at = egui::Rect::from_min_size(
-        egui::pos2(plot.right() - size.x - 4.0, plot.top() + 2.0),
+        egui::pos2(
+            frame.right() - size.x - 4.0,
+            frame.top() + SLOT_NAMES_HEIGHT,
+        ),
         size,
     );
     // A child of its own: `ui.put` would move the layout's cursor up into the plot, and the
