@@ -34,13 +34,6 @@ fn diff_keys(app: &TripartiteApp) -> Vec<String> {
         .collect()
 }
 
-fn menu_item(h: &mut Harness<'_, TripartiteApp>, menu: &str, item: &str) {
-    h.get_by_label(menu).click();
-    h.run_steps(2);
-    h.get_by_label_contains(item).click();
-    h.run_steps(2);
-}
-
 #[test]
 fn pin_edit_then_the_diff_lists_exactly_the_edited_keys_and_undo_restores() {
     let mut h = harness(algebraic());
@@ -48,7 +41,7 @@ fn pin_edit_then_the_diff_lists_exactly_the_edited_keys_and_undo_restores() {
     common::wait_snapshot(&mut h, "the end of the run", |s| {
         s.state == RunState::Finished
     });
-    menu_item(&mut h, "Edit", "Pin as baseline");
+    common::menu_item(&mut h, "Edit", "Pin as baseline");
     assert!(h.state().baseline().is_some_and(|b| b.is_finished()));
     assert_eq!(
         h.state().tab(),
@@ -68,7 +61,7 @@ fn pin_edit_then_the_diff_lists_exactly_the_edited_keys_and_undo_restores() {
     assert_eq!(h.state().edit_history().done().len(), 2);
 
     // Undo from the menu, then from the keyboard: each restores the value before its edit.
-    menu_item(&mut h, "Edit", "Undo");
+    common::menu_item(&mut h, "Edit", "Undo");
     let s = common::wait_snapshot(&mut h, "undo of η", |s| s.params.eta == 0.02);
     assert_eq!(s.params.tau_calcium, 55.0, "one undo takes back one edit");
     assert_eq!(diff_keys(h.state()), ["tau_calcium"]);
@@ -85,7 +78,7 @@ fn pin_edit_then_the_diff_lists_exactly_the_edited_keys_and_undo_restores() {
     assert!(!h.state().edit_history().can_redo());
 
     // The History window lists the edits in words; Revert to baseline is itself undoable.
-    menu_item(&mut h, "Edit", "History…");
+    common::menu_item(&mut h, "Edit", "History…");
     h.run_steps(3);
     let words: Vec<String> = h
         .state()
@@ -170,7 +163,7 @@ fn a_twin_runs_beside_the_current_experiment_and_its_comparison_appears() {
 #[test]
 fn a_sequence_change_shows_in_the_diff_and_undo_restores_the_sequence() {
     let mut h = harness(algebraic());
-    menu_item(&mut h, "Edit", "Pin as baseline");
+    common::menu_item(&mut h, "Edit", "Pin as baseline");
     assert!(h.state().baseline().is_some());
     h.get_by_label("N tokens").set_value_accesskit(8.0);
     h.run_steps(2);
@@ -202,7 +195,7 @@ fn a_rebuilt_run_against_its_baseline_snapshot() {
     common::wait_snapshot(&mut h, "the end of the run", |s| {
         s.state == RunState::Finished
     });
-    menu_item(&mut h, "Edit", "Pin as baseline");
+    common::menu_item(&mut h, "Edit", "Pin as baseline");
     h.get_by_label("σ_γ gain spread").set_value_accesskit(0.3);
     h.run_steps(3);
     h.get_by_label("Apply and rebuild").click_accesskit();

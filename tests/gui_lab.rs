@@ -71,14 +71,22 @@ fn the_per_query_panel_lists_every_row_and_a_click_selects_its_token() {
     h.snapshot("per_query_panel");
 }
 
+/// The app on the algebraic example with the Ablate menu's `item` twin run to its end.
+fn ablation_twin(
+    item: &str,
+) -> (
+    Harness<'static, TripartiteApp>,
+    tripartite::sim::compare::Comparison,
+) {
+    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
+    common::menu_item(&mut h, "Ablate", item);
+    let comparison = common::wait_twin(&mut h);
+    (h, comparison)
+}
+
 #[test]
 fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
-    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
-    h.get_by_label("Ablate").click();
-    h.run_steps(2);
-    h.get_by_label("Frozen calcium").click();
-    h.run_steps(1);
-    let comparison = common::wait_twin(&mut h);
+    let (mut h, comparison) = ablation_twin("Frozen calcium");
     let keys: Vec<String> = comparison.diff().into_iter().map(|d| d.key).collect();
     assert_eq!(keys, ["ablation"]);
     let tv = comparison.deltas()[0];
@@ -116,12 +124,7 @@ fn the_ablate_menu_runs_a_twin_with_the_astrocyte_frozen() {
 fn a_no_astrocyte_twin_says_its_calcium_lies_on_the_current_runs() {
     // Without the division the calcium still integrates: its curve is the current run's, and
     // the plot says so instead of drawing one curve over the other without a word.
-    let mut h = common::app_harness(algebraic(), [1280.0, 800.0], 1.0);
-    h.get_by_label("Ablate").click();
-    h.run_steps(2);
-    h.get_by_label("No astrocyte").click();
-    h.run_steps(1);
-    let comparison = common::wait_twin(&mut h);
+    let (mut h, comparison) = ablation_twin("No astrocyte");
     assert_eq!(
         comparison.reference.calcium, comparison.other.calcium,
         "no_astrocyte leaves the calcium as it is"

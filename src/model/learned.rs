@@ -131,22 +131,10 @@ impl LearnedFile {
         if (0..heads).all(|h| self.head(h).is_some()) {
             return Ok(());
         }
-        let mut held: Vec<usize> = self.records.iter().map(|r| r.head).collect();
-        held.sort_unstable();
-        let held = match held.as_slice() {
-            [one] => format!("head {one}"),
-            many => format!(
-                "heads {}",
-                many.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
         Err(LearnedError::NotWholeLayer {
             file: file.to_string(),
             layer: self.layer,
-            held,
+            held: self.heads_phrase(),
             heads,
         })
     }
@@ -163,8 +151,18 @@ impl LearnedFile {
 
     /// "MODEL layer L, heads 0–11" for messages.
     pub fn describe(&self) -> String {
+        format!(
+            "{} layer {}, {}",
+            self.models.first().map_or("?", String::as_str),
+            self.layer,
+            self.heads_phrase()
+        )
+    }
+
+    /// "head 1", "heads 0–11" or "heads 2, 5": the heads the file holds.
+    fn heads_phrase(&self) -> String {
         let heads: Vec<usize> = self.records.iter().map(|r| r.head).collect();
-        let heads = match heads.as_slice() {
+        match heads.as_slice() {
             [one] => format!("head {one}"),
             [first, .., last] if heads.windows(2).all(|w| w[1] == w[0] + 1) => {
                 format!("heads {first}–{last}")
@@ -176,12 +174,12 @@ impl LearnedFile {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        };
-        format!(
-            "{} layer {}, {heads}",
-            self.models.first().map_or("?", String::as_str),
-            self.layer
-        )
+        }
+    }
+
+    /// Whether the file holds learned synapses for `head` of `layer`.
+    pub fn holds(&self, layer: usize, head: usize) -> bool {
+        self.layer == layer && self.head(head).is_some()
     }
 
     /// Whether two files hold the same synapses (bit for bit) and the same records. The

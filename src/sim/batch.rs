@@ -415,7 +415,7 @@ fn all_heads(experiment: &Experiment, layer: usize, out: &Output<HeadResult>) ->
                     file.layer, file.layer
                 )));
             }
-            (0..heads).filter(|&h| file.head(h).is_some()).collect()
+            (0..heads).filter(|&h| file.holds(layer, h)).collect()
         }
         _ => (0..heads).collect(),
     };

@@ -21,7 +21,7 @@ use crate::model::metrics::Metrics;
 use crate::model::network::{ModelError, Network};
 use crate::model::params::{FeatureMap, Mode, Params, Projection};
 use crate::model::sequence::Sequence;
-use crate::model::softmax::softmax_reference;
+use crate::model::softmax::{SoftmaxReference, softmax_reference};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -302,10 +302,12 @@ pub struct LearnedEquivalent {
 
 impl LearnedEquivalent {
     /// The learned network of `params` (a learned projection holding its head) on `sequence`,
-    /// set against `fit`; None when the file does not hold this layer and head.
+    /// measured against `reference` (the softmax the sweep already computed) and set against
+    /// `fit`; None when the file does not hold this layer and head.
     fn measure(
         params: &Params,
         sequence: &Sequence,
+        reference: &SoftmaxReference,
         fit: &BudgetFit,
     ) -> Result<Option<LearnedEquivalent>, ModelError> {
         let Projection::Learned(id) = params.projection else {
@@ -326,8 +328,7 @@ impl LearnedEquivalent {
         };
         let network = Network::new(&learned_params, sequence)?;
         let output = run_algebraic(&network, sequence);
-        let reference = softmax_reference(sequence, params.schedule);
-        let attn_tv = Metrics::compute(&reference, &output).attn_tv;
+        let attn_tv = Metrics::compute(reference, &output).attn_tv;
         Ok(Some(LearnedEquivalent {
             projection: learned::name(id).to_string(),
             m: file.hidden(),
@@ -422,7 +423,7 @@ pub fn head_budget_reporting(
     let pairs: Vec<(usize, f64)> = points.iter().map(|p| (p.m, p.attn_tv)).collect();
     let fit = BudgetFit::of(&pairs, spec.target);
     let outputs = sequence.value_dim();
-    let learned = LearnedEquivalent::measure(params, sequence, &fit)?;
+    let learned = LearnedEquivalent::measure(params, sequence, &reference, &fit)?;
     let hidden_needed = random.feature_map.hidden_count(
         fit.m_needed.ceil().max(1.0).min(u64::MAX as f64) as usize,
         sequence.key_dim(),
@@ -650,20 +651,16 @@ fn learned_table(out: &mut String, heads: &[HeadBudget]) {
                 String::new()
             }
         };
-        let law = if h.fit.law_holds {
-            format!(
-                "the 1/√m law holds here, and the free log-log line puts it at {:.1e}{}",
-                l.m_equivalent_free,
-                range(l.m_equivalent_free)
-            )
+        let holds = if h.fit.law_holds {
+            "holds here".to_string()
         } else {
-            format!(
-                "the 1/√m law does NOT hold here (free slope {:.2}), and the free log-log line puts it at {:.1e}{}",
-                h.fit.free_slope,
-                l.m_equivalent_free,
-                range(l.m_equivalent_free)
-            )
+            format!("does NOT hold here (free slope {:.2})", h.fit.free_slope)
         };
+        let law = format!(
+            "the 1/√m law {holds}, and the free log-log line puts it at {:.1e}{}",
+            l.m_equivalent_free,
+            range(l.m_equivalent_free)
+        );
         let _ = writeln!(
             out,
             "layer {} head {}: learned m = {} ≈ random m = {:.1e} on this sequence by the fit attn_tv ≈ a·m^(−1/2) that m_needed comes from{}; {law}.{}",

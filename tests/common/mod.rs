@@ -264,3 +264,11 @@ pub fn wait_for_regions(h: &mut Harness<'_, TripartiteApp>, names: &[String]) {
         std::thread::sleep(Duration::from_millis(3));
     }
 }
+
+/// Opens `menu` and clicks its entry whose label contains `item`.
+pub fn menu_item(h: &mut Harness<'_, TripartiteApp>, menu: &str, item: &str) {
+    h.get_by_label(menu).click();
+    h.run_steps(2);
+    h.get_by_label_contains(item).click();
+    h.run_steps(2);
+}

@@ -104,11 +104,8 @@ impl TripartiteApp {
                 )
                 .size()
                 .x;
-            let room = ui.available_width()
-                - ratio_width
-                - 2.0 * ui.spacing().item_spacing.x
-                - ui.spacing().item_spacing.x
-                - 8.0;
+            // Besides the ratio: a separator, and a gap on each side of it and after the status.
+            let room = ui.available_width() - ratio_width - 3.0 * ui.spacing().item_spacing.x - 8.0;
             ui.scope(|ui| {
                 ui.set_max_width(room.max(40.0));
                 ui.add(

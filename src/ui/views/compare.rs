@@ -380,9 +380,9 @@ fn comparison_ui(
     if rows_a != rows_b {
         // The metrics are over the rows read so far: a part-run against a whole one compares
         // different things, and the Δ column must say so.
-        ui.colored_label(
-            theme::CAPTION,
-            format!(
+        theme::caption(
+            ui,
+            &format!(
                 "{a} has read {rows_a} rows and {b} {rows_b}: the metrics cover different rows, \
                  so Δ is not like for like until both have read the same rows."
             ),
@@ -436,9 +436,9 @@ fn comparison_ui(
         max: if apart { own } else { top_a.max(top_b) },
     };
     if apart {
-        ui.colored_label(
-            theme::CAPTION,
-            format!(
+        theme::caption(
+            ui,
+            &format!(
                 "A_net's largest value is {} in {a} and {} in {b}: each is drawn on its own \
                  colour scale (see its bar), so compare values, not colours.",
                 theme::sig(top_a),

@@ -395,6 +395,15 @@ impl LessonPlayer {
         let pinned = !world.presented && has_box;
         // A question's figures would answer it: they wait for the answer.
         let figures_shown = step.question.is_none() || revealed;
+        let figures_box = |ui: &mut egui::Ui| {
+            super::lesson_figures::ui(
+                ui,
+                &open.lesson,
+                index,
+                (world.snapshot, world.history),
+                figures_shown,
+            );
+        };
         if pinned {
             let most = (ui.available_height() * FIGURES_SHARE).max(80.0);
             let shown_box = egui::Panel::bottom("lesson figures")
@@ -404,15 +413,7 @@ impl LessonPlayer {
                     egui::ScrollArea::vertical()
                         .id_salt("lesson figures scroll")
                         .max_height(most)
-                        .show(ui, |ui| {
-                            super::lesson_figures::ui(
-                                ui,
-                                &open.lesson,
-                                index,
-                                (world.snapshot, world.history),
-                                figures_shown,
-                            );
-                        });
+                        .show(ui, figures_box);
                     ui.add_space(4.0);
                 });
             // The panel takes the height its content had last frame: when that changed (a
@@ -482,13 +483,7 @@ impl LessonPlayer {
                 }
                 if !pinned && has_box {
                     ui.add_space(10.0);
-                    super::lesson_figures::ui(
-                        ui,
-                        &open.lesson,
-                        index,
-                        (world.snapshot, world.history),
-                        figures_shown,
-                    );
+                    figures_box(ui);
                 }
                 if !needed.is_empty() {
                     ui.add_space(10.0);

@@ -172,8 +172,8 @@ impl TokenSelection {
     }
 }
 
-/// Token `i` (from 0) of `tokens` in the one form every view prints a token in: its own label,
-/// then its position counted from 1 (the status line's "reading 't4' (token 5/12)" too), e.g. "'t4' (token 5/12)".
+/// Token `i` (from 0) of `tokens` in the one form every view prints a token in, the status
+/// line's included: its own label, then its position counted from 1, e.g. "'t4' (token 5/12)".
 pub fn token_name(tokens: &[String], i: usize) -> String {
     let label = tokens.get(i).map_or("?", String::as_str);
     format!("'{label}' (token {}/{})", i + 1, tokens.len())

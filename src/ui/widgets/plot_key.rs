@@ -19,36 +19,26 @@ pub enum Swatch {
 impl Swatch {
     fn paint(self, painter: &egui::Painter, rect: egui::Rect) {
         let y = rect.center().y;
+        let line = |color| {
+            painter.hline(rect.x_range(), y, egui::Stroke::new(2.5, color));
+        };
         let dots = |color| {
             painter.circle_filled(egui::pos2(rect.left() + 8.0, y - 3.0), 4.0, color);
             painter.circle_filled(egui::pos2(rect.right() - 8.0, y + 3.0), 4.0, color);
         };
         match self {
             Swatch::DotsOnLine(color) => {
-                painter.line_segment(
-                    [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
-                    egui::Stroke::new(2.5, color),
-                );
+                line(color);
                 dots(color);
             }
             Swatch::Dots(color) => dots(color),
-            Swatch::Line(color) => {
-                painter.line_segment(
-                    [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
-                    egui::Stroke::new(2.5, color),
-                );
-            }
-            Swatch::Dashed(color) => {
-                let mut x = rect.left();
-                while x < rect.right() {
-                    let end = (x + 6.0).min(rect.right());
-                    painter.line_segment(
-                        [egui::pos2(x, y), egui::pos2(end, y)],
-                        egui::Stroke::new(1.5, color),
-                    );
-                    x += 10.0;
-                }
-            }
+            Swatch::Line(color) => line(color),
+            Swatch::Dashed(color) => painter.extend(egui::Shape::dashed_line(
+                &[rect.left_center(), rect.right_center()],
+                egui::Stroke::new(1.5, color),
+                6.0,
+                4.0,
+            )),
         }
     }
 }
@@ -57,8 +47,8 @@ impl Swatch {
 /// sweep's nine entries covered the reference slope and the low curves, issue 25).
 pub fn plot_key(ui: &mut egui::Ui, entries: &[(Swatch, String)]) {
     ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
         for (swatch, label) in entries {
-            ui.spacing_mut().item_spacing.x = 4.0;
             let (rect, _) = ui.allocate_exact_size(egui::vec2(34.0, 14.0), egui::Sense::hover());
             swatch.paint(ui.painter(), rect);
             ui.label(label);

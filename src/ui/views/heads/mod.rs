@@ -872,8 +872,7 @@ fn learned_help(head: &HeadResult) -> String {
 fn learned_holds(variant: Variant, layer: usize, head: usize) -> bool {
     match variant.projection {
         crate::model::params::Projection::Learned(id) => {
-            let file = crate::model::learned::file(id);
-            file.layer == layer && file.head(head).is_some()
+            crate::model::learned::file(id).holds(layer, head)
         }
         _ => true,
     }
